@@ -1,0 +1,22 @@
+# logship_add_plugin(NAME SOURCES a.cpp b.cpp [LIBS lib...])
+# Plugins compile into the core library; the registry's plugin_list.inc names them.
+function(logship_add_plugin NAME)
+  cmake_parse_arguments(P "" "" "SOURCES;LIBS" ${ARGN})
+  foreach(src ${P_SOURCES})
+    target_sources(logship_core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/${src})
+  endforeach()
+  if(P_LIBS)
+    target_link_libraries(logship_core PUBLIC ${P_LIBS})
+  endif()
+endfunction()
+
+# Adds every subfolder of the current folder that has a CMakeLists.txt.
+function(logship_add_plugin_folders)
+  file(GLOB children RELATIVE ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/*)
+  list(SORT children)
+  foreach(child ${children})
+    if(IS_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${child} AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${child}/CMakeLists.txt)
+      add_subdirectory(${child})
+    endif()
+  endforeach()
+endfunction()

@@ -1,0 +1,273 @@
+#include "config/config_loader.h"
+
+#include <fnmatch.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace logship::config {
+
+const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
+  static const auto s =
+      OptionSchema<ServiceOptions>{}
+          .add("state_dir", &ServiceOptions::state_dir,
+               "Directory for checkpoints, dead-letter files and buffers; the only path logship "
+               "writes besides its outputs.")
+          .add("log_level", &ServiceOptions::log_level, "Internal log level.",
+               one_of({"debug", "info", "warn", "error"}))
+          .add("drain_timeout", &ServiceOptions::drain_timeout,
+               "On SIGTERM, how long outputs may keep delivering before logship exits; what is "
+               "not delivered by then stays un-acked and is read again after restart.")
+          .add("checkpoint_interval", &ServiceOptions::checkpoint_interval,
+               "How often committed positions are written to disk (only when changed).",
+               at_least(Millis(10), "10ms"))
+          .add("queue_max_bytes", &ServiceOptions::queue_max_bytes,
+               "Memory each output may hold queued or in flight; inputs pause above it.",
+               at_least(ByteSize(64 * 1024), "64KiB"))
+          .add("batch_max_events", &ServiceOptions::batch_max_events,
+               "Most events an output receives in one delivery call.", in_range(1, 1 << 20))
+          .add("batch_max_bytes", &ServiceOptions::batch_max_bytes,
+               "Most bytes an output receives in one delivery call.",
+               at_least(ByteSize(4096), "4KiB"))
+          .add("retry_initial", &ServiceOptions::retry_initial,
+               "First retry delay of a failed delivery; doubles each attempt, with full jitter.",
+               at_least(Millis(1), "1ms"))
+          .add("retry_max", &ServiceOptions::retry_max, "Longest delay between retries.",
+               at_least(Millis(1), "1ms"))
+          .add("exit_when_done", &ServiceOptions::exit_when_done,
+               "Exit (after draining) once every input has read all it ever will, e.g. a "
+               "counted generator or stdin at end of file. For batch jobs and benchmarks.");
+  return s;
+}
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  return ::fnmatch(std::string(pattern).c_str(), std::string(text).c_str(), 0) == 0;
+}
+
+namespace {
+
+const std::vector<std::string> kTopLevel = {"service", "inputs", "processors", "outputs",
+                                            "routes"};
+
+bool valid_name(const std::string& n) {
+  if (n.empty()) return false;
+  for (char c : n) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void load_components(const YAML::Node& section, PluginKind kind, const std::string& section_name,
+                     std::vector<ComponentConfig>* out, Errors& errors) {
+  if (!section || section.IsNull()) return;
+  if (!section.IsMap()) {
+    errors.add(section.Mark(), section_name + ": expected a map of name: {type: ..., options}");
+    return;
+  }
+  std::vector<std::string> type_names;
+  for (const PluginInfo* p : all_plugins()) {
+    if (p->kind == kind) type_names.emplace_back(p->name);
+  }
+  std::set<std::string> seen;
+  for (const auto& kv : section) {
+    ComponentConfig c;
+    c.name = kv.first.Scalar();
+    c.mark = kv.first.Mark();
+    const std::string context = section_name + "." + c.name;
+    if (!valid_name(c.name)) {
+      errors.add(c.mark, context + ": names may use letters, digits, '_', '-' and '.'");
+      continue;
+    }
+    if (!seen.insert(c.name).second) {
+      errors.add(c.mark, context + ": defined twice");
+      continue;
+    }
+    const YAML::Node& body = kv.second;
+    if (!body.IsMap()) {
+      errors.add(body.Mark(), context + ": expected a map with at least 'type'");
+      continue;
+    }
+    const YAML::Node type_node = body["type"];
+    if (!type_node || !type_node.IsScalar()) {
+      errors.add(body.Mark(), context + ": missing 'type'; one of the " +
+                                  std::string(kind_name(kind)) + " types: " +
+                                  OptionTraits<std::vector<std::string>>::format(type_names));
+      continue;
+    }
+    c.type = type_node.Scalar();
+    c.plugin = find_plugin(kind, c.type);
+    if (c.plugin == nullptr) {
+      errors.add(type_node.Mark(), context + ": unknown " + std::string(kind_name(kind)) +
+                                       " type '" + c.type + "'" +
+                                       did_you_mean(c.type, type_names));
+      continue;
+    }
+    const std::string full = context + " (" + c.type + ")";
+    switch (kind) {
+      case PluginKind::kInput: c.make_input = c.plugin->bind_input(body, errors, full); break;
+      case PluginKind::kProcessor:
+        c.make_processor = c.plugin->bind_processor(body, errors, full);
+        break;
+      case PluginKind::kOutput: c.make_output = c.plugin->bind_output(body, errors, full); break;
+    }
+    out->push_back(std::move(c));
+  }
+}
+
+std::vector<std::string> names_of(const std::vector<ComponentConfig>& v) {
+  std::vector<std::string> r;
+  for (const auto& c : v) r.push_back(c.name);
+  return r;
+}
+
+bool read_name_list(const YAML::Node& n, const std::string& context, std::vector<std::string>* out,
+                    Errors& errors) {
+  std::string err;
+  if (!OptionTraits<std::vector<std::string>>::parse(n, out, &err)) {
+    errors.add(n.Mark(), context + ": " + err);
+    return false;
+  }
+  return true;
+}
+
+void load_routes(const YAML::Node& section, Config& cfg, Errors& errors) {
+  const auto inputs = names_of(cfg.inputs);
+  const auto processors = names_of(cfg.processors);
+  const auto outputs = names_of(cfg.outputs);
+  if (!section || section.IsNull()) {
+    RouteConfig r;
+    r.name = "default";
+    r.processors = processors;
+    r.outputs = outputs;
+    cfg.routes.push_back(std::move(r));
+  } else if (!section.IsSequence()) {
+    errors.add(section.Mark(), "routes: expected a list of {match, processors, outputs}");
+    return;
+  } else {
+    std::size_t i = 0;
+    for (const auto& item : section) {
+      RouteConfig r;
+      r.name = "routes[" + std::to_string(i++) + "]";
+      r.mark = item.Mark();
+      if (!item.IsMap()) {
+        errors.add(item.Mark(), r.name + ": expected a map with match, processors, outputs");
+        continue;
+      }
+      for (const auto& kv : item) {
+        const std::string key = kv.first.Scalar();
+        const std::string ctx = r.name + "." + key;
+        if (key == "match") {
+          read_name_list(kv.second, ctx, &r.match, errors);
+        } else if (key == "processors") {
+          if (read_name_list(kv.second, ctx, &r.processors, errors)) {
+            for (const auto& p : r.processors) {
+              if (std::find(processors.begin(), processors.end(), p) == processors.end()) {
+                errors.add(kv.second.Mark(), ctx + ": no processor named '" + p + "'" +
+                                                 did_you_mean(p, processors));
+              }
+            }
+          }
+        } else if (key == "outputs") {
+          if (read_name_list(kv.second, ctx, &r.outputs, errors)) {
+            for (const auto& o : r.outputs) {
+              if (std::find(outputs.begin(), outputs.end(), o) == outputs.end()) {
+                errors.add(kv.second.Mark(), ctx + ": no output named '" + o + "'" +
+                                                 did_you_mean(o, outputs));
+              }
+            }
+          }
+        } else if (key == "name") {
+          r.name = kv.second.Scalar();
+        } else {
+          errors.add(kv.first.Mark(), r.name + ": unknown key '" + key + "'" +
+                                          did_you_mean(key, {"match", "processors", "outputs",
+                                                             "name"}));
+        }
+      }
+      if (r.outputs.empty()) {
+        errors.add(item.Mark(), r.name + ": a route needs at least one output");
+      }
+      cfg.routes.push_back(std::move(r));
+    }
+  }
+  // Each input takes exactly one route: fan-out to several outputs is one route with several
+  // outputs, which shares the batch instead of copying it.
+  for (const auto& in : cfg.inputs) {
+    std::vector<std::size_t> matched;
+    for (std::size_t ri = 0; ri < cfg.routes.size(); ++ri) {
+      for (const auto& pat : cfg.routes[ri].match) {
+        if (glob_match(pat, in.name)) {
+          matched.push_back(ri);
+          break;
+        }
+      }
+    }
+    if (matched.empty()) {
+      errors.add(in.mark, "inputs." + in.name + ": no route matches this input");
+      cfg.input_route.push_back(0);
+    } else {
+      if (matched.size() > 1) {
+        errors.add(in.mark, "inputs." + in.name + ": matched by " + cfg.routes[matched[0]].name +
+                                " and " + cfg.routes[matched[1]].name +
+                                "; an input takes exactly one route (list several outputs in it)");
+      }
+      cfg.input_route.push_back(matched[0]);
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<Config> load_config_text(const std::string& text, const std::string& source,
+                                       Errors& errors) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    errors.add(e.mark, "YAML syntax error: " + e.msg);
+    return std::nullopt;
+  }
+  Config cfg;
+  cfg.source = source;
+  if (!root.IsMap()) {
+    errors.add(root.Mark(), "expected a map with inputs, outputs (and optionally service, "
+                            "processors, routes)");
+    return std::nullopt;
+  }
+  for (const auto& kv : root) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(kTopLevel.begin(), kTopLevel.end(), key) == kTopLevel.end()) {
+      errors.add(kv.first.Mark(), "unknown section '" + key + "'" + did_you_mean(key, kTopLevel));
+    }
+  }
+  ServiceOptions::schema().bind(root["service"], cfg.service, errors, "service", {});
+  load_components(root["inputs"], PluginKind::kInput, "inputs", &cfg.inputs, errors);
+  load_components(root["processors"], PluginKind::kProcessor, "processors", &cfg.processors,
+                  errors);
+  load_components(root["outputs"], PluginKind::kOutput, "outputs", &cfg.outputs, errors);
+  if (cfg.inputs.empty() && errors.empty()) {
+    errors.add(root.Mark(), "no inputs: add at least one under 'inputs:'");
+  }
+  if (cfg.outputs.empty() && errors.empty()) {
+    errors.add(root.Mark(), "no outputs: add at least one under 'outputs:'");
+  }
+  load_routes(root["routes"], cfg, errors);
+  if (!errors.empty()) return std::nullopt;
+  return cfg;
+}
+
+std::optional<Config> load_config_file(const std::string& path, Errors& errors) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    errors.add("cannot read config file '" + path + "'");
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return load_config_text(ss.str(), path, errors);
+}
+
+}  // namespace logship::config

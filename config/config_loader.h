@@ -1,0 +1,69 @@
+#pragma once
+// Loads the whole config: service options, components bound through their plugins' schemas, and
+// routes. All errors are collected so one run of `logship validate` shows every problem.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/errors.h"
+#include "config/option_schema.h"
+#include "daemon/registry/plugin.h"
+
+namespace logship::config {
+
+struct ServiceOptions {
+  std::string state_dir = "/var/lib/logship";
+  std::string log_level = "info";
+  Millis drain_timeout{10000};
+  Millis checkpoint_interval{1000};
+  ByteSize queue_max_bytes = 64_MiB;
+  int64_t batch_max_events = 4096;
+  ByteSize batch_max_bytes = 8_MiB;
+  Millis retry_initial{100};
+  Millis retry_max{30000};
+  bool exit_when_done = false;
+  static const OptionSchema<ServiceOptions>& schema();
+};
+
+struct ComponentConfig {
+  std::string name;
+  std::string type;
+  YAML::Mark mark;
+  const PluginInfo* plugin = nullptr;
+  InputMaker make_input;
+  ProcessorMaker make_processor;
+  OutputMaker make_output;
+};
+
+struct RouteConfig {
+  std::string name;
+  std::vector<std::string> match = {"*"};       // input name globs
+  std::vector<std::string> processors;
+  std::vector<std::string> outputs;
+  YAML::Mark mark;
+};
+
+struct Config {
+  std::string source;   // file name, or "<default>"
+  ServiceOptions service;
+  std::vector<ComponentConfig> inputs;
+  std::vector<ComponentConfig> processors;
+  std::vector<ComponentConfig> outputs;
+  std::vector<RouteConfig> routes;
+  // The index into `routes` each input takes (same order as `inputs`).
+  std::vector<std::size_t> input_route;
+};
+
+// Returns nullopt when `errors` got any error.
+std::optional<Config> load_config_text(const std::string& text, const std::string& source,
+                                       Errors& errors);
+std::optional<Config> load_config_file(const std::string& path, Errors& errors);
+
+// The default config shipped in the binary (config/default.yaml).
+const std::string& default_config_text();
+
+bool glob_match(std::string_view pattern, std::string_view text);
+
+}  // namespace logship::config

@@ -1,0 +1,170 @@
+#pragma once
+// Typed, self-documenting options. A plugin declares each option once (name, member, doc,
+// optional check, required); the same table validates YAML, fills the struct, reports unknown
+// keys with the nearest valid name and prints `logship plugins describe`.
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/errors.h"
+#include "config/option_types.h"
+#include "config/suggest.h"
+
+namespace logship::config {
+
+struct OptionDoc {
+  std::string name;
+  std::string type;
+  std::string default_value;
+  std::string doc;
+  bool required = false;
+};
+
+// A constraint on a value: returns "" when fine, otherwise why not.
+template <class V>
+struct Check {
+  std::function<std::string(const V&)> fn;
+  std::string describe;   // appended to the type in docs, e.g. "one of: json|raw"
+};
+
+inline Check<std::string> one_of(std::vector<std::string> allowed) {
+  std::string d = "one of: ";
+  for (std::size_t i = 0; i < allowed.size(); ++i) d += (i ? "|" : "") + allowed[i];
+  return {[allowed](const std::string& v) -> std::string {
+            for (const auto& a : allowed) {
+              if (a == v) return "";
+            }
+            std::string msg = "expected one of ";
+            for (std::size_t i = 0; i < allowed.size(); ++i) {
+              msg += (i ? ", " : "") + allowed[i];
+            }
+            return msg + ", got \"" + v + "\"" + did_you_mean(v, allowed);
+          },
+          d};
+}
+
+template <class V>
+Check<V> at_least(V min, std::string shown) {
+  return {[min, shown](const V& v) -> std::string {
+            return v < min ? "must be at least " + shown : std::string();
+          },
+          ">= " + shown};
+}
+
+inline Check<int64_t> in_range(int64_t lo, int64_t hi) {
+  return {[lo, hi](const int64_t& v) -> std::string {
+            return (v < lo || v > hi)
+                       ? "must be between " + std::to_string(lo) + " and " + std::to_string(hi)
+                       : std::string();
+          },
+          std::to_string(lo) + ".." + std::to_string(hi)};
+}
+
+class SchemaBase {
+ public:
+  virtual ~SchemaBase() = default;
+  virtual std::vector<OptionDoc> describe() const = 0;
+};
+
+template <class Opts>
+class OptionSchema final : public SchemaBase {
+ public:
+  template <class V>
+  OptionSchema& add(std::string name, V Opts::*member, std::string doc, Check<V> check = {},
+                    bool required = false) {
+    Entry e;
+    e.doc.name = name;
+    e.doc.type = OptionTraits<V>::type_name() + (check.describe.empty() ? "" : " (" + check.describe + ")");
+    e.doc.default_value = required ? "" : OptionTraits<V>::format(Opts{}.*member);
+    e.doc.doc = std::move(doc);
+    e.doc.required = required;
+    e.bind = [member, check](const YAML::Node& n, Opts& o, std::string* err) {
+      V v{};
+      if (!OptionTraits<V>::parse(n, &v, err)) return false;
+      if (check.fn) {
+        std::string why = check.fn(v);
+        if (!why.empty()) {
+          *err = why;
+          return false;
+        }
+      }
+      o.*member = std::move(v);
+      return true;
+    };
+    entries_.push_back(std::move(e));
+    return *this;
+  }
+  template <class V>
+  OptionSchema& required(std::string name, V Opts::*member, std::string doc, Check<V> check = {}) {
+    return add(std::move(name), member, std::move(doc), std::move(check), true);
+  }
+
+  // Fills `out` from a YAML map. Keys in `ignore` (e.g. "type") are skipped. Every problem is
+  // added to `errors`; returns true when there was none.
+  bool bind(const YAML::Node& node, Opts& out, Errors& errors, const std::string& context,
+            const std::set<std::string>& ignore = {"type"}) const {
+    std::size_t before = errors.all().size();
+    if (node && !node.IsNull() && !node.IsMap()) {
+      errors.add(node.Mark(), context + ": expected a map of options");
+      return false;
+    }
+    std::set<std::string> seen;
+    if (node && node.IsMap()) {
+      for (const auto& kv : node) {
+        const std::string key = kv.first.Scalar();
+        if (ignore.count(key)) continue;
+        const Entry* e = find(key);
+        if (e == nullptr) {
+          errors.add(kv.first.Mark(), context + ": unknown option '" + key + "'" +
+                                          did_you_mean(key, names()));
+          continue;
+        }
+        if (!seen.insert(key).second) {
+          errors.add(kv.first.Mark(), context + ": option '" + key + "' is given twice");
+          continue;
+        }
+        std::string err;
+        if (!e->bind(kv.second, out, &err)) {
+          errors.add(kv.second.Mark(), context + ": '" + key + "': " + err);
+        }
+      }
+    }
+    for (const auto& e : entries_) {
+      if (e.doc.required && !seen.count(e.doc.name)) {
+        errors.add(node ? node.Mark() : YAML::Mark::null_mark(),
+                   context + ": missing required option '" + e.doc.name + "'");
+      }
+    }
+    return errors.all().size() == before;
+  }
+
+  std::vector<OptionDoc> describe() const override {
+    std::vector<OptionDoc> r;
+    for (const auto& e : entries_) r.push_back(e.doc);
+    return r;
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> r;
+    for (const auto& e : entries_) r.push_back(e.doc.name);
+    return r;
+  }
+
+ private:
+  struct Entry {
+    OptionDoc doc;
+    std::function<bool(const YAML::Node&, Opts&, std::string*)> bind;
+  };
+  const Entry* find(const std::string& k) const {
+    for (const auto& e : entries_) {
+      if (e.doc.name == k) return &e;
+    }
+    return nullptr;
+  }
+  std::vector<Entry> entries_;
+};
+
+}  // namespace logship::config

@@ -1,0 +1,83 @@
+#include <cstdio>
+
+#include "daemon/commands/commands.h"
+#include "daemon/core/json_writer.h"
+#include "daemon/registry/plugin.h"
+
+namespace logship::commands {
+namespace {
+
+int describe(const std::string& name, bool as_json) {
+  std::vector<const PluginInfo*> found;
+  for (const PluginInfo* p : all_plugins()) {
+    if (p->name == name) found.push_back(p);
+  }
+  if (found.empty()) {
+    std::vector<std::string> names;
+    for (const PluginInfo* p : all_plugins()) names.emplace_back(p->name);
+    std::fprintf(stderr, "logship: no plugin named '%s'%s\n", name.c_str(),
+                 config::did_you_mean(name, names).c_str());
+    return 1;
+  }
+  for (const PluginInfo* p : found) {
+    auto docs = p->schema().describe();
+    if (as_json) {
+      std::string out = "{\"kind\":";
+      json::append_string(out, kind_name(p->kind));
+      out += ",\"name\":";
+      json::append_string(out, p->name);
+      out += ",\"summary\":";
+      json::append_string(out, p->summary);
+      out += ",\"options\":[";
+      for (std::size_t i = 0; i < docs.size(); ++i) {
+        const auto& d = docs[i];
+        if (i) out += ",";
+        out += "{\"name\":";
+        json::append_string(out, d.name);
+        out += ",\"type\":";
+        json::append_string(out, d.type);
+        out += ",\"default\":";
+        json::append_string(out, d.default_value);
+        out += ",\"required\":";
+        out += d.required ? "true" : "false";
+        out += ",\"doc\":";
+        json::append_string(out, d.doc);
+        out += "}";
+      }
+      out += "]}\n";
+      std::fputs(out.c_str(), stdout);
+      continue;
+    }
+    std::printf("%s %s: %s\n\n", std::string(kind_name(p->kind)).c_str(),
+                std::string(p->name).c_str(), std::string(p->summary).c_str());
+    if (docs.empty()) std::printf("  (no options)\n");
+    for (const auto& d : docs) {
+      std::printf("  %s  <%s>%s%s\n      %s\n", d.name.c_str(), d.type.c_str(),
+                  d.required ? "  required" : "  default: ",
+                  d.required ? "" : d.default_value.c_str(), d.doc.c_str());
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int plugins(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "describe") {
+    if (args.size() < 2) {
+      std::fprintf(stderr, "usage: logship plugins describe NAME [--json]\n");
+      return 2;
+    }
+    bool as_json = args.size() > 2 && args[2] == "--json";
+    return describe(args[1], as_json);
+  }
+  std::printf("%-10s %-16s %s\n", "KIND", "NAME", "SUMMARY");
+  for (const PluginInfo* p : all_plugins()) {
+    std::printf("%-10s %-16s %s\n", std::string(kind_name(p->kind)).c_str(),
+                std::string(p->name).c_str(), std::string(p->summary).c_str());
+  }
+  return 0;
+}
+
+}  // namespace logship::commands

@@ -1,0 +1,36 @@
+#include <cstdio>
+
+#include "daemon/commands/commands.h"
+#include "daemon/commands/config_args.h"
+
+namespace logship::commands {
+
+int validate(const std::vector<std::string>& args) {
+  ConfigArgs a = parse_config_args(args);
+  if (!a.ok) {
+    std::fprintf(stderr, "logship validate: %s\n", a.error.c_str());
+    return 2;
+  }
+  std::optional<config::Config> cfg = load_or_report(a);
+  if (!cfg) return 1;
+  std::printf("%s: OK (%zu inputs, %zu processors, %zu outputs, %zu routes)\n",
+              a.path.empty() ? "<default config>" : a.path.c_str(), cfg->inputs.size(),
+              cfg->processors.size(), cfg->outputs.size(), cfg->routes.size());
+  return 0;
+}
+
+int print_usage(bool to_stderr) {
+  std::FILE* f = to_stderr ? stderr : stdout;
+  std::fputs(
+      "usage: logship [command] [options]\n"
+      "\n"
+      "  run [-c FILE]               run the daemon (default: the embedded default config)\n"
+      "  validate [-c FILE]          check a config and exit 0 (valid) or 1 (errors)\n"
+      "  plugins                     list the available inputs, processors and outputs\n"
+      "  plugins describe NAME [--json]  print a plugin's options\n"
+      "  --version                   print the version\n",
+      f);
+  return to_stderr ? 2 : 0;
+}
+
+}  // namespace logship::commands

@@ -1,0 +1,53 @@
+#include "daemon/core/ack.h"
+
+namespace logship {
+
+void AckEntry::release(int32_t n) {
+  if (pending.fetch_sub(n, std::memory_order_acq_rel) == n) {
+    tracker->settle(seq);
+  }
+}
+
+std::shared_ptr<AckTracker> AckTracker::create(std::string key, CommitSink* sink) {
+  return std::shared_ptr<AckTracker>(new AckTracker(std::move(key), sink));
+}
+
+AckRef AckTracker::track(Position end) {
+  auto entry = std::make_shared<AckEntry>();
+  entry->tracker = shared_from_this();
+  std::lock_guard lock(mu_);
+  entry->seq = next_++;
+  slots_.push_back(Slot{std::move(end), false});
+  return entry;
+}
+
+void AckTracker::settle(uint64_t seq) {
+  // The sink is called under the lock so that commits of one stream reach it in order.
+  std::lock_guard lock(mu_);
+  if (seq < base_ || seq - base_ >= slots_.size()) {
+    return;  // cannot happen: an entry settles once
+  }
+  slots_[seq - base_].settled = true;
+  bool advanced = false;
+  while (!slots_.empty() && slots_.front().settled) {
+    committed_ = std::move(slots_.front().end);
+    slots_.pop_front();
+    ++base_;
+    advanced = true;
+  }
+  if (advanced && sink_ != nullptr) {
+    sink_->commit(key_, *committed_);
+  }
+}
+
+std::optional<Position> AckTracker::committed() const {
+  std::lock_guard lock(mu_);
+  return committed_;
+}
+
+uint64_t AckTracker::unsettled() const {
+  std::lock_guard lock(mu_);
+  return slots_.size();
+}
+
+}  // namespace logship

@@ -1,0 +1,45 @@
+#include "daemon/core/batch.h"
+
+#include <cstring>
+#include <new>
+
+#include "daemon/core/clock.h"
+
+namespace logship {
+
+std::string_view stream_name(Stream s) {
+  switch (s) {
+    case Stream::kStdout: return "stdout";
+    case Stream::kStderr: return "stderr";
+    case Stream::kNone: break;
+  }
+  return "";
+}
+
+void* CountingResource::do_allocate(std::size_t n, std::size_t align) {
+  bytes_ += n;
+  return ::operator new(n, std::align_val_t(align));
+}
+
+void CountingResource::do_deallocate(void* p, std::size_t n, std::size_t align) {
+  bytes_ -= n;
+  ::operator delete(p, n, std::align_val_t(align));
+}
+
+Batch::Batch(std::shared_ptr<const SourceInfo> source, std::size_t expected_events,
+             std::size_t expected_bytes)
+    : source_(std::move(source)),
+      arena_(expected_bytes + expected_events * (sizeof(Event) + 2 * sizeof(Field)), &counting_),
+      events_(&arena_),
+      created_ns_(wall_now_ns()) {
+  events_.reserve(expected_events);
+}
+
+std::string_view Batch::copy(std::string_view s) {
+  if (s.empty()) return {};
+  char* p = allocate(s.size());
+  std::memcpy(p, s.data(), s.size());
+  return {p, s.size()};
+}
+
+}  // namespace logship

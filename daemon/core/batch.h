@@ -1,0 +1,87 @@
+#pragma once
+// Batch: the unit that moves through the pipeline. Events of one stream, their strings in one
+// arena, and the acknowledgement references that settle when every output delivered it.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <memory_resource>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/core/ack.h"
+#include "daemon/core/event.h"
+
+namespace logship {
+
+// Per-source values every event of the stream shares (container id, name, image, labels...).
+// Emitted by outputs beside the event's own fields; never copied per event.
+struct Tag {
+  std::string key;
+  ValueType type = ValueType::kString;   // kString or kRawJson
+  std::string value;
+};
+
+struct SourceInfo {
+  std::string input;          // name of the input in the config
+  std::string key;            // stream identity, the checkpoint key
+  std::vector<Tag> tags;
+  const Tag* find(std::string_view k) const {
+    for (const Tag& t : tags) {
+      if (t.key == k) return &t;
+    }
+    return nullptr;
+  }
+};
+
+// Counts the bytes the arena takes from the heap, so queues can be bounded in real memory.
+class CountingResource final : public std::pmr::memory_resource {
+ public:
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  void* do_allocate(std::size_t n, std::size_t align) override;
+  void do_deallocate(void* p, std::size_t n, std::size_t align) override;
+  bool do_is_equal(const memory_resource& o) const noexcept override { return this == &o; }
+  std::size_t bytes_ = 0;
+};
+
+class Batch {
+ public:
+  explicit Batch(std::shared_ptr<const SourceInfo> source, std::size_t expected_events = 64,
+                 std::size_t expected_bytes = 16 * 1024);
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  Event& add_event() { return events_.emplace_back(&arena_); }
+  std::pmr::vector<Event>& events() { return events_; }
+  const std::pmr::vector<Event>& events() const { return events_; }
+  std::size_t size() const { return events_.size(); }
+
+  // Copies into the arena. The returned view lives as long as the batch.
+  std::string_view copy(std::string_view s);
+  char* allocate(std::size_t n) { return static_cast<char*>(arena_.allocate(n, 1)); }
+  std::pmr::memory_resource* arena() { return &arena_; }
+
+  // Heap bytes held by this batch (arena blocks plus the batch itself).
+  std::size_t byte_size() const { return counting_.bytes() + sizeof(Batch); }
+
+  const SourceInfo& source() const { return *source_; }
+  const std::shared_ptr<const SourceInfo>& source_ptr() const { return source_; }
+  AckSet& acks() { return acks_; }
+  const AckSet& acks() const { return acks_; }
+  int64_t created_ns() const { return created_ns_; }
+
+ private:
+  std::shared_ptr<const SourceInfo> source_;
+  CountingResource counting_;
+  std::pmr::monotonic_buffer_resource arena_;
+  std::pmr::vector<Event> events_;
+  AckSet acks_;
+  int64_t created_ns_;
+};
+
+using BatchPtr = std::unique_ptr<Batch>;
+using SharedBatch = std::shared_ptr<const Batch>;
+
+}  // namespace logship

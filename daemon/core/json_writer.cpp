@@ -1,0 +1,165 @@
+#include "daemon/core/json_writer.h"
+
+#include <charconv>
+#include <cstring>
+#include <ctime>
+
+namespace logship::json {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid.
+inline std::size_t utf8_sequence(const unsigned char* p, std::size_t left) {
+  unsigned char c = p[0];
+  if (c < 0xC2) return 0;
+  if (c < 0xE0) {
+    return (left >= 2 && (p[1] & 0xC0) == 0x80) ? 2 : 0;
+  }
+  if (c < 0xF0) {
+    if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
+    if (c == 0xE0 && p[1] < 0xA0) return 0;        // overlong
+    if (c == 0xED && p[1] >= 0xA0) return 0;       // surrogates
+    return 3;
+  }
+  if (c < 0xF5) {
+    if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80) {
+      return 0;
+    }
+    if (c == 0xF0 && p[1] < 0x90) return 0;
+    if (c == 0xF4 && p[1] >= 0x90) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void append_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  std::size_t run = 0;  // start of the current run of bytes that need no escaping
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      std::size_t len = utf8_sequence(p + i, n - i);
+      if (len != 0) {
+        i += len;
+        continue;
+      }
+    }
+    out.append(s.data() + run, i - run);
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      default:
+        if (c < 0x20) {
+          char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+          out.append(buf, 6);
+        } else {
+          out.append("\xEF\xBF\xBD");  // invalid UTF-8 byte
+        }
+    }
+    ++i;
+    run = i;
+  }
+  out.append(s.data() + run, n - run);
+  out.push_back('"');
+}
+
+void append_value(std::string& out, const Value& v) {
+  char buf[32];
+  switch (v.type) {
+    case ValueType::kString: append_string(out, v.s); return;
+    case ValueType::kRawJson: out.append(v.s); return;
+    case ValueType::kInt: {
+      auto r = std::to_chars(buf, buf + sizeof buf, v.i);
+      out.append(buf, r.ptr);
+      return;
+    }
+    case ValueType::kDouble: {
+      auto r = std::to_chars(buf, buf + sizeof buf, v.d);
+      out.append(buf, r.ptr);
+      return;
+    }
+    case ValueType::kBool: out.append(v.b ? "true" : "false"); return;
+    case ValueType::kNull: out.append("null"); return;
+  }
+}
+
+void append_rfc3339(std::string& out, int64_t time_ns) {
+  // Cache the formatted second: consecutive events almost always share it.
+  thread_local int64_t cached_sec = INT64_MIN;
+  thread_local char cached[20];
+  int64_t sec = time_ns / 1000000000;
+  int64_t nsec = time_ns % 1000000000;
+  if (nsec < 0) {
+    nsec += 1000000000;
+    --sec;
+  }
+  if (sec != cached_sec) {
+    std::time_t t = static_cast<std::time_t>(sec);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_sec = sec;
+  }
+  out.append(cached, 19);
+  char frac[11] = {'.', 0, 0, 0, 0, 0, 0, 0, 0, 0, 'Z'};
+  for (int k = 9; k >= 1; --k) {
+    frac[k] = static_cast<char>('0' + nsec % 10);
+    nsec /= 10;
+  }
+  out.append(frac, 11);
+}
+
+void append_event(std::string& out, const Event& e, const SourceInfo& source,
+                  const EventKeys& keys) {
+  out.push_back('{');
+  out.push_back('"');
+  out.append(keys.timestamp);
+  out.append("\":\"");
+  append_rfc3339(out, e.time_ns);
+  out.push_back('"');
+  if (e.stream != Stream::kNone) {
+    out.append(",\"");
+    out.append(keys.stream);
+    out.append("\":\"");
+    out.append(stream_name(e.stream));
+    out.push_back('"');
+  }
+  out.append(",\"");
+  out.append(keys.message);
+  out.append("\":");
+  append_string(out, e.message);
+  for (const Tag& t : source.tags) {
+    out.push_back(',');
+    append_string(out, t.key);
+    out.push_back(':');
+    if (t.type == ValueType::kRawJson) {
+      out.append(t.value);
+    } else {
+      append_string(out, t.value);
+    }
+  }
+  for (const Field& f : e.fields) {
+    out.push_back(',');
+    append_string(out, f.key);
+    out.push_back(':');
+    append_value(out, f.value);
+  }
+  out.push_back('}');
+}
+
+}  // namespace logship::json

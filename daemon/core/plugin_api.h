@@ -1,0 +1,113 @@
+#pragma once
+// The three plugin interfaces and the contexts the core hands them.
+//
+// Threads: each input runs its own thread(s); a stream's processors run on the thread that calls
+// StreamHandle::emit/flush, so processors need no locks. Each output runs on its own runner
+// thread; `done` callbacks may come from any thread.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "daemon/core/batch.h"
+#include "daemon/core/clock.h"
+#include "daemon/core/position.h"
+#include "daemon/core/status.h"
+
+namespace logship {
+
+// One source stream (a file, a journal, a FIFO) and the route its batches take.
+class StreamHandle {
+ public:
+  virtual ~StreamHandle() = default;
+  // An empty batch for this stream.
+  virtual BatchPtr new_batch(std::size_t expected_events = 256) = 0;
+  // Runs the route's processors and hands the batch to its outputs. `end` is the position just
+  // after the batch's last byte; it is committed once every output delivered this batch and
+  // everything before it. Blocks while an output queue is full (backpressure). Returns false
+  // only when the daemon is shutting down past its deadline; the batch then stays un-acked.
+  virtual bool emit(BatchPtr batch, Position end) = 0;
+  // Emits what processors hold back whose flush time passed; everything when `force`.
+  virtual bool flush(bool force) = 0;
+  // When flush() should next be called, if processors hold anything.
+  virtual std::optional<TimePoint> next_flush() const = 0;
+  // Batches emitted and not yet delivered everywhere.
+  virtual uint64_t unsettled() const = 0;
+  virtual std::optional<Position> committed() const = 0;
+};
+
+class InputContext {
+ public:
+  virtual ~InputContext() = default;
+  virtual const std::string& name() const = 0;
+  virtual const std::string& state_dir() const = 0;
+  // `checkpointed`: commits go to the checkpoint store (replayable sources).
+  virtual std::unique_ptr<StreamHandle> open_stream(std::shared_ptr<const SourceInfo> source,
+                                                    bool checkpointed = true) = 0;
+  virtual std::optional<Position> saved_position(const std::string& key) const = 0;
+  // The stream is gone for good (file deleted and read to its end): drop its checkpoint.
+  virtual void forget_position(const std::string& key) = 0;
+  // Stop was requested: finish the current read, flush and return from the input's threads.
+  virtual bool stopping() const = 0;
+  // The input has read everything it ever will (a counted generator, stdin at EOF).
+  virtual void finished() = 0;
+};
+
+class Input {
+ public:
+  virtual ~Input() = default;
+  // Starts the input's thread(s). Returns an error only for problems no retry can fix.
+  virtual Status start(InputContext& ctx) = 0;
+  // Stops reading, flushes streams (force) and joins the threads. No emit follows.
+  virtual void stop() = 0;
+};
+
+class Processor {
+ public:
+  virtual ~Processor() = default;
+  // Changes, drops or merges the batch's events in place. A processor that holds events back
+  // across batches copies them and keeps references to the batch's acks (AckSet::share_into),
+  // then moves those references into the batch that finally carries the events.
+  virtual void process(Batch& batch) = 0;
+  // Emits held events into `out` whose flush time passed, or all of them when `force`.
+  virtual void flush(Batch& out, TimePoint now, bool force) {}
+  virtual std::optional<TimePoint> next_flush() const { return std::nullopt; }
+};
+
+struct DeliveryResult {
+  enum class Kind { kDelivered, kRetry, kRejected };
+  Kind kind = Kind::kDelivered;
+  std::string reason;
+  static DeliveryResult delivered() { return {}; }
+  static DeliveryResult retry(std::string why) { return {Kind::kRetry, std::move(why)}; }
+  static DeliveryResult rejected(std::string why) { return {Kind::kRejected, std::move(why)}; }
+};
+using DeliverDone = std::function<void(DeliveryResult)>;
+
+class OutputContext {
+ public:
+  virtual ~OutputContext() = default;
+  virtual const std::string& name() const = 0;
+  virtual const std::string& state_dir() const = 0;
+  // Writes an event that can never be delivered, with the reason, to the dead-letter file.
+  virtual void dead_letter(const Event& e, const SourceInfo& source, std::string_view reason) = 0;
+};
+
+class Output {
+ public:
+  virtual ~Output() = default;
+  // No connecting here: an unreachable server is not a config error.
+  virtual Status start(OutputContext& ctx) = 0;
+  // Delivers durably, then calls `done` exactly once (from any thread). At most
+  // max_in_flight() calls are outstanding. The batches stay alive until `done`.
+  virtual void deliver(std::span<const SharedBatch> batches, DeliverDone done) = 0;
+  // Called on the runner thread about every 100 ms: time-based rotation, interval fsync, flushes.
+  virtual void tick(TimePoint now) {}
+  // Called once after the runner drained or gave up; releases resources. Outstanding deliveries
+  // must call `done` (with retry) before this returns.
+  virtual void stop() = 0;
+  virtual int max_in_flight() const { return 1; }
+};
+
+}  // namespace logship

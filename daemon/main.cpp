@@ -1,0 +1,24 @@
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "daemon/commands/commands.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return logship::commands::run({});
+  const std::string verb = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (verb == "--version" || verb == "version") {
+    std::printf("logship %s\n", LOGSHIP_VERSION);
+    return 0;
+  }
+  if (verb == "--help" || verb == "-h" || verb == "help") return logship::commands::print_usage(false);
+  if (verb == "run") return logship::commands::run(rest);
+  if (verb == "validate") return logship::commands::validate(rest);
+  if (verb == "plugins") return logship::commands::plugins(rest);
+  if (verb == "-c" || verb == "--config") return logship::commands::run(args);
+  std::fprintf(stderr, "logship: unknown command '%s'\n\n", verb.c_str());
+  logship::commands::print_usage(true);
+  return 2;
+}

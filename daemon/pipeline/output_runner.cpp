@@ -1,0 +1,239 @@
+#include "daemon/pipeline/output_runner.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "daemon/core/json_writer.h"
+#include "daemon/runtime/log.h"
+#include "daemon/runtime/metrics.h"
+#include "daemon/state/atomic_file.h"
+
+namespace logship {
+namespace {
+
+std::string labels_for(const std::string& name) {
+  std::string l = "output=";
+  json::append_string(l, name);
+  return l;
+}
+
+log::RateLimit g_retry_log(3, std::chrono::seconds(10));
+
+}  // namespace
+
+OutputRunner::OutputRunner(std::string name, std::unique_ptr<Output> output,
+                           RunnerOptions options, std::string state_dir)
+    : name_(std::move(name)),
+      output_(std::move(output)),
+      options_(options),
+      state_dir_(std::move(state_dir)),
+      max_in_flight_(std::max(1, output_->max_in_flight())),
+      backoff_(options.retry_initial, options.retry_max),
+      events_out_(Metrics::global().counter("logship_output_events_total", labels_for(name_),
+                                            "Events delivered by the output")),
+      batches_out_(Metrics::global().counter("logship_output_batches_total", labels_for(name_),
+                                             "Delivery calls that succeeded")),
+      retries_(Metrics::global().counter("logship_output_retries_total", labels_for(name_),
+                                         "Delivery calls that failed and will be retried")),
+      dead_lettered_(Metrics::global().counter("logship_output_dead_lettered_total",
+                                               labels_for(name_),
+                                               "Events written to the dead-letter file")),
+      queue_bytes_(Metrics::global().gauge("logship_output_queue_bytes", labels_for(name_),
+                                           "Bytes queued or in flight")),
+      latency_sum_us_(Metrics::global().counter("logship_output_latency_us_sum", labels_for(name_),
+                                                "Sum of delivery call durations")) {}
+
+OutputRunner::~OutputRunner() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (dlq_fd_ >= 0) ::close(dlq_fd_);
+}
+
+Status OutputRunner::start() {
+  LOGSHIP_TRY(output_->start(*this).with_context("output " + name_));
+  thread_ = std::thread([this] { run(); });
+  return Status::ok();
+}
+
+bool OutputRunner::wait_for_room(const std::atomic<bool>& abort) {
+  std::unique_lock lock(mu_);
+  while (bytes_ >= options_.queue_max_bytes) {
+    if (abort.load(std::memory_order_relaxed) || stop_) return false;
+    room_cv_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  return !abort.load(std::memory_order_relaxed);
+}
+
+void OutputRunner::push(SharedBatch batch) {
+  {
+    std::lock_guard lock(mu_);
+    bytes_ += batch->byte_size();
+    queue_bytes_.store(static_cast<int64_t>(bytes_), std::memory_order_relaxed);
+    ready_.push_back(std::move(batch));
+  }
+  work_cv_.notify_one();
+}
+
+uint64_t OutputRunner::queued_bytes() const {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+void OutputRunner::run() {
+  constexpr auto kTick = std::chrono::milliseconds(100);
+  std::unique_lock lock(mu_);
+  TimePoint next_tick = SteadyClock::now() + kTick;
+  while (!stop_) {
+    TimePoint now = SteadyClock::now();
+    if (!retry_.empty() && now >= retry_due_ && in_flight_ == 0) {
+      for (auto it = retry_.rbegin(); it != retry_.rend(); ++it) ready_.push_front(std::move(*it));
+      retry_.clear();
+    }
+    if (now >= next_tick) {
+      lock.unlock();
+      output_->tick(now);
+      lock.lock();
+      next_tick = now + kTick;
+      continue;
+    }
+    // While a retry is pending nothing new is sent: order is kept and a failing server is not
+    // hammered with fresh data.
+    if (!ready_.empty() && retry_.empty() && in_flight_ < max_in_flight_) {
+      std::vector<SharedBatch> take;
+      std::size_t events = 0;
+      uint64_t bytes = 0;
+      while (!ready_.empty()) {
+        const SharedBatch& b = ready_.front();
+        if (!take.empty() && (events + b->size() > options_.batch_max_events ||
+                              bytes + b->byte_size() > options_.batch_max_bytes)) {
+          break;
+        }
+        events += b->size();
+        bytes += b->byte_size();
+        take.push_back(std::move(ready_.front()));
+        ready_.pop_front();
+      }
+      dispatch(std::move(take), lock);
+      continue;
+    }
+    if (draining_ && ready_.empty() && retry_.empty() && in_flight_ == 0) {
+      drained_ = true;
+      drained_cv_.notify_all();
+    }
+    TimePoint wake = next_tick;
+    if (!retry_.empty() && retry_due_ < wake) wake = retry_due_;
+    work_cv_.wait_until(lock, wake);
+  }
+}
+
+void OutputRunner::dispatch(std::vector<SharedBatch> batches, std::unique_lock<std::mutex>& lock) {
+  ++in_flight_;
+  lock.unlock();
+  auto held = std::make_shared<std::vector<SharedBatch>>(std::move(batches));
+  TimePoint started = SteadyClock::now();
+  output_->deliver(*held, [this, held, started](DeliveryResult r) { on_done(*held, r, started); });
+  lock.lock();
+}
+
+void OutputRunner::on_done(const std::vector<SharedBatch>& batches, const DeliveryResult& result,
+                           TimePoint started) {
+  if (result.kind == DeliveryResult::Kind::kRetry) {
+    retries_.fetch_add(1, std::memory_order_relaxed);
+    uint64_t suppressed = 0;
+    if (g_retry_log.allow(&suppressed)) {
+      log::warn("output", "delivery failed; will retry",
+                log::kv("output", name_) + log::kv("reason", result.reason) +
+                    log::kv("attempt", static_cast<int64_t>(attempts_ + 1)) +
+                    log::kv("suppressed", static_cast<int64_t>(suppressed)));
+    }
+    {
+      std::lock_guard lock(mu_);
+      --in_flight_;
+      retry_due_ = SteadyClock::now() + backoff_.next(attempts_++);
+      for (const auto& b : batches) retry_.push_back(b);
+    }
+    work_cv_.notify_all();
+    return;
+  }
+  std::size_t events = 0;
+  uint64_t bytes = 0;
+  for (const auto& b : batches) {
+    if (result.kind == DeliveryResult::Kind::kRejected) {
+      for (const Event& e : b->events()) dead_letter(e, b->source(), result.reason);
+    }
+    events += b->size();
+    bytes += b->byte_size();
+    b->acks().release();
+  }
+  events_out_.fetch_add(events, std::memory_order_relaxed);
+  batches_out_.fetch_add(1, std::memory_order_relaxed);
+  latency_sum_us_.fetch_add(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count()));
+  {
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    attempts_ = 0;
+    bytes_ -= bytes;
+    queue_bytes_.store(static_cast<int64_t>(bytes_), std::memory_order_relaxed);
+  }
+  room_cv_.notify_all();
+  work_cv_.notify_all();
+}
+
+bool OutputRunner::drain(TimePoint deadline) {
+  bool ok;
+  {
+    std::unique_lock lock(mu_);
+    draining_ = true;
+    work_cv_.notify_all();
+    ok = drained_cv_.wait_until(lock, deadline, [this] { return drained_; });
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  room_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  output_->stop();
+  if (!ok) {
+    std::lock_guard lock(mu_);
+    log::warn("output", "drain deadline passed; undelivered data stays un-acked",
+              log::kv("output", name_) + log::kv("queued_bytes", static_cast<int64_t>(bytes_)));
+  }
+  return ok;
+}
+
+void OutputRunner::dead_letter(const Event& e, const SourceInfo& source, std::string_view reason) {
+  dead_lettered_.fetch_add(1, std::memory_order_relaxed);
+  std::string line = "{\"output\":";
+  json::append_string(line, name_);
+  line += ",\"reason\":";
+  json::append_string(line, reason);
+  line += ",\"event\":";
+  json::append_event(line, e, source);
+  line += "}\n";
+  std::lock_guard lock(dlq_mu_);
+  if (dlq_fd_ < 0) {
+    std::string dir = state_dir_ + "/dlq";
+    if (!make_dirs(dir).is_ok()) return;
+    std::string path = dir + "/" + name_ + ".ndjson";
+    dlq_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (dlq_fd_ < 0) {
+      log::error("output", "cannot open dead-letter file", log::kv("path", path));
+      return;
+    }
+  }
+  std::size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = ::write(dlq_fd_, line.data() + off, line.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace logship

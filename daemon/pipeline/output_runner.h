@@ -1,0 +1,86 @@
+#pragma once
+// Runs one output: a bounded queue counted in bytes, batching of queued batches into delivery
+// calls, retry with backoff, dead-lettering of rejected events, acknowledgement release and the
+// standard metrics. Written once here so every output plugin is only an encoder plus a transport.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/core/plugin_api.h"
+#include "daemon/pipeline/backoff.h"
+
+namespace logship {
+
+struct RunnerOptions {
+  uint64_t queue_max_bytes = 64ull << 20;
+  std::size_t batch_max_events = 4096;
+  uint64_t batch_max_bytes = 8ull << 20;
+  std::chrono::milliseconds retry_initial{100};
+  std::chrono::milliseconds retry_max{30000};
+};
+
+class OutputRunner final : public OutputContext {
+ public:
+  OutputRunner(std::string name, std::unique_ptr<Output> output, RunnerOptions options,
+               std::string state_dir);
+  ~OutputRunner() override;
+
+  Status start();
+  // Blocks while the queue is at or above its byte limit. False once `abort` is set.
+  bool wait_for_room(const std::atomic<bool>& abort);
+  // Queues a batch whose acks already hold a reference for this output.
+  void push(SharedBatch batch);
+  // Delivers what is queued until the deadline, then stops the plugin. True if all delivered.
+  bool drain(TimePoint deadline);
+
+  uint64_t queued_bytes() const;
+  // OutputContext
+  const std::string& name() const override { return name_; }
+  const std::string& state_dir() const override { return state_dir_; }
+  void dead_letter(const Event& e, const SourceInfo& source, std::string_view reason) override;
+
+ private:
+  void run();
+  void dispatch(std::vector<SharedBatch> batches, std::unique_lock<std::mutex>& lock);
+  void on_done(const std::vector<SharedBatch>& batches, const DeliveryResult& result,
+               TimePoint started);
+
+  const std::string name_;
+  std::unique_ptr<Output> output_;
+  const RunnerOptions options_;
+  const std::string state_dir_;
+  const int max_in_flight_;
+  Backoff backoff_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable room_cv_;
+  std::condition_variable drained_cv_;
+  std::deque<SharedBatch> ready_;
+  std::vector<SharedBatch> retry_;
+  TimePoint retry_due_{};
+  uint32_t attempts_ = 0;
+  int in_flight_ = 0;
+  uint64_t bytes_ = 0;
+  bool draining_ = false;
+  bool drained_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+
+  std::mutex dlq_mu_;
+  int dlq_fd_ = -1;
+
+  std::atomic<uint64_t>& events_out_;
+  std::atomic<uint64_t>& batches_out_;
+  std::atomic<uint64_t>& retries_;
+  std::atomic<uint64_t>& dead_lettered_;
+  std::atomic<int64_t>& queue_bytes_;
+  std::atomic<uint64_t>& latency_sum_us_;
+};
+
+}  // namespace logship

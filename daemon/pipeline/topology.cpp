@@ -1,0 +1,234 @@
+#include "daemon/pipeline/topology.h"
+
+#include <future>
+
+#include "daemon/core/json_writer.h"
+#include "daemon/runtime/log.h"
+#include "daemon/runtime/metrics.h"
+
+namespace logship {
+
+namespace {
+
+// One source stream: its ack tracker and its own instances of the route's processors.
+class StreamPipeline final : public StreamHandle {
+ public:
+  StreamPipeline(std::shared_ptr<const SourceInfo> source, std::shared_ptr<AckTracker> tracker,
+                 const Topology::Route& route, const std::atomic<bool>& abort,
+                 std::atomic<uint64_t>& events_in)
+      : source_(std::move(source)),
+        tracker_(std::move(tracker)),
+        route_(route),
+        abort_(abort),
+        events_in_(events_in) {
+    for (const auto& make : route.processors) processors_.push_back(make());
+  }
+
+  BatchPtr new_batch(std::size_t expected_events) override {
+    return std::make_unique<Batch>(source_, expected_events);
+  }
+
+  bool emit(BatchPtr batch, Position end) override {
+    batch->acks().add(tracker_->track(std::move(end)));
+    events_in_.fetch_add(batch->size(), std::memory_order_relaxed);
+    return run_from(0, std::move(batch));
+  }
+
+  bool flush(bool force) override {
+    TimePoint now = SteadyClock::now();
+    for (std::size_t i = 0; i < processors_.size(); ++i) {
+      auto next = processors_[i]->next_flush();
+      if (!force && (!next || *next > now)) continue;
+      BatchPtr out = new_batch(16);
+      processors_[i]->flush(*out, now, force);
+      if (out->size() == 0 && out->acks().empty()) continue;
+      if (!run_from(i + 1, std::move(out))) return false;
+    }
+    return true;
+  }
+
+  std::optional<TimePoint> next_flush() const override {
+    std::optional<TimePoint> best;
+    for (const auto& p : processors_) {
+      auto n = p->next_flush();
+      if (n && (!best || *n < *best)) best = n;
+    }
+    return best;
+  }
+
+  uint64_t unsettled() const override { return tracker_->unsettled(); }
+  std::optional<Position> committed() const override { return tracker_->committed(); }
+
+ private:
+  bool run_from(std::size_t first, BatchPtr batch) {
+    for (std::size_t i = first; i < processors_.size(); ++i) processors_[i]->process(*batch);
+    if (batch->size() == 0) {
+      batch->acks().release();   // nothing left to deliver: settled (holders keep their refs)
+      return true;
+    }
+    // Wait for room everywhere before handing the batch to anyone, so an abandoned batch was
+    // given to no output and simply stays un-acked.
+    for (OutputRunner* out : route_.outputs) {
+      if (!out->wait_for_room(abort_)) return false;
+    }
+    SharedBatch shared(std::move(batch));
+    shared->acks().retain(static_cast<int32_t>(route_.outputs.size()));
+    for (OutputRunner* out : route_.outputs) out->push(shared);
+    shared->acks().release();   // the reference the batch was created with
+    return true;
+  }
+
+  std::shared_ptr<const SourceInfo> source_;
+  std::shared_ptr<AckTracker> tracker_;
+  const Topology::Route& route_;
+  const std::atomic<bool>& abort_;
+  std::atomic<uint64_t>& events_in_;
+  std::vector<std::unique_ptr<Processor>> processors_;
+};
+
+std::string input_labels(const std::string& name) {
+  std::string l = "input=";
+  json::append_string(l, name);
+  return l;
+}
+
+}  // namespace
+
+class Topology::InputSlot final : public InputContext {
+ public:
+  InputSlot(Topology& topo, const config::ComponentConfig& cfg, const Route& route)
+      : topo_(topo),
+        name_(cfg.name),
+        route_(route),
+        input_(cfg.make_input()),
+        events_in_(Metrics::global().counter("logship_input_events_total", input_labels(name_),
+                                             "Events read by the input")) {}
+
+  const std::string& name() const override { return name_; }
+  const std::string& state_dir() const override { return topo_.cfg_.service.state_dir; }
+  std::unique_ptr<StreamHandle> open_stream(std::shared_ptr<const SourceInfo> source,
+                                            bool checkpointed) override {
+    auto tracker = AckTracker::create(source->key, checkpointed ? &topo_.store_ : nullptr);
+    return std::make_unique<StreamPipeline>(std::move(source), std::move(tracker), route_,
+                                            topo_.abort_, events_in_);
+  }
+  std::optional<Position> saved_position(const std::string& key) const override {
+    return topo_.store_.get(key);
+  }
+  void forget_position(const std::string& key) override { topo_.store_.forget(key); }
+  bool stopping() const override { return topo_.stopping_.load(std::memory_order_relaxed); }
+  void finished() override {
+    if (!finished_.exchange(true)) topo_.inputs_finished_.fetch_add(1);
+  }
+
+  Input& input() { return *input_; }
+
+ private:
+  Topology& topo_;
+  std::string name_;
+  const Route& route_;
+  std::unique_ptr<Input> input_;
+  std::atomic<uint64_t>& events_in_;
+  std::atomic<bool> finished_{false};
+};
+
+void Topology::wait_inputs_finished(const std::function<bool()>& stop_waiting) {
+  while (inputs_finished_.load() < cfg_.inputs.size()) {
+    if (stop_waiting()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Topology::Topology(config::Config cfg) : cfg_(std::move(cfg)) {}
+
+Topology::~Topology() {
+  if (started_ && !stopped_) stop(std::chrono::milliseconds(0));
+}
+
+Status Topology::start() {
+  LOGSHIP_TRY(store_.open(cfg_.service.state_dir).with_context("state_dir"));
+  RunnerOptions ro;
+  ro.queue_max_bytes = cfg_.service.queue_max_bytes.bytes;
+  ro.batch_max_events = static_cast<std::size_t>(cfg_.service.batch_max_events);
+  ro.batch_max_bytes = cfg_.service.batch_max_bytes.bytes;
+  ro.retry_initial = cfg_.service.retry_initial;
+  ro.retry_max = cfg_.service.retry_max;
+  std::map<std::string, OutputRunner*> by_name;
+  for (const auto& oc : cfg_.outputs) {
+    runners_.push_back(
+        std::make_unique<OutputRunner>(oc.name, oc.make_output(), ro, cfg_.service.state_dir));
+    by_name[oc.name] = runners_.back().get();
+  }
+  for (const auto& rc : cfg_.routes) {
+    Route r;
+    for (const auto& pname : rc.processors) {
+      for (const auto& pc : cfg_.processors) {
+        if (pc.name == pname) r.processors.push_back(pc.make_processor);
+      }
+    }
+    for (const auto& oname : rc.outputs) r.outputs.push_back(by_name.at(oname));
+    routes_.push_back(std::move(r));
+  }
+  for (auto& runner : runners_) LOGSHIP_TRY(runner->start());
+  started_ = true;
+  ckpt_thread_ = std::thread([this] {
+    std::unique_lock lock(ckpt_mu_);
+    while (!ckpt_stop_) {
+      ckpt_cv_.wait_for(lock, cfg_.service.checkpoint_interval);
+      lock.unlock();
+      Status s = store_.flush();
+      if (!s.is_ok()) log::error("checkpoint", "cannot write checkpoints", log::kv("error", s.message()));
+      lock.lock();
+    }
+  });
+  for (std::size_t i = 0; i < cfg_.inputs.size(); ++i) {
+    inputs_.push_back(
+        std::make_unique<InputSlot>(*this, cfg_.inputs[i], routes_[cfg_.input_route[i]]));
+    Status s = inputs_.back()->input().start(*inputs_.back());
+    if (!s.is_ok()) {
+      inputs_.pop_back();
+      return s.with_context("input " + cfg_.inputs[i].name);
+    }
+  }
+  log::info("daemon", "pipeline started",
+            log::kv("inputs", static_cast<int64_t>(inputs_.size())) +
+                log::kv("outputs", static_cast<int64_t>(runners_.size())) +
+                log::kv("state_dir", cfg_.service.state_dir));
+  return Status::ok();
+}
+
+bool Topology::stop(std::chrono::milliseconds drain_timeout) {
+  if (stopped_) return true;
+  stopped_ = true;
+  const TimePoint deadline = SteadyClock::now() + drain_timeout;
+  stopping_.store(true);
+  // Inputs stop on a helper thread: one blocked on a full queue must not hold the deadline.
+  auto inputs_done = std::async(std::launch::async, [this] {
+    for (auto& in : inputs_) in->input().stop();
+  });
+  bool clean = true;
+  if (inputs_done.wait_until(deadline) != std::future_status::ready) {
+    clean = false;
+    abort_.store(true);
+  }
+  inputs_done.wait();
+  for (auto& runner : runners_) {
+    if (!runner->drain(deadline)) clean = false;
+  }
+  abort_.store(true);
+  {
+    std::lock_guard lock(ckpt_mu_);
+    ckpt_stop_ = true;
+  }
+  ckpt_cv_.notify_all();
+  if (ckpt_thread_.joinable()) ckpt_thread_.join();
+  Status s = store_.flush();
+  if (!s.is_ok()) {
+    log::error("checkpoint", "final checkpoint write failed", log::kv("error", s.message()));
+    clean = false;
+  }
+  inputs_.clear();
+  return clean;
+}
+
+}  // namespace logship

@@ -1,0 +1,76 @@
+#pragma once
+// A plugin is a value: kind, name, summary, option schema and a binder that validates YAML into
+// a maker. The maker builds instances later (processors once per stream).
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/errors.h"
+#include "config/option_schema.h"
+#include "daemon/core/plugin_api.h"
+
+namespace logship {
+
+enum class PluginKind { kInput, kProcessor, kOutput };
+std::string_view kind_name(PluginKind k);
+
+using InputMaker = std::function<std::unique_ptr<Input>()>;
+using ProcessorMaker = std::function<std::unique_ptr<Processor>()>;
+using OutputMaker = std::function<std::unique_ptr<Output>()>;
+
+struct PluginInfo {
+  PluginKind kind;
+  std::string_view name;      // the `type:` value
+  std::string_view summary;   // one line for `logship plugins`
+  const config::SchemaBase& (*schema)();
+  // Exactly one of these is set, matching `kind`. They return an empty maker after adding
+  // errors when the options are invalid. `context` prefixes messages, e.g. "outputs.archive (file)".
+  InputMaker (*bind_input)(const YAML::Node&, config::Errors&, const std::string& context) = nullptr;
+  ProcessorMaker (*bind_processor)(const YAML::Node&, config::Errors&, const std::string&) = nullptr;
+  OutputMaker (*bind_output)(const YAML::Node&, config::Errors&, const std::string&) = nullptr;
+};
+
+const std::vector<const PluginInfo*>& all_plugins();
+const PluginInfo* find_plugin(PluginKind kind, std::string_view name);
+
+// Binds `Opts` with its schema, runs `Opts::validate()` (returns "" or why not) when it has one,
+// and returns a maker that constructs `Impl(const Opts&)`.
+template <class Base, class Opts, class Impl>
+std::function<std::unique_ptr<Base>()> bind_plugin(const YAML::Node& node, config::Errors& errors,
+                                                   const std::string& context) {
+  Opts opts;
+  if (!Opts::schema().bind(node, opts, errors, context)) return {};
+  if constexpr (requires { opts.validate(); }) {
+    std::string why = opts.validate();
+    if (!why.empty()) {
+      errors.add(node ? node.Mark() : YAML::Mark::null_mark(), context + ": " + why);
+      return {};
+    }
+  }
+  auto shared = std::make_shared<const Opts>(std::move(opts));
+  return [shared]() -> std::unique_ptr<Base> { return std::make_unique<Impl>(*shared); };
+}
+
+template <class Opts, class Impl>
+InputMaker bind_input(const YAML::Node& n, config::Errors& e, const std::string& c) {
+  return bind_plugin<Input, Opts, Impl>(n, e, c);
+}
+template <class Opts, class Impl>
+ProcessorMaker bind_processor(const YAML::Node& n, config::Errors& e, const std::string& c) {
+  return bind_plugin<Processor, Opts, Impl>(n, e, c);
+}
+template <class Opts, class Impl>
+OutputMaker bind_output(const YAML::Node& n, config::Errors& e, const std::string& c) {
+  return bind_plugin<Output, Opts, Impl>(n, e, c);
+}
+
+template <class Opts>
+const config::SchemaBase& schema_of() {
+  return Opts::schema();
+}
+
+}  // namespace logship

@@ -1,0 +1,17 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "daemon/core/status.h"
+
+namespace logship {
+
+// Replaces `path` with `content` so that a crash at any point leaves either the old or the new
+// file: write `path.tmp`, fsync it, rename over `path`, fsync the directory.
+Status write_file_atomically(const std::string& path, std::string_view content);
+// Creates the directory and its parents (mode 0750 for new ones).
+Status make_dirs(const std::string& path);
+Status fsync_dir(const std::string& dir);
+bool read_whole_file(const std::string& path, std::string* out);
+
+}  // namespace logship
