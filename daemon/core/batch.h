@@ -22,13 +22,25 @@ struct Tag {
   std::string value;
 };
 
+// Conventional tag keys, shared by every input that knows containers (docker, CRI, journald,
+// the plugin), so processors and outputs treat all sources alike: container_id, container_name,
+// image, hostname, compose_project, compose_service; CRI adds namespace, pod, pod_uid.
 struct SourceInfo {
   std::string input;          // name of the input in the config
   std::string key;            // stream identity, the checkpoint key
   std::vector<Tag> tags;
+  // Container labels; outputs emit them as a "labels" object. Processors read them to choose
+  // per-container behaviour (e.g. logship.parser=json).
+  std::vector<std::pair<std::string, std::string>> labels;
   const Tag* find(std::string_view k) const {
     for (const Tag& t : tags) {
       if (t.key == k) return &t;
+    }
+    return nullptr;
+  }
+  const std::string* label(std::string_view k) const {
+    for (const auto& [key, value] : labels) {
+      if (key == k) return &value;
     }
     return nullptr;
   }

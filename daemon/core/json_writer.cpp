@@ -153,6 +153,18 @@ void append_event(std::string& out, const Event& e, const SourceInfo& source,
       append_string(out, t.value);
     }
   }
+  if (!source.labels.empty()) {
+    out.append(",\"labels\":{");
+    bool first = true;
+    for (const auto& [k, v] : source.labels) {
+      if (!first) out.push_back(',');
+      first = false;
+      append_string(out, k);
+      out.push_back(':');
+      append_string(out, v);
+    }
+    out.push_back('}');
+  }
   for (const Field& f : e.fields) {
     out.push_back(',');
     append_string(out, f.key);
