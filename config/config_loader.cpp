@@ -91,13 +91,15 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
       continue;
     }
     const YAML::Node type_node = body["type"];
-    if (!type_node || !type_node.IsScalar()) {
+    // `type: null` (the discarding output) reads as a YAML null; take it as the word.
+    const bool null_word = type_node && type_node.IsNull();
+    if (!type_node || (!type_node.IsScalar() && !null_word)) {
       errors.add(body.Mark(), context + ": missing 'type'; one of the " +
                                   std::string(kind_name(kind)) + " types: " +
                                   OptionTraits<std::vector<std::string>>::format(type_names));
       continue;
     }
-    c.type = type_node.Scalar();
+    c.type = null_word ? "null" : type_node.Scalar();
     c.plugin = find_plugin(kind, c.type);
     if (c.plugin == nullptr) {
       errors.add(type_node.Mark(), context + ": unknown " + std::string(kind_name(kind)) +

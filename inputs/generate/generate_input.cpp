@@ -25,9 +25,9 @@ struct GenerateOptions {
     using S = config::OptionSchema<GenerateOptions>;
     static const auto s =
         S{}.add("count", &GenerateOptions::count, "Events to produce in all; 0 = no limit.",
-                config::in_range(0, INT64_MAX))
+                config::at_least<int64_t>(0, "0"))
             .add("rate", &GenerateOptions::rate, "Events per second; 0 = as fast as possible.",
-                 config::in_range(0, INT64_MAX))
+                 config::at_least<int64_t>(0, "0"))
             .add("message_size", &GenerateOptions::message_size,
                  "Length of each plain message (padded after 'seq=N').",
                  config::at_least(config::ByteSize(16), "16B"))
