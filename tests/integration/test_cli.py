@@ -1,0 +1,105 @@
+"""The command line: validate, plugins, version, and stdin -> stdout through the real binary."""
+import json
+import os
+import subprocess
+
+import support
+
+
+class CliTest(support.TestCase):
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(text if isinstance(text, bytes) else text.encode())
+        return path
+
+    def test_validate_ok_and_error_exit_codes(self):
+        good = self.write("good.yaml", "inputs:\n  g: {type: generate}\noutputs:\n  o: {type: null}\n")
+        r = support.run_logship(["validate", "-c", good])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"OK (1 inputs, 0 processors, 1 outputs, 1 routes)", r.stdout)
+
+        bad = self.write("bad.yaml", "inputs:\n  g:\n    type: generate\n    cuont: 3\noutputs:\n  o: {type: nul}\n")
+        r = support.run_logship(["validate", "-c", bad])
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.decode().splitlines(), [
+            f"{bad}:4:5: inputs.g (generate): unknown option 'cuont'; did you mean 'count'?",
+            f"{bad}:6:13: outputs.o: unknown output type 'nul'; did you mean 'null'?",
+            f"2 error(s) in {bad}",
+        ])
+
+    def test_default_config_validates(self):
+        r = support.run_logship(["validate"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_garbage_configs_give_errors_not_crashes(self):
+        cases = {
+            "empty.yaml": b"",
+            "binary.yaml": bytes(range(256)) * 4,
+            "list.yaml": b"- a\n- b\n",
+            "deep.yaml": b"inputs: " + b"[" * 500 + b"]" * 500 + b"\n",
+            "tabs.yaml": b"inputs:\n\tg: {type: generate}\n",
+            "missing.yaml": None,
+        }
+        for name, content in cases.items():
+            path = self.write(name, content) if content is not None else os.path.join(self.tmp, name)
+            r = support.run_logship(["validate", "-c", path])
+            self.assertEqual(r.returncode, 1, f"{name}: {r.stderr}")
+            self.assertTrue(r.stderr.strip(), name)
+            r = support.run_logship(["run", "-c", path])
+            self.assertEqual(r.returncode, 1, f"run {name}: {r.stderr}")
+
+    def test_plugins_list_and_describe(self):
+        r = support.run_logship(["plugins"])
+        self.assertEqual(r.returncode, 0)
+        lines = r.stdout.decode().splitlines()
+        self.assertTrue(any(l.split()[:2] == ["output", "file"] for l in lines), lines)
+        r = support.run_logship(["plugins", "describe", "file", "--json"])
+        self.assertEqual(r.returncode, 0)
+        doc = json.loads(r.stdout)
+        names = [o["name"] for o in doc["options"]]
+        self.assertIn("max_size", names)
+        max_size = next(o for o in doc["options"] if o["name"] == "max_size")
+        self.assertEqual(max_size["default"], "100MiB")
+        r = support.run_logship(["plugins", "describe", "fiel"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"did you mean 'file'?", r.stderr)
+
+    def test_version_and_unknown_command(self):
+        r = support.run_logship(["--version"])
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout.decode(), r"^logship \d+\.\d+\.\d+\n$")
+        r = support.run_logship(["frobnicate"])
+        self.assertEqual(r.returncode, 2)
+
+    def test_stdin_to_stdout_raw_is_byte_exact(self):
+        cfg = self.write("c.yaml", f"""
+service: {{state_dir: {self.tmp}/state, exit_when_done: true}}
+inputs:
+  in: {{type: stdin}}
+outputs:
+  out: {{type: stdout, format: raw}}
+""")
+        lines = [f"line {i} \u00e9\u20ac \"q\" \\ tab\t".encode() for i in range(5000)]
+        payload = b"\n".join(lines) + b"\nlast line without newline"
+        r = support.run_logship(["run", "-c", cfg], input_bytes=payload, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, payload + b"\n")
+
+    def test_stdin_to_stdout_json_escapes(self):
+        cfg = self.write("c.yaml", f"""
+service: {{state_dir: {self.tmp}/state, exit_when_done: true}}
+inputs:
+  in: {{type: stdin}}
+outputs:
+  out: {{type: stdout}}
+""")
+        r = support.run_logship(["run", "-c", cfg], input_bytes=b'a "quoted" \\ \x01 \xff\r\n', timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rec = json.loads(r.stdout)
+        self.assertEqual(rec["message"], 'a "quoted" \\ \x01 \ufffd')
+        self.assertRegex(rec["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
+
+
+if __name__ == "__main__":
+    support.main()
