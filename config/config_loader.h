@@ -18,7 +18,7 @@ struct ServiceOptions {
   std::string log_level = "info";
   Millis drain_timeout{10000};
   Millis checkpoint_interval{1000};
-  ByteSize queue_max_bytes = 64_MiB;
+  ByteSize queue_max_bytes = 8_MiB;
   int64_t batch_max_events = 4096;
   ByteSize batch_max_bytes = 8_MiB;
   Millis retry_initial{100};
