@@ -12,6 +12,8 @@ PACKAGES=(
   # test peers and tools
   logrotate rsyslog rsyslog-gnutls systemd-journal-remote kcat
   openssl curl unzip default-jre-headless gnuplot-nox procps python3 util-linux
+  # fuzzing (libFuzzer)
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

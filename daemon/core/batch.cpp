@@ -23,7 +23,7 @@ void* CountingResource::do_allocate(std::size_t n, std::size_t align) {
 
 void CountingResource::do_deallocate(void* p, std::size_t n, std::size_t align) {
   bytes_ -= n;
-  ::operator delete(p, n, std::align_val_t(align));
+  ::operator delete(p, std::align_val_t(align));
 }
 
 Batch::Batch(std::shared_ptr<const SourceInfo> source, std::size_t expected_events,
