@@ -183,6 +183,18 @@ bool hash_prefix(int fd, std::size_t len, uint64_t* hash) {
   return true;
 }
 
+bool read_prefix(int fd, std::size_t len, std::string* out) {
+  out->resize(len);
+  std::size_t got = 0;
+  while (got < len) {
+    ssize_t n = ::pread(fd, out->data() + got, len - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    got += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 std::vector<std::string> list_dir(const std::string& dir, bool dirs_only) {
   std::vector<std::string> out;
   DIR* d = ::opendir(dir.c_str());
@@ -238,12 +250,14 @@ struct Tail {
   std::shared_ptr<const SourceInfo> source;
   std::size_t fp_len = 0;
   uint64_t fp_hash = 0;
+  std::string prefix;         // the first fp_len bytes themselves
   std::string fp_text;
   uint64_t emitted = UINT64_MAX;
   bool gone = false;          // the path no longer names this file: drain, then release
   bool at_eof = false;
   TimePoint last_growth{};
-  bool forget = true;         // drop the checkpoint when released
+  bool forget = true;         // drop the checkpoint when released (excluded: kept)
+  bool retire = false;        // released but still on disk (rotated): checkpoint kept
 };
 
 class ContainerLogInput final : public Input {
@@ -400,6 +414,7 @@ class ContainerLogInput final : public Input {
     watch(top, kDirMask);
     for (auto& [k, c] : containers_) c.seen = false;
     std::set<std::string> present_paths;
+    present_keys_.clear();
     if (format_ == LogFormat::kDocker) {
       for (const std::string& id : list_dir(top, true)) {
         std::string dir = top + "/" + id;
@@ -410,6 +425,7 @@ class ContainerLogInput final : public Input {
         for (const std::string& f : list_dir(dir, false)) {
           if (glob_match("*-json.log", f)) {
             present_paths.insert(dir + "/" + f);
+            note_present(dir + "/" + f);
           } else if (glob_match("*-json.log.*", f) && !glob_match("*.gz", f)) {
             resume_rotated(c, dir + "/" + f);
           }
@@ -434,6 +450,7 @@ class ContainerLogInput final : public Input {
           for (const std::string& f : list_dir(dir, false)) {
             if (glob_match("*.log", f)) {
               present_paths.insert(dir + "/" + f);
+              note_present(dir + "/" + f);
             } else if (glob_match("*.log.*", f) && !glob_match("*.gz", f) &&
                        !glob_match("*.tmp", f)) {
               resume_rotated(c, dir + "/" + f);
@@ -464,8 +481,23 @@ class ContainerLogInput final : public Input {
     for (auto& [key, t] : tails_) {
       if (!t->gone) verify_fingerprint(*t);
     }
+    // Checkpoints of released rotated files are kept while the file exists, so a restart can
+    // tell a rotated file it read (checkpoint) from one it never saw (none: read from head).
+    for (auto it = retired_.begin(); it != retired_.end();) {
+      if (present_keys_.count(it->first)) {
+        ++it;
+        continue;
+      }
+      ctx_->forget_position(it->first);
+      it = retired_.erase(it);
+    }
     forget_unseen_containers();
     scanned_once_ = true;
+  }
+
+  void note_present(const std::string& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0) present_keys_.insert(full_key(st));
   }
 
   std::string container_of(const std::string& path) const {
@@ -585,17 +617,46 @@ class ContainerLogInput final : public Input {
     return std::string(component()) + ":" + key_of(st);
   }
 
-  // A rotated sibling (<name>.1, kubelet's <name>.<timestamp>) we were reading when stopped.
+  // A rotated sibling (<name>.1, kubelet's <name>.<timestamp>). With a checkpoint it is one we
+  // were reading (resume; usually at its end). Without one it was created and rotated while we
+  // were not looking (down, or faster than a scan): read it from the start. Except a copy of
+  // the active file (copytruncate before we noticed the truncation): truncated() reads that
+  // from the right offset.
   void resume_rotated(Container& c, const std::string& path) {
     struct stat st{};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
     std::string key = full_key(st);
-    if (tails_.count(key) || closing_keys_.count(key)) return;
-    auto saved = ctx_->saved_position(key);
-    if (!saved) return;
-    Tail* t = open_tail(path, c.key, false, std::nullopt);
+    present_keys_.insert(key);
+    if (tails_.count(key) || closing_keys_.count(key) || retired_.count(key)) return;
+    std::optional<uint64_t> start;
+    if (!ctx_->saved_position(key)) {
+      if (copy_of_active(c, path)) return;
+      if (!scanned_once_ && o_.read_from == "tail") start = static_cast<uint64_t>(st.st_size);
+    }
+    Tail* t = open_tail(path, c.key, false, start);
     by_path_.erase(path);
     if (t != nullptr && !t->gone) mark_gone(*t);
+  }
+
+  // True when `path` starts like an active file of the container (or is still empty, as a copy
+  // logrotate has just created): not to be read from the start.
+  bool copy_of_active(const Container& c, const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return true;   // gone already; nothing to read
+    struct stat st{};
+    std::string head;
+    bool ok = ::fstat(fd, &st) == 0 &&
+              read_prefix(fd, static_cast<std::size_t>(std::min<uint64_t>(
+                                  kFingerprintBytes, static_cast<uint64_t>(st.st_size))),
+                          &head);
+    ::close(fd);
+    if (!ok || head.empty()) return true;   // nothing to read yet; decide on a later scan
+    for (const auto& [key, t] : tails_) {
+      if (t->gone || t->container != c.key || t->prefix.empty()) continue;
+      std::size_t n = std::min(head.size(), t->prefix.size());
+      if (head.compare(0, n, t->prefix, 0, n) == 0) return true;
+    }
+    return false;
   }
 
   // Opens `path` and starts tailing it. `start` overrides the checkpoint (copytruncate copy).
@@ -693,11 +754,12 @@ class ContainerLogInput final : public Input {
     std::size_t len = static_cast<std::size_t>(
         std::min<uint64_t>(kFingerprintBytes, static_cast<uint64_t>(st.st_size)));
     if (len == t.fp_len && !t.fp_text.empty()) return;
-    uint64_t h = 0;
-    if (!hash_prefix(t.fd, len, &h)) return;
+    std::string prefix;
+    if (!read_prefix(t.fd, len, &prefix)) return;
     t.fp_len = len;
-    t.fp_hash = h;
-    t.fp_text = fingerprint_text(len, h);
+    t.fp_hash = fnv1a(prefix.data(), len);
+    t.fp_text = fingerprint_text(len, t.fp_hash);
+    t.prefix = std::move(prefix);
   }
 
   // A truncated file that grew back past our offset before we noticed: its first bytes differ.
@@ -743,11 +805,12 @@ class ContainerLogInput final : public Input {
     if (fd < 0) return;
     struct stat st{};
     uint64_t h = 0;
-    bool match = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) > old_off &&
-                 hash_prefix(fd, old_fp_len, &h) && h == old_fp_hash;
+    bool match = ::fstat(fd, &st) == 0 && hash_prefix(fd, old_fp_len, &h) && h == old_fp_hash;
     ::close(fd);
-    if (!match || tails_.count(full_key(st))) return;
-    Tail* c = open_tail(copy, t.container, false, old_off);
+    if (!match || tails_.count(full_key(st)) || retired_.count(full_key(st))) return;
+    // Opened even when we had read it all: its checkpoint then marks it as seen.
+    Tail* c = open_tail(copy, t.container, false,
+                        std::min<uint64_t>(old_off, static_cast<uint64_t>(st.st_size)));
     if (c != nullptr) {
       by_path_.erase(copy);
       mark_gone(*c);
@@ -843,6 +906,8 @@ class ContainerLogInput final : public Input {
     for (const std::string& key : release) {
       auto node = tails_.extract(key);
       Tail& t = *node.mapped();
+      struct stat st{};
+      t.retire = t.forget && ::fstat(t.fd, &st) == 0 && st.st_nlink > 0;
       if (t.forget) {
         // The writer is gone: a last line without '\n' will never be finished.
         BatchPtr batch = std::make_unique<Batch>(t.source, 4);
@@ -870,7 +935,11 @@ class ContainerLogInput final : public Input {
         ++it;
         continue;
       }
-      if ((*it)->forget) ctx_->forget_position((*it)->key);
+      if ((*it)->retire) {
+        retired_[(*it)->key] = (*it)->container;
+      } else if ((*it)->forget) {
+        ctx_->forget_position((*it)->key);
+      }
       closing_keys_.erase((*it)->key);
       it = closing_.erase(it);
     }
@@ -894,6 +963,8 @@ class ContainerLogInput final : public Input {
   std::map<std::string, std::string> by_path_;           // active path -> key
   std::deque<std::unique_ptr<Tail>> closing_;
   std::set<std::string> closing_keys_;
+  std::map<std::string, std::string> retired_;   // released rotated files still on disk
+  std::set<std::string> present_keys_;           // files seen by the current scan
   std::vector<char> buf_;
   docker::DockerLineDecoder json_;
   docker::DecoderStats stats_;
