@@ -401,6 +401,10 @@ class ContainerLogInput final : public Input {
                   log::kv("input", ctx_->name()) + log::kv("path", top));
       }
       for (auto& [k, c] : containers_) c.seen = false;
+      for (auto& [path, key] : by_path_) {
+        if (auto t = tails_.find(key); t != tails_.end()) mark_gone(*t->second);
+      }
+      by_path_.clear();
       forget_unseen_containers();
       scanned_once_ = true;
       return;
