@@ -470,6 +470,32 @@ class DockerInputTest(support.TestCase):
         self.assertEqual(len(recs), 2)
         self.assertEqual(stop_stats(d)[0][2], 2)
 
+    def test_read_from_tail_skips_old_lines_of_files_found_at_start(self):
+        old = self.tree.create("a1" * 32, "old")
+        with open(old, "ab") as f:
+            for s in range(10):
+                f.write(docker_line(f"c=old-before seq={s} x\n"))
+            f.write(b'{"log":"c=old seq=0 half written')   # the writer is mid-line
+        d = self.daemon(config(self.tmp, self.root, "    read_from: tail\n")).start()
+        support.wait_for(lambda: "tailing file" in d.stderr(), timeout=10, what="tailing")
+        time.sleep(0.5)
+        with open(old, "ab") as f:
+            f.write(b' x\\n","stream":"stdout","time":"2024-05-01T10:00:00Z"}\n')
+            for s in range(1, 5):
+                f.write(docker_line(record_message("old", s) + "\n"))
+        late = self.tree.create("b2" * 32, "new")   # appears later: read from its start
+        with open(late, "ab") as f:
+            for s in range(3):
+                f.write(docker_line(record_message("new", s) + "\n"))
+        self.wait_delivered({"old": 5, "new": 3}, timeout=10)
+        self.assertEqual(d.stop(), 0)
+        seqs, raw, _ = collect(self.out)
+        self.assertNotIn("old-before", seqs)
+        # The line being written at start is read whole: tailing starts after the last newline.
+        self.assertEqual(sorted(seqs["old"]), [0, 1, 2, 3, 4])
+        self.assertEqual(sorted(seqs["new"]), [0, 1, 2])
+        self.assertEqual(raw, [])   # no torn line
+
     def test_missing_root_is_reported_and_watched(self):
         d = self.daemon(config(self.tmp, self.root + "-later")).start()
         support.wait_for(lambda: "log root not found" in d.stderr(), timeout=10,
