@@ -1,0 +1,179 @@
+#include "inputs/docker/metadata.h"
+
+#include <fnmatch.h>
+
+#include <cctype>
+#include <utility>
+
+#include <algorithm>
+
+#include <simdjson.h>
+
+namespace logship::docker {
+
+const std::string* ContainerMeta::label(std::string_view k) const {
+  for (const auto& [key, value] : labels) {
+    if (key == k) return &value;
+  }
+  return nullptr;
+}
+
+bool parse_container_config(std::string_view json, ContainerMeta* out, std::string* err) {
+  using namespace simdjson;
+  *out = ContainerMeta{};
+  padded_string text(json);
+  ondemand::parser parser;
+  ondemand::document doc;
+  ondemand::object root;
+  if (parser.iterate(text).get(doc) || doc.get_object().get(root)) {
+    *err = "not a JSON object";
+    return false;
+  }
+  auto str = [](ondemand::value v, std::string* dst) {
+    std::string_view s;
+    if (!v.get_string().get(s)) dst->assign(s);
+  };
+  bool have_config = false;
+  for (auto fr : root) {
+    ondemand::field f;
+    std::string_view key;
+    if (std::move(fr).get(f) || f.unescaped_key().get(key)) {
+      *err = "invalid JSON";
+      return false;
+    }
+    if (key == "ID") {
+      str(f.value(), &out->id);
+    } else if (key == "Name") {
+      str(f.value(), &out->name);
+      if (!out->name.empty() && out->name[0] == '/') out->name.erase(0, 1);
+    } else if (key == "Config") {
+      ondemand::object cfg;
+      if (f.value().get_object().get(cfg)) continue;
+      have_config = true;
+      for (auto cr : cfg) {
+        ondemand::field cf;
+        std::string_view ck;
+        if (std::move(cr).get(cf) || cf.unescaped_key().get(ck)) {
+          *err = "invalid JSON in Config";
+          return false;
+        }
+        if (ck == "Image") {
+          str(cf.value(), &out->image);
+        } else if (ck == "Hostname") {
+          str(cf.value(), &out->hostname);
+        } else if (ck == "Labels") {
+          ondemand::object labels;
+          if (cf.value().get_object().get(labels)) continue;   // null: no labels
+          for (auto lr : labels) {
+            ondemand::field lf;
+            std::string_view lk, lv;
+            if (std::move(lr).get(lf) || lf.unescaped_key().get(lk)) {
+              *err = "invalid JSON in Config.Labels";
+              return false;
+            }
+            if (lf.value().get_string().get(lv)) continue;
+            out->labels.emplace_back(std::string(lk), std::string(lv));
+          }
+        }
+        // Config.Env is deliberately never read: it often carries secrets.
+      }
+    }
+  }
+  if (!have_config) {
+    *err = "no Config object";
+    return false;
+  }
+  std::sort(out->labels.begin(), out->labels.end());
+  return true;
+}
+
+bool parse_cri_pod_dir(std::string_view pod_dir, std::string_view container, ContainerMeta* out) {
+  *out = ContainerMeta{};
+  std::size_t a = pod_dir.find('_');
+  if (a == std::string_view::npos || a == 0) return false;
+  std::size_t b = pod_dir.find('_', a + 1);
+  if (b == std::string_view::npos || b == a + 1 || b + 1 >= pod_dir.size()) return false;
+  if (pod_dir.find('_', b + 1) != std::string_view::npos) return false;
+  out->namespace_name.assign(pod_dir.substr(0, a));
+  out->pod.assign(pod_dir.substr(a + 1, b - a - 1));
+  out->pod_uid.assign(pod_dir.substr(b + 1));
+  out->name.assign(container);
+  return !container.empty();
+}
+
+std::shared_ptr<const SourceInfo> make_source(const std::string& input, const std::string& key,
+                                              const ContainerMeta& m) {
+  auto s = std::make_shared<SourceInfo>();
+  s->input = input;
+  s->key = key;
+  auto tag = [&](const char* k, const std::string& v) {
+    if (!v.empty()) s->tags.push_back(Tag{k, ValueType::kString, v});
+  };
+  tag("container_id", m.id);
+  tag("container_name", m.name);
+  tag("image", m.image);
+  tag("hostname", m.hostname);
+  if (const auto* p = m.label("com.docker.compose.project")) tag("compose_project", *p);
+  if (const auto* p = m.label("com.docker.compose.service")) tag("compose_service", *p);
+  tag("namespace", m.namespace_name);
+  tag("pod", m.pod);
+  tag("pod_uid", m.pod_uid);
+  s->labels = m.labels;
+  return s;
+}
+
+namespace {
+
+bool glob(const std::string& pattern, const std::string& value) {
+  return ::fnmatch(pattern.c_str(), value.c_str(), 0) == 0;
+}
+
+bool any_glob(const std::vector<std::string>& patterns, const std::string& value) {
+  for (const auto& p : patterns) {
+    if (glob(p, value)) return true;
+  }
+  return false;
+}
+
+bool label_match(const std::string& pattern, const ContainerMeta& m) {
+  std::size_t eq = pattern.find('=');
+  std::string kp = pattern.substr(0, eq);
+  for (const auto& [k, v] : m.labels) {
+    if (!glob(kp, k)) continue;
+    if (eq == std::string::npos || glob(pattern.substr(eq + 1), v)) return true;
+  }
+  return false;
+}
+
+bool any_label(const std::vector<std::string>& patterns, const ContainerMeta& m) {
+  for (const auto& p : patterns) {
+    if (label_match(p, m)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ContainerFilter::active() const {
+  return !include_names.empty() || !exclude_names.empty() || !include_images.empty() ||
+         !exclude_images.empty() || !include_labels.empty() || !exclude_labels.empty();
+}
+
+std::string ContainerFilter::reject_reason(const ContainerMeta& m) const {
+  if (!opt_out_label.empty()) {
+    if (const auto* v = m.label(opt_out_label)) {
+      std::string lower = *v;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lower == "false" || lower == "0" || lower == "no") return "opted out by label " + opt_out_label;
+    }
+  }
+  if (!include_names.empty() && !any_glob(include_names, m.name)) return "name not included";
+  if (!include_images.empty() && !any_glob(include_images, m.image)) return "image not included";
+  if (!include_labels.empty() && !any_label(include_labels, m)) return "labels not included";
+  if (any_glob(exclude_names, m.name)) return "name excluded";
+  if (any_glob(exclude_images, m.image)) return "image excluded";
+  if (any_label(exclude_labels, m)) return "label excluded";
+  return "";
+}
+
+}  // namespace logship::docker

@@ -1,0 +1,48 @@
+#pragma once
+// Container metadata for enrichment and selection. Docker: <root>/containers/<id>/config.v2.json
+// (never Config.Env: it holds secrets). CRI: the pod directory name and container folder.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "daemon/core/batch.h"
+
+namespace logship::docker {
+
+struct ContainerMeta {
+  std::string id;
+  std::string name;        // without Docker's leading '/'
+  std::string image;       // Config.Image, as the user gave it
+  std::string hostname;
+  std::string namespace_name, pod, pod_uid;   // CRI only
+  std::vector<std::pair<std::string, std::string>> labels;
+  const std::string* label(std::string_view k) const;
+};
+
+// Parses config.v2.json text. False with *err on anything that is not a container config.
+bool parse_container_config(std::string_view json, ContainerMeta* out, std::string* err);
+
+// CRI: "<namespace>_<pod>_<uid>" + container folder name. False if the directory is not of that
+// shape (namespace and pod names cannot contain '_').
+bool parse_cri_pod_dir(std::string_view pod_dir, std::string_view container, ContainerMeta* out);
+
+// Tags in the conventional keys and the labels, for every stream of the container.
+std::shared_ptr<const SourceInfo> make_source(const std::string& input, const std::string& key,
+                                              const ContainerMeta& m);
+
+// Include/exclude by glob (fnmatch). Each non-empty include list must have a match; any exclude
+// match, or opt_out_label set to "false", excludes. Label patterns are "key" or "key=value",
+// both sides globs.
+struct ContainerFilter {
+  std::vector<std::string> include_names, exclude_names;
+  std::vector<std::string> include_images, exclude_images;
+  std::vector<std::string> include_labels, exclude_labels;
+  std::string opt_out_label = "logship.enable";
+  bool active() const;
+  // "" when the container is selected, otherwise why not (for the log).
+  std::string reject_reason(const ContainerMeta& m) const;
+};
+
+}  // namespace logship::docker
