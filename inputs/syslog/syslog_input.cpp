@@ -388,9 +388,11 @@ class SyslogInput final : public Input {
 template <class Sock>
 class Connection final : public Session, public std::enable_shared_from_this<Connection<Sock>> {
  public:
-  Connection(SyslogInput& owner, Sock sock, std::string peer)
+  // The socket is built in place: Boost 1.74's ssl::stream does not survive a move intact.
+  template <class... SockArgs>
+  Connection(SyslogInput& owner, std::string peer, SockArgs&&... sock_args)
       : owner_(owner),
-        sock_(std::move(sock)),
+        sock_(std::forward<SockArgs>(sock_args)...),
         peer_(std::move(peer)),
         framer_(owner.options().max_message_size.bytes),
         timer_(owner.io()) {}
@@ -481,10 +483,10 @@ void SyslogInput::accept() {
       } else {
         std::shared_ptr<Session> s;
         if (tls_) {
-          s = std::make_shared<Connection<asio::ssl::stream<tcp::socket>>>(
-              *this, asio::ssl::stream<tcp::socket>(std::move(sock), *tls_), peer);
+          s = std::make_shared<Connection<asio::ssl::stream<tcp::socket>>>(*this, peer,
+                                                                           std::move(sock), *tls_);
         } else {
-          s = std::make_shared<Connection<tcp::socket>>(*this, std::move(sock), peer);
+          s = std::make_shared<Connection<tcp::socket>>(*this, peer, std::move(sock));
         }
         sessions_.push_back(s);
         s->start();

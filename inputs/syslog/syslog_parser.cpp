@@ -289,6 +289,9 @@ ParseResult parse_message(std::string_view s, int64_t now_ns, ParsedMessage* out
   out->hostname = out->app_name = out->procid = out->msgid = out->message = {};
   out->sd.clear();
   out->malformed = false;
+  // Senders that end octet-counted frames with a newline anyway (rsyslog's
+  // RSYSLOG_SyslogProtocol23Format does): the newline is a terminator, not content.
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
   // <PRI>: 1..3 digits, 0..191, no leading zeros (but accept "<0>").
   if (s.size() < 3 || s[0] != '<') return ParseResult::kGarbage;
   std::size_t p = 1;

@@ -214,7 +214,7 @@ class SyslogOutput final : public Output {
   }
 
   void stop() override {
-    conn_.close();
+    conn_.close_gracefully(std::min<Millis>(o_.timeout, Millis(2000)));
     if (sent_ != nullptr) {
       log::info("syslog", "output stopped",
                 log::kv("output", name_) + log::kv("sent", sent_->load()) +

@@ -260,6 +260,24 @@ bool Connection::peer_closed() {
   return false;
 }
 
+void Connection::close_gracefully(std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return;
+  if (transport_ != Transport::kUdp) {
+    const auto deadline = Clock::now() + timeout;
+    if (ssl_ != nullptr) {
+      ERR_clear_error();
+      SSL_shutdown(ssl_);   // one close_notify; the server's reply is read below as bytes
+    }
+    ::shutdown(fd_, SHUT_WR);
+    char buf[4096];
+    while (wait(POLLIN, deadline)) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
+    }
+  }
+  close();
+}
+
 void Connection::close() {
   if (ssl_ != nullptr) {
     SSL_free(ssl_);

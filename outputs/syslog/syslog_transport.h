@@ -41,6 +41,11 @@ class Connection {
   // True when the server closed the connection or it failed (checked without blocking).
   bool peer_closed();
   void close();
+  // Ends the connection in order: close_notify (TLS), FIN, then waits up to `timeout` for the
+  // server's own close, which it sends after reading everything we wrote. Closing with unread
+  // bytes (e.g. TLS 1.3 session tickets) would send a RST, and a RST makes the server's kernel
+  // drop what the server has not read yet.
+  void close_gracefully(std::chrono::milliseconds timeout);
 
  private:
   Status handshake(std::chrono::steady_clock::time_point deadline);

@@ -83,6 +83,9 @@ TEST_F(SyslogParser, RealWorldLines) {
       // Cisco-style: no tag before the colon
       {"<189>: %SYS-5-CONFIG_I: Configured", 23, 5, 0, 0, "", "", "", "",
        ": %SYS-5-CONFIG_I: Configured", false},
+      // rsyslog's RSYSLOG_SyslogProtocol23Format ends octet-counted frames with LF
+      {"<134>1 2024-05-01T10:00:00Z h app 1 - - text\n", 16, 6, 1, 1714557600000000000, "h",
+       "app", "1", "", "text", false},
       // PRI 0 and 191 are the bounds
       {"<0>x", 0, 0, 0, 0, "", "", "", "", "x", false},
       {"<191>x", 23, 7, 0, 0, "", "", "", "", "x", false},
