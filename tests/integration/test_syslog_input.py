@@ -239,6 +239,37 @@ outputs:
         self.assertEqual(summary["messages"], n)
         self.assertEqual(summary["tls_failures"], 1)
 
+    def test_tls_input_requires_client_certificate_when_ca_given(self):
+        certs = make_certs(os.path.join(self.tmp, "certs"))
+        d = self.logship(f"    tls: true\n    tls_cert_file: {certs['cert']}\n"
+                         f"    tls_key_file: {certs['key']}\n    tls_ca_file: {certs['ca']}\n")
+
+        def send(with_cert, text):
+            ctx = ssl.create_default_context(cafile=certs["ca"])
+            if with_cert:
+                # The test server certificate doubles as a client certificate (clientAuth).
+                ctx.load_cert_chain(certs["cert"], certs["key"])
+            with socket.create_connection(("127.0.0.1", d.tcp_port), timeout=10) as raw:
+                with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                    m = f"<14>1 - h app - - - {text}".encode()
+                    s.sendall(str(len(m)).encode() + b" " + m)
+                    s.shutdown(socket.SHUT_WR)
+                    while s.recv(4096):
+                        pass
+
+        # TLS 1.3 finishes the client's side of the handshake before the server checks the
+        # certificate, so the client may or may not see an error; the server must drop it.
+        try:
+            send(False, "anonymous")
+        except (ssl.SSLError, OSError):
+            pass
+        send(True, "authenticated")
+        recs = self.wait_records(1)
+        self.assertEqual(recs[0]["message"], "authenticated")
+        summary = self.stop_summary(d)
+        self.assertEqual(summary["tls_failures"], 1)
+        self.assertEqual(summary["messages"], 1)
+
 
 if __name__ == "__main__":
     support.main()

@@ -261,9 +261,9 @@ outputs:
         print(f"\n[restart tls={tls}] received={len(got)} missing={len(missing)} "
               f"duplicates={dups} missing_seqs={missing[:20]}")
         # Everything sent after the restart is there, and the hole is only what was in flight
-        # (at 500 msg/s, well under a second's worth).
+        # (measured 0-5 messages at 500 msg/s; bound: 200 ms worth).
         self.assertTrue(all(m < total // 2 for m in missing), missing)
-        self.assertLessEqual(len(missing), rate // 2)
+        self.assertLessEqual(len(missing), rate // 5)
         self.assertIn("delivery failed; will retry", d.stderr())
 
     def test_tcp_restart(self):
