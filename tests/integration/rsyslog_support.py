@@ -56,7 +56,7 @@ class Rsyslog:
     or forwarding (extra config) — `rules` is the ruleset body."""
 
     def __init__(self, workdir, name="rsyslog", tcp_port=None, udp_port=None, tls=None,
-                 rules=None, template=FIELDS_TEMPLATE):
+                 rules=None, template=FIELDS_TEMPLATE, global_extra=()):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.out = os.path.join(self.dir, "out.log")
@@ -70,6 +70,7 @@ class Rsyslog:
             glob += [f'DefaultNetstreamDriverCAFile="{tls["ca"]}"',
                      f'DefaultNetstreamDriverCertFile="{tls["cert"]}"',
                      f'DefaultNetstreamDriverKeyFile="{tls["key"]}"']
+        glob += list(global_extra)
         lines = [f"global({' '.join(glob)})"]
         if tcp_port:
             if tls:

@@ -144,6 +144,38 @@ outputs:
                          sorted(f"message {i} ünïcode" for i in range(n)))
         self.assertEqual(self.stop_summary(d)["messages"], 2 * n)
 
+    def test_rsyslog_forwarding_over_tls(self):
+        """rsyslog's gtls driver as a TLS client, verifying logship's certificate by name."""
+        certs = make_certs(os.path.join(self.tmp, "certs"))
+        d = self.logship(f"    tls: true\n    tls_cert_file: {certs['cert']}\n"
+                         f"    tls_key_file: {certs['key']}\n")
+        in_port = free_port()
+        rules = (f'action(type="omfwd" target="127.0.0.1" port="{d.tcp_port}" protocol="tcp" '
+                 f'StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="x509/name" '
+                 f'StreamDriverPermittedPeers="localhost" TCP_Framing="octet-counted" '
+                 f'template="RSYSLOG_SyslogProtocol23Format")')
+        rs = Rsyslog(self.tmp, tcp_port=in_port, rules=rules,
+                     global_extra=[f'DefaultNetstreamDriverCAFile="{certs["ca"]}"']).start()
+        self.peers.append(rs)
+        n = 50
+        frames = []
+        for i in range(n):
+            m = f'<{4 * 8 + 5}>1 - host-{i} auth - - [a@1 n="{i}"] tls message {i} ✓'.encode()
+            frames.append(str(len(m)).encode() + b" " + m)
+        with socket.create_connection(("127.0.0.1", in_port), timeout=10) as s:
+            s.sendall(b"".join(frames))
+        recs = sorted(self.wait_records(n), key=lambda r: int(r["sd.a@1.n"]))
+        for i, r in enumerate(recs):
+            self.assertEqual(r["message"], f"tls message {i} ✓")
+            self.assertEqual(r["hostname"], f"host-{i}")
+            self.assertEqual(r["appname"], "auth")
+            self.assertEqual(r["facility"], "auth")
+            self.assertEqual(r["severity"], "notice")
+        rs.stop()
+        summary = self.stop_summary(d)
+        self.assertEqual(summary["messages"], n)
+        self.assertEqual(summary["tls_failures"], 0)
+
     def test_bad_clients_counted_good_client_unaffected(self):
         d = self.logship("    max_message_size: 4KiB\n")
         rnd = random.Random(7)
