@@ -1,0 +1,511 @@
+// Receives syslog over UDP, TCP and TLS: RFC 5424, RFC 3164 and what real senders make of them
+// (Docker's syslog driver, rsyslog forwarding, logger). One Asio io_context thread serves all
+// sockets; each TCP connection has its own stream (tagged with the peer address) and frames are
+// emitted per read. Syslog senders cannot replay, so streams are not checkpointed: delivery is
+// at-least-once from the moment a message is read. Bad frames are counted and skipped; a bad
+// client only ever loses its own connection.
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <memory>
+#include <optional>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include "daemon/core/json_writer.h"
+#include "daemon/registry/plugin.h"
+#include "daemon/runtime/log.h"
+#include "daemon/runtime/metrics.h"
+#include "inputs/syslog/syslog_parser.h"
+
+namespace logship::plugins {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using config::ByteSize;
+using config::Millis;
+
+struct SyslogInputOptions {
+  std::string udp;
+  std::string tcp;
+  bool tls = false;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
+  int64_t max_connections = 256;
+  ByteSize max_message_size{64 * 1024};
+  Millis handshake_timeout{10000};
+
+  static const config::OptionSchema<SyslogInputOptions>& schema() {
+    using O = SyslogInputOptions;
+    static const auto s =
+        config::OptionSchema<O>{}
+            .add("udp", &O::udp, "UDP listen address host:port (RFC 5426); empty = off.")
+            .add("tcp", &O::tcp,
+                 "TCP listen address host:port; octet counting and LF framing are detected per "
+                 "frame (RFC 6587); empty = off.")
+            .add("tls", &O::tls, "Serve TLS (RFC 5425) on the tcp address.")
+            .add("tls_cert_file", &O::tls_cert_file, "Server certificate chain (PEM).")
+            .add("tls_key_file", &O::tls_key_file, "Server private key (PEM).")
+            .add("tls_ca_file", &O::tls_ca_file,
+                 "When set, clients must present a certificate signed by these CAs.")
+            .add("max_connections", &O::max_connections,
+                 "Concurrent TCP connections; more are closed at once (counted).",
+                 config::in_range(1, 1000000))
+            .add("max_message_size", &O::max_message_size,
+                 "Longer frames and datagrams are skipped (counted).",
+                 config::at_least(ByteSize(480), "480B"))
+            .add("handshake_timeout", &O::handshake_timeout,
+                 "A TLS client that has not finished its handshake by then is disconnected.",
+                 config::at_least(Millis(10), "10ms"));
+    return s;
+  }
+  std::string validate() const {
+    if (udp.empty() && tcp.empty()) return "set udp, tcp or both";
+    if (tls && tcp.empty()) return "tls needs a tcp address";
+    if (tls && (tls_cert_file.empty() || tls_key_file.empty())) {
+      return "tls needs tls_cert_file and tls_key_file";
+    }
+    return "";
+  }
+};
+
+// "host:port", "[v6]:port" or ":port" (all addresses).
+bool parse_endpoint(const std::string& s, asio::ip::address* addr, uint16_t* port) {
+  std::size_t colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  *addr = asio::ip::make_address(host, ec);
+  if (ec) return false;
+  unsigned p = 0;
+  const char* b = s.data() + colon + 1;
+  const char* e = s.data() + s.size();
+  auto r = std::from_chars(b, e, p);
+  if (r.ec != std::errc() || r.ptr != e || p > 65535) return false;
+  *port = static_cast<uint16_t>(p);
+  return true;
+}
+
+struct Counters {
+  std::atomic<uint64_t>* frames;
+  std::atomic<uint64_t>* garbage;
+  std::atomic<uint64_t>* oversized;
+  std::atomic<uint64_t>* incomplete;
+  std::atomic<uint64_t>* malformed;
+  std::atomic<uint64_t>* rejected;
+  std::atomic<uint64_t>* tls_failures;
+};
+
+class SyslogInput;
+
+class Session {
+ public:
+  virtual ~Session() = default;
+  virtual void start() = 0;
+  // Ends the connection: emits what is complete, reports a cut frame, closes the socket.
+  virtual void shutdown() = 0;
+};
+
+class SyslogInput final : public Input {
+ public:
+  explicit SyslogInput(const SyslogInputOptions& o) : o_(o) {}
+  ~SyslogInput() override { stop(); }
+
+  Status start(InputContext& ctx) override {
+    ctx_ = &ctx;
+    std::string labels = "input=";
+    json::append_string(labels, ctx.name());
+    auto& m = Metrics::global();
+    c_.frames = &m.counter("logship_syslog_input_messages_total", labels, "Messages parsed");
+    c_.garbage = &m.counter("logship_syslog_input_garbage_total", labels,
+                            "Frames without a valid <PRI>, skipped");
+    c_.oversized = &m.counter("logship_syslog_input_oversized_total", labels,
+                              "Frames or datagrams above max_message_size, skipped");
+    c_.incomplete = &m.counter("logship_syslog_input_incomplete_total", labels,
+                               "Octet-counted frames cut off by the connection's end");
+    c_.malformed = &m.counter("logship_syslog_input_malformed_total", labels,
+                              "Messages with a broken header, kept raw");
+    c_.rejected = &m.counter("logship_syslog_input_connections_rejected_total", labels,
+                             "Connections closed because max_connections was reached");
+    c_.tls_failures = &m.counter("logship_syslog_input_tls_failures_total", labels,
+                                 "TLS handshakes that failed or timed out");
+    try {
+      if (o_.tls) {
+        tls_.emplace(asio::ssl::context::tls_server);
+        tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                          asio::ssl::context::no_tlsv1_1);
+        tls_->use_certificate_chain_file(o_.tls_cert_file);
+        tls_->use_private_key_file(o_.tls_key_file, asio::ssl::context::pem);
+        if (!o_.tls_ca_file.empty()) {
+          tls_->load_verify_file(o_.tls_ca_file);
+          tls_->set_verify_mode(asio::ssl::verify_peer |
+                                asio::ssl::verify_fail_if_no_peer_cert);
+        }
+      }
+    } catch (const boost::system::system_error& e) {
+      return Status::invalid("syslog input " + ctx.name() + ": tls setup: " + e.what());
+    }
+    std::string listening;
+    if (!o_.tcp.empty()) {
+      asio::ip::address addr;
+      uint16_t port;
+      if (!parse_endpoint(o_.tcp, &addr, &port)) {
+        return Status::invalid("syslog input " + ctx.name() + ": bad tcp address " + o_.tcp);
+      }
+      boost::system::error_code ec;
+      acceptor_.emplace(io_);
+      tcp::endpoint ep(addr, port);
+      acceptor_->open(ep.protocol(), ec);
+      if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec) acceptor_->bind(ep, ec);
+      if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        return Status::unavailable("syslog input " + ctx.name() + ": listen tcp " + o_.tcp +
+                                   ": " + ec.message());
+      }
+      auto local = acceptor_->local_endpoint(ec);
+      listening += log::kv(o_.tls ? "tls" : "tcp",
+                           local.address().to_string() + ":" + std::to_string(local.port()));
+    }
+    if (!o_.udp.empty()) {
+      asio::ip::address addr;
+      uint16_t port;
+      if (!parse_endpoint(o_.udp, &addr, &port)) {
+        return Status::invalid("syslog input " + ctx.name() + ": bad udp address " + o_.udp);
+      }
+      boost::system::error_code ec;
+      udp::endpoint ep(addr, port);
+      udp_.emplace(io_);
+      udp_->open(ep.protocol(), ec);
+      if (!ec) udp_->set_option(udp::socket::reuse_address(true), ec);
+      // Bursts arrive faster than one thread parses them; a larger buffer loses fewer.
+      if (!ec) udp_->set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
+      ec.clear();
+      udp_->bind(ep, ec);
+      if (ec) {
+        return Status::unavailable("syslog input " + ctx.name() + ": bind udp " + o_.udp + ": " +
+                                   ec.message());
+      }
+      udp_->non_blocking(true, ec);
+      auto local = udp_->local_endpoint(ec);
+      listening += log::kv("udp", local.address().to_string() + ":" + std::to_string(local.port()));
+      auto src = std::make_shared<SourceInfo>();
+      src->input = ctx.name();
+      src->key = "syslog:" + ctx.name() + ":udp";
+      udp_stream_ = ctx.open_stream(std::move(src), /*checkpointed=*/false);
+      udp_buf_.resize(o_.max_message_size.bytes + 1);
+    }
+    log::info("syslog", "listening", log::kv("input", ctx.name()) + listening);
+    if (acceptor_) accept();
+    if (udp_) receive();
+    thread_ = std::thread([this] {
+      try {
+        io_.run();
+      } catch (const std::exception& e) {
+        log::error("syslog", "listener failed", log::kv("input", ctx_->name()) +
+                                                    log::kv("error", e.what()));
+      }
+    });
+    return Status::ok();
+  }
+
+  void stop() override {
+    if (!thread_.joinable()) return;
+    asio::post(io_, [this] {
+      boost::system::error_code ec;
+      if (acceptor_) acceptor_->close(ec);
+      if (udp_) udp_->close(ec);
+      auto sessions = std::move(sessions_);
+      sessions_.clear();
+      for (const auto& s : sessions) s->shutdown();
+      if (udp_stream_) udp_stream_->flush(true);
+      io_.stop();
+    });
+    thread_.join();
+    log::info("syslog", "input stopped",
+              log::kv("input", ctx_->name()) + log::kv("messages", c_.frames->load()) +
+                  log::kv("garbage", c_.garbage->load()) +
+                  log::kv("oversized", c_.oversized->load()) +
+                  log::kv("incomplete", c_.incomplete->load()) +
+                  log::kv("malformed", c_.malformed->load()) +
+                  log::kv("rejected_connections", c_.rejected->load()) +
+                  log::kv("tls_failures", c_.tls_failures->load()));
+  }
+
+  // Called by sessions on the io thread.
+  void frames(StreamHandle& stream, syslog::Framer& framer, std::string_view data, bool eof,
+              uint64_t* offset) {
+    BatchPtr batch = stream.new_batch(64);
+    const int64_t now = wall_now_ns();
+    auto on_frame = [&](std::string_view f) { add(*batch, f, now); };
+    auto on_error = [&](syslog::Framer::Error e) {
+      if (e == syslog::Framer::Error::kOversized) {
+        c_.oversized->fetch_add(1, std::memory_order_relaxed);
+        warn("oversized frame skipped");
+      } else {
+        c_.incomplete->fetch_add(1, std::memory_order_relaxed);
+        warn("connection closed inside a frame");
+      }
+    };
+    if (eof) {
+      framer.finish(on_frame, on_error);
+    } else {
+      framer.feed(data, on_frame, on_error);
+    }
+    *offset += data.size();
+    if (batch->size() > 0) stream.emit(std::move(batch), Position{*offset, {}});
+  }
+
+  void closed(Session* s) {
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (it->get() == s) {
+        sessions_.erase(it);
+        return;
+      }
+    }
+  }
+
+  std::unique_ptr<StreamHandle> open_stream(const std::string& peer) {
+    auto src = std::make_shared<SourceInfo>();
+    src->input = ctx_->name();
+    src->key = "syslog:" + ctx_->name() + ":tcp:" + peer;
+    src->tags.push_back(Tag{"source_address", ValueType::kString, peer});
+    return ctx_->open_stream(std::move(src), /*checkpointed=*/false);
+  }
+
+  void warn(std::string_view what) {
+    uint64_t suppressed = 0;
+    if (warn_log_.allow(&suppressed)) {
+      log::warn("syslog", what, log::kv("input", ctx_->name()) + log::kv("suppressed", suppressed));
+    }
+  }
+
+  asio::io_context& io() { return io_; }
+  const SyslogInputOptions& options() const { return o_; }
+  Counters& counters() { return c_; }
+  std::optional<asio::ssl::context>& tls() { return tls_; }
+
+ private:
+  void add(Batch& batch, std::string_view frame, int64_t now) {
+    if (syslog::parse_message(frame, now, &parsed_) == syslog::ParseResult::kGarbage) {
+      c_.garbage->fetch_add(1, std::memory_order_relaxed);
+      warn("frame without a valid <PRI> skipped");
+      return;
+    }
+    c_.frames->fetch_add(1, std::memory_order_relaxed);
+    const syslog::ParsedMessage& m = parsed_;
+    Event& e = batch.add_event();
+    e.time_ns = m.time_ns != 0 ? m.time_ns : now;
+    e.message = batch.copy(m.message);
+    if (m.malformed) {
+      e.flags |= kEventMalformed;
+      c_.malformed->fetch_add(1, std::memory_order_relaxed);
+    }
+    e.fields.push_back(Field{"facility", Value::string(syslog::facility_name(m.facility))});
+    e.fields.push_back(Field{"severity", Value::string(syslog::severity_name(m.severity))});
+    auto opt = [&](std::string_view key, std::string_view v) {
+      if (!v.empty()) e.fields.push_back(Field{key, Value::string(batch.copy(v))});
+    };
+    opt("hostname", m.hostname);
+    opt("appname", m.app_name);
+    opt("procid", m.procid);
+    opt("msgid", m.msgid);
+    for (const syslog::SdParam& p : m.sd) {
+      key_.assign("sd.");
+      key_.append(p.id);
+      key_.push_back('.');
+      key_.append(p.name);
+      value_.clear();
+      syslog::unescape_sd_value(p.value, &value_);
+      e.fields.push_back(Field{batch.copy(key_), Value::string(batch.copy(value_))});
+    }
+  }
+
+  void accept();
+
+  void receive() {
+    udp_->async_wait(udp::socket::wait_read, [this](const boost::system::error_code& ec) {
+      if (ec) return;   // closed
+      BatchPtr batch = udp_stream_->new_batch(256);
+      const int64_t now = wall_now_ns();
+      // Drain what is queued into one batch: one emit per burst, not per datagram.
+      for (int i = 0; i < 1024; ++i) {
+        boost::system::error_code rec;
+        udp::endpoint from;
+        std::size_t n = udp_->receive_from(asio::buffer(udp_buf_), from, 0, rec);
+        if (rec) break;
+        udp_offset_ += n;
+        if (n > o_.max_message_size.bytes) {
+          c_.oversized->fetch_add(1, std::memory_order_relaxed);
+          warn("oversized datagram skipped");
+          continue;
+        }
+        std::string_view d(udp_buf_.data(), n);
+        while (!d.empty() && (d.back() == '\n' || d.back() == '\r' || d.back() == '\0')) {
+          d.remove_suffix(1);
+        }
+        add(*batch, d, now);
+      }
+      if (batch->size() > 0 && !udp_stream_->emit(std::move(batch), Position{udp_offset_, {}})) {
+        return;
+      }
+      receive();
+    });
+  }
+
+  SyslogInputOptions o_;
+  InputContext* ctx_ = nullptr;
+  Counters c_{};
+  asio::io_context io_;
+  std::optional<asio::ssl::context> tls_;
+  std::optional<tcp::acceptor> acceptor_;
+  std::optional<udp::socket> udp_;
+  std::unique_ptr<StreamHandle> udp_stream_;
+  std::vector<char> udp_buf_;
+  uint64_t udp_offset_ = 0;
+  std::vector<std::shared_ptr<Session>> sessions_;
+  syslog::ParsedMessage parsed_;
+  std::string key_;
+  std::string value_;
+  log::RateLimit warn_log_{5, std::chrono::seconds(10)};
+  std::thread thread_;
+};
+
+// One TCP or TLS connection. Sock is tcp::socket or ssl::stream<tcp::socket>.
+template <class Sock>
+class Connection final : public Session, public std::enable_shared_from_this<Connection<Sock>> {
+ public:
+  // The socket is built in place: Boost 1.74's ssl::stream does not survive a move intact.
+  template <class... SockArgs>
+  Connection(SyslogInput& owner, std::string peer, SockArgs&&... sock_args)
+      : owner_(owner),
+        sock_(std::forward<SockArgs>(sock_args)...),
+        peer_(std::move(peer)),
+        framer_(owner.options().max_message_size.bytes),
+        timer_(owner.io()) {}
+
+  void start() override {
+    stream_ = owner_.open_stream(peer_);
+    if constexpr (std::is_same_v<Sock, tcp::socket>) {
+      read();
+    } else {
+      auto self = this->shared_from_this();
+      timer_.expires_after(owner_.options().handshake_timeout);
+      timer_.async_wait([self](const boost::system::error_code& ec) {
+        if (!ec) {
+          boost::system::error_code ignored;
+          self->sock_.lowest_layer().close(ignored);
+        }
+      });
+      sock_.async_handshake(asio::ssl::stream_base::server,
+                            [self](const boost::system::error_code& ec) {
+                              self->timer_.cancel();
+                              if (ec) {
+                                self->owner_.counters().tls_failures->fetch_add(1);
+                                self->owner_.warn("tls handshake failed");
+                                self->close(false);
+                                return;
+                              }
+                              self->read();
+                            });
+    }
+  }
+
+  void shutdown() override { close(true); }
+
+ private:
+  void read() {
+    auto self = this->shared_from_this();
+    sock_.async_read_some(asio::buffer(buf_),
+                          [self](const boost::system::error_code& ec, std::size_t n) {
+                            if (self->closed_) return;
+                            if (n > 0) {
+                              self->owner_.frames(*self->stream_, self->framer_,
+                                                  std::string_view(self->buf_.data(), n), false,
+                                                  &self->offset_);
+                            }
+                            if (ec) {
+                              self->close(true);
+                              return;
+                            }
+                            self->read();
+                          });
+  }
+
+  void close(bool flush) {
+    if (closed_) return;
+    closed_ = true;
+    if (flush && stream_) {
+      owner_.frames(*stream_, framer_, {}, true, &offset_);
+      stream_->flush(true);
+    }
+    boost::system::error_code ignored;
+    sock_.lowest_layer().close(ignored);
+    stream_.reset();
+    owner_.closed(this);
+  }
+
+  SyslogInput& owner_;
+  Sock sock_;
+  std::string peer_;
+  syslog::Framer framer_;
+  asio::steady_timer timer_;
+  std::unique_ptr<StreamHandle> stream_;
+  std::array<char, 16 * 1024> buf_;
+  uint64_t offset_ = 0;
+  bool closed_ = false;
+};
+
+void SyslogInput::accept() {
+  acceptor_->async_accept([this](const boost::system::error_code& ec, tcp::socket sock) {
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+    if (!ec) {
+      boost::system::error_code pec;
+      auto ep = sock.remote_endpoint(pec);
+      std::string peer = pec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+      if (sessions_.size() >= static_cast<std::size_t>(o_.max_connections)) {
+        c_.rejected->fetch_add(1, std::memory_order_relaxed);
+        warn("too many connections; closing new one");
+        sock.close(pec);
+      } else {
+        std::shared_ptr<Session> s;
+        if (tls_) {
+          s = std::make_shared<Connection<asio::ssl::stream<tcp::socket>>>(*this, peer,
+                                                                           std::move(sock), *tls_);
+        } else {
+          s = std::make_shared<Connection<tcp::socket>>(*this, peer, std::move(sock));
+        }
+        sessions_.push_back(s);
+        s->start();
+      }
+    } else {
+      warn("accept failed");
+    }
+    accept();
+  });
+}
+
+}  // namespace
+
+const PluginInfo& syslog_input() {
+  static const PluginInfo info{
+      PluginKind::kInput, "syslog",
+      "Syslog server: UDP, TCP and TLS; RFC 5424, RFC 3164 and common variants.",
+      &schema_of<SyslogInputOptions>, &bind_input<SyslogInputOptions, SyslogInput>};
+  return info;
+}
+
+}  // namespace logship::plugins

@@ -1,0 +1,285 @@
+// Sends events to a syslog server: RFC 5424 or RFC 3164 over UDP, TCP (octet counting or LF
+// framing) or TLS (RFC 5425). A delivery is acknowledged once every byte of it was written to
+// the connection (for TLS: encrypted and handed to the kernel). Syslog has no application
+// acknowledgement, so what the kernel buffered when the server died is lost: before each
+// delivery the connection is checked for a close by the server, which narrows that window to
+// writes racing the server's own shutdown.
+#include <unistd.h>
+
+#include <charconv>
+#include <climits>
+
+#include "daemon/registry/plugin.h"
+#include "daemon/runtime/log.h"
+#include "daemon/runtime/metrics.h"
+#include "daemon/core/json_writer.h"
+#include "outputs/syslog/syslog_encoder.h"
+#include "outputs/syslog/syslog_transport.h"
+
+namespace logship::plugins {
+namespace {
+
+using config::ByteSize;
+using config::Millis;
+
+struct SyslogOutputOptions {
+  std::string host = "127.0.0.1";
+  int64_t port = 0;
+  std::string transport = "tcp";
+  std::string format = "rfc5424";
+  std::string framing = "octet-counting";
+  std::string facility = "user";
+  std::string severity = "info";
+  std::string severity_field = "level";
+  std::string hostname;
+  std::string app_name = "{container_name}";
+  std::string procid = "-";
+  std::string msgid = "-";
+  std::string sd_id = "logship@32473";
+  bool sd_tags = true;
+  std::vector<std::string> sd_fields;
+  bool bom = true;
+  ByteSize max_message_size{0};
+  Millis timeout{10000};
+  bool tls_verify = true;
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_server_name;
+
+  static const config::OptionSchema<SyslogOutputOptions>& schema() {
+    using O = SyslogOutputOptions;
+    static const auto s =
+        config::OptionSchema<O>{}
+            .add("host", &O::host, "Syslog server name or address.")
+            .add("port", &O::port, "Server port; 0 = 514 (udp, tcp) or 6514 (tls).",
+                 config::in_range(0, 65535))
+            .add("transport", &O::transport, "udp, tcp or tls (RFC 5425).",
+                 config::one_of({"udp", "tcp", "tls"}))
+            .add("format", &O::format, "Message format.", config::one_of({"rfc5424", "rfc3164"}))
+            .add("framing", &O::framing,
+                 "TCP framing (RFC 6587): octet-counting is binary safe; lf ends each message "
+                 "with a newline and turns newlines inside messages into spaces. TLS always "
+                 "uses octet-counting.",
+                 config::one_of({"octet-counting", "lf"}))
+            .add("facility", &O::facility, "Facility name (user, daemon, local0..local7) or 0..23.")
+            .add("severity", &O::severity,
+                 "Severity when the event has no level field and no stream (stderr = err, "
+                 "stdout = info).")
+            .add("severity_field", &O::severity_field,
+                 "Event field holding a level word (error, warn, info, debug, fatal, ...) or "
+                 "0..7; empty = not used.")
+            .add("hostname", &O::hostname, "HOSTNAME; empty = this machine's host name.")
+            .add("app_name", &O::app_name,
+                 "APP-NAME (RFC 3164: TAG): a literal, or {name} = the event field or source "
+                 "tag `name`.")
+            .add("procid", &O::procid, "PROCID: a literal or {name}; '-' = none.")
+            .add("msgid", &O::msgid, "MSGID: a literal, {name} or {stream}; '-' = none.")
+            .add("sd_id", &O::sd_id,
+                 "SD-ID of the element carrying container metadata (private IDs need "
+                 "@enterprise-number); empty = no STRUCTURED-DATA.")
+            .add("sd_tags", &O::sd_tags,
+                 "Put the source tags (container_id, container_name, image, ...) in the element.")
+            .add("sd_fields", &O::sd_fields, "Event fields also put in the element.")
+            .add("bom", &O::bom, "Prefix RFC 5424 messages with the UTF-8 BOM, as the RFC asks.")
+            .add("max_message_size", &O::max_message_size,
+                 "Longer messages are cut (counted); 0 = 2048 for udp, 8096 (rsyslog's default "
+                 "limit) for tcp and tls.")
+            .add("timeout", &O::timeout, "Bound on connect, TLS handshake and each write.",
+                 config::at_least(Millis(10), "10ms"))
+            .add("tls_verify", &O::tls_verify, "Verify the server certificate and name.")
+            .add("tls_ca_file", &O::tls_ca_file, "CA bundle (PEM); empty = system CAs.")
+            .add("tls_cert_file", &O::tls_cert_file, "Client certificate (PEM), optional.")
+            .add("tls_key_file", &O::tls_key_file, "Client key (PEM), optional.")
+            .add("tls_server_name", &O::tls_server_name,
+                 "Name expected in the server certificate (and sent as SNI); empty = host.");
+    return s;
+  }
+  std::string validate() const {
+    if (host.empty()) return "host must not be empty";
+    if (syslog::facility_from_name(facility) < 0) return "unknown facility '" + facility + "'";
+    if (syslog::severity_from_word(severity) < 0) return "unknown severity '" + severity + "'";
+    if (transport == "tls" && framing != "octet-counting") {
+      return "tls requires framing: octet-counting (RFC 5425)";
+    }
+    if (max_message_size.bytes != 0 && max_message_size.bytes < 480) {
+      return "max_message_size must be at least 480 bytes (RFC 5424 minimum)";
+    }
+    if (transport == "udp" && max_message_size.bytes > 65507) {
+      return "max_message_size for udp must be at most 65507 bytes";
+    }
+    return "";
+  }
+};
+
+std::string local_hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "-";
+  return buf;
+}
+
+class SyslogOutput final : public Output {
+ public:
+  explicit SyslogOutput(const SyslogOutputOptions& o)
+      : o_(o),
+        transport_(o.transport == "udp"   ? syslog::Transport::kUdp
+                   : o.transport == "tls" ? syslog::Transport::kTls
+                                          : syslog::Transport::kTcp),
+        octet_counting_(o.framing == "octet-counting"),
+        conn_(transport_, o.host,
+              static_cast<uint16_t>(o.port != 0 ? o.port
+                                    : transport_ == syslog::Transport::kTls ? 6514
+                                                                            : 514),
+              syslog::TlsSettings{o.tls_verify, o.tls_ca_file, o.tls_cert_file, o.tls_key_file,
+                                  o.tls_server_name}),
+        encoder_(settings(o, transport_)) {}
+
+  ~SyslogOutput() override { conn_.close(); }
+
+  Status start(OutputContext& ctx) override {
+    name_ = ctx.name();
+    std::string labels = "output=";
+    json::append_string(labels, name_);
+    sent_ = &Metrics::global().counter("logship_syslog_messages_sent_total", labels,
+                                       "Syslog messages written to the connection");
+    truncated_ = &Metrics::global().counter("logship_syslog_truncated_total", labels,
+                                            "Syslog messages cut to max_message_size");
+    connect_failures_ = &Metrics::global().counter(
+        "logship_syslog_connect_failures_total", labels,
+        "Failed connects and TLS handshakes (including certificate verification)");
+    write_failures_ = &Metrics::global().counter("logship_syslog_write_failures_total", labels,
+                                                 "Writes that failed (connection broken)");
+    return conn_.init().with_context("syslog output " + name_);
+  }
+
+  void deliver(std::span<const SharedBatch> batches, DeliverDone done) override {
+    if (conn_.connected() && conn_.peer_closed()) {
+      log::info("syslog", "server closed the connection; reconnecting", log::kv("output", name_));
+      conn_.close();
+    }
+    if (!conn_.connected()) {
+      Status s = conn_.connect(o_.timeout);
+      if (!s.is_ok()) {
+        connect_failures_->fetch_add(1, std::memory_order_relaxed);
+        uint64_t suppressed = 0;
+        if (connect_log_.allow(&suppressed)) {
+          log::warn("syslog", "cannot connect", log::kv("output", name_) +
+                                                    log::kv("error", s.message()) +
+                                                    log::kv("suppressed", suppressed));
+        }
+        done(DeliveryResult::retry(s.message()));
+        return;
+      }
+      log::info("syslog", "connected", log::kv("output", name_) + log::kv("host", o_.host));
+    }
+    out_.clear();
+    uint64_t pending = 0;
+    for (const auto& b : batches) {
+      const SourceInfo& src = b->source();
+      for (const Event& e : b->events()) {
+        if (transport_ == syslog::Transport::kUdp) {
+          msg_.clear();
+          if (encoder_.encode(msg_, e, src)) truncated_->fetch_add(1, std::memory_order_relaxed);
+          if (!write(msg_, done)) return;
+          sent_->fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        if (octet_counting_) {
+          msg_.clear();
+          if (encoder_.encode(msg_, e, src)) truncated_->fetch_add(1, std::memory_order_relaxed);
+          char len[24];
+          auto r = std::to_chars(len, len + sizeof len, msg_.size());
+          out_.append(len, static_cast<std::size_t>(r.ptr - len));
+          out_.push_back(' ');
+          out_.append(msg_);
+        } else {
+          if (encoder_.encode(out_, e, src)) truncated_->fetch_add(1, std::memory_order_relaxed);
+          out_.push_back('\n');
+        }
+        ++pending;
+        if (out_.size() >= kWriteChunk) {
+          if (!write(out_, done)) return;
+          sent_->fetch_add(pending, std::memory_order_relaxed);
+          pending = 0;
+          out_.clear();
+        }
+      }
+    }
+    if (!out_.empty()) {
+      if (!write(out_, done)) return;
+      sent_->fetch_add(pending, std::memory_order_relaxed);
+    }
+    if (out_.capacity() > 4 * kWriteChunk) std::string().swap(out_);
+    done(DeliveryResult::delivered());
+  }
+
+  void stop() override {
+    conn_.close_gracefully(std::min<Millis>(o_.timeout, Millis(2000)));
+    if (sent_ != nullptr) {
+      log::info("syslog", "output stopped",
+                log::kv("output", name_) + log::kv("sent", sent_->load()) +
+                    log::kv("truncated", truncated_->load()) +
+                    log::kv("connect_failures", connect_failures_->load()) +
+                    log::kv("write_failures", write_failures_->load()));
+    }
+  }
+
+ private:
+  static constexpr std::size_t kWriteChunk = 256 * 1024;
+
+  static syslog::EncoderSettings settings(const SyslogOutputOptions& o, syslog::Transport t) {
+    syslog::EncoderSettings s;
+    s.format = o.format == "rfc3164" ? syslog::Format::k3164 : syslog::Format::k5424;
+    s.facility = std::max(0, syslog::facility_from_name(o.facility));
+    s.default_severity = std::max(0, syslog::severity_from_word(o.severity));
+    s.hostname = o.hostname.empty() ? local_hostname() : o.hostname;
+    s.app_name = syslog::ValueSpec::parse(o.app_name);
+    s.procid = syslog::ValueSpec::parse(o.procid);
+    s.msgid = syslog::ValueSpec::parse(o.msgid);
+    s.severity_field = o.severity_field;
+    s.sd_id = o.sd_id;
+    s.sd_tags = o.sd_tags;
+    s.sd_fields = o.sd_fields;
+    s.bom = o.bom;
+    s.replace_newlines = t != syslog::Transport::kUdp && o.framing == "lf";
+    s.max_size = o.max_message_size.bytes != 0 ? o.max_message_size.bytes
+                 : t == syslog::Transport::kUdp ? 2048
+                                                : 8096;
+    return s;
+  }
+
+  bool write(std::string_view data, DeliverDone& done) {
+    Status s = conn_.write(data, o_.timeout);
+    if (s.is_ok()) return true;
+    write_failures_->fetch_add(1, std::memory_order_relaxed);
+    done(DeliveryResult::retry(s.message()));
+    return false;
+  }
+
+  SyslogOutputOptions o_;
+  syslog::Transport transport_;
+  bool octet_counting_;
+  syslog::Connection conn_;
+  syslog::Encoder encoder_;
+  std::string name_;
+  std::string msg_;
+  std::string out_;
+  std::atomic<uint64_t>* sent_ = nullptr;
+  std::atomic<uint64_t>* truncated_ = nullptr;
+  std::atomic<uint64_t>* connect_failures_ = nullptr;
+  std::atomic<uint64_t>* write_failures_ = nullptr;
+  log::RateLimit connect_log_{3, std::chrono::seconds(10)};
+};
+
+}  // namespace
+
+const PluginInfo& syslog_output() {
+  static const PluginInfo info{
+      PluginKind::kOutput, "syslog",
+      "Syslog (RFC 5424 / 3164) over UDP, TCP or TLS, container metadata as structured data.",
+      &schema_of<SyslogOutputOptions>, nullptr, nullptr,
+      &bind_output<SyslogOutputOptions, SyslogOutput>};
+  return info;
+}
+
+}  // namespace logship::plugins
