@@ -4,6 +4,7 @@
 #   kafka.sh start STATE_DIR   fetch (once) + format + start; writes STATE_DIR/bootstrap
 #   kafka.sh stop STATE_DIR    stop the broker (or mock cluster) and wait for it to exit
 #   kafka.sh pause STATE_DIR   stop the broker but keep its data and port (restart with start)
+#   kafka.sh kill STATE_DIR    SIGKILL the broker (a crash); data and port kept for start
 #
 # The jars come from Maven Central through `mvn dependency:copy-dependencies` into
 # ${LOGSHIP_CACHE_DIR:-$HOME/.cache/logship}/kafka-<version>/lib; later runs reuse them.
@@ -222,11 +223,19 @@ case "$cmd" in
   pause)
     stop_pid
     ;;
+  kill)
+    if [ -f "$STATE_DIR/pid" ]; then
+      pid=$(cat "$STATE_DIR/pid")
+      kill -KILL "$pid" 2>/dev/null || true
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+      rm -f "$STATE_DIR/pid"
+    fi
+    ;;
   stop)
     stop_pid
     rm -rf "$STATE_DIR/data" "$STATE_DIR/port" "$STATE_DIR/controller_port" "$STATE_DIR/bootstrap"
     ;;
   *)
-    die "usage: kafka.sh start|stop|pause STATE_DIR"
+    die "usage: kafka.sh start|stop|pause|kill STATE_DIR"
     ;;
 esac
