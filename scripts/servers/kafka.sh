@@ -5,6 +5,7 @@
 #   kafka.sh stop STATE_DIR    stop the broker (or mock cluster) and wait for it to exit
 #   kafka.sh pause STATE_DIR   stop the broker but keep its data and port (restart with start)
 #   kafka.sh kill STATE_DIR    SIGKILL the broker (a crash); data and port kept for start
+#                              (on the mock: its broker goes down until the next start)
 #
 # The jars come from Maven Central through `mvn dependency:copy-dependencies` into
 # ${LOGSHIP_CACHE_DIR:-$HOME/.cache/logship}/kafka-<version>/lib; later runs reuse them.
@@ -211,7 +212,12 @@ case "$cmd" in
   start)
     mkdir -p "$STATE_DIR"
     if [ -f "$STATE_DIR/pid" ] && kill -0 "$(cat "$STATE_DIR/pid")" 2>/dev/null; then
-      say "already running (pid $(cat "$STATE_DIR/pid"))"
+      if [ "$(cat "$STATE_DIR/mode" 2>/dev/null)" = mock ]; then
+        kill -USR2 "$(cat "$STATE_DIR/pid")"   # the mock's broker comes back up
+        say "mock cluster broker up again"
+      else
+        say "already running (pid $(cat "$STATE_DIR/pid"))"
+      fi
       exit 0
     fi
     if [ "${LOGSHIP_KAFKA_FORCE_MOCK:-0}" != 1 ] && fetch; then
@@ -224,6 +230,10 @@ case "$cmd" in
     stop_pid
     ;;
   kill)
+    if [ "$(cat "$STATE_DIR/mode" 2>/dev/null)" = mock ] && [ -f "$STATE_DIR/pid" ]; then
+      kill -USR1 "$(cat "$STATE_DIR/pid")"   # the mock's broker goes down, keeping its data
+      exit 0
+    fi
     if [ -f "$STATE_DIR/pid" ]; then
       pid=$(cat "$STATE_DIR/pid")
       kill -KILL "$pid" 2>/dev/null || true

@@ -1,6 +1,8 @@
 // Fallback Kafka "broker" for the integration tests when Maven Central cannot be reached: serves
 // librdkafka's mock cluster on 127.0.0.1 until SIGTERM/SIGINT and writes its bootstrap address
 // to the file named by argv[1]. Other processes (logship, kcat) connect to it like a broker.
+// SIGUSR1 takes the broker down (connections refused), SIGUSR2 brings it back with its data:
+// how kafka.sh kill / start act on the mock.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
@@ -18,6 +20,8 @@ int main(int argc, char** argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   char err[256];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -39,7 +43,14 @@ int main(int argc, char** argv) {
   std::rename((path + ".tmp").c_str(), path.c_str());
   std::fprintf(stderr, "mock cluster at %s\n", rd_kafka_mock_cluster_bootstraps(mc));
   int sig = 0;
-  sigwait(&set, &sig);
+  while (sigwait(&set, &sig) == 0 && (sig == SIGUSR1 || sig == SIGUSR2)) {
+    if (sig == SIGUSR1) {
+      rd_kafka_mock_broker_set_down(mc, 1);
+    } else {
+      rd_kafka_mock_broker_set_up(mc, 1);
+    }
+    std::fprintf(stderr, "mock broker %s\n", sig == SIGUSR1 ? "down" : "up");
+  }
   rd_kafka_mock_cluster_destroy(mc);
   rd_kafka_destroy(rk);
   return 0;
