@@ -51,8 +51,9 @@ const config::OptionSchema<KafkaOptions>& KafkaOptions::schema() {
                "topic's max.message.bytes.",
                config::at_least(ByteSize(1000), "1000B"))
           .add("flush_timeout", &KafkaOptions::flush_timeout,
-               "At stop: how long to wait for outstanding acknowledgements; what is not "
-               "confirmed by then stays un-acked and is sent again after restart.")
+               "At stop, after the pipeline's drain: how much longer to wait for outstanding "
+               "acknowledgements; what is not confirmed by then stays un-acked and is sent "
+               "again after restart.")
           .add("max_in_flight", &KafkaOptions::max_in_flight,
                "Deliveries (groups of batches) outstanding at once.", config::in_range(1, 256))
           .add("properties", &KafkaOptions::properties,
@@ -68,6 +69,10 @@ std::string KafkaOptions::validate() const {
   }
   if (topic.empty()) return "topic must not be empty";
   if (idempotence && acks != "all") return "idempotence needs acks: all";
+  if (key == "field" && key_field.empty()) return "key: field needs key_field";
+  if (headers.size() > kMaxHeaders) {
+    return "at most " + std::to_string(kMaxHeaders) + " headers are supported";
+  }
   std::string error;
   rd_kafka_conf_t* conf = make_kafka_conf(*this, &error);
   if (conf == nullptr) return error;

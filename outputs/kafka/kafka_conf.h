@@ -11,13 +11,14 @@
 namespace logship::plugins {
 
 struct KafkaOptions {
+  static constexpr std::size_t kMaxHeaders = 16;
   std::vector<std::string> brokers;
   std::string topic = "logs";
   std::string key = "none";
   std::string key_field = "container_id";
   std::map<std::string, std::string> headers;
   std::string format = "json";
-  std::string compression = "none";
+  std::string compression = "lz4";
   std::string acks = "all";
   bool idempotence = true;
   config::Millis message_timeout{300000};
@@ -25,8 +26,8 @@ struct KafkaOptions {
   config::ByteSize queue_max_bytes = config::operator""_MiB(64);
   int64_t queue_max_messages = 100000;
   config::ByteSize message_max_bytes{1000000};
-  config::Millis flush_timeout{5000};
-  int64_t max_in_flight = 8;
+  config::Millis flush_timeout{1000};
+  int64_t max_in_flight = 4;
   std::map<std::string, std::string> properties;
 
   static const config::OptionSchema<KafkaOptions>& schema();

@@ -466,7 +466,7 @@ class KafkaOutput final : public Output {
       rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
       // Purged messages report (with a purge error) only when polled.
       const auto purge_deadline = std::max(deadline, SteadyClock::now()) +
-                                  std::chrono::milliseconds(2000);
+                                  std::chrono::milliseconds(1000);
       while (live_count() > 0 && SteadyClock::now() < purge_deadline) rd_kafka_poll(rk_, 50);
     }
     destroy_handle();
@@ -483,7 +483,7 @@ class KafkaOutput final : public Output {
     }
   }
 
-  static constexpr std::size_t kMaxHeaders = 16;
+  static constexpr std::size_t kMaxHeaders = KafkaOptions::kMaxHeaders;
 
   const KafkaOptions o_;
   const PathTemplate topic_template_;

@@ -465,6 +465,12 @@ TEST(KafkaOutputTest, BadConfigIsAClearError) {
   EXPECT_FALSE(make_output("topic: t\n", &err));
   EXPECT_NE(err.find("brokers must name at least one broker"), std::string::npos) << err;
 
+  err.clear();
+  std::string many = "brokers: [127.0.0.1:1]\nheaders:\n";
+  for (int i = 0; i < 17; ++i) many += "  h" + std::to_string(i) + ": f\n";
+  EXPECT_FALSE(make_output(many, &err));
+  EXPECT_NE(err.find("at most 16 headers"), std::string::npos) << err;
+
   // librdkafka quotes bad values; a value may be a secret and must not reach the message.
   err.clear();
   EXPECT_FALSE(make_output(
