@@ -73,7 +73,7 @@ def main():
         with open(os.path.join(state, "mode")) as f:
             if f.read().strip() != "kafka":
                 sys.exit("no real broker (mock cluster): refusing to benchmark")
-        # Each event's JSON: ~size + 60 bytes of timestamp/stream keys.
+        # Each event's JSON value is size + 77 bytes (timestamp, stream and message keys).
         print(f"events={args.events} message_size={args.size} runs={args.runs} "
               f"cpus={os.cpu_count()}")
         print(f"{'in_flight':>9} {'codec':>6} {'ev/s wall':>10} {'ev/cpu-s':>10} "
@@ -85,7 +85,7 @@ def main():
             wall = statistics.median(r["wall"] for r in runs)
             cpu = statistics.median(r["cpu"] for r in runs)
             rss = max(r["rss_kib"] for r in runs) / 1024
-            mb = args.events * (args.size + 60) / 1e6
+            mb = args.events * (args.size + 77) / 1e6
             print(f"{in_flight:>9} {codec:>6} {args.events / wall:>10.0f} "
                   f"{args.events / cpu:>10.0f} {mb / cpu:>9.1f} {cpu:>6.2f} {rss:>12.1f}",
                   flush=True)
