@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # test peers and tools
   logrotate rsyslog rsyslog-gnutls systemd-journal-remote kcat
-  openssl curl unzip default-jre-headless gnuplot-nox procps python3 util-linux
+  openssl curl unzip default-jre-headless maven gnuplot-nox procps python3 util-linux
 )
 
 missing=()
