@@ -14,6 +14,7 @@ PACKAGES=(
   openssl curl unzip default-jre-headless gnuplot-nox procps python3 util-linux
   # fuzzing (libFuzzer)
   clang-14 libclang-rt-14-dev
+  openssl curl unzip default-jre-headless maven gnuplot-nox procps python3 util-linux
 )
 
 missing=()

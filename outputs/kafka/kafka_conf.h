@@ -1,0 +1,42 @@
+#pragma once
+// Options of the kafka output and their translation into a librdkafka configuration.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+#include "config/option_schema.h"
+
+namespace logship::plugins {
+
+struct KafkaOptions {
+  static constexpr std::size_t kMaxHeaders = 16;
+  std::vector<std::string> brokers;
+  std::string topic = "logs";
+  std::string key = "none";
+  std::string key_field = "container_id";
+  std::map<std::string, std::string> headers;
+  std::string format = "json";
+  std::string compression = "lz4";
+  std::string acks = "all";
+  bool idempotence = true;
+  config::Millis message_timeout{300000};
+  config::Millis linger{10};
+  config::ByteSize queue_max_bytes = config::operator""_MiB(64);
+  int64_t queue_max_messages = 100000;
+  config::ByteSize message_max_bytes{1000000};
+  config::Millis flush_timeout{1000};
+  int64_t max_in_flight = 4;
+  std::map<std::string, std::string> properties;
+
+  static const config::OptionSchema<KafkaOptions>& schema();
+  // "" or why the options cannot work, including librdkafka's own verdict on `properties`.
+  std::string validate() const;
+};
+
+// Builds the librdkafka configuration. On failure returns null and sets *error to a message that
+// names the property but never its value (values may be secrets).
+rd_kafka_conf_t* make_kafka_conf(const KafkaOptions& o, std::string* error);
+
+}  // namespace logship::plugins
