@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 namespace logship::plugins::journald {
 namespace {
@@ -66,6 +67,22 @@ Status JournalReader::open(const JournalSource& src,
     if (r < 0) {
       j_ = nullptr;
       return errno_status("sd_journal_open_directory " + src.directory, r);
+    }
+    // sd-journal silently leaves out files it cannot open; find them so they are reported.
+    if (skipped != nullptr) {
+      std::error_code ec;
+      for (const auto& de : std::filesystem::directory_iterator(src.directory, ec)) {
+        const std::string path = de.path().string();
+        const bool journal = path.ends_with(".journal") || path.ends_with(".journal~");
+        if (!journal || !de.is_regular_file(ec)) continue;
+        sd_journal* one = nullptr;
+        Status s = open_files(&one, {path});
+        if (s.is_ok()) {
+          sd_journal_close(one);
+        } else {
+          skipped->emplace_back(path, s.message());
+        }
+      }
     }
   } else {
     r = sd_journal_open(&j_, SD_JOURNAL_LOCAL_ONLY);

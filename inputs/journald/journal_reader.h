@@ -49,8 +49,8 @@ class JournalReader final : public EntrySource {
   JournalReader& operator=(const JournalReader&) = delete;
   ~JournalReader();
 
-  // With `files`, each file that cannot be opened (missing, truncated, corrupt) is left out and
-  // listed in *skipped with the reason; it is an error only when no file is left.
+  // Journal files that cannot be opened (missing, truncated, corrupt) are left out and listed in
+  // *skipped with the reason. With `files` it is an error only when no file is left.
   Status open(const JournalSource& src,
               std::vector<std::pair<std::string, std::string>>* skipped);
   bool is_open() const { return j_ != nullptr; }

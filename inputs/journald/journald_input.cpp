@@ -4,6 +4,7 @@
 // a restart, even after kill -9, continues right after what was delivered.
 #include <algorithm>
 #include <cstring>
+#include <set>
 #include <thread>
 
 #include "daemon/core/json_writer.h"
@@ -79,6 +80,7 @@ class JournaldInput final : public Input {
       std::vector<std::pair<std::string, std::string>> skipped;
       Status s = reader_.open(source, &skipped);
       for (const auto& [path, why] : skipped) {
+        if (!reported_.insert(path).second) continue;   // reopening: already told
         bad_files_->fetch_add(1);
         log::warn(kComponent, "skipping journal file that cannot be opened",
                   log::kv("input", ctx_->name()) + log::kv("file", path) + log::kv("error", why));
@@ -124,6 +126,15 @@ class JournaldInput final : public Input {
     if (!open_reader(saved_)) {
       stream_->flush(true);
       return;
+    }
+    if (!saved_) {
+      // Starting at the tail: remember it now, so entries written while the daemon is down
+      // before its first read are still read after a restart.
+      Position p = current_position();
+      if (!p.text.empty()) {
+        last_emitted_ = p;
+        if (!stream_->emit(stream_->new_batch(1), std::move(p))) return;
+      }
     }
     log::RateLimit error_limit;
     const std::size_t max_events = static_cast<std::size_t>(o_.batch_events);
@@ -192,6 +203,7 @@ class JournaldInput final : public Input {
   std::optional<Position> saved_;
   Position last_emitted_;
   JournalReader reader_;
+  std::set<std::string> reported_;
   std::thread thread_;
   std::atomic<uint64_t>* cursor_lost_ = nullptr;
   std::atomic<uint64_t>* bad_files_ = nullptr;

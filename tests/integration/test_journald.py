@@ -364,6 +364,20 @@ outputs:
         self.assertIn(garbage, log)
         self.assertIn(truncated, log)
 
+        # The same in a directory: sd-journal leaves the bad files out, logship reports them.
+        jdir = os.path.join(self.tmp, "journal")
+        os.mkdir(jdir)
+        for p in (good, truncated, garbage):
+            os.rename(p, os.path.join(jdir, os.path.basename(p)))
+        d = self.run_once("directory: %s\nstream_key: dir" % jdir, out_path="dir.log",
+                          name="dir")
+        self.assertEqual([r["message"] for r in self.records("dir.log")],
+                         ["entry %d" % i for i in range(300)])
+        log = d.stderr()
+        self.assertIn(os.path.join(jdir, "garbage.journal"), log)
+        self.assertIn(os.path.join(jdir, "truncated.journal"), log)
+        self.assertNotIn(os.path.join(jdir, "good.journal"), log)
+
 
 if __name__ == "__main__":
     support.main()

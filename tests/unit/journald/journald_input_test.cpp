@@ -248,6 +248,12 @@ TEST_F(JournaldInputTest, FollowsEntriesAppendedWhileRunning) {
   for (int i = 2; i < 102; ++i) want.push_back("msg " + std::to_string(i));
   EXPECT_EQ(ctx.stream->messages(), want);
   EXPECT_FALSE(ctx.done.load());
+  // The tail was recorded before anything was read, so a restart would not skip entries
+  // written in between.
+  auto emitted = ctx.stream->emitted();
+  ASSERT_FALSE(emitted.empty());
+  EXPECT_TRUE(emitted[0].messages.empty());
+  EXPECT_EQ(emitted[0].end, (Position{kAfterCursor, cursors_of(file_).at(1)}));
 }
 
 }  // namespace
