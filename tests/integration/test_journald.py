@@ -298,7 +298,12 @@ outputs:
         remote = JournalRemote(os.path.join(jdir, "two.journal"))
         try:
             d = self.daemon(config, name="run3").start()
-            feed(remote, 4000, total)
+            feed(remote, 4000, 5000)
+            support.wait_for(lambda: set(seqs()) >= set(range(5000)), timeout=90,
+                             what="5000 events")
+            # Vacuum while following: the older file goes away under the reader.
+            os.unlink(os.path.join(jdir, "one.journal"))
+            feed(remote, 5000, total)
             support.wait_for(lambda: set(seqs()) >= set(range(total)), timeout=90,
                              what="every event")
             time.sleep(0.5)

@@ -60,7 +60,7 @@ class JournalReaderTest : public ::testing::Test {
 };
 
 TEST_F(JournalReaderTest, ReadsEveryEntryInOrderIncludingBinaryMessages) {
-  std::string binary("line one\nline two\x01\x00 end", 22);
+  std::string binary("line one\nline two\x01\x00 end", 23);
   ASSERT_TRUE(make_journal(path("a.journal"),
                            {plain_entry(0),
                             {{"__REALTIME_TIMESTAMP", "1700000000000001"}, {"MESSAGE", binary}},
