@@ -2,6 +2,15 @@
 // journal is one checkpointed stream: its position is the cursor of the last delivered entry
 // (Position.offset kAfterCursor) or of the first part of a held-back Docker line (kAtCursor), so
 // a restart, even after kill -9, continues right after what was delivered.
+//
+//   inputs:
+//     docker_journal:
+//       type: journald
+//       container_names: [web, db]     # or units / identifiers / priority / matches
+//       read_from: head
+//
+// A file output path like /var/log/logship/{container_name}/%Y-%m-%d.log works as for the docker
+// input: the path template falls back to the event's container_name field.
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -174,15 +183,15 @@ class JournaldInput final : public Input {
         if (!open_reader(last_emitted_)) break;
         continue;
       }
+      // Processors of the route (multiline, ...) may hold events until a time passes.
+      if (auto due = stream_->next_flush(); due && *due <= SteadyClock::now()) {
+        if (!stream_->flush(false)) break;
+      }
       if (!at_end) continue;
       if (!o_.follow) {
         stream_->flush(true);
         ctx_->finished();
         return;
-      }
-      // Processors of the route (multiline, ...) may hold events until a time passes.
-      if (auto due = stream_->next_flush(); due && *due <= SteadyClock::now()) {
-        if (!stream_->flush(false)) break;
       }
       auto slice = std::chrono::duration_cast<std::chrono::microseconds>(kWaitSlice);
       if (auto deadline = mapper_.next_deadline()) {

@@ -3,6 +3,7 @@
 Entries are written in the Journal Export Format and converted to .journal files, or streamed to
 a running `systemd-journal-remote --listen-raw` over 127.0.0.1 while logship follows.
 """
+import json
 import os
 import signal
 import socket
@@ -361,8 +362,28 @@ outputs:
         garbage = os.path.join(self.tmp, "garbage.journal")
         with open(garbage, "wb") as f:
             f.write(os.urandom(16384))
+        # Damage inside a readable file: sd-journal drops the broken entries, as journalctl does.
+        damaged = os.path.join(self.tmp, "damaged.journal")
+        with open(good, "rb") as f:
+            data = bytearray(f.read())
+        at = data.find(b"MESSAGE=entry 150")
+        self.assertGreater(at, 0)
+        data[at:at + 3000] = b"\xa5" * 3000
+        with open(damaged, "wb") as f:
+            f.write(data)
+        jc = subprocess.run(["journalctl", "--file=" + damaged, "-o", "json", "--no-pager"],
+                            capture_output=True, timeout=60)
+        # An entry may survive with its MESSAGE data object gone: an empty message.
+        readable = [json.loads(l).get("MESSAGE", "") for l in jc.stdout.decode().splitlines()]
+        self.assertLess(len(readable), 300)
+        self.assertGreater(len(readable), 250)
+        d = self.run_once("files: [%s]\nstream_key: damaged" % damaged, out_path="damaged.log",
+                          name="damaged")
+        self.assertEqual([r["message"] for r in self.records("damaged.log")], readable)
+        os.unlink(damaged)
+
         d = self.run_once("files: [%s, %s, %s]" % (garbage, good, truncated))
-        self.assertEqual([r["message"] for r in self.records()],
+        self.assertEqual([r["message"] for r in self.records("j.log")],
                          ["entry %d" % i for i in range(300)])
         log = d.stderr()
         self.assertIn("skipping journal file that cannot be opened", log)
