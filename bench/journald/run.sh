@@ -33,6 +33,7 @@ for run in 1 2 3; do
   /usr/bin/time -f "%U %S %e %M" -o "$work/time" "$bin" run -c "$work/bench.yaml"
   read -r user sys wall rss < "$work/time"
   awk -v u="$user" -v s="$sys" -v w="$wall" -v r="$rss" -v n="$n" 'BEGIN {
-    cpu = u + s; printf "run: %d entries, cpu %.2fs (user %.2f sys %.2f), wall %.2fs, %.0f events/s per CPU-second, max RSS %.0f MiB\n",
-    n, cpu, u, s, w, n / cpu, r / 1024 }'
+    cpu = u + s
+    printf "run: %d entries, cpu %.2fs (user %.2f sys %.2f), wall %.2fs, ", n, cpu, u, s, w
+    printf "%.0f events/s per CPU-second, max RSS %.0f MiB\n", n / cpu, r / 1024 }'
 done

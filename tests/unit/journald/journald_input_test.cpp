@@ -25,7 +25,9 @@ using logship::testing::plain_entry;
 }  // namespace logship::plugins::journald
 
 namespace logship {
-void PrintTo(const Position& p, std::ostream* os) { *os << "{" << p.offset << ", " << p.text << "}"; }
+void PrintTo(const Position& p, std::ostream* os) {
+  *os << "{" << p.offset << ", " << p.text << "}";
+}
 }  // namespace logship
 
 namespace logship::plugins::journald {
