@@ -11,10 +11,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # test peers and tools
   logrotate rsyslog rsyslog-gnutls systemd-journal-remote kcat
-  openssl curl unzip default-jre-headless gnuplot-nox procps python3 util-linux
+  openssl curl unzip default-jre-headless maven gnuplot-nox procps python3 util-linux
   # fuzzing (libFuzzer)
   clang-14 libclang-rt-14-dev
-  openssl curl unzip default-jre-headless maven gnuplot-nox procps python3 util-linux
 )
 
 missing=()
