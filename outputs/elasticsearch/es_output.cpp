@@ -138,7 +138,6 @@ EsOutput::EsOutput(const EsOptions& o)
       }
     }
   }
-  if (o_.mode == "data_stream") target_ += "&require_data_stream=true";
   if (!o_.api_key.empty()) {
     authorization_ = "ApiKey " + o_.api_key;
   } else if (!o_.username.empty()) {

@@ -84,13 +84,12 @@ class ElasticsearchOutputTest(support.TestCase):
         es("DELETE", "/_data_stream/lstest-*", ok=None)
         es("DELETE", "/lstest-*?expand_wildcards=all", ok=None)
 
-    def config(self, inputs, output, service_extra=""):
+    def config(self, inputs, output, service_extra="  drain_timeout: 20s"):
         return f"""
 service:
   state_dir: {self.tmp}/state
   log_level: info
   exit_when_done: true
-  drain_timeout: 20s
 {service_extra}
 inputs:
 {inputs}
@@ -186,7 +185,7 @@ outputs:
     mode: create
     deterministic_ids: true
     max_in_flight: 2
-""", service_extra="  checkpoint_interval: 2s")
+""", service_extra="  checkpoint_interval: 2s\n  drain_timeout: 20s")
         es("PUT", "/lstest-restart", {"settings": {"number_of_replicas": 0, "refresh_interval": "200ms"}})
         d = self.daemon(cfg).start()
         support.wait_for(lambda: count("lstest-restart") >= n // 3, timeout=60, interval=0.2,
