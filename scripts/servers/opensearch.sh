@@ -11,7 +11,8 @@
 #   LOGSHIP_OPENSEARCH_DIR   run dir: data, logs, config, pid, and the file `address`
 #                            (host:port) tests read (default /tmp/logship-opensearch)
 #   LOGSHIP_OPENSEARCH_VERSION   a 2.x version served by Maven Central (default 2.19.6)
-#   LOGSHIP_OPENSEARCH_SETTINGS  extra opensearch.yml lines, e.g. "thread_pool.write.size: 1"
+#   LOGSHIP_OPENSEARCH_SETTINGS  extra node settings as space-separated key=value pairs, e.g.
+#                            "thread_pool.write.size=1 thread_pool.write.queue_size=1"
 set -euo pipefail
 
 VERSION="${LOGSHIP_OPENSEARCH_VERSION:-2.19.6}"
@@ -100,8 +101,11 @@ path.data: $RUN/data
 path.logs: $RUN/logs
 action.auto_create_index: true
 cluster.routing.allocation.disk.threshold_enabled: false
-${LOGSHIP_OPENSEARCH_SETTINGS:-}
 EOF
+  local kv
+  for kv in ${LOGSHIP_OPENSEARCH_SETTINGS:-}; do
+    echo "${kv%%=*}: ${kv#*=}" >>"$RUN/config/opensearch.yml"
+  done
   if [ "$(id -u)" -eq 0 ]; then chown -R "$USER_NAME" "$RUN"; fi
   local java_home
   java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")

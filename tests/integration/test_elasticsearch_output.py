@@ -16,15 +16,18 @@ import urllib.request
 import support
 
 RUN_DIR = os.environ.get("LOGSHIP_OPENSEARCH_DIR", "/tmp/logship-opensearch")
+# A node whose write thread pool and queue hold one bulk shard request each: it answers
+# concurrent bulk requests with real 429 item rejections.
+TINY_DIR = os.environ.get("LOGSHIP_OPENSEARCH_TINY_DIR", "/tmp/logship-opensearch-tiny")
 
 
-def node_address():
-    with open(os.path.join(RUN_DIR, "address")) as f:
+def node_address(run_dir=RUN_DIR):
+    with open(os.path.join(run_dir, "address")) as f:
         return f.read().strip()
 
 
-def es(method, path, body=None, ok=(200, 201)):
-    url = f"http://{node_address()}{path}"
+def es(method, path, body=None, ok=(200, 201), node=RUN_DIR):
+    url = f"http://{node_address(node)}{path}"
     data = None
     headers = {}
     if body is not None:
@@ -50,22 +53,23 @@ def status_of(method, path):
         return e.code
 
 
-def count(target):
-    es("POST", f"/{target}/_refresh")
-    return es("GET", f"/{target}/_count")["count"]
+def count(target, node=RUN_DIR):
+    es("POST", f"/{target}/_refresh", node=node)
+    return es("GET", f"/{target}/_count", node=node)["count"]
 
 
-def seqs(target, size):
+def seqs(target, size, node=RUN_DIR):
     """Sequence numbers of every document in target (with duplicates)."""
-    es("POST", f"/{target}/_refresh")
+    es("POST", f"/{target}/_refresh", node=node)
     out = []
     body = {"size": 10000, "sort": ["_doc"], "_source": ["message"], "query": {"match_all": {}}}
-    res = es("POST", f"/{target}/_search?scroll=1m", body)
+    res = es("POST", f"/{target}/_search?scroll=1m", body, node=node)
     while res["hits"]["hits"]:
         for h in res["hits"]["hits"]:
             m = re.match(r"seq=(\d+)", h["_source"]["message"])
             out.append(int(m.group(1)))
-        res = es("POST", "/_search/scroll", {"scroll": "1m", "scroll_id": res["_scroll_id"]})
+        res = es("POST", "/_search/scroll", {"scroll": "1m", "scroll_id": res["_scroll_id"]},
+                 node=node)
     return out
 
 
@@ -84,7 +88,7 @@ class ElasticsearchOutputTest(support.TestCase):
         es("DELETE", "/_data_stream/lstest-*", ok=None)
         es("DELETE", "/lstest-*?expand_wildcards=all", ok=None)
 
-    def config(self, inputs, output, service_extra="  drain_timeout: 20s"):
+    def config(self, inputs, output, service_extra="  drain_timeout: 20s", node=RUN_DIR):
         return f"""
 service:
   state_dir: {self.tmp}/state
@@ -96,7 +100,7 @@ inputs:
 outputs:
   es:
     type: elasticsearch
-    hosts: ["http://{node_address()}"]
+    hosts: ["http://{node_address(node)}"]
 {output}
 """
 
@@ -205,6 +209,30 @@ outputs:
         self.assertEqual(d2.wait(timeout=120), 0, d2.stderr())
         self.assertEqual(count("lstest-restart"), n)
         self.assertEqual(sorted(seqs("lstest-restart", n)), list(range(n)))
+
+    def test_real_429s_from_a_tiny_write_pool(self):
+        es("DELETE", "/lstest-429", ok=None, node=TINY_DIR)
+        es("PUT", "/lstest-429", {"settings": {"number_of_replicas": 0, "number_of_shards": 1}},
+           node=TINY_DIR)
+        n = 10000
+        cfg = self.config("""  gen5:
+    type: generate
+    count: %d
+    message_size: 48
+""" % n, """    index: lstest-429
+    mode: create
+    deterministic_ids: true
+    max_in_flight: 6
+    bulk_max_events: 100
+    item_retry_initial: 20ms
+    item_retry_max: 500ms
+""", service_extra="  drain_timeout: 240s", node=TINY_DIR)
+        d = self.daemon(cfg).start()
+        self.assertEqual(d.wait(timeout=300), 0, d.stderr())
+        # OpenSearch: rejected_execution_exception; Elasticsearch: es_rejected_execution_exception.
+        self.assertIn("status 429: rejected_execution_exception", d.stderr())
+        self.assertEqual(count("lstest-429", node=TINY_DIR), n)
+        self.assertEqual(sorted(seqs("lstest-429", n, node=TINY_DIR)), list(range(n)))
 
     def test_unreachable_host_keeps_data_unacked(self):
         n = 500
