@@ -200,6 +200,7 @@ void EsOutput::stop() {
     left.swap(jobs_);
   }
   cv_.notify_all();
+  stop_cv_.notify_all();
   for (auto& s : senders_) s->conn.abort();
   for (auto& s : senders_) {
     if (s->thread.joinable()) s->thread.join();
@@ -227,7 +228,7 @@ void EsOutput::sender_loop(Sender& s) {
 
 bool EsOutput::sleep_unless_stopping(std::chrono::milliseconds d) {
   std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, d, [&] { return stopping_; });
+  return !stop_cv_.wait_for(lock, d, [&] { return stopping_; });
 }
 
 void EsOutput::log_problem(std::string_view what, std::string_view kv) {

@@ -113,7 +113,8 @@ class EsOutput final : public Output {
   std::atomic<std::size_t> preferred_host_{0};
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;        // jobs for idle senders
+  std::condition_variable stop_cv_;   // wakes senders sleeping between retry rounds
   std::deque<Job> jobs_;
   bool stopping_ = false;
   std::vector<std::unique_ptr<Sender>> senders_;

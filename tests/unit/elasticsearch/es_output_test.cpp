@@ -405,5 +405,32 @@ TEST(EsOutput, UnreachableHostIsRetryAndSeveralInFlight) {
   out2.stop();
 }
 
+TEST(EsOutput, StopEndsAnOutstandingDeliveryWithRetry) {
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  FakeServer server([&](int, const Received& r) {
+    released.wait_for(std::chrono::seconds(20));
+    return Reply{200, bulk_reply(all(r.ids.size(), 201))};
+  });
+  FakeContext ctx;
+  EsOutput out(base_options(server.url()));
+  ASSERT_TRUE(out.start(ctx).is_ok());
+  std::promise<DeliveryResult> p;
+  out.deliver(std::vector<SharedBatch>{make_batch(2)}, [&](DeliveryResult r) { p.set_value(r); });
+  auto f = p.get_future();
+  EXPECT_EQ(f.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  auto t0 = std::chrono::steady_clock::now();
+  out.stop();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  DeliveryResult r = f.get();
+  EXPECT_EQ(r.kind, DeliveryResult::Kind::kRetry);
+  // A delivery after stop is refused at once, never lost.
+  std::promise<DeliveryResult> p2;
+  out.deliver(std::vector<SharedBatch>{make_batch(1)}, [&](DeliveryResult r) { p2.set_value(r); });
+  EXPECT_EQ(p2.get_future().get().kind, DeliveryResult::Kind::kRetry);
+  release.set_value();
+}
+
 }  // namespace
 }  // namespace logship::plugins::es
