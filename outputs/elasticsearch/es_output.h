@@ -1,0 +1,131 @@
+#pragma once
+// The `elasticsearch` output: `_bulk` to Elasticsearch 8 / OpenSearch 2 with per-item handling.
+//
+// Every delivery runs on one of max_in_flight sender threads, each with its own keep-alive
+// connection. A delivery is encoded once; requests are cut from it by bytes and count. Items the
+// node rejects with 429/5xx are resent alone with backoff, up to a bounded number of rounds;
+// past that the whole delivery goes back to the core as retry, so nothing is ever dropped
+// (deterministic ids turn the resends of already indexed items into harmless 409s).
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/option_schema.h"
+#include "daemon/core/plugin_api.h"
+#include "daemon/runtime/log.h"
+#include "outputs/elasticsearch/bulk_encoder.h"
+#include "outputs/elasticsearch/bulk_response.h"
+#include "outputs/elasticsearch/http_client.h"
+
+namespace logship::plugins::es {
+
+struct EsOptions {
+  std::vector<std::string> hosts{"http://127.0.0.1:9200"};
+  std::string index = "logship-%Y.%m.%d";
+  std::string mode = "index";
+  bool deterministic_ids = false;
+  std::string pipeline;
+  int64_t max_in_flight = 2;
+  config::ByteSize bulk_max_bytes{5u << 20};
+  int64_t bulk_max_events = 5000;
+  std::string compression = "gzip";
+  int64_t compression_level = 1;
+  std::string username;
+  std::string password;
+  std::string api_key;
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool tls_verify = true;
+  config::Millis timeout{30000};
+  config::Millis connect_timeout{5000};
+  int64_t item_retries = 5;
+  config::Millis item_retry_initial{100};
+  config::Millis item_retry_max{5000};
+
+  static const config::OptionSchema<EsOptions>& schema();
+  std::string validate() const;
+};
+
+class EsOutput final : public Output {
+ public:
+  explicit EsOutput(const EsOptions& o);
+  ~EsOutput() override;
+
+  Status start(OutputContext& ctx) override;
+  void deliver(std::span<const SharedBatch> batches, DeliverDone done) override;
+  void stop() override;
+  int max_in_flight() const override { return static_cast<int>(o_.max_in_flight); }
+
+ private:
+  struct Job {
+    std::vector<SharedBatch> batches;
+    DeliverDone done;
+  };
+  struct Item {
+    uint32_t begin;   // the item's two lines in Sender::encoded
+    uint32_t end;
+    const Event* event;
+    const SourceInfo* source;
+  };
+  struct Sender {
+    Sender(const EsOutput& out);
+    BulkEncoder encoder;
+    HttpConnection conn;
+    Gzip gzip;
+    BulkResponseParser parser;
+    BulkResponse response;
+    std::string encoded;
+    std::vector<Item> items;
+    std::string body;
+    std::minstd_rand rng;
+    std::thread thread;
+  };
+  // Outcome of one request: done, or the whole delivery must be retried by the core.
+  struct RequestResult {
+    bool whole_retry = false;
+    std::string reason;
+  };
+
+  void sender_loop(Sender& s);
+  DeliveryResult run_job(Sender& s, const Job& job);
+  RequestResult send_items(Sender& s, std::span<const uint32_t> idx, std::vector<uint32_t>* failed,
+                           std::string* fail_reason);
+  HttpResult post(Sender& s, std::string_view ndjson);
+  bool sleep_unless_stopping(std::chrono::milliseconds d);
+  void log_problem(std::string_view what, std::string_view kv);
+
+  const EsOptions o_;
+  const bool create_;
+  const bool gzip_;
+  std::vector<HostUrl> hosts_;
+  std::string target_;        // "/_bulk?filter_path=..." (after each host's prefix)
+  std::string authorization_; // never logged
+  std::unique_ptr<boost::asio::ssl::context> tls_;
+  OutputContext* ctx_ = nullptr;
+  std::string name_;
+  std::atomic<std::size_t> preferred_host_{0};
+
+  std::mutex mu_;
+  std::condition_variable cv_;        // jobs for idle senders
+  std::condition_variable stop_cv_;   // wakes senders sleeping between retry rounds
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  std::vector<std::unique_ptr<Sender>> senders_;
+
+  log::RateLimit problem_log_{5, std::chrono::seconds(10)};
+  std::atomic<uint64_t>* requests_ = nullptr;
+  std::atomic<uint64_t>* request_bytes_ = nullptr;
+  std::atomic<uint64_t>* item_retries_ = nullptr;
+  std::atomic<uint64_t>* duplicates_ = nullptr;
+  std::atomic<uint64_t>* splits_ = nullptr;
+  std::atomic<uint64_t>* failovers_ = nullptr;
+};
+
+}  // namespace logship::plugins::es
