@@ -1,29 +1,44 @@
 #!/usr/bin/env python3
-"""logship-bench: whole-pipeline benchmarks of the real binary.
+"""logship-bench: whole-pipeline benchmarks of the real binary, for tuning and for comparing peers.
 
-Runs logship on a workload several times and reports, per run and as the median:
-events/s, MB/s, events per CPU-second (user+sys of the daemon), peak RSS.
-CPU and RSS come from wait4() rusage of the daemon process itself.
+Scenarios (each run R times, median reported):
+  generate-file, generate-file-gzip, generate-null   synthetic events (--events, --size)
+  docker-file, docker-null                           a generated Docker json-file tree read from head
+                                                     (--containers, --lines, --json-share,
+                                                      --multiline-share, --long-share, --parse)
 
-  bench/logship_bench.py generate-file  [--events N] [--runs R] [--size B]
-  bench/logship_bench.py generate-null  [--events N] [--runs R]
-  bench/logship_bench.py docker-file    [--containers C] [--lines N] [--runs R]   (docker input)
+For every run: wall time, CPU (user+sys of the daemon from wait4 rusage), peak RSS, and a /proc
+time series (CPU and RSS every 100 ms). docker-* runs verify completeness: every generated record
+id ("r=<container>-<n>") arrived, none twice. Reports: Markdown table on stdout, JSON (--json),
+and PNG charts (--charts DIR: RSS and CPU over time; needs gnuplot).
 
-Writes a JSON report (--json PATH) and prints a Markdown table.
+Tuning sweeps: --sweep service.queue_max_bytes=1MiB,8MiB,64MiB (any service option or
+outputs.sink.<option>); the table shows which value wins per CPU-second.
+
+Peers: --peer fluent-bit=/path/to/fluent-bit runs the same docker workload through Fluent Bit
+(tail + docker parser [+ multiline java] -> file) with a config written here, alternating runs
+with logship, and reports the ratios. Peers are not part of the project; only a path is taken.
 """
 import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import loadgen  # noqa: E402
+
 DEFAULT_BIN = os.path.join(HERE, "..", "build", "daemon", "logship")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def machine():
@@ -39,125 +54,279 @@ def machine():
     return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()}
 
 
-def run_daemon(binary, config_text, workdir, stop_when=None, timeout=600):
-    """Runs logship to completion (exit_when_done, or stop_when() then SIGTERM); returns rusage."""
-    cfg = os.path.join(workdir, "bench.yaml")
-    with open(cfg, "w") as f:
-        f.write(config_text)
-    with open(os.path.join(workdir, "stderr.log"), "wb") as err:
+class Sampler(threading.Thread):
+    """Samples CPU seconds and RSS of a pid every `period` seconds from /proc."""
+
+    def __init__(self, pid, period=0.1):
+        super().__init__(daemon=True)
+        self.pid, self.period, self.samples, self.stop_flag = pid, period, [], False
+        self.t0 = time.monotonic()
+
+    def run(self):
+        while not self.stop_flag:
+            try:
+                with open(f"/proc/{self.pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
+                with open(f"/proc/{self.pid}/statm") as f:
+                    rss = int(f.read().split()[1]) * PAGE / 2**20
+                self.samples.append((time.monotonic() - self.t0, cpu, rss))
+            except (OSError, IndexError, ValueError):
+                break
+            time.sleep(self.period)
+
+
+def run_process(argv, workdir, env=None, stop_when=None, timeout=900):
+    """Runs a daemon until it exits by itself (or stop_when() -> SIGTERM). Returns measurements."""
+    with open(os.path.join(workdir, "stderr.log"), "ab") as err:
         start = time.monotonic()
-        proc = subprocess.Popen([binary, "run", "-c", cfg], stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        sampler = Sampler(proc.pid)
+        sampler.start()
+        end = None
         if stop_when is not None:
             deadline = start + timeout
-            while not stop_when():
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    break
-                time.sleep(0.01)
+            while proc.poll() is None and time.monotonic() < deadline and not stop_when():
+                time.sleep(0.05)
             end = time.monotonic()
             proc.send_signal(15)
         _, status, ru = os.wait4(proc.pid, 0)
-        if stop_when is None:
-            end = time.monotonic()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"logship exited with {status}; see {workdir}/stderr.log")
+        end = end or time.monotonic()
+        sampler.stop_flag = True
+    if stop_when is None and os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{argv[0]} exited with {status}; see {workdir}/stderr.log")
     return {"wall_s": end - start, "cpu_s": ru.ru_utime + ru.ru_stime, "user_s": ru.ru_utime,
-            "sys_s": ru.ru_stime, "peak_rss_mib": ru.ru_maxrss / 1024.0}
+            "sys_s": ru.ru_stime, "peak_rss_mib": ru.ru_maxrss / 1024.0, "series": sampler.samples}
 
 
-def generate_config(tmp, events, size, sink):
-    out = {
-        "file": f"""  sink:
-    type: file
-    path: {tmp}/out/{{input}}.log
-    max_size: 256MiB
-    compress: false
-    keep_files: 0
-""",
-        "file-gzip": f"""  sink:
-    type: file
-    path: {tmp}/out/{{input}}.log
-    max_size: 64MiB
-    compress: true
-    keep_files: 0
-""",
-        "null": "  sink:\n    type: null\n",
-    }[sink]
-    return f"""service:
-  state_dir: {tmp}/state
-  exit_when_done: true
-inputs:
-  gen:
-    type: generate
-    count: {events}
-    message_size: {size}
-    batch_events: 2048
-outputs:
-{out}"""
+def dir_bytes(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
 
 
-def scenario_generate(args, sink):
+def apply_overrides(text, overrides):
+    """overrides: {"service.x": v, "outputs.sink.y": v}; appended into the right YAML block."""
+    for key, value in overrides.items():
+        parts = key.split(".")
+        if parts[0] == "service":
+            text = text.replace("service:\n", f"service:\n  {parts[1]}: {value}\n", 1)
+        elif parts[0] == "outputs" and len(parts) == 3:
+            text = text.replace(f"  {parts[1]}:\n", f"  {parts[1]}:\n    {parts[2]}: {value}\n", 1)
+        else:
+            raise SystemExit(f"cannot apply override {key}")
+    return text
+
+
+SINKS = {
+    "file": "  sink:\n    type: file\n    path: {tmp}/out/{{input}}.log\n    max_size: 256MiB\n    compress: false\n    keep_files: 0\n",
+    "file-gzip": "  sink:\n    type: file\n    path: {tmp}/out/{{input}}.log\n    max_size: 64MiB\n    compress: true\n    keep_files: 0\n",
+    "null": "  sink:\n    type: null\n",
+}
+
+
+def generate_config(tmp, args, sink):
+    return (f"service:\n  state_dir: {tmp}/state\n  exit_when_done: true\n"
+            f"inputs:\n  gen:\n    type: generate\n    count: {args.events}\n    message_size: {args.size}\n"
+            f"    batch_events: 2048\noutputs:\n" + SINKS[sink].format(tmp=tmp))
+
+
+def docker_config(tmp, root, args, sink):
+    processors = ""
+    route = ""
+    if args.parse:
+        processors = ("processors:\n  json:\n    type: json\n"
+                      "  multiline:\n    type: multiline\n    rules: java\n")
+        route = "routes:\n  - match: [docker]\n    processors: [multiline, json]\n    outputs: [sink]\n"
+    return (f"service:\n  state_dir: {tmp}/state\n  exit_when_done: true\n"
+            f"inputs:\n  docker:\n    type: docker\n    docker_root: {root}\n    exit_at_eof: true\n"
+            + processors + "outputs:\n" + SINKS[sink].format(tmp=tmp) + route)
+
+
+RID = re.compile(rb"r=(\d+)-(\d+)")
+
+
+def verify_records(out_dir, expected_records):
+    """Every record id arrived once. Returns (records seen, missing, duplicates)."""
+    seen = {}
+    for root, _, files in os.walk(out_dir):
+        for name in files:
+            path = os.path.join(root, name)
+            opener = __import__("gzip").open if name.endswith(".gz") else open
+            with opener(path, "rb") as f:
+                for line in f:
+                    m = RID.search(line)
+                    if m:
+                        seen[m.group(0)] = seen.get(m.group(0), 0) + 1
+    duplicates = sum(c - 1 for c in seen.values())
+    return len(seen), expected_records - len(seen), duplicates
+
+
+def fluent_bit_config(tmp, root, parse):
+    ml = "    multiline.parser docker, java\n" if parse else "    multiline.parser docker\n"
+    return f"""[SERVICE]
+    flush 1
+    log_level warn
+    storage.path {tmp}/fb-storage
+[INPUT]
+    name tail
+    path {root}/containers/*/*-json.log
+    read_from_head true
+    exit_on_eof true
+{ml}    db {tmp}/fb.db
+    mem_buf_limit 64MB
+[OUTPUT]
+    name file
+    match *
+    path {tmp}/out
+    format plain
+"""
+
+
+def run_scenario(args, scenario, overrides, peer=None):
     runs = []
     for i in range(args.runs):
         tmp = tempfile.mkdtemp(prefix="logship-bench-")
         try:
-            r = run_daemon(args.bin, generate_config(tmp, args.events, args.size, sink), tmp)
-            out_bytes = 0
-            for root, _, files in os.walk(os.path.join(tmp, "out")):
-                out_bytes += sum(os.path.getsize(os.path.join(root, f)) for f in files)
-            r["events"] = args.events
-            r["out_bytes"] = out_bytes
+            kind, sink = scenario.split("-", 1)
+            if kind == "generate":
+                cfg = apply_overrides(generate_config(tmp, args, sink), overrides)
+                units = args.events
+                expected = None
+            else:
+                root = os.path.join(tmp, "docker")
+                s = loadgen.write_tree(root, args.containers, args.lines, args.size, args.json_share,
+                                       args.multiline_share, args.long_share, seed=i + 1)
+                units = s["lines"]
+                expected = s["records"]
+                cfg = apply_overrides(docker_config(tmp, root, args, sink), overrides)
+            os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
+            if peer:
+                name, path = peer
+                with open(os.path.join(tmp, "peer.conf"), "w") as f:
+                    f.write(fluent_bit_config(tmp, root, args.parse))
+                r = run_process([path, "-c", os.path.join(tmp, "peer.conf")], tmp)
+            else:
+                with open(os.path.join(tmp, "bench.yaml"), "w") as f:
+                    f.write(cfg)
+                r = run_process([args.bin, "run", "-c", os.path.join(tmp, "bench.yaml")], tmp)
+            r["units"] = units
+            r["out_bytes"] = dir_bytes(os.path.join(tmp, "out"))
+            if expected is not None and sink != "null" and not args.no_verify:
+                seen, missing, dup = verify_records(os.path.join(tmp, "out"), expected)
+                r.update(records_expected=expected, records_seen=seen, missing=missing, duplicates=dup)
+                if missing or dup:
+                    print(f"!! {scenario} run {i}: {missing} records missing, {dup} duplicated", file=sys.stderr)
             runs.append(r)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(tmp, ignore_errors=True)
     return runs
 
 
-def summarize(name, runs, events_key="events"):
-    def med(f):
-        return statistics.median(f(r) for r in runs)
+def summarize(label, runs):
+    med = lambda f: statistics.median(f(r) for r in runs)  # noqa: E731
     s = {
-        "scenario": name,
-        "runs": len(runs),
-        "events": runs[0][events_key],
-        "events_per_s": med(lambda r: r[events_key] / r["wall_s"]),
-        "events_per_cpu_s": med(lambda r: r[events_key] / r["cpu_s"]),
-        "mb_per_cpu_s": med(lambda r: r.get("out_bytes", 0) / 1e6 / r["cpu_s"]),
-        "cpu_s": med(lambda r: r["cpu_s"]),
-        "peak_rss_mib": med(lambda r: r["peak_rss_mib"]),
+        "scenario": label, "runs": len(runs), "units": runs[0]["units"],
+        "per_s": med(lambda r: r["units"] / r["wall_s"]),
+        "per_cpu_s": med(lambda r: r["units"] / r["cpu_s"]),
+        "mb_per_cpu_s": med(lambda r: r["out_bytes"] / 1e6 / r["cpu_s"]),
+        "cpu_s": med(lambda r: r["cpu_s"]), "peak_rss_mib": med(lambda r: r["peak_rss_mib"]),
     }
+    if "missing" in runs[0]:
+        s["missing"] = max(r["missing"] for r in runs)
+        s["duplicates"] = max(r["duplicates"] for r in runs)
     return s
 
 
 def markdown(summaries):
-    lines = ["| scenario | events | events/s | events per CPU-s | output MB per CPU-s | CPU s | peak RSS MiB | runs |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| scenario | events/lines | per s (wall) | per CPU-s | output MB per CPU-s | CPU s | peak RSS MiB | missing | dup | runs |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in summaries:
-        lines.append(f"| {s['scenario']} | {s['events']:,} | {s['events_per_s']:,.0f} | {s['events_per_cpu_s']:,.0f} | "
-                     f"{s['mb_per_cpu_s']:,.1f} | {s['cpu_s']:.2f} | {s['peak_rss_mib']:.1f} | {s['runs']} |")
-    return "\n".join(lines)
+        out.append(f"| {s['scenario']} | {s['units']:,} | {s['per_s']:,.0f} | {s['per_cpu_s']:,.0f} | {s['mb_per_cpu_s']:,.1f} | "
+                   f"{s['cpu_s']:.2f} | {s['peak_rss_mib']:.1f} | {s.get('missing', '-')} | {s.get('duplicates', '-')} | {s['runs']} |")
+    return "\n".join(out)
+
+
+def charts(results, directory):
+    if not shutil.which("gnuplot"):
+        print("gnuplot not found: no charts", file=sys.stderr)
+        return
+    os.makedirs(directory, exist_ok=True)
+    for metric, col, ylabel in (("rss", 3, "RSS MiB"), ("cpu", 2, "CPU seconds (cumulative)")):
+        plots = []
+        for i, (label, runs) in enumerate(results):
+            data = os.path.join(directory, f"series-{i}.dat")
+            with open(data, "w") as f:
+                for t, cpu, rss in runs[0]["series"]:
+                    f.write(f"{t:.3f} {cpu:.3f} {rss:.2f}\n")
+            plots.append(f"'{data}' using 1:{col} with lines title '{label}'")
+        script = (f"set terminal png size 900,500\nset output '{directory}/{metric}.png'\n"
+                  f"set xlabel 'seconds'\nset ylabel '{ylabel}'\nset key left top\nplot " + ", ".join(plots) + "\n")
+        subprocess.run(["gnuplot"], input=script.encode(), check=True)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", nargs="+", choices=["generate-file", "generate-file-gzip", "generate-null"])
+    p.add_argument("scenario", nargs="+", choices=["generate-file", "generate-file-gzip", "generate-null",
+                                                  "docker-file", "docker-file-gzip", "docker-null"])
     p.add_argument("--bin", default=os.environ.get("LOGSHIP_BIN", DEFAULT_BIN))
+    p.add_argument("--runs", type=int, default=3)
     p.add_argument("--events", type=int, default=2_000_000)
-    p.add_argument("--size", type=int, default=200, help="message bytes")
-    p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--json", help="write the report here")
+    p.add_argument("--size", type=int, default=None, help="message bytes (generate: 200, docker: 180)")
+    p.add_argument("--containers", type=int, default=8)
+    p.add_argument("--lines", type=int, default=1_000_000)
+    p.add_argument("--json-share", type=float, default=0.30)
+    p.add_argument("--multiline-share", type=float, default=0.03)
+    p.add_argument("--long-share", type=float, default=0.0)
+    p.add_argument("--parse", action="store_true", help="docker: json parser + java multiline on")
+    p.add_argument("--sweep", action="append", default=[], help="option=v1,v2,... (see above)")
+    p.add_argument("--peer", action="append", default=[], help="name=/path/to/binary (fluent-bit)")
+    p.add_argument("--no-verify", action="store_true")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directories")
+    p.add_argument("--json", help="write the JSON report here")
+    p.add_argument("--charts", help="write PNG charts into this directory")
     args = p.parse_args()
-    summaries = []
-    report = {"machine": machine(), "command": " ".join(sys.argv), "results": []}
+    if args.size is None:
+        args.size = 200 if all(s.startswith("generate") for s in args.scenario) else 180
+
+    variants = [({}, "")]
+    for sw in args.sweep:
+        key, values = sw.split("=", 1)
+        variants = [(dict(o, **{key: v}), f"{lab} {key}={v}".strip()) for o, lab in variants for v in values.split(",")]
+
+    results, summaries = [], []
     for sc in args.scenario:
-        sink = sc.split("-", 1)[1]
-        runs = scenario_generate(args, sink)
-        s = summarize(sc, runs)
-        summaries.append(s)
-        report["results"].append({"summary": s, "runs": runs})
+        for overrides, label in variants:
+            runs = run_scenario(args, sc, overrides)
+            name = f"{sc} {label}".strip()
+            results.append((name, runs))
+            summaries.append(summarize(name, runs))
+        for peer in args.peer:
+            pname, path = peer.split("=", 1)
+            if not sc.startswith("docker"):
+                continue
+            runs = run_scenario(args, sc, {}, peer=(pname, path))
+            results.append((f"{sc} [{pname}]", runs))
+            summaries.append(summarize(f"{sc} [{pname}]", runs))
+
     print(markdown(summaries))
+    if len(variants) > 1:
+        best = max(summaries, key=lambda s: s["per_cpu_s"])
+        print(f"\nbest per CPU-second: {best['scenario']} ({best['per_cpu_s']:,.0f}/CPU-s)")
+    for s in summaries:
+        if "[" in s["scenario"]:
+            base = next(b for b in summaries if b["scenario"] == s["scenario"].split(" [")[0])
+            print(f"\n{s['scenario']}: logship is {base['per_cpu_s'] / s['per_cpu_s']:.2f}x per CPU-second, "
+                  f"RSS ratio {base['peak_rss_mib'] / s['peak_rss_mib']:.2f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+            json.dump({"machine": machine(), "command": " ".join(sys.argv), "summaries": summaries,
+                       "runs": {name: [{k: v for k, v in r.items() if k != "series"} for r in runs]
+                                for name, runs in results}}, f, indent=2)
+    if args.charts:
+        charts(results, args.charts)
 
 
 if __name__ == "__main__":
