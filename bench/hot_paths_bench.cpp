@@ -1,0 +1,137 @@
+// Google Benchmark micro-benchmarks of the per-event hot paths: Docker line decode, event JSON
+// encoding (file/stdout outputs), gzip of a segment, RFC 5424 encoding, _bulk encoding.
+#include <benchmark/benchmark.h>
+#include <zlib.h>
+
+#include <string>
+#include <vector>
+
+#include "daemon/core/batch.h"
+#include "daemon/core/json_writer.h"
+#include "inputs/docker/line_decoder.h"
+#include "outputs/elasticsearch/bulk_encoder.h"
+#include "outputs/syslog/syslog_encoder.h"
+
+namespace {
+
+using namespace logship;
+
+const std::string kMessage =
+    "r=3-12345 GET /api/v1/orders status=200 latency_ms=12 upstream=10.0.0.7:8080 ua=Mozilla/5.0 "
+    "user_id=42 cart=7 cache=miss ok retry GET /api/v1/users status=404 latency_ms=3 /healthz ok";
+
+std::shared_ptr<SourceInfo> source() {
+  auto s = std::make_shared<SourceInfo>();
+  s->input = "docker";
+  s->key = "docker:2049:1234";
+  s->tags = {{"container_id", ValueType::kString, std::string(64, 'a')},
+             {"container_name", ValueType::kString, "shop-api-1"},
+             {"image", ValueType::kString, "shop/api:1.4"}};
+  s->labels = {{"com.docker.compose.service", "api"}};
+  return s;
+}
+
+std::unique_ptr<Batch> batch_of(int n) {
+  auto b = std::make_unique<Batch>(source(), n);
+  for (int i = 0; i < n; ++i) {
+    Event& e = b->add_event();
+    e.time_ns = 1714557600123456789LL + i;
+    e.stream = Stream::kStdout;
+    e.offset = static_cast<uint64_t>(i) * 200;
+    e.message = b->copy(kMessage);
+  }
+  return b;
+}
+
+void BM_DockerLineDecode(benchmark::State& state) {
+  std::string line = "{\"log\":\"" + kMessage + "\\n\",\"stream\":\"stdout\",\"time\":\"2024-05-01T10:00:00.123456789Z\"}";
+  std::string padded = line + std::string(simdjson::SIMDJSON_PADDING, ' ');
+  docker::DockerLineDecoder decoder;
+  docker::DecodedLine out;
+  for (auto _ : state) {
+    auto err = decoder.decode(std::string_view(padded.data(), line.size()), padded.size(), &out);
+    benchmark::DoNotOptimize(err);
+    benchmark::DoNotOptimize(out.message.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(line.size()));
+}
+BENCHMARK(BM_DockerLineDecode);
+
+void BM_EventJsonEncode(benchmark::State& state) {
+  auto b = batch_of(1024);
+  std::string out;
+  out.reserve(1 << 20);
+  for (auto _ : state) {
+    out.clear();
+    for (const Event& e : b->events()) {
+      json::append_event(out, e, b->source());
+      out.push_back('\n');
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 1024);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(out.size()));
+}
+BENCHMARK(BM_EventJsonEncode);
+
+void BM_GzipSegment(benchmark::State& state) {
+  auto b = batch_of(4096);
+  std::string in;
+  for (const Event& e : b->events()) {
+    json::append_event(in, e, b->source());
+    in.push_back('\n');
+  }
+  std::vector<unsigned char> out(compressBound(in.size()) + 64);
+  for (auto _ : state) {
+    z_stream z{};
+    deflateInit2(&z, static_cast<int>(state.range(0)), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    z.next_in = reinterpret_cast<Bytef*>(in.data());
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = out.data();
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_FINISH);
+    benchmark::DoNotOptimize(z.total_out);
+    deflateEnd(&z);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(in.size()));
+}
+BENCHMARK(BM_GzipSegment)->Arg(1)->Arg(6);
+
+void BM_Syslog5424Encode(benchmark::State& state) {
+  auto b = batch_of(1024);
+  syslog::EncoderSettings s;
+  s.hostname = "node-1";
+  syslog::Encoder enc(s);
+  std::string out;
+  out.reserve(1 << 20);
+  for (auto _ : state) {
+    out.clear();
+    for (const Event& e : b->events()) enc.encode(out, e, b->source());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 1024);
+}
+BENCHMARK(BM_Syslog5424Encode);
+
+void BM_BulkEncode(benchmark::State& state) {
+  auto b = batch_of(1024);
+  plugins::es::BulkEncoderOptions o;
+  o.index = "logs-{container_name}-%Y.%m.%d";
+  o.deterministic_ids = true;
+  plugins::es::BulkEncoder enc(o);
+  std::string out;
+  out.reserve(1 << 20);
+  for (auto _ : state) {
+    out.clear();
+    enc.begin_source(b->source());
+    for (const Event& e : b->events()) enc.append(out, e, b->source());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 1024);
+}
+BENCHMARK(BM_BulkEncode);
+
+}  // namespace
+
+BENCHMARK_MAIN();
