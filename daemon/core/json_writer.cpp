@@ -33,15 +33,36 @@ inline std::size_t utf8_sequence(const unsigned char* p, std::size_t left) {
   return 0;
 }
 
+// True when any of the 8 bytes in w needs attention: a control byte (< 0x20), '"', '\\' or a
+// non-ASCII byte (which must be UTF-8 validated). Lets plain ASCII text be copied 8 bytes a step.
+inline bool needs_attention(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  uint64_t control = (w - kOnes * 0x20) & ~w & kHigh;
+  uint64_t q = w ^ (kOnes * '"');
+  uint64_t quote = (q - kOnes) & ~q & kHigh;
+  uint64_t b = w ^ (kOnes * '\\');
+  uint64_t backslash = (b - kOnes) & ~b & kHigh;
+  return ((w & kHigh) | control | quote | backslash) != 0;
+}
+
 }  // namespace
 
 void append_string(std::string& out, std::string_view s) {
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
   std::size_t i = 0;
   std::size_t run = 0;  // start of the current run of bytes that need no escaping
   while (i < n) {
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if (needs_attention(w)) break;
+      i += 8;
+    }
+    if (i >= n) break;
     unsigned char c = p[i];
     if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
       ++i;
@@ -56,19 +77,19 @@ void append_string(std::string& out, std::string_view s) {
     }
     out.append(s.data() + run, i - run);
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
+      case '"': out.append("\\\"", 2); break;
+      case '\\': out.append("\\\\", 2); break;
+      case '\n': out.append("\\n", 2); break;
+      case '\r': out.append("\\r", 2); break;
+      case '\t': out.append("\\t", 2); break;
+      case '\b': out.append("\\b", 2); break;
+      case '\f': out.append("\\f", 2); break;
       default:
         if (c < 0x20) {
           char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
           out.append(buf, 6);
         } else {
-          out.append("\xEF\xBF\xBD");  // invalid UTF-8 byte
+          out.append("\xEF\xBF\xBD", 3);  // invalid UTF-8 byte
         }
     }
     ++i;
