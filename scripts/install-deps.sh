@@ -12,6 +12,8 @@ PACKAGES=(
   # test peers and tools
   logrotate rsyslog rsyslog-gnutls systemd-journal-remote kcat
   openssl curl unzip default-jre-headless gnuplot-nox procps python3 util-linux
+  # /metrics checks (promtool, and a real Prometheus scraping us); packaging file checks
+  prometheus python3-yaml
 )
 
 missing=()
