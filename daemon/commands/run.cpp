@@ -184,7 +184,12 @@ int run(const std::vector<std::string>& args) {
       }
       return t->ready(max_failing, why);
     });
-    if (!s.is_ok()) {
+    if (!s.is_ok() && a.path.empty()) {
+      // The embedded default config is a quick start: a taken port must not stop it shipping.
+      log::error("daemon", "cannot start the HTTP endpoint; running without it",
+                 log::kv("error", s.message()) +
+                     log::kv("hint", "set LOGSHIP_HTTP_LISTEN=127.0.0.1:<free port>"));
+    } else if (!s.is_ok()) {
       log::error("daemon", "cannot start the HTTP endpoint", log::kv("error", s.message()));
       if (wrote_pid) ::unlink(pid_file.c_str());
       return 1;

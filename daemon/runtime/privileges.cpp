@@ -37,15 +37,6 @@ Status keep_only_read_search(bool have_read_search) {
   return Status::ok();
 }
 
-bool holds(cap_value_t cap, cap_flag_t set) {
-  cap_t caps = cap_get_proc();
-  if (caps == nullptr) return false;
-  cap_flag_value_t v = CAP_CLEAR;
-  cap_get_flag(caps, cap, set, &v);
-  cap_free(caps);
-  return v == CAP_SET;
-}
-
 // Removes everything but kKeep from the bounding set, so not even an exec of a file-capability
 // binary can regain more. Needs CAP_SETPCAP: done while still root.
 Status shrink_bounding_set() {
@@ -55,6 +46,39 @@ Status shrink_bounding_set() {
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
       return Status::io("drop capability " + std::to_string(c) + " from the bounding set", errno);
     }
+  }
+  return Status::ok();
+}
+
+// Not root. Under systemd (AmbientCapabilities=CAP_DAC_READ_SEARCH, SystemCallFilter without
+// capset) the sets are usually right already: then no capset call is made, which the filter
+// would refuse. Holding anything more, and failing to drop it, is an error.
+Status trim_unprivileged() {
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  cap_t caps = cap_get_proc();
+  if (caps == nullptr) return Status::io("cap_get_proc", errno);
+  bool extra = false;
+  bool keep_permitted = false, keep_effective = false;
+  for (cap_value_t c = 0; c <= CAP_LAST_CAP; ++c) {
+    cap_flag_value_t p = CAP_CLEAR, e = CAP_CLEAR;
+    cap_get_flag(caps, c, CAP_PERMITTED, &p);
+    cap_get_flag(caps, c, CAP_EFFECTIVE, &e);
+    if (c == kKeep) {
+      keep_permitted = p == CAP_SET;
+      keep_effective = e == CAP_SET;
+    } else if (p == CAP_SET || e == CAP_SET) {
+      extra = true;
+    }
+  }
+  cap_free(caps);
+  if (!extra && keep_permitted == keep_effective) return Status::ok();
+  Status s = keep_only_read_search(keep_permitted);
+  if (!s.is_ok() && extra) {
+    return s.with_context("cannot drop the capabilities beyond CAP_DAC_READ_SEARCH");
+  }
+  if (!s.is_ok()) {
+    log::warn("privileges", "cannot raise CAP_DAC_READ_SEARCH; root-owned logs are unreadable",
+              log::kv("error", s.message()));
   }
   return Status::ok();
 }
@@ -162,7 +186,7 @@ Status apply_privileges(const PrivilegeOptions& o) {
       }
     }
     // Whatever capabilities the service manager granted, only the one we use stays.
-    s = keep_only_read_search(holds(kKeep, CAP_PERMITTED));
+    s = trim_unprivileged();
   }
   if (s.is_ok()) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   return s;

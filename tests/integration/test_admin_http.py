@@ -159,6 +159,29 @@ outputs:
             self.assertEqual(d.wait(timeout=30), 1)
         self.assertIn("cannot start the HTTP endpoint", d.stderr())
 
+    def test_default_config_runs_on_even_when_its_port_is_taken(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            env = {"LOGSHIP_STATE_DIR": f"{self.tmp}/state",
+                   "LOGSHIP_ARCHIVE_DIR": f"{self.tmp}/archive",
+                   "LOGSHIP_HTTP_LISTEN": f"127.0.0.1:{s.getsockname()[1]}"}
+            log = open(os.path.join(self.tmp, "default.stderr"), "wb")
+            p = subprocess.Popen([support.LOGSHIP, "run"], stdout=subprocess.DEVNULL, stderr=log,
+                                 env={**os.environ, **env})
+            try:
+                def started():
+                    with open(log.name) as f:
+                        return "pipeline started" in f.read()
+                support.wait_for(started, timeout=20, what="pipeline start")
+                self.assertIsNone(p.poll())
+            finally:
+                p.terminate()
+                self.assertEqual(p.wait(30), 0)
+                log.close()
+        with open(log.name) as f:
+            self.assertIn("cannot start the HTTP endpoint; running without it", f.read())
+
 
 if __name__ == "__main__":
     support.main()

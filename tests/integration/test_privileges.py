@@ -110,6 +110,30 @@ outputs:
         self.assertIn("service.allow_root: true", d.stderr())
         self.assertEqual(d.stop(), 0)
 
+    def test_unprivileged_start_with_extra_ambient_caps_keeps_only_dac_read_search(self):
+        # What systemd's User= + AmbientCapabilities= does, with one capability too many.
+        pw = ensure_user()
+        state = f"{self.tmp}/state"
+        os.makedirs(state)
+        os.chown(state, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.tmp, 0o755)
+        d = self.daemon(self.config(f"\n  user: {USER}"))
+        os.chmod(d.config_path, 0o644)
+        caps = "+dac_read_search,+net_raw"
+        d._log = open(d.log_path, "ab")
+        d.proc = subprocess.Popen(
+            ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups",
+             f"--inh-caps={caps}", f"--ambient-caps={caps}", support.LOGSHIP, "run", "-c",
+             d.config_path], stdout=subprocess.DEVNULL, stderr=d._log)
+        self.wait_started(d)
+        for st in threads(d.proc.pid):
+            self.assertEqual(st["Uid"], f"{pw.pw_uid}\t{pw.pw_uid}\t{pw.pw_uid}\t{pw.pw_uid}")
+            self.assertEqual(int(st["CapEff"], 16), READ_SEARCH)
+            self.assertEqual(int(st["CapPrm"], 16), READ_SEARCH)
+            self.assertEqual(int(st["CapAmb"], 16), 0)
+            self.assertEqual(st["NoNewPrivs"], "1")
+        self.assertEqual(d.stop(), 0, d.stderr())
+
     def test_unknown_user_refuses_to_run(self):
         d = self.daemon(self.config("\n  user: no-such-user-xyz")).start()
         self.assertEqual(d.wait(timeout=30), 1)
