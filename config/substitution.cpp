@@ -47,6 +47,12 @@ EnvSecretsScope::EnvSecretsScope(bool allow) : saved_(t_allow_env_secrets) {
 EnvSecretsScope::~EnvSecretsScope() { t_allow_env_secrets = saved_; }
 
 bool is_secret_option_name(std::string_view name) {
+  // A path to a secret is not a secret: token_file, password_path, ca_file stay ordinary.
+  for (std::string_view suffix : {"_file", "_path", "_dir"}) {
+    if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+      return false;
+    }
+  }
   static const std::vector<std::string_view> kWords = {
       "password", "passwd", "secret", "token", "api_key", "apikey", "credentials", "private_key"};
   for (std::string_view w : kWords) {

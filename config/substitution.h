@@ -15,7 +15,8 @@ namespace logship::config {
 bool substitute(std::string_view in, std::string* out, std::string* error);
 
 // Options whose values are secrets, by name: password, passwd, secret, token, api_key, apikey,
-// credentials, private_key (as a whole word of the snake_case name).
+// credentials, private_key (as a whole word of the snake_case name); not names ending in _file,
+// _path or _dir, which hold where a secret is, not the secret.
 bool is_secret_option_name(std::string_view name);
 
 // While alive, substitute() on this thread treats values as belonging to a secret option.

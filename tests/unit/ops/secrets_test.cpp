@@ -44,7 +44,8 @@ TEST(Secrets, SecretOptionNames) {
     EXPECT_TRUE(is_secret_option_name(n)) << n;
   }
   for (const char* n : {"host", "user", "tokenizer", "max_tokens_per_s", "key_file", "path",
-                        "secretary", "keys"}) {
+                        "secretary", "keys", "token_file", "password_path",
+                        "secrets_dir"}) {
     EXPECT_FALSE(is_secret_option_name(n)) << n;
   }
   auto docs = ClientOpts::schema().describe();
