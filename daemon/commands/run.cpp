@@ -179,7 +179,7 @@ int run(const std::vector<std::string>& args) {
     s = http.start(current.service.http_listen, [&running, max_failing](std::string* why) {
       std::shared_ptr<Topology> t = running.get();
       if (!t) {
-        *why = "reloading";
+        *why = "pipeline not running (starting or reloading)";
         return false;
       }
       return t->ready(max_failing, why);
