@@ -1,5 +1,7 @@
 #include "config/config_loader.h"
 
+#include "config/substitution.h"
+
 #include <fnmatch.h>
 
 #include <fstream>
@@ -37,8 +39,62 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
                at_least(Millis(1), "1ms"))
           .add("exit_when_done", &ServiceOptions::exit_when_done,
                "Exit (after draining) once every input has read all it ever will, e.g. a "
-               "counted generator or stdin at end of file. For batch jobs and benchmarks.");
+               "counted generator or stdin at end of file. For batch jobs and benchmarks.")
+          .add("http_listen", &ServiceOptions::http_listen,
+               "host:port of the HTTP endpoint serving /metrics (Prometheus), /health and /ready; "
+               "empty = off. Keep it on 127.0.0.1 unless a scraper or probe elsewhere needs it "
+               "(containers: 0.0.0.0:2020). Port 0 picks a free port (logged). Needs a restart "
+               "to change.",
+               Check<std::string>{[](const std::string& v) -> std::string {
+                                    std::string h;
+                                    uint16_t p;
+                                    if (v.empty() || parse_listen_address(v, &h, &p)) return "";
+                                    return "expected host:port such as 127.0.0.1:2020 or "
+                                           "[::1]:2020, got \"" + v + "\"";
+                                  },
+                                  "host:port"})
+          .add("ready_max_failing", &ServiceOptions::ready_max_failing,
+               "/ready answers 503 once an output has failed every delivery for this long.",
+               at_least(Millis(1), "1ms"))
+          .add("user", &ServiceOptions::user,
+               "When started as root, switch to this user (and its groups) before reading "
+               "anything, keeping only CAP_DAC_READ_SEARCH (to read root-owned log "
+               "directories). Needs a restart to change.")
+          .add("allow_root", &ServiceOptions::allow_root,
+               "Started as root without 'user': keep every capability. Off (default): logship "
+               "stays uid 0 but drops all capabilities except CAP_DAC_READ_SEARCH and warns.")
+          .add("allow_env_secrets", &ServiceOptions::allow_env_secrets,
+               "Allow ${ENV} substitution in secret options (password, token, api_key, ...). "
+               "Off: secrets come from files (${file:/path}), which are not inherited by child "
+               "processes nor shown in /proc/<pid>/environ.");
   return s;
+}
+
+bool parse_listen_address(std::string_view s, std::string* host, uint16_t* port) {
+  std::size_t colon;
+  if (!s.empty() && s.front() == '[') {
+    std::size_t close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return false;
+    }
+    *host = std::string(s.substr(1, close - 1));
+    colon = close + 1;
+  } else {
+    colon = s.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    *host = std::string(s.substr(0, colon));
+    if (host->find(':') != std::string::npos) return false;   // IPv6 needs brackets
+  }
+  std::string_view ps = s.substr(colon + 1);
+  if (ps.empty() || ps.size() > 5) return false;
+  uint32_t v = 0;
+  for (char c : ps) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (v > 65535 || host->empty()) return false;
+  *port = static_cast<uint16_t>(v);
+  return true;
 }
 
 bool glob_match(std::string_view pattern, std::string_view text) {
@@ -246,6 +302,7 @@ std::optional<Config> load_config_text(const std::string& text, const std::strin
     }
   }
   ServiceOptions::schema().bind(root["service"], cfg.service, errors, "service", {});
+  EnvSecretsScope env_secrets(cfg.service.allow_env_secrets);
   load_components(root["inputs"], PluginKind::kInput, "inputs", &cfg.inputs, errors);
   load_components(root["processors"], PluginKind::kProcessor, "processors", &cfg.processors,
                   errors);

@@ -24,6 +24,11 @@ struct ServiceOptions {
   Millis retry_initial{100};
   Millis retry_max{30000};
   bool exit_when_done = false;
+  std::string http_listen;                 // "" = no HTTP endpoint
+  Millis ready_max_failing{60000};
+  std::string user;
+  bool allow_root = false;
+  bool allow_env_secrets = false;
   static const OptionSchema<ServiceOptions>& schema();
 };
 
@@ -63,6 +68,9 @@ std::optional<Config> load_config_file(const std::string& path, Errors& errors);
 
 // The default config shipped in the binary (config/default.yaml).
 const std::string& default_config_text();
+
+// "127.0.0.1:2020", "[::1]:2020", "0.0.0.0:0" -> host and port. False on anything else.
+bool parse_listen_address(std::string_view s, std::string* host, uint16_t* port);
 
 bool glob_match(std::string_view pattern, std::string_view text);
 

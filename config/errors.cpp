@@ -1,5 +1,7 @@
 #include "config/errors.h"
 
+#include "config/substitution.h"
+
 namespace logship::config {
 
 std::string ConfigError::to_string() const {
@@ -18,7 +20,8 @@ void Errors::add(const YAML::Mark& mark, std::string message) {
     e.line = mark.line + 1;
     e.column = mark.column + 1;
   }
-  e.message = std::move(message);
+  // Every config message passes here: secret values never reach a log or a terminal.
+  e.message = mask_secrets(std::move(message));
   errors_.push_back(std::move(e));
 }
 

@@ -12,6 +12,7 @@
 
 #include "config/errors.h"
 #include "config/option_types.h"
+#include "config/substitution.h"
 #include "config/suggest.h"
 
 namespace logship::config {
@@ -22,6 +23,7 @@ struct OptionDoc {
   std::string default_value;
   std::string doc;
   bool required = false;
+  bool secret = false;   // by name (is_secret_option_name): never echoed, no ${ENV} by default
 };
 
 // A constraint on a value: returns "" when fine, otherwise why not.
@@ -82,6 +84,7 @@ class OptionSchema final : public SchemaBase {
     e.doc.default_value = required ? "" : OptionTraits<V>::format(Opts{}.*member);
     e.doc.doc = std::move(doc);
     e.doc.required = required;
+    e.doc.secret = is_secret_option_name(e.doc.name);
     e.bind = [member, check](const YAML::Node& n, Opts& o, std::string* err) {
       V v{};
       if (!OptionTraits<V>::parse(n, &v, err)) return false;
@@ -128,6 +131,7 @@ class OptionSchema final : public SchemaBase {
           continue;
         }
         std::string err;
+        SecretOptionScope secret_scope(e->doc.secret);
         if (!e->bind(kv.second, out, &err)) {
           errors.add(kv.second.Mark(), context + ": '" + key + "': " + err);
         }

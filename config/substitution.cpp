@@ -1,10 +1,86 @@
 #include "config/substitution.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
+#include <vector>
+
+#include "daemon/runtime/log.h"
 
 namespace logship::config {
+namespace {
+
+thread_local bool t_secret_option = false;
+thread_local bool t_allow_env_secrets = false;
+
+std::mutex g_secrets_mu;
+std::set<std::string, std::greater<>>& secrets() {
+  // Longest first (greater<> orders "abcd1" before "abcd"), so a secret containing another is
+  // masked whole.
+  static std::set<std::string, std::greater<>> s;
+  return s;
+}
+
+void warn_if_shared(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 0044) == 0) return;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  log::warn("config", "secret file is readable by group or others; chmod 0600 (or 0400) it",
+            log::kv("path", path) + log::kv("mode", mode));
+}
+
+}  // namespace
+
+SecretOptionScope::SecretOptionScope(bool secret) : saved_(t_secret_option) {
+  t_secret_option = secret;
+}
+SecretOptionScope::~SecretOptionScope() { t_secret_option = saved_; }
+
+EnvSecretsScope::EnvSecretsScope(bool allow) : saved_(t_allow_env_secrets) {
+  t_allow_env_secrets = allow;
+}
+EnvSecretsScope::~EnvSecretsScope() { t_allow_env_secrets = saved_; }
+
+bool is_secret_option_name(std::string_view name) {
+  // A path to a secret is not a secret: token_file, password_path, ca_file stay ordinary.
+  for (std::string_view suffix : {"_file", "_path", "_dir"}) {
+    if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+      return false;
+    }
+  }
+  static const std::vector<std::string_view> kWords = {
+      "password", "passwd", "secret", "token", "api_key", "apikey", "credentials", "private_key"};
+  for (std::string_view w : kWords) {
+    for (std::size_t p = name.find(w); p != std::string_view::npos; p = name.find(w, p + 1)) {
+      bool start = p == 0 || name[p - 1] == '_' || name[p - 1] == '.';
+      std::size_t e = p + w.size();
+      bool end = e == name.size() || name[e] == '_' || name[e] == '.';
+      if (start && end) return true;
+    }
+  }
+  return false;
+}
+
+void remember_secret(std::string_view value) {
+  if (value.size() < 4) return;
+  std::lock_guard lock(g_secrets_mu);
+  secrets().emplace(value);
+}
+
+std::string mask_secrets(std::string text) {
+  std::lock_guard lock(g_secrets_mu);
+  for (const std::string& s : secrets()) {
+    for (std::size_t p = text.find(s); p != std::string::npos; p = text.find(s, p + 3)) {
+      text.replace(p, s.size(), "***");
+    }
+  }
+  return text;
+}
 
 bool substitute(std::string_view in, std::string* out, std::string* error) {
   out->clear();
@@ -37,6 +113,8 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
       std::string content = ss.str();
       if (!content.empty() && content.back() == '\n') content.pop_back();
       if (!content.empty() && content.back() == '\r') content.pop_back();
+      warn_if_shared(path);
+      remember_secret(content);
       out->append(content);
     } else {
       std::string name(expr);
@@ -46,6 +124,12 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
         fallback = name.substr(p + 2);
         name.resize(p);
         has_fallback = true;
+      }
+      if (t_secret_option && !t_allow_env_secrets) {
+        *error = "secret option takes '${" + name +
+                 "}' from the environment; use ${file:/path/to/secret} (or set "
+                 "service.allow_env_secrets: true)";
+        return false;
       }
       const char* v = std::getenv(name.c_str());
       if (v != nullptr && *v != '\0') {
@@ -60,6 +144,7 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
     }
     i = close + 1;
   }
+  if (t_secret_option) remember_secret(*out);
   return true;
 }
 

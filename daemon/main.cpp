@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   }
   if (verb == "--help" || verb == "-h" || verb == "help") return logship::commands::print_usage(false);
   if (verb == "run") return logship::commands::run(rest);
+  if (verb == "reload") return logship::commands::reload(rest);
   if (verb == "validate") return logship::commands::validate(rest);
   if (verb == "plugins") return logship::commands::plugins(rest);
   if (verb == "-c" || verb == "--config") return logship::commands::run(args);

@@ -14,6 +14,8 @@ PACKAGES=(
   openssl curl unzip default-jre-headless maven gnuplot-nox procps python3 util-linux
   # fuzzing (libFuzzer)
   clang-14 libclang-rt-14-dev
+  # /metrics checks (promtool, and a real Prometheus scraping us); packaging file checks
+  prometheus python3-yaml
 )
 
 missing=()

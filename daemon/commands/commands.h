@@ -6,6 +6,8 @@ namespace logship::commands {
 
 // Each returns the process exit code.
 int run(const std::vector<std::string>& args);
+// Validates FILE, then sends SIGHUP to the daemon whose pid is in <state_dir>/logship.pid.
+int reload(const std::vector<std::string>& args);
 int validate(const std::vector<std::string>& args);
 int plugins(const std::vector<std::string>& args);
 int print_usage(bool to_stderr);

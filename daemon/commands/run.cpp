@@ -1,14 +1,138 @@
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"
 #include "daemon/pipeline/topology.h"
+#include "daemon/runtime/admin_http.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/privileges.h"
+#include "daemon/state/atomic_file.h"
 
 namespace logship::commands {
+
+namespace {
+
+std::string pid_file_path(const config::Config& cfg) {
+  return cfg.service.state_dir + "/logship.pid";
+}
+
+// The running pipeline, swapped on reload. The HTTP thread reads it for /ready.
+class Running {
+ public:
+  std::shared_ptr<Topology> get() const {
+    std::lock_guard lock(mu_);
+    return topo_;
+  }
+  std::shared_ptr<Topology> take() {
+    std::lock_guard lock(mu_);
+    return std::move(topo_);
+  }
+  void set(std::shared_ptr<Topology> t) {
+    std::lock_guard lock(mu_);
+    topo_ = std::move(t);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<Topology> topo_;
+};
+
+void apply_log_level(const config::Config& cfg) {
+  log::Level level = log::Level::kInfo;
+  log::parse_level(cfg.service.log_level, &level);
+  log::set_level(level);
+}
+
+std::shared_ptr<Topology> start_topology(const config::Config& cfg, Status* s) {
+  auto t = std::make_shared<Topology>(cfg);
+  *s = t->start();
+  if (!s->is_ok()) {
+    t->stop(std::chrono::milliseconds(0));
+    return nullptr;
+  }
+  return t;
+}
+
+// Service options a running process cannot change: they act once at start.
+void warn_restart_only(const config::ServiceOptions& cur, const config::ServiceOptions& next) {
+  auto warn = [](const char* option) {
+    log::warn("reload", "option changes only on restart; keeping the running value",
+              log::kv("option", std::string("service.") + option));
+  };
+  if (cur.http_listen != next.http_listen) warn("http_listen");
+  if (cur.user != next.user) warn("user");
+  if (cur.allow_root != next.allow_root) warn("allow_root");
+}
+
+// Validates the file again and swaps pipelines: the old one drains (inputs stop, outputs
+// deliver, final checkpoint) and the new one starts from the same state_dir, so inputs resume
+// at their committed positions. Returns false only when neither config could be started.
+bool reload(const ConfigArgs& a, config::Config& current, Running& running) {
+  if (a.path.empty()) {
+    log::warn("reload", "SIGHUP ignored: running the embedded default config, no file to re-read");
+    return true;
+  }
+  log::info("reload", "reloading", log::kv("config", a.path));
+  config::Errors errors(a.path);
+  std::optional<config::Config> next = config::load_config_file(a.path, errors);
+  if (!next) {
+    for (const auto& e : errors.all()) {
+      log::error("reload", "invalid config", log::kv("error", e.to_string()));
+    }
+    log::error("reload", "reload rejected; the running config stays",
+               log::kv("config", a.path) +
+                   log::kv("errors", static_cast<int64_t>(errors.all().size())));
+    return true;
+  }
+  if (next->service.state_dir != current.service.state_dir) {
+    log::error("reload",
+               "reload rejected; service.state_dir cannot change while running (positions "
+               "live there): restart logship to move it",
+               log::kv("running", current.service.state_dir) +
+                   log::kv("new", next->service.state_dir));
+    return true;
+  }
+  warn_restart_only(current.service, next->service);
+  next->service.http_listen = current.service.http_listen;
+  next->service.user = current.service.user;
+  next->service.allow_root = current.service.allow_root;
+
+  std::shared_ptr<Topology> old = running.take();   // /ready answers 503 during the swap
+  bool clean = old->stop(current.service.drain_timeout);
+  old.reset();
+  if (!clean) {
+    log::warn("reload", "old pipeline did not drain in time; undelivered data stays un-acked "
+                        "and is read again by the new one");
+  }
+  Status s;
+  if (auto t = start_topology(*next, &s)) {
+    running.set(std::move(t));
+    current = std::move(*next);
+    apply_log_level(current);
+    log::info("reload", "reloaded", log::kv("config", a.path) +
+                                        log::kv("inputs", static_cast<int64_t>(current.inputs.size())) +
+                                        log::kv("outputs", static_cast<int64_t>(current.outputs.size())));
+    return true;
+  }
+  log::error("reload", "new config failed to start; going back to the previous one",
+             log::kv("error", s.message()));
+  if (auto t = start_topology(current, &s)) {
+    running.set(std::move(t));
+    return true;
+  }
+  log::error("reload", "previous config failed to start too", log::kv("error", s.message()));
+  return false;
+}
+
+}  // namespace
 
 int run(const std::vector<std::string>& args) {
   ConfigArgs a = parse_config_args(args);
@@ -27,47 +151,132 @@ int run(const std::vector<std::string>& args) {
 
   std::optional<config::Config> cfg = load_or_report(a);
   if (!cfg) return 1;
-  log::Level level = log::Level::kInfo;
-  log::parse_level(cfg->service.log_level, &level);
-  log::set_level(level);
-  const auto drain = cfg->service.drain_timeout;
-  const bool exit_when_done = cfg->service.exit_when_done;
+  apply_log_level(*cfg);
   log::info("daemon", "starting", log::kv("version", LOGSHIP_VERSION) +
                                       log::kv("config", a.path.empty() ? "<default>" : a.path));
 
-  Topology topo(std::move(*cfg));
-  Status s = topo.start();
+  // Before any thread exists: capabilities are per thread.
+  Status s = apply_privileges(
+      {cfg->service.user, cfg->service.allow_root, cfg->service.state_dir});
   if (!s.is_ok()) {
+    log::error("daemon", "cannot drop privileges; refusing to run", log::kv("error", s.message()));
+    return 1;
+  }
+
+  config::Config current = std::move(*cfg);
+  const std::string pid_file = pid_file_path(current);
+  bool wrote_pid = make_dirs(current.service.state_dir).is_ok() &&
+                   write_file_atomically(pid_file, std::to_string(::getpid()) + "\n").is_ok();
+  if (!wrote_pid) {
+    log::warn("daemon", "cannot write the pid file; `logship reload` will not find this process",
+              log::kv("path", pid_file));
+  }
+
+  Running running;
+  AdminHttp http;
+  if (!current.service.http_listen.empty()) {
+    auto max_failing = current.service.ready_max_failing;
+    s = http.start(current.service.http_listen, [&running, max_failing](std::string* why) {
+      std::shared_ptr<Topology> t = running.get();
+      if (!t) {
+        *why = "pipeline not running (starting or reloading)";
+        return false;
+      }
+      return t->ready(max_failing, why);
+    });
+    if (!s.is_ok() && a.path.empty()) {
+      // The embedded default config is a quick start: a taken port must not stop it shipping.
+      log::error("daemon", "cannot start the HTTP endpoint; running without it",
+                 log::kv("error", s.message()) +
+                     log::kv("hint", "set LOGSHIP_HTTP_LISTEN=127.0.0.1:<free port>"));
+    } else if (!s.is_ok()) {
+      log::error("daemon", "cannot start the HTTP endpoint", log::kv("error", s.message()));
+      if (wrote_pid) ::unlink(pid_file.c_str());
+      return 1;
+    }
+  }
+
+  if (auto t = start_topology(current, &s)) {
+    running.set(std::move(t));
+  } else {
     log::error("daemon", "cannot start", log::kv("error", s.message()));
-    topo.stop(std::chrono::milliseconds(0));
+    http.stop();
+    if (wrote_pid) ::unlink(pid_file.c_str());
     return 1;
   }
 
   int sig = 0;
-  if (exit_when_done) {
-    // Poll for a signal while waiting for the inputs to finish.
-    timespec zero{0, 0};
-    topo.wait_inputs_finished([&] {
-      int r = sigtimedwait(&set, nullptr, &zero);
-      if (r > 0 && r != SIGHUP) sig = r;
-      return sig != 0;
-    });
-  } else {
-    while (true) {
-      if (sigwait(&set, &sig) != 0) continue;
-      if (sig == SIGHUP) {
-        log::info("daemon", "SIGHUP received; reload is not supported yet, keeping the config");
-        continue;
+  bool fatal = false;
+  while (true) {
+    timespec wait{0, current.service.exit_when_done ? 20'000'000 : 200'000'000};
+    int r = sigtimedwait(&set, nullptr, &wait);
+    if (r == SIGHUP) {
+      if (!reload(a, current, running)) {
+        fatal = true;
+        break;
       }
+      continue;
+    }
+    if (r > 0) {
+      sig = r;
       break;
     }
+    if (current.service.exit_when_done && running.get()->all_inputs_finished()) break;
   }
-  log::info("daemon", sig ? "stopping on signal" : "inputs finished; stopping",
-            log::kv("signal", static_cast<int64_t>(sig)) +
-                log::kv("drain_timeout_ms", static_cast<int64_t>(drain.count())));
-  bool clean = topo.stop(drain);
-  log::info("daemon", clean ? "stopped; everything delivered"
-                            : "stopped; undelivered data stays un-acked and is read again at start");
+  int rc = 0;
+  if (!fatal) {
+    const auto drain = current.service.drain_timeout;
+    log::info("daemon", sig ? "stopping on signal" : "inputs finished; stopping",
+              log::kv("signal", static_cast<int64_t>(sig)) +
+                  log::kv("drain_timeout_ms", static_cast<int64_t>(drain.count())));
+    std::shared_ptr<Topology> t = running.take();
+    bool clean = t->stop(drain);
+    log::info("daemon", clean ? "stopped; everything delivered"
+                              : "stopped; undelivered data stays un-acked and is read again at start");
+  } else {
+    rc = 1;
+  }
+  http.stop();
+  if (wrote_pid) ::unlink(pid_file.c_str());
+  return rc;
+}
+
+int reload(const std::vector<std::string>& args) {
+  ConfigArgs a = parse_config_args(args);
+  if (!a.ok) {
+    std::fprintf(stderr, "logship reload: %s\n", a.error.c_str());
+    return 2;
+  }
+  if (a.path.empty()) {
+    std::fprintf(stderr, "logship reload: -c FILE is required (the file the daemon runs with)\n");
+    return 2;
+  }
+  // Validate here too, so the operator sees the errors at once instead of in the daemon's log.
+  std::optional<config::Config> cfg = load_or_report(a);
+  if (!cfg) {
+    std::fprintf(stderr, "logship reload: not reloading; the running config stays\n");
+    return 1;
+  }
+  const std::string path = pid_file_path(*cfg);
+  std::string text;
+  if (!read_whole_file(path, &text)) {
+    std::fprintf(stderr, "logship reload: cannot read %s: is logship running with this config?\n",
+                 path.c_str());
+    return 1;
+  }
+  long pid = std::strtol(text.c_str(), nullptr, 10);
+  std::string comm;
+  if (pid <= 1 || !read_whole_file("/proc/" + std::to_string(pid) + "/comm", &comm) ||
+      comm.rfind("logship", 0) != 0) {
+    std::fprintf(stderr, "logship reload: %s names pid %ld, which is not a running logship\n",
+                 path.c_str(), pid);
+    return 1;
+  }
+  if (::kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
+    std::perror("logship reload: kill");
+    return 1;
+  }
+  std::printf("sent SIGHUP to logship (pid %ld); its log reports the result\n", pid);
   return 0;
 }
 

@@ -25,6 +25,8 @@ int print_usage(bool to_stderr) {
       "usage: logship [command] [options]\n"
       "\n"
       "  run [-c FILE]               run the daemon (default: the embedded default config)\n"
+      "  reload -c FILE              validate FILE, then make the daemon running it re-read it\n"
+      "                              (SIGHUP to the pid in <state_dir>/logship.pid)\n"
       "  validate [-c FILE]          check a config and exit 0 (valid) or 1 (errors)\n"
       "  plugins                     list the available inputs, processors and outputs\n"
       "  plugins describe NAME [--json]  print a plugin's options\n"

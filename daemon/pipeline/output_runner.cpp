@@ -42,8 +42,15 @@ OutputRunner::OutputRunner(std::string name, std::unique_ptr<Output> output,
                                                "Events written to the dead-letter file")),
       queue_bytes_(Metrics::global().gauge("logship_output_queue_bytes", labels_for(name_),
                                            "Bytes queued or in flight")),
-      latency_sum_us_(Metrics::global().counter("logship_output_latency_us_sum", labels_for(name_),
-                                                "Sum of delivery call durations")) {}
+      bytes_out_(Metrics::global().counter("logship_output_bytes_total", labels_for(name_),
+                                           "Message bytes of the events delivered (before "
+                                           "encoding)")),
+      // No drop policy exists yet: the series is exported so dashboards can alert on it.
+      dropped_(Metrics::global().counter("logship_output_dropped_events_total", labels_for(name_),
+                                         "Events dropped by a drop policy (0: none is set)")),
+      latency_(Metrics::global().histogram("logship_output_latency_seconds", labels_for(name_),
+                                           "Duration of delivery calls that succeeded",
+                                           Metrics::latency_buckets())) {}
 
 OutputRunner::~OutputRunner() {
   {
@@ -145,6 +152,10 @@ void OutputRunner::on_done(const std::vector<SharedBatch>& batches, const Delive
                            TimePoint started) {
   if (result.kind == DeliveryResult::Kind::kRetry) {
     retries_.fetch_add(1, std::memory_order_relaxed);
+    int64_t expected = 0;
+    failing_since_ns_.compare_exchange_strong(
+        expected, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      started.time_since_epoch()).count() | 1);
     uint64_t suppressed = 0;
     if (g_retry_log.allow(&suppressed)) {
       log::warn("output", "delivery failed; will retry",
@@ -163,18 +174,21 @@ void OutputRunner::on_done(const std::vector<SharedBatch>& batches, const Delive
   }
   std::size_t events = 0;
   uint64_t bytes = 0;
+  uint64_t message_bytes = 0;
   for (const auto& b : batches) {
     if (result.kind == DeliveryResult::Kind::kRejected) {
       for (const Event& e : b->events()) dead_letter(e, b->source(), result.reason);
     }
     events += b->size();
     bytes += b->byte_size();
+    for (const Event& e : b->events()) message_bytes += e.message.size();
     b->acks().release();
   }
+  failing_since_ns_.store(0, std::memory_order_relaxed);
   events_out_.fetch_add(events, std::memory_order_relaxed);
+  bytes_out_.fetch_add(message_bytes, std::memory_order_relaxed);
   batches_out_.fetch_add(1, std::memory_order_relaxed);
-  latency_sum_us_.fetch_add(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count()));
+  latency_.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
   {
     std::lock_guard lock(mu_);
     --in_flight_;

@@ -13,6 +13,7 @@
 
 #include "daemon/core/plugin_api.h"
 #include "daemon/pipeline/backoff.h"
+#include "daemon/runtime/metrics.h"
 
 namespace logship {
 
@@ -39,6 +40,9 @@ class OutputRunner final : public OutputContext {
   bool drain(TimePoint deadline);
 
   uint64_t queued_bytes() const;
+  // Steady-clock ns since deliveries have been failing without a success in between; 0 while
+  // the output delivers. /ready turns false when this lasts too long.
+  int64_t failing_since_ns() const { return failing_since_ns_.load(std::memory_order_relaxed); }
   // OutputContext
   const std::string& name() const override { return name_; }
   const std::string& state_dir() const override { return state_dir_; }
@@ -80,7 +84,10 @@ class OutputRunner final : public OutputContext {
   std::atomic<uint64_t>& retries_;
   std::atomic<uint64_t>& dead_lettered_;
   std::atomic<int64_t>& queue_bytes_;
-  std::atomic<uint64_t>& latency_sum_us_;
+  std::atomic<uint64_t>& bytes_out_;
+  std::atomic<uint64_t>& dropped_;
+  Histogram& latency_;
+  std::atomic<int64_t> failing_since_ns_{0};
 };
 
 }  // namespace logship

@@ -15,12 +15,13 @@ class StreamPipeline final : public StreamHandle {
  public:
   StreamPipeline(std::shared_ptr<const SourceInfo> source, std::shared_ptr<AckTracker> tracker,
                  const Topology::Route& route, const std::atomic<bool>& abort,
-                 std::atomic<uint64_t>& events_in)
+                 std::atomic<uint64_t>& events_in, std::atomic<uint64_t>& bytes_in)
       : source_(std::move(source)),
         tracker_(std::move(tracker)),
         route_(route),
         abort_(abort),
-        events_in_(events_in) {
+        events_in_(events_in),
+        bytes_in_(bytes_in) {
     for (const auto& make : route.processors) processors_.push_back(make());
   }
 
@@ -31,6 +32,9 @@ class StreamPipeline final : public StreamHandle {
   bool emit(BatchPtr batch, Position end) override {
     batch->acks().add(tracker_->track(std::move(end)));
     events_in_.fetch_add(batch->size(), std::memory_order_relaxed);
+    uint64_t bytes = 0;
+    for (const Event& e : batch->events()) bytes += e.message.size();
+    bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
     return run_from(0, std::move(batch));
   }
 
@@ -83,6 +87,7 @@ class StreamPipeline final : public StreamHandle {
   const Topology::Route& route_;
   const std::atomic<bool>& abort_;
   std::atomic<uint64_t>& events_in_;
+  std::atomic<uint64_t>& bytes_in_;
   std::vector<std::unique_ptr<Processor>> processors_;
 };
 
@@ -102,7 +107,9 @@ class Topology::InputSlot final : public InputContext {
         route_(route),
         input_(cfg.make_input()),
         events_in_(Metrics::global().counter("logship_input_events_total", input_labels(name_),
-                                             "Events read by the input")) {}
+                                             "Events read by the input")),
+        bytes_in_(Metrics::global().counter("logship_input_bytes_total", input_labels(name_),
+                                            "Message bytes of the events read by the input")) {}
 
   const std::string& name() const override { return name_; }
   const std::string& state_dir() const override { return topo_.cfg_.service.state_dir; }
@@ -110,7 +117,7 @@ class Topology::InputSlot final : public InputContext {
                                             bool checkpointed) override {
     auto tracker = AckTracker::create(source->key, checkpointed ? &topo_.store_ : nullptr);
     return std::make_unique<StreamPipeline>(std::move(source), std::move(tracker), route_,
-                                            topo_.abort_, events_in_);
+                                            topo_.abort_, events_in_, bytes_in_);
   }
   std::optional<Position> saved_position(const std::string& key) const override {
     return topo_.store_.get(key);
@@ -129,8 +136,28 @@ class Topology::InputSlot final : public InputContext {
   const Route& route_;
   std::unique_ptr<Input> input_;
   std::atomic<uint64_t>& events_in_;
+  std::atomic<uint64_t>& bytes_in_;
   std::atomic<bool> finished_{false};
 };
+
+bool Topology::ready(std::chrono::milliseconds max_failing, std::string* why) const {
+  if (!started_.load() || stopping_.load()) {
+    *why = "pipeline not running";
+    return false;
+  }
+  const int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
+          .count();
+  for (const auto& r : runners_) {
+    int64_t since = r->failing_since_ns();
+    if (since != 0 && now_ns - since > std::chrono::nanoseconds(max_failing).count()) {
+      *why = "output " + r->name() + " failing for " +
+             std::to_string((now_ns - since) / 1000000000) + "s";
+      return false;
+    }
+  }
+  return true;
+}
 
 void Topology::wait_inputs_finished(const std::function<bool()>& stop_waiting) {
   while (inputs_finished_.load() < cfg_.inputs.size()) {
@@ -172,12 +199,24 @@ Status Topology::start() {
   for (auto& runner : runners_) LOGSHIP_TRY(runner->start());
   started_ = true;
   ckpt_thread_ = std::thread([this] {
+    // Age of the checkpoint file relative to the committed positions: 0 while writes succeed,
+    // growing while they fail (then a crash would re-read that much).
+    auto& age = Metrics::global().gauge("logship_checkpoint_age_seconds", "",
+                                        "Seconds since checkpoints were last written successfully");
+    TimePoint last_ok = SteadyClock::now();
+    age.store(0);
     std::unique_lock lock(ckpt_mu_);
     while (!ckpt_stop_) {
       ckpt_cv_.wait_for(lock, cfg_.service.checkpoint_interval);
       lock.unlock();
       Status s = store_.flush();
-      if (!s.is_ok()) log::error("checkpoint", "cannot write checkpoints", log::kv("error", s.message()));
+      TimePoint now = SteadyClock::now();
+      if (s.is_ok()) {
+        last_ok = now;
+      } else {
+        log::error("checkpoint", "cannot write checkpoints", log::kv("error", s.message()));
+      }
+      age.store(std::chrono::duration_cast<std::chrono::seconds>(now - last_ok).count());
       lock.lock();
     }
   });

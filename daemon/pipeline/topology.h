@@ -28,6 +28,10 @@ class Topology {
   bool stop(std::chrono::milliseconds drain_timeout);
 
   CheckpointStore& checkpoints() { return store_; }
+  bool all_inputs_finished() const { return inputs_finished_.load() >= cfg_.inputs.size(); }
+  // Started, not stopping, and no output has failed every delivery for longer than
+  // `max_failing`. On false, *why says which output.
+  bool ready(std::chrono::milliseconds max_failing, std::string* why) const;
   // Blocks until every input called finished(), or `stop_waiting` returns true (polled).
   void wait_inputs_finished(const std::function<bool()>& stop_waiting);
 
@@ -53,8 +57,8 @@ class Topology {
   bool ckpt_stop_ = false;
   std::thread ckpt_thread_;
   std::atomic<std::size_t> inputs_finished_{0};
-  bool started_ = false;
-  bool stopped_ = false;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace logship

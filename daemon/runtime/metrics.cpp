@@ -1,38 +1,78 @@
 #include "daemon/runtime/metrics.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
 namespace logship {
+
+Histogram::Histogram(std::vector<double> upper_bounds) : bounds_(std::move(upper_bounds)) {
+  std::sort(bounds_.begin(), bounds_.end());
+  counts_ = std::make_unique<std::atomic<uint64_t>[]>(bounds_.size() + 1);
+}
+
+void Histogram::observe(double value) {
+  std::size_t i = static_cast<std::size_t>(
+      std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
+  counts_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  if (value > 0) {
+    sum_nanos_.fetch_add(static_cast<uint64_t>(std::llround(value * 1e9)),
+                         std::memory_order_relaxed);
+  }
+}
+
+double Histogram::sum() const {
+  return static_cast<double>(sum_nanos_.load(std::memory_order_relaxed)) / 1e9;
+}
 
 Metrics& Metrics::global() {
   static Metrics m;
   return m;
 }
 
+const std::vector<double>& Metrics::latency_buckets() {
+  static const std::vector<double> b = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                        0.25,  0.5,    1,     2.5,  5,     10,   30, 60};
+  return b;
+}
+
 Metrics::Entry& Metrics::entry(std::string_view name, std::string_view labels,
-                               std::string_view help, bool is_counter) {
-  std::lock_guard lock(mu_);
+                               std::string_view help, Type type) {
   auto fit = families_.find(name);
   if (fit == families_.end()) {
     fit = families_.emplace(std::string(name), Family{}).first;
-    fit->second.is_counter = is_counter;
+    fit->second.type = type;
   }
   Family& fam = fit->second;
   if (fam.help.empty() && !help.empty()) fam.help = std::string(help);
   auto sit = fam.series.find(labels);
   if (sit == fam.series.end()) {
     sit = fam.series.emplace(std::string(labels), std::make_unique<Entry>()).first;
-    sit->second->is_counter = is_counter;
+    sit->second->type = type;
   }
   return *sit->second;
 }
 
 std::atomic<uint64_t>& Metrics::counter(std::string_view name, std::string_view labels,
                                         std::string_view help) {
-  return entry(name, labels, help, true).counter;
+  std::lock_guard lock(mu_);
+  return entry(name, labels, help, Type::kCounter).counter;
 }
 
 std::atomic<int64_t>& Metrics::gauge(std::string_view name, std::string_view labels,
                                      std::string_view help) {
-  return entry(name, labels, help, false).gauge;
+  std::lock_guard lock(mu_);
+  return entry(name, labels, help, Type::kGauge).gauge;
+}
+
+Histogram& Metrics::histogram(std::string_view name, std::string_view labels,
+                              std::string_view help, const std::vector<double>& upper_bounds) {
+  std::lock_guard lock(mu_);
+  Entry& e = entry(name, labels, help, Type::kHistogram);
+  if (!e.histogram) e.histogram = std::make_unique<Histogram>(upper_bounds);
+  return *e.histogram;
 }
 
 int64_t Metrics::value(std::string_view name, std::string_view labels) const {
@@ -41,23 +81,77 @@ int64_t Metrics::value(std::string_view name, std::string_view labels) const {
   if (fit == families_.end()) return 0;
   auto sit = fit->second.series.find(labels);
   if (sit == fit->second.series.end()) return 0;
-  return sit->second->is_counter ? static_cast<int64_t>(sit->second->counter.load())
-                                 : sit->second->gauge.load();
+  const Entry& e = *sit->second;
+  switch (e.type) {
+    case Type::kCounter: return static_cast<int64_t>(e.counter.load());
+    case Type::kGauge: return e.gauge.load();
+    case Type::kHistogram: return e.histogram ? static_cast<int64_t>(e.histogram->count()) : 0;
+  }
+  return 0;
 }
+
+namespace {
+
+std::string format_double(double v) {
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  // Shortest form that reads back the same, so bucket bounds print as 0.005, not 0.0050000...01.
+  for (int prec = 1; prec <= 17; ++prec) {
+    char tryb[32];
+    std::snprintf(tryb, sizeof tryb, "%.*g", prec, v);
+    if (std::strtod(tryb, nullptr) == v) return tryb;
+  }
+  return buf;
+}
+
+void series_name(std::string& out, std::string_view name, std::string_view suffix,
+                 std::string_view labels, std::string_view extra) {
+  out += name;
+  out += suffix;
+  if (labels.empty() && extra.empty()) return;
+  out += '{';
+  out += labels;
+  if (!labels.empty() && !extra.empty()) out += ',';
+  out += extra;
+  out += '}';
+}
+
+}  // namespace
 
 std::string Metrics::render_prometheus() const {
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& [name, fam] : families_) {
-    if (!fam.help.empty()) {
-      out += "# HELP " + name + " " + fam.help + "\n";
-    }
-    out += "# TYPE " + name + (fam.is_counter ? " counter\n" : " gauge\n");
+    if (!fam.help.empty()) out += "# HELP " + name + " " + fam.help + "\n";
+    const char* type = fam.type == Type::kCounter ? " counter\n"
+                       : fam.type == Type::kGauge ? " gauge\n"
+                                                  : " histogram\n";
+    out += "# TYPE " + name + type;
     for (const auto& [labels, e] : fam.series) {
-      out += name;
-      if (!labels.empty()) out += "{" + labels + "}";
+      if (e->type == Type::kHistogram) {
+        if (!e->histogram) continue;
+        const Histogram& h = *e->histogram;
+        uint64_t cumulative = 0;
+        for (std::size_t i = 0; i <= h.bounds().size(); ++i) {
+          cumulative += h.bucket(i);
+          std::string le = "le=\"" +
+                           (i < h.bounds().size() ? format_double(h.bounds()[i]) : "+Inf") + "\"";
+          series_name(out, name, "_bucket", labels, le);
+          out += " " + std::to_string(cumulative) + "\n";
+        }
+        series_name(out, name, "_sum", labels, {});
+        out += " " + format_double(h.sum()) + "\n";
+        series_name(out, name, "_count", labels, {});
+        // The count printed equals the +Inf bucket, as Prometheus requires, even while
+        // observations race with rendering.
+        out += " " + std::to_string(cumulative) + "\n";
+        continue;
+      }
+      series_name(out, name, "", labels, {});
       out += " ";
-      out += fam.is_counter ? std::to_string(e->counter.load()) : std::to_string(e->gauge.load());
+      out += e->type == Type::kCounter ? std::to_string(e->counter.load())
+                                       : std::to_string(e->gauge.load());
       out += "\n";
     }
   }

@@ -1,0 +1,187 @@
+"""The admin endpoint: /metrics counters equal the real counts of a run and pass promtool (and a
+real Prometheus scrapes them); /health and /ready answer with meaningful status codes."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+
+import support
+from ops_support import admin_port, get, parse_metrics
+
+N = 20000
+SIZE = 100
+
+
+class AdminHttpTest(support.TestCase):
+    def counted_run(self):
+        d = self.daemon(f"""
+service:
+  state_dir: {self.tmp}/state
+  http_listen: 127.0.0.1:0
+inputs:
+  gen:
+    type: generate
+    count: {N}
+    message_size: {SIZE}
+    batch_events: 500
+outputs:
+  n:
+    type: "null"
+""").start()
+        port = admin_port(d)
+
+        def delivered():
+            m = parse_metrics(get(port, "/metrics")[1])
+            return m if m.get('logship_output_events_total{output="n"}') == N else None
+        return d, port, support.wait_for(delivered, timeout=60, what=f"{N} events delivered")
+
+    def test_counters_equal_the_real_counts_and_promtool_accepts_them(self):
+        d, port, m = self.counted_run()
+        self.assertEqual(m['logship_input_events_total{input="gen"}'], N)
+        self.assertEqual(m['logship_input_bytes_total{input="gen"}'], N * SIZE)
+        self.assertEqual(m['logship_output_bytes_total{output="n"}'], N * SIZE)
+        self.assertEqual(m['logship_output_dropped_events_total{output="n"}'], 0)
+        self.assertEqual(m['logship_output_dead_lettered_total{output="n"}'], 0)
+        self.assertEqual(m['logship_output_retries_total{output="n"}'], 0)
+        batches = m['logship_output_batches_total{output="n"}']
+        self.assertGreater(batches, 0)
+        self.assertEqual(m['logship_output_latency_seconds_count{output="n"}'], batches)
+        self.assertEqual(m['logship_output_latency_seconds_bucket{output="n",le="+Inf"}'], batches)
+        self.assertIn("logship_checkpoint_age_seconds", m)
+        status, text = get(port, "/metrics")
+        self.assertEqual(status, 200)
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool missing: run scripts/install-deps.sh (prometheus)")
+        r = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        self.assertEqual(d.stop(), 0)
+
+    def test_real_prometheus_scrapes_the_counters(self):
+        prometheus = shutil.which("prometheus")
+        self.assertIsNotNone(prometheus, "prometheus missing: run scripts/install-deps.sh")
+        d, port, _ = self.counted_run()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            prom_port = s.getsockname()[1]
+        cfg = os.path.join(self.tmp, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write(f"""global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: logship
+    static_configs:
+      - targets: ["127.0.0.1:{port}"]
+""")
+        log = open(os.path.join(self.tmp, "prometheus.log"), "wb")
+        prom = subprocess.Popen([prometheus, f"--config.file={cfg}",
+                                 f"--storage.tsdb.path={self.tmp}/tsdb",
+                                 f"--web.listen-address=127.0.0.1:{prom_port}"],
+                                stdout=log, stderr=log)
+        try:
+            query = urllib.parse.quote('logship_output_events_total{output="n"}')
+
+            def scraped():
+                try:
+                    status, body = get(prom_port, f"/api/v1/query?query={query}")
+                except OSError:
+                    return None
+                if status != 200:
+                    return None
+                result = json.loads(body)["data"]["result"]
+                return result[0] if result else None
+            r = support.wait_for(scraped, timeout=90, interval=0.5, what="prometheus scrape")
+            self.assertEqual(r["metric"]["job"], "logship")
+            self.assertEqual(float(r["value"][1]), N)
+        finally:
+            prom.terminate()
+            prom.wait(timeout=30)
+            log.close()
+        self.assertEqual(d.stop(), 0)
+
+    def test_health_and_ready(self):
+        # The output writes below a regular file: every delivery fails and is retried.
+        blocker = os.path.join(self.tmp, "not-a-dir")
+        open(blocker, "w").close()
+        config = f"""
+service:
+  state_dir: {self.tmp}/state
+  http_listen: 127.0.0.1:0
+  ready_max_failing: 500ms
+  retry_max: 200ms
+inputs:
+  gen:
+    type: generate
+    rate: 100
+outputs:
+  broken:
+    type: file
+    path: {blocker}/{{input}}.log
+"""
+        d = self.daemon(config).start()
+        port = admin_port(d)
+        self.assertEqual(get(port, "/health"), (200, "ok\n"))
+
+        def not_ready():
+            status, body = get(port, "/ready")
+            return (status, body) if status == 503 else None
+        status, body = support.wait_for(not_ready, timeout=20, what="/ready 503")
+        self.assertIn("output broken failing", body)
+        self.assertEqual(get(port, "/health")[0], 200)   # alive even though not ready
+        self.assertEqual(get(port, "/nope")[0], 404)
+        self.assertEqual(get(port, "/metrics", method="POST")[0], 405)
+
+        # Fixing the output by reloading makes the daemon ready again.
+        with open(d.config_path, "w") as f:
+            f.write(config.replace(f"{blocker}/", f"{self.tmp}/out/"))
+        d.proc.send_signal(1)
+        support.wait_for(lambda: get(port, "/ready") == (200, "ready\n"), timeout=30,
+                         what="/ready 200 after the reload")
+        self.assertEqual(d.stop(), 0)
+
+    def test_bind_failure_is_fatal(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            taken = s.getsockname()[1]
+            d = self.daemon(f"""
+service:
+  state_dir: {self.tmp}/state
+  http_listen: 127.0.0.1:{taken}
+inputs:
+  gen: {{type: generate, rate: 1}}
+outputs:
+  n: {{type: "null"}}
+""").start()
+            self.assertEqual(d.wait(timeout=30), 1)
+        self.assertIn("cannot start the HTTP endpoint", d.stderr())
+
+    def test_default_config_runs_on_even_when_its_port_is_taken(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            env = {"LOGSHIP_STATE_DIR": f"{self.tmp}/state",
+                   "LOGSHIP_ARCHIVE_DIR": f"{self.tmp}/archive",
+                   "LOGSHIP_HTTP_LISTEN": f"127.0.0.1:{s.getsockname()[1]}"}
+            log = open(os.path.join(self.tmp, "default.stderr"), "wb")
+            p = subprocess.Popen([support.LOGSHIP, "run"], stdout=subprocess.DEVNULL, stderr=log,
+                                 env={**os.environ, **env})
+            try:
+                def started():
+                    with open(log.name) as f:
+                        return "pipeline started" in f.read()
+                support.wait_for(started, timeout=20, what="pipeline start")
+                self.assertIsNone(p.poll())
+            finally:
+                p.terminate()
+                self.assertEqual(p.wait(30), 0)
+                log.close()
+        with open(log.name) as f:
+            self.assertIn("cannot start the HTTP endpoint; running without it", f.read())
+
+
+if __name__ == "__main__":
+    support.main()

@@ -1,0 +1,39 @@
+#include <gtest/gtest.h>
+
+#include "daemon/runtime/metrics.h"
+
+namespace logship {
+namespace {
+
+TEST(MetricsHistogram, RendersCumulativeBucketsSumAndCount) {
+  Metrics m;
+  Histogram& h = m.histogram("test_latency_seconds", "output=\"a\"", "Test latency",
+                             {0.01, 0.1, 1});
+  h.observe(0.005);
+  h.observe(0.05);
+  h.observe(0.05);
+  h.observe(5);
+  EXPECT_EQ(&h, &m.histogram("test_latency_seconds", "output=\"a\"", "", {9}));
+  EXPECT_EQ(m.value("test_latency_seconds", "output=\"a\""), 4);
+  EXPECT_EQ(m.render_prometheus(),
+            "# HELP test_latency_seconds Test latency\n"
+            "# TYPE test_latency_seconds histogram\n"
+            "test_latency_seconds_bucket{output=\"a\",le=\"0.01\"} 1\n"
+            "test_latency_seconds_bucket{output=\"a\",le=\"0.1\"} 3\n"
+            "test_latency_seconds_bucket{output=\"a\",le=\"1\"} 3\n"
+            "test_latency_seconds_bucket{output=\"a\",le=\"+Inf\"} 4\n"
+            "test_latency_seconds_sum{output=\"a\"} 5.105\n"
+            "test_latency_seconds_count{output=\"a\"} 4\n");
+}
+
+TEST(MetricsHistogram, BoundaryValueFallsIntoItsBucketAndNoLabels) {
+  Metrics m;
+  Histogram& h = m.histogram("x_seconds", "", "X", {1, 2});
+  h.observe(1);   // le="1" includes 1
+  EXPECT_EQ(h.bucket(0), 1u);
+  EXPECT_NE(m.render_prometheus().find("x_seconds_bucket{le=\"1\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.render_prometheus().find("x_seconds_count 1\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace logship
