@@ -409,6 +409,7 @@ class MultilineProcessor final : public Processor {
       std::size_t end = s.line_ends[confirmed - 1];
       Event& ev = out.emplace_back(batch.arena());
       s.first.restore(batch, ev);
+      ev.flags |= s.flags;
       ev.message = batch.copy(std::string_view(s.text).substr(0, end));
       for (std::size_t k = confirmed; k < s.nlines; ++k) {
         std::size_t b = s.line_ends[k - 1] + 1;

@@ -44,16 +44,19 @@ bool java_elided(std::string_view r) {
 }
 
 // ---- Java (and JVM languages): frames, Caused by, Suppressed, elided frames -----------------
+// The exception line itself ("java.lang.IllegalStateException: ...") opens the group; the log
+// line a framework wrote before it stays its own event, as in Fluent Bit and Filebeat.
 class JavaRules final : public LineRules {
  public:
   LineAction classify(std::string_view l, bool open, uint8_t&) const override {
     if (!l.empty()) {
+      if (json_line(l)) return A::kSingle;
       std::size_t i = indent(l);
-      std::string_view r = l.substr(i);
-      switch (r.empty() ? '\0' : r[0]) {
-        case 'a':
-          if (i > 0 && r.starts_with("at ")) return A::kAppend;
-          break;
+      // Frames ("\tat ...", "\t... 5 more", "\tSuppressed: ...") and indented continuations of
+      // exception messages ("  Detail: Key (id)=(42) already exists.") are all indented.
+      if (i > 0 && i < l.size() && !blank(l)) return A::kAppend;
+      std::string_view r = l;
+      switch (r[0]) {
         case '.':
           if (java_elided(r)) return A::kAppend;
           break;
@@ -63,8 +66,6 @@ class JavaRules final : public LineRules {
         case 'S':
           if (r.starts_with("Suppressed: ")) return A::kAppend;
           break;
-        case '{':
-          return A::kSingle;
         default: break;
       }
     }
@@ -173,14 +174,21 @@ bool node_at(std::string_view l) {
   return i > 0 && l.substr(i).starts_with("at ");
 }
 
-// "/app/server.js:12" or "file:///app/x.mjs:3" or "node:internal/x:45": how node starts the
+// "/app/server.js:12" or "file:///app/x.mjs:3": how node starts the
 // report of an uncaught exception (then the source line, a caret line, a blank, the stack).
 bool node_location(std::string_view l) {
   l = rstrip_cr(l);
-  if (!(l.starts_with("/") || l.starts_with("file://") || l.starts_with("node:"))) return false;
+  if (!(l.starts_with("/") || l.starts_with("file://"))) return false;
   std::size_t i = l.size();
   while (i > 0 && is_digit(l[i - 1])) --i;
-  return i < l.size() && i > 0 && l[i - 1] == ':' && l.find(' ') == std::string_view::npos;
+  if (i == l.size() || i == 0 || l[i - 1] != ':' || l.find(' ') != std::string_view::npos) {
+    return false;
+  }
+  std::string_view path = l.substr(0, i - 1);
+  for (std::string_view ext : {".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx"}) {
+    if (path.ends_with(ext)) return true;
+  }
+  return false;
 }
 
 class NodeRules final : public LineRules {
