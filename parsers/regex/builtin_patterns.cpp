@@ -48,6 +48,8 @@ const BuiltinPattern* find_builtin(std::string_view name) {
   return nullptr;
 }
 
+std::string_view combined_pattern() { return kCombined; }
+
 std::vector<std::string_view> builtin_names() {
   std::vector<std::string_view> r;
   for (const auto& b : table()) r.push_back(b.name);

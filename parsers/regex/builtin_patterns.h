@@ -15,6 +15,8 @@ struct BuiltinPattern {
 };
 
 const BuiltinPattern* find_builtin(std::string_view name);
+// The NCSA combined pattern (the built-ins combined, nginx and apache).
+std::string_view combined_pattern();
 std::vector<std::string_view> builtin_names();
 
 }  // namespace logship::parsers

@@ -12,6 +12,7 @@
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
 #include "parsers/regex/builtin_patterns.h"
+#include "parsers/regex/combined_scanner.h"
 
 namespace logship::plugins {
 namespace {
@@ -77,6 +78,7 @@ struct RegexSetup {
   RegexOptions o;
   std::vector<Compiled> patterns;
   bool syslog_pri = false;
+  bool combined_fast = false;   // the built-in combined pattern: try the hand-written scan first
   parsers::LabelCondition when;
   mutable ParserStats stats;
   std::atomic<uint64_t>* type_errors;
@@ -113,6 +115,7 @@ struct RegexSetup {
       for (auto [g, t] : b->types) types[std::string(g)] = std::string(t);
       if (message_group.empty()) message_group = std::string(b->message_group);
       s->syslog_pri = b->syslog_pri;
+      s->combined_fast = b->patterns.size() == 1 && b->patterns[0] == parsers::combined_pattern();
     }
     if (sources.empty()) {
       *why = "needs 'pattern' or 'format'";
@@ -161,6 +164,22 @@ struct RegexSetup {
         return nullptr;
       }
     }
+    if (s->combined_fast) {
+      // The scan fills captures by number: only use it if RE2 numbers the groups the same way.
+      static constexpr std::pair<std::string_view, int> kExpect[] = {
+          {"client", parsers::kCgClient},     {"ident", parsers::kCgIdent},
+          {"user", parsers::kCgUser},         {"time", parsers::kCgTime},
+          {"method", parsers::kCgMethod},     {"path", parsers::kCgPath},
+          {"protocol", parsers::kCgProtocol}, {"request", parsers::kCgRequest},
+          {"status", parsers::kCgStatus},     {"bytes", parsers::kCgBytes},
+          {"referer", parsers::kCgReferer},   {"user_agent", parsers::kCgUserAgent}};
+      const auto& named = s->patterns[0].re->NamedCapturingGroups();
+      for (auto [name, index] : kExpect) {
+        auto it = named.find(std::string(name));
+        if (it == named.end() || it->second != index) s->combined_fast = false;
+      }
+      if (s->patterns[0].nsub != parsers::kCgCount) s->combined_fast = false;
+    }
     if (!o.message_group.empty() && !all_groups.count(o.message_group)) {
       *why = "'message_group': no group named " + o.message_group;
       return nullptr;
@@ -194,7 +213,11 @@ class RegexParser final : public Processor {
         continue;
       }
       const Compiled* hit = nullptr;
+      if (setup_->combined_fast && parsers::scan_combined(text, sub_.data())) {
+        hit = &setup_->patterns[0];
+      }
       for (const auto& c : setup_->patterns) {
+        if (hit != nullptr) break;
         if (c.re->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(),
                         RE2::UNANCHORED, sub_.data(), c.nsub)) {
           hit = &c;

@@ -54,6 +54,12 @@ TEST(JsonParserTest, NestedObjectsAndArraysStayRawJson) {
             R"("big":18446744073709551616,"e":1000,"s":"x"})");
   // No message key: the parsed message is replaced by nothing (the data lives in the fields).
   EXPECT_EQ(e.message, "");
+
+  // Whitespace around nested values: their text is kept as written, without the padding.
+  auto b2 = batch(source(), {R"({"a" : { "x" : [ 1 , {"y":null} ] } , "b":[ ] ,"c":[[[]]]})"});
+  p->process(*b2);
+  EXPECT_EQ(b2->events()[0].flags, 0);
+  EXPECT_EQ(fields_json(b2->events()[0]), R"({"a":{ "x" : [ 1 , {"y":null} ] },"b":[ ],"c":[[[]]]})");
 }
 
 TEST(JsonParserTest, PrettyPrintedNestedValuesAreMinifiedToOneLine) {
