@@ -73,6 +73,8 @@ struct JsonSetup {
 };
 
 // Grows a reusable buffer to hold `s` plus simdjson's padding; returns its capacity.
+inline bool json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
 std::size_t fill_padded(std::vector<char>& buf, std::string_view s) {
   std::size_t need = s.size() + simdjson::SIMDJSON_PADDING;
   if (buf.size() < need) buf.resize(std::max(need, buf.size() * 2));
@@ -119,10 +121,7 @@ class JsonParser final : public Processor {
 
   Result parse_one(Batch& batch, Event& e, std::string_view text) {
     std::size_t lead = 0;
-    while (lead < text.size() && (text[lead] == ' ' || text[lead] == '\t' || text[lead] == '\r' ||
-                                  text[lead] == '\n')) {
-      ++lead;
-    }
+    while (lead < text.size() && json_space(text[lead])) ++lead;
     if (lead == text.size() || text[lead] != '{') {
       if (o_.non_object == "pass") return Result::kSkipped;
       return fail(e, "not a JSON object");
@@ -195,7 +194,7 @@ class JsonParser final : public Processor {
           const char* end = nullptr;
           if (doc.current_location().get(end)) return fail(e, "invalid JSON");
           std::string_view raw(start, static_cast<std::size_t>(end - start));
-          while (!raw.empty() && std::strchr(" \t\r\n", raw.back()) != nullptr) raw.remove_suffix(1);
+          while (!raw.empty() && json_space(raw.back())) raw.remove_suffix(1);
           val = Value::raw_json(keep_raw(batch, raw));
           break;
         }
@@ -302,8 +301,8 @@ class JsonParser final : public Processor {
 
   // target: the whole object, validated, goes under one field as raw JSON.
   Result parse_nested(Batch& batch, Event& e, std::string_view text) {
-    while (!text.empty() && std::strchr(" \t\r\n", text.back()) != nullptr) text.remove_suffix(1);
-    while (!text.empty() && std::strchr(" \t\r\n", text.front()) != nullptr) text.remove_prefix(1);
+    while (!text.empty() && json_space(text.back())) text.remove_suffix(1);
+    while (!text.empty() && json_space(text.front())) text.remove_prefix(1);
     std::string_view kept;
     if (!raw_value(batch, text, &kept)) return fail(e, "invalid JSON");
     std::string_view new_message;
