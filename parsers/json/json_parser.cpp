@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "daemon/registry/plugin.h"
@@ -39,8 +40,8 @@ struct JsonOptions {
                  "message_key value (or emptied) and a parsed field is removed. With it and the "
                  "message parsed, message_key is not applied (its key stays a field).")
             .add("message_key", &JsonOptions::message_key,
-                 "Keys tried in order; the first one holding a string becomes the event message "
-                 "and is not added as a field. [] = none.")
+                 "Keys in order of preference; the first present becomes the event message (a "
+                 "non-string as its JSON text) and is not added as a field. [] = none.")
             .add("when_label", &JsonOptions::when_label,
                  "Apply only to containers whose label matches: LABEL=VALUE[|VALUE...] or LABEL "
                  "(present). E.g. logship.parser=json. Empty = every stream.")
@@ -129,6 +130,9 @@ class JsonParser final : public Processor {
     if (!o_.target.empty()) return parse_nested(batch, e, text);
 
     scratch_.clear();
+    constexpr int kNoRank = 1 << 30;
+    int msg_rank = kNoRank;
+    Field msg_field;
     std::string_view new_message;
     bool have_message = false;
     const bool use_message_key = !(o_.keep_original && parsers::is_message(o_.field));
@@ -150,11 +154,6 @@ class JsonParser final : public Processor {
         case simdjson::ondemand::json_type::string: {
           std::string_view sv;
           if (v.get_string().get(sv)) return fail(e, "invalid JSON");
-          if (use_message_key && !have_message && is_message_key(key)) {
-            new_message = batch.copy(sv);
-            have_message = true;
-            continue;
-          }
           val = Value::string(batch.copy(sv));
           break;
         }
@@ -199,7 +198,23 @@ class JsonParser final : public Processor {
           break;
         }
       }
+      if (use_message_key) {
+        // The best-ranked message key present wins; one it displaces becomes a field again. A
+        // non-string value gives its JSON text (a field named like the message would collide
+        // with it in every output).
+        int rank = message_rank(key);
+        if (rank >= 0 && rank < msg_rank) {
+          if (msg_rank != kNoRank) scratch_.push_back(msg_field);
+          msg_rank = rank;
+          msg_field = Field{batch.copy(key), val};
+          continue;
+        }
+      }
       scratch_.push_back(Field{batch.copy(key), val});
+    }
+    if (msg_rank != kNoRank) {
+      new_message = value_text(batch, msg_field.value);
+      have_message = true;
     }
     // In bounds after the object means another token follows it.
     if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
@@ -215,11 +230,30 @@ class JsonParser final : public Processor {
     return Result::kParsed;
   }
 
-  bool is_message_key(std::string_view key) const {
-    for (const auto& k : o_.message_key) {
-      if (k == key) return true;
+  int message_rank(std::string_view key) const {
+    for (std::size_t i = 0; i < o_.message_key.size(); ++i) {
+      if (o_.message_key[i] == key) return static_cast<int>(i);
     }
-    return false;
+    return -1;
+  }
+
+  static std::string_view value_text(Batch& batch, const Value& v) {
+    char buf[32];
+    switch (v.type) {
+      case ValueType::kString:
+      case ValueType::kRawJson: return v.s;
+      case ValueType::kBool: return v.b ? "true" : "false";
+      case ValueType::kNull: return "null";
+      case ValueType::kInt: {
+        auto r = std::to_chars(buf, buf + sizeof buf, v.i);
+        return batch.copy(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+      }
+      case ValueType::kDouble: {
+        auto r = std::to_chars(buf, buf + sizeof buf, v.d);
+        return batch.copy(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+      }
+    }
+    return {};
   }
 
   // Consumes a value completely, so every byte of it is validated.

@@ -150,6 +150,18 @@ TEST(JsonParserTest, TargetNestsTheWholeObjectUnderOneField) {
   EXPECT_EQ(fields_json(b->events()[0]), R"({"data":{"msg":"m","a":{"b":[1, 2]}}})");
 }
 
+TEST(JsonParserTest, NonStringMessageKeyBecomesItsJsonText) {
+  auto p = make("json", "jp_msgobj", "{}");
+  auto b = batch(source(), {R"({"message":{"text":"hi","n":[1]},"a":1})", R"({"msg":42})",
+                            R"({"msg":null,"message":"message ranks before msg"})"});
+  p->process(*b);
+  EXPECT_EQ(b->events()[0].message, R"({"text":"hi","n":[1]})");
+  EXPECT_EQ(fields_json(b->events()[0]), R"({"a":1})");
+  EXPECT_EQ(b->events()[1].message, "42");
+  EXPECT_EQ(b->events()[2].message, "message ranks before msg");
+  EXPECT_EQ(fields_json(b->events()[2]), R"({"msg":null})");
+}
+
 TEST(JsonParserTest, LaterKeysReplaceExistingFields) {
   auto p = make("json", "jp_dup", "{message_key: []}");
   auto b = batch(source(), {R"({"a":1,"a":2,"msg":"stays a field"})"});
