@@ -398,6 +398,7 @@ class MultilineProcessor final : public Processor {
         char* w = p;
         for (std::size_t k = 0; k < confirmed; ++k) {
           if (k) *w++ = '\n';
+          if (s.lines[k].empty()) continue;   // an empty view may have no data pointer
           std::memcpy(w, s.lines[k].data(), s.lines[k].size());
           w += s.lines[k].size();
         }
