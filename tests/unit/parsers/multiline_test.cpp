@@ -176,6 +176,58 @@ TEST(MultilineTest, StdoutAndStderrAreReassembledSeparately) {
   EXPECT_EQ(f.events()[1].stream, Stream::kStderr);
 }
 
+TEST(MultilineTest, InterleavedStreamsAcrossBatchBoundaries) {
+  // stderr carries Python tracebacks, stdout ordinary lines with indented continuations of its
+  // own; every batch split gives the same per-stream result.
+  const std::vector<std::pair<Stream, std::string>> lines = {
+      {Stream::kStderr, "Traceback (most recent call last):"},
+      {Stream::kStdout, "GET / 200"},
+      {Stream::kStderr, "  File \"/app/a.py\", line 3, in <module>"},
+      {Stream::kStdout, "GET /x 404"},
+      {Stream::kStderr, "    f()"},
+      {Stream::kStdout, "  File \"fake.py\", line 1"},   // not in a traceback on stdout
+      {Stream::kStderr, "ZeroDivisionError: division by zero"},
+      {Stream::kStdout, "Traceback (most recent call last):"},
+      {Stream::kStderr, "INFO after"},
+      {Stream::kStdout, "  File \"/app/b.py\", line 9, in g"},
+      {Stream::kStdout, "KeyError: 'k'"},
+      {Stream::kStderr, "INFO last"},
+  };
+  const std::vector<std::string> want_err = {
+      "Traceback (most recent call last):\n  File \"/app/a.py\", line 3, in <module>\n    f()\n"
+      "ZeroDivisionError: division by zero",
+      "INFO after", "INFO last"};
+  const std::vector<std::string> want_out = {
+      "GET / 200", "GET /x 404", "  File \"fake.py\", line 1",
+      "Traceback (most recent call last):\n  File \"/app/b.py\", line 9, in g\nKeyError: 'k'"};
+  for (std::size_t per : {1, 2, 3, 5, 12}) {
+    SCOPED_TRACE(per);
+    auto p = make("multiline", "ml_streams_split", "{rules: python}");
+    auto src = source();
+    std::vector<std::string> got_err, got_out;
+    auto collect = [&](const Batch& b) {
+      for (const Event& e : b.events()) {
+        (e.stream == Stream::kStderr ? got_err : got_out).emplace_back(e.message);
+      }
+    };
+    for (std::size_t i = 0; i < lines.size(); i += per) {
+      auto b = std::make_unique<Batch>(src);
+      for (std::size_t k = i; k < std::min(lines.size(), i + per); ++k) {
+        Event& e = b->add_event();
+        e.stream = lines[k].first;
+        e.message = b->copy(lines[k].second);
+      }
+      p->process(*b);
+      collect(*b);
+    }
+    Batch f(src);
+    p->flush(f, SteadyClock::now(), true);
+    collect(f);
+    EXPECT_EQ(got_err, want_err);
+    EXPECT_EQ(got_out, want_out);
+  }
+}
+
 TEST(MultilineTest, FirstLineFieldsAndTimeSurviveHoldingAndFlagsAreCombined) {
   auto p = make("multiline", "ml_fields", "{rules: java}");
   auto src = source();
