@@ -250,7 +250,6 @@ class MultilineProcessor final : public Processor {
     out.reserve(in.size() + 2);
     AckSet emitted_holds;   // acks of held groups emitted into this batch
     std::array<bool, 3> touched{};
-    uint64_t merged_lines = 0;
 
     for (std::size_t i = 0; i < in.size(); ++i) {
       Event& e = in[i];
@@ -269,7 +268,6 @@ class MultilineProcessor final : public Processor {
         }
         append(s, e, i, a == LineAction::kAppendTentative);
         touched[slot_of(e.stream)] = true;
-        ++merged_lines;
         continue;
       }
       if (s.open) close(s, batch, in, out, emitted_holds);
@@ -309,7 +307,6 @@ class MultilineProcessor final : public Processor {
     }
     batch.acks().take_from(emitted_holds);
     in.swap(out);
-    if (merged_lines) setup_->lines_merged->fetch_add(merged_lines, std::memory_order_relaxed);
   }
 
   void flush(Batch& out, TimePoint now, bool force) override {
@@ -420,7 +417,10 @@ class MultilineProcessor final : public Processor {
       }
       emitted.take_from(s.acks);
     }
-    if (confirmed > 1) setup_->groups->fetch_add(1, std::memory_order_relaxed);
+    if (confirmed > 1) {
+      setup_->groups->fetch_add(1, std::memory_order_relaxed);
+      setup_->lines_merged->fetch_add(confirmed - 1, std::memory_order_relaxed);
+    }
     s.open = false;
     s.held = false;
     s.nlines = 0;

@@ -288,6 +288,8 @@ TEST(MultilineTest, MaxLinesSplitsWithoutLosingLines) {
     EXPECT_EQ(got[1], lines[4] + "\n" + lines[5] + "\n" + lines[6] + "\n" + lines[7]);
     EXPECT_EQ(got[2], lines[8] + "\n" + lines[9]);
     EXPECT_EQ(metric("logship_multiline_splits_total", "ml_maxlines_" + std::to_string(per_batch)), 2);
+    EXPECT_EQ(metric("logship_multiline_groups_total", "ml_maxlines_" + std::to_string(per_batch)), 3);
+    EXPECT_EQ(metric("logship_multiline_lines_merged_total", "ml_maxlines_" + std::to_string(per_batch)), 7);
   }
 }
 

@@ -141,6 +141,19 @@ TEST(RegexParserTest, MessageGroupReplacesTheMessage) {
   EXPECT_EQ(fields_json(b->events()[0]), R"({"level":"WARN","thread":"worker-3"})");
 }
 
+TEST(RegexParserTest, ParsesAFieldAndDropsItWithoutKeepOriginal) {
+  auto p = make("regex", "rx_field",
+                R"({field: upstream, keep_original: false, pattern: '^(?P<host>[^:]+):(?P<port>\d+)$', types: {port: int}})");
+  auto b = batch(source(), {"proxied", "no field"});
+  b->events()[0].set("upstream", Value::string(b->copy("10.0.0.8:8080")));
+  p->process(*b);
+  EXPECT_EQ(b->events()[0].message, "proxied");
+  EXPECT_EQ(fields_json(b->events()[0]), R"({"host":"10.0.0.8","port":8080})");
+  EXPECT_TRUE(b->events()[1].fields.empty());
+  EXPECT_EQ(b->events()[1].flags, 0);
+  EXPECT_EQ(metric("logship_regex_parser_skipped_total", "rx_field"), 1);
+}
+
 TEST(RegexParserTest, OneCompiledSetupServesManyStreams) {
   auto maker = testing::bind("regex", "rx_shared", "{format: nginx, when_label: logship.parser=nginx}");
   ASSERT_TRUE(maker);
