@@ -1,0 +1,454 @@
+// `multiline` processor: reassembles lines that belong together (stack traces, tracebacks,
+// goroutine dumps) into one event whose message is the lines joined with "\n".
+//
+// Each source stream gets its own instance; inside it stdout and stderr keep separate groups.
+// Groups that end inside a batch are merged in place (one arena copy for the joined message).
+// A group still open when the batch ends is copied into the processor's own buffer and the
+// batch's acks are shared into it (AckSet::share_into), so the checkpoint cannot pass a line that
+// is only held here; when the group is emitted, in a later batch or by a flush, those references
+// move into the batch that carries it (AckSet::take_from). Nothing is dropped: caps split groups.
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "daemon/registry/plugin.h"
+#include "daemon/runtime/metrics.h"
+#include "parsers/common/bind.h"
+#include "parsers/common/common.h"
+#include "parsers/multiline/rules.h"
+
+namespace logship::plugins {
+namespace {
+
+using config::ByteSize;
+using config::Millis;
+using parsers::LineAction;
+using parsers::LineRules;
+
+struct MultilineOptions {
+  std::string rules = "auto";
+  std::string label = "logship.multiline";
+  std::string start;
+  std::string cont;
+  bool negate = false;
+  int64_t max_lines = 1000;
+  ByteSize max_bytes = config::operator""_KiB(512);
+  Millis flush_timeout{1000};
+  std::string when_label;
+
+  static const config::OptionSchema<MultilineOptions>& schema() {
+    using S = config::OptionSchema<MultilineOptions>;
+    static const auto s =
+        S{}.add("rules", &MultilineOptions::rules,
+                "Rule set: java (frames, Caused by, Suppressed, ... N more), python (tracebacks, "
+                "chained exceptions), go (panics, goroutine dumps), nodejs (stacks, uncaught "
+                "exception reports), ruby (backtraces, Rails blocks), custom (start/continue), "
+                "or auto: the set named by the container label `label` (streams without it "
+                "pass untouched).",
+                config::one_of({"auto", "java", "python", "go", "nodejs", "ruby", "custom"}))
+            .add("label", &MultilineOptions::label,
+                 "For rules: auto, the container label naming the rule set (java, python, go, "
+                 "nodejs, ruby, or custom when start/continue are configured).")
+            .add("start", &MultilineOptions::start,
+                 "custom: RE2 pattern of a line that starts a group. Alone: every other line "
+                 "continues the open group.")
+            .add("continue", &MultilineOptions::cont,
+                 "custom: RE2 pattern of a line that continues the open group. With `start` too, "
+                 "lines matching neither pass alone.")
+            .add("negate", &MultilineOptions::negate,
+                 "custom: lines NOT matching `continue` continue the group.")
+            .add("max_lines", &MultilineOptions::max_lines,
+                 "Lines per group; a longer group is emitted in parts (nothing is dropped).",
+                 config::in_range(2, 1000000))
+            .add("max_bytes", &MultilineOptions::max_bytes,
+                 "Bytes per merged message; a longer group is emitted in parts.",
+                 config::at_least(ByteSize(256), "256B"))
+            .add("flush_timeout", &MultilineOptions::flush_timeout,
+                 "Emit an open group when no line came for this long.",
+                 config::at_least(Millis(1), "1ms"))
+            .add("when_label", &MultilineOptions::when_label,
+                 "Apply only to containers whose label matches: LABEL=VALUE[|VALUE...] or LABEL "
+                 "(present). Empty = every stream.");
+    return s;
+  }
+};
+
+struct MultilineSetup {
+  MultilineOptions o;
+  const LineRules* fixed = nullptr;   // rules other than auto
+  std::unique_ptr<parsers::CustomRules> custom;
+  parsers::LabelCondition when;
+  std::string name;
+  std::atomic<uint64_t>* groups;
+  std::atomic<uint64_t>* lines_merged;
+  std::atomic<uint64_t>* splits;
+  std::atomic<uint64_t>* timeouts;
+  std::atomic<uint64_t>* unknown_label;
+  mutable log::RateLimit limit;
+
+  static std::shared_ptr<const MultilineSetup> build(const MultilineOptions& o,
+                                                     const std::string& context, std::string* why) {
+    auto s = std::make_shared<MultilineSetup>();
+    s->o = o;
+    s->name = parsers::processor_name(context);
+    if (std::string w = s->when.parse(o.when_label); !w.empty()) {
+      *why = "'when_label': " + w;
+      return nullptr;
+    }
+    const bool has_custom = !o.start.empty() || !o.cont.empty();
+    if (o.rules == "custom" || (o.rules == "auto" && has_custom)) {
+      s->custom = std::make_unique<parsers::CustomRules>();
+      if (std::string w = s->custom->compile(o.start, o.cont, o.negate); !w.empty()) {
+        *why = w;
+        return nullptr;
+      }
+    } else if (has_custom || o.negate) {
+      *why = "'start', 'continue' and 'negate' belong to rules: custom (or auto)";
+      return nullptr;
+    }
+    if (o.rules == "custom") s->fixed = s->custom.get();
+    else if (o.rules != "auto") s->fixed = parsers::builtin_rules(o.rules);
+    if (o.rules == "auto" && o.label.empty()) {
+      *why = "rules: auto needs 'label'";
+      return nullptr;
+    }
+    std::string labels = "processor=\"" + s->name + "\"";
+    auto& m = Metrics::global();
+    s->groups = &m.counter("logship_multiline_groups_total", labels,
+                           "Merged events emitted (groups of two lines or more)");
+    s->lines_merged = &m.counter("logship_multiline_lines_merged_total", labels,
+                                 "Lines folded into a previous line's event");
+    s->splits = &m.counter("logship_multiline_splits_total", labels,
+                           "Groups emitted in parts because of max_lines or max_bytes");
+    s->timeouts = &m.counter("logship_multiline_flush_timeouts_total", labels,
+                             "Groups emitted because no line came within flush_timeout");
+    s->unknown_label = &m.counter("logship_multiline_unknown_rules_total", labels,
+                                  "Streams whose label names no rule set (passed untouched)");
+    return s;
+  }
+
+  const LineRules* rules_for(const SourceInfo& src) const {
+    if (!when.matches(src)) return nullptr;
+    if (fixed != nullptr) return fixed;
+    const std::string* v = src.label(o.label);
+    if (v == nullptr || v->empty() || *v == "none") return nullptr;
+    if (*v == "custom" && custom) return custom.get();
+    if (const LineRules* r = parsers::builtin_rules(*v)) return r;
+    unknown_label->fetch_add(1, std::memory_order_relaxed);
+    uint64_t suppressed = 0;
+    if (limit.allow(&suppressed)) {
+      log::warn("multiline", "label names no rule set; stream passes untouched",
+                log::kv("processor", name) + log::kv("label", o.label) + log::kv("value", *v) +
+                    log::kv("source", src.key));
+    }
+    return nullptr;
+  }
+};
+
+// The first line's event of a held group, deep-copied: its batch may be gone when it is emitted.
+struct HeldEvent {
+  int64_t time_ns = 0;
+  uint64_t offset = 0;
+  Stream stream = Stream::kNone;
+  uint8_t flags = 0;
+  struct F {
+    uint32_t key_off, key_len;
+    ValueType type;
+    uint32_t s_off, s_len;
+    int64_t i;
+    double d;
+    bool b;
+  };
+  std::string store;
+  std::vector<F> fields;
+
+  void save(const Event& e) {
+    time_ns = e.time_ns;
+    offset = e.offset;
+    stream = e.stream;
+    flags = e.flags;
+    store.clear();
+    fields.clear();
+    for (const Field& f : e.fields) {
+      F h{};
+      h.key_off = static_cast<uint32_t>(store.size());
+      h.key_len = static_cast<uint32_t>(f.key.size());
+      store.append(f.key);
+      h.type = f.value.type;
+      if (f.value.type == ValueType::kString || f.value.type == ValueType::kRawJson) {
+        h.s_off = static_cast<uint32_t>(store.size());
+        h.s_len = static_cast<uint32_t>(f.value.s.size());
+        store.append(f.value.s);
+      } else {
+        h.i = f.value.type == ValueType::kInt ? f.value.i : 0;
+        h.d = f.value.type == ValueType::kDouble ? f.value.d : 0;
+        h.b = f.value.type == ValueType::kBool ? f.value.b : false;
+      }
+      fields.push_back(h);
+    }
+  }
+
+  // Fills `e` (a fresh event of `b`); strings go into b's arena.
+  void restore(Batch& b, Event& e) const {
+    e.time_ns = time_ns;
+    e.offset = offset;
+    e.stream = stream;
+    e.flags = flags;
+    if (fields.empty()) return;
+    std::string_view s = b.copy(store);
+    e.fields.reserve(fields.size());
+    for (const F& h : fields) {
+      Value v;
+      switch (h.type) {
+        case ValueType::kString: v = Value::string(s.substr(h.s_off, h.s_len)); break;
+        case ValueType::kRawJson: v = Value::raw_json(s.substr(h.s_off, h.s_len)); break;
+        case ValueType::kInt: v = Value::integer(h.i); break;
+        case ValueType::kDouble: v = Value::real(h.d); break;
+        case ValueType::kBool: v = Value::boolean(h.b); break;
+        case ValueType::kNull: break;
+      }
+      e.fields.push_back(Field{s.substr(h.key_off, h.key_len), v});
+    }
+  }
+};
+
+// One output stream's (stdout, stderr, none) reassembly state.
+struct Slot {
+  uint8_t state = 0;
+  bool open = false;
+  bool held = false;            // the group lives in `text`/`first`, not in the current batch
+  uint32_t nlines = 0;          // lines in the group, tentative ones included
+  uint32_t tentative = 0;       // trailing lines not yet confirmed
+  std::size_t bytes = 0;        // joined size, tentative lines included
+  uint8_t flags = 0;            // OR of the continuation lines' flags
+  // In-batch group: where its event sits in the output, and its lines (views into the batch).
+  std::size_t out_index = 0;
+  std::vector<std::string_view> lines;
+  std::vector<uint32_t> line_src;   // input index of each line (tentative lines re-emit it)
+  // Held group.
+  std::string text;                   // lines joined with '\n'
+  std::vector<uint32_t> line_ends;    // end offset of each line in `text`
+  HeldEvent first;
+  AckSet acks;
+  TimePoint last_line{};
+};
+
+constexpr std::size_t slot_of(Stream s) { return static_cast<std::size_t>(s) % 3; }
+
+class MultilineProcessor final : public Processor {
+ public:
+  explicit MultilineProcessor(std::shared_ptr<const MultilineSetup> setup)
+      : setup_(std::move(setup)), o_(setup_->o) {}
+
+  void process(Batch& batch) override {
+    const LineRules* rules =
+        rules_.get(batch, [&](const SourceInfo& s) { return setup_->rules_for(s); });
+    if (rules == nullptr) return;
+    const TimePoint now = SteadyClock::now();
+    auto& in = batch.events();
+    std::pmr::vector<Event> out(batch.arena());
+    out.reserve(in.size() + 2);
+    AckSet emitted_holds;   // acks of held groups emitted into this batch
+    std::array<bool, 3> touched{};
+
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      Event& e = in[i];
+      Slot& s = slots_[slot_of(e.stream)];
+      LineAction a = rules->classify(e.message, s.open, s.state);
+      if (s.open && (a == LineAction::kAppend || a == LineAction::kAppendTentative)) {
+        if (s.nlines + 1 > static_cast<uint64_t>(o_.max_lines) ||
+            s.bytes + 1 + e.message.size() > o_.max_bytes.bytes) {
+          setup_->splits->fetch_add(1, std::memory_order_relaxed);
+          // The group goes on in a new part that starts with this line; the rule's state is
+          // kept so the following continuation lines join that part.
+          close(s, batch, in, out, emitted_holds);
+          open_here(s, e, i, out);
+          touched[slot_of(e.stream)] = true;
+          continue;
+        }
+        append(s, e, i, a == LineAction::kAppendTentative);
+        touched[slot_of(e.stream)] = true;
+        continue;
+      }
+      if (s.open) close(s, batch, in, out, emitted_holds);
+      if (a == LineAction::kSingle) {
+        out.push_back(std::move(e));
+        continue;
+      }
+      open_here(s, e, i, out);
+      touched[slot_of(e.stream)] = true;
+    }
+
+    // Groups still open are held: copy them out of the batch, leave a hole where they were.
+    std::array<std::size_t, 3> holes{};
+    std::size_t nholes = 0;
+    for (std::size_t k = 0; k < slots_.size(); ++k) {
+      Slot& s = slots_[k];
+      if (!s.open) continue;
+      if (touched[k]) s.last_line = now;
+      if (!s.held) {
+        hold(s, out[s.out_index]);
+        holes[nholes++] = s.out_index;
+      }
+    }
+    // At most three holes: erase from the back so earlier indexes stay valid.
+    while (nholes > 0) {
+      std::size_t top = 0;
+      for (std::size_t h = 1; h < nholes; ++h) {
+        if (holes[h] > holes[top]) top = h;
+      }
+      out.erase(out.begin() + static_cast<std::ptrdiff_t>(holes[top]));
+      holes[top] = holes[--nholes];
+    }
+    // Share this batch's own acks into every open group first, then add the references of the
+    // groups emitted here, so a holder never keeps references of data it already let go.
+    for (Slot& s : slots_) {
+      if (s.open) batch.acks().share_into(s.acks);
+    }
+    batch.acks().take_from(emitted_holds);
+    in.swap(out);
+  }
+
+  void flush(Batch& out, TimePoint now, bool force) override {
+    std::pmr::vector<Event> none(out.arena());
+    AckSet emitted;
+    for (Slot& s : slots_) {
+      if (!s.open) continue;
+      if (!force && s.last_line + o_.flush_timeout > now) continue;
+      if (!force) setup_->timeouts->fetch_add(1, std::memory_order_relaxed);
+      // Tentative lines are whole lines of their own; close() emits them separately.
+      close(s, out, none, out.events(), emitted);
+      s.state = 0;
+    }
+    out.acks().take_from(emitted);
+  }
+
+  std::optional<TimePoint> next_flush() const override {
+    std::optional<TimePoint> best;
+    for (const Slot& s : slots_) {
+      if (!s.open) continue;
+      TimePoint t = s.last_line + o_.flush_timeout;
+      if (!best || t < *best) best = t;
+    }
+    return best;
+  }
+
+ private:
+  void open_here(Slot& s, Event& e, std::size_t i, std::pmr::vector<Event>& out) {
+    s.open = true;
+    s.held = false;
+    s.nlines = 1;
+    s.tentative = 0;
+    s.bytes = e.message.size();
+    s.flags = 0;
+    s.out_index = out.size();
+    s.lines.clear();
+    s.line_src.clear();
+    s.lines.push_back(e.message);
+    s.line_src.push_back(static_cast<uint32_t>(i));
+    out.push_back(std::move(e));
+  }
+
+  void append(Slot& s, const Event& e, std::size_t i, bool tentative) {
+    s.tentative = tentative ? s.tentative + 1 : 0;
+    ++s.nlines;
+    s.bytes += 1 + e.message.size();
+    s.flags |= e.flags;
+    if (s.held) {
+      s.text.push_back('\n');
+      s.text.append(e.message);
+      s.line_ends.push_back(static_cast<uint32_t>(s.text.size()));
+    } else {
+      s.lines.push_back(e.message);
+      s.line_src.push_back(static_cast<uint32_t>(i));
+    }
+  }
+
+  // Copies an in-batch group into the slot's own storage.
+  void hold(Slot& s, const Event& first) {
+    s.first.save(first);
+    s.text.clear();
+    s.line_ends.clear();
+    for (std::size_t k = 0; k < s.lines.size(); ++k) {
+      if (k) s.text.push_back('\n');
+      s.text.append(s.lines[k]);
+      s.line_ends.push_back(static_cast<uint32_t>(s.text.size()));
+    }
+    s.first.flags |= s.flags;
+    s.flags = 0;
+    s.held = true;
+    s.lines.clear();
+    s.line_src.clear();
+  }
+
+  // Emits the group into `out` (its confirmed lines as one event, then each tentative line
+  // alone) and resets the slot. `in` holds the input events of an in-batch group.
+  void close(Slot& s, Batch& batch, std::pmr::vector<Event>& in, std::pmr::vector<Event>& out,
+             AckSet& emitted) {
+    const std::size_t confirmed = s.nlines - s.tentative;
+    if (!s.held) {
+      Event& ev = out[s.out_index];
+      if (confirmed > 1) {
+        std::size_t len = confirmed - 1;
+        for (std::size_t k = 0; k < confirmed; ++k) len += s.lines[k].size();
+        char* p = batch.allocate(len);
+        char* w = p;
+        for (std::size_t k = 0; k < confirmed; ++k) {
+          if (k) *w++ = '\n';
+          if (s.lines[k].empty()) continue;   // an empty view may have no data pointer
+          std::memcpy(w, s.lines[k].data(), s.lines[k].size());
+          w += s.lines[k].size();
+        }
+        ev.message = std::string_view(p, len);
+        ev.flags |= s.flags;
+      }
+      for (std::size_t k = confirmed; k < s.nlines; ++k) out.push_back(std::move(in[s.line_src[k]]));
+    } else {
+      std::size_t end = s.line_ends[confirmed - 1];
+      Event& ev = out.emplace_back(batch.arena());
+      s.first.restore(batch, ev);
+      ev.flags |= s.flags;
+      ev.message = batch.copy(std::string_view(s.text).substr(0, end));
+      for (std::size_t k = confirmed; k < s.nlines; ++k) {
+        std::size_t b = s.line_ends[k - 1] + 1;
+        Event& t = out.emplace_back(batch.arena());
+        s.first.restore(batch, t);
+        t.message = batch.copy(std::string_view(s.text).substr(b, s.line_ends[k] - b));
+      }
+      emitted.take_from(s.acks);
+    }
+    if (confirmed > 1) {
+      setup_->groups->fetch_add(1, std::memory_order_relaxed);
+      setup_->lines_merged->fetch_add(confirmed - 1, std::memory_order_relaxed);
+    }
+    s.open = false;
+    s.held = false;
+    s.nlines = 0;
+    s.tentative = 0;
+    s.bytes = 0;
+    s.flags = 0;
+    s.lines.clear();
+    s.line_src.clear();
+    s.text.clear();
+    s.line_ends.clear();
+  }
+
+  std::shared_ptr<const MultilineSetup> setup_;
+  const MultilineOptions& o_;
+  parsers::PerSource<const LineRules*> rules_;
+  std::array<Slot, 3> slots_;
+};
+
+}  // namespace
+
+const PluginInfo& multiline_processor() {
+  static const PluginInfo info{
+      PluginKind::kProcessor, "multiline",
+      "Joins stack traces and other multi-line records into one event (java, python, go, "
+      "nodejs, ruby, custom).",
+      &schema_of<MultilineOptions>, nullptr,
+      &parsers::bind_shared<MultilineOptions, MultilineSetup, MultilineProcessor>};
+  return info;
+}
+
+}  // namespace logship::plugins

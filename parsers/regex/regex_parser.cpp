@@ -1,0 +1,285 @@
+// `regex` processor: RE2 named groups become event fields, with typed captures. Patterns are
+// compiled once per config entry and shared read-only by every per-stream instance (RE2 is
+// thread-safe for matching). Captures are views into the parsed text: no copy per field.
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "daemon/registry/plugin.h"
+#include "daemon/runtime/metrics.h"
+#include "parsers/common/bind.h"
+#include "parsers/common/common.h"
+#include "parsers/regex/builtin_patterns.h"
+#include "parsers/regex/combined_scanner.h"
+
+namespace logship::plugins {
+namespace {
+
+using parsers::FieldType;
+using parsers::ParserStats;
+
+struct RegexOptions {
+  std::string field;
+  std::vector<std::string> pattern;
+  std::string format;
+  std::map<std::string, std::string> types;
+  bool keep_original = true;
+  std::string message_group;
+  bool skip_dash = true;
+  std::string when_label;
+
+  static const config::OptionSchema<RegexOptions>& schema() {
+    using S = config::OptionSchema<RegexOptions>;
+    static const auto s =
+        S{}.add("field", &RegexOptions::field,
+                "What to parse: the message (empty or \"message\") or the event field of this "
+                "name. Events without it pass untouched.")
+            .add("pattern", &RegexOptions::pattern,
+                 "RE2 pattern(s) with named groups (?P<name>...); each group that takes part in "
+                 "the match becomes a field. Several patterns are tried in order.")
+            .add("format", &RegexOptions::format,
+                 "A built-in pattern instead of `pattern`: combined (alias nginx, apache: NCSA "
+                 "combined/common access logs), syslog_rfc5424, syslog_rfc3164, syslog (5424, "
+                 "then 3164; these add facility and severity and take the message group).")
+            .add("types", &RegexOptions::types,
+                 "Group types: {status: int, duration: double, ok: bool, x: auto}; others are "
+                 "strings. A capture that does not convert stays a string and is counted.")
+            .add("keep_original", &RegexOptions::keep_original,
+                 "Keep the parsed text. Without it a parsed message is emptied (or replaced by "
+                 "message_group) and a parsed field is removed.")
+            .add("message_group", &RegexOptions::message_group,
+                 "Group whose capture becomes the event message (not added as a field).")
+            .add("skip_dash", &RegexOptions::skip_dash,
+                 "A capture that is exactly \"-\" (the access-log and syslog nil value) is left "
+                 "out.")
+            .add("when_label", &RegexOptions::when_label,
+                 "Apply only to containers whose label matches: LABEL=VALUE[|VALUE...] or LABEL "
+                 "(present). E.g. logship.parser=nginx. Empty = every stream.");
+    return s;
+  }
+};
+
+struct Group {
+  int index;              // capture number
+  std::string key;
+  FieldType type = FieldType::kString;
+  bool is_message = false;
+};
+
+struct Compiled {
+  std::unique_ptr<RE2> re;
+  std::vector<Group> groups;
+  int nsub = 0;
+};
+
+struct RegexSetup {
+  RegexOptions o;
+  std::vector<Compiled> patterns;
+  bool syslog_pri = false;
+  bool combined_fast = false;   // the built-in combined pattern: try the hand-written scan first
+  parsers::LabelCondition when;
+  mutable ParserStats stats;
+  std::atomic<uint64_t>* type_errors;
+
+  RegexSetup(const RegexOptions& opts, const std::string& name)
+      : o(opts), stats("logship_regex_parser", name) {
+    type_errors = &Metrics::global().counter("logship_regex_parser_type_errors_total",
+                                             "processor=\"" + name + "\"",
+                                             "Captures that did not convert to their type");
+  }
+
+  static std::shared_ptr<const RegexSetup> build(const RegexOptions& o, const std::string& context,
+                                                 std::string* why) {
+    auto s = std::make_shared<RegexSetup>(o, parsers::processor_name(context));
+    if (std::string w = s->when.parse(o.when_label); !w.empty()) {
+      *why = "'when_label': " + w;
+      return nullptr;
+    }
+    std::vector<std::string> sources = o.pattern;
+    std::map<std::string, std::string> types;
+    std::string message_group = o.message_group;
+    if (!o.format.empty()) {
+      if (!o.pattern.empty()) {
+        *why = "give either 'pattern' or 'format', not both";
+        return nullptr;
+      }
+      const parsers::BuiltinPattern* b = parsers::find_builtin(o.format);
+      if (b == nullptr) {
+        *why = "'format': unknown built-in pattern \"" + o.format + "\"; known: ";
+        for (auto n : parsers::builtin_names()) *why += std::string(n) + " ";
+        return nullptr;
+      }
+      for (auto p : b->patterns) sources.emplace_back(p);
+      for (auto [g, t] : b->types) types[std::string(g)] = std::string(t);
+      if (message_group.empty()) message_group = std::string(b->message_group);
+      s->syslog_pri = b->syslog_pri;
+      s->combined_fast = b->patterns.size() == 1 && b->patterns[0] == parsers::combined_pattern();
+    }
+    if (sources.empty()) {
+      *why = "needs 'pattern' or 'format'";
+      return nullptr;
+    }
+    for (const auto& [k, v] : o.types) types[k] = v;   // explicit types override built-in ones
+    s->o.message_group = message_group;
+    std::set<std::string> all_groups;
+    for (const auto& src : sources) {
+      Compiled c;
+      RE2::Options ro;
+      ro.set_log_errors(false);
+      c.re = std::make_unique<RE2>(src, ro);
+      if (!c.re->ok()) {
+        *why = "'pattern' does not compile: " + c.re->error() + " in " + src;
+        return nullptr;
+      }
+      c.nsub = c.re->NumberOfCapturingGroups() + 1;
+      for (const auto& [name, index] : c.re->NamedCapturingGroups()) {
+        Group g;
+        g.index = index;
+        g.key = name;
+        g.is_message = name == message_group;
+        if (auto t = types.find(name); t != types.end()) {
+          if (!parsers::parse_field_type(t->second, &g.type)) {
+            *why = "'types': unknown type \"" + t->second + "\" for " + name +
+                   " (string, int, double, bool, auto)";
+            return nullptr;
+          }
+        }
+        c.groups.push_back(std::move(g));
+        all_groups.insert(name);
+      }
+      if (c.groups.empty()) {
+        *why = "'pattern' has no named group (?P<name>...): " + src;
+        return nullptr;
+      }
+      // Fields come out in the order the groups appear in the pattern.
+      std::sort(c.groups.begin(), c.groups.end(),
+                [](const Group& a, const Group& b) { return a.index < b.index; });
+      s->patterns.push_back(std::move(c));
+    }
+    for (const auto& [k, v] : o.types) {
+      if (!all_groups.count(k)) {
+        *why = "'types': no group named " + k;
+        return nullptr;
+      }
+    }
+    if (s->combined_fast) {
+      // The scan fills captures by number: only use it if RE2 numbers the groups the same way.
+      static constexpr std::pair<std::string_view, int> kExpect[] = {
+          {"client", parsers::kCgClient},     {"ident", parsers::kCgIdent},
+          {"user", parsers::kCgUser},         {"time", parsers::kCgTime},
+          {"method", parsers::kCgMethod},     {"path", parsers::kCgPath},
+          {"protocol", parsers::kCgProtocol}, {"request", parsers::kCgRequest},
+          {"status", parsers::kCgStatus},     {"bytes", parsers::kCgBytes},
+          {"referer", parsers::kCgReferer},   {"user_agent", parsers::kCgUserAgent}};
+      const auto& named = s->patterns[0].re->NamedCapturingGroups();
+      for (auto [name, index] : kExpect) {
+        auto it = named.find(std::string(name));
+        if (it == named.end() || it->second != index) s->combined_fast = false;
+      }
+      if (s->patterns[0].nsub != parsers::kCgCount) s->combined_fast = false;
+    }
+    if (!o.message_group.empty() && !all_groups.count(o.message_group)) {
+      *why = "'message_group': no group named " + o.message_group;
+      return nullptr;
+    }
+    return s;
+  }
+};
+
+constexpr std::string_view kFacility = "facility";
+constexpr std::string_view kSeverity = "severity";
+
+class RegexParser final : public Processor {
+ public:
+  explicit RegexParser(std::shared_ptr<const RegexSetup> setup)
+      : setup_(std::move(setup)), o_(setup_->o), stats_(setup_->stats) {
+    int most = 0;
+    for (const auto& c : setup_->patterns) most = std::max(most, c.nsub);
+    sub_.resize(static_cast<std::size_t>(most));
+  }
+
+  void process(Batch& batch) override {
+    if (!gate_.get(batch, [&](const SourceInfo& s) { return setup_->when.matches(s); })) {
+      stats_.skipped->fetch_add(batch.size(), std::memory_order_relaxed);
+      return;
+    }
+    uint64_t parsed = 0, skipped = 0, type_errors = 0;
+    for (Event& e : batch.events()) {
+      std::string_view text;
+      if (!parsers::source_text(e, o_.field, &text)) {
+        ++skipped;
+        continue;
+      }
+      const Compiled* hit = nullptr;
+      if (setup_->combined_fast && parsers::scan_combined(text, sub_.data())) {
+        hit = &setup_->patterns[0];
+      }
+      for (const auto& c : setup_->patterns) {
+        if (hit != nullptr) break;
+        if (c.re->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(),
+                        RE2::UNANCHORED, sub_.data(), c.nsub)) {
+          hit = &c;
+          break;
+        }
+      }
+      if (hit == nullptr) {
+        parsers::mark_failure(e, "no pattern matched", stats_, "regex");
+        continue;
+      }
+      // Views into `text` stay valid when the source field is removed: only the view goes.
+      if (!o_.keep_original) parsers::clear_source(e, o_.field);
+      for (const Group& g : hit->groups) {
+        const re2::StringPiece& cap = sub_[static_cast<std::size_t>(g.index)];
+        if (cap.data() == nullptr) continue;   // group did not take part
+        std::string_view v(cap.data(), cap.size());
+        if (o_.skip_dash && v == "-") continue;
+        if (g.is_message) {
+          e.message = v;
+          continue;
+        }
+        Value val;
+        if (!parsers::convert_text(v, g.type, &val)) {
+          ++type_errors;
+          val = Value::string(v);
+        }
+        e.set(g.key, val);
+      }
+      if (setup_->syslog_pri) add_pri(e);
+      ++parsed;
+    }
+    stats_.parsed->fetch_add(parsed, std::memory_order_relaxed);
+    if (skipped) stats_.skipped->fetch_add(skipped, std::memory_order_relaxed);
+    if (type_errors) setup_->type_errors->fetch_add(type_errors, std::memory_order_relaxed);
+  }
+
+ private:
+  static void add_pri(Event& e) {
+    const Field* pri = e.find("pri");
+    if (pri == nullptr || pri->value.type != ValueType::kInt) return;
+    int64_t p = pri->value.i;
+    if (p < 0 || p > 191) return;
+    e.set(kFacility, Value::integer(p / 8));
+    e.set(kSeverity, Value::integer(p % 8));
+  }
+
+  std::shared_ptr<const RegexSetup> setup_;
+  const RegexOptions& o_;
+  ParserStats& stats_;
+  parsers::PerSource<bool> gate_;
+  std::vector<re2::StringPiece> sub_;
+};
+
+}  // namespace
+
+const PluginInfo& regex_parser() {
+  static const PluginInfo info{
+      PluginKind::kProcessor, "regex",
+      "Parses a message or field with RE2 named groups (built-ins: combined, syslog).",
+      &schema_of<RegexOptions>, nullptr,
+      &parsers::bind_shared<RegexOptions, RegexSetup, RegexParser>};
+  return info;
+}
+
+}  // namespace logship::plugins
