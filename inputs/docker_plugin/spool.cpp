@@ -170,7 +170,9 @@ Spool::Append Spool::append(std::string_view payload, bool force) {
   if (payload.size() > kMaxRecord) return Append::kError;
   std::lock_guard lock(mu_);
   const std::size_t need = kRecordHeader + payload.size();
-  if (!force && end_locked() + pending_.size() - committed_ + need > o_.max_bytes) {
+  const uint64_t unacked = end_locked() + pending_.size() - committed_;
+  // An empty spool takes any record: a line longer than the bound must not hold the FIFO forever.
+  if (!force && unacked > 0 && unacked + need > o_.max_bytes) {
     if (o_.when_full == FullPolicy::kBlock) return Append::kFull;
     drop_oldest_locked(need);
   }
