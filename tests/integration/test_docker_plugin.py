@@ -12,6 +12,7 @@ import select
 import shutil
 import socket
 import string
+import subprocess
 import struct
 import tempfile
 import threading
@@ -664,6 +665,68 @@ outputs:
         self.assertEqual(e.call("/Plugin.Activate"), (200, {"Implements": ["LogDriver"]}))
         self.assertTrue(d.running())
         self.assertEqual(d.stop(), 0)
+
+
+class PackagingTest(support.TestCase):
+    """The managed-plugin files (no Docker engine here, so they are checked, not run)."""
+
+    DIR = os.path.join(support.SOURCE_DIR, "packaging", "docker-plugin")
+
+    def load_config(self):
+        with open(os.path.join(self.DIR, "config.json")) as f:
+            return json.load(f)
+
+    def test_config_json_declares_a_log_driver_with_no_more_than_it_needs(self):
+        cfg = self.load_config()
+        self.assertEqual(cfg["interface"], {"types": ["docker.logdriver/1.0"], "socket": "logship.sock"})
+        self.assertIn("exec /usr/bin/logship run -c \"$LOGSHIP_CONFIG\"", " ".join(cfg["entrypoint"]))
+        self.assertEqual(cfg["linux"]["capabilities"], [])
+        self.assertFalse(cfg["linux"]["allowAllDevices"])
+        self.assertFalse(cfg["linux"].get("devices"))
+        self.assertFalse(cfg.get("ipchost", False))
+        self.assertFalse(cfg.get("pidhost", False))
+        self.assertNotIn("propagatedMount", cfg)
+        self.assertEqual(cfg["network"], {"type": "host"})   # for network outputs; see README
+        self.assertEqual(len(cfg["mounts"]), 1)
+        mount = cfg["mounts"][0]
+        self.assertEqual((mount["type"], mount["destination"]), ("bind", "/var/lib/logship"))
+        self.assertIn("rbind", mount["options"])
+        env = {e["name"]: e["value"] for e in cfg["env"]}
+        self.assertEqual(env["LOGSHIP_CONFIG"], "/etc/logship/plugin.yaml")
+        allowed = {"description", "documentation", "entrypoint", "workdir", "interface", "network",
+                   "mounts", "env", "linux", "ipchost", "pidhost"}
+        self.assertLessEqual(set(cfg), allowed)
+
+    def test_plugin_yaml_is_valid_and_matches_config_json(self):
+        cfg = self.load_config()
+        path = os.path.join(self.DIR, "plugin.yaml")
+        r = support.run_logship(["validate", "-c", path])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        with open(path) as f:
+            text = f.read()
+        # The socket the engine dials inside the plugin, and every written path in the mount.
+        self.assertIn("socket: /run/docker/plugins/" + cfg["interface"]["socket"] + "\n", text)
+        self.assertIn("state_dir: /var/lib/logship/state\n", text)
+        self.assertIn("path: /var/lib/logship/logs/", text)
+        with open(os.path.join(self.DIR, "Dockerfile")) as f:
+            dockerfile = f.read()
+        self.assertIn("COPY plugin.yaml /etc/logship/plugin.yaml", dockerfile)
+        self.assertIn("COPY logship /usr/bin/logship", dockerfile)
+        self.assertIn("FROM debian:bookworm-slim", dockerfile)
+
+    def test_build_script_parses_and_finds_the_runtime_packages(self):
+        script = os.path.join(self.DIR, "build-plugin.sh")
+        self.assertTrue(os.access(script, os.X_OK))
+        self.assertEqual(subprocess.run(["bash", "-n", script]).returncode, 0)
+        r = subprocess.run([script, "--print-packages", "--binary", support.LOGSHIP],
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        packages = r.stdout.decode().split()
+        for p in ("libyaml-cpp0.7", "libsimdjson14", "zlib1g", "libstdc++6"):
+            self.assertIn(p, packages)
+        r = subprocess.run([script, "--bogus"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"unknown argument --bogus", r.stderr)
 
 
 def decode_stream_prefix(data):
