@@ -429,7 +429,8 @@ class DockerPluginInput final : public Input {
     while (!fifo_stop_.load()) {
       int n = ::epoll_wait(epoll_fd_, events, 64, 50);
       touched.clear();
-      run_commands(buf, touched);
+      // Events first, then commands and the EOF sweep: only those free a Fifo, so no event of
+      // this round can point at a freed one.
       for (int i = 0; i < n; ++i) {
         auto* f = static_cast<Fifo*>(events[i].data.ptr);
         if (f == nullptr) {
@@ -437,9 +438,10 @@ class DockerPluginInput final : public Input {
           (void)!::read(wake_fd_, &v, sizeof v);
           continue;
         }
-        if (fifos_.count(f->file) == 0) continue;   // stopped by a command this round
         read_fifo(*f, buf, false, touched);
       }
+      close_ended(buf, touched);
+      run_commands(buf, touched);
       const auto now = SteadyClock::now();
       if (now - last_commit >= std::chrono::milliseconds(50)) {
         last_commit = now;
@@ -455,11 +457,35 @@ class DockerPluginInput final : public Input {
     touched.clear();
     run_commands(buf, touched);
     for (auto& [file, f] : fifos_) {
+      if (f->fd < 0) continue;
       drain(*f, buf, touched, /*keep_rest=*/true);
       ::close(f->fd);
     }
     flush_spools(touched);
     fifos_.clear();
+  }
+
+  // Every writer closed a FIFO (the engine died, or a FIFO reopened after a restart was
+  // abandoned): take what it held, close it and stop listing it, so the container's pump and
+  // follow streams can end and the next run does not reopen it. The entry stays until
+  // StopLogging, which then succeeds.
+  void close_ended(std::vector<char>& buf, std::vector<Spool*>& touched) {
+    for (auto& [file, f] : fifos_) {
+      if (!f->eof || f->fd < 0) continue;
+      drain(*f, buf, touched);
+      ::close(f->fd);
+      f->fd = -1;
+      log::info("docker_plugin", "FIFO closed by every writer",
+                log::kv("container_id", f->c->id) + log::kv("file", file));
+      std::lock_guard lock(f->c->mu);
+      auto& files = f->c->files;
+      auto it = std::find(files.begin(), files.end(), file);
+      if (it != files.end()) {
+        files.erase(it);
+        persist_locked(*f->c);
+      }
+      f->c->spool->notify_all();
+    }
   }
 
   void flush_spools(std::vector<Spool*>& touched) {
@@ -508,11 +534,13 @@ class DockerPluginInput final : public Input {
           continue;
         }
         Fifo& f = *it->second;
-        // The engine closes its end only after our reply: read until EAGAIN, not EOF.
-        drain(f, buf, touched);
-        flush_spools(touched);
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, f.fd, nullptr);
-        ::close(f.fd);
+        if (f.fd >= 0) {
+          // The engine closes its end only after our reply: read until EAGAIN, not EOF.
+          drain(f, buf, touched);
+          flush_spools(touched);
+          ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, f.fd, nullptr);
+          ::close(f.fd);
+        }
         fifos_.erase(it);
         cmd->done.set_value("");
       }

@@ -600,6 +600,27 @@ outputs:
         self.assertEqual(self.engine.read_logs("0" * 64), [])
         d.stop()
 
+    def test_writer_gone_without_stop_logging_releases_the_fifo(self):
+        d = self.start_daemon(self.config(os.path.join(self.tmp, "out", "{container_name}.log")))
+        cid = "9" * 64
+        path, w = self.engine.start(cid, "orphan")
+        for i in range(100):
+            self.assertTrue(w.write(frame(encode_entry(b"orphan %03d" % i, "stdout", 1 + i))))
+        # A mid-line chunk, then the engine dies: the partial line is still delivered.
+        self.assertTrue(w.write(frame(encode_entry(b"half a line", "stdout", 500, True, (False, "p1", 1)))))
+        w.close()
+        recs = self.wait_records(101)
+        self.assertEqual([r["message"] for r in recs],
+                         ["orphan %03d" % i for i in range(100)] + ["half a line"])
+        state = os.path.join(self.state, "spool", cid, "container.json")
+        support.wait_for(lambda: json.load(open(state))["Files"] == [], timeout=10,
+                         what="FIFO dropped from the container state")
+        self.assertIn("FIFO closed by every writer", d.stderr())
+        status, reply = self.engine.call("/LogDriver.StopLogging", {"File": path})
+        self.assertEqual((status, reply), (200, {"Err": ""}))
+        os.unlink(path)
+        self.assertEqual(d.stop(), 0)
+
     def test_bad_input_gives_clear_errors_and_other_containers_keep_flowing(self):
         d = self.start_daemon(self.config(os.path.join(self.tmp, "out", "{container_name}.log")))
         e = self.engine
