@@ -905,8 +905,7 @@ class DockerPluginInput final : public Input {
       out.clear();
       return true;
     };
-    if (!send_available(req.tail == 0 ? cursor : scan_end)) return;
-    if (req.tail == 0) cursor = scan_end;
+    if (!send_available(scan_end)) return;
     while (req.follow && !past_until && !server_.stopping() && !stopping()) {
       if (!send_available(c->spool->end())) return;
       {
