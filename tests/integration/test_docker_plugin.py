@@ -467,7 +467,8 @@ outputs:
         for i in range(n):
             self.assertTrue(w.write(frame(encode_entry(b"before %05d" % i, "stdout", 1 + i))))
         spool = os.path.join(self.state, "spool", cid)
-        support.wait_for(lambda: dir_bytes(spool) >= n * 29, timeout=20, what="spooled lines")
+        # All of them on disk (record: 8 header + 10 meta + 12 line bytes) before the kill.
+        support.wait_for(lambda: dir_bytes(spool) >= n * 30, timeout=20, what="spooled lines")
         d.kill9()
         # The engine does not re-send StartLogging after a plugin restart; it keeps writing.
         # (Fewer than a pipe holds: with the plugin down the engine's writes would block.)
