@@ -113,7 +113,7 @@ bool decode_record(std::string_view p, int64_t* time_ns, Stream* s, uint8_t* fla
                    std::string_view* line) {
   if (p.size() < kRecordMeta) return false;
   uint64_t t = 0;
-  for (int i = 7; i >= 0; --i) t = (t << 8) | static_cast<unsigned char>(p[static_cast<std::size_t>(i)]);
+  for (std::size_t i = 8; i-- > 0;) t = (t << 8) | static_cast<unsigned char>(p[i]);
   *time_ns = static_cast<int64_t>(t);
   const auto sv = static_cast<uint8_t>(p[8]);
   *s = sv == 2 ? Stream::kStderr : sv == 1 ? Stream::kStdout : Stream::kNone;
@@ -170,7 +170,8 @@ class DockerPluginInput final : public Input {
   explicit DockerPluginInput(const PluginOptions& o)
       : o_(o),
         spool_opts_{o.max_buffer_size.bytes,
-                    std::max<uint64_t>(1024, std::min(o.segment_size.bytes, o.max_buffer_size.bytes / 4)),
+                    std::max<uint64_t>(1024, std::min(o.segment_size.bytes,
+                                                      o.max_buffer_size.bytes / 4)),
                     o.keep_size.bytes,
                     o.when_full == "drop_oldest" ? FullPolicy::kDropOldest : FullPolicy::kBlock} {}
   ~DockerPluginInput() override { stop(); }
@@ -180,9 +181,13 @@ class DockerPluginInput final : public Input {
     const std::string labels = "input=" + quoted(ctx.name());
     auto& m = Metrics::global();
     const char* help = "Bad FIFO frames skipped by the docker_plugin input, by reason";
-    err_decode_ = &m.counter("logship_plugin_frame_errors_total", labels + ",reason=\"decode\"", help);
-    err_oversize_ = &m.counter("logship_plugin_frame_errors_total", labels + ",reason=\"oversize\"", help);
-    err_truncated_ = &m.counter("logship_plugin_frame_errors_total", labels + ",reason=\"truncated\"", help);
+    auto errors = [&](const char* reason) {
+      return &m.counter("logship_plugin_frame_errors_total",
+                        labels + ",reason=\"" + reason + "\"", help);
+    };
+    err_decode_ = errors("decode");
+    err_oversize_ = errors("oversize");
+    err_truncated_ = errors("truncated");
     lines_ = &m.counter("logship_plugin_lines_total", labels, "Log lines spooled from FIFOs");
     root_ = ctx.state_dir() + "/spool";
     LOGSHIP_TRY(make_dirs(root_));
@@ -201,7 +206,8 @@ class DockerPluginInput final : public Input {
       stop();
       return s.with_context("docker_plugin");
     }
-    log::info("docker_plugin", "serving the log-driver plugin protocol", log::kv("socket", o_.socket));
+    log::info("docker_plugin", "serving the log-driver plugin protocol",
+              log::kv("socket", o_.socket));
     return Status::ok();
   }
 
@@ -267,8 +273,11 @@ class DockerPluginInput final : public Input {
 
   // Caller holds c.mu.
   void persist_locked(Container& c) {
-    Status s = write_file_atomically(c.dir + "/container.json", container_state_json(c.info, c.files));
-    if (!s.is_ok()) log::warn("docker_plugin", "cannot persist container state", log::kv("error", s.message()));
+    Status s =
+        write_file_atomically(c.dir + "/container.json", container_state_json(c.info, c.files));
+    if (!s.is_ok()) {
+      log::warn("docker_plugin", "cannot persist container state", log::kv("error", s.message()));
+    }
   }
 
   // Caller holds c.mu.
@@ -493,7 +502,9 @@ class DockerPluginInput final : public Input {
     touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
     for (Spool* s : touched) {
       Status st = s->flush();
-      if (!st.is_ok()) log::error("docker_plugin", "spool write failed", log::kv("error", st.message()));
+      if (!st.is_ok()) {
+        log::error("docker_plugin", "spool write failed", log::kv("error", st.message()));
+      }
     }
   }
 
@@ -551,7 +562,8 @@ class DockerPluginInput final : public Input {
   // pipe's worth), and closes any line still being merged.
   // `keep_rest` (shutdown): the pipe stays open for the next run, so the start of a frame read
   // now is saved beside the spool and fed first after the restart, keeping the stream in step.
-  void drain(Fifo& f, std::vector<char>& buf, std::vector<Spool*>& touched, bool keep_rest = false) {
+  void drain(Fifo& f, std::vector<char>& buf, std::vector<Spool*>& touched,
+             bool keep_rest = false) {
     resume(f, true, touched);
     if (!f.eof) read_fifo(f, buf, true, touched);
     if (f.merging) {
@@ -668,7 +680,8 @@ class DockerPluginInput final : public Input {
         return;
       }
       if (r == Spool::Append::kError) {
-        log::error("docker_plugin", "spool append failed; holding the FIFO", log::kv("container_id", f.c->id));
+        log::error("docker_plugin", "spool append failed; holding the FIFO",
+                   log::kv("container_id", f.c->id));
       }
     }
     f.held.push_back(record_);
@@ -684,7 +697,8 @@ class DockerPluginInput final : public Input {
   }
 
   void add_to_merge(Fifo& f, std::string_view line) {
-    const std::size_t room = o_.max_line.bytes > f.merge.size() ? o_.max_line.bytes - f.merge.size() : 0;
+    const std::size_t room =
+        o_.max_line.bytes > f.merge.size() ? o_.max_line.bytes - f.merge.size() : 0;
     if (line.size() > room) {
       f.merge_truncated = true;
       line = line.substr(0, room);

@@ -113,7 +113,8 @@ Status HttpServer::start(const std::string& socket_path, std::size_t max_body,
   if (::lstat(socket_path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return Status::invalid(socket_path + " exists and is not a socket");
     int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    bool live = probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    bool live = probe >= 0 &&
+                ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     if (probe >= 0) ::close(probe);
     if (live) return Status::unavailable(socket_path + " is served by another process");
     ::unlink(socket_path.c_str());   // stale, from a crashed run

@@ -113,9 +113,11 @@ TEST(FrameTest, SkipsUnknownFieldsOfEveryWireType) {
 
 TEST(FrameTest, RejectsMalformedEntriesWithAReason) {
   LogEntryView e;
-  EXPECT_STREQ(decode_log_entry(std::string("\x1a\x05hi", 4), &e), "field length past end of entry");
+  EXPECT_STREQ(decode_log_entry(std::string("\x1a\x05hi", 4), &e),
+               "field length past end of entry");
   EXPECT_STREQ(decode_log_entry(std::string("\x10\x95\x9a", 3), &e), "truncated varint");
-  EXPECT_STREQ(decode_log_entry(std::string("\x0f\x00", 2), &e), "wrong wire type for a known field");
+  EXPECT_STREQ(decode_log_entry(std::string("\x0f\x00", 2), &e),
+               "wrong wire type for a known field");
   EXPECT_STREQ(decode_log_entry(std::string("\x4f\x00", 2), &e), "invalid wire type");
   EXPECT_STREQ(decode_log_entry(std::string("\x02\x00", 2), &e), "field number 0");
   EXPECT_STREQ(decode_log_entry(std::string("\x41\x01\x02", 3), &e), "truncated fixed64");

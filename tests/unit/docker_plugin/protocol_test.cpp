@@ -55,7 +55,8 @@ TEST(ProtocolTest, StartLoggingTakesTheContainerInfoAndNeverTheEnv) {
   EXPECT_EQ(src->find("image")->value, "shop/api:1.2");
   EXPECT_EQ(src->find("compose_project")->value, "shop");
   EXPECT_EQ(src->find("compose_service")->value, "api");
-  // --log-opt logship-parser overrides the container label logship.parser; other opts are not labels.
+  // --log-opt logship-parser overrides the container label logship.parser; other options are
+  // not labels.
   EXPECT_EQ(*src->label("logship.parser"), "json");
   EXPECT_EQ(src->label("mode"), nullptr);
   EXPECT_EQ(src->labels.size(), 3u);
@@ -74,7 +75,8 @@ TEST(ProtocolTest, StartLoggingTakesTheContainerInfoAndNeverTheEnv) {
 TEST(ProtocolTest, BadRequestsGetAReason) {
   simdjson::dom::parser p;
   StartRequest s;
-  EXPECT_NE(parse_start_logging("{\"File\":", p, &s).find("malformed JSON body"), std::string::npos);
+  EXPECT_NE(parse_start_logging("{\"File\":", p, &s).find("malformed JSON body"),
+            std::string::npos);
   EXPECT_EQ(parse_start_logging("[]", p, &s), "malformed request: body must be a JSON object");
   EXPECT_EQ(parse_start_logging(R"({"Info":{"ContainerID":"a"}})", p, &s), "missing File");
   EXPECT_EQ(parse_start_logging(R"({"File":1,"Info":{"ContainerID":"a"}})", p, &s),
@@ -82,14 +84,16 @@ TEST(ProtocolTest, BadRequestsGetAReason) {
   EXPECT_EQ(parse_start_logging(R"({"File":"/f"})", p, &s), "missing Info");
   EXPECT_EQ(parse_start_logging(R"({"File":"/f","Info":{"ContainerID":"../x"}})", p, &s),
             "invalid Info.ContainerID");
-  EXPECT_EQ(parse_start_logging(R"({"File":"/f","Info":{"ContainerID":"a","ContainerLabels":{"k":1}}})", p, &s),
+  EXPECT_EQ(parse_start_logging(
+                R"({"File":"/f","Info":{"ContainerID":"a","ContainerLabels":{"k":1}}})", p, &s),
             "Info.ContainerLabels.k must be a string");
   std::string file;
   EXPECT_EQ(parse_stop_logging("{}", p, &file), "missing File");
   ReadRequest r;
   EXPECT_EQ(parse_read_logs(R"({"Info":{"ContainerID":"a"},"Config":{"Tail":"x"}})", p, &r),
             "Config.Tail must be an integer");
-  EXPECT_EQ(parse_read_logs(R"({"Info":{"ContainerID":"a"},"Config":{"Since":"yesterday"}})", p, &r),
+  EXPECT_EQ(parse_read_logs(R"({"Info":{"ContainerID":"a"},"Config":{"Since":"yesterday"}})", p,
+                            &r),
             "Config.Since is not RFC 3339");
 }
 
