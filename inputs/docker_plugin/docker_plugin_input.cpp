@@ -31,6 +31,7 @@
 #include "daemon/state/atomic_file.h"
 #include "inputs/docker_plugin/frame.h"
 #include "inputs/docker_plugin/http_server.h"
+#include "inputs/docker_plugin/merger.h"
 #include "inputs/docker_plugin/protocol.h"
 #include "inputs/docker_plugin/spool.h"
 
@@ -154,15 +155,8 @@ struct Fifo {
   bool paused = false;
   bool eof = false;
   std::deque<std::string> held;   // records the spool refused (when_full: block)
-  // A line being merged from partial entries.
-  bool merging = false;
-  bool merge_has_id = false;
-  std::string merge_id;
-  std::string merge;
-  int64_t merge_time = 0;
-  Stream merge_stream = Stream::kStdout;
-  bool merge_truncated = false;
-  explicit Fifo(std::size_t max_frame) : frames(max_frame) {}
+  PartialMerger merger;
+  Fifo(std::size_t max_frame, std::size_t max_line) : frames(max_frame), merger(max_line) {}
 };
 
 class DockerPluginInput final : public Input {
@@ -406,7 +400,7 @@ class DockerPluginInput final : public Input {
 
   void attach(const std::shared_ptr<Container>& c, const std::string& file, int fd,
               bool restore_rest = false) {
-    auto f = std::make_unique<Fifo>(o_.max_frame_size.bytes);
+    auto f = std::make_unique<Fifo>(o_.max_frame_size.bytes, o_.max_line.bytes);
     const std::string rest = rest_path(*c, file);
     std::string bytes;
     if (restore_rest && read_whole_file(rest, &bytes)) f->frames.feed(bytes.data(), bytes.size());
@@ -566,11 +560,8 @@ class DockerPluginInput final : public Input {
              bool keep_rest = false) {
     resume(f, true, touched);
     if (!f.eof) read_fifo(f, buf, true, touched);
-    if (f.merging) {
-      // The stream ended mid-line (no last chunk): keep what came, marked incomplete.
-      f.merge_truncated = true;
-      finish_merge(f, true, touched);
-    }
+    // The stream ended mid-line (no last chunk): keep what came, marked truncated.
+    f.merger.finish([&](const MergedLine& l) { put(f, l, true, touched); });
     if (keep_rest && f.frames.buffered() > 0 && !f.frames.skipping()) {
       Status s = write_file_atomically(rest_path(*f.c, f.file), f.frames.buffered_bytes());
       if (s.is_ok()) return;
@@ -663,15 +654,14 @@ class DockerPluginInput final : public Input {
         frame_error(f, err_decode_, "undecodable FIFO frame skipped", why);
         continue;
       }
-      on_entry(f, e, force, touched);
+      f.merger.add(e, [&](const MergedLine& l) { put(f, l, force, touched); });
     }
     return false;
   }
 
   // Appends a record; the spool refusing it holds it (and what follows) in the FIFO's queue.
-  void put(Fifo& f, int64_t t, Stream s, uint8_t flags, std::string_view line, bool force,
-           std::vector<Spool*>& touched) {
-    encode_record(record_, t, s, flags, line);
+  void put(Fifo& f, const MergedLine& l, bool force, std::vector<Spool*>& touched) {
+    encode_record(record_, l.time_ns, l.stream, l.truncated ? kEventTruncated : 0, l.text);
     lines_->fetch_add(1, std::memory_order_relaxed);
     if (f.held.empty()) {
       Spool::Append r = f.c->spool->append(record_, force);
@@ -685,61 +675,6 @@ class DockerPluginInput final : public Input {
       }
     }
     f.held.push_back(record_);
-  }
-
-  void finish_merge(Fifo& f, bool force, std::vector<Spool*>& touched) {
-    put(f, f.merge_time, f.merge_stream, f.merge_truncated ? kEventTruncated : 0, f.merge, force,
-        touched);
-    f.merging = false;
-    f.merge.clear();
-    // Do not keep a MiB buffer per idle container.
-    if (f.merge.capacity() > (1u << 20)) f.merge.shrink_to_fit();
-  }
-
-  void add_to_merge(Fifo& f, std::string_view line) {
-    const std::size_t room =
-        o_.max_line.bytes > f.merge.size() ? o_.max_line.bytes - f.merge.size() : 0;
-    if (line.size() > room) {
-      f.merge_truncated = true;
-      line = line.substr(0, room);
-    }
-    f.merge.append(line);
-  }
-
-  // Merges partial entries (formats.md §3.4): a record is complete iff partial == false or
-  // partial_log_metadata.last == true; chunks share an id and the first chunk's time.
-  void on_entry(Fifo& f, const LogEntryView& e, bool force, std::vector<Spool*>& touched) {
-    const Stream s = e.source == "stderr" ? Stream::kStderr : Stream::kStdout;
-    if (f.merging) {
-      const bool same = f.merge_has_id ? (e.has_partial_meta && e.partial_id == f.merge_id)
-                                       : !e.has_partial_meta;
-      if (same) {
-        add_to_merge(f, e.line);
-        if (!e.partial || (e.has_partial_meta && e.last)) finish_merge(f, force, touched);
-        return;
-      }
-      // A different line began before this one's last chunk: the stream lost it.
-      f.merge_truncated = true;
-      finish_merge(f, force, touched);
-    }
-    if (!e.partial || (e.has_partial_meta && e.last)) {
-      uint8_t flags = 0;
-      std::string_view line = e.line;
-      if (line.size() > o_.max_line.bytes) {
-        line = line.substr(0, o_.max_line.bytes);
-        flags = kEventTruncated;
-      }
-      put(f, e.time_nano, s, flags, line, force, touched);
-      return;
-    }
-    f.merging = true;
-    f.merge_has_id = e.has_partial_meta;
-    f.merge_id.assign(e.partial_id);
-    f.merge_time = e.time_nano;
-    f.merge_stream = s;
-    f.merge_truncated = false;
-    f.merge.clear();
-    add_to_merge(f, e.line);
   }
 
   // ---- HTTP -------------------------------------------------------------------------------
