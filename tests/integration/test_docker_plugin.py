@@ -597,6 +597,12 @@ outputs:
         conn.close()
         self.assertEqual([e["line"] for e in decode_stream(bytes(got))],
                          [b"entry %03d" % i for i in range(98, 105)])
+        # `docker logs` on the stopped container: the engine starts a fresh logger (new FIFO),
+        # calls ReadLogs, then StopLogging.
+        path2, w2 = self.engine.start(cid, "reader")
+        self.assertEqual([e["line"] for e in self.engine.read_logs(cid, tail=3)],
+                         [b"entry %03d" % i for i in range(102, 105)])
+        self.engine.stop(path2, w2)
         # An unknown container has no logs: an empty stream, not an error.
         self.assertEqual(self.engine.read_logs("0" * 64), [])
         d.stop()
