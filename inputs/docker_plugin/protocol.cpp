@@ -1,0 +1,290 @@
+#include "inputs/docker_plugin/protocol.h"
+
+#include "daemon/core/json_writer.h"
+
+namespace logship::docker_plugin {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+// Reads an optional string member; wrong type -> error message.
+std::string opt_string(object o, std::string_view key, std::string* out) {
+  element v;
+  if (o[key].get(v) != simdjson::SUCCESS || v.is_null()) return "";
+  std::string_view s;
+  if (v.get(s) != simdjson::SUCCESS) return std::string(key) + " must be a string";
+  out->assign(s);
+  return "";
+}
+
+std::string opt_string_map(object o, std::string_view key, StringPairs* out) {
+  element v;
+  if (o[key].get(v) != simdjson::SUCCESS || v.is_null()) return "";
+  object m;
+  if (v.get(m) != simdjson::SUCCESS) return std::string(key) + " must be an object";
+  for (auto [k, val] : m) {
+    std::string_view s;
+    if (val.get(s) != simdjson::SUCCESS) {
+      return std::string(key) + "." + std::string(k) + " must be a string";
+    }
+    out->emplace_back(std::string(k), std::string(s));
+  }
+  return "";
+}
+
+std::string parse_info(object root, bool id_required, ContainerInfo* info) {
+  element v;
+  if (root["Info"].get(v) != simdjson::SUCCESS || v.is_null()) {
+    return id_required ? "missing Info" : "";
+  }
+  object o;
+  if (v.get(o) != simdjson::SUCCESS) return "Info must be an object";
+  std::string err;
+  if (!(err = opt_string(o, "ContainerID", &info->id)).empty()) return "Info." + err;
+  if (id_required && info->id.empty()) return "missing Info.ContainerID";
+  if (!info->id.empty() && !valid_container_id(info->id)) return "invalid Info.ContainerID";
+  if (!(err = opt_string(o, "ContainerName", &info->name)).empty()) return "Info." + err;
+  if (!info->name.empty() && info->name[0] == '/') info->name.erase(0, 1);
+  if (!(err = opt_string(o, "ContainerImageName", &info->image)).empty()) return "Info." + err;
+  if (!(err = opt_string_map(o, "ContainerLabels", &info->labels)).empty()) return "Info." + err;
+  if (!(err = opt_string_map(o, "Config", &info->log_opts)).empty()) return "Info." + err;
+  return "";
+}
+
+std::string parse_root(std::string_view body, simdjson::dom::parser& p, object* root) {
+  simdjson::padded_string padded(body);
+  element doc;
+  // parse() keeps its document in the parser: `root` stays valid until the next parse.
+  if (auto err = p.parse(padded).get(doc); err != simdjson::SUCCESS) {
+    return std::string("malformed JSON body: ") + simdjson::error_message(err);
+  }
+  if (doc.get(*root) != simdjson::SUCCESS) return "malformed request: body must be a JSON object";
+  return "";
+}
+
+std::string required_file(object root, std::string* file) {
+  std::string err = opt_string(root, "File", file);
+  if (!err.empty()) return err;
+  if (file->empty()) return "missing File";
+  return "";
+}
+
+// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool digits(std::string_view s, std::size_t at, std::size_t n, int64_t* out) {
+  if (at + n > s.size()) return false;
+  int64_t v = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+std::string parse_start_logging(std::string_view body, simdjson::dom::parser& p,
+                                StartRequest* out) {
+  object root;
+  std::string err = parse_root(body, p, &root);
+  if (err.empty()) err = required_file(root, &out->file);
+  if (err.empty()) err = parse_info(root, true, &out->info);
+  return err;
+}
+
+std::string parse_stop_logging(std::string_view body, simdjson::dom::parser& p, std::string* file) {
+  object root;
+  std::string err = parse_root(body, p, &root);
+  if (err.empty()) err = required_file(root, file);
+  return err;
+}
+
+std::string parse_read_logs(std::string_view body, simdjson::dom::parser& p, ReadRequest* out) {
+  object root;
+  std::string err = parse_root(body, p, &root);
+  if (err.empty()) err = parse_info(root, true, &out->info);
+  if (!err.empty()) return err;
+  element v;
+  // The engine sends "Config" (the docs' "ReadConfig" is wrong); absent means defaults.
+  if (root["Config"].get(v) != simdjson::SUCCESS || v.is_null()) return "";
+  object c;
+  if (v.get(c) != simdjson::SUCCESS) return "Config must be an object";
+  std::string s;
+  if (!(err = opt_string(c, "Since", &s)).empty()) return "Config." + err;
+  if (!s.empty() && !parse_rfc3339_ns(s, &out->since_ns)) return "Config.Since is not RFC 3339";
+  s.clear();
+  if (!(err = opt_string(c, "Until", &s)).empty()) return "Config." + err;
+  if (!s.empty()) {
+    if (!parse_rfc3339_ns(s, &out->until_ns)) return "Config.Until is not RFC 3339";
+    if (out->until_ns == INT64_MIN) out->until_ns = INT64_MAX;   // zero time: unbounded
+  }
+  if (c["Tail"].get(v) == simdjson::SUCCESS && !v.is_null()) {
+    if (v.get(out->tail) != simdjson::SUCCESS) return "Config.Tail must be an integer";
+    if (out->tail < 0) out->tail = -1;
+  }
+  if (c["Follow"].get(v) == simdjson::SUCCESS && !v.is_null()) {
+    if (v.get(out->follow) != simdjson::SUCCESS) return "Config.Follow must be a boolean";
+  }
+  return "";
+}
+
+bool parse_rfc3339_ns(std::string_view s, int64_t* ns) {
+  int64_t y, mo, d, h, mi, sec;
+  if (!digits(s, 0, 4, &y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+      !digits(s, 11, 2, &h) || s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' ||
+      !digits(s, 17, 2, &sec)) {
+    return false;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
+  std::size_t i = 19;
+  int64_t frac = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int n = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      if (n < 9) {
+        frac = frac * 10 + (s[i] - '0');
+        ++n;
+      }
+      ++i;
+    }
+    if (n == 0) return false;
+    for (; n < 9; ++n) frac *= 10;
+  }
+  int64_t offset = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int64_t oh, om;
+    if (!digits(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
+        !digits(s, i + 4, 2, &om)) {
+      return false;
+    }
+    offset = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
+    i += 6;
+  } else {
+    return false;
+  }
+  if (i != s.size()) return false;
+  const int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
+                           86400 + h * 3600 + mi * 60 + sec - offset;
+  // int64 nanoseconds cover 1677-09-21 .. 2262-04-11; earlier means "no bound" (Go zero time).
+  if (secs <= INT64_MIN / 1000000000 + 1) {
+    *ns = INT64_MIN;
+    return true;
+  }
+  if (secs >= INT64_MAX / 1000000000 - 1) {
+    *ns = INT64_MAX;
+    return true;
+  }
+  *ns = secs * 1000000000 + frac;
+  return true;
+}
+
+bool valid_container_id(std::string_view id) {
+  if (id.empty() || id.size() > 128 || id[0] == '.') return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::shared_ptr<SourceInfo> make_source(const std::string& input, const std::string& key,
+                                        const ContainerInfo& info) {
+  auto s = std::make_shared<SourceInfo>();
+  s->input = input;
+  s->key = key;
+  auto tag = [&](const char* k, const std::string& v) {
+    if (!v.empty()) s->tags.push_back(Tag{k, ValueType::kString, v});
+  };
+  tag("container_id", info.id);
+  tag("container_name", info.name);
+  tag("image", info.image);
+  s->labels = info.labels;
+  for (const auto& [k, v] : info.log_opts) {
+    constexpr std::string_view kPrefix = "logship-";
+    if (k.size() <= kPrefix.size() || k.compare(0, kPrefix.size(), kPrefix) != 0) continue;
+    std::string label = "logship." + k.substr(kPrefix.size());
+    bool replaced = false;
+    for (auto& [lk, lv] : s->labels) {
+      if (lk == label) {
+        lv = v;
+        replaced = true;
+      }
+    }
+    if (!replaced) s->labels.emplace_back(std::move(label), v);
+  }
+  if (const auto* p = s->label("com.docker.compose.project")) tag("compose_project", *p);
+  if (const auto* p = s->label("com.docker.compose.service")) tag("compose_service", *p);
+  return s;
+}
+
+std::string container_state_json(const ContainerInfo& info,
+                                  const std::vector<std::string>& files) {
+  std::string out = "{\"ContainerID\":";
+  json::append_string(out, info.id);
+  out += ",\"ContainerName\":";
+  json::append_string(out, info.name);
+  out += ",\"ContainerImageName\":";
+  json::append_string(out, info.image);
+  auto map = [&](const char* key, const StringPairs& m) {
+    out += ",\"";
+    out += key;
+    out += "\":{";
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      if (i) out += ',';
+      json::append_string(out, m[i].first);
+      out += ':';
+      json::append_string(out, m[i].second);
+    }
+    out += '}';
+  };
+  map("ContainerLabels", info.labels);
+  map("Config", info.log_opts);
+  out += ",\"Files\":[";
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (i) out += ',';
+    json::append_string(out, files[i]);
+  }
+  out += "]}\n";
+  return out;
+}
+
+bool parse_container_state(std::string_view text, simdjson::dom::parser& p, ContainerInfo* info,
+                           std::vector<std::string>* files) {
+  object root;
+  if (!parse_root(text, p, &root).empty()) return false;
+  // The state has Info's keys at the top level.
+  if (!opt_string(root, "ContainerID", &info->id).empty() || !valid_container_id(info->id)) {
+    return false;
+  }
+  if (!opt_string(root, "ContainerName", &info->name).empty() ||
+      !opt_string(root, "ContainerImageName", &info->image).empty() ||
+      !opt_string_map(root, "ContainerLabels", &info->labels).empty() ||
+      !opt_string_map(root, "Config", &info->log_opts).empty()) {
+    return false;
+  }
+  simdjson::dom::array arr;
+  if (root["Files"].get(arr) == simdjson::SUCCESS) {
+    for (element f : arr) {
+      std::string_view s;
+      if (f.get(s) == simdjson::SUCCESS) files->emplace_back(s);
+    }
+  }
+  return true;
+}
+
+}  // namespace logship::docker_plugin
