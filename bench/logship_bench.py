@@ -61,6 +61,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.period, self.samples, self.stop_flag = pid, period, [], False
         self.t0 = time.monotonic()
+        self.hwm_mib = 0.0
 
     def run(self):
         while not self.stop_flag:
@@ -70,6 +71,10 @@ class Sampler(threading.Thread):
                 cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
                 with open(f"/proc/{self.pid}/statm") as f:
                     rss = int(f.read().split()[1]) * PAGE / 2**20
+                with open(f"/proc/{self.pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            self.hwm_mib = max(self.hwm_mib, int(line.split()[1]) / 1024.0)
                 self.samples.append((time.monotonic() - self.t0, cpu, rss))
             except (OSError, IndexError, ValueError):
                 break
@@ -90,13 +95,17 @@ def run_process(argv, workdir, env=None, stop_when=None, timeout=900):
                 time.sleep(0.05)
             end = time.monotonic()
             proc.send_signal(15)
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)   # exited, not yet reaped
+        sampler.stop_flag = True
+        sampler.join()
         _, status, ru = os.wait4(proc.pid, 0)
         end = end or time.monotonic()
-        sampler.stop_flag = True
     if stop_when is None and os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{argv[0]} exited with {status}; see {workdir}/stderr.log")
     return {"wall_s": end - start, "cpu_s": ru.ru_utime + ru.ru_stime, "user_s": ru.ru_utime,
-            "sys_s": ru.ru_stime, "peak_rss_mib": ru.ru_maxrss / 1024.0, "series": sampler.samples}
+            "sys_s": ru.ru_stime, "series": sampler.samples,
+            # VmHWM of the exec'd image: ru_maxrss would include the forking Python process.
+            "peak_rss_mib": sampler.hwm_mib}
 
 
 def dir_bytes(path):
