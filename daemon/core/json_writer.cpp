@@ -145,25 +145,8 @@ void append_rfc3339(std::string& out, int64_t time_ns) {
   out.append(frac, 11);
 }
 
-void append_event(std::string& out, const Event& e, const SourceInfo& source,
-                  const EventKeys& keys) {
-  out.push_back('{');
-  out.push_back('"');
-  out.append(keys.timestamp);
-  out.append("\":\"");
-  append_rfc3339(out, e.time_ns);
-  out.push_back('"');
-  if (e.stream != Stream::kNone) {
-    out.append(",\"");
-    out.append(keys.stream);
-    out.append("\":\"");
-    out.append(stream_name(e.stream));
-    out.push_back('"');
-  }
-  out.append(",\"");
-  out.append(keys.message);
-  out.append("\":");
-  append_string(out, e.message);
+std::string encode_source(const SourceInfo& source) {
+  std::string out;
   for (const Tag& t : source.tags) {
     out.push_back(',');
     append_string(out, t.key);
@@ -186,6 +169,28 @@ void append_event(std::string& out, const Event& e, const SourceInfo& source,
     }
     out.push_back('}');
   }
+  return out;
+}
+
+void append_event(std::string& out, const Event& e, std::string_view encoded_source,
+                  const EventKeys& keys) {
+  out.append("{\"", 2);
+  out.append(keys.timestamp);
+  out.append("\":\"", 3);
+  append_rfc3339(out, e.time_ns);
+  out.push_back('"');
+  if (e.stream != Stream::kNone) {
+    out.append(",\"", 2);
+    out.append(keys.stream);
+    out.append("\":\"", 3);
+    out.append(stream_name(e.stream));
+    out.push_back('"');
+  }
+  out.append(",\"", 2);
+  out.append(keys.message);
+  out.append("\":", 2);
+  append_string(out, e.message);
+  out.append(encoded_source);
   for (const Field& f : e.fields) {
     out.push_back(',');
     append_string(out, f.key);
@@ -193,6 +198,15 @@ void append_event(std::string& out, const Event& e, const SourceInfo& source,
     append_value(out, f.value);
   }
   out.push_back('}');
+}
+
+void append_event(std::string& out, const Event& e, const SourceInfo& source,
+                  const EventKeys& keys) {
+  if (source.tags.empty() && source.labels.empty()) {
+    append_event(out, e, std::string_view(), keys);
+    return;
+  }
+  append_event(out, e, encode_source(source), keys);
 }
 
 }  // namespace logship::json

@@ -24,5 +24,11 @@ struct EventKeys {
 // {"timestamp":...,"stream":...,"message":...,<tags>,<fields>} without a trailing newline.
 void append_event(std::string& out, const Event& e, const SourceInfo& source,
                   const EventKeys& keys = EventKeys{});
+// The same, with the source's tags and labels already encoded by encode_source(): every event of
+// a batch shares them, so encoders do that work once per batch instead of once per event.
+void append_event(std::string& out, const Event& e, std::string_view encoded_source,
+                  const EventKeys& keys = EventKeys{});
+// ,"tag":"value",...,"labels":{...}  (empty when the source has neither)
+std::string encode_source(const SourceInfo& source);
 
 }  // namespace logship::json

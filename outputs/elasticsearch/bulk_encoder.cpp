@@ -134,6 +134,8 @@ void BulkEncoder::begin_source(const SourceInfo& source) {
   source_hash_ = hash_key(source.key);
   index_valid_ = false;
   per_event_ = template_.varies_per_event(source);
+  encoded_source_ = json::encode_source(source);
+  encoded_for_ = &source;
 }
 
 void BulkEncoder::append(std::string& out, const Event& e, const SourceInfo& source) {
@@ -154,7 +156,11 @@ void BulkEncoder::append(std::string& out, const Event& e, const SourceInfo& sou
     out.push_back('"');
   }
   out.append("}}\n");
-  json::append_event(out, e, source, keys_);
+  if (&source != encoded_for_) {   // a caller that skipped begin_source()
+    encoded_source_ = json::encode_source(source);
+    encoded_for_ = &source;
+  }
+  json::append_event(out, e, encoded_source_, keys_);
   out.push_back('\n');
 }
 

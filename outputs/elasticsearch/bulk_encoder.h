@@ -64,6 +64,8 @@ class BulkEncoder {
 
  private:
   const BulkEncoderOptions o_;
+  std::string encoded_source_;              // tags and labels of the current source, as JSON
+  const SourceInfo* encoded_for_ = nullptr;
   const IndexTemplate template_;
   const json::EventKeys keys_;
   uint64_t source_hash_ = 0;

@@ -130,6 +130,7 @@ class FileOutput final : public Output {
     std::string path;
     for (const auto& b : batches) {
       const SourceInfo& src = b->source();
+      if (!raw_) encoded_source_ = json::encode_source(src);
       Segment* seg = nullptr;
       int64_t seg_second = INT64_MIN;
       for (const Event& e : b->events()) {
@@ -149,7 +150,7 @@ class FileOutput final : public Output {
         if (raw_) {
           seg->pending.append(e.message);
         } else {
-          json::append_event(seg->pending, e, src);
+          json::append_event(seg->pending, e, encoded_source_);
         }
         seg->pending.push_back('\n');
         if (seg->size + seg->pending.size() >= o_.max_size.bytes) {
@@ -428,6 +429,7 @@ class FileOutput final : public Output {
   std::set<std::string> recovered_;
   std::vector<Segment*> touched_;
   std::vector<DeliverDone> waiting_;
+  std::string encoded_source_;
   TimePoint next_sync_{};
   log::RateLimit error_log_;
   std::atomic<uint64_t>* torn_ = nullptr;

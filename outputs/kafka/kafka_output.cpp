@@ -145,6 +145,8 @@ class KafkaOutput final : public Output {
     bool finished = false;
     {
       std::lock_guard lock(produce_mu_);
+      // A source seen before may be gone and its address reused by this delivery's batches.
+      encoded_for_ = nullptr;
       if (blocked_.empty()) finished = produce_from(*d);
       if (!finished) {
         blocked_.push_back(d);
@@ -210,7 +212,11 @@ class KafkaOutput final : public Output {
         value = e.message;
       } else {
         value_buf_.clear();
-        json::append_event(value_buf_, e, src);
+        if (&src != encoded_for_) {   // events of one batch share their source: encode it once
+          encoded_source_ = json::encode_source(src);
+          encoded_for_ = &src;
+        }
+        json::append_event(value_buf_, e, encoded_source_);
         value = value_buf_;
       }
       rd_kafka_vu_t vu[8 + kMaxHeaders];
@@ -506,6 +512,8 @@ class KafkaOutput final : public Output {
   std::string topic_name_;
   std::string render_buf_;
   std::string value_buf_;
+  std::string encoded_source_;
+  const SourceInfo* encoded_for_ = nullptr;
   std::string key_scratch_;
   std::string header_scratch_[kMaxHeaders];
   char key_buf_[16];

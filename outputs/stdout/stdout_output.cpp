@@ -26,11 +26,12 @@ class StdoutOutput final : public Output {
   void deliver(std::span<const SharedBatch> batches, DeliverDone done) override {
     buf_.clear();
     for (const auto& b : batches) {
+      const std::string src = raw_ ? std::string() : json::encode_source(b->source());
       for (const Event& e : b->events()) {
         if (raw_) {
           buf_.append(e.message);
         } else {
-          json::append_event(buf_, e, b->source());
+          json::append_event(buf_, e, src);
         }
         buf_.push_back('\n');
       }
