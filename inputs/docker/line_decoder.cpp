@@ -1,5 +1,7 @@
 #include "inputs/docker/line_decoder.h"
 
+#include "daemon/core/rfc3339.h"
+
 #include <utility>
 
 namespace logship::docker {
@@ -19,28 +21,6 @@ std::string_view line_error_name(LineError e) {
 
 namespace {
 
-bool digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    unsigned d = static_cast<unsigned char>(s[i]) - '0';
-    if (d > 9) return false;
-    v = v * 10 + static_cast<int>(d);
-  }
-  *out = v;
-  return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 Stream parse_stream(std::string_view s) {
   if (s == "stdout") return Stream::kStdout;
   if (s == "stderr") return Stream::kStderr;
@@ -49,50 +29,7 @@ Stream parse_stream(std::string_view s) {
 
 }  // namespace
 
-bool parse_rfc3339_ns(std::string_view s, int64_t* out) {
-  int y, mo, d, h, mi, sec;
-  if (!digits(s, 0, 4, &y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-      !digits(s, 11, 2, &h) || s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' ||
-      !digits(s, 17, 2, &sec)) {
-    return false;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
-  std::size_t p = 19;
-  int64_t frac = 0;
-  if (p < s.size() && s[p] == '.') {
-    ++p;
-    std::size_t n = 0;
-    while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
-      if (n == 9) return false;
-      frac = frac * 10 + (s[p] - '0');
-      ++n;
-      ++p;
-    }
-    if (n == 0) return false;
-    for (; n < 9; ++n) frac *= 10;
-  }
-  if (p >= s.size()) return false;
-  int64_t offset_s = 0;
-  if (s[p] == 'Z' || s[p] == 'z') {
-    ++p;
-  } else if (s[p] == '+' || s[p] == '-') {
-    int oh, om;
-    if (!digits(s, p + 1, 2, &oh) || p + 3 >= s.size() || s[p + 3] != ':' ||
-        !digits(s, p + 4, 2, &om) || oh > 23 || om > 59) {
-      return false;
-    }
-    offset_s = (oh * 3600 + om * 60) * (s[p] == '-' ? -1 : 1);
-    p += 6;
-  } else {
-    return false;
-  }
-  if (p != s.size()) return false;
-  const int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  const int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-  *out = secs * 1000000000 + frac;
-  return true;
-}
+bool parse_rfc3339_ns(std::string_view s, int64_t* out) { return parse_rfc3339(s, out); }
 
 LineError DockerLineDecoder::decode(std::string_view line, std::size_t capacity,
                                     DecodedLine* out) {

@@ -1,6 +1,7 @@
 #include "inputs/docker_plugin/protocol.h"
 
 #include "daemon/core/json_writer.h"
+#include "daemon/core/rfc3339.h"
 
 namespace logship::docker_plugin {
 namespace {
@@ -70,27 +71,6 @@ std::string required_file(object root, std::string* file) {
   return "";
 }
 
-// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool digits(std::string_view s, std::size_t at, std::size_t n, int64_t* out) {
-  if (at + n > s.size()) return false;
-  int64_t v = 0;
-  for (std::size_t i = at; i < at + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
 }  // namespace
 
 std::string parse_start_logging(std::string_view body, simdjson::dom::parser& p,
@@ -139,57 +119,9 @@ std::string parse_read_logs(std::string_view body, simdjson::dom::parser& p, Rea
 }
 
 bool parse_rfc3339_ns(std::string_view s, int64_t* ns) {
-  int64_t y, mo, d, h, mi, sec;
-  if (!digits(s, 0, 4, &y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-      !digits(s, 11, 2, &h) || s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' ||
-      !digits(s, 17, 2, &sec)) {
-    return false;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
-  std::size_t i = 19;
-  int64_t frac = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    int n = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (n < 9) {
-        frac = frac * 10 + (s[i] - '0');
-        ++n;
-      }
-      ++i;
-    }
-    if (n == 0) return false;
-    for (; n < 9; ++n) frac *= 10;
-  }
-  int64_t offset = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    int64_t oh, om;
-    if (!digits(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
-        !digits(s, i + 4, 2, &om)) {
-      return false;
-    }
-    offset = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
-    i += 6;
-  } else {
-    return false;
-  }
-  if (i != s.size()) return false;
-  const int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
-                           86400 + h * 3600 + mi * 60 + sec - offset;
-  // int64 nanoseconds cover 1677-09-21 .. 2262-04-11; earlier means "no bound" (Go zero time).
-  if (secs <= INT64_MIN / 1000000000 + 1) {
-    *ns = INT64_MIN;
-    return true;
-  }
-  if (secs >= INT64_MAX / 1000000000 - 1) {
-    *ns = INT64_MAX;
-    return true;
-  }
-  *ns = secs * 1000000000 + frac;
-  return true;
+  // Go writes up to 9 fraction digits; clients may send more. Go's zero time clamps to
+  // INT64_MIN, which callers read as "no bound".
+  return parse_rfc3339(s, ns, /*truncate_fraction=*/true);
 }
 
 bool valid_container_id(std::string_view id) {

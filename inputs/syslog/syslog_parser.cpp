@@ -1,5 +1,7 @@
 #include "inputs/syslog/syslog_parser.h"
 
+#include "daemon/core/rfc3339.h"
+
 #include <cstring>
 #include <ctime>
 
@@ -24,64 +26,12 @@ bool read_num(std::string_view s, std::size_t* i, int n, int* out) {
   return true;
 }
 
-// Days since 1970-01-01 of a civil date (proleptic Gregorian), no time zone involved.
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 // RFC 3339 as RFC 5424 allows it (also used by rsyslog's forwarding format in BSD messages).
 // Advances *i past it.
 bool parse_rfc3339(std::string_view s, std::size_t* i, int64_t* ns) {
-  std::size_t p = *i;
-  int y, mo, d, h, mi, se;
-  if (!read_num(s, &p, 4, &y) || p >= s.size() || s[p++] != '-' || !read_num(s, &p, 2, &mo) ||
-      p >= s.size() || s[p++] != '-' || !read_num(s, &p, 2, &d) || p >= s.size() ||
-      (s[p] != 'T' && s[p] != 't')) {
-    return false;
-  }
-  ++p;
-  if (!read_num(s, &p, 2, &h) || p >= s.size() || s[p++] != ':' || !read_num(s, &p, 2, &mi) ||
-      p >= s.size() || s[p++] != ':' || !read_num(s, &p, 2, &se)) {
-    return false;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return false;
-  int64_t frac = 0;
-  if (p < s.size() && s[p] == '.') {
-    ++p;
-    int digits = 0;
-    while (p < s.size() && digit(s[p])) {
-      if (digits < 9) {
-        frac = frac * 10 + (s[p] - '0');
-        ++digits;
-      }
-      ++p;
-    }
-    if (digits == 0) return false;
-    for (; digits < 9; ++digits) frac *= 10;
-  }
-  int64_t offset_s = 0;
-  if (p < s.size() && (s[p] == 'Z' || s[p] == 'z')) {
-    ++p;
-  } else if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
-    int sign = s[p] == '-' ? -1 : 1;
-    ++p;
-    int oh, om;
-    if (!read_num(s, &p, 2, &oh) || p >= s.size() || s[p++] != ':' || !read_num(s, &p, 2, &om)) {
-      return false;
-    }
-    offset_s = sign * (oh * 3600 + om * 60);
-  } else {
-    return false;
-  }
-  int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-                 h * 3600 + mi * 60 + se - offset_s;
-  *ns = secs * 1000000000 + frac;
-  *i = p;
+  std::size_t len = 0;
+  if (!parse_rfc3339_prefix(s.substr(*i), &len, ns, /*truncate_fraction=*/true)) return false;
+  *i += len;
   return true;
 }
 

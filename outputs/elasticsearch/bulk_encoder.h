@@ -9,36 +9,20 @@
 #include <vector>
 
 #include "daemon/core/batch.h"
+#include "daemon/core/field_template.h"
 #include "daemon/core/json_writer.h"
 
 namespace logship::plugins::es {
 
-// `{name}` takes a source tag, a string event field, `input` or `stream`; `%Y %m %d %H` (any
-// strftime conversion) the event's UTC time. Substituted values are lowercased and characters
-// an index name may not hold become '_'. A missing value renders as "unknown".
-class IndexTemplate {
- public:
-  explicit IndexTemplate(std::string_view text);
-  // Appends the index name for `e` to *out.
-  void render(const Event& e, const SourceInfo& source, std::string* out) const;
-  bool has_time() const { return has_time_; }
-  bool has_event_fields() const { return has_fields_; }
-  // True when some `{name}` part is not a tag of `source` (nor `input`): then the name can
-  // change from event to event.
-  bool varies_per_event(const SourceInfo& source) const;
-
- private:
-  struct Part {
-    enum Kind { kLiteral, kField, kTime } kind;
-    std::string text;
-  };
-  std::vector<Part> parts_;
-  bool has_time_ = false;
-  bool has_fields_ = false;
-};
-
 // Appends a value made safe for an index name: lowercase, no \ / * ? " < > | , # : or space.
 void append_index_safe(std::string* out, std::string_view v);
+
+// Index names (daemon/core/field_template.h syntax), substituted values lowercased and made
+// index-safe. A missing value renders as "unknown".
+class IndexTemplate : public FieldTemplate {
+ public:
+  explicit IndexTemplate(std::string_view text) : FieldTemplate(text, append_index_safe) {}
+};
 
 enum class BulkAction { kIndex, kCreate };
 

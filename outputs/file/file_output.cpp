@@ -21,7 +21,7 @@
 #include "daemon/runtime/metrics.h"
 #include "daemon/state/atomic_file.h"
 #include "outputs/file/archiver.h"
-#include "outputs/file/path_template.h"
+#include "daemon/core/field_template.h"
 
 namespace logship::plugins {
 namespace {
@@ -138,6 +138,7 @@ class FileOutput final : public Output {
         int64_t sec = e.time_ns / 1000000000;
         if (seg == nullptr || template_.has_event_fields() ||
             (template_.has_time() && sec != seg_second)) {
+          path.clear();
           template_.render(e, src, &path);
           seg = segment_for(path, now);
           if (seg == nullptr) {
@@ -420,7 +421,7 @@ class FileOutput final : public Output {
   }
 
   const FileOptions o_;
-  const PathTemplate template_;
+  const FieldTemplate template_;
   const bool raw_;
   const SyncPolicy sync_;
   Archiver archiver_;

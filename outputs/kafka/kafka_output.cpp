@@ -20,7 +20,7 @@
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
-#include "outputs/file/path_template.h"
+#include "daemon/core/field_template.h"
 #include "outputs/kafka/kafka_conf.h"
 
 namespace logship::plugins {
@@ -277,6 +277,7 @@ class KafkaOutput final : public Output {
 
   rd_kafka_topic_t* topic_for(const Event& e, const SourceInfo& src) {
     // Rendering is cheap; the handle lookup is skipped while the name repeats.
+    render_buf_.clear();
     topic_template_.render(e, src, &render_buf_);
     if (last_topic_ != nullptr && render_buf_ == topic_name_) return last_topic_;
     topic_name_ = render_buf_;
@@ -492,7 +493,7 @@ class KafkaOutput final : public Output {
   static constexpr std::size_t kMaxHeaders = KafkaOptions::kMaxHeaders;
 
   const KafkaOptions o_;
-  const PathTemplate topic_template_;
+  const FieldTemplate topic_template_;
   const bool raw_;
   std::vector<std::pair<std::string, std::string>> headers_;
   OutputContext* ctx_ = nullptr;

@@ -1,8 +1,8 @@
-#include "outputs/file/path_template.h"
+#include "daemon/core/field_template.h"
 
 #include <ctime>
 
-namespace logship::plugins {
+namespace logship {
 
 void append_safe(std::string* out, std::string_view v) {
   if (v.empty() || v == "." || v == "..") {
@@ -15,7 +15,7 @@ void append_safe(std::string* out, std::string_view v) {
   }
 }
 
-PathTemplate::PathTemplate(std::string_view t) {
+FieldTemplate::FieldTemplate(std::string_view t, Sanitizer sanitize) : sanitize_(sanitize) {
   std::string lit;
   auto flush_lit = [&] {
     if (!lit.empty()) parts_.push_back({Part::kLiteral, std::move(lit)});
@@ -34,14 +34,13 @@ PathTemplate::PathTemplate(std::string_view t) {
       }
     }
     if (c == '%' && i + 1 < t.size()) {
-      flush_lit();
-      std::string fmt = "%";
-      fmt.push_back(t[++i]);
-      if (fmt == "%%") {
+      if (t[i + 1] == '%') {
         lit.push_back('%');
+        ++i;
         continue;
       }
-      parts_.push_back({Part::kTime, fmt});
+      flush_lit();
+      parts_.push_back({Part::kTime, std::string{'%', t[++i]}});
       has_time_ = true;
       continue;
     }
@@ -50,8 +49,7 @@ PathTemplate::PathTemplate(std::string_view t) {
   flush_lit();
 }
 
-void PathTemplate::render(const Event& e, const SourceInfo& source, std::string* out) const {
-  out->clear();
+void FieldTemplate::render(const Event& e, const SourceInfo& source, std::string* out) const {
   std::tm tm{};
   bool have_tm = false;
   for (const Part& p : parts_) {
@@ -59,13 +57,13 @@ void PathTemplate::render(const Event& e, const SourceInfo& source, std::string*
       case Part::kLiteral: out->append(p.text); break;
       case Part::kField: {
         if (const Tag* t = source.find(p.text)) {
-          append_safe(out, t->value);
+          sanitize_(out, t->value);
         } else if (const Field* f = e.find(p.text); f && f->value.type == ValueType::kString) {
-          append_safe(out, f->value.s);
+          sanitize_(out, f->value.s);
         } else if (p.text == "stream") {
-          append_safe(out, stream_name(e.stream));
+          sanitize_(out, stream_name(e.stream));
         } else if (p.text == "input") {
-          append_safe(out, source.input);
+          sanitize_(out, source.input);
         } else {
           out->append("unknown");
         }
@@ -73,7 +71,9 @@ void PathTemplate::render(const Event& e, const SourceInfo& source, std::string*
       }
       case Part::kTime: {
         if (!have_tm) {
-          std::time_t t = static_cast<std::time_t>(e.time_ns / 1000000000);
+          int64_t sec = e.time_ns / 1000000000;
+          if (e.time_ns < 0 && e.time_ns % 1000000000 != 0) --sec;
+          std::time_t t = static_cast<std::time_t>(sec);
           gmtime_r(&t, &tm);
           have_tm = true;
         }
@@ -86,4 +86,11 @@ void PathTemplate::render(const Event& e, const SourceInfo& source, std::string*
   }
 }
 
-}  // namespace logship::plugins
+bool FieldTemplate::varies_per_event(const SourceInfo& source) const {
+  for (const Part& p : parts_) {
+    if (p.kind == Part::kField && p.text != "input" && source.find(p.text) == nullptr) return true;
+  }
+  return false;
+}
+
+}  // namespace logship
