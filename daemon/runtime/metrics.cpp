@@ -119,6 +119,14 @@ void series_name(std::string& out, std::string_view name, std::string_view suffi
 
 }  // namespace
 
+void Metrics::remove(std::string_view name, std::string_view labels) {
+  std::lock_guard lock(mu_);
+  auto fit = families_.find(name);
+  if (fit == families_.end()) return;
+  auto sit = fit->second.series.find(labels);
+  if (sit != fit->second.series.end()) fit->second.series.erase(sit);
+}
+
 std::string Metrics::render_prometheus() const {
   std::lock_guard lock(mu_);
   std::string out;

@@ -46,6 +46,8 @@ class Metrics {
   std::string render_prometheus() const;
   // For tests: the value of a counter or gauge (a histogram's count), 0 if it does not exist.
   int64_t value(std::string_view name, std::string_view labels) const;
+  // Drops a series whose subject is gone (a released file). Its reference must not be used after.
+  void remove(std::string_view name, std::string_view labels);
 
   // Latency buckets in seconds, 1 ms .. 60 s.
   static const std::vector<double>& latency_buckets();

@@ -238,7 +238,19 @@ struct Tail {
       : dec(o, json, st, metric, limit) {}
   ~Tail() {
     if (fd >= 0) ::close(fd);
+    if (lag != nullptr) Metrics::global().remove(kLagMetric, lag_labels);
   }
+  static constexpr std::string_view kLagMetric = "logship_input_file_lag_bytes";
+  // Bytes of the file not read yet, refreshed at every scan.
+  void update_lag() {
+    struct stat st{};
+    if (lag != nullptr && fd >= 0 && ::fstat(fd, &st) == 0) {
+      lag->store(std::max<int64_t>(0, static_cast<int64_t>(st.st_size) - static_cast<int64_t>(read_off)),
+                 std::memory_order_relaxed);
+    }
+  }
+  std::atomic<int64_t>* lag = nullptr;
+  std::string lag_labels;
   std::string path;
   std::string container;
   std::string key;
@@ -393,6 +405,8 @@ class ContainerLogInput final : public Input {
   // ---- discovery ----
 
   void scan() {
+    for (auto& [key, t] : tails_) t->update_lag();
+    for (auto& t : closing_) t->update_lag();
     const std::string top = scan_root();
     if (!is_dir(top)) {
       if (!root_missing_logged_) {
@@ -718,6 +732,13 @@ class ContainerLogInput final : public Input {
     }
     ::lseek(fd, static_cast<off_t>(offset), SEEK_SET);
     t->read_off = offset;
+    t->lag_labels = "input=";
+    json::append_string(t->lag_labels, ctx_->name());
+    t->lag_labels += ",file=";
+    json::append_string(t->lag_labels, t->path);
+    t->lag = &Metrics::global().gauge(Tail::kLagMetric, t->lag_labels,
+                                      "Bytes of a followed file not read yet");
+    t->update_lag();
     t->dec.reset(offset);
     update_fingerprint(*t);
     const Container* c = nullptr;
