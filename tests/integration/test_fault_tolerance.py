@@ -26,7 +26,7 @@ CONTAINERS = 4
 RATE = 3000 if LONG else 2000            # records/s over all containers
 KILLS = 20 if LONG else 5
 OUTPUT_OUTAGE_S = 30 if LONG else 10
-STATE_OUTAGE_S = 30 if LONG else 5
+STATE_OUTAGE_S = int(os.environ.get("LOGSHIP_FAULT_STATE_S", 30 if LONG else 5))
 CATCH_UP_S = 180 if LONG else 90
 RSS_LIMIT = 100 << 20
 RECORD_RE = re.compile(rb'"message":"r=(c\d+)-(\d+) [^\n]*\n')
@@ -149,6 +149,26 @@ def scan_output(out_dir):
     return seqs
 
 
+def dup_ranges(seqs, limit=8):
+    """Compact view of duplicated ids per container: "c0:100-399x2 ..." (for failure reports)."""
+    out = []
+    for c in sorted(seqs):
+        counts = {}
+        for s in seqs[c]:
+            counts[s] = counts.get(s, 0) + 1
+        run = None
+        for s in sorted(k for k, v in counts.items() if v > 1):
+            if run and s == run[1] + 1 and counts[s] == run[2]:
+                run[1] = s
+            else:
+                if run:
+                    out.append(f"{c}:{run[0]}-{run[1]}x{run[2]}")
+                run = [s, s, counts[s]]
+        if run:
+            out.append(f"{c}:{run[0]}-{run[1]}x{run[2]}")
+    return " ".join(out[:limit]) + (f" ... ({len(out)} ranges)" if len(out) > limit else "")
+
+
 def config(tmp, root, out):
     return f"""
 service:
@@ -172,6 +192,9 @@ outputs:
 
 
 def try_mount(args):
+    # LOGSHIP_FAULT_NO_MOUNT=1 exercises the fallback used where mount is not permitted.
+    if os.environ.get("LOGSHIP_FAULT_NO_MOUNT") == "1":
+        return False
     return subprocess.run(["mount"] + args, capture_output=True, timeout=30).returncode == 0
 
 
@@ -239,6 +262,8 @@ class FaultToleranceTest(support.TestCase):
               f"restarts={self.restarts} generated={total} delivered={delivered} lost={lost} "
               f"duplicated={dups} rotations={self.writer.rotations} "
               f"peak_rss_mib={self.rss.peak / 2**20:.1f}", flush=True)
+        if dups:
+            print(f"duplicated ranges: {dup_ranges(seqs)}", flush=True)
         self.assertEqual(foreign, 0, "records with ids never generated")
         self.assertEqual(lost, 0, f"{lost} records lost")
         self.assertLessEqual(dups, dup_bound, "duplicates beyond the bound")
@@ -259,8 +284,8 @@ class FaultToleranceTest(support.TestCase):
             self.restarts += 1
         time.sleep(1.0)
         # A kill re-delivers what was written but not yet checkpointed: about one checkpoint
-        # interval (200 ms) plus the batches in flight, i.e. well under 2 s of load per kill.
-        self.finish(d, "kill9", dup_bound=KILLS * RATE * 2)
+        # interval (200 ms) plus the batches in flight, i.e. well under 1 s of load per kill.
+        self.finish(d, "kill9", dup_bound=KILLS * RATE)
 
     def test_output_fails_then_recovers(self):
         d = self.start_daemon()
