@@ -414,6 +414,16 @@ class FaultToleranceTest(support.TestCase):
         print(f"\nstate dir read-only via {how}", flush=True)
         self._state_outage(fail, restore, "state-dir-read-only")
 
+    def test_rotation_churn_without_faults_is_exactly_once(self):
+        """The baseline: fast Docker rotation (many renames of <id>-json.log.N per rotation, each
+        a chance for a scan to miss a file being renamed) and no fault: no duplicate at all."""
+        d = self.start_daemon()
+        self.writer = LoadWriter(self.tree, self.names, RATE, max_size=40_000, max_file=60)
+        self.writer.start()
+        self.t0 = time.monotonic()
+        time.sleep(30 if LONG else 10)
+        self.finish(d, "rotation-churn", dup_bound=0)
+
     def test_kafka_broker_down_then_back(self):
         """Long form only (starts its own broker: a JVM is too heavy for CI's short run)."""
         if not LONG:
