@@ -501,11 +501,20 @@ class ContainerLogInput final : public Input {
     }
     // Checkpoints of released rotated files are kept while the file exists, so a restart can
     // tell a rotated file it read (checkpoint) from one it never saw (none: read from head).
+    // A scan can miss a file that is being renamed (Docker shifting <name>.1 to <name>.2 between
+    // readdir and stat): forgetting its checkpoint then makes the next scan read the whole file
+    // again. Only a file missing from two scans in a row is gone.
     for (auto it = retired_.begin(); it != retired_.end();) {
       if (present_keys_.count(it->first)) {
+        retired_missed_.erase(it->first);
         ++it;
         continue;
       }
+      if (retired_missed_.insert(it->first).second) {
+        ++it;
+        continue;
+      }
+      retired_missed_.erase(it->first);
       ctx_->forget_position(it->first);
       it = retired_.erase(it);
     }
@@ -989,6 +998,7 @@ class ContainerLogInput final : public Input {
   std::deque<std::unique_ptr<Tail>> closing_;
   std::set<std::string> closing_keys_;
   std::map<std::string, std::string> retired_;   // released rotated files still on disk
+  std::set<std::string> retired_missed_;         // retired files the last scan did not see
   std::set<std::string> present_keys_;           // files seen by the current scan
   std::vector<char> buf_;
   docker::DockerLineDecoder json_;
