@@ -205,6 +205,7 @@ Status Topology::start() {
                                         "Seconds since checkpoints were last written successfully");
     TimePoint last_ok = SteadyClock::now();
     age.store(0);
+    log::RateLimit error_log(3, std::chrono::seconds(60));   // a full disk fails every interval
     std::unique_lock lock(ckpt_mu_);
     while (!ckpt_stop_) {
       ckpt_cv_.wait_for(lock, cfg_.service.checkpoint_interval);
@@ -214,7 +215,12 @@ Status Topology::start() {
       if (s.is_ok()) {
         last_ok = now;
       } else {
-        log::error("checkpoint", "cannot write checkpoints", log::kv("error", s.message()));
+        uint64_t suppressed = 0;
+        if (error_log.allow(&suppressed)) {
+          log::error("checkpoint", "cannot write checkpoints",
+                     log::kv("error", s.message()) +
+                         log::kv("suppressed", static_cast<int64_t>(suppressed)));
+        }
       }
       age.store(std::chrono::duration_cast<std::chrono::seconds>(now - last_ok).count());
       lock.lock();
