@@ -6,6 +6,10 @@ Scenarios (each run R times, median reported):
   docker-file, docker-null                           a generated Docker json-file tree read from head
                                                      (--containers, --lines, --json-share,
                                                       --multiline-share, --long-share, --parse)
+  docker-live                                        live writers at --rate lines/s for --duration s
+                                                     with Docker-style rotation (--rotate-size);
+                                                     end-to-end latency percentiles from each line's
+                                                     Docker time to its arrival in the file sink
 
 For every run: wall time, CPU (user+sys of the daemon from wait4 rusage), peak RSS, and a /proc
 time series (CPU and RSS every 100 ms). docker-* runs verify completeness: every generated record
@@ -234,6 +238,108 @@ def run_scenario(args, scenario, overrides, peer=None):
     return runs
 
 
+def _ns_of(ts, cache={}):
+    """'2026-01-01T00:00:00.123456789Z' -> ns since the epoch (seconds part cached)."""
+    import calendar
+    head = ts[:19]
+    sec = cache.get(head)
+    if sec is None:
+        sec = calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S"))
+        cache.clear()
+        cache[head] = sec
+    frac = ts[20:-1] if len(ts) > 20 and ts[19] == "." else ""
+    return sec * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
+
+
+def run_live(args):
+    """Writers append Docker json-file lines at a fixed rate with rotation while logship tails
+    them into a file sink that the harness follows; latency = arrival - the line's Docker time."""
+    runs = []
+    for i in range(args.runs):
+        tmp = tempfile.mkdtemp(prefix="logship-bench-live-")
+        try:
+            root = os.path.join(tmp, "docker")
+            ids = [loadgen.container_id(c, 100 + i) for c in range(args.containers)]
+            for c, cid in enumerate(ids):
+                os.makedirs(os.path.join(root, "containers", cid))
+                loadgen.write_config(os.path.join(root, "containers", cid), cid, c)
+            out_dir = os.path.join(tmp, "out")
+            os.makedirs(out_dir)
+            cfg = (f"service:\n  state_dir: {tmp}/state\n"
+                   f"inputs:\n  docker:\n    type: docker\n    docker_root: {root}\n"
+                   f"outputs:\n  sink:\n    type: file\n    path: {out_dir}/{{container_name}}.log\n"
+                   f"    max_size: 1GiB\n    compress: false\n    keep_files: 0\n")
+            with open(os.path.join(tmp, "bench.yaml"), "w") as f:
+                f.write(cfg)
+            written = [0]
+            latencies = []
+            offsets = {}
+            stop_writing = threading.Event()
+
+            def writer():
+                per_tick = max(1, args.rate // 100)
+                files = {cid: open(os.path.join(root, "containers", cid, f"{cid}-json.log"), "a") for cid in ids}
+                n = 0
+                t0 = time.monotonic()
+                while not stop_writing.is_set():
+                    for _ in range(per_tick):
+                        cid = ids[n % len(ids)]
+                        f = files[cid]
+                        f.write(loadgen.json_line(f"r={n % len(ids)}-{n // len(ids)} live line {'x' * 120}\n",
+                                                  "stdout", time.time_ns()))
+                        n += 1
+                        if f.tell() >= args.rotate_size:   # Docker: rename to .1, open a new file
+                            f.close()
+                            path = os.path.join(root, "containers", cid, f"{cid}-json.log")
+                            os.replace(path, path + ".1")
+                            files[cid] = open(path, "a")
+                    for f in files.values():
+                        f.flush()
+                    written[0] = n
+                    next_tick = t0 + n / args.rate
+                    time.sleep(max(0.0, next_tick - time.monotonic()))
+                for f in files.values():
+                    f.close()
+
+            def follow():
+                for name in os.listdir(out_dir):
+                    path = os.path.join(out_dir, name)
+                    with open(path, "rb") as f:
+                        f.seek(offsets.get(path, 0))
+                        data = f.read()
+                    end = data.rfind(b"\n") + 1
+                    offsets[path] = offsets.get(path, 0) + end
+                    now = time.time_ns()
+                    for line in data[:end].splitlines():
+                        ts = json.loads(line)["timestamp"]
+                        latencies.append((now - _ns_of(ts)) / 1e6)
+
+            env = None
+            w = threading.Thread(target=writer, daemon=True)
+            stop_at = time.monotonic() + args.duration
+
+            def done():
+                follow()
+                if time.monotonic() >= stop_at and not stop_writing.is_set():
+                    stop_writing.set()
+                    w.join()
+                return stop_writing.is_set() and len(latencies) >= written[0]
+
+            w.start()
+            r = run_process([args.bin, "run", "-c", os.path.join(tmp, "bench.yaml")], tmp, env=env,
+                            stop_when=done, timeout=args.duration + 60)
+            stop_writing.set()
+            lat = sorted(latencies)
+            pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")  # noqa: E731
+            r.update(units=written[0], out_bytes=sum(offsets.values()), records_seen=len(lat),
+                     latency_ms={"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": lat[-1] if lat else float("nan")})
+            runs.append(r)
+        finally:
+            if not args.keep:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return runs
+
+
 def summarize(label, runs):
     med = lambda f: statistics.median(f(r) for r in runs)  # noqa: E731
     s = {
@@ -246,6 +352,9 @@ def summarize(label, runs):
     if "missing" in runs[0]:
         s["missing"] = max(r["missing"] for r in runs)
         s["duplicates"] = max(r["duplicates"] for r in runs)
+    if "latency_ms" in runs[0]:
+        s["latency_ms"] = {q: med(lambda r, q=q: r["latency_ms"][q]) for q in ("p50", "p90", "p99", "max")}
+        s["missing"] = max(r["units"] - r["records_seen"] for r in runs)
     return s
 
 
@@ -255,6 +364,12 @@ def markdown(summaries):
     for s in summaries:
         out.append(f"| {s['scenario']} | {s['units']:,} | {s['per_s']:,.0f} | {s['per_cpu_s']:,.0f} | {s['mb_per_cpu_s']:,.1f} | "
                    f"{s['cpu_s']:.2f} | {s['peak_rss_mib']:.1f} | {s.get('missing', '-')} | {s.get('duplicates', '-')} | {s['runs']} |")
+    lat = [s for s in summaries if "latency_ms" in s]
+    if lat:
+        out += ["", "| scenario | latency p50 ms | p90 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|"]
+        for s in lat:
+            l = s["latency_ms"]
+            out.append(f"| {s['scenario']} | {l['p50']:.1f} | {l['p90']:.1f} | {l['p99']:.1f} | {l['max']:.1f} |")
     return "\n".join(out)
 
 
@@ -279,7 +394,7 @@ def charts(results, directory):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", nargs="+", choices=["generate-file", "generate-file-gzip", "generate-null",
-                                                  "docker-file", "docker-file-gzip", "docker-null"])
+                                                  "docker-file", "docker-file-gzip", "docker-null", "docker-live"])
     p.add_argument("--bin", default=os.environ.get("LOGSHIP_BIN", DEFAULT_BIN))
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--events", type=int, default=2_000_000)
@@ -290,6 +405,9 @@ def main():
     p.add_argument("--multiline-share", type=float, default=0.03)
     p.add_argument("--long-share", type=float, default=0.0)
     p.add_argument("--parse", action="store_true", help="docker: json parser + java multiline on")
+    p.add_argument("--rate", type=int, default=5000, help="docker-live: lines per second")
+    p.add_argument("--duration", type=float, default=10, help="docker-live: seconds of writing")
+    p.add_argument("--rotate-size", type=int, default=10 * 2**20, help="docker-live: rotate at bytes")
     p.add_argument("--sweep", action="append", default=[], help="option=v1,v2,... (see above)")
     p.add_argument("--peer", action="append", default=[], help="name=/path/to/binary (fluent-bit)")
     p.add_argument("--no-verify", action="store_true")
@@ -308,7 +426,7 @@ def main():
     results, summaries = [], []
     for sc in args.scenario:
         for overrides, label in variants:
-            runs = run_scenario(args, sc, overrides)
+            runs = run_live(args) if sc == "docker-live" else run_scenario(args, sc, overrides)
             name = f"{sc} {label}".strip()
             results.append((name, runs))
             summaries.append(summarize(name, runs))
