@@ -24,8 +24,12 @@ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_TSAN=ON \
   -DLOGSHIP_BUILD_BENCH=OFF >/dev/null
 cmake --build build-tsan -j "$JOBS" --target logship_unit_tests
 # halt_on_error: a race fails its test. Suppressions cover third-party libraries only.
+# Not the Kafka output tests: Debian's librdkafka starts its threads with C11 thrd_create, which
+# TSan does not intercept, so the first malloc on a librdkafka thread crashes inside TSan
+# (uninitialized thread state); no suppression can help. They run under ASan above.
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
-  ctest --test-dir build-tsan --output-on-failure -j "$JOBS" -L unit --timeout 900
+  ctest --test-dir build-tsan --output-on-failure -j "$JOBS" -L unit -E '^KafkaOutputTest\.' \
+  --timeout 900
 
 echo "== fuzz each target for 10s"
 bash scripts/fuzz.sh 10
