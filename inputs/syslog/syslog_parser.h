@@ -102,7 +102,8 @@ void Framer::feed(std::string_view data, OnFrame&& on_frame, OnError&& on_error)
         partial_octet_ = true;
         break;   // need more digits or the space
       }
-      if (view[i] == ' ') {
+      // Ten digits ending the data: no room for the space here; the LF path below buffers it.
+      if (i < view.size() && view[i] == ' ') {
         std::size_t body = i + 1;
         if (len > max_) {
           on_error(Error::kOversized);
@@ -127,7 +128,11 @@ void Framer::feed(std::string_view data, OnFrame&& on_frame, OnError&& on_error)
     }
     std::size_t nl = view.find('\n', pos);
     if (nl == std::string_view::npos) {
-      if (view.size() - pos > max_) {
+      // A trailing '\r' may be the CR of a CRLF not yet read, which is not frame content: count
+      // it and a frame of exactly max_ bytes is rejected or not depending on the read boundary.
+      std::size_t pending = view.size() - pos;
+      if (view.back() == '\r') --pending;
+      if (pending > max_) {
         on_error(Error::kOversized);
         skip_to_lf_ = true;
         pos = view.size();

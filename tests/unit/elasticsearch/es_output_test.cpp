@@ -70,7 +70,7 @@ class FakeServer {
     accept_thread_.join();
     {
       std::lock_guard lock(mu_);
-      for (auto* s : sockets_) ::shutdown(s->native_handle(), SHUT_RDWR);
+      for (auto& s : sockets_) ::shutdown(s->native_handle(), SHUT_RDWR);
     }
     for (auto& t : conn_threads_) t.join();
   }
@@ -88,8 +88,11 @@ class FakeServer {
       acceptor_.accept(*sock, ec);
       if (ec) return;
       std::lock_guard lock(mu_);
-      sockets_.push_back(sock.get());
-      conn_threads_.emplace_back([this, s = std::move(sock)]() mutable { serve(*s); });
+      // The server owns the socket until its thread is joined: the thread returning when the
+      // client hangs up must not free a socket the destructor still shuts down.
+      tcp::socket* s = sock.get();
+      sockets_.push_back(std::move(sock));
+      conn_threads_.emplace_back([this, s] { serve(*s); });
     }
   }
   void serve(tcp::socket& sock) {
@@ -132,7 +135,7 @@ class FakeServer {
   std::atomic<bool> stopping_{false};
   std::thread accept_thread_;
   std::mutex mu_;
-  std::vector<tcp::socket*> sockets_;
+  std::vector<std::unique_ptr<tcp::socket>> sockets_;
   std::vector<std::thread> conn_threads_;
   std::vector<Received> received_;
 };
