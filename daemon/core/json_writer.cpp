@@ -1,6 +1,7 @@
 #include "daemon/core/json_writer.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 
@@ -110,6 +111,10 @@ void append_value(std::string& out, const Value& v) {
       return;
     }
     case ValueType::kDouble: {
+      if (!std::isfinite(v.d)) {   // JSON has no inf or nan
+        out.append("null");
+        return;
+      }
       auto r = std::to_chars(buf, buf + sizeof buf, v.d);
       out.append(buf, r.ptr);
       return;

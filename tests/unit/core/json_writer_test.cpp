@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 namespace logship {
 namespace {
 
@@ -57,6 +60,16 @@ TEST(JsonWriterTest, EventWithTagsLabelsAndTypedFields) {
             R"({"timestamp":"2024-05-01T10:00:00.000000000Z","stream":"stderr","message":"boom \"x\"",)"
             R"("container_name":"web","labels":{"app":"shop"},"status":500,"ok":false,"ratio":0.5,)"
             R"("ctx":{"a":[1,2]},"who":"me"})");
+}
+
+TEST(JsonWriterTest, NonFiniteNumbersBecomeNull) {
+  std::string out;
+  json::append_value(out, Value::real(std::numeric_limits<double>::infinity()));
+  out.push_back(',');
+  json::append_value(out, Value::real(std::nan("")));
+  out.push_back(',');
+  json::append_value(out, Value::real(-1.5));
+  EXPECT_EQ(out, "null,null,-1.5");
 }
 
 }  // namespace
