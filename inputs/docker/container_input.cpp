@@ -745,6 +745,10 @@ class ContainerLogInput final : public Input {
     json::append_string(t->lag_labels, ctx_->name());
     t->lag_labels += ",file=";
     json::append_string(t->lag_labels, t->path);
+    // The stream key keeps the series unique: after a rotation the old file (same path) is still
+    // drained while the new one is followed, and releasing one must not remove the other.
+    t->lag_labels += ",stream=";
+    json::append_string(t->lag_labels, t->key);
     t->lag = &Metrics::global().gauge(Tail::kLagMetric, t->lag_labels,
                                       "Bytes of a followed file not read yet");
     t->update_lag();
