@@ -1,5 +1,7 @@
 #include "parsers/timestamp/time_format.h"
 
+#include "daemon/core/rfc3339.h"
+
 #include <cmath>
 #include <limits>
 
@@ -122,15 +124,6 @@ bool assemble(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t s
 }
 
 }  // namespace
-
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 bool parse_fixed_offset(std::string_view s, int32_t* out) {
   if (s == "UTC" || s == "utc" || s == "Z" || s == "GMT" || s.empty()) {

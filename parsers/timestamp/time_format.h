@@ -42,8 +42,6 @@ class TimeFormat {
   std::vector<Step> steps_;
 };
 
-// Days since 1970-01-01 of a proleptic Gregorian date (month 1-12).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 // "UTC", "Z", "+02:00", "-0530" -> seconds east of UTC; false otherwise.
 bool parse_fixed_offset(std::string_view s, int32_t* out);
 
