@@ -140,7 +140,8 @@ class Rsyslog:
                 data = f.read()
         except FileNotFoundError:
             return []
-        return [l for l in data.split(b"\n") if l]
+        # rsyslog may be mid-write: a last line without its LF is not complete yet.
+        return [l for l in data.split(b"\n")[:-1] if l]
 
     def records(self):
         """Each line split into the template's fields (msg may contain '|')."""
