@@ -39,6 +39,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import loadgen  # noqa: E402
+import sinks  # noqa: E402
 
 DEFAULT_BIN = os.path.join(HERE, "..", "build", "daemon", "logship")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -107,7 +108,7 @@ def run_process(argv, workdir, env=None, stop_when=None, timeout=900):
     if stop_when is None and os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{argv[0]} exited with {status}; see {workdir}/stderr.log")
     return {"wall_s": end - start, "cpu_s": ru.ru_utime + ru.ru_stime, "user_s": ru.ru_utime,
-            "sys_s": ru.ru_stime, "series": sampler.samples,
+            "sys_s": ru.ru_stime, "series": sampler.samples, "t0": sampler.t0,
             # VmHWM of the exec'd image: ru_maxrss would include the forking Python process.
             "peak_rss_mib": sampler.hwm_mib}
 
@@ -136,16 +137,74 @@ SINKS = {
     "file": "  sink:\n    type: file\n    path: {tmp}/out/{{input}}.log\n    max_size: 256MiB\n    compress: false\n    keep_files: 0\n",
     "file-gzip": "  sink:\n    type: file\n    path: {tmp}/out/{{input}}.log\n    max_size: 64MiB\n    compress: true\n    keep_files: 0\n",
     "null": "  sink:\n    type: null\n",
+    "syslog-tcp": "  sink:\n    type: syslog\n    host: 127.0.0.1\n    port: {port}\n    transport: tcp\n    framing: octet-counting\n",
+    "syslog-tcp-lf": "  sink:\n    type: syslog\n    host: 127.0.0.1\n    port: {port}\n    transport: tcp\n    framing: lf\n",
+    "bulk": "  sink:\n    type: elasticsearch\n    hosts: [\"http://127.0.0.1:{port}\"]\n    compression: none\n",
+    "bulk-gzip": "  sink:\n    type: elasticsearch\n    hosts: [\"http://127.0.0.1:{port}\"]\n    compression: gzip\n",
 }
+# Sinks served by a bench/sinks.py process: sink name -> its kind there.
+NET_SINKS = {"syslog-tcp": "syslog-tcp", "syslog-tcp-lf": "syslog-tcp", "bulk": "bulk", "bulk-gzip": "bulk"}
 
 
-def generate_config(tmp, args, sink):
+class NetSink:
+    """A bench/sinks.py blackhole in its own process (its CPU is reported apart from logship's)."""
+
+    def __init__(self, sink, workdir, latency=False):
+        argv = [sys.executable, os.path.join(HERE, "sinks.py"), NET_SINKS[sink]]
+        with open(os.path.join(workdir, "sink.log"), "ab") as err:
+            self.proc = subprocess.Popen(argv + (["--latency"] if latency else []), stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=err, text=True)
+        self.port = self._reply()["port"]
+
+    def _reply(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the bench sink died; see sink.log")
+        return json.loads(line)
+
+    def status(self):
+        self.proc.stdin.write("status\n")
+        self.proc.stdin.flush()
+        return self._reply()
+
+    def finish(self, timeout=10):
+        """Waits for the client to close its connections (all data read), returns the result."""
+        self.proc.stdin.write(f"finish {timeout}\n")
+        self.proc.stdin.flush()
+        r = self._reply()
+        self.proc.wait(timeout=10)
+        return r
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def sink_measurements(res, t0, expected):
+    """A sink's result -> the run's fields: delivered records over time (s since the daemon
+    started), completeness against `expected` record ids, the sink's own CPU and RSS."""
+    series = [(t - t0, n) for t, n in res["timeline"]]
+    last = series[-1][0] if series else 0.0
+    r = {"records_delivered": res["records"], "out_bytes": res["bytes"], "sink_cpu_s": res["cpu_s"],
+         "sink_rss_mib": res["peak_rss_mib"], "sink_errors": res["errors"],
+         "delivered_series": series,
+         "sink_per_s": res["records"] / last if last > 0 else 0.0}
+    if expected is not None:
+        r.update(records_expected=expected, records_seen=res["distinct_ids"],
+                 missing=expected - res["distinct_ids"], duplicates=res["duplicates"])
+    if "latency_ms" in res:
+        r.update(latency_ms=res["latency_ms"], latency_curve=res["latency_curve"])
+    return r
+
+
+def generate_config(tmp, args, sink, port=0):
     return (f"service:\n  state_dir: {tmp}/state\n  exit_when_done: true\n"
             f"inputs:\n  gen:\n    type: generate\n    count: {args.events}\n    message_size: {args.size}\n"
-            f"    batch_events: 2048\noutputs:\n" + SINKS[sink].format(tmp=tmp))
+            f"    batch_events: 2048\noutputs:\n" + SINKS[sink].format(tmp=tmp, port=port))
 
 
-def docker_config(tmp, root, args, sink):
+def docker_config(tmp, root, args, sink, port=0):
     processors = ""
     route = ""
     if args.parse:
@@ -154,7 +213,7 @@ def docker_config(tmp, root, args, sink):
         route = "routes:\n  - match: [docker]\n    processors: [multiline, json]\n    outputs: [sink]\n"
     return (f"service:\n  state_dir: {tmp}/state\n  exit_when_done: true\n"
             f"inputs:\n  docker:\n    type: docker\n    docker_root: {root}\n    exit_at_eof: true\n"
-            + processors + "outputs:\n" + SINKS[sink].format(tmp=tmp) + route)
+            + processors + "outputs:\n" + SINKS[sink].format(tmp=tmp, port=port) + route)
 
 
 RID = re.compile(rb"r=(\d+)-(\d+)")
@@ -201,19 +260,24 @@ def run_scenario(args, scenario, overrides, peer=None):
     runs = []
     for i in range(args.runs):
         tmp = tempfile.mkdtemp(prefix="logship-bench-")
+        net = None
         try:
             kind, sink = scenario.split("-", 1)
+            if sink in NET_SINKS:
+                net = NetSink(sink, tmp)
+            port = net.port if net else 0
             if kind == "generate":
-                cfg = apply_overrides(generate_config(tmp, args, sink), overrides)
+                cfg = apply_overrides(generate_config(tmp, args, sink, port), overrides)
                 units = args.events
-                expected = None
+                # Generated events carry "seq=N": a network sink checks each arrived once.
+                expected = args.events if net else None
             else:
                 root = os.path.join(tmp, "docker")
                 s = loadgen.write_tree(root, args.containers, args.lines, args.size, args.json_share,
                                        args.multiline_share, args.long_share, seed=i + 1)
                 units = s["lines"]
                 expected = s["records"]
-                cfg = apply_overrides(docker_config(tmp, root, args, sink), overrides)
+                cfg = apply_overrides(docker_config(tmp, root, args, sink, port), overrides)
             os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
             if peer:
                 name, path = peer
@@ -225,14 +289,23 @@ def run_scenario(args, scenario, overrides, peer=None):
                     f.write(cfg)
                 r = run_process([args.bin, "run", "-c", os.path.join(tmp, "bench.yaml")], tmp)
             r["units"] = units
-            r["out_bytes"] = dir_bytes(os.path.join(tmp, "out"))
-            if expected is not None and sink != "null" and not args.no_verify:
+            r["sink"] = sink
+            if net:
+                # exit_when_done: logship exited after every record was acknowledged; the sink
+                # still drains what the kernel holds until the client's close reaches it.
+                r.update(sink_measurements(net.finish(10), r["t0"], None if args.no_verify else expected))
+            else:
+                r["out_bytes"] = dir_bytes(os.path.join(tmp, "out"))
+            if expected is not None and not net and sink != "null" and not args.no_verify:
                 seen, missing, dup = verify_records(os.path.join(tmp, "out"), expected)
                 r.update(records_expected=expected, records_seen=seen, missing=missing, duplicates=dup)
-                if missing or dup:
-                    print(f"!! {scenario} run {i}: {missing} records missing, {dup} duplicated", file=sys.stderr)
+            if r.get("missing") or r.get("duplicates"):
+                print(f"!! {scenario} run {i}: {r['missing']} records missing, {r['duplicates']} duplicated",
+                      file=sys.stderr)
             runs.append(r)
         finally:
+            if net:
+                net.close()
             if not args.keep:
                 shutil.rmtree(tmp, ignore_errors=True)
     return runs
@@ -251,12 +324,15 @@ def _ns_of(ts, cache={}):
     return sec * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
 
 
-def run_live(args):
+def run_live(args, sink="file"):
     """Writers append Docker json-file lines at a fixed rate with rotation while logship tails
-    them into a file sink that the harness follows; latency = arrival - the line's Docker time."""
+    them into the sink; latency = arrival at the sink - the line's Docker time. The file sink is
+    followed by the harness (every 50 ms, so its figures include up to 50 ms of polling); a
+    network sink timestamps each record as it reads it."""
     runs = []
     for i in range(args.runs):
         tmp = tempfile.mkdtemp(prefix="logship-bench-live-")
+        net = None
         try:
             root = os.path.join(tmp, "docker")
             ids = [loadgen.container_id(c, 100 + i) for c in range(args.containers)]
@@ -265,14 +341,21 @@ def run_live(args):
                 loadgen.write_config(os.path.join(root, "containers", cid), cid, c)
             out_dir = os.path.join(tmp, "out")
             os.makedirs(out_dir)
+            if sink == "file":
+                out = (f"  sink:\n    type: file\n    path: {out_dir}/{{container_name}}.log\n"
+                       f"    max_size: 1GiB\n    compress: false\n    keep_files: 0\n")
+            else:
+                net = NetSink(sink, tmp, latency=True)
+                out = SINKS[sink].format(tmp=tmp, port=net.port)
             cfg = (f"service:\n  state_dir: {tmp}/state\n"
                    f"inputs:\n  docker:\n    type: docker\n    docker_root: {root}\n"
-                   f"outputs:\n  sink:\n    type: file\n    path: {out_dir}/{{container_name}}.log\n"
-                   f"    max_size: 1GiB\n    compress: false\n    keep_files: 0\n")
+                   f"outputs:\n" + out)
             with open(os.path.join(tmp, "bench.yaml"), "w") as f:
-                f.write(cfg)
+                f.write(apply_overrides(cfg, {}))
             written = [0]
             latencies = []
+            seen = {}
+            arrivals = []       # (monotonic s, cumulative records): the file sink's timeline
             offsets = {}
             stop_writing = threading.Event()
 
@@ -313,88 +396,189 @@ def run_live(args):
                     for line in data[:end].splitlines():
                         ts = json.loads(line)["timestamp"]
                         latencies.append((now - _ns_of(ts)) / 1e6)
+                        m = RID.search(line)
+                        if m:
+                            seen[m.group(0)] = seen.get(m.group(0), 0) + 1
+                    if end:
+                        arrivals.append((time.monotonic(), len(latencies)))
 
-            env = None
+            def delivered():
+                if net:
+                    return net.status()["distinct_ids"]
+                follow()
+                return len(seen)
+
             w = threading.Thread(target=writer, daemon=True)
             stop_at = time.monotonic() + args.duration
 
             def done():
-                follow()
+                n = delivered()
                 if time.monotonic() >= stop_at and not stop_writing.is_set():
                     stop_writing.set()
                     w.join()
-                return stop_writing.is_set() and len(latencies) >= written[0]
+                return stop_writing.is_set() and n >= written[0]
 
             w.start()
-            r = run_process([args.bin, "run", "-c", os.path.join(tmp, "bench.yaml")], tmp, env=env,
+            r = run_process([args.bin, "run", "-c", os.path.join(tmp, "bench.yaml")], tmp,
                             stop_when=done, timeout=args.duration + 60)
             stop_writing.set()
-            lat = sorted(latencies)
-            pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")  # noqa: E731
-            r.update(units=written[0], out_bytes=sum(offsets.values()), records_seen=len(lat),
-                     latency_ms={"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": lat[-1] if lat else float("nan")})
+            w.join()
+            r.update(units=written[0], sink=sink)
+            if net:
+                r.update(sink_measurements(net.finish(10), r["t0"], written[0]))
+            else:
+                follow()
+                summary, curve = sinks.latency_summary(latencies)
+                last = arrivals[-1][0] - r["t0"] if arrivals else 0.0
+                r.update(out_bytes=sum(offsets.values()), records_delivered=len(latencies),
+                         delivered_series=[(t - r["t0"], n) for t, n in arrivals],
+                         sink_per_s=len(latencies) / last if last > 0 else 0.0,
+                         records_expected=written[0], records_seen=len(seen),
+                         missing=written[0] - len(seen), duplicates=sum(c - 1 for c in seen.values()))
+                if summary:
+                    r.update(latency_ms=summary, latency_curve=curve)
+            if r["missing"] or r["duplicates"]:
+                print(f"!! docker-live {sink} run {i}: {r['missing']} records missing, "
+                      f"{r['duplicates']} duplicated", file=sys.stderr)
             runs.append(r)
         finally:
+            if net:
+                net.close()
             if not args.keep:
                 shutil.rmtree(tmp, ignore_errors=True)
     return runs
 
 
+QUANTILES = ("p50", "p90", "p99", "p99.9", "max")
+
+
+def median_run(runs):
+    """The run whose wall rate is the median: the one drawn in the charts."""
+    return sorted(runs, key=lambda r: r["units"] / r["wall_s"])[len(runs) // 2]
+
+
 def summarize(label, runs):
     med = lambda f: statistics.median(f(r) for r in runs)  # noqa: E731
     s = {
-        "scenario": label, "runs": len(runs), "units": runs[0]["units"],
+        "scenario": label, "sink": runs[0].get("sink", "?"), "runs": len(runs), "units": runs[0]["units"],
         "per_s": med(lambda r: r["units"] / r["wall_s"]),
         "per_cpu_s": med(lambda r: r["units"] / r["cpu_s"]),
         "mb_per_cpu_s": med(lambda r: r["out_bytes"] / 1e6 / r["cpu_s"]),
         "cpu_s": med(lambda r: r["cpu_s"]), "peak_rss_mib": med(lambda r: r["peak_rss_mib"]),
     }
+    if "records_delivered" in runs[0]:
+        s["records_delivered"] = med(lambda r: r["records_delivered"])
+        s["sink_per_s"] = med(lambda r: r["sink_per_s"])
+    if "sink_cpu_s" in runs[0]:
+        s["sink_cpu_s"] = med(lambda r: r["sink_cpu_s"])
+        s["sink_rss_mib"] = med(lambda r: r["sink_rss_mib"])
+        s["sink_errors"] = max(r["sink_errors"] for r in runs)
     if "missing" in runs[0]:
+        # Worst run, not the median: one lost record anywhere is a failure.
         s["missing"] = max(r["missing"] for r in runs)
         s["duplicates"] = max(r["duplicates"] for r in runs)
-    if "latency_ms" in runs[0]:
-        s["latency_ms"] = {q: med(lambda r, q=q: r["latency_ms"][q]) for q in ("p50", "p90", "p99", "max")}
-        s["missing"] = max(r["units"] - r["records_seen"] for r in runs)
+        s["complete"] = s["missing"] == 0
+    if all("latency_ms" in r for r in runs):
+        s["latency_ms"] = {q: med(lambda r, q=q: r["latency_ms"][q]) for q in QUANTILES}
     return s
 
 
 def markdown(summaries):
-    out = ["| scenario | events/lines | per s (wall) | per CPU-s | output MB per CPU-s | CPU s | peak RSS MiB | missing | dup | runs |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    num = lambda v, fmt: "-" if v is None else format(v, fmt)  # noqa: E731
+    out = ["| scenario | sink | events/lines | per s (wall) | delivered per s (sink) | per CPU-s | "
+           "output MB per CPU-s | CPU s | peak RSS MiB | sink CPU s | missing | dup | runs |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in summaries:
-        out.append(f"| {s['scenario']} | {s['units']:,} | {s['per_s']:,.0f} | {s['per_cpu_s']:,.0f} | {s['mb_per_cpu_s']:,.1f} | "
-                   f"{s['cpu_s']:.2f} | {s['peak_rss_mib']:.1f} | {s.get('missing', '-')} | {s.get('duplicates', '-')} | {s['runs']} |")
+        out.append(f"| {s['scenario']} | {s['sink']} | {s['units']:,} | {s['per_s']:,.0f} | "
+                   f"{num(s.get('sink_per_s'), ',.0f')} | {s['per_cpu_s']:,.0f} | {s['mb_per_cpu_s']:,.1f} | "
+                   f"{s['cpu_s']:.2f} | {s['peak_rss_mib']:.1f} | {num(s.get('sink_cpu_s'), '.2f')} | "
+                   f"{s.get('missing', '-')} | {s.get('duplicates', '-')} | {s['runs']} |")
     lat = [s for s in summaries if "latency_ms" in s]
     if lat:
-        out += ["", "| scenario | latency p50 ms | p90 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|"]
+        out += ["", "| scenario | latency p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |",
+                "|---|---:|---:|---:|---:|---:|"]
         for s in lat:
             l = s["latency_ms"]
-            out.append(f"| {s['scenario']} | {l['p50']:.1f} | {l['p90']:.1f} | {l['p99']:.1f} | {l['max']:.1f} |")
+            out.append(f"| {s['scenario']} | " + " | ".join(f"{l[q]:.1f}" for q in QUANTILES) + " |")
     return "\n".join(out)
 
 
+def gnuplot(script):
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+
+
 def charts(results, directory):
+    """rss.png, cpu.png (daemon, from /proc), throughput.png (records/s arriving at the sink)
+    and latency.png (latency by percentile, log "nines" axis) for the median run of each."""
     if not shutil.which("gnuplot"):
         print("gnuplot not found: no charts", file=sys.stderr)
-        return
+        return []
     os.makedirs(directory, exist_ok=True)
+    head = "set terminal pngcairo size 900,500 noenhanced\nset grid\nset key below\n"
+    picked = [(label, median_run(runs)) for label, runs in results]
+    written = []
     for metric, col, ylabel in (("rss", 3, "RSS MiB"), ("cpu", 2, "CPU seconds (cumulative)")):
         plots = []
-        for i, (label, runs) in enumerate(results):
+        for i, (label, run) in enumerate(picked):
             data = os.path.join(directory, f"series-{i}.dat")
             with open(data, "w") as f:
-                for t, cpu, rss in runs[0]["series"]:
+                for t, cpu, rss in run["series"]:
                     f.write(f"{t:.3f} {cpu:.3f} {rss:.2f}\n")
-            plots.append(f"'{data}' using 1:{col} with lines title '{label}'")
-        script = (f"set terminal png size 900,500\nset output '{directory}/{metric}.png'\n"
-                  f"set xlabel 'seconds'\nset ylabel '{ylabel}'\nset key left top\nplot " + ", ".join(plots) + "\n")
-        subprocess.run(["gnuplot"], input=script.encode(), check=True)
+            plots.append(f"'{data}' using 1:{col} with lines lw 2 title '{label}'")
+        gnuplot(head + f"set output '{directory}/{metric}.png'\nset title 'logship {ylabel}'\n"
+                f"set xlabel 'seconds since start'\nset ylabel '{ylabel}'\nplot " + ", ".join(plots) + "\n")
+        written.append(f"{directory}/{metric}.png")
+
+    plots = []
+    for i, (label, run) in enumerate(picked):
+        series = run.get("delivered_series") or []
+        if len(series) < 2:
+            continue
+        # Records/s in fixed bins from the cumulative count: bins of ~1/40 of the run, >= 100 ms.
+        span = series[-1][0]
+        width = max(0.1, span / 40)
+        data = os.path.join(directory, f"throughput-{i}.dat")
+        with open(data, "w") as f:
+            k, prev_n, edge = 0, 0, width
+            while edge <= span + width:
+                while k < len(series) and series[k][0] <= edge:
+                    k += 1
+                n = series[k - 1][1] if k else 0
+                f.write(f"{edge - width / 2:.3f} {(n - prev_n) / width:.1f}\n")
+                prev_n, edge = n, edge + width
+        plots.append(f"'{data}' using 1:2 with linespoints lw 2 title '{label}'")
+    if plots:
+        gnuplot(head + f"set output '{directory}/throughput.png'\nset title 'records per second "
+                "delivered at the sink'\nset xlabel 'seconds since logship started'\n"
+                "set ylabel 'records/s'\nset yrange [0:*]\nplot " + ", ".join(plots) + "\n")
+        written.append(f"{directory}/throughput.png")
+
+    plots = []
+    for i, (label, run) in enumerate(picked):
+        curve = run.get("latency_curve")
+        if not curve:
+            continue
+        data = os.path.join(directory, f"latency-{i}.dat")
+        with open(data, "w") as f:
+            for q, ms in curve:
+                if q < 1.0:   # x = 1/(1-q): 50% -> 2, 99% -> 100, 99.99% -> 10000
+                    f.write(f"{1 / (1 - q):.4f} {ms:.3f}\n")
+        plots.append(f"'{data}' using 1:2 with linespoints lw 2 title '{label} (max {curve[-1][1]:.1f} ms)'")
+    if plots:
+        gnuplot(head + f"set output '{directory}/latency.png'\nset title 'end-to-end latency by "
+                "percentile (record timestamp -> receipt at the sink)'\nset logscale x\n"
+                "set xtics ('0%%' 1, '50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000)\n"
+                "set xlabel 'percentile'\nset ylabel 'ms'\nset yrange [0:*]\nplot " + ", ".join(plots) + "\n")
+        written.append(f"{directory}/latency.png")
+    return written
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", nargs="+", choices=["generate-file", "generate-file-gzip", "generate-null",
-                                                  "docker-file", "docker-file-gzip", "docker-null", "docker-live"])
+    nets = list(NET_SINKS)
+    p.add_argument("scenario", nargs="+", choices=(
+        ["generate-file", "generate-file-gzip", "generate-null", "docker-file", "docker-file-gzip",
+         "docker-null", "docker-live"] + [f"{k}-{n}" for k in ("generate", "docker", "docker-live") for n in nets]))
     p.add_argument("--bin", default=os.environ.get("LOGSHIP_BIN", DEFAULT_BIN))
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--events", type=int, default=2_000_000)
@@ -426,18 +610,22 @@ def main():
     results, summaries = [], []
     for sc in args.scenario:
         for overrides, label in variants:
-            runs = run_live(args) if sc == "docker-live" else run_scenario(args, sc, overrides)
+            if sc.startswith("docker-live"):
+                runs = run_live(args, sc[len("docker-live-"):] or "file")
+            else:
+                runs = run_scenario(args, sc, overrides)
             name = f"{sc} {label}".strip()
             results.append((name, runs))
             summaries.append(summarize(name, runs))
         for peer in args.peer:
             pname, path = peer.split("=", 1)
-            if not sc.startswith("docker"):
-                continue
+            if not sc.startswith("docker") or sc.startswith("docker-live") or sc.split("-", 1)[1] in NET_SINKS:
+                continue   # the Fluent Bit config written here is for the from-head file workload
             runs = run_scenario(args, sc, {}, peer=(pname, path))
             results.append((f"{sc} [{pname}]", runs))
             summaries.append(summarize(f"{sc} [{pname}]", runs))
 
+    chart_files = charts(results, args.charts) if args.charts else []
     print(markdown(summaries))
     if len(variants) > 1:
         best = max(summaries, key=lambda s: s["per_cpu_s"])
@@ -450,10 +638,9 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": machine(), "command": " ".join(sys.argv), "summaries": summaries,
-                       "runs": {name: [{k: v for k, v in r.items() if k != "series"} for r in runs]
-                                for name, runs in results}}, f, indent=2)
-    if args.charts:
-        charts(results, args.charts)
+                       "charts": chart_files,
+                       "runs": {name: [{k: v for k, v in r.items() if k not in ("series", "delivered_series")}
+                                       for r in runs] for name, runs in results}}, f, indent=2)
 
 
 if __name__ == "__main__":
