@@ -137,20 +137,22 @@ SINKS = {
     "file": "  sink:\n    type: file\n    path: {tmp}/out/{{input}}.log\n    max_size: 256MiB\n    compress: false\n    keep_files: 0\n",
     "file-gzip": "  sink:\n    type: file\n    path: {tmp}/out/{{input}}.log\n    max_size: 64MiB\n    compress: true\n    keep_files: 0\n",
     "null": "  sink:\n    type: null\n",
-    "syslog-tcp": "  sink:\n    type: syslog\n    host: 127.0.0.1\n    port: {port}\n    transport: tcp\n    framing: octet-counting\n",
-    "syslog-tcp-lf": "  sink:\n    type: syslog\n    host: 127.0.0.1\n    port: {port}\n    transport: tcp\n    framing: lf\n",
+    "syslog-tcp": "  sink:\n    type: syslog\n    host: 127.0.0.1\n    port: {port}\n    transport: tcp\n    framing: octet-counting\n    sd_fields: [rid]\n",
+    "syslog-tcp-lf": "  sink:\n    type: syslog\n    host: 127.0.0.1\n    port: {port}\n    transport: tcp\n    framing: lf\n    sd_fields: [rid]\n",
     "bulk": "  sink:\n    type: elasticsearch\n    hosts: [\"http://127.0.0.1:{port}\"]\n    compression: none\n",
     "bulk-gzip": "  sink:\n    type: elasticsearch\n    hosts: [\"http://127.0.0.1:{port}\"]\n    compression: gzip\n",
 }
-# Sinks served by a bench/sinks.py process: sink name -> its kind there.
+# Sinks served by a bench/sinks.py process: sink name -> its kind there. Syslog carries the
+# `rid` field (a JSON payload's record id once --parse has moved it out of the message) as a
+# structured-data parameter, so every record still shows its id once.
 NET_SINKS = {"syslog-tcp": "syslog-tcp", "syslog-tcp-lf": "syslog-tcp", "bulk": "bulk", "bulk-gzip": "bulk"}
 
 
 class NetSink:
     """A bench/sinks.py blackhole in its own process (its CPU is reported apart from logship's)."""
 
-    def __init__(self, sink, workdir, latency=False):
-        argv = [sys.executable, os.path.join(HERE, "sinks.py"), NET_SINKS[sink]]
+    def __init__(self, sink, workdir, latency=False, id_kind="r"):
+        argv = [sys.executable, os.path.join(HERE, "sinks.py"), NET_SINKS[sink], "--id", id_kind]
         with open(os.path.join(workdir, "sink.log"), "ab") as err:
             self.proc = subprocess.Popen(argv + (["--latency"] if latency else []), stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=err, text=True)
@@ -264,7 +266,7 @@ def run_scenario(args, scenario, overrides, peer=None):
         try:
             kind, sink = scenario.split("-", 1)
             if sink in NET_SINKS:
-                net = NetSink(sink, tmp)
+                net = NetSink(sink, tmp, id_kind="seq" if kind == "generate" else "r")
             port = net.port if net else 0
             if kind == "generate":
                 cfg = apply_overrides(generate_config(tmp, args, sink, port), overrides)
