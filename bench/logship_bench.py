@@ -1,20 +1,30 @@
 #!/usr/bin/env python3
 """logship-bench: whole-pipeline benchmarks of the real binary, for tuning and for comparing peers.
 
-Scenarios (each run R times, median reported):
-  generate-file, generate-file-gzip, generate-null   synthetic events (--events, --size)
-  docker-file, docker-null                           a generated Docker json-file tree read from head
-                                                     (--containers, --lines, --json-share,
-                                                      --multiline-share, --long-share, --parse)
-  docker-live                                        live writers at --rate lines/s for --duration s
-                                                     with Docker-style rotation (--rotate-size);
-                                                     end-to-end latency percentiles from each line's
-                                                     Docker time to its arrival in the file sink
+Scenarios (each run R times, median reported) are <workload>-<sink>:
+  workloads
+    generate-*      synthetic events (--events, --size); each carries "seq=N"
+    docker-*        a generated Docker json-file tree read from head (--containers, --lines,
+                    --json-share, --multiline-share, --long-share, --parse)
+    docker-live[-*] live writers at --rate lines/s for --duration s with Docker-style rotation
+                    (--rotate-size); end-to-end latency from each line's Docker time to its
+                    arrival at the sink (the file sink is polled every 50 ms; network sinks
+                    timestamp each record as they read it)
+  sinks
+    file, file-gzip, null        logship's own outputs (docker-live: file only)
+    syslog-tcp, syslog-tcp-lf    `syslog` output (RFC 5424 over TCP, octet-counting / LF framing)
+                                 into the blackhole receiver of bench/sinks.py
+    bulk, bulk-gzip              `elasticsearch` output (compression none / gzip) into the `_bulk`
+                                 blackhole of bench/sinks.py, which answers like Elasticsearch
+  e.g. docker-file, docker-syslog-tcp, docker-bulk, generate-bulk, docker-live-syslog-tcp
 
 For every run: wall time, CPU (user+sys of the daemon from wait4 rusage), peak RSS, and a /proc
-time series (CPU and RSS every 100 ms). docker-* runs verify completeness: every generated record
-id ("r=<container>-<n>") arrived, none twice. Reports: Markdown table on stdout, JSON (--json),
-and PNG charts (--charts DIR: RSS and CPU over time; needs gnuplot).
+time series (CPU and RSS every 100 ms). Network sinks run in their own process and report their
+own CPU, records delivered over time and (live) latency percentiles. Completeness: every record
+id ("r=<container>-<n>", "seq=N" for generate into a network sink) arrived, none twice (file
+sinks of docker-*, every network sink, docker-live). Reports: Markdown tables on stdout, JSON
+(--json), PNG charts (--charts DIR, gnuplot): rss.png, cpu.png, throughput.png (records/s at the
+sink), latency.png (latency by percentile), each drawn from the median run of every scenario.
 
 Tuning sweeps: --sweep service.queue_max_bytes=1MiB,8MiB,64MiB (any service option or
 outputs.sink.<option>); the table shows which value wins per CPU-second.
@@ -80,7 +90,8 @@ class Sampler(threading.Thread):
                     for line in f:
                         if line.startswith("VmHWM:"):
                             self.hwm_mib = max(self.hwm_mib, int(line.split()[1]) / 1024.0)
-                self.samples.append((time.monotonic() - self.t0, cpu, rss))
+                if rss > 0:   # 0 once the process has exited and is waiting to be reaped
+                    self.samples.append((time.monotonic() - self.t0, cpu, rss))
             except (OSError, IndexError, ValueError):
                 break
             time.sleep(self.period)
@@ -190,6 +201,7 @@ def sink_measurements(res, t0, expected):
     last = series[-1][0] if series else 0.0
     r = {"records_delivered": res["records"], "out_bytes": res["bytes"], "sink_cpu_s": res["cpu_s"],
          "sink_rss_mib": res["peak_rss_mib"], "sink_errors": res["errors"],
+         "sink_requests": res["requests"], "sink_connections": res["connections"],
          "delivered_series": series,
          "sink_per_s": res["records"] / last if last > 0 else 0.0}
     if expected is not None:
@@ -526,7 +538,7 @@ def charts(results, directory):
             with open(data, "w") as f:
                 for t, cpu, rss in run["series"]:
                     f.write(f"{t:.3f} {cpu:.3f} {rss:.2f}\n")
-            plots.append(f"'{data}' using 1:{col} with lines lw 2 title '{label}'")
+            plots.append(f"'{data}' using 1:{col} with lines lw 2 lt {i + 1} title '{label}'")
         gnuplot(head + f"set output '{directory}/{metric}.png'\nset title 'logship {ylabel}'\n"
                 f"set xlabel 'seconds since start'\nset ylabel '{ylabel}'\nplot " + ", ".join(plots) + "\n")
         written.append(f"{directory}/{metric}.png")
@@ -548,7 +560,7 @@ def charts(results, directory):
                 n = series[k - 1][1] if k else 0
                 f.write(f"{edge - width / 2:.3f} {(n - prev_n) / width:.1f}\n")
                 prev_n, edge = n, edge + width
-        plots.append(f"'{data}' using 1:2 with linespoints lw 2 title '{label}'")
+        plots.append(f"'{data}' using 1:2 with linespoints lw 2 lt {i + 1} title '{label}'")
     if plots:
         gnuplot(head + f"set output '{directory}/throughput.png'\nset title 'records per second "
                 "delivered at the sink'\nset xlabel 'seconds since logship started'\n"
@@ -565,7 +577,8 @@ def charts(results, directory):
             for q, ms in curve:
                 if q < 1.0:   # x = 1/(1-q): 50% -> 2, 99% -> 100, 99.99% -> 10000
                     f.write(f"{1 / (1 - q):.4f} {ms:.3f}\n")
-        plots.append(f"'{data}' using 1:2 with linespoints lw 2 title '{label} (max {curve[-1][1]:.1f} ms)'")
+        plots.append(f"'{data}' using 1:2 with linespoints lw 2 lt {i + 1} "
+                     f"title '{label} (max {curve[-1][1]:.1f} ms)'")
     if plots:
         gnuplot(head + f"set output '{directory}/latency.png'\nset title 'end-to-end latency by "
                 "percentile (record timestamp -> receipt at the sink)'\nset logscale x\n"
