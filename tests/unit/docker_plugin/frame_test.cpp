@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "inputs/docker_plugin/crc32c.h"
+#include "daemon/core/crc32c.h"
 
 namespace logship::docker_plugin {
 namespace {

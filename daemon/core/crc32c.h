@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <string_view>
 
-namespace logship::docker_plugin {
+namespace logship {
 
 // Continues `crc` (0 to start) over `data`.
 uint32_t crc32c_extend(uint32_t crc, const void* data, std::size_t n);
 inline uint32_t crc32c(std::string_view s) { return crc32c_extend(0, s.data(), s.size()); }
 
-}  // namespace logship::docker_plugin
+}  // namespace logship

@@ -1,9 +1,9 @@
-#include "inputs/docker_plugin/crc32c.h"
+#include "daemon/core/crc32c.h"
 
 #include <array>
 #include <cstring>
 
-namespace logship::docker_plugin {
+namespace logship {
 namespace {
 
 constexpr uint32_t kPoly = 0x82F63B78u;   // reflected Castagnoli polynomial
@@ -45,4 +45,4 @@ uint32_t crc32c_extend(uint32_t crc, const void* data, std::size_t n) {
   return ~c;
 }
 
-}  // namespace logship::docker_plugin
+}  // namespace logship
