@@ -3,6 +3,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 namespace logship {
 namespace {
 
@@ -25,9 +29,52 @@ constexpr Tables make_tables() {
 
 constexpr Tables kTables = make_tables();
 
+uint32_t software(uint32_t crc, const void* data, std::size_t n);
+
+#if defined(__x86_64__)
+// SSE4.2's crc32 instruction computes exactly this polynomial, 8 bytes at a time: ~10x the table
+// version, which showed as a quarter of the CPU of a disk-buffered pipeline.
+__attribute__((target("sse4.2"))) uint32_t hardware(uint32_t crc, const void* data,
+                                                    std::size_t n) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  uint64_t c = ~crc;
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    c = _mm_crc32_u64(c, w);
+    p += 8;
+    n -= 8;
+  }
+  auto c32 = static_cast<uint32_t>(c);
+  while (n-- > 0) c32 = _mm_crc32_u8(c32, *p++);
+  return ~c32;
+}
+
+using Impl = uint32_t (*)(uint32_t, const void*, std::size_t);
+Impl pick() {
+  __builtin_cpu_init();   // may run before the CPU model's own constructor
+  return __builtin_cpu_supports("sse4.2") ? &hardware : &software;
+}
+#endif
+
 }  // namespace
 
 uint32_t crc32c_extend(uint32_t crc, const void* data, std::size_t n) {
+#if defined(__x86_64__)
+  static const Impl impl = pick();
+  return impl(crc, data, n);
+#else
+  return software(crc, data, n);
+#endif
+}
+
+uint32_t crc32c_software(uint32_t crc, const void* data, std::size_t n) {
+  return software(crc, data, n);
+}
+
+namespace {
+
+uint32_t software(uint32_t crc, const void* data, std::size_t n) {
   const auto* p = static_cast<const unsigned char*>(data);
   uint32_t c = ~crc;
   while (n >= 8) {
@@ -45,4 +92,5 @@ uint32_t crc32c_extend(uint32_t crc, const void* data, std::size_t n) {
   return ~c;
 }
 
+}  // namespace
 }  // namespace logship
