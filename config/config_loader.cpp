@@ -342,6 +342,7 @@ std::optional<Config> load_config_text(const std::string& text, const std::strin
   }
   Config cfg;
   cfg.source = source;
+  cfg.text = text;
   if (!root.IsMap()) {
     errors.add(root.Mark(), "expected a map with inputs, outputs (and optionally service, "
                             "processors, routes)");

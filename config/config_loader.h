@@ -65,6 +65,7 @@ struct RouteConfig {
 
 struct Config {
   std::string source;   // file name, or "<default>"
+  std::string text;     // as read, before substitution
   ServiceOptions service;
   std::vector<ComponentConfig> inputs;
   std::vector<ComponentConfig> processors;
