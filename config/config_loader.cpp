@@ -10,6 +10,49 @@
 
 namespace logship::config {
 
+const OptionSchema<BufferOptions>& BufferOptions::schema() {
+  static const auto s =
+      OptionSchema<BufferOptions>{}
+          .add("type", &BufferOptions::type,
+               "memory: a bounded queue in memory (inputs pause when it is full). disk: batches "
+               "are written to <state_dir>/buffer/<output>/ and read back for delivery, so an "
+               "outage costs disk instead of memory and survives restarts.",
+               one_of({"memory", "disk"}))
+          .add("max_size", &BufferOptions::max_size,
+               "Most bytes buffered for this output. Default: service.queue_max_bytes in memory, "
+               "256MiB on disk.")
+          .add("when_full", &BufferOptions::when_full,
+               "disk only. block: inputs pause (backpressure). drop_oldest: the oldest "
+               "undelivered segment is deleted and its events counted in "
+               "logship_output_dropped_events_total.",
+               one_of({"block", "drop_oldest"}))
+          .add("fsync", &BufferOptions::fsync,
+               "disk only. interval: fdatasync every fsync_interval; inputs checkpoint past a "
+               "batch once it is synced. batch: fdatasync every batch (slower, nothing waits).",
+               one_of({"interval", "batch"}))
+          .add("fsync_interval", &BufferOptions::fsync_interval,
+               "disk only. How often written data is synced with fsync: interval.",
+               at_least(Millis(10), "10ms"))
+          .add("segment_size", &BufferOptions::segment_size,
+               "disk only. Segment file size (at most max_size/4): the unit of freeing and of "
+               "dropping.",
+               at_least(ByteSize(64 * 1024), "64KiB"));
+  return s;
+}
+
+std::string BufferOptions::validate() const {
+  if (type == "memory" && when_full != "block") {
+    return "buffer: when_full: drop_oldest needs type: disk (a memory buffer only blocks)";
+  }
+  if (type == "disk" && max_size.bytes != 0 && max_size.bytes < (1u << 20)) {
+    return "buffer: max_size of a disk buffer must be at least 1MiB";
+  }
+  if (type == "memory" && max_size.bytes != 0 && max_size.bytes < 64 * 1024) {
+    return "buffer: max_size of a memory buffer must be at least 64KiB";
+  }
+  return "";
+}
+
 const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
   static const auto s =
       OptionSchema<ServiceOptions>{}
@@ -169,7 +212,16 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
       case PluginKind::kProcessor:
         c.make_processor = c.plugin->bind_processor(body, errors, full);
         break;
-      case PluginKind::kOutput: c.make_output = c.plugin->bind_output(body, errors, full); break;
+      case PluginKind::kOutput: {
+        c.make_output = c.plugin->bind_output(body, errors, full);
+        if (const YAML::Node buffer = body["buffer"]) {
+          if (BufferOptions::schema().bind(buffer, c.buffer, errors, context + ".buffer", {})) {
+            std::string why = c.buffer.validate();
+            if (!why.empty()) errors.add(buffer.Mark(), context + "." + why);
+          }
+        }
+        break;
+      }
     }
     out->push_back(std::move(c));
   }
@@ -290,6 +342,7 @@ std::optional<Config> load_config_text(const std::string& text, const std::strin
   }
   Config cfg;
   cfg.source = source;
+  cfg.text = text;
   if (!root.IsMap()) {
     errors.add(root.Mark(), "expected a map with inputs, outputs (and optionally service, "
                             "processors, routes)");

@@ -32,6 +32,18 @@ struct ServiceOptions {
   static const OptionSchema<ServiceOptions>& schema();
 };
 
+// An output's `buffer:` block: where batches wait for the output.
+struct BufferOptions {
+  std::string type = "memory";
+  ByteSize max_size{0};   // 0: memory -> service.queue_max_bytes, disk -> 256MiB
+  std::string when_full = "block";
+  std::string fsync = "interval";
+  Millis fsync_interval{1000};
+  ByteSize segment_size = 8_MiB;
+  static const OptionSchema<BufferOptions>& schema();
+  std::string validate() const;
+};
+
 struct ComponentConfig {
   std::string name;
   std::string type;
@@ -40,6 +52,7 @@ struct ComponentConfig {
   InputMaker make_input;
   ProcessorMaker make_processor;
   OutputMaker make_output;
+  BufferOptions buffer;   // outputs only
 };
 
 struct RouteConfig {
@@ -52,6 +65,7 @@ struct RouteConfig {
 
 struct Config {
   std::string source;   // file name, or "<default>"
+  std::string text;     // as read, before substitution
   ServiceOptions service;
   std::vector<ComponentConfig> inputs;
   std::vector<ComponentConfig> processors;

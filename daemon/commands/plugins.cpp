@@ -1,5 +1,6 @@
 #include <cstdio>
 
+#include "config/config_loader.h"
 #include "daemon/commands/commands.h"
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
@@ -21,6 +22,13 @@ int describe(const std::string& name, bool as_json) {
   }
   for (const PluginInfo* p : found) {
     auto docs = p->schema().describe();
+    if (p->kind == PluginKind::kOutput) {
+      // Every output takes a `buffer:` block; the pipeline, not the plugin, reads it.
+      for (auto d : config::BufferOptions::schema().describe()) {
+        d.name = "buffer." + d.name;
+        docs.push_back(std::move(d));
+      }
+    }
     if (as_json) {
       std::string out = "{\"kind\":";
       json::append_string(out, kind_name(p->kind));

@@ -20,15 +20,18 @@ std::string labels_for(const std::string& name) {
 }
 
 log::RateLimit g_retry_log(3, std::chrono::seconds(10));
+log::RateLimit g_buffer_log(3, std::chrono::seconds(10));
 
 }  // namespace
 
 OutputRunner::OutputRunner(std::string name, std::unique_ptr<Output> output,
-                           RunnerOptions options, std::string state_dir)
+                           RunnerOptions options, std::string state_dir,
+                           CheckpointStore* store)
     : name_(std::move(name)),
       output_(std::move(output)),
       options_(options),
       state_dir_(std::move(state_dir)),
+      store_(store),
       max_in_flight_(std::max(1, output_->max_in_flight())),
       backoff_(options.retry_initial, options.retry_max),
       events_out_(Metrics::global().counter("logship_output_events_total", labels_for(name_),
@@ -45,7 +48,8 @@ OutputRunner::OutputRunner(std::string name, std::unique_ptr<Output> output,
       bytes_out_(Metrics::global().counter("logship_output_bytes_total", labels_for(name_),
                                            "Message bytes of the events delivered (before "
                                            "encoding)")),
-      // No drop policy exists yet: the series is exported so dashboards can alert on it.
+      // Only a disk buffer with when_full: drop_oldest drops; the series is always exported so
+      // dashboards can alert on it.
       dropped_(Metrics::global().counter("logship_output_dropped_events_total", labels_for(name_),
                                          "Events dropped by a drop policy (0: none is set)")),
       latency_(Metrics::global().histogram("logship_output_latency_seconds", labels_for(name_),
@@ -63,14 +67,26 @@ OutputRunner::~OutputRunner() {
 }
 
 Status OutputRunner::start() {
+  if (options_.disk) {
+    if (store_ == nullptr) return Status::internal("output " + name_ + ": disk buffer without store");
+    auto d = DiskBuffer::open(name_, state_dir_ + "/buffer/" + name_, *options_.disk, store_);
+    if (!d.is_ok()) return d.status().with_context("output " + name_);
+    disk_ = std::move(d).value();
+  }
   LOGSHIP_TRY(output_->start(*this).with_context("output " + name_));
   thread_ = std::thread([this] { run(); });
   return Status::ok();
 }
 
-bool OutputRunner::wait_for_room(const std::atomic<bool>& abort) {
+bool OutputRunner::wait_for_room(const std::atomic<bool>& abort, uint64_t bytes) {
   std::unique_lock lock(mu_);
-  while (bytes_ >= options_.queue_max_bytes) {
+  // With a disk buffer, memory is the bound only while the disk fails and batches go by memory.
+  auto full = [&] {
+    if (!disk_) return bytes_ >= options_.queue_max_bytes;
+    return !disk_->has_room(bytes) ||
+           (disk_failing_.load(std::memory_order_relaxed) && bytes_ >= options_.queue_max_bytes);
+  };
+  while (full()) {
     if (abort.load(std::memory_order_relaxed) || stop_) return false;
     room_cv_.wait_for(lock, std::chrono::milliseconds(50));
   }
@@ -78,6 +94,24 @@ bool OutputRunner::wait_for_room(const std::atomic<bool>& abort) {
 }
 
 void OutputRunner::push(SharedBatch batch) {
+  if (disk_) {
+    Status s = disk_->append(*batch);
+    if (s.is_ok()) {
+      disk_failing_.store(false, std::memory_order_relaxed);
+      batch->acks().release();   // the buffer holds its own reference until the record is durable
+      work_cv_.notify_one();
+      return;
+    }
+    // The disk failed (full, read-only, gone): this batch goes by memory instead, so nothing is
+    // lost and the pipeline keeps moving while memory bounds hold.
+    disk_failing_.store(true, std::memory_order_relaxed);
+    uint64_t suppressed = 0;
+    if (g_buffer_log.allow(&suppressed)) {
+      log::error("buffer", "cannot write the disk buffer; delivering from memory",
+                 log::kv("output", name_) + log::kv("error", s.message()) +
+                     log::kv("suppressed", static_cast<int64_t>(suppressed)));
+    }
+  }
   {
     std::lock_guard lock(mu_);
     bytes_ += batch->byte_size();
@@ -105,6 +139,7 @@ void OutputRunner::run() {
     if (now >= next_tick) {
       lock.unlock();
       output_->tick(now);
+      if (disk_) (void)disk_->sync(now, false);
       lock.lock();
       next_tick = now + kTick;
       continue;
@@ -129,7 +164,13 @@ void OutputRunner::run() {
       dispatch(std::move(take), lock);
       continue;
     }
-    if (draining_ && ready_.empty() && retry_.empty() && in_flight_ == 0) {
+    if (disk_ && ready_.empty() && retry_.empty() && bytes_ < options_.queue_max_bytes &&
+        !disk_->fully_read()) {
+      read_from_disk(lock);
+      if (!ready_.empty()) continue;
+    }
+    if (draining_ && ready_.empty() && retry_.empty() && in_flight_ == 0 &&
+        (!disk_ || disk_->fully_read())) {
       drained_ = true;
       drained_cv_.notify_all();
     }
@@ -137,6 +178,18 @@ void OutputRunner::run() {
     if (!retry_.empty() && retry_due_ < wake) wake = retry_due_;
     work_cv_.wait_until(lock, wake);
   }
+}
+
+void OutputRunner::read_from_disk(std::unique_lock<std::mutex>& lock) {
+  std::vector<BatchPtr> read;
+  lock.unlock();
+  disk_->read(options_.batch_max_events, options_.batch_max_bytes, &read);
+  lock.lock();
+  for (BatchPtr& b : read) {
+    bytes_ += b->byte_size();
+    ready_.push_back(SharedBatch(std::move(b)));
+  }
+  queue_bytes_.store(static_cast<int64_t>(bytes_), std::memory_order_relaxed);
 }
 
 void OutputRunner::dispatch(std::vector<SharedBatch> batches, std::unique_lock<std::mutex>& lock) {
@@ -205,6 +258,9 @@ bool OutputRunner::drain(TimePoint deadline) {
   {
     std::unique_lock lock(mu_);
     draining_ = true;
+    // The inputs have stopped: what the buffer holds is made durable now so their final
+    // checkpoints can pass it whatever the output does until the deadline.
+    if (disk_) (void)disk_->sync(SteadyClock::now(), true);
     work_cv_.notify_all();
     ok = drained_cv_.wait_until(lock, deadline, [this] { return drained_; });
     stop_ = true;
@@ -215,8 +271,14 @@ bool OutputRunner::drain(TimePoint deadline) {
   output_->stop();
   if (!ok) {
     std::lock_guard lock(mu_);
-    log::warn("output", "drain deadline passed; undelivered data stays un-acked",
-              log::kv("output", name_) + log::kv("queued_bytes", static_cast<int64_t>(bytes_)));
+    if (disk_) {
+      log::warn("output", "drain deadline passed; undelivered data stays in the disk buffer",
+                log::kv("output", name_) +
+                    log::kv("buffered_bytes", static_cast<int64_t>(disk_->unacked_bytes())));
+    } else {
+      log::warn("output", "drain deadline passed; undelivered data stays un-acked",
+                log::kv("output", name_) + log::kv("queued_bytes", static_cast<int64_t>(bytes_)));
+    }
   }
   return ok;
 }

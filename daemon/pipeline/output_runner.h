@@ -7,10 +7,12 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "daemon/buffer/disk_buffer.h"
 #include "daemon/core/plugin_api.h"
 #include "daemon/pipeline/backoff.h"
 #include "daemon/runtime/metrics.h"
@@ -23,18 +25,24 @@ struct RunnerOptions {
   uint64_t batch_max_bytes = 8ull << 20;
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_max{30000};
+  // Set: batches go through a disk buffer in <state_dir>/buffer/<output>; queue_max_bytes then
+  // bounds only what is read back and not yet delivered.
+  std::optional<DiskBufferOptions> disk;
 };
 
 class OutputRunner final : public OutputContext {
  public:
+  // `store` keeps a disk buffer's restart point; needed only with options.disk.
   OutputRunner(std::string name, std::unique_ptr<Output> output, RunnerOptions options,
-               std::string state_dir);
+               std::string state_dir, CheckpointStore* store = nullptr);
   ~OutputRunner() override;
 
   Status start();
-  // Blocks while the queue is at or above its byte limit. False once `abort` is set.
-  bool wait_for_room(const std::atomic<bool>& abort);
-  // Queues a batch whose acks already hold a reference for this output.
+  // Blocks while the queue (or a block-policy disk buffer) has no room for a batch of about
+  // `bytes`. False once `abort` is set.
+  bool wait_for_room(const std::atomic<bool>& abort, uint64_t bytes = 0);
+  // Queues a batch whose acks already hold a reference for this output; the runner releases it
+  // once delivered (or, with a disk buffer, once durable there).
   void push(SharedBatch batch);
   // Delivers what is queued until the deadline, then stops the plugin. True if all delivered.
   bool drain(TimePoint deadline);
@@ -50,6 +58,7 @@ class OutputRunner final : public OutputContext {
 
  private:
   void run();
+  void read_from_disk(std::unique_lock<std::mutex>& lock);
   void dispatch(std::vector<SharedBatch> batches, std::unique_lock<std::mutex>& lock);
   void on_done(const std::vector<SharedBatch>& batches, const DeliveryResult& result,
                TimePoint started);
@@ -58,6 +67,9 @@ class OutputRunner final : public OutputContext {
   std::unique_ptr<Output> output_;
   const RunnerOptions options_;
   const std::string state_dir_;
+  CheckpointStore* const store_;
+  std::unique_ptr<DiskBuffer> disk_;
+  std::atomic<bool> disk_failing_{false};
   const int max_in_flight_;
   Backoff backoff_;
 

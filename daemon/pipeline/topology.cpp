@@ -73,7 +73,7 @@ class StreamPipeline final : public StreamHandle {
     // Wait for room everywhere before handing the batch to anyone, so an abandoned batch was
     // given to no output and simply stays un-acked.
     for (OutputRunner* out : route_.outputs) {
-      if (!out->wait_for_room(abort_)) return false;
+      if (!out->wait_for_room(abort_, batch->byte_size())) return false;
     }
     SharedBatch shared(std::move(batch));
     shared->acks().retain(static_cast<int32_t>(route_.outputs.size()));
@@ -182,8 +182,21 @@ Status Topology::start() {
   ro.retry_max = cfg_.service.retry_max;
   std::map<std::string, OutputRunner*> by_name;
   for (const auto& oc : cfg_.outputs) {
-    runners_.push_back(
-        std::make_unique<OutputRunner>(oc.name, oc.make_output(), ro, cfg_.service.state_dir));
+    RunnerOptions o = ro;
+    const config::BufferOptions& b = oc.buffer;
+    if (b.type == "disk") {
+      DiskBufferOptions d;
+      d.max_bytes = b.max_size.bytes != 0 ? b.max_size.bytes : 256ull << 20;
+      d.segment_bytes = b.segment_size.bytes;
+      d.fsync_every_batch = b.fsync == "batch";
+      d.fsync_interval = b.fsync_interval;
+      d.when_full = b.when_full == "drop_oldest" ? FullPolicy::kDropOldest : FullPolicy::kBlock;
+      o.disk = d;
+    } else if (b.max_size.bytes != 0) {
+      o.queue_max_bytes = b.max_size.bytes;
+    }
+    runners_.push_back(std::make_unique<OutputRunner>(oc.name, oc.make_output(), o,
+                                                      cfg_.service.state_dir, &store_));
     by_name[oc.name] = runners_.back().get();
   }
   for (const auto& rc : cfg_.routes) {

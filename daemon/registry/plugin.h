@@ -3,6 +3,7 @@
 // a maker. The maker builds instances later (processors once per stream).
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,11 +40,13 @@ const PluginInfo* find_plugin(PluginKind kind, std::string_view name);
 
 // Binds `Opts` with its schema, runs `Opts::validate()` (returns "" or why not) when it has one,
 // and returns a maker that constructs `Impl(const Opts&)`.
+// `common` keys belong to the pipeline, not the plugin (`type`; `buffer` of outputs).
 template <class Base, class Opts, class Impl>
 std::function<std::unique_ptr<Base>()> bind_plugin(const YAML::Node& node, config::Errors& errors,
-                                                   const std::string& context) {
+                                                   const std::string& context,
+                                                   const std::set<std::string>& common = {"type"}) {
   Opts opts;
-  if (!Opts::schema().bind(node, opts, errors, context)) return {};
+  if (!Opts::schema().bind(node, opts, errors, context, common)) return {};
   if constexpr (requires { opts.validate(); }) {
     std::string why = opts.validate();
     if (!why.empty()) {
@@ -65,7 +68,7 @@ ProcessorMaker bind_processor(const YAML::Node& n, config::Errors& e, const std:
 }
 template <class Opts, class Impl>
 OutputMaker bind_output(const YAML::Node& n, config::Errors& e, const std::string& c) {
-  return bind_plugin<Output, Opts, Impl>(n, e, c);
+  return bind_plugin<Output, Opts, Impl>(n, e, c, {"type", "buffer"});
 }
 
 template <class Opts>

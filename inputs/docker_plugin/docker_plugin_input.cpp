@@ -33,7 +33,7 @@
 #include "inputs/docker_plugin/http_server.h"
 #include "inputs/docker_plugin/merger.h"
 #include "inputs/docker_plugin/protocol.h"
-#include "inputs/docker_plugin/spool.h"
+#include "daemon/buffer/spool.h"
 
 namespace logship::plugins {
 namespace {
@@ -159,15 +159,28 @@ struct Fifo {
   Fifo(std::size_t max_frame, std::size_t max_line) : frames(max_frame), merger(max_line) {}
 };
 
+SpoolOptions spool_options(const PluginOptions& o) {
+  SpoolOptions s;
+  s.max_bytes = o.max_buffer_size.bytes;
+  s.segment_bytes = std::max<uint64_t>(1024, std::min(o.segment_size.bytes,
+                                                      o.max_buffer_size.bytes / 4));
+  s.keep_bytes = o.keep_size.bytes;
+  s.when_full = o.when_full == "drop_oldest" ? FullPolicy::kDropOldest : FullPolicy::kBlock;
+  s.dropped_counter = &Metrics::global().counter(
+      "logship_plugin_dropped_total", "",
+      "Log records dropped by the docker_plugin spool (when_full: drop_oldest)");
+  s.corrupt_counter = &Metrics::global().counter(
+      "logship_plugin_spool_corrupt_total", "",
+      "Corrupt spool regions skipped (bad checksum or length, torn tails)");
+  s.log_component = "docker_plugin";
+  return s;
+}
+
 class DockerPluginInput final : public Input {
  public:
   explicit DockerPluginInput(const PluginOptions& o)
       : o_(o),
-        spool_opts_{o.max_buffer_size.bytes,
-                    std::max<uint64_t>(1024, std::min(o.segment_size.bytes,
-                                                      o.max_buffer_size.bytes / 4)),
-                    o.keep_size.bytes,
-                    o.when_full == "drop_oldest" ? FullPolicy::kDropOldest : FullPolicy::kBlock} {}
+        spool_opts_(spool_options(o)) {}
   ~DockerPluginInput() override { stop(); }
 
   Status start(InputContext& ctx) override {

@@ -28,6 +28,44 @@ class CliTest(support.TestCase):
             f"2 error(s) in {bad}",
         ])
 
+    def test_validate_print_shows_the_effective_config_without_secrets(self):
+        secret = self.write("pw", "hunter2-but-longer\n")
+        os.chmod(secret, 0o600)
+        cfg = self.write("c.yaml", f"""
+service:
+  state_dir: ${{LOGSHIP_TEST_STATE}}/state
+inputs:
+  gen: {{type: generate, count: 10}}
+outputs:
+  es:
+    type: elasticsearch
+    hosts: [https://127.0.0.1:9200]
+    username: admin
+    password: ${{file:{secret}}}
+    buffer: {{type: disk, max_size: 1GiB}}
+  nothing: {{type: null}}
+""")
+        env = dict(os.environ, LOGSHIP_TEST_STATE=self.tmp)
+        r = subprocess.run([support.LOGSHIP, "validate", "-c", cfg, "--print"], capture_output=True,
+                           env=env, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout.decode()
+        self.assertNotIn("hunter2", out)
+        self.assertIn('password: "***"', out)
+        self.assertIn(f"state_dir: {self.tmp}/state", out)      # ${ENV} expanded
+        self.assertIn("queue_max_bytes: 8MiB", out)             # defaults filled in
+        self.assertIn("tls_verify: true", out)
+        self.assertIn("      max_size: 1GiB\n      when_full: block", out)
+        self.assertIn('type: "null"', out)
+
+        # Without secrets the printed config is a valid config meaning the same thing: printing
+        # it again gives the same text.
+        plain = self.write("plain.yaml", out.replace('password: "***"', 'password: ""'))
+        r2 = subprocess.run([support.LOGSHIP, "validate", "-c", plain, "--print"],
+                            capture_output=True, timeout=30)
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertEqual(r2.stdout.decode(), out.replace('password: "***"', 'password: ""'))
+
     def test_default_config_validates(self):
         r = support.run_logship(["validate"])
         self.assertEqual(r.returncode, 0, r.stderr)

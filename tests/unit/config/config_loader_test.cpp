@@ -47,6 +47,46 @@ outputs:
             "test.yaml:4:5: inputs.gen (generate): unknown option 'cuont'; did you mean 'count'?");
 }
 
+TEST(ConfigLoaderTest, OutputBufferBlockIsReadAndChecked) {
+  Errors errors("t");
+  auto cfg = load_config_text(R"(
+inputs:
+  gen: {type: generate, count: 10}
+outputs:
+  out:
+    type: null
+    buffer: {type: disk, max_size: 2GiB, when_full: drop_oldest, fsync: batch}
+)",
+                              "t", errors);
+  ASSERT_TRUE(cfg) << errors.to_string();
+  const BufferOptions& b = cfg->outputs[0].buffer;
+  EXPECT_EQ(b.type, "disk");
+  EXPECT_EQ(b.max_size.bytes, 2ull << 30);
+  EXPECT_EQ(b.when_full, "drop_oldest");
+  EXPECT_EQ(b.fsync, "batch");
+
+  auto errs = load_errors(R"(inputs:
+  gen: {type: generate}
+outputs:
+  a:
+    type: null
+    buffer: {type: memory, when_full: drop_oldest}
+  b:
+    type: null
+    buffer: {type: disk, fsinc: batch}
+  c:
+    type: null
+    buffer: {type: ram}
+)");
+  ASSERT_EQ(errs.size(), 3u);
+  EXPECT_EQ(errs[0], "test.yaml:6:13: outputs.a.buffer: when_full: drop_oldest needs type: disk "
+                     "(a memory buffer only blocks)");
+  EXPECT_EQ(errs[1],
+            "test.yaml:9:26: outputs.b.buffer: unknown option 'fsinc'; did you mean 'fsync'?");
+  EXPECT_EQ(errs[2], "test.yaml:12:20: outputs.c.buffer: 'type': expected one of memory, disk, "
+                     "got \"ram\"");
+}
+
 TEST(ConfigLoaderTest, UnknownTypeSuggestsNearestPlugin) {
   auto errs = load_errors("inputs:\n  a: {type: generat}\noutputs:\n  o: {type: nul}\n");
   ASSERT_EQ(errs.size(), 2u);

@@ -4,7 +4,6 @@
 
 #include <random>
 
-#include "inputs/docker_plugin/crc32c.h"
 
 namespace logship::docker_plugin {
 namespace {
@@ -206,16 +205,6 @@ TEST(FrameTest, RandomInputNeverCrashesAndRandomEntriesRoundTrip) {
     EXPECT_EQ(d.partial_id, e.partial_id);
     EXPECT_EQ(d.ordinal, e.ordinal);
   }
-}
-
-TEST(Crc32cTest, KnownVectors) {
-  EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
-  EXPECT_EQ(crc32c(""), 0u);
-  EXPECT_EQ(crc32c(std::string(32, '\0')), 0x8A9136AAu);   // RFC 3720 B.4
-  EXPECT_EQ(crc32c(std::string(32, '\xff')), 0x62A8AB43u);
-  // Extending in pieces equals one pass.
-  std::string s = "the quick brown fox jumps over the lazy dog";
-  EXPECT_EQ(crc32c_extend(crc32c_extend(0, s.data(), 13), s.data() + 13, s.size() - 13), crc32c(s));
 }
 
 }  // namespace

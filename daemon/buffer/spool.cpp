@@ -1,4 +1,4 @@
-#include "inputs/docker_plugin/spool.h"
+#include "daemon/buffer/spool.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,9 +13,9 @@
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/state/atomic_file.h"
-#include "inputs/docker_plugin/crc32c.h"
+#include "daemon/core/crc32c.h"
 
-namespace logship::docker_plugin {
+namespace logship {
 namespace {
 
 uint32_t load_le32(const char* p) {
@@ -34,17 +34,8 @@ uint32_t record_crc(const char* len_bytes, std::string_view payload) {
   return crc32c_extend(crc32c_extend(0, len_bytes, 4), payload.data(), payload.size());
 }
 
-std::atomic<uint64_t>& dropped_counter() {
-  static auto& c = Metrics::global().counter(
-      "logship_plugin_dropped_total", "",
-      "Log records dropped by the docker_plugin spool (when_full: drop_oldest)");
-  return c;
-}
-std::atomic<uint64_t>& corrupt_counter() {
-  static auto& c = Metrics::global().counter(
-      "logship_plugin_spool_corrupt_total", "",
-      "Corrupt spool regions skipped (bad checksum or length, torn tails)");
-  return c;
+void count(std::atomic<uint64_t>* c, uint64_t n) {
+  if (c != nullptr) c->fetch_add(n, std::memory_order_relaxed);
 }
 
 log::RateLimit g_corrupt_log(5, std::chrono::seconds(10));
@@ -120,31 +111,43 @@ Status Spool::open_segments(uint64_t committed) {
   const std::string path = path_of(last.base);
   write_fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (write_fd_ < 0) return Status::io("open " + path, errno);
-  uint64_t pos = 0, records = 0;
+  uint64_t pos = 0, weight = 0;
   std::string buf;
   char hdr[kRecordHeader];
-  while (pos + kRecordHeader <= last.size) {
-    if (!pread_all(write_fd_, hdr, kRecordHeader, pos)) break;
-    uint32_t len = load_le32(hdr);
-    if (len > kMaxRecord || len > last.size - pos - kRecordHeader) break;
+  auto verifies = [&](uint64_t at) {
+    if (at + kRecordHeader > last.size || !pread_all(write_fd_, hdr, kRecordHeader, at)) {
+      return false;
+    }
+    const uint32_t len = load_le32(hdr);
+    if (len > kMaxRecord || len > last.size - at - kRecordHeader) return false;
     buf.resize(len);
-    if (!pread_all(write_fd_, buf.data(), len, pos + kRecordHeader)) break;
-    if (record_crc(hdr, buf) != load_le32(hdr + 4)) break;
-    pos += kRecordHeader + len;
-    ++records;
+    return pread_all(write_fd_, buf.data(), len, at + kRecordHeader) &&
+           record_crc(hdr, buf) == load_le32(hdr + 4);
+  };
+  while (pos + kRecordHeader <= last.size) {
+    if (!verifies(pos)) {
+      // Damage with good records after it is not a torn tail: keep them, readers skip the
+      // damage (and count it). Only a bad region that runs to the end is cut.
+      uint64_t q = pos + 1;
+      while (q + kRecordHeader <= last.size && !verifies(q)) ++q;
+      if (q + kRecordHeader > last.size) break;
+      pos = q;
+    }
+    pos += kRecordHeader + buf.size();
+    weight += weigh(buf);
   }
   if (pos < last.size) {
     stats_.torn_tail_bytes += last.size - pos;
     stats_.corrupt_regions++;
-    corrupt_counter().fetch_add(1, std::memory_order_relaxed);
-    log::warn("docker_plugin", "spool segment ends in a torn or corrupt record; cut",
+    count(o_.corrupt_counter, 1);
+    log::warn(o_.log_component, "spool segment ends in a torn or corrupt record; cut",
               log::kv("path", path) + log::kv("bytes", static_cast<int64_t>(last.size - pos)));
     if (::ftruncate(write_fd_, static_cast<off_t>(pos)) != 0) {
       return Status::io("truncate " + path, errno);
     }
     last.size = pos;
   }
-  last.records = records;
+  last.weight = weight;
   committed_ = std::clamp(committed, segments_.front().base, end_locked());
   trim_retained_locked();
   return Status::ok();
@@ -152,12 +155,27 @@ Status Spool::open_segments(uint64_t committed) {
 
 Status Spool::start_segment_locked(uint64_t base) {
   const std::string path = path_of(base);
+  if (o_.durable && write_fd_ >= 0 && ::fdatasync(write_fd_) != 0) {
+    return Status::io("fdatasync " + path_of(segments_.back().base), errno);
+  }
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return Status::io("create " + path, errno);
+  if (o_.durable) {
+    Status s = fsync_dir(dir_);
+    if (!s.is_ok()) {
+      ::close(fd);
+      ::unlink(path.c_str());
+      return s;
+    }
+  }
   if (write_fd_ >= 0) ::close(write_fd_);
   write_fd_ = fd;
   segments_.push_back(Segment{base, 0, 0});
   return Status::ok();
+}
+
+uint64_t Spool::weigh(std::string_view payload) const {
+  return o_.weigh ? o_.weigh(payload.substr(0, 16)) : 1;
 }
 
 bool Spool::has_room(std::size_t payload_bytes) const {
@@ -167,8 +185,28 @@ bool Spool::has_room(std::size_t payload_bytes) const {
 }
 
 Spool::Append Spool::append(std::string_view payload, bool force) {
-  if (payload.size() > kMaxRecord) return Append::kError;
   std::lock_guard lock(mu_);
+  return append_locked(payload, force);
+}
+
+Spool::Append Spool::append_now(std::string_view payload, bool force) {
+  Append r;
+  {
+    std::lock_guard lock(mu_);
+    r = append_locked(payload, force);
+    if (r == Append::kOk && !flush_locked().is_ok()) {
+      // flush_locked keeps all it could not write; this record is the last of it.
+      pending_.resize(pending_.size() - kRecordHeader - payload.size());
+      pending_weight_ -= weigh(payload);
+      r = Append::kError;
+    }
+  }
+  if (r == Append::kOk) cv_.notify_all();
+  return r;
+}
+
+Spool::Append Spool::append_locked(std::string_view payload, bool force) {
+  if (payload.size() > kMaxRecord) return Append::kError;
   const std::size_t need = kRecordHeader + payload.size();
   const uint64_t unacked = end_locked() + pending_.size() - committed_;
   // An empty spool takes any record: a line longer than the bound must not hold the FIFO forever.
@@ -186,7 +224,7 @@ Spool::Append Spool::append(std::string_view payload, bool force) {
   store_le32(hdr + 4, record_crc(hdr, payload));
   pending_.append(hdr, kRecordHeader);
   pending_.append(payload);
-  ++pending_records_;
+  pending_weight_ += weigh(payload);
   return Append::kOk;
 }
 
@@ -195,6 +233,19 @@ Status Spool::flush() {
   {
     std::lock_guard lock(mu_);
     s = flush_locked();
+  }
+  cv_.notify_all();
+  return s;
+}
+
+Status Spool::sync() {
+  Status s;
+  {
+    std::lock_guard lock(mu_);
+    s = flush_locked();
+    if (s.is_ok() && ::fdatasync(write_fd_) != 0) {
+      s = Status::io("fdatasync " + path_of(segments_.back().base), errno);
+    }
   }
   cv_.notify_all();
   return s;
@@ -220,22 +271,29 @@ Status Spool::flush_locked() {
     off += static_cast<uint64_t>(w);
   }
   cur.size = off;
-  cur.records += pending_records_;
+  cur.weight += pending_weight_;
   pending_.clear();
-  pending_records_ = 0;
+  pending_weight_ = 0;
   return Status::ok();
 }
 
-uint64_t Spool::count_records(const Segment& s, uint64_t from) const {
-  if (from <= s.base && s.records > 0) return s.records;
-  // Walk the headers (rare: only when dropping a segment this process did not write).
+uint64_t Spool::weigh_records(const Segment& s, uint64_t from) const {
+  if (from <= s.base && s.weight > 0) return s.weight;
+  // Walk the headers (rare: only when dropping a segment this process did not write, or one
+  // partly delivered).
   int fd = ::open(path_of(s.base).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   uint64_t pos = 0, n = 0;
-  char hdr[kRecordHeader];
+  char hdr[kRecordHeader + 16];
   while (pos + kRecordHeader <= s.size && pread_all(fd, hdr, kRecordHeader, pos)) {
-    if (s.base + pos >= from) ++n;
-    pos += kRecordHeader + load_le32(hdr);
+    const uint32_t len = load_le32(hdr);
+    if (s.base + pos >= from) {
+      const std::size_t prefix = std::min<std::size_t>(len, 16);
+      n += (o_.weigh && pread_all(fd, hdr + kRecordHeader, prefix, pos + kRecordHeader))
+               ? weigh(std::string_view(hdr + kRecordHeader, prefix))
+               : 1;
+    }
+    pos += kRecordHeader + len;
   }
   ::close(fd);
   return n;
@@ -256,12 +314,12 @@ void Spool::drop_oldest_locked(std::size_t need) {
       if (!start_segment_locked(end_locked()).is_ok()) return;
       continue;
     }
-    const uint64_t n = count_records(segments_[i], committed_);
+    const uint64_t n = weigh_records(segments_[i], std::max(committed_, read_));
     stats_.dropped_records += n;
-    dropped_counter().fetch_add(n, std::memory_order_relaxed);
+    count(o_.dropped_counter, n);
     uint64_t suppressed = 0;
     if (g_drop_log.allow(&suppressed)) {
-      log::warn("docker_plugin", "spool full; oldest un-delivered records dropped",
+      log::warn(o_.log_component, "spool full; oldest un-delivered records dropped",
                 log::kv("dir", dir_) + log::kv("records", static_cast<int64_t>(n)) +
                     log::kv("suppressed", static_cast<int64_t>(suppressed)));
     }
@@ -337,16 +395,21 @@ bool Spool::locate(uint64_t cursor, SegmentView* out) const {
   return false;
 }
 
+void Spool::note_read(uint64_t cursor) const {
+  std::lock_guard lock(mu_);
+  read_ = std::max(read_, cursor);
+}
+
 void Spool::note_corrupt(uint64_t bytes) const {
   {
     std::lock_guard lock(mu_);
     stats_.corrupt_regions++;
     stats_.corrupt_bytes += bytes;
   }
-  corrupt_counter().fetch_add(1, std::memory_order_relaxed);
+  count(o_.corrupt_counter, 1);
   uint64_t suppressed = 0;
   if (g_corrupt_log.allow(&suppressed)) {
-    log::warn("docker_plugin", "corrupt spool record skipped",
+    log::warn(o_.log_component, "corrupt spool record skipped",
               log::kv("dir", dir_) + log::kv("bytes", static_cast<int64_t>(bytes)) +
                   log::kv("suppressed", static_cast<int64_t>(suppressed)));
   }
@@ -404,6 +467,7 @@ bool SpoolReader::next(uint64_t* cursor, uint64_t* at, std::string_view* payload
       *at = *cursor;
       *cursor += kRecordHeader + len;
       *payload = std::string_view(buf_.data() + (pos - buf_pos_) + kRecordHeader, len);
+      if (count_) spool_.note_read(*cursor);
       return true;
     }
     // Corrupt: resume at the next position where a whole record verifies, else the segment end.
@@ -416,4 +480,4 @@ bool SpoolReader::next(uint64_t* cursor, uint64_t* at, std::string_view* payload
   return false;
 }
 
-}  // namespace logship::docker_plugin
+}  // namespace logship

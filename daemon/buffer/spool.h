@@ -1,9 +1,10 @@
 #pragma once
-// A bounded, append-only disk spool between a container's FIFO and the pipeline.
+// A bounded, append-only disk spool: the docker_plugin input's buffer between a container's FIFO
+// and the pipeline, and the disk buffer of an output.
 //
-// The FIFO reader appends; the pipeline reads at its own pace through a SpoolReader; acks
-// (commit) free room. The reader therefore never waits for outputs: the FIFO is drained as fast
-// as the disk takes it, and a kill -9 loses nothing that was written here.
+// A producer appends; a consumer reads at its own pace through a SpoolReader; acks (commit) free
+// room. The producer therefore never waits for the consumer, and a kill -9 loses nothing that was
+// written here (a power loss nothing that was also sync()ed).
 //
 // Layout: <dir>/<base offset, 20 digits>.seg, each a run of records
 //   [uint32 LE length][uint32 LE crc32c(length bytes + payload)][payload]
@@ -12,7 +13,8 @@
 //
 // When the un-acknowledged bytes reach `max_bytes`: kBlock refuses the append (the caller stops
 // reading the FIFO: backpressure to the container, like Docker's mode=blocking); kDropOldest
-// deletes the oldest un-acknowledged segment and counts its records as dropped.
+// deletes the oldest un-acknowledged segment and counts its records (or their weight: an output
+// buffer counts events) as dropped.
 //
 // Corruption: a torn tail of the last segment (crash mid-write) is cut at open; a record with a
 // bad length or checksum is skipped by scanning for the next record that verifies. Both counted.
@@ -20,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,7 +30,7 @@
 
 #include "daemon/core/status.h"
 
-namespace logship::docker_plugin {
+namespace logship {
 
 enum class FullPolicy { kBlock, kDropOldest };
 
@@ -36,10 +39,19 @@ struct SpoolOptions {
   uint64_t segment_bytes = 8ull << 20;
   uint64_t keep_bytes = 0;
   FullPolicy when_full = FullPolicy::kBlock;
+  // sync() makes data durable; with this set, a segment is also synced before it is closed and
+  // the directory after a segment is created, so a synced offset survives a power loss.
+  bool durable = false;
+  // What a record weighs when dropped (default 1): given the payload's first bytes (up to 16).
+  std::function<uint64_t(std::string_view prefix)> weigh;
+  // Where drops and corruption are counted (may be null) and the component named in logs.
+  std::atomic<uint64_t>* dropped_counter = nullptr;
+  std::atomic<uint64_t>* corrupt_counter = nullptr;
+  std::string log_component = "spool";
 };
 
 struct SpoolStats {
-  uint64_t dropped_records = 0;
+  uint64_t dropped_records = 0;   // by weight
   uint64_t corrupt_regions = 0;   // bad records skipped by readers that count (the pipeline)
   uint64_t corrupt_bytes = 0;
   uint64_t torn_tail_bytes = 0;   // cut from the last segment at open
@@ -63,8 +75,13 @@ class Spool {
   // Buffers one record; readers see it after flush(). kFull only under kBlock (nothing
   // buffered then). `force` ignores the bound (final drain on StopLogging, at most a pipe's worth).
   Append append(std::string_view payload, bool force = false);
+  // append() and flush() in one step. On a write error the record is not kept (kError), so the
+  // caller may hand it elsewhere without it reappearing here later.
+  Append append_now(std::string_view payload, bool force = false);
   // Writes the buffered records with one write(2).
   Status flush();
+  // flush(), then fdatasync: everything appended so far survives a power loss.
+  Status sync();
   bool has_room(std::size_t payload_bytes) const;
 
   // Everything before `offset` was delivered.
@@ -89,22 +106,27 @@ class Spool {
   };
   bool locate(uint64_t cursor, SegmentView* out) const;
   void note_corrupt(uint64_t bytes) const;
+  // The pipeline's reader took everything before `cursor`: dropping it later loses nothing
+  // (it is on its way), so it is not counted as dropped.
+  void note_read(uint64_t cursor) const;
 
  private:
   struct Segment {
     uint64_t base = 0;
     uint64_t size = 0;      // flushed bytes
-    uint64_t records = 0;   // known only for segments written or scanned by this process
+    uint64_t weight = 0;    // known only for segments written or scanned by this process
   };
   Spool(std::string dir, const SpoolOptions& o) : dir_(std::move(dir)), o_(o) {}
   std::string path_of(uint64_t base) const;
   Status open_segments(uint64_t committed);
   Status start_segment_locked(uint64_t base);
+  Append append_locked(std::string_view payload, bool force);
   Status flush_locked();
   void drop_oldest_locked(std::size_t need);
   void trim_retained_locked();
   uint64_t end_locked() const { return segments_.back().base + segments_.back().size; }
-  uint64_t count_records(const Segment& s, uint64_t from) const;
+  uint64_t weigh(std::string_view payload) const;
+  uint64_t weigh_records(const Segment& s, uint64_t from) const;
 
   const std::string dir_;
   const SpoolOptions o_;
@@ -113,8 +135,9 @@ class Spool {
   std::vector<Segment> segments_;   // sorted by base; never empty after open
   int write_fd_ = -1;               // the last segment
   std::string pending_;             // appended, not yet written
-  uint64_t pending_records_ = 0;
+  uint64_t pending_weight_ = 0;
   uint64_t committed_ = 0;
+  mutable uint64_t read_ = 0;
   mutable SpoolStats stats_;
 };
 
@@ -146,4 +169,4 @@ class SpoolReader {
   uint64_t buf_pos_ = 0;   // segment-relative offset of buf_[0]
 };
 
-}  // namespace logship::docker_plugin
+}  // namespace logship

@@ -1,0 +1,97 @@
+#include "config/config_dump.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/substitution.h"
+
+namespace logship::config {
+namespace {
+
+constexpr const char* kMasked = "***";
+
+// A given value with substitutions done and secrets masked, same shape (scalar, list, map).
+YAML::Node expanded(const YAML::Node& n, bool secret) {
+  if (n.IsScalar()) {
+    std::string out, err;
+    SecretOptionScope scope(secret);
+    if (!substitute(n.Scalar(), &out, &err)) out = n.Scalar();   // validated before: unreachable
+    if (secret) return YAML::Node(out.empty() ? "" : kMasked);   // an empty one hides nothing
+    return YAML::Node(mask_secrets(out));
+  }
+  if (n.IsSequence()) {
+    YAML::Node r(YAML::NodeType::Sequence);
+    for (const auto& item : n) r.push_back(expanded(item, secret));
+    return r;
+  }
+  if (n.IsMap()) {
+    YAML::Node r(YAML::NodeType::Map);
+    for (const auto& kv : n) {
+      const std::string key = kv.first.Scalar();
+      r[key] = expanded(kv.second, secret || is_secret_option_name(key));
+    }
+    return r;
+  }
+  return YAML::Node();
+}
+
+// Defaults are printed the way `plugins describe` shows them; read back as YAML they are the
+// same values ("[]" a list, "8MiB" a size).
+YAML::Node default_node(const OptionDoc& d) {
+  if (d.default_value.empty()) return YAML::Node(YAML::NodeType::Null);
+  try {
+    return YAML::Load(d.default_value);
+  } catch (const YAML::Exception&) {
+    return YAML::Node(d.default_value);
+  }
+}
+
+YAML::Node with_defaults(const YAML::Node& given, const SchemaBase& schema, bool keep_type) {
+  YAML::Node r(YAML::NodeType::Map);
+  if (keep_type && given && given["type"]) r["type"] = expanded(given["type"], false);
+  for (const OptionDoc& d : schema.describe()) {
+    const YAML::Node v = given && given.IsMap() ? given[d.name] : YAML::Node();
+    if (v) {
+      r[d.name] = expanded(v, d.secret);
+    } else if (!d.required) {
+      r[d.name] = default_node(d);
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+std::string effective_config_yaml(const std::string& text, const Config& cfg) {
+  const YAML::Node root = YAML::Load(text);
+  YAML::Node out(YAML::NodeType::Map);
+  out["service"] = with_defaults(root["service"], ServiceOptions::schema(), false);
+  auto section = [&](const char* name, const std::vector<ComponentConfig>& comps) {
+    YAML::Node s(YAML::NodeType::Map);
+    for (const ComponentConfig& c : comps) {
+      const YAML::Node given = root[name][c.name];
+      YAML::Node n = with_defaults(given, c.plugin->schema(), true);
+      n["type"] = c.type;   // `type: null` reads as YAML null; print the word
+      if (given["buffer"]) n["buffer"] = with_defaults(given["buffer"], BufferOptions::schema(), false);
+      s[c.name] = n;
+    }
+    if (!comps.empty()) out[name] = s;
+  };
+  section("inputs", cfg.inputs);
+  section("processors", cfg.processors);
+  section("outputs", cfg.outputs);
+  YAML::Node routes(YAML::NodeType::Sequence);
+  for (const RouteConfig& r : cfg.routes) {
+    YAML::Node n(YAML::NodeType::Map);
+    n["name"] = r.name;
+    n["match"] = r.match;
+    n["processors"] = r.processors;
+    n["outputs"] = r.outputs;
+    routes.push_back(n);
+  }
+  out["routes"] = routes;
+  YAML::Emitter e;
+  e << out;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace logship::config

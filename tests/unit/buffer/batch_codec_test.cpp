@@ -1,0 +1,121 @@
+#include "daemon/buffer/batch_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "daemon/core/json_writer.h"
+
+namespace logship {
+namespace {
+
+std::shared_ptr<SourceInfo> source() {
+  auto s = std::make_shared<SourceInfo>();
+  s->input = "docker";
+  s->key = "docker/abc/abc-json.log";
+  s->tags = {{"container_id", ValueType::kString, "abc"},
+             {"meta", ValueType::kRawJson, R"({"a":[1,2]})"}};
+  s->labels = {{"com.docker.compose.service", "web"}, {"empty", ""}};
+  return s;
+}
+
+BatchPtr sample() {
+  auto b = std::make_unique<Batch>(source());
+  Event& e = b->add_event();
+  e.time_ns = 1'700'000'000'123'456'789;
+  e.offset = 1ull << 40;
+  e.stream = Stream::kStderr;
+  e.flags = kEventParseFailed | kEventTruncated;
+  e.message = b->copy(std::string("line with \0 nul and \xc3\xa9", 23));
+  e.set("s", Value::string(b->copy("text")));
+  e.set("raw", Value::raw_json(b->copy(R"({"x":1})")));
+  e.set("neg", Value::integer(std::numeric_limits<int64_t>::min()));
+  e.set("pos", Value::integer(std::numeric_limits<int64_t>::max()));
+  e.set("d", Value::real(-0.125));
+  e.set("t", Value::boolean(true));
+  e.set("f", Value::boolean(false));
+  e.set("n", Value());
+  Event& empty = b->add_event();   // no message, no fields
+  empty.time_ns = -5;
+  return b;
+}
+
+// Everything an output sees, in one string.
+std::string render(const Batch& b) {
+  std::string out;
+  for (const Event& e : b.events()) {
+    out += std::to_string(e.time_ns) + "/" + std::to_string(e.offset) + "/" +
+           std::to_string(static_cast<int>(e.stream)) + "/" + std::to_string(e.flags) + " ";
+    json::append_event(out, e, b.source());
+    out += "\n";
+  }
+  return out;
+}
+
+TEST(BatchCodecTest, RoundTripKeepsEveryFieldTypeAndTheSource) {
+  BatchPtr b = sample();
+  BatchEncoder enc;
+  std::string rec;
+  enc.encode(*b, rec);
+  BatchDecoder dec;
+  std::string err;
+  BatchPtr back = dec.decode(rec, &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(render(*back), render(*b));
+  EXPECT_EQ(back->source().input, "docker");
+  EXPECT_EQ(back->source().key, b->source().key);
+  ASSERT_EQ(back->source().tags.size(), 2u);
+  EXPECT_EQ(back->source().tags[1].type, ValueType::kRawJson);
+  EXPECT_EQ(back->source().labels, b->source().labels);
+  EXPECT_EQ(back->events()[0].message.size(), 23u);
+  EXPECT_EQ(back->events()[0].find("neg")->value.i, std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(back->events()[0].find("d")->value.d, -0.125);
+  EXPECT_EQ(back->events()[0].find("n")->value.type, ValueType::kNull);
+  EXPECT_EQ(BatchDecoder::weight(rec.substr(0, 16)), 2u);
+}
+
+TEST(BatchCodecTest, ConsecutiveBatchesOfOneSourceShareIt) {
+  BatchPtr a = sample();
+  auto b = std::make_unique<Batch>(a->source_ptr());
+  b->add_event().message = b->copy("second");
+  BatchEncoder enc;
+  std::string ra, rb;
+  enc.encode(*a, ra);
+  enc.encode(*b, rb);
+  BatchDecoder dec;
+  std::string err;
+  BatchPtr da = dec.decode(ra, &err);
+  BatchPtr db = dec.decode(rb, &err);
+  ASSERT_TRUE(da && db) << err;
+  EXPECT_EQ(da->source_ptr().get(), db->source_ptr().get());
+  EXPECT_EQ(db->events()[0].message, "second");
+}
+
+TEST(BatchCodecTest, EveryTruncationAndByteFlipIsRejectedOrDecodesSafely) {
+  BatchPtr b = sample();
+  BatchEncoder enc;
+  std::string rec;
+  enc.encode(*b, rec);
+  BatchDecoder dec;
+  std::string err;
+  for (std::size_t n = 0; n < rec.size(); ++n) {
+    EXPECT_FALSE(dec.decode(std::string_view(rec).substr(0, n), &err)) << n;
+  }
+  // Flips may still decode (e.g. inside a message); they must never read out of bounds (ASan).
+  for (std::size_t i = 0; i < rec.size(); ++i) {
+    std::string bad = rec;
+    bad[i] ^= 0x41;
+    (void)dec.decode(bad, &err);
+  }
+  std::string trailing = rec + "x";
+  EXPECT_FALSE(dec.decode(trailing, &err));
+  EXPECT_EQ(err, "trailing bytes");
+  std::string version = rec;
+  version[4] = 9;
+  EXPECT_FALSE(dec.decode(version, &err));
+  EXPECT_EQ(err, "unknown record version 9");
+}
+
+}  // namespace
+}  // namespace logship
