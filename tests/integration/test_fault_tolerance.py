@@ -294,12 +294,13 @@ class FaultToleranceTest(support.TestCase):
         self.rss.pid = d.proc.pid
         return d
 
-    def start_load(self):
-        self.writer = LoadWriter(self.tree, self.names, RATE)
+    def start_load(self, rate=RATE):
+        self.writer = LoadWriter(self.tree, self.names, rate)
         self.writer.start()
         self.t0 = time.monotonic()
 
-    def finish(self, d, label, dup_bound, scan=None, complete=None, caught_up=None, loss=None):
+    def finish(self, d, label, dup_bound, scan=None, complete=None, caught_up=None, loss=None,
+               catch_up_s=CATCH_UP_S):
         """Stops the load, waits until every generated id was delivered (bounded), stops the
         daemon with SIGTERM and asserts no loss and bounded duplication.
 
@@ -318,7 +319,7 @@ class FaultToleranceTest(support.TestCase):
             return all(len(set(seqs.get(c, ()))) >= n for c, n in generated.items())
         try:
             support.wait_for(lambda: (complete or (lambda g: all_present()))(generated),
-                             timeout=CATCH_UP_S, interval=1.0,
+                             timeout=catch_up_s, interval=1.0,
                              what="delivery of every generated record")
         except AssertionError:
             pass   # reported as loss below, with the exact figures
@@ -693,7 +694,10 @@ class FaultToleranceTest(support.TestCase):
 """)
         d = self.daemon(cfg, name="logship-es").start()
         self.rss.pid = d.proc.pid
-        self.start_load()
+        # A node indexing on a busy 2-core machine right after its restart (cold JIT, recovery)
+        # catches up slowly: half the load in the short form keeps the backlog CI-sized.
+        rate = RATE if LONG else RATE // 2
+        self.start_load(rate)
         support.wait_for(lambda: node.count(index) > 0, timeout=30, what="first documents")
         time.sleep(2)
 
@@ -710,7 +714,7 @@ class FaultToleranceTest(support.TestCase):
         frozen_rss = self.rss.window_peak
         node("resume")
         at_resume = node.count(index)
-        support.wait_for(lambda: node.count(index) > at_resume + RATE, timeout=60,
+        support.wait_for(lambda: node.count(index) > at_resume + rate, timeout=60,
                          what="delivery after the freeze")
 
         node("kill")
@@ -738,7 +742,7 @@ class FaultToleranceTest(support.TestCase):
             figures["requests"] = int(m.get('logship_es_requests_total{output="es"}', 0))
         # Exactly once in the index: no duplicate document at all.
         r = self.finish(d, "opensearch-outage", dup_bound=0, scan=lambda: node.scan(index),
-                        complete=complete, caught_up=caught_up)
+                        complete=complete, caught_up=caught_up, catch_up_s=240)
         docs = node.count(index)
         print(f"FAULT opensearch-outage: node_start_s={start_s:.1f} freeze_s={freeze_s:.1f} "
               f"down_s={down_s:.1f} (restart {restart_s:.1f}) docs={docs} "
