@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
 # A real single-node OpenSearch for integration tests: start|stop|address.
 #
+#   opensearch.sh start     fetch (once) and start a fresh node (its run dir is wiped)
+#   opensearch.sh stop      SIGTERM (SIGKILL after 30 s) and wait for the exit
+#   opensearch.sh pause     SIGSTOP the node: connections are accepted by the kernel but
+#                           never answered (clients see timeouts); resume with `resume`
+#   opensearch.sh resume    SIGCONT a paused node
+#   opensearch.sh kill      SIGKILL the node (a crash); data, config and port are kept
+#   opensearch.sh restart   start the node again on the kept data dir and port
+#
 # Downloads the OpenSearch integ-test-zip distribution (no security plugin: plain HTTP) from
 # Maven Central once into the cache dir, unzips it once, and runs it with the installed JDK on
 # 127.0.0.1 with free ports and a small heap. OpenSearch refuses to run as root, so as root the
@@ -107,6 +115,18 @@ EOF
     echo "${kv%%=*}: ${kv#*=}" >>"$RUN/config/opensearch.yml"
   done
   if [ "$(id -u)" -eq 0 ]; then chown -R "$USER_NAME" "$RUN"; fi
+  echo "$home" >"$RUN/home_path"
+  echo "$http_port" >"$RUN/http_port"
+  launch
+  echo "127.0.0.1:$http_port" >"$RUN/address"
+  log "running at 127.0.0.1:$http_port (opensearch $VERSION)"
+}
+
+# Runs the node configured in $RUN and waits until it is healthy.
+launch() {
+  local home http_port
+  home=$(cat "$RUN/home_path")
+  http_port=$(cat "$RUN/http_port")
   local java_home
   java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
   as_node_user env OPENSEARCH_JAVA_HOME="$java_home" JAVA_HOME="$java_home" \
@@ -128,10 +148,38 @@ EOF
       tail -50 "$RUN/logs/logship-test.log" >&2 || true
       exit 1
     fi
-    sleep 1
+    sleep 0.5
   done
-  echo "127.0.0.1:$http_port" >"$RUN/address"
-  log "running at 127.0.0.1:$http_port (opensearch $VERSION)"
+}
+
+# A restart on the same data dir and port (after kill or stop).
+restart() {
+  [ -f "$RUN/http_port" ] || { log "no node was started in $RUN"; exit 1; }
+  if [ -f "$RUN/pid" ] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null; then
+    log "already running"
+    return 0
+  fi
+  rm -f "$RUN/pid"
+  launch
+  echo "127.0.0.1:$(cat "$RUN/http_port")" >"$RUN/address"
+  log "restarted at $(cat "$RUN/address")"
+}
+
+signal_node() {
+  [ -f "$RUN/pid" ] || { log "not running"; exit 1; }
+  kill "-$1" "$(cat "$RUN/pid")"
+}
+
+kill_node() {
+  [ -f "$RUN/pid" ] || return 0
+  local pid
+  pid=$(cat "$RUN/pid")
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$RUN/pid"
 }
 
 stop() {
@@ -140,6 +188,7 @@ stop() {
   pid=$(cat "$RUN/pid")
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true   # a paused node acts on SIGTERM only once resumed
     for _ in $(seq 1 60); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.5
@@ -159,6 +208,10 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   fetch) fetch >/dev/null ;;
+  restart) restart ;;
+  pause) signal_node STOP ;;
+  resume) signal_node CONT ;;
+  kill) kill_node ;;
   address) cat "$RUN/address" ;;
-  *) echo "usage: $0 start|stop|fetch|address" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|pause|resume|kill|fetch|address" >&2; exit 2 ;;
 esac

@@ -2,6 +2,10 @@
 
 Exactly-N checks: every generated event carries seq=N in its message; the tests read back all
 documents and compare the set of sequence numbers with range(N), so both loss and duplicates fail.
+
+The node stopped mid-stream and restarted is tested in test_fault_tolerance.py
+(test_opensearch_node_down_then_back): it stops a node, so it starts one of its own instead of
+these shared fixture nodes, and runs under steady Docker load.
 """
 import datetime
 import json

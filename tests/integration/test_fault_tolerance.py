@@ -9,6 +9,7 @@ daemon's peak RSS (VmHWM/VmRSS from /proc) is reported and bounded.
 Short form by default (CI); LOGSHIP_FAULT_LONG=1 runs the long form (more kills, longer
 outages, more load). tests/RELIABILITY.md holds the latest figures.
 """
+import json
 import os
 import random
 import re
@@ -17,8 +18,12 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import support
+from ops_support import admin_port, get, parse_metrics
+from rsyslog_support import Rsyslog, free_port
 from test_docker_input import DockerTree, docker_line
 
 LONG = os.environ.get("LOGSHIP_FAULT_LONG") == "1"
@@ -26,10 +31,19 @@ CONTAINERS = 4
 RATE = 3000 if LONG else 2000            # records/s over all containers
 KILLS = 20 if LONG else 5
 OUTPUT_OUTAGE_S = 30 if LONG else 10
+# OpenSearch: frozen (SIGSTOP) for NODE_FREEZE_S, then killed (-9) and kept down NODE_DOWN_S.
+NODE_FREEZE_S = 15 if LONG else 8
+NODE_DOWN_S = 30 if LONG else 10
+SYSLOG_OUTAGE_S = 30 if LONG else 10
+# Plain TCP syslog has no application acknowledgement: what the server had not read when it
+# stopped is lost. Bound: 200 ms of load (measured: see tests/RELIABILITY.md).
+MAX_SYSLOG_LOSS = RATE // 5
 STATE_OUTAGE_S = int(os.environ.get("LOGSHIP_FAULT_STATE_S", 30 if LONG else 5))
 CATCH_UP_S = 180 if LONG else 90
 RSS_LIMIT = 100 << 20
 RECORD_RE = re.compile(rb'"message":"r=(c\d+)-(\d+) [^\n]*\n')
+MESSAGE_RE = re.compile(r"r=(c\d+)-(\d+) ")
+SYSLOG_RE = re.compile(rb"^r=(c\d+)-(\d+) ", re.M)
 
 
 class LoadWriter(threading.Thread):
@@ -169,12 +183,20 @@ def dup_ranges(seqs, limit=8):
     return " ".join(out[:limit]) + (f" ... ({len(out)} ranges)" if len(out) > limit else "")
 
 
-def config(tmp, root, out):
+def config(tmp, root, out, service_extra="", outputs=None):
+    if outputs is None:
+        outputs = f"""  archive:
+    type: file
+    path: {out}/{{container_name}}.log
+    compress: false
+    max_size: 256KiB
+    keep_files: 0
+"""
     return f"""
 service:
   state_dir: {tmp}/state
   checkpoint_interval: 200ms
-inputs:
+{service_extra}inputs:
   containers:
     type: docker
     docker_root: {root}
@@ -182,13 +204,59 @@ inputs:
     rotate_wait: 1s
     partial_timeout: 1s
 outputs:
-  archive:
-    type: file
-    path: {out}/{{container_name}}.log
-    compress: false
-    max_size: 256KiB
-    keep_files: 0
-"""
+{outputs}"""
+
+
+class OpenSearchNode:
+    """A node of its own (scripts/servers/opensearch.sh) in the test's temp dir: the fixture's
+    shared nodes must never be stopped."""
+
+    def __init__(self, run_dir):
+        self.script = os.path.join(support.SOURCE_DIR, "scripts/servers/opensearch.sh")
+        self.env = dict(os.environ, LOGSHIP_OPENSEARCH_DIR=run_dir)
+        self.env.pop("LOGSHIP_OPENSEARCH_SETTINGS", None)
+        self.dir = run_dir
+
+    def __call__(self, cmd, timeout=600):
+        t = time.monotonic()
+        subprocess.run(["bash", self.script, cmd], check=True, timeout=timeout, env=self.env)
+        return time.monotonic() - t
+
+    @property
+    def address(self):
+        with open(os.path.join(self.dir, "address")) as f:
+            return f.read().strip()
+
+    def request(self, method, path, body=None, timeout=60):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://{self.address}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            raise AssertionError(f"{method} {path} -> {e.code}: {e.read()[:500]!r}") from None
+
+    def count(self, index):
+        self.request("POST", f"/{index}/_refresh")
+        return self.request("GET", f"/{index}/_count")["count"]
+
+    def scan(self, index):
+        """{container: [seq, ...]} of every document (duplicates included)."""
+        self.request("POST", f"/{index}/_refresh")
+        seqs = {}
+        res = self.request("POST", f"/{index}/_search?scroll=1m",
+                           {"size": 10000, "sort": ["_doc"], "_source": ["message"]})
+        try:
+            while res["hits"]["hits"]:
+                for h in res["hits"]["hits"]:
+                    m = MESSAGE_RE.match(h["_source"]["message"])
+                    seqs.setdefault(m.group(1), []).append(int(m.group(2)))
+                res = self.request("POST", "/_search/scroll",
+                                   {"scroll": "1m", "scroll_id": res["_scroll_id"]})
+        finally:
+            self.request("DELETE", "/_search/scroll", {"scroll_id": res["_scroll_id"]})
+        return seqs
 
 
 def try_mount(args):
@@ -226,30 +294,41 @@ class FaultToleranceTest(support.TestCase):
         self.rss.pid = d.proc.pid
         return d
 
-    def start_load(self):
-        self.writer = LoadWriter(self.tree, self.names, RATE)
+    def start_load(self, rate=RATE):
+        self.writer = LoadWriter(self.tree, self.names, rate)
         self.writer.start()
         self.t0 = time.monotonic()
 
-    def finish(self, d, label, dup_bound):
+    def finish(self, d, label, dup_bound, scan=None, complete=None, caught_up=None, loss=None,
+               catch_up_s=CATCH_UP_S):
         """Stops the load, waits until every generated id was delivered (bounded), stops the
-        daemon with SIGTERM and asserts no loss and bounded duplication."""
+        daemon with SIGTERM and asserts no loss and bounded duplication.
+
+        scan() -> {container: [seq, ...]} reads what was delivered (default: the file output);
+        complete(generated) says delivery caught up (default: every id is in scan());
+        caught_up() runs before the daemon stops (e.g. to read its metrics);
+        loss = (counts, max_lost) allows a bounded loss, only of ids below counts[container]
+        (the syslog output: plain TCP syslog has no application acknowledgement)."""
+        scan = scan or (lambda: scan_output(self.out))
         self.writer.stop()
         self.assertIsNone(self.writer.error)
         generated = dict(self.writer.counts)
 
         def all_present():
-            seqs = scan_output(self.out)
+            seqs = scan()
             return all(len(set(seqs.get(c, ()))) >= n for c, n in generated.items())
         try:
-            support.wait_for(all_present, timeout=CATCH_UP_S, interval=1.0,
+            support.wait_for(lambda: (complete or (lambda g: all_present()))(generated),
+                             timeout=catch_up_s, interval=1.0,
                              what="delivery of every generated record")
         except AssertionError:
             pass   # reported as loss below, with the exact figures
         self.rss.sample()
         self.assertTrue(d.running(), "daemon died:\n" + d.stderr()[-3000:])
+        if caught_up:
+            caught_up()
         self.assertEqual(d.stop(), 0, d.stderr()[-3000:])
-        seqs = scan_output(self.out)
+        seqs = scan()
         total = sum(generated.values())
         delivered = sum(len(v) for v in seqs.values())
         unique = sum(len(set(v) & set(range(generated[c]))) for c, v in seqs.items()
@@ -264,8 +343,18 @@ class FaultToleranceTest(support.TestCase):
               f"peak_rss_mib={self.rss.peak / 2**20:.1f}", flush=True)
         if dups:
             print(f"duplicated ranges: {dup_ranges(seqs)}", flush=True)
+        missing = {c: sorted(set(range(n)) - set(seqs.get(c, ()))) for c, n in generated.items()}
+        if lost:
+            print("lost: " + " ".join(f"{c}:{m[:5]}{'...' if len(m) > 5 else ''}({len(m)})"
+                                      for c, m in missing.items() if m), flush=True)
         self.assertEqual(foreign, 0, "records with ids never generated")
-        self.assertEqual(lost, 0, f"{lost} records lost")
+        if loss is None:
+            self.assertEqual(lost, 0, f"{lost} records lost")
+        else:
+            counts, max_lost = loss
+            late = {c: [s for s in m if s >= counts[c]] for c, m in missing.items()}
+            self.assertFalse(any(late.values()), f"records generated after the fault lost: {late}")
+            self.assertLessEqual(lost, max_lost, "loss beyond the documented bound")
         self.assertLessEqual(dups, dup_bound, "duplicates beyond the bound")
         self.assertLess(self.rss.peak, RSS_LIMIT)
         return dict(generated=total, delivered=delivered, lost=lost, duplicated=dups)
@@ -424,6 +513,78 @@ class FaultToleranceTest(support.TestCase):
         time.sleep(30 if LONG else 10)
         self.finish(d, "rotation-churn", dup_bound=0)
 
+    def test_rsyslog_down_then_back(self):
+        """docker input -> syslog output (TCP, octet counting) -> rsyslogd, which is stopped
+        (SIGTERM) for SYSLOG_OUTAGE_S and started again on the same port.
+
+        What the syslog output promises: a delivery is acknowledged once written to the socket;
+        plain syslog has no application acknowledgement, so bytes the kernel took but the
+        server never read before it exited are lost. The output checks for the server's close
+        before every delivery, so that is at most what was in flight while the server shut
+        down. Asserted: only records generated before the server was down may be missing, at
+        most MAX_SYSLOG_LOSS of them (200 ms of load); everything else arrives."""
+        port = free_port()
+        peers = []
+
+        def rsyslog():
+            r = Rsyslog(self.tmp, tcp_port=port, template="%msg%\\n")
+            peers.append(r)
+            return r.start()
+        self.addCleanup(lambda: [p.stop() for p in peers])
+        rs = rsyslog()
+        cfg = config(self.tmp, self.root, self.out, service_extra="""  retry_initial: 50ms
+  retry_max: 500ms
+""", outputs=f"""  sys:
+    type: syslog
+    port: {port}
+    transport: tcp
+    bom: false
+""")
+        d = self.daemon(cfg, name="logship-syslog").start()
+        self.rss.pid = d.proc.pid
+        self.start_load()
+
+        def scan():
+            try:
+                with open(rs.out, "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:
+                return {}
+            seqs = {}
+            for c, n in SYSLOG_RE.findall(data[:data.rfind(b"\n") + 1]):
+                seqs.setdefault(c.decode(), []).append(int(n))
+            return seqs
+        support.wait_for(scan, timeout=30, what="first messages in rsyslog")
+        time.sleep(2)
+        rs.stop()
+        self.faults += 1
+        self.rss.reset_window()
+        # Nothing generated from here on can have gone to the stopped server.
+        counts_at_stop = dict(self.writer.counts)
+        time.sleep(SYSLOG_OUTAGE_S)
+        outage_rss = self.rss.window_peak
+        self.assertTrue(d.running(), d.stderr()[-3000:])
+        rs = rsyslog()
+        self.restarts += 1
+        log = d.stderr()
+        self.assertIn("cannot connect", log)
+        self.assertIn("delivery failed; will retry", log)
+        time.sleep(3)
+
+        def complete(generated):
+            seqs = scan()
+            # One connection, in order per container: the last record of each means caught up.
+            return all(n - 1 in set(seqs.get(c, ())) for c, n in generated.items())
+
+        r = self.finish(d, "rsyslog-outage", dup_bound=RATE * 2, scan=scan, complete=complete,
+                        caught_up=lambda: time.sleep(1),   # a few more lines would show dups
+                        loss=(counts_at_stop, MAX_SYSLOG_LOSS))
+        print(f"FAULT rsyslog-outage: outage_s={SYSLOG_OUTAGE_S} lost={r['lost']} "
+              f"(bound {MAX_SYSLOG_LOSS}) peak_rss_during_outage_mib={outage_rss / 2**20:.1f} "
+              f"{' '.join(re.findall(r'msg=.output stopped.*', d.stderr()))}", flush=True)
+        self.assertLess(outage_rss, RSS_LIMIT)
+        self.assertGreater(outage_rss, 0)
+
     def test_kafka_broker_down_then_back(self):
         """Long form only (starts its own broker: a JVM is too heavy for CI's short run)."""
         if not LONG:
@@ -445,14 +606,13 @@ class FaultToleranceTest(support.TestCase):
         with open(os.path.join(kstate, "mode")) as f:
             kmode = f.read().strip()
         topic = f"fault.{os.getpid()}.{time.time_ns()}"
-        cfg = config(self.tmp, self.root, self.out).split("outputs:")[0] + f"""outputs:
-  kafka:
+        cfg = config(self.tmp, self.root, self.out, outputs=f"""  kafka:
     type: kafka
     brokers: [{brokers}]
     topic: {topic}
     properties:
       reconnect.backoff.max.ms: "1000"
-"""
+""")
 
         def consume():
             r = subprocess.run(["kcat", "-b", brokers, "-C", "-t", topic, "-o", "beginning",
@@ -493,6 +653,106 @@ class FaultToleranceTest(support.TestCase):
         self.assertEqual(unique, total)
         self.assertLessEqual(delivered - unique, RATE * 2)
         self.assertLess(outage_rss, RSS_LIMIT)
+
+    def _metrics(self, d):
+        return parse_metrics(get(admin_port(d), "/metrics")[1])
+
+    def test_opensearch_node_down_then_back(self):
+        """docker input -> elasticsearch output (create, deterministic ids) into a node of its
+        own: the node is frozen (SIGSTOP: requests time out, and may still be applied once it
+        resumes), then killed (-9: connections refused, acked writes must survive the node's
+        own crash) and kept down, then restarted on the same data dir and port. Every record
+        must be in the index exactly once: resends of what the node had already indexed turn
+        into 409s (counted by logship_es_duplicates_total), never into second documents."""
+        os.chmod(self.tmp, 0o755)   # the node runs as an unprivileged user when we are root
+        node = OpenSearchNode(os.path.join(self.tmp, "opensearch"))
+        start_s = node("start")
+        self.addCleanup(lambda: (subprocess.run(["bash", node.script, "stop"], env=node.env,
+                                                timeout=120),
+                                 shutil.rmtree(os.path.join(node.dir, "home"), True),
+                                 shutil.rmtree(os.path.join(node.dir, "data"), True)))
+        index = "faults"
+        node.request("PUT", f"/{index}", {"settings": {"number_of_shards": 1,
+                                                       "number_of_replicas": 0,
+                                                       "refresh_interval": "1s"}})
+        # timeout below the freeze, so the freeze times requests out; not much lower, or a node
+        # slowed by its own restart (JIT, recovery) times out whole bulks that it then applies
+        # anyway: a resend storm of 409s that slows the catch-up.
+        cfg = config(self.tmp, self.root, self.out, service_extra="""  http_listen: 127.0.0.1:0
+  retry_initial: 100ms
+  retry_max: 1s
+""", outputs=f"""  es:
+    type: elasticsearch
+    hosts: ["http://{node.address}"]
+    index: {index}
+    mode: create
+    deterministic_ids: true
+    max_in_flight: 2
+    bulk_max_events: 1000
+    timeout: 5s
+    connect_timeout: 1s
+""")
+        d = self.daemon(cfg, name="logship-es").start()
+        self.rss.pid = d.proc.pid
+        # A node indexing on a busy 2-core machine right after its restart (cold JIT, recovery)
+        # catches up slowly: half the load in the short form keeps the backlog CI-sized.
+        rate = RATE if LONG else RATE // 2
+        self.start_load(rate)
+        support.wait_for(lambda: node.count(index) > 0, timeout=30, what="first documents")
+        time.sleep(2)
+
+        node("pause")
+        t_freeze = time.monotonic()
+        self.faults += 1
+        self.rss.reset_window()
+        time.sleep(NODE_FREEZE_S)
+        # A frozen node accepts connections (the kernel does) but never answers: requests time
+        # out. On a busy machine the first may be sent late into the freeze: wait for it.
+        support.wait_for(lambda: re.search(r"cannot reach node.*timeout", d.stderr()),
+                         timeout=30, interval=0.2, what="a request timeout while frozen")
+        freeze_s = time.monotonic() - t_freeze
+        frozen_rss = self.rss.window_peak
+        node("resume")
+        at_resume = node.count(index)
+        support.wait_for(lambda: node.count(index) > at_resume + rate, timeout=60,
+                         what="delivery after the freeze")
+
+        node("kill")
+        self.faults += 1
+        self.rss.reset_window()
+        t_down = time.monotonic()
+        time.sleep(NODE_DOWN_S)
+        self.assertTrue(d.running(), d.stderr()[-3000:])
+        restart_s = node("restart")
+        self.restarts += 1
+        down_s = time.monotonic() - t_down
+        down_rss = self.rss.window_peak
+        log = d.stderr()
+        self.assertIn("cannot reach node", log)
+        self.assertIn("delivery failed; will retry", log)
+        time.sleep(3)
+        figures = {}
+
+        def complete(generated):
+            return node.count(index) >= sum(generated.values())
+
+        def caught_up():
+            m = self._metrics(d)
+            figures["resent_409"] = int(m.get('logship_es_duplicates_total{output="es"}', 0))
+            figures["requests"] = int(m.get('logship_es_requests_total{output="es"}', 0))
+        # Exactly once in the index: no duplicate document at all.
+        r = self.finish(d, "opensearch-outage", dup_bound=0, scan=lambda: node.scan(index),
+                        complete=complete, caught_up=caught_up, catch_up_s=240)
+        docs = node.count(index)
+        print(f"FAULT opensearch-outage: node_start_s={start_s:.1f} freeze_s={freeze_s:.1f} "
+              f"down_s={down_s:.1f} (restart {restart_s:.1f}) docs={docs} "
+              f"resent_as_409={figures['resent_409']} bulk_requests={figures['requests']} "
+              f"peak_rss_frozen_mib={frozen_rss / 2**20:.1f} "
+              f"peak_rss_down_mib={down_rss / 2**20:.1f}", flush=True)
+        self.assertEqual(docs, r["generated"])
+        self.assertLess(frozen_rss, RSS_LIMIT)
+        self.assertLess(down_rss, RSS_LIMIT)
+        self.assertGreater(down_rss, 0)
 
 
 if __name__ == "__main__":
