@@ -18,19 +18,27 @@ log::RateLimit g_decode_log(5, std::chrono::seconds(10));
 
 }  // namespace
 
-// Delivered prefixes free spool room and become the restart point.
+// Delivered prefixes free spool room and become the restart point. Shared with the tracker:
+// a batch an output finishes after the buffer closed (past a drain deadline) finds it detached.
 class DiskBuffer::Committer final : public CommitSink {
  public:
-  explicit Committer(DiskBuffer& b) : b_(b) {}
+  explicit Committer(DiskBuffer* b) : b_(b) {}
   void commit(const std::string& key, const Position& pos) override {
-    b_.spool_->commit(pos.offset);
-    b_.store_->commit(key, pos);
-    b_.bytes_gauge_.store(static_cast<int64_t>(b_.spool_->unacked_bytes()),
-                          std::memory_order_relaxed);
+    std::lock_guard lock(mu_);
+    if (b_ == nullptr) return;
+    b_->spool_->commit(pos.offset);
+    b_->store_->commit(key, pos);
+    b_->bytes_gauge_.store(static_cast<int64_t>(b_->spool_->unacked_bytes()),
+                           std::memory_order_relaxed);
+  }
+  void detach() {
+    std::lock_guard lock(mu_);
+    b_ = nullptr;
   }
 
  private:
-  DiskBuffer& b_;
+  std::mutex mu_;
+  DiskBuffer* b_;
 };
 
 DiskBuffer::DiskBuffer(const std::string& output, const DiskBufferOptions& o,
@@ -39,7 +47,7 @@ DiskBuffer::DiskBuffer(const std::string& output, const DiskBufferOptions& o,
       key_("buffer/" + output),
       o_(o),
       store_(store),
-      committer_(std::make_unique<Committer>(*this)),
+      committer_(std::make_shared<Committer>(this)),
       bytes_gauge_(Metrics::global().gauge("logship_output_buffer_bytes", labels_for(output),
                                            "Bytes in the output's disk buffer not yet delivered")),
       corrupt_(Metrics::global().counter(
@@ -51,7 +59,7 @@ DiskBuffer::DiskBuffer(const std::string& output, const DiskBufferOptions& o,
 
 DiskBuffer::~DiskBuffer() {
   // Whatever is not synced stays un-acked: the inputs re-read it.
-  reader_.reset();
+  committer_->detach();
 }
 
 Result<std::unique_ptr<DiskBuffer>> DiskBuffer::open(const std::string& output,
@@ -74,7 +82,7 @@ Result<std::unique_ptr<DiskBuffer>> DiskBuffer::open(const std::string& output,
   auto spool = Spool::open(dir, so, committed);
   if (!spool.is_ok()) return spool.status().with_context("disk buffer " + dir);
   b->spool_ = std::move(spool).value();
-  b->tracker_ = AckTracker::create(b->key_, b->committer_.get());
+  b->tracker_ = AckTracker::create(b->key_, std::shared_ptr<CommitSink>(b->committer_));
   b->reader_ = std::make_unique<SpoolReader>(*b->spool_, true);
   b->cursor_ = b->spool_->committed();
   b->last_sync_ = SteadyClock::now();

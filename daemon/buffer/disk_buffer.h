@@ -63,7 +63,7 @@ class DiskBuffer {
   const std::string key_;
   const DiskBufferOptions o_;
   CheckpointStore* const store_;
-  std::unique_ptr<Committer> committer_;
+  std::shared_ptr<Committer> committer_;
   std::unique_ptr<Spool> spool_;
   std::shared_ptr<AckTracker> tracker_;
 

@@ -12,6 +12,12 @@ std::shared_ptr<AckTracker> AckTracker::create(std::string key, CommitSink* sink
   return std::shared_ptr<AckTracker>(new AckTracker(std::move(key), sink));
 }
 
+std::shared_ptr<AckTracker> AckTracker::create(std::string key, std::shared_ptr<CommitSink> sink) {
+  auto t = std::shared_ptr<AckTracker>(new AckTracker(std::move(key), sink.get()));
+  t->owned_sink_ = std::move(sink);
+  return t;
+}
+
 AckRef AckTracker::track(Position end) {
   auto entry = std::make_shared<AckEntry>();
   entry->tracker = shared_from_this();

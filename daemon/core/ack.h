@@ -38,6 +38,9 @@ class AckTracker : public std::enable_shared_from_this<AckTracker> {
  public:
   // `sink` may be null (sources that are not replayable); it must outlive the tracker.
   static std::shared_ptr<AckTracker> create(std::string key, CommitSink* sink);
+  // The tracker shares ownership of the sink: for sinks whose owner may go away while batches
+  // of the stream are still out.
+  static std::shared_ptr<AckTracker> create(std::string key, std::shared_ptr<CommitSink> sink);
 
   // A new entry with one reference, owned by the caller (the batch being built).
   AckRef track(Position end);
@@ -56,6 +59,7 @@ class AckTracker : public std::enable_shared_from_this<AckTracker> {
   };
   const std::string key_;
   CommitSink* const sink_;
+  std::shared_ptr<CommitSink> owned_sink_;
   mutable std::mutex mu_;
   std::deque<Slot> slots_;   // slots_[0] has sequence number base_
   uint64_t base_ = 0;

@@ -1,5 +1,6 @@
 #include "outputs/elasticsearch/bulk_encoder.h"
 
+#include <cstring>
 #include <ctime>
 
 namespace logship::plugins::es {
@@ -39,13 +40,44 @@ uint64_t BulkEncoder::hash_key(std::string_view key) {
   return h;
 }
 
-void BulkEncoder::append_id(std::string& out, uint64_t source_hash, uint64_t offset) {
+namespace {
+
+uint64_t mix(uint64_t h, uint64_t w) {
+  h ^= w;
+  h *= 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 29);
+}
+
+void append_hex(std::string& out, uint64_t v, int digits) {
   static constexpr char kHex[] = "0123456789abcdef";
-  char buf[33];
-  for (int i = 0; i < 16; ++i) buf[i] = kHex[(source_hash >> (60 - 4 * i)) & 0xf];
-  buf[16] = '-';
-  for (int i = 0; i < 16; ++i) buf[17 + i] = kHex[(offset >> (60 - 4 * i)) & 0xf];
-  out.append(buf, sizeof buf);
+  char buf[16];
+  for (int i = 0; i < digits; ++i) buf[i] = kHex[(v >> (4 * (digits - 1 - i))) & 0xf];
+  out.append(buf, static_cast<std::size_t>(digits));
+}
+
+}  // namespace
+
+// 8 bytes a step: the id is computed for every event, so FNV's byte loop would show.
+uint32_t BulkEncoder::hash_content(int64_t time_ns, std::string_view message) {
+  uint64_t h = mix(0x243F6A8885A308D3ull, static_cast<uint64_t>(time_ns));
+  std::size_t i = 0;
+  for (; i + 8 <= message.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, message.data() + i, 8);
+    h = mix(h, w);
+  }
+  uint64_t tail = 0;
+  if (i < message.size()) std::memcpy(&tail, message.data() + i, message.size() - i);
+  h = mix(h, tail ^ (static_cast<uint64_t>(message.size()) << 56));
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+void BulkEncoder::append_id(std::string& out, uint64_t source_hash, const Event& e) {
+  append_hex(out, source_hash, 16);
+  out.push_back('-');
+  append_hex(out, e.offset, 16);
+  out.push_back('-');
+  append_hex(out, hash_content(e.time_ns, e.message), 8);
 }
 
 void BulkEncoder::begin_source(const SourceInfo& source) {
@@ -70,7 +102,7 @@ void BulkEncoder::append(std::string& out, const Event& e, const SourceInfo& sou
   out.push_back('"');
   if (o_.deterministic_ids) {
     out.append(",\"_id\":\"");
-    append_id(out, source_hash_, e.offset);
+    append_id(out, source_hash_, e);
     out.push_back('"');
   }
   out.append("}}\n");

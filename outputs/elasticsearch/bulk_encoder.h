@@ -43,8 +43,13 @@ class BulkEncoder {
   bool deterministic_ids() const { return o_.deterministic_ids; }
 
   // 16 hex digits of a 64-bit FNV-1a hash of the source key, '-', 16 hex digits of the offset.
-  static void append_id(std::string& out, uint64_t source_hash, uint64_t offset);
+  // "<source key hash>-<offset>-<content hash>", 16+16+8 hex digits. The content hash (event
+  // time and message) tells apart two files that share a key and offsets: an inode reused after
+  // a deletion, or a file restarted by copytruncate. Without it their events would get the old
+  // ids, and in create mode the 409s would count them as delivered: silently lost.
+  static void append_id(std::string& out, uint64_t source_hash, const Event& e);
   static uint64_t hash_key(std::string_view key);
+  static uint32_t hash_content(int64_t time_ns, std::string_view message);
 
  private:
   const BulkEncoderOptions o_;

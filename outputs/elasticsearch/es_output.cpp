@@ -31,8 +31,9 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
                "the data stream named by `index`.",
                config::one_of({"index", "create", "data_stream"}))
           .add("deterministic_ids", &EsOptions::deterministic_ids,
-               "Document _id = hash of the source key + event offset, so retries and restarts "
-               "never index an event twice.")
+               "Document _id = hash of the source key + event offset + event time and message, "
+               "so retries and restarts never index an event twice (and a file that reuses an "
+               "inode or restarts after copytruncate never collides with the old one).")
           .add("pipeline", &EsOptions::pipeline, "Ingest pipeline to run; empty = none.")
           .add("max_in_flight", &EsOptions::max_in_flight,
                "Bulk requests in flight at once (one connection each).", config::in_range(1, 64))

@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -18,6 +19,7 @@ import urllib.error
 import urllib.request
 
 import support
+from test_docker_input import DockerTree, docker_line
 
 RUN_DIR = os.environ.get("LOGSHIP_OPENSEARCH_DIR", "/tmp/logship-opensearch")
 # A node whose write thread pool and queue hold one bulk shard request each: it answers
@@ -181,19 +183,34 @@ outputs:
             self.assertEqual(r["output"], "es")
             self.assertRegex(r["reason"], r"^status 400: (mapper|document)_parsing_exception")
 
+    def docker_config(self, root, output, exit_at_eof):
+        return self.config(f"""  containers:
+    type: docker
+    docker_root: {root}
+    rescan_interval: 200ms
+    exit_at_eof: {str(exit_at_eof).lower()}
+""", output, service_extra="  checkpoint_interval: 2s\n  drain_timeout: 20s")
+
+    @staticmethod
+    def write_lines(path, first, n, t0):
+        """Docker json-file lines "seq=NNNNNNN ..." of equal length, with fixed timestamps
+        (1 us apart, no trailing zero) so every run reads the very same bytes."""
+        with open(path, "ab") as f:
+            for i in range(first, first + n):
+                f.write(docker_line(f"seq={i:07d} {'y' * 40}\n", t=t0 + i * 1000 + 1))
+
     def test_deterministic_ids_survive_kill9_and_restart(self):
         n = 60000
-        cfg = self.config("""  gen3:
-    type: generate
-    count: %d
-    rate: 15000
-    batch_events: 500
-    message_size: 48
-""" % n, """    index: lstest-restart
+        root = os.path.join(self.tmp, "docker")
+        tree = DockerTree(root)
+        path = tree.create("d" * 64, "web")
+        self.write_lines(path, 0, n, 1_714_557_600_000_000_000)
+        cfg = self.docker_config(root, """    index: lstest-restart
     mode: create
     deterministic_ids: true
     max_in_flight: 2
-""", service_extra="  checkpoint_interval: 2s\n  drain_timeout: 20s")
+    bulk_max_events: 500
+""", exit_at_eof=True)
         es("PUT", "/lstest-restart", {"settings": {"number_of_replicas": 0, "refresh_interval": "200ms"}})
         d = self.daemon(cfg).start()
         support.wait_for(lambda: count("lstest-restart") >= n // 3, timeout=60, interval=0.2,
@@ -201,18 +218,47 @@ outputs:
         d.kill9()
         mid = count("lstest-restart")
         self.assertLess(mid, n)
-        # The restart resends from the checkpoint; it must lag what the node already holds, or
+        # The restart re-reads from the checkpoint; it must lag what the node already holds, or
         # this test would not exercise duplicate suppression at all.
         ckpt_path = os.path.join(self.tmp, "state", "checkpoints.json")
         committed = 0
         if os.path.exists(ckpt_path):
             with open(ckpt_path) as f:
-                committed = json.load(f)["streams"]["generate:gen3"]["offset"]
+                streams = json.load(f)["streams"]
+            line = len(docker_line(f"seq={0:07d} {'y' * 40}\n", t=1_714_557_600_000_000_001))
+            committed = sum(v["offset"] for v in streams.values()) // line
         self.assertLess(committed, mid)
         d2 = self.daemon(cfg, name="logship2").start()
         self.assertEqual(d2.wait(timeout=120), 0, d2.stderr())
         self.assertEqual(count("lstest-restart"), n)
         self.assertEqual(sorted(seqs("lstest-restart", n)), list(range(n)))
+
+    def test_copytruncate_restart_at_the_same_offsets_is_not_taken_for_a_resend(self):
+        # After copytruncate the file restarts at offset 0 with the same device and inode (the
+        # checkpoint key): new lines of the same length sit at the offsets of old ones. Their
+        # ids must differ, or `create` would answer 409 and they would count as delivered.
+        n = 5000
+        root = os.path.join(self.tmp, "docker")
+        tree = DockerTree(root)
+        path = tree.create("e" * 64, "web")
+        self.write_lines(path, 0, n, 1_714_557_600_000_000_000)
+        cfg = self.docker_config(root, """    index: lstest-copytruncate
+    mode: create
+    deterministic_ids: true
+""", exit_at_eof=False)
+        es("PUT", "/lstest-copytruncate",
+           {"settings": {"number_of_replicas": 0, "refresh_interval": "200ms"}})
+        d = self.daemon(cfg).start()
+        support.wait_for(lambda: count("lstest-copytruncate") == n, timeout=60, interval=0.2,
+                         what="the first file indexed")
+        shutil.copy(path, path + ".1")
+        os.truncate(path, 0)
+        time.sleep(1.0)   # the input sees the shrink before the file grows back
+        self.write_lines(path, n, n, 1_714_557_700_000_000_000)
+        support.wait_for(lambda: count("lstest-copytruncate") >= 2 * n, timeout=60, interval=0.2,
+                         what="the lines written after the truncation indexed")
+        self.assertEqual(d.stop(), 0, d.stderr())
+        self.assertEqual(sorted(seqs("lstest-copytruncate", 2 * n)), list(range(2 * n)))
 
     def test_real_429s_from_a_tiny_write_pool(self):
         es("DELETE", "/lstest-429", ok=None, node=TINY_DIR)

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace logship::plugins::es {
 namespace {
 
@@ -48,26 +50,45 @@ TEST(BulkEncoder, CreateWithDeterministicId) {
   std::string out;
   enc.begin_source(*src);
   for (const Event& e : b.events()) enc.append(out, e, *src);
-  // FNV-1a 64 of "a" is af63dc4c8601ec8c.
+  // FNV-1a 64 of "a" is af63dc4c8601ec8c; the last part hashes time and message. Pinned: ids
+  // that changed between versions would duplicate what a restart after an upgrade re-sends.
   EXPECT_EQ(out,
-            "{\"create\":{\"_index\":\"logs-docker\",\"_id\":\"af63dc4c8601ec8c-0000000000000010\"}}\n"
+            "{\"create\":{\"_index\":\"logs-docker\",\"_id\":\"af63dc4c8601ec8c-0000000000000010-5694c87c\"}}\n"
             "{\"@timestamp\":\"2024-05-01T10:00:00.123456789Z\",\"stream\":\"stdout\","
             "\"message\":\"x\",\"container_name\":\"Shop API/1\"}\n"
-            "{\"create\":{\"_index\":\"logs-docker\",\"_id\":\"af63dc4c8601ec8c-0000000000041a20\"}}\n"
+            "{\"create\":{\"_index\":\"logs-docker\",\"_id\":\"af63dc4c8601ec8c-0000000000041a20-6bd6fce9\"}}\n"
             "{\"@timestamp\":\"2024-05-01T10:00:00.123456789Z\",\"stream\":\"stdout\","
             "\"message\":\"y\",\"container_name\":\"Shop API/1\"}\n");
 }
 
-TEST(BulkEncoder, IdsDifferBySourceAndOffsetAndAreStable) {
-  std::string a, b, c, a2;
-  BulkEncoder::append_id(a, BulkEncoder::hash_key("src-1"), 100);
-  BulkEncoder::append_id(b, BulkEncoder::hash_key("src-2"), 100);
-  BulkEncoder::append_id(c, BulkEncoder::hash_key("src-1"), 101);
-  BulkEncoder::append_id(a2, BulkEncoder::hash_key("src-1"), 100);
-  EXPECT_NE(a, b);
-  EXPECT_NE(a, c);
-  EXPECT_EQ(a, a2);
+TEST(BulkEncoder, IdsDifferBySourceOffsetAndContentAndAreStable) {
+  auto src = source("k");
+  Batch b(src);
+  add(b, kTime, 100, "line");
+  add(b, kTime, 100, "line");       // the same event read again (retry, restart)
+  add(b, kTime, 101, "line");       // another offset
+  add(b, kTime + 1, 100, "line");   // same key and offset, other time: a reused inode
+  add(b, kTime, 100, "lime");       // or other text: a file restarted by copytruncate
+  auto id = [&](const std::string& key, int i) {
+    std::string out;
+    BulkEncoder::append_id(out, BulkEncoder::hash_key(key), b.events()[i]);
+    return out;
+  };
+  EXPECT_EQ(id("src-1", 0), id("src-1", 1));
+  EXPECT_NE(id("src-1", 0), id("src-2", 0));
+  EXPECT_NE(id("src-1", 0), id("src-1", 2));
+  EXPECT_NE(id("src-1", 0), id("src-1", 3));
+  EXPECT_NE(id("src-1", 0), id("src-1", 4));
+  EXPECT_EQ(id("src-1", 0).size(), 16u + 1 + 16 + 1 + 8);
+  EXPECT_EQ(id("src-1", 0).substr(16, 18), "-0000000000000064-");
   EXPECT_EQ(BulkEncoder::hash_key(""), 0xcbf29ce484222325ull);
+  // Every message length takes the tail path (no read past the message, ASan checks).
+  std::string m(40, 'a');
+  std::set<uint32_t> seen;
+  for (std::size_t n = 0; n <= m.size(); ++n) {
+    seen.insert(BulkEncoder::hash_content(kTime, std::string_view(m).substr(0, n)));
+  }
+  EXPECT_EQ(seen.size(), m.size() + 1);
 }
 
 TEST(BulkEncoder, DateChangesWithEventTimeAndFieldsPerEvent) {

@@ -188,9 +188,11 @@ SharedBatch make_batch(int n, const std::string& key = "src") {
   return b;
 }
 
+// The id make_batch's event `offset` gets.
 std::string id_of(const std::string& key, uint64_t offset) {
+  SharedBatch b = make_batch(static_cast<int>(offset) + 1, key);
   std::string id;
-  BulkEncoder::append_id(id, BulkEncoder::hash_key(key), offset);
+  BulkEncoder::append_id(id, BulkEncoder::hash_key(key), b->events()[offset]);
   return id;
 }
 
