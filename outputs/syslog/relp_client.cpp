@@ -23,6 +23,7 @@ void RelpClient::drop() {
 
 void RelpClient::reset() {
   open_ = false;
+  server_closed_ = false;
   closing_ = false;
   outstanding_ = 0;
   out_.clear();
@@ -104,9 +105,10 @@ Status RelpClient::flush() {
 Status RelpClient::handle_frame(uint32_t txnr, std::string_view command, std::string_view data) {
   if (txnr == 0) {
     if (command == "serverclose") {
-      if (closing_) return Status::ok();
-      return fail(Failure::kServerClose,
-                  Status::unavailable("server closed the RELP session (serverclose)"));
+      // Often arrives in the same read as the last rsps: wait_replies() first counts what was
+      // answered before it, then ends the session.
+      server_closed_ = true;
+      return Status::ok();
     }
     return Status::ok();   // other hints are advisory
   }
@@ -162,6 +164,18 @@ Status RelpClient::wait_replies(uint32_t target) {
       pos += used;
       Status s = handle_frame(f.txnr, f.command, f.data);
       if (!s.is_ok()) return s;   // the session was dropped (and in_ cleared)
+      if (server_closed_) break;
+    }
+    if (server_closed_) {
+      const uint32_t left = outstanding_;
+      const bool was_closing = closing_;
+      last_failure_ = Failure::kServerClose;
+      drop();
+      // Everything asked for was answered (or we were closing anyway): the caller's work is
+      // done; the session is not, and ready() now says so.
+      if (left <= target || was_closing) return Status::ok();
+      return Status::unavailable("server closed the RELP session (serverclose) with " +
+                                 std::to_string(left) + " transactions unanswered");
     }
     in_.erase(0, pos);
     if (outstanding_ <= target) return Status::ok();
@@ -191,7 +205,7 @@ bool RelpClient::check_idle() {
     if (got == 0) return true;
     in_.append(buf, got);
     // Nothing is outstanding: a rsp now is a protocol error, serverclose ends the session.
-    if (!wait_replies(outstanding_).is_ok()) return false;
+    if (!wait_replies(outstanding_).is_ok() || !ready()) return false;
   }
 }
 

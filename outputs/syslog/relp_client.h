@@ -57,6 +57,7 @@ class RelpClient {
   std::chrono::milliseconds timeout_;
   bool open_ = false;
   bool closing_ = false;         // "close" sent: its rsp ends the session
+  bool server_closed_ = false;   // "serverclose" hint received
   uint32_t next_txnr_ = 1;       // txnr of the next command
   uint32_t expect_txnr_ = 1;     // txnr of the oldest outstanding command
   uint32_t outstanding_ = 0;
