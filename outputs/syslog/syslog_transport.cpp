@@ -240,6 +240,11 @@ Status Connection::read_some(char* buf, std::size_t cap, std::size_t* got,
                              Clock::time_point deadline) {
   *got = 0;
   if (fd_ < 0) return Status::unavailable("not connected");
+  // A request/reply peer that writes small replies with Nagle on (librelp does) holds the next
+  // reply until this one is ACKed; a delayed ACK would stall each exchange for up to 40 ms.
+  // Quick-ack mode is not sticky, hence set before every read.
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
   while (true) {
     if (ssl_ != nullptr) {
       ERR_clear_error();
