@@ -113,7 +113,8 @@ struct SyslogOutputOptions {
                  config::in_range(1, 100000))
             .add("tls_verify", &O::tls_verify, "Verify the server certificate and name.")
             .add("tls_ca_file", &O::tls_ca_file, "CA bundle (PEM); empty = system CAs.")
-            .add("tls_cert_file", &O::tls_cert_file, "Client certificate (PEM), optional.")
+            .add("tls_cert_file", &O::tls_cert_file,
+                 "Client certificate (PEM), optional; imrelp with TLS certificates requires one.")
             .add("tls_key_file", &O::tls_key_file, "Client key (PEM), optional.")
             .add("tls_server_name", &O::tls_server_name,
                  "Name expected in the server certificate (and sent as SNI); empty = host.");
@@ -123,6 +124,9 @@ struct SyslogOutputOptions {
     if (host.empty()) return "host must not be empty";
     if (syslog::facility_from_name(facility) < 0) return "unknown facility '" + facility + "'";
     if (syslog::severity_from_word(severity) < 0) return "unknown severity '" + severity + "'";
+    if ((transport == "relp" || transport == "relp+tls") && framing != "octet-counting") {
+      return "framing does not apply to relp (RELP frames messages itself)";
+    }
     if (transport == "tls" && framing != "octet-counting") {
       return "tls requires framing: octet-counting (RFC 5425)";
     }

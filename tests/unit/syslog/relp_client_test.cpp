@@ -548,5 +548,23 @@ TEST(RelpOutput, DifferentBatchesAfterAFailureAreSentWhole) {
   EXPECT_EQ(tail, range(100, 103));
 }
 
+TEST(RelpOutput, FramingOptionIsRejectedForRelp) {
+  const PluginInfo* info = find_plugin(PluginKind::kOutput, "syslog");
+  ASSERT_NE(info, nullptr);
+  config::Errors errors;
+  YAML::Node node = YAML::Load("transport: relp\nframing: lf\n");
+  EXPECT_FALSE(static_cast<bool>(info->bind_output(node, errors, "outputs.x (syslog)")));
+  ASSERT_FALSE(errors.all().empty());
+  EXPECT_NE(errors.all().front().message.find("framing does not apply to relp"),
+            std::string::npos)
+      << errors.all().front().message;
+  config::Errors ok;
+  EXPECT_TRUE(static_cast<bool>(
+      info->bind_output(YAML::Load("transport: relp+tls\nwindow_size: 1\n"), ok, "x")));
+  config::Errors bad;
+  EXPECT_FALSE(static_cast<bool>(
+      info->bind_output(YAML::Load("transport: relp\nwindow_size: 0\n"), bad, "x")));
+}
+
 }  // namespace
 }  // namespace logship::syslog
