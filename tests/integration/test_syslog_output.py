@@ -278,7 +278,8 @@ class SyslogOutputRestartTest(support.TestCase):
     before it went down are lost. logship checks the connection for a close by the server
     before each delivery and reconnects with backoff, so the loss is limited to what was in
     flight while the server shut down; everything written after the restart arrives. This test
-    measures that window and asserts its bound."""
+    measures that window and asserts its bound. RELP closes it: its kill -9 test asserts that
+    nothing is lost, beside the same fault over TCP for comparison."""
 
     def run_restart(self, tls):
         certs = make_certs(self.tmp + "/certs") if tls else None
