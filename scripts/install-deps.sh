@@ -10,7 +10,7 @@ PACKAGES=(
   libsystemd-dev libssl-dev libcap-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # test peers and tools
-  logrotate rsyslog rsyslog-gnutls systemd-journal-remote kcat
+  logrotate rsyslog rsyslog-gnutls rsyslog-relp systemd-journal-remote kcat
   openssl curl unzip default-jre-headless maven gnuplot-nox procps python3 util-linux
   # fuzzing (libFuzzer)
   clang-14 libclang-rt-14-dev

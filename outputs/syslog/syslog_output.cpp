@@ -1,9 +1,17 @@
 // Sends events to a syslog server: RFC 5424 or RFC 3164 over UDP, TCP (octet counting or LF
-// framing) or TLS (RFC 5425). A delivery is acknowledged once every byte of it was written to
-// the connection (for TLS: encrypted and handed to the kernel). Syslog has no application
-// acknowledgement, so what the kernel buffered when the server died is lost: before each
-// delivery the connection is checked for a close by the server, which narrows that window to
-// writes racing the server's own shutdown.
+// framing), TLS (RFC 5425) or RELP (plain or TLS).
+//
+// udp/tcp/tls: a delivery is acknowledged once every byte of it was written to the connection
+// (for TLS: encrypted and handed to the kernel). Syslog has no application acknowledgement, so
+// what the kernel buffered when the server died is lost: before each delivery the connection is
+// checked for a close by the server, which narrows that window to writes racing the server's
+// own shutdown.
+//
+// relp/relp+tls: every message is a RELP transaction and a delivery is acknowledged only when
+// the server answered 200 for each of its messages. Anything else (connection loss, refusal,
+// protocol error) is a retry. The acknowledged prefix of a failed delivery is remembered, so the
+// retry of the same batches resends only what was not confirmed: duplicates are limited to
+// messages the server took whose rsp was lost with the connection (at most the window).
 #include <unistd.h>
 
 #include <charconv>
@@ -13,6 +21,7 @@
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/core/json_writer.h"
+#include "outputs/syslog/relp_client.h"
 #include "outputs/syslog/syslog_encoder.h"
 #include "outputs/syslog/syslog_transport.h"
 
@@ -41,6 +50,7 @@ struct SyslogOutputOptions {
   bool bom = true;
   ByteSize max_message_size{0};
   Millis timeout{10000};
+  int64_t window_size = 128;
   bool tls_verify = true;
   std::string tls_ca_file;
   std::string tls_cert_file;
@@ -52,15 +62,23 @@ struct SyslogOutputOptions {
     static const auto s =
         config::OptionSchema<O>{}
             .add("host", &O::host, "Syslog server name or address.")
-            .add("port", &O::port, "Server port; 0 = 514 (udp, tcp) or 6514 (tls).",
+            .add("port", &O::port,
+                 "Server port; 0 = 514 (udp, tcp), 6514 (tls) or 2514 (relp, relp+tls).",
                  config::in_range(0, 65535))
-            .add("transport", &O::transport, "udp, tcp or tls (RFC 5425).",
-                 config::one_of({"udp", "tcp", "tls"}))
+            .add("transport", &O::transport,
+                 "udp, tcp, tls (RFC 5425), relp or relp+tls. relp (rsyslog's Reliable Event "
+                 "Logging Protocol, e.g. to imrelp) is the lossless choice: the server "
+                 "acknowledges every message and a delivery counts as done only when all its "
+                 "messages were acknowledged; on connection loss the rest is resent "
+                 "(duplicates possible, loss not). tcp/tls lose what sat in socket buffers when "
+                 "the server dies. relp+tls is TLS from the first byte (imrelp tls=\"on\") "
+                 "and uses the tls_* options.",
+                 config::one_of({"udp", "tcp", "tls", "relp", "relp+tls"}))
             .add("format", &O::format, "Message format.", config::one_of({"rfc5424", "rfc3164"}))
             .add("framing", &O::framing,
                  "TCP framing (RFC 6587): octet-counting is binary safe; lf ends each message "
                  "with a newline and turns newlines inside messages into spaces. TLS always "
-                 "uses octet-counting.",
+                 "uses octet-counting; RELP frames messages itself (binary safe).",
                  config::one_of({"octet-counting", "lf"}))
             .add("facility", &O::facility, "Facility name (user, daemon, local0..local7) or 0..23.")
             .add("severity", &O::severity,
@@ -84,12 +102,19 @@ struct SyslogOutputOptions {
             .add("bom", &O::bom, "Prefix RFC 5424 messages with the UTF-8 BOM, as the RFC asks.")
             .add("max_message_size", &O::max_message_size,
                  "Longer messages are cut (counted); 0 = 2048 for udp, 8096 (rsyslog's default "
-                 "limit) for tcp and tls.")
-            .add("timeout", &O::timeout, "Bound on connect, TLS handshake and each write.",
+                 "limit) for tcp, tls and relp (imrelp's default maxDataSize is rsyslog's "
+                 "maxMessageSize).")
+            .add("timeout", &O::timeout,
+                 "Bound on connect, TLS handshake and each write; for RELP also on the wait for "
+                 "the next reply.",
                  config::at_least(Millis(10), "10ms"))
+            .add("window_size", &O::window_size,
+                 "RELP: messages sent and not yet acknowledged, at most (librelp's default).",
+                 config::in_range(1, 100000))
             .add("tls_verify", &O::tls_verify, "Verify the server certificate and name.")
             .add("tls_ca_file", &O::tls_ca_file, "CA bundle (PEM); empty = system CAs.")
-            .add("tls_cert_file", &O::tls_cert_file, "Client certificate (PEM), optional.")
+            .add("tls_cert_file", &O::tls_cert_file,
+                 "Client certificate (PEM), optional; imrelp with TLS certificates requires one.")
             .add("tls_key_file", &O::tls_key_file, "Client key (PEM), optional.")
             .add("tls_server_name", &O::tls_server_name,
                  "Name expected in the server certificate (and sent as SNI); empty = host.");
@@ -99,6 +124,9 @@ struct SyslogOutputOptions {
     if (host.empty()) return "host must not be empty";
     if (syslog::facility_from_name(facility) < 0) return "unknown facility '" + facility + "'";
     if (syslog::severity_from_word(severity) < 0) return "unknown severity '" + severity + "'";
+    if ((transport == "relp" || transport == "relp+tls") && framing != "octet-counting") {
+      return "framing does not apply to relp (RELP frames messages itself)";
+    }
     if (transport == "tls" && framing != "octet-counting") {
       return "tls requires framing: octet-counting (RFC 5425)";
     }
@@ -122,17 +150,20 @@ class SyslogOutput final : public Output {
  public:
   explicit SyslogOutput(const SyslogOutputOptions& o)
       : o_(o),
-        transport_(o.transport == "udp"   ? syslog::Transport::kUdp
-                   : o.transport == "tls" ? syslog::Transport::kTls
-                                          : syslog::Transport::kTcp),
+        relp_(o.transport == "relp" || o.transport == "relp+tls"),
+        transport_(o.transport == "udp"                             ? syslog::Transport::kUdp
+                   : o.transport == "tls" || o.transport == "relp+tls" ? syslog::Transport::kTls
+                                                                       : syslog::Transport::kTcp),
         octet_counting_(o.framing == "octet-counting"),
         conn_(transport_, o.host,
-              static_cast<uint16_t>(o.port != 0 ? o.port
+              static_cast<uint16_t>(o.port != 0                         ? o.port
+                                    : relp_                             ? 2514
                                     : transport_ == syslog::Transport::kTls ? 6514
                                                                             : 514),
               syslog::TlsSettings{o.tls_verify, o.tls_ca_file, o.tls_cert_file, o.tls_key_file,
                                   o.tls_server_name}),
-        encoder_(settings(o, transport_)) {}
+        relp_client_(conn_, static_cast<uint32_t>(o.window_size), o.timeout),
+        encoder_(settings(o, transport_, relp_)) {}
 
   ~SyslogOutput() override { conn_.close(); }
 
@@ -149,29 +180,25 @@ class SyslogOutput final : public Output {
         "Failed connects and TLS handshakes (including certificate verification)");
     write_failures_ = &Metrics::global().counter("logship_syslog_write_failures_total", labels,
                                                  "Writes that failed (connection broken)");
+    relp_refused_ = &Metrics::global().counter(
+        "logship_syslog_relp_refused_total", labels,
+        "RELP transactions the server answered with an error (the delivery is retried)");
+    relp_protocol_errors_ = &Metrics::global().counter(
+        "logship_syslog_relp_protocol_errors_total", labels,
+        "RELP sessions dropped for garbage, bad framing or replies out of order");
     return conn_.init().with_context("syslog output " + name_);
   }
 
   void deliver(std::span<const SharedBatch> batches, DeliverDone done) override {
+    if (relp_) {
+      deliver_relp(batches, done);
+      return;
+    }
     if (conn_.connected() && conn_.peer_closed()) {
       log::info("syslog", "server closed the connection; reconnecting", log::kv("output", name_));
       conn_.close();
     }
-    if (!conn_.connected()) {
-      Status s = conn_.connect(o_.timeout);
-      if (!s.is_ok()) {
-        connect_failures_->fetch_add(1, std::memory_order_relaxed);
-        uint64_t suppressed = 0;
-        if (connect_log_.allow(&suppressed)) {
-          log::warn("syslog", "cannot connect", log::kv("output", name_) +
-                                                    log::kv("error", s.message()) +
-                                                    log::kv("suppressed", suppressed));
-        }
-        done(DeliveryResult::retry(s.message()));
-        return;
-      }
-      log::info("syslog", "connected", log::kv("output", name_) + log::kv("host", o_.host));
-    }
+    if (!conn_.connected() && !connect(done)) return;
     out_.clear();
     uint64_t pending = 0;
     for (const auto& b : batches) {
@@ -214,20 +241,118 @@ class SyslogOutput final : public Output {
   }
 
   void stop() override {
-    conn_.close_gracefully(std::min<Millis>(o_.timeout, Millis(2000)));
+    if (relp_) {
+      relp_client_.close(std::min<Millis>(o_.timeout, Millis(2000)));
+    } else {
+      conn_.close_gracefully(std::min<Millis>(o_.timeout, Millis(2000)));
+    }
     if (sent_ != nullptr) {
+      std::string relp_stats;
+      if (relp_) {
+        relp_stats = log::kv("relp_refused", relp_refused_->load()) +
+                     log::kv("relp_protocol_errors", relp_protocol_errors_->load());
+      }
       log::info("syslog", "output stopped",
                 log::kv("output", name_) + log::kv("sent", sent_->load()) +
                     log::kv("truncated", truncated_->load()) +
                     log::kv("connect_failures", connect_failures_->load()) +
-                    log::kv("write_failures", write_failures_->load()));
+                    log::kv("write_failures", write_failures_->load()) + relp_stats);
     }
   }
 
  private:
   static constexpr std::size_t kWriteChunk = 256 * 1024;
 
-  static syslog::EncoderSettings settings(const SyslogOutputOptions& o, syslog::Transport t) {
+  bool connect(DeliverDone& done) {
+    Status s = conn_.connect(o_.timeout);
+    if (s.is_ok() && relp_) s = relp_client_.open();
+    if (!s.is_ok()) {
+      connect_failures_->fetch_add(1, std::memory_order_relaxed);
+      if (relp_) count_relp_failure();
+      uint64_t suppressed = 0;
+      if (connect_log_.allow(&suppressed)) {
+        log::warn("syslog", "cannot connect", log::kv("output", name_) +
+                                                  log::kv("error", s.message()) +
+                                                  log::kv("suppressed", suppressed));
+      }
+      done(DeliveryResult::retry(s.message()));
+      return false;
+    }
+    log::info("syslog", "connected", log::kv("output", name_) + log::kv("host", o_.host) +
+                                         log::kv("transport", o_.transport));
+    return true;
+  }
+
+  void count_relp_failure() {
+    switch (relp_client_.last_failure()) {
+      case syslog::RelpClient::Failure::kRefused:
+        relp_refused_->fetch_add(1, std::memory_order_relaxed);
+        break;
+      case syslog::RelpClient::Failure::kProtocol:
+        relp_protocol_errors_->fetch_add(1, std::memory_order_relaxed);
+        break;
+      default:
+        break;
+    }
+  }
+
+  void deliver_relp(std::span<const SharedBatch> batches, DeliverDone& done) {
+    // The runner retries the same batch objects first in line, so a live weak_ptr to the same
+    // object identifies a retry (a weak_ptr also keeps the address from being reused).
+    std::size_t skip = 0;
+    if (!batches.empty()) {
+      SharedBatch first = resume_batch_.lock();
+      if (first != nullptr && first.get() == batches.front().get()) skip = resume_acked_;
+    }
+    resume_batch_.reset();
+    resume_acked_ = 0;
+    if (relp_client_.ready() && !relp_client_.check_idle()) {
+      count_relp_failure();
+      log::info("syslog", "RELP session ended by the server; reconnecting",
+                log::kv("output", name_));
+    }
+    if (!relp_client_.ready() && !connect(done)) {
+      resume_batch_ = batches.empty() ? nullptr : batches.front();
+      resume_acked_ = skip;
+      return;
+    }
+    relp_client_.reset_acked();
+    Status s = Status::ok();
+    std::size_t index = 0;
+    for (const auto& b : batches) {
+      const SourceInfo& src = b->source();
+      for (const Event& e : b->events()) {
+        if (index++ < skip) continue;
+        msg_.clear();
+        if (encoder_.encode(msg_, e, src)) truncated_->fetch_add(1, std::memory_order_relaxed);
+        s = relp_client_.send(msg_);
+        if (!s.is_ok()) break;
+      }
+      if (!s.is_ok()) break;
+    }
+    if (s.is_ok()) s = relp_client_.finish();
+    const uint64_t acked = relp_client_.acked();
+    sent_->fetch_add(acked, std::memory_order_relaxed);
+    if (!s.is_ok()) {
+      write_failures_->fetch_add(1, std::memory_order_relaxed);
+      count_relp_failure();
+      resume_batch_ = batches.empty() ? nullptr : batches.front();
+      resume_acked_ = skip + acked;
+      uint64_t suppressed = 0;
+      if (failure_log_.allow(&suppressed)) {
+        log::warn("syslog", "RELP delivery failed; unacknowledged messages will be resent",
+                  log::kv("output", name_) + log::kv("error", s.message()) +
+                      log::kv("acknowledged", resume_acked_) +
+                      log::kv("suppressed", suppressed));
+      }
+      done(DeliveryResult::retry(s.message()));
+      return;
+    }
+    done(DeliveryResult::delivered());
+  }
+
+  static syslog::EncoderSettings settings(const SyslogOutputOptions& o, syslog::Transport t,
+                                          bool relp) {
     syslog::EncoderSettings s;
     s.format = o.format == "rfc3164" ? syslog::Format::k3164 : syslog::Format::k5424;
     s.facility = std::max(0, syslog::facility_from_name(o.facility));
@@ -241,7 +366,7 @@ class SyslogOutput final : public Output {
     s.sd_tags = o.sd_tags;
     s.sd_fields = o.sd_fields;
     s.bom = o.bom;
-    s.replace_newlines = t != syslog::Transport::kUdp && o.framing == "lf";
+    s.replace_newlines = !relp && t != syslog::Transport::kUdp && o.framing == "lf";
     s.max_size = o.max_message_size.bytes != 0 ? o.max_message_size.bytes
                  : t == syslog::Transport::kUdp ? 2048
                                                 : 8096;
@@ -257,9 +382,13 @@ class SyslogOutput final : public Output {
   }
 
   SyslogOutputOptions o_;
+  bool relp_;
   syslog::Transport transport_;
   bool octet_counting_;
   syslog::Connection conn_;
+  syslog::RelpClient relp_client_;
+  std::weak_ptr<const Batch> resume_batch_;
+  uint64_t resume_acked_ = 0;
   syslog::Encoder encoder_;
   std::string name_;
   std::string msg_;
@@ -268,7 +397,10 @@ class SyslogOutput final : public Output {
   std::atomic<uint64_t>* truncated_ = nullptr;
   std::atomic<uint64_t>* connect_failures_ = nullptr;
   std::atomic<uint64_t>* write_failures_ = nullptr;
+  std::atomic<uint64_t>* relp_refused_ = nullptr;
+  std::atomic<uint64_t>* relp_protocol_errors_ = nullptr;
   log::RateLimit connect_log_{3, std::chrono::seconds(10)};
+  log::RateLimit failure_log_{3, std::chrono::seconds(10)};
 };
 
 }  // namespace
@@ -276,7 +408,8 @@ class SyslogOutput final : public Output {
 const PluginInfo& syslog_output() {
   static const PluginInfo info{
       PluginKind::kOutput, "syslog",
-      "Syslog (RFC 5424 / 3164) over UDP, TCP or TLS, container metadata as structured data.",
+      "Syslog (RFC 5424 / 3164) over UDP, TCP, TLS or RELP, container metadata as structured "
+      "data.",
       &schema_of<SyslogOutputOptions>, nullptr, nullptr,
       &bind_output<SyslogOutputOptions, SyslogOutput>};
   return info;

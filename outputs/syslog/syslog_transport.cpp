@@ -236,6 +236,54 @@ Status Connection::write(std::string_view data, std::chrono::milliseconds timeou
   return Status::ok();
 }
 
+Status Connection::read_some(char* buf, std::size_t cap, std::size_t* got,
+                             Clock::time_point deadline) {
+  *got = 0;
+  if (fd_ < 0) return Status::unavailable("not connected");
+  // A request/reply peer that writes small replies with Nagle on (librelp does) holds the next
+  // reply until this one is ACKed; a delayed ACK would stall each exchange for up to 40 ms.
+  // Quick-ack mode is not sticky, hence set before every read.
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+  while (true) {
+    if (ssl_ != nullptr) {
+      ERR_clear_error();
+      std::size_t n = 0;
+      int r = SSL_read_ex(ssl_, buf, cap, &n);
+      if (r == 1) {
+        *got = n;
+        return Status::ok();
+      }
+      int err = SSL_get_error(ssl_, r);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        if (!wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) return Status::ok();
+        continue;
+      }
+      Status s = err == SSL_ERROR_ZERO_RETURN
+                     ? Status::unavailable("connection closed by the server")
+                     : Status::unavailable("tls read: " + ssl_error_text());
+      close();
+      return s;
+    }
+    ssize_t n = ::recv(fd_, buf, cap, MSG_DONTWAIT);
+    if (n > 0) {
+      *got = static_cast<std::size_t>(n);
+      return Status::ok();
+    }
+    if (n == 0) {
+      close();
+      return Status::unavailable("connection closed by the server");
+    }
+    if (errno == EAGAIN || errno == EINTR) {
+      if (!wait(POLLIN, deadline)) return Status::ok();
+      continue;
+    }
+    Status s = Status::io("tcp recv", errno);
+    close();
+    return s;
+  }
+}
+
 bool Connection::peer_closed() {
   if (fd_ < 0) return true;
   if (transport_ == Transport::kUdp) return false;

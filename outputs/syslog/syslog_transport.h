@@ -38,7 +38,13 @@ class Connection {
   Status connect(std::chrono::milliseconds timeout);
   // Writes all of `data` (one datagram for UDP). On failure the connection is closed.
   Status write(std::string_view data, std::chrono::milliseconds timeout);
+  // Reads what the server sent, up to `cap` bytes, waiting until `deadline` for the first one
+  // (a past deadline = a non-blocking check). OK with *got == 0 means nothing arrived in time.
+  // End of stream or an error: unavailable, and the connection is closed.
+  Status read_some(char* buf, std::size_t cap, std::size_t* got,
+                   std::chrono::steady_clock::time_point deadline);
   // True when the server closed the connection or it failed (checked without blocking).
+  // Discards what the server sent: only for protocols where the server sends nothing.
   bool peer_closed();
   void close();
   // Ends the connection in order: close_notify (TLS), FIN, then waits up to `timeout` for the

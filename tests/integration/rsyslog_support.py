@@ -157,3 +157,32 @@ class Rsyslog:
                  what=f"{n} lines from rsyslog (have {len(self.lines())})")
         time.sleep(0.3)   # a few more would show a duplicate
         return self.lines()
+
+
+class RelpRsyslog(Rsyslog):
+    """rsyslogd receiving RELP (imrelp) on `relp_port` into the same ruleset and template.
+
+    The main queue is direct, so the output action runs on imrelp's thread before it answers:
+    a RELP "200 OK" then means the line is in out.log (the page cache, which survives SIGKILL),
+    and a lost line can only be the client's fault. `tls`: imrelp TLS; imrelp then requires a
+    client certificate, and any one signed by tls["ca"] is accepted (authMode certvalid)."""
+
+    def __init__(self, workdir, relp_port, tls=None, **kw):
+        super().__init__(workdir, **kw)
+        self.tcp_port = relp_port   # start() waits until this port accepts connections
+        relp = f'input(type="imrelp" address="127.0.0.1" port="{relp_port}" ruleset="test"'
+        if tls:
+            relp += (f' tls="on" tls.caCert="{tls["ca"]}" tls.myCert="{tls["cert"]}"'
+                     f' tls.myPrivKey="{tls["key"]}" tls.authMode="certvalid"')
+        with open(self.conf) as f:
+            conf = f.read()
+        with open(self.conf, "w") as f:
+            f.write('main_queue(queue.type="Direct")\nmodule(load="imrelp")\n' + relp + ")\n"
+                    + conf)
+
+    def kill(self):
+        """SIGKILL: no serverclose, no flush, unread socket data answered with RST."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.stop()
