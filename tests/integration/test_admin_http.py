@@ -173,7 +173,7 @@ outputs:
                 def started():
                     with open(log.name) as f:
                         return "pipeline started" in f.read()
-                support.wait_for(started, timeout=20, what="pipeline start")
+                support.wait_for(started, timeout=support.scaled(20), what="pipeline start")
                 self.assertIsNone(p.poll())
             finally:
                 p.terminate()

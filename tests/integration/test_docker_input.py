@@ -530,7 +530,8 @@ class DockerInputTest(support.TestCase):
             def reported():
                 with open(log.name, "rb") as f:
                     return b"log root not found" in f.read()
-            support.wait_for(reported, timeout=10, what="missing docker root message")
+            support.wait_for(reported, timeout=support.scaled(10),
+                             what="missing docker root message")
             time.sleep(0.5)
             self.assertIsNone(p.poll(), "daemon exited without Docker")
         finally:
