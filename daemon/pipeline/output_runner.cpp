@@ -209,20 +209,23 @@ void OutputRunner::on_done(const std::vector<SharedBatch>& batches, const Delive
     failing_since_ns_.compare_exchange_strong(
         expected, std::chrono::duration_cast<std::chrono::nanoseconds>(
                       started.time_since_epoch()).count() | 1);
+    uint32_t attempt;
+    {
+      // attempts_ under mu_: with max_in_flight > 1 several transport threads complete at once.
+      std::lock_guard lock(mu_);
+      --in_flight_;
+      attempt = attempts_++;
+      retry_due_ = SteadyClock::now() + backoff_.next(attempt);
+      for (const auto& b : batches) retry_.push_back(b);
+    }
+    work_cv_.notify_all();
     uint64_t suppressed = 0;
     if (g_retry_log.allow(&suppressed)) {
       log::warn("output", "delivery failed; will retry",
                 log::kv("output", name_) + log::kv("reason", result.reason) +
-                    log::kv("attempt", static_cast<int64_t>(attempts_ + 1)) +
+                    log::kv("attempt", static_cast<int64_t>(attempt + 1)) +
                     log::kv("suppressed", static_cast<int64_t>(suppressed)));
     }
-    {
-      std::lock_guard lock(mu_);
-      --in_flight_;
-      retry_due_ = SteadyClock::now() + backoff_.next(attempts_++);
-      for (const auto& b : batches) retry_.push_back(b);
-    }
-    work_cv_.notify_all();
     return;
   }
   std::size_t events = 0;

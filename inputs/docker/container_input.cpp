@@ -270,6 +270,17 @@ struct Tail {
   TimePoint last_growth{};
   bool forget = true;         // drop the checkpoint when released (excluded: kept)
   bool retire = false;        // released but still on disk (rotated): checkpoint kept
+  struct stat released{};     // the file when released: tells it from a reuse of its inode
+};
+
+// A released rotated file still on disk, identified by size and mtime besides its inode.
+struct Retired {
+  off_t size = 0;
+  struct timespec mtime{};
+  bool same_file(const struct stat& st) const {
+    return st.st_size == size && st.st_mtim.tv_sec == mtime.tv_sec &&
+           st.st_mtim.tv_nsec == mtime.tv_nsec;
+  }
 };
 
 class ContainerLogInput final : public Input {
@@ -654,6 +665,13 @@ class ContainerLogInput final : public Input {
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
     std::string key = full_key(st);
     present_keys_.insert(key);
+    if (auto r = retired_.find(key); r != retired_.end() && !r->second.same_file(st)) {
+      // Not the file we released: Docker deleted it and a newer file got its inode, then was
+      // rotated before a scan saw it as the active file. Never read: read it like any rotated
+      // file found without a checkpoint (open_tail sees the checkpoint's fingerprint differ).
+      retired_missed_.erase(key);
+      retired_.erase(r);
+    }
     if (tails_.count(key) || closing_keys_.count(key) || retired_.count(key)) return;
     std::optional<uint64_t> start;
     if (!ctx_->saved_position(key)) {
@@ -944,8 +962,7 @@ class ContainerLogInput final : public Input {
     for (const std::string& key : release) {
       auto node = tails_.extract(key);
       Tail& t = *node.mapped();
-      struct stat st{};
-      t.retire = t.forget && ::fstat(t.fd, &st) == 0 && st.st_nlink > 0;
+      t.retire = t.forget && ::fstat(t.fd, &t.released) == 0 && t.released.st_nlink > 0;
       if (t.forget) {
         // The writer is gone: a last line without '\n' will never be finished.
         BatchPtr batch = std::make_unique<Batch>(t.source, 4);
@@ -974,7 +991,7 @@ class ContainerLogInput final : public Input {
         continue;
       }
       if ((*it)->retire) {
-        retired_[(*it)->key] = (*it)->container;
+        retired_[(*it)->key] = Retired{(*it)->released.st_size, (*it)->released.st_mtim};
       } else if ((*it)->forget) {
         ctx_->forget_position((*it)->key);
       }
@@ -1001,7 +1018,7 @@ class ContainerLogInput final : public Input {
   std::map<std::string, std::string> by_path_;           // active path -> key
   std::deque<std::unique_ptr<Tail>> closing_;
   std::set<std::string> closing_keys_;
-  std::map<std::string, std::string> retired_;   // released rotated files still on disk
+  std::map<std::string, Retired> retired_;       // released rotated files still on disk
   std::set<std::string> retired_missed_;         // retired files the last scan did not see
   std::set<std::string> present_keys_;           // files seen by the current scan
   std::vector<char> buf_;

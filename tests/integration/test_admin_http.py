@@ -166,14 +166,14 @@ outputs:
             env = {"LOGSHIP_STATE_DIR": f"{self.tmp}/state",
                    "LOGSHIP_ARCHIVE_DIR": f"{self.tmp}/archive",
                    "LOGSHIP_HTTP_LISTEN": f"127.0.0.1:{s.getsockname()[1]}"}
-            log = open(os.path.join(self.tmp, "default.stderr"), "wb")
+            log = open(self.watch_stderr(os.path.join(self.tmp, "default.stderr")), "wb")
             p = subprocess.Popen([support.LOGSHIP, "run"], stdout=subprocess.DEVNULL, stderr=log,
                                  env={**os.environ, **env})
             try:
                 def started():
                     with open(log.name) as f:
                         return "pipeline started" in f.read()
-                support.wait_for(started, timeout=20, what="pipeline start")
+                support.wait_for(started, timeout=support.scaled(20), what="pipeline start")
                 self.assertIsNone(p.poll())
             finally:
                 p.terminate()

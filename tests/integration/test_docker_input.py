@@ -86,6 +86,9 @@ class Writer(threading.Thread):
     def __init__(self, path, container, count, rate=20000, max_size=0, max_file=3, batch=20):
         super().__init__(daemon=True)
         self.path, self.container, self.count = path, container, count
+        # A slower daemon under a sanitizer gets a slower writer: with Docker's max_file, a
+        # writer that outruns the reader deletes unread files (the test's loss, not ours).
+        rate = rate / support.SLOWDOWN
         self.rate, self.max_size, self.max_file, self.batch = rate, max_size, max_file, batch
         self.reopen = threading.Event()
         self.times = {}   # seq -> monotonic time of its write
@@ -190,7 +193,7 @@ class DockerInputTest(support.TestCase):
         self.out = os.path.join(self.tmp, "out")
         self.tree = DockerTree(self.root)
 
-    def wait_delivered(self, expected, timeout=60):
+    def wait_delivered(self, expected, timeout=support.scaled(60)):
         """Waits until every expected (container -> count) seq arrived, then a little longer so
         duplicates would show."""
         def done():
@@ -211,12 +214,16 @@ class DockerInputTest(support.TestCase):
         for i in range(3):
             cid = f"{i:02d}" + "c" * 62
             path = self.tree.create(cid, f"svc-{i}")
-            writers.append(Writer(path, f"svc-{i}", 30000, rate=15000, max_size=300_000, max_file=3))
+            # Docker keeps max_file files: about 0.3 s of this load. A sanitizer build stalls
+            # longer under a busy CI (JVM servers beside it) and Docker would delete unread files.
+            max_file = 10 if support.SANITIZER else 3
+            writers.append(Writer(path, f"svc-{i}", 30000, rate=15000, max_size=300_000,
+                                  max_file=max_file))
         d = self.daemon(config(self.tmp, self.root)).start()
         for w in writers:
             w.start()
         for w in writers:
-            w.join(60)
+            w.join(support.scaled(60))
             self.assertIsNone(w.error)
             self.assertGreater(w.rotations, 10)
         self.wait_delivered({f"svc-{i}": 30000 for i in range(3)})
@@ -250,7 +257,7 @@ class DockerInputTest(support.TestCase):
         for _ in self._logrotate(path, "create 0640", 6):
             time.sleep(0.05)   # the application notices the rotation a little later
             w.reopen.set()
-        w.join(60)
+        w.join(support.scaled(60))
         self.assertIsNone(w.error)
         self.wait_delivered({"lr-create": 40000})
         self.assertEqual(d.stop(), 0)
@@ -265,7 +272,7 @@ class DockerInputTest(support.TestCase):
         d = self.daemon(config(self.tmp, self.root)).start()
         w.start()
         windows = list(self._logrotate(path, "copytruncate", 6))
-        w.join(60)
+        w.join(support.scaled(60))
         self.assertIsNone(w.error)
         time.sleep(3)
         seqs, raw, _ = collect(self.out)
@@ -305,7 +312,7 @@ class DockerInputTest(support.TestCase):
         seqs2, _, _ = collect(self.out)
         d = self.daemon(cfg, name="third").start()
         for w in writers:
-            w.join(60)
+            w.join(support.scaled(60))
             self.assertIsNone(w.error)
         self.wait_delivered({"rs-0": 60000, "rs-1": 60000})
         self.assertEqual(d.stop(), 0)
@@ -516,14 +523,15 @@ class DockerInputTest(support.TestCase):
         env = {"LOGSHIP_STATE_DIR": os.path.join(self.tmp, "state"),
                "LOGSHIP_ARCHIVE_DIR": os.path.join(self.tmp, "archive"),
                "LOGSHIP_DOCKER_ROOT": os.path.join(self.tmp, "no-docker-here")}
-        log = open(os.path.join(self.tmp, "default.stderr"), "wb")
+        log = open(self.watch_stderr(os.path.join(self.tmp, "default.stderr")), "wb")
         p = subprocess.Popen([support.LOGSHIP, "run"], stdout=subprocess.DEVNULL, stderr=log,
                              env={**os.environ, **env})
         try:
             def reported():
                 with open(log.name, "rb") as f:
                     return b"log root not found" in f.read()
-            support.wait_for(reported, timeout=10, what="missing docker root message")
+            support.wait_for(reported, timeout=support.scaled(10),
+                             what="missing docker root message")
             time.sleep(0.5)
             self.assertIsNone(p.poll(), "daemon exited without Docker")
         finally:

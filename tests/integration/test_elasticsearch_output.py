@@ -94,7 +94,8 @@ class ElasticsearchOutputTest(support.TestCase):
         es("DELETE", "/_data_stream/lstest-*", ok=None)
         es("DELETE", "/lstest-*?expand_wildcards=all", ok=None)
 
-    def config(self, inputs, output, service_extra="  drain_timeout: 20s", node=RUN_DIR):
+    def config(self, inputs, output, service_extra=f"  drain_timeout: {support.scaled(20)}s",
+               node=RUN_DIR):
         return f"""
 service:
   state_dir: {self.tmp}/state
@@ -123,7 +124,7 @@ outputs:
 """)
         before = datetime.datetime.now(datetime.timezone.utc)
         d = self.daemon(cfg).start()
-        self.assertEqual(d.wait(timeout=180), 0, d.stderr())
+        self.assertEqual(d.wait(timeout=support.scaled(180)), 0, d.stderr())
         after = datetime.datetime.now(datetime.timezone.utc)
         self.assertEqual(count("lstest-basic-*"), n)
         got = seqs("lstest-basic-*", n)
@@ -157,7 +158,7 @@ outputs:
     deterministic_ids: true
 """)
         d = self.daemon(cfg).start()
-        self.assertEqual(d.wait(timeout=120), 0, d.stderr())
+        self.assertEqual(d.wait(timeout=support.scaled(120)), 0, d.stderr())
         self.assertEqual(count("lstest-ds-gen2"), n)
         streams = es("GET", "/_data_stream/lstest-ds-gen2")["data_streams"]
         self.assertEqual([s["name"] for s in streams], ["lstest-ds-gen2"])
@@ -174,7 +175,7 @@ outputs:
         d = self.daemon(cfg, stdin=subprocess.PIPE).start()
         d.proc.stdin.write(("\n".join(lines) + "\n").encode())
         d.proc.stdin.close()
-        self.assertEqual(d.wait(timeout=60), 0, d.stderr())
+        self.assertEqual(d.wait(timeout=support.scaled(60)), 0, d.stderr())
         self.assertEqual(count("lstest-map"), 4)
         dlq = os.path.join(self.tmp, "state", "dlq", "es.ndjson")
         recs = [json.loads(l) for l in support.read_lines(dlq)]
@@ -189,7 +190,7 @@ outputs:
     docker_root: {root}
     rescan_interval: 200ms
     exit_at_eof: {str(exit_at_eof).lower()}
-""", output, service_extra="  checkpoint_interval: 2s\n  drain_timeout: 20s")
+""", output, service_extra=f"  checkpoint_interval: 2s\n  drain_timeout: {support.scaled(20)}s")
 
     @staticmethod
     def write_lines(path, first, n, t0):
@@ -229,7 +230,7 @@ outputs:
             committed = sum(v["offset"] for v in streams.values()) // line
         self.assertLess(committed, mid)
         d2 = self.daemon(cfg, name="logship2").start()
-        self.assertEqual(d2.wait(timeout=120), 0, d2.stderr())
+        self.assertEqual(d2.wait(timeout=support.scaled(120)), 0, d2.stderr())
         self.assertEqual(count("lstest-restart"), n)
         self.assertEqual(sorted(seqs("lstest-restart", n)), list(range(n)))
 

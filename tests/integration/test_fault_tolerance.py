@@ -40,7 +40,7 @@ SYSLOG_OUTAGE_S = 30 if LONG else 10
 MAX_SYSLOG_LOSS = RATE // 5
 STATE_OUTAGE_S = int(os.environ.get("LOGSHIP_FAULT_STATE_S", 30 if LONG else 5))
 CATCH_UP_S = 180 if LONG else 90
-RSS_LIMIT = 100 << 20
+RSS_LIMIT = support.rss_limit(100 << 20)
 RECORD_RE = re.compile(rb'"message":"r=(c\d+)-(\d+) [^\n]*\n')
 MESSAGE_RE = re.compile(r"r=(c\d+)-(\d+) ")
 SYSLOG_RE = re.compile(rb"^r=(c\d+)-(\d+) ", re.M)
@@ -589,6 +589,8 @@ class FaultToleranceTest(support.TestCase):
         """Long form only (starts its own broker: a JVM is too heavy for CI's short run)."""
         if not LONG:
             self.skipTest("long form only: LOGSHIP_FAULT_LONG=1")
+        if support.SANITIZER == "tsan":
+            self.skipTest(support.KAFKA_UNDER_TSAN)
         script = os.path.join(support.SOURCE_DIR, "scripts/servers/kafka.sh")
         kstate = os.path.join(self.tmp, "kafka")
         env = dict(os.environ)

@@ -19,3 +19,5 @@ set_tests_properties(integration.kafka_output PROPERTIES FIXTURES_REQUIRED kafka
 set_property(TEST integration.kafka_output APPEND PROPERTY ENVIRONMENT
   "LOGSHIP_KAFKA_STATE_DIR=${LOGSHIP_KAFKA_STATE_DIR}"
   "LOGSHIP_KAFKA_SCRIPT=${CMAKE_SOURCE_DIR}/scripts/servers/kafka.sh")
+# Under TSan (LOGSHIP_SANITIZER=tsan) the test exits 77: ctest shows it as skipped, never passed.
+set_tests_properties(integration.kafka_output PROPERTIES SKIP_RETURN_CODE 77)
