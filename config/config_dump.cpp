@@ -71,7 +71,9 @@ std::string effective_config_yaml(const std::string& text, const Config& cfg) {
       const YAML::Node given = root[name][c.name];
       YAML::Node n = with_defaults(given, c.plugin->schema(), true);
       n["type"] = c.type;   // `type: null` reads as YAML null; print the word
-      if (given["buffer"]) n["buffer"] = with_defaults(given["buffer"], BufferOptions::schema(), false);
+      if (given["buffer"]) {
+        n["buffer"] = with_defaults(given["buffer"], BufferOptions::schema(), false);
+      }
       s[c.name] = n;
     }
     if (!comps.empty()) out[name] = s;

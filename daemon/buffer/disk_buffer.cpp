@@ -7,12 +7,6 @@
 namespace logship {
 namespace {
 
-std::string labels_for(const std::string& output) {
-  std::string l = "output=";
-  json::append_string(l, output);
-  return l;
-}
-
 log::RateLimit g_sync_log(3, std::chrono::seconds(10));
 log::RateLimit g_decode_log(5, std::chrono::seconds(10));
 
@@ -48,14 +42,14 @@ DiskBuffer::DiskBuffer(const std::string& output, const DiskBufferOptions& o,
       o_(o),
       store_(store),
       committer_(std::make_shared<Committer>(this)),
-      bytes_gauge_(Metrics::global().gauge("logship_output_buffer_bytes", labels_for(output),
+      bytes_gauge_(Metrics::global().gauge("logship_output_buffer_bytes", label("output", output),
                                            "Bytes in the output's disk buffer not yet delivered")),
       corrupt_(Metrics::global().counter(
-          "logship_output_buffer_corrupt_total", labels_for(output),
+          "logship_output_buffer_corrupt_total", label("output", output),
           "Corrupt disk-buffer regions or records skipped (bad checksum, length or encoding)")),
       errors_(Metrics::global().counter(
-          "logship_output_buffer_errors_total", labels_for(output),
-          "Disk-buffer writes or syncs that failed (the data stayed un-acked or went by memory)")) {}
+          "logship_output_buffer_errors_total", label("output", output),
+          "Disk-buffer writes or syncs that failed (data stayed un-acked or went by memory)")) {}
 
 DiskBuffer::~DiskBuffer() {
   // Whatever is not synced stays un-acked: the inputs re-read it.
@@ -74,7 +68,7 @@ Result<std::unique_ptr<DiskBuffer>> DiskBuffer::open(const std::string& output,
   so.durable = true;
   so.weigh = &BatchDecoder::weight;
   so.dropped_counter = &Metrics::global().counter(
-      "logship_output_dropped_events_total", labels_for(output),
+      "logship_output_dropped_events_total", label("output", output),
       "Events dropped by a drop policy (0: none is set)");
   so.corrupt_counter = &b->corrupt_;
   so.log_component = "buffer";

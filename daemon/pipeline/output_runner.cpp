@@ -13,12 +13,6 @@
 namespace logship {
 namespace {
 
-std::string labels_for(const std::string& name) {
-  std::string l = "output=";
-  json::append_string(l, name);
-  return l;
-}
-
 log::RateLimit g_retry_log(3, std::chrono::seconds(10));
 log::RateLimit g_buffer_log(3, std::chrono::seconds(10));
 
@@ -34,25 +28,26 @@ OutputRunner::OutputRunner(std::string name, std::unique_ptr<Output> output,
       store_(store),
       max_in_flight_(std::max(1, output_->max_in_flight())),
       backoff_(options.retry_initial, options.retry_max),
-      events_out_(Metrics::global().counter("logship_output_events_total", labels_for(name_),
+      events_out_(Metrics::global().counter("logship_output_events_total", label("output", name_),
                                             "Events delivered by the output")),
-      batches_out_(Metrics::global().counter("logship_output_batches_total", labels_for(name_),
+      batches_out_(Metrics::global().counter("logship_output_batches_total", label("output", name_),
                                              "Delivery calls that succeeded")),
-      retries_(Metrics::global().counter("logship_output_retries_total", labels_for(name_),
+      retries_(Metrics::global().counter("logship_output_retries_total", label("output", name_),
                                          "Delivery calls that failed and will be retried")),
       dead_lettered_(Metrics::global().counter("logship_output_dead_lettered_total",
-                                               labels_for(name_),
+                                               label("output", name_),
                                                "Events written to the dead-letter file")),
-      queue_bytes_(Metrics::global().gauge("logship_output_queue_bytes", labels_for(name_),
+      queue_bytes_(Metrics::global().gauge("logship_output_queue_bytes", label("output", name_),
                                            "Bytes queued or in flight")),
-      bytes_out_(Metrics::global().counter("logship_output_bytes_total", labels_for(name_),
+      bytes_out_(Metrics::global().counter("logship_output_bytes_total", label("output", name_),
                                            "Message bytes of the events delivered (before "
                                            "encoding)")),
       // Only a disk buffer with when_full: drop_oldest drops; the series is always exported so
       // dashboards can alert on it.
-      dropped_(Metrics::global().counter("logship_output_dropped_events_total", labels_for(name_),
+      dropped_(Metrics::global().counter("logship_output_dropped_events_total",
+                                         label("output", name_),
                                          "Events dropped by a drop policy (0: none is set)")),
-      latency_(Metrics::global().histogram("logship_output_latency_seconds", labels_for(name_),
+      latency_(Metrics::global().histogram("logship_output_latency_seconds", label("output", name_),
                                            "Duration of delivery calls that succeeded",
                                            Metrics::latency_buckets())) {}
 
@@ -68,7 +63,7 @@ OutputRunner::~OutputRunner() {
 
 Status OutputRunner::start() {
   if (options_.disk) {
-    if (store_ == nullptr) return Status::internal("output " + name_ + ": disk buffer without store");
+    if (store_ == nullptr) return Status::internal("output " + name_ + ": no checkpoint store");
     auto d = DiskBuffer::open(name_, state_dir_ + "/buffer/" + name_, *options_.disk, store_);
     if (!d.is_ok()) return d.status().with_context("output " + name_);
     disk_ = std::move(d).value();

@@ -91,12 +91,6 @@ class StreamPipeline final : public StreamHandle {
   std::vector<std::unique_ptr<Processor>> processors_;
 };
 
-std::string input_labels(const std::string& name) {
-  std::string l = "input=";
-  json::append_string(l, name);
-  return l;
-}
-
 }  // namespace
 
 class Topology::InputSlot final : public InputContext {
@@ -106,9 +100,9 @@ class Topology::InputSlot final : public InputContext {
         name_(cfg.name),
         route_(route),
         input_(cfg.make_input()),
-        events_in_(Metrics::global().counter("logship_input_events_total", input_labels(name_),
+        events_in_(Metrics::global().counter("logship_input_events_total", label("input", name_),
                                              "Events read by the input")),
-        bytes_in_(Metrics::global().counter("logship_input_bytes_total", input_labels(name_),
+        bytes_in_(Metrics::global().counter("logship_input_bytes_total", label("input", name_),
                                             "Message bytes of the events read by the input")) {}
 
   const std::string& name() const override { return name_; }

@@ -1,11 +1,21 @@
 #include "daemon/runtime/metrics.h"
 
+#include "daemon/core/json_writer.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
 namespace logship {
+
+std::string label(std::string_view key, std::string_view value) {
+  std::string l(key);
+  l += '=';
+  json::append_string(l, value);
+  return l;
+}
+
 
 Histogram::Histogram(std::vector<double> upper_bounds) : bounds_(std::move(upper_bounds)) {
   std::sort(bounds_.begin(), bounds_.end());

@@ -31,6 +31,9 @@ class Histogram {
   std::atomic<uint64_t> sum_nanos_{0};   // sum kept in 1e-9 units: atomics on integers only
 };
 
+// One label, value quoted and escaped: label("output", name) -> output="name".
+std::string label(std::string_view key, std::string_view value);
+
 class Metrics {
  public:
   static Metrics& global();

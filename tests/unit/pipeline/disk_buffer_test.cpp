@@ -35,16 +35,6 @@ OutputMaker recording(Recorder* rec) {
   return [=] { return std::make_unique<RecordingOutput>(rec, 1); };
 }
 
-void open_gate(Recorder& rec) {
-  std::lock_guard lock(rec.mu);
-  rec.gate_open = true;
-  for (auto& [done, offs] : rec.parked) {
-    rec.offsets.insert(rec.offsets.end(), offs.begin(), offs.end());
-    done(DeliveryResult::delivered());
-  }
-  rec.parked.clear();
-}
-
 std::size_t delivered(Recorder& rec) {
   std::lock_guard lock(rec.mu);
   return rec.offsets.size();
@@ -200,7 +190,9 @@ TEST(DiskBufferTest, CorruptRecordIsSkippedAndCountedTheRestDelivered) {
   // What arrived is in order and whole batches: offsets 0..2999 minus one batch of 100.
   std::set<uint64_t> got(rec.offsets.begin(), rec.offsets.end());
   EXPECT_EQ(got.size(), rec.offsets.size());
-  for (std::size_t i = 1; i < rec.offsets.size(); ++i) ASSERT_LT(rec.offsets[i - 1], rec.offsets[i]);
+  for (std::size_t i = 1; i < rec.offsets.size(); ++i) {
+    ASSERT_LT(rec.offsets[i - 1], rec.offsets[i]);
+  }
   int missing_batches = 0;
   for (int b = 0; b < 30; ++b) {
     const bool present = got.count(static_cast<uint64_t>(b * kPerBatch)) > 0;
@@ -241,7 +233,9 @@ TEST(DiskBufferTest, DropOldestNeverBlocksKeepsTheNewestAndCountsWhatWent) {
   // before the drops began may come first; then a gap; then the newest suffix.
   std::set<uint64_t> got(rec.offsets.begin(), rec.offsets.end());
   EXPECT_EQ(got.size(), rec.offsets.size());
-  for (std::size_t i = 1; i < rec.offsets.size(); ++i) ASSERT_LT(rec.offsets[i - 1], rec.offsets[i]);
+  for (std::size_t i = 1; i < rec.offsets.size(); ++i) {
+    ASSERT_LT(rec.offsets[i - 1], rec.offsets[i]);
+  }
   ASSERT_FALSE(rec.offsets.empty());
   EXPECT_EQ(rec.offsets.back(), static_cast<uint64_t>(total - 1));
 }

@@ -131,4 +131,15 @@ bool eventually(F pred, std::chrono::milliseconds limit = 10s) {
   return pred();
 }
 
+// Opens the recorder's gate and completes the parked deliveries as delivered.
+inline void open_gate(Recorder& rec) {
+  std::lock_guard lock(rec.mu);
+  rec.gate_open = true;
+  for (auto& [done, offs] : rec.parked) {
+    rec.offsets.insert(rec.offsets.end(), offs.begin(), offs.end());
+    done(DeliveryResult::delivered());
+  }
+  rec.parked.clear();
+}
+
 }  // namespace logship::pipeline_test

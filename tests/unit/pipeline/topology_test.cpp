@@ -34,15 +34,7 @@ TEST(TopologyTest, BlockedOutputPausesInputAndNothingIsDropped) {
   EXPECT_LT(paused_at, 10);
   EXPECT_FALSE(topo.checkpoints().get("counting"));   // nothing delivered, nothing committed
 
-  {
-    std::lock_guard lock(rec.mu);
-    rec.gate_open = true;
-    for (auto& [done, offs] : rec.parked) {
-      rec.offsets.insert(rec.offsets.end(), offs.begin(), offs.end());
-      done(DeliveryResult::delivered());
-    }
-    rec.parked.clear();
-  }
+  open_gate(rec);
   ASSERT_TRUE(eventually([&] { return emitted.load() == kBatches; }));
   EXPECT_TRUE(topo.stop(5s));
   ASSERT_EQ(rec.offsets.size(), static_cast<std::size_t>(kBatches * kPerBatch));
