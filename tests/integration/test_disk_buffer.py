@@ -136,7 +136,7 @@ class DiskBufferTest(support.TestCase):
         self.assertEqual(total - unique, 0, "records lost")
         # The kill re-reads at most what was read but not yet synced and checkpointed.
         self.assertLessEqual(delivered - unique, RATE)
-        self.assertLess(outage_rss, 60 << 20)
+        self.assertLess(outage_rss, support.rss_limit(60 << 20))
         self.assertEqual(self.buffer_bytes_after_delivery(), 0)
 
     def buffer_bytes_after_delivery(self):
