@@ -107,20 +107,25 @@ def run_process(argv, workdir, env=None, stop_when=None, timeout=900):
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
         sampler = Sampler(proc.pid)
         sampler.start()
-        end = None
+        end, stopped = None, False
         if stop_when is not None:
             deadline = start + timeout
-            while proc.poll() is None and time.monotonic() < deadline and not stop_when():
+            # Not proc.poll(): it would reap a process that exits by itself (a peer that fails
+            # to start) before wait4 below can read its rusage.
+            exited = lambda: os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # noqa: E731
+            while exited() is None and time.monotonic() < deadline and not stop_when():
                 time.sleep(0.05)
             end = time.monotonic()
-            proc.send_signal(15)
+            stopped = exited() is None
+            if stopped:
+                proc.send_signal(15)
         os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)   # exited, not yet reaped
         sampler.stop_flag = True
         sampler.join()
         _, status, ru = os.wait4(proc.pid, 0)
         end = end or time.monotonic()
-    if stop_when is None and os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{argv[0]} exited with {status}; see {workdir}/stderr.log")
+    if (stop_when is None or not stopped) and os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{argv[0]} exited with {status}; see {workdir}/stderr.log (--keep keeps it)")
     return {"wall_s": end - start, "cpu_s": ru.ru_utime + ru.ru_stime, "user_s": ru.ru_utime,
             "sys_s": ru.ru_stime, "series": sampler.samples, "t0": sampler.t0,
             # VmHWM of the exec'd image: ru_maxrss would include the forking Python process.
