@@ -32,7 +32,8 @@ outputs.sink.<option>); the table shows which value wins per CPU-second.
 Peers: --peer fluent-bit=/path/to/fluent-bit runs the same docker workload through Fluent Bit
 (tail + docker parser [+ multiline java] -> file), --peer filebeat=/path/to/filebeat through
 Filebeat (filestream + container parser [+ java multiline + ndjson] -> file output), each with a
-config written here, alternating runs with logship (docker-file only), and reports the ratios per
+config written here, alternating runs with logship (docker-file; Filebeat also docker-bulk and
+docker-bulk-gzip, its Elasticsearch output into the same blackhole), and reports the ratios per
 CPU-second and of peak RSS. Peers are not part of the project; only a path is taken
 (bench/peers/build-filebeat.sh builds a Filebeat from the Go module proxy).
 """
@@ -278,13 +279,15 @@ def fluent_bit_config(tmp, root, parse):
 """
 
 
-def filebeat_config(tmp, root, parse):
+def filebeat_config(tmp, root, parse, sink="file", port=0):
     """Filebeat's nearest equivalent of logship's docker-file scenario: a filestream input over
     the same files from the beginning, the `container` parser for Docker's JSON (stream and
     time; partial lines joined), [--parse: java multiline and an ndjson decode of the message,
     keys at the top level like logship's json parser] and the file output. Filebeat adds no
     container metadata from config.v2.json (its add_docker_metadata asks the Docker API), which
-    logship's docker input does. Queue and output settings are Filebeat's defaults."""
+    logship's docker input does. Queue and output settings are Filebeat's defaults, except the
+    bulk size (its default is 50 documents; logship sends up to 4096 per request), raised to the
+    2048 events its memory queue hands over at once. bulk-gzip: level 1, as logship's default."""
     parsers = "      - container:\n          stream: all\n          format: docker\n"
     if parse:
         # Filebeat's documented Java pattern; logship's `rules: java` groups the same lines here.
@@ -310,12 +313,18 @@ logging.to_files: false
 logging.metrics.enabled: false
 monitoring.enabled: false
 http.enabled: false
-output.file:
+""" + (f"""output.file:
   path: {tmp}/out
   filename: filebeat
   rotate_every_kb: 104857600
   number_of_files: 2
-"""
+""" if sink == "file" else f"""setup.template.enabled: false
+setup.ilm.enabled: false
+output.elasticsearch:
+  hosts: ["http://127.0.0.1:{port}"]
+  bulk_max_size: 2048
+  compression_level: {1 if sink == "bulk-gzip" else 0}
+""")
 
 
 class OutputFollower:
@@ -365,22 +374,25 @@ def verify_filebeat(out_dir, expected_records):
 PEERS = ("fluent-bit", "filebeat")
 
 
-def run_peer(name, path, tmp, root, args, s):
-    """Runs a peer on the workload in tmp. Returns its measurements (run_process's)."""
+def run_peer(name, path, tmp, root, args, s, sink, net):
+    """Runs a peer on the workload in tmp into `sink` (file, or the bench/sinks.py process
+    `net`). Returns its measurements (run_process's)."""
     if name == "fluent-bit":
         with open(os.path.join(tmp, "peer.conf"), "w") as f:
             f.write(fluent_bit_config(tmp, root, args.parse))
         return run_process([path, "-c", os.path.join(tmp, "peer.conf")], tmp)
     if name == "filebeat":
         with open(os.path.join(tmp, "filebeat.yml"), "w") as f:
-            f.write(filebeat_config(tmp, root, args.parse))
-        # One output line per Docker line, or per record once multiline has joined the traces.
-        follower = OutputFollower(os.path.join(tmp, "out"), s["records"] if args.parse else s["lines"])
-        r = run_process([path, "-c", os.path.join(tmp, "filebeat.yml"), "--path.home", tmp,
-                         "--path.config", tmp, "--strict.perms=false"], tmp,
-                        stop_when=follower.done, timeout=900)
-        r["peer_output_lines"] = follower.lines
-        return r
+            f.write(filebeat_config(tmp, root, args.parse, sink, net.port if net else 0))
+        # One event per Docker line, or per record once multiline has joined the traces.
+        events = s["records"] if args.parse else s["lines"]
+        if net:
+            done = lambda: net.status()["records"] >= events  # noqa: E731
+        else:
+            done = OutputFollower(os.path.join(tmp, "out"), events).done
+        return run_process([path, "-c", os.path.join(tmp, "filebeat.yml"), "--path.home", tmp,
+                            "--path.config", tmp, "--strict.perms=false"], tmp,
+                           stop_when=done, timeout=900)
     raise SystemExit(f"unknown peer {name}: one of {', '.join(PEERS)}")
 
 
@@ -408,7 +420,7 @@ def run_one(args, scenario, overrides, i, peer=None):
             cfg = apply_overrides(docker_config(tmp, root, args, sink, port), overrides)
         os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
         if peer:
-            r = run_peer(peer[0], peer[1], tmp, root, args, s)
+            r = run_peer(peer[0], peer[1], tmp, root, args, s, sink, net)
         else:
             with open(os.path.join(tmp, "bench.yaml"), "w") as f:
                 f.write(cfg)
@@ -756,9 +768,12 @@ def main():
             raise SystemExit(f"unknown peer {name}: one of {', '.join(PEERS)}")
     results, summaries = [], []
     for sc in args.scenario:
-        # The peer configs written here are for the from-head docker workload into files.
-        with_peers = peers if (sc.startswith("docker") and not sc.startswith("docker-live")
-                               and sc.split("-", 1)[1] in ("file",)) else []
+        # The peer configs written here are for the from-head docker workload into files
+        # (Fluent Bit, Filebeat) or the _bulk blackhole (Filebeat).
+        sink = sc.split("-", 1)[1]
+        with_peers = [(n, pth) for n, pth in peers
+                      if sc.startswith("docker") and not sc.startswith("docker-live")
+                      and (sink == "file" or (n == "filebeat" and sink in ("bulk", "bulk-gzip")))]
         for n, (overrides, label) in enumerate(variants):
             peer_runs = {}
             if sc.startswith("docker-live"):
