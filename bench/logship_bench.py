@@ -30,8 +30,12 @@ Tuning sweeps: --sweep service.queue_max_bytes=1MiB,8MiB,64MiB (any service opti
 outputs.sink.<option>); the table shows which value wins per CPU-second.
 
 Peers: --peer fluent-bit=/path/to/fluent-bit runs the same docker workload through Fluent Bit
-(tail + docker parser [+ multiline java] -> file) with a config written here, alternating runs
-with logship, and reports the ratios. Peers are not part of the project; only a path is taken.
+(tail + docker parser [+ multiline java] -> file), --peer filebeat=/path/to/filebeat through
+Filebeat (filestream + container parser [+ java multiline + ndjson] -> file output), each with a
+config written here, alternating runs with logship (docker-file; Filebeat also docker-bulk and
+docker-bulk-gzip, its Elasticsearch output into the same blackhole), and reports the ratios per
+CPU-second and of peak RSS. Peers are not part of the project; only a path is taken
+(bench/peers/build-filebeat.sh builds a Filebeat from the Go module proxy).
 """
 import argparse
 import json
@@ -104,20 +108,25 @@ def run_process(argv, workdir, env=None, stop_when=None, timeout=900):
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
         sampler = Sampler(proc.pid)
         sampler.start()
-        end = None
+        end, stopped = None, False
         if stop_when is not None:
             deadline = start + timeout
-            while proc.poll() is None and time.monotonic() < deadline and not stop_when():
+            # Not proc.poll(): it would reap a process that exits by itself (a peer that fails
+            # to start) before wait4 below can read its rusage.
+            exited = lambda: os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # noqa: E731
+            while exited() is None and time.monotonic() < deadline and not stop_when():
                 time.sleep(0.05)
             end = time.monotonic()
-            proc.send_signal(15)
+            stopped = exited() is None
+            if stopped:
+                proc.send_signal(15)
         os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)   # exited, not yet reaped
         sampler.stop_flag = True
         sampler.join()
         _, status, ru = os.wait4(proc.pid, 0)
         end = end or time.monotonic()
-    if stop_when is None and os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{argv[0]} exited with {status}; see {workdir}/stderr.log")
+    if (stop_when is None or not stopped) and os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{argv[0]} exited with {status}; see {workdir}/stderr.log (--keep keeps it)")
     return {"wall_s": end - start, "cpu_s": ru.ru_utime + ru.ru_stime, "user_s": ru.ru_utime,
             "sys_s": ru.ru_stime, "series": sampler.samples, "t0": sampler.t0,
             # VmHWM of the exec'd image: ru_maxrss would include the forking Python process.
@@ -270,59 +279,189 @@ def fluent_bit_config(tmp, root, parse):
 """
 
 
+def filebeat_config(tmp, root, parse, sink="file", port=0):
+    """Filebeat's nearest equivalent of logship's docker-file scenario: a filestream input over
+    the same files from the beginning, the `container` parser for Docker's JSON (stream and
+    time; partial lines joined), [--parse: java multiline and an ndjson decode of the message,
+    keys at the top level like logship's json parser] and the file output. Filebeat adds no
+    container metadata from config.v2.json (its add_docker_metadata asks the Docker API), which
+    logship's docker input does. Queue and output settings are Filebeat's defaults, except the
+    bulk size (its default is 50 documents; logship sends up to 4096 per request), raised to the
+    2048 events its memory queue hands over at once. bulk-gzip: level 1, as logship's default."""
+    parsers = "      - container:\n          stream: all\n          format: docker\n"
+    if parse:
+        # Filebeat's documented Java pattern; logship's `rules: java` groups the same lines here.
+        parsers += ("      - multiline:\n          type: pattern\n"
+                    "          pattern: '^[[:space:]]+(at|\\.{3})[[:space:]]+\\b|^Caused by:'\n"
+                    "          negate: false\n          match: after\n"
+                    # The payload's msg becomes the message and its keys top-level fields, as
+                    # logship's json parser does; non-JSON lines pass untouched and unlogged.
+                    "      - ndjson:\n          target: \"\"\n          overwrite_keys: true\n"
+                    "          message_key: msg\n          ignore_decoding_error: true\n")
+    return f"""filebeat.inputs:
+  - type: filestream
+    id: bench
+    paths:
+      - {root}/containers/*/*-json.log
+    parsers:
+{parsers}
+path.data: {tmp}/fb-data
+path.logs: {tmp}/fb-logs
+logging.level: warning
+logging.to_stderr: true
+logging.to_files: false
+logging.metrics.enabled: false
+monitoring.enabled: false
+http.enabled: false
+""" + (f"""output.file:
+  path: {tmp}/out
+  filename: filebeat
+  rotate_every_kb: 104857600
+  number_of_files: 2
+""" if sink == "file" else f"""setup.template.enabled: false
+setup.ilm.enabled: false
+output.elasticsearch:
+  hosts: ["http://127.0.0.1:{port}"]
+  bulk_max_size: 2048
+  compression_level: {1 if sink == "bulk-gzip" else 0}
+""")
+
+
+class OutputFollower:
+    """Counts the lines a peer has written into out_dir so far (reading only new bytes), for
+    peers that do not exit by themselves at end of input. done() is true once `expected` lines
+    arrived, or when nothing new arrived for `stall_s` seconds after the first (the run then
+    shows what is missing)."""
+
+    def __init__(self, out_dir, expected, stall_s=30.0):
+        self.out_dir, self.expected, self.stall_s = out_dir, expected, stall_s
+        self.offsets, self.lines, self.last_growth = {}, 0, time.monotonic()
+
+    def done(self):
+        grew = False
+        for name in os.listdir(self.out_dir):
+            path = os.path.join(self.out_dir, name)
+            with open(path, "rb") as f:
+                f.seek(self.offsets.get(path, 0))
+                data = f.read()
+            if data:
+                self.offsets[path] = self.offsets.get(path, 0) + len(data)
+                self.lines += data.count(b"\n")
+                grew = True
+        now = time.monotonic()
+        if grew:
+            self.last_growth = now
+        return self.lines >= self.expected or (self.lines > 0 and now - self.last_growth > self.stall_s)
+
+
+def verify_filebeat(out_dir, expected_records):
+    """Filebeat's output lines are JSON events whose `message` holds the log line (or, after the
+    ndjson parser, the payload's msg with its rid as a top-level field): find each record id
+    there. Returns (records seen, missing, duplicates)."""
+    seen = {}
+    for name in os.listdir(out_dir):
+        with open(os.path.join(out_dir, name), "rb") as f:
+            for line in f:
+                ev = json.loads(line)
+                m = RID.search(ev.get("message", "").encode())
+                if not m and isinstance(ev.get("rid"), str):
+                    m = RID.search(ev["rid"].encode())
+                if m:
+                    seen[m.group(0)] = seen.get(m.group(0), 0) + 1
+    return len(seen), expected_records - len(seen), sum(c - 1 for c in seen.values())
+
+
+PEERS = ("fluent-bit", "filebeat")
+
+
+def run_peer(name, path, tmp, root, args, s, sink, net):
+    """Runs a peer on the workload in tmp into `sink` (file, or the bench/sinks.py process
+    `net`). Returns its measurements (run_process's)."""
+    if name == "fluent-bit":
+        with open(os.path.join(tmp, "peer.conf"), "w") as f:
+            f.write(fluent_bit_config(tmp, root, args.parse))
+        return run_process([path, "-c", os.path.join(tmp, "peer.conf")], tmp)
+    if name == "filebeat":
+        with open(os.path.join(tmp, "filebeat.yml"), "w") as f:
+            f.write(filebeat_config(tmp, root, args.parse, sink, net.port if net else 0))
+        # One event per Docker line, or per record once multiline has joined the traces.
+        events = s["records"] if args.parse else s["lines"]
+        if net:
+            done = lambda: net.status()["records"] >= events  # noqa: E731
+        else:
+            done = OutputFollower(os.path.join(tmp, "out"), events).done
+        return run_process([path, "-c", os.path.join(tmp, "filebeat.yml"), "--path.home", tmp,
+                            "--path.config", tmp, "--strict.perms=false"], tmp,
+                           stop_when=done, timeout=900)
+    raise SystemExit(f"unknown peer {name}: one of {', '.join(PEERS)}")
+
+
+def run_one(args, scenario, overrides, i, peer=None):
+    """One run of a scenario (workload seed i + 1) by logship, or by peer=(name, path)."""
+    tmp = tempfile.mkdtemp(prefix="logship-bench-")
+    net = None
+    try:
+        kind, sink = scenario.split("-", 1)
+        if sink in NET_SINKS:
+            net = NetSink(sink, tmp, id_kind="seq" if kind == "generate" else "r")
+        port = net.port if net else 0
+        root = s = None
+        if kind == "generate":
+            cfg = apply_overrides(generate_config(tmp, args, sink, port), overrides)
+            units = args.events
+            # Generated events carry "seq=N": a network sink checks each arrived once.
+            expected = args.events if net else None
+        else:
+            root = os.path.join(tmp, "docker")
+            s = loadgen.write_tree(root, args.containers, args.lines, args.size, args.json_share,
+                                   args.multiline_share, args.long_share, seed=i + 1)
+            units = s["lines"]
+            expected = s["records"]
+            cfg = apply_overrides(docker_config(tmp, root, args, sink, port), overrides)
+        os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
+        if peer:
+            r = run_peer(peer[0], peer[1], tmp, root, args, s, sink, net)
+        else:
+            with open(os.path.join(tmp, "bench.yaml"), "w") as f:
+                f.write(cfg)
+            r = run_process([args.bin, "run", "-c", os.path.join(tmp, "bench.yaml")], tmp)
+        r["units"] = units
+        r["sink"] = sink
+        if net:
+            # exit_when_done: logship exited after every record was acknowledged; the sink
+            # still drains what the kernel holds until the client's close reaches it.
+            r.update(sink_measurements(net.finish(10), r["t0"], None if args.no_verify else expected))
+        else:
+            r["out_bytes"] = dir_bytes(os.path.join(tmp, "out"))
+        if expected is not None and not net and sink != "null" and not args.no_verify:
+            verify = verify_filebeat if peer and peer[0] == "filebeat" else verify_records
+            seen, missing, dup = verify(os.path.join(tmp, "out"), expected)
+            r.update(records_expected=expected, records_seen=seen, missing=missing, duplicates=dup)
+        if r.get("missing") or r.get("duplicates"):
+            who = f" [{peer[0]}]" if peer else ""
+            print(f"!! {scenario}{who} run {i}: {r['missing']} records missing, "
+                  f"{r['duplicates']} duplicated", file=sys.stderr)
+        return r
+    finally:
+        if net:
+            net.close()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run_scenario(args, scenario, overrides, peer=None):
-    runs = []
+    return [run_one(args, scenario, overrides, i, peer) for i in range(args.runs)]
+
+
+def run_alternating(args, scenario, overrides, peers):
+    """logship and each peer take turns on the same workload (run i: seed i + 1), so a slow
+    spell of the shared machine falls on both sides. Returns (logship runs, {peer: runs})."""
+    mine, theirs = [], {name: [] for name, _ in peers}
     for i in range(args.runs):
-        tmp = tempfile.mkdtemp(prefix="logship-bench-")
-        net = None
-        try:
-            kind, sink = scenario.split("-", 1)
-            if sink in NET_SINKS:
-                net = NetSink(sink, tmp, id_kind="seq" if kind == "generate" else "r")
-            port = net.port if net else 0
-            if kind == "generate":
-                cfg = apply_overrides(generate_config(tmp, args, sink, port), overrides)
-                units = args.events
-                # Generated events carry "seq=N": a network sink checks each arrived once.
-                expected = args.events if net else None
-            else:
-                root = os.path.join(tmp, "docker")
-                s = loadgen.write_tree(root, args.containers, args.lines, args.size, args.json_share,
-                                       args.multiline_share, args.long_share, seed=i + 1)
-                units = s["lines"]
-                expected = s["records"]
-                cfg = apply_overrides(docker_config(tmp, root, args, sink, port), overrides)
-            os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
-            if peer:
-                name, path = peer
-                with open(os.path.join(tmp, "peer.conf"), "w") as f:
-                    f.write(fluent_bit_config(tmp, root, args.parse))
-                r = run_process([path, "-c", os.path.join(tmp, "peer.conf")], tmp)
-            else:
-                with open(os.path.join(tmp, "bench.yaml"), "w") as f:
-                    f.write(cfg)
-                r = run_process([args.bin, "run", "-c", os.path.join(tmp, "bench.yaml")], tmp)
-            r["units"] = units
-            r["sink"] = sink
-            if net:
-                # exit_when_done: logship exited after every record was acknowledged; the sink
-                # still drains what the kernel holds until the client's close reaches it.
-                r.update(sink_measurements(net.finish(10), r["t0"], None if args.no_verify else expected))
-            else:
-                r["out_bytes"] = dir_bytes(os.path.join(tmp, "out"))
-            if expected is not None and not net and sink != "null" and not args.no_verify:
-                seen, missing, dup = verify_records(os.path.join(tmp, "out"), expected)
-                r.update(records_expected=expected, records_seen=seen, missing=missing, duplicates=dup)
-            if r.get("missing") or r.get("duplicates"):
-                print(f"!! {scenario} run {i}: {r['missing']} records missing, {r['duplicates']} duplicated",
-                      file=sys.stderr)
-            runs.append(r)
-        finally:
-            if net:
-                net.close()
-            if not args.keep:
-                shutil.rmtree(tmp, ignore_errors=True)
-    return runs
+        mine.append(run_one(args, scenario, overrides, i))
+        for name, path in peers:
+            theirs[name].append(run_one(args, scenario, overrides, i, peer=(name, path)))
+    return mine, theirs
 
 
 def _ns_of(ts, cache={}):
@@ -478,7 +617,8 @@ def summarize(label, runs):
         "per_s": med(lambda r: r["units"] / r["wall_s"]),
         "per_cpu_s": med(lambda r: r["units"] / r["cpu_s"]),
         "mb_per_cpu_s": med(lambda r: r["out_bytes"] / 1e6 / r["cpu_s"]),
-        "cpu_s": med(lambda r: r["cpu_s"]), "peak_rss_mib": med(lambda r: r["peak_rss_mib"]),
+        "cpu_s": med(lambda r: r["cpu_s"]), "user_s": med(lambda r: r["user_s"]),
+        "sys_s": med(lambda r: r["sys_s"]), "peak_rss_mib": med(lambda r: r["peak_rss_mib"]),
     }
     if "records_delivered" in runs[0]:
         s["records_delivered"] = med(lambda r: r["records_delivered"])
@@ -608,7 +748,7 @@ def main():
     p.add_argument("--duration", type=float, default=10, help="docker-live: seconds of writing")
     p.add_argument("--rotate-size", type=int, default=10 * 2**20, help="docker-live: rotate at bytes")
     p.add_argument("--sweep", action="append", default=[], help="option=v1,v2,... (see above)")
-    p.add_argument("--peer", action="append", default=[], help="name=/path/to/binary (fluent-bit)")
+    p.add_argument("--peer", action="append", default=[], help="name=/path/to/binary (fluent-bit, filebeat)")
     p.add_argument("--no-verify", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the temporary directories")
     p.add_argument("--json", help="write the JSON report here")
@@ -622,23 +762,32 @@ def main():
         key, values = sw.split("=", 1)
         variants = [(dict(o, **{key: v}), f"{lab} {key}={v}".strip()) for o, lab in variants for v in values.split(",")]
 
+    peers = [tuple(p.split("=", 1)) for p in args.peer]
+    for name, _ in peers:
+        if name not in PEERS:
+            raise SystemExit(f"unknown peer {name}: one of {', '.join(PEERS)}")
     results, summaries = [], []
     for sc in args.scenario:
-        for overrides, label in variants:
+        # The peer configs written here are for the from-head docker workload into files
+        # (Fluent Bit, Filebeat) or the _bulk blackhole (Filebeat).
+        sink = sc.split("-", 1)[1]
+        with_peers = [(n, pth) for n, pth in peers
+                      if sc.startswith("docker") and not sc.startswith("docker-live")
+                      and (sink == "file" or (n == "filebeat" and sink in ("bulk", "bulk-gzip")))]
+        for n, (overrides, label) in enumerate(variants):
+            peer_runs = {}
             if sc.startswith("docker-live"):
                 runs = run_live(args, sc[len("docker-live-"):] or "file")
+            elif with_peers and n == 0:
+                runs, peer_runs = run_alternating(args, sc, overrides, with_peers)
             else:
                 runs = run_scenario(args, sc, overrides)
             name = f"{sc} {label}".strip()
             results.append((name, runs))
             summaries.append(summarize(name, runs))
-        for peer in args.peer:
-            pname, path = peer.split("=", 1)
-            if not sc.startswith("docker") or sc.startswith("docker-live") or sc.split("-", 1)[1] in NET_SINKS:
-                continue   # the Fluent Bit config written here is for the from-head file workload
-            runs = run_scenario(args, sc, {}, peer=(pname, path))
-            results.append((f"{sc} [{pname}]", runs))
-            summaries.append(summarize(f"{sc} [{pname}]", runs))
+            for pname, pruns in peer_runs.items():
+                results.append((f"{name} [{pname}]", pruns))
+                summaries.append(summarize(f"{name} [{pname}]", pruns))
 
     chart_files = charts(results, args.charts) if args.charts else []
     print(markdown(summaries))
@@ -648,8 +797,11 @@ def main():
     for s in summaries:
         if "[" in s["scenario"]:
             base = next(b for b in summaries if b["scenario"] == s["scenario"].split(" [")[0])
-            print(f"\n{s['scenario']}: logship is {base['per_cpu_s'] / s['per_cpu_s']:.2f}x per CPU-second, "
-                  f"RSS ratio {base['peak_rss_mib'] / s['peak_rss_mib']:.2f}")
+            print(f"\n{s['scenario']}: logship is {base['per_cpu_s'] / s['per_cpu_s']:.2f}x per CPU-second "
+                  f"(lines per CPU-s {base['per_cpu_s']:,.0f} vs {s['per_cpu_s']:,.0f}; user+sys "
+                  f"{base['user_s']:.2f}+{base['sys_s']:.2f} s vs {s['user_s']:.2f}+{s['sys_s']:.2f} s), "
+                  f"RSS ratio {base['peak_rss_mib'] / s['peak_rss_mib']:.2f} "
+                  f"({base['peak_rss_mib']:.1f} vs {s['peak_rss_mib']:.1f} MiB)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": machine(), "command": " ".join(sys.argv), "summaries": summaries,

@@ -279,6 +279,12 @@ class BulkProtocol(asyncio.Protocol):
                              b'{"number":"8.15.0","distribution":"blackhole"},'
                              b'"tagline":"You Know, for Search"}', close)
             return
+        if method == b"GET" and path == b"/_license":
+            # Filebeat (a peer, not logship) checks the cluster's license before its first bulk.
+            self._reply(200, b'{"license":{"status":"active","uid":"bench-blackhole",'
+                             b'"type":"basic","issue_date_in_millis":1700000000000,'
+                             b'"max_nodes":1000}}', close)
+            return
         if method not in (b"POST", b"PUT") or not path.endswith(b"/_bulk"):
             self._reply(404, b'{"error":"no handler","status":404}', close)
             return
