@@ -308,13 +308,29 @@ outputs:
     app_name: gen
 {extra}"""
         d = self.daemon(cfg).start()
+        missing, dups = self.interrupt_receiver(
+            d, rs, total, rs.stop,
+            lambda: Rsyslog(self.tmp, tcp_port=port, tls=certs, template=template).start())
+        got = total - len(missing) + dups
+        print(f"\n[restart tls={tls}] received={got} missing={len(missing)} "
+              f"duplicates={dups} missing_seqs={missing[:20]}")
+        # Everything sent after the restart is there, and the hole is only what was in flight
+        # (measured 0-5 messages at 500 msg/s; bound: 200 ms worth).
+        self.assertTrue(all(m < total // 2 for m in missing), missing)
+        self.assertLessEqual(len(missing), rate // 5)
+        self.assertIn("delivery failed; will retry", d.stderr())
+
+    def interrupt_receiver(self, d, rs, total, take_down, bring_back):
+        """A quarter into the stream `take_down()` the receiver, bring a new one up half a second
+        later (the output retries against a closed port meanwhile), wait for the last message,
+        stop both. Returns (missing seqs, duplicates); only whole messages may arrive."""
+        seq = re.compile(rb"seq=(\d+) ")
         try:
             support.wait_for(lambda: len(rs.lines()) >= total // 4, timeout=30,
                              what="a quarter of the stream")
-            rs.stop()
-            time.sleep(0.5)   # the output retries against a closed port meanwhile
-            rs = Rsyslog(self.tmp, tcp_port=port, tls=certs, template=template).start()
-            seq = re.compile(rb"seq=(\d+) ")
+            take_down()
+            time.sleep(0.5)
+            rs = bring_back()
             support.wait_for(lambda: any(seq.match(l) and int(seq.match(l).group(1)) == total - 1
                                          for l in rs.lines()[-50:]),
                              timeout=60, what="the last message after the restart")
@@ -324,15 +340,7 @@ outputs:
             d.stop()
         got = [int(seq.match(l).group(1)) for l in rs.lines() if seq.match(l)]
         self.assertEqual(len(got), len(rs.lines()), "only whole messages")
-        missing = sorted(set(range(total)) - set(got))
-        dups = len(got) - len(set(got))
-        print(f"\n[restart tls={tls}] received={len(got)} missing={len(missing)} "
-              f"duplicates={dups} missing_seqs={missing[:20]}")
-        # Everything sent after the restart is there, and the hole is only what was in flight
-        # (measured 0-5 messages at 500 msg/s; bound: 200 ms worth).
-        self.assertTrue(all(m < total // 2 for m in missing), missing)
-        self.assertLessEqual(len(missing), rate // 5)
-        self.assertIn("delivery failed; will retry", d.stderr())
+        return sorted(set(range(total)) - set(got)), len(got) - len(set(got))
 
     def test_tcp_restart(self):
         self.run_restart(tls=False)
@@ -373,25 +381,9 @@ outputs:
     app_name: gen
 """
         d = self.daemon(cfg).start()
-        seq = re.compile(rb"seq=(\d+) ")
-        try:
-            support.wait_for(lambda: len(rs.lines()) >= total // 4, timeout=30,
-                             what="a quarter of the stream")
-            rs.kill()
-            time.sleep(0.5)   # the output retries against a closed port meanwhile
-            rs = make().start()
-            support.wait_for(lambda: any(seq.match(l) and int(seq.match(l).group(1)) == total - 1
-                                         for l in rs.lines()[-50:]),
-                             timeout=60, what="the last message after the restart")
-            time.sleep(0.5)
-        finally:
-            rs.stop()
-            d.stop()
-        got = [int(seq.match(l).group(1)) for l in rs.lines() if seq.match(l)]
-        self.assertEqual(len(got), len(rs.lines()), "only whole messages")
-        missing = sorted(set(range(total)) - set(got))
-        dups = len(got) - len(set(got))
-        print(f"\n[kill -9 restart transport={transport}] received={len(got)} "
+        missing, dups = self.interrupt_receiver(d, rs, total, rs.kill, lambda: make().start())
+        got = total - len(missing) + dups
+        print(f"\n[kill -9 restart transport={transport}] received={got} "
               f"missing={len(missing)} duplicates={dups} missing_seqs={missing[:20]}")
         for line in re.findall(r'msg="RELP delivery failed.*', d.stderr())[:3]:
             print("  " + line)
