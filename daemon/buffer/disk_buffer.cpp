@@ -67,9 +67,7 @@ Result<std::unique_ptr<DiskBuffer>> DiskBuffer::open(const std::string& output,
   so.when_full = o.when_full;
   so.durable = true;
   so.weigh = &BatchDecoder::weight;
-  so.dropped_counter = &Metrics::global().counter(
-      "logship_output_dropped_events_total", label("output", output),
-      "Events dropped by a drop policy (0: none is set)");
+  so.dropped_counter = o.dropped_counter;
   so.corrupt_counter = &b->corrupt_;
   so.log_component = "buffer";
   const uint64_t committed = store->get(b->key_).value_or(Position{}).offset;
@@ -115,8 +113,7 @@ Status DiskBuffer::append(const Batch& b) {
       b.acks().share_into(unsynced_);
       return Status::ok();
     }
-    unsynced_.release();
-    unsynced_ = AckSet();
+    release_synced_locked();
     return Status::ok();
   }
   b.acks().share_into(unsynced_);
@@ -139,9 +136,13 @@ Status DiskBuffer::sync(TimePoint now, bool force) {
     }
     return s;
   }
+  release_synced_locked();
+  return Status::ok();
+}
+
+void DiskBuffer::release_synced_locked() {
   unsynced_.release();
   unsynced_ = AckSet();
-  return Status::ok();
 }
 
 void DiskBuffer::read(std::size_t max_events, uint64_t max_bytes, std::vector<BatchPtr>* out) {

@@ -29,6 +29,7 @@ struct DiskBufferOptions {
   bool fsync_every_batch = false;
   std::chrono::milliseconds fsync_interval{1000};
   FullPolicy when_full = FullPolicy::kBlock;
+  std::atomic<uint64_t>* dropped_counter = nullptr;   // events drop_oldest dropped
 };
 
 class DiskBuffer {
@@ -58,6 +59,8 @@ class DiskBuffer {
  private:
   class Committer;
   DiskBuffer(const std::string& output, const DiskBufferOptions& o, CheckpointStore* store);
+  // Releases the acks held for records now durable. Needs write_mu_.
+  void release_synced_locked();
 
   const std::string output_;
   const std::string key_;

@@ -22,32 +22,33 @@ OutputRunner::OutputRunner(std::string name, std::unique_ptr<Output> output,
                            RunnerOptions options, std::string state_dir,
                            CheckpointStore* store)
     : name_(std::move(name)),
+      labels_(label("output", name_)),
       output_(std::move(output)),
       options_(options),
       state_dir_(std::move(state_dir)),
       store_(store),
       max_in_flight_(std::max(1, output_->max_in_flight())),
       backoff_(options.retry_initial, options.retry_max),
-      events_out_(Metrics::global().counter("logship_output_events_total", label("output", name_),
+      events_out_(Metrics::global().counter("logship_output_events_total", labels_,
                                             "Events delivered by the output")),
-      batches_out_(Metrics::global().counter("logship_output_batches_total", label("output", name_),
+      batches_out_(Metrics::global().counter("logship_output_batches_total", labels_,
                                              "Delivery calls that succeeded")),
-      retries_(Metrics::global().counter("logship_output_retries_total", label("output", name_),
+      retries_(Metrics::global().counter("logship_output_retries_total", labels_,
                                          "Delivery calls that failed and will be retried")),
       dead_lettered_(Metrics::global().counter("logship_output_dead_lettered_total",
-                                               label("output", name_),
+                                               labels_,
                                                "Events written to the dead-letter file")),
-      queue_bytes_(Metrics::global().gauge("logship_output_queue_bytes", label("output", name_),
+      queue_bytes_(Metrics::global().gauge("logship_output_queue_bytes", labels_,
                                            "Bytes queued or in flight")),
-      bytes_out_(Metrics::global().counter("logship_output_bytes_total", label("output", name_),
+      bytes_out_(Metrics::global().counter("logship_output_bytes_total", labels_,
                                            "Message bytes of the events delivered (before "
                                            "encoding)")),
       // Only a disk buffer with when_full: drop_oldest drops; the series is always exported so
       // dashboards can alert on it.
       dropped_(Metrics::global().counter("logship_output_dropped_events_total",
-                                         label("output", name_),
+                                         labels_,
                                          "Events dropped by a drop policy (0: none is set)")),
-      latency_(Metrics::global().histogram("logship_output_latency_seconds", label("output", name_),
+      latency_(Metrics::global().histogram("logship_output_latency_seconds", labels_,
                                            "Duration of delivery calls that succeeded",
                                            Metrics::latency_buckets())) {}
 
@@ -64,7 +65,9 @@ OutputRunner::~OutputRunner() {
 Status OutputRunner::start() {
   if (options_.disk) {
     if (store_ == nullptr) return Status::internal("output " + name_ + ": no checkpoint store");
-    auto d = DiskBuffer::open(name_, state_dir_ + "/buffer/" + name_, *options_.disk, store_);
+    DiskBufferOptions o = *options_.disk;
+    o.dropped_counter = &dropped_;   // drop_oldest counts in the output's own series
+    auto d = DiskBuffer::open(name_, state_dir_ + "/buffer/" + name_, o, store_);
     if (!d.is_ok()) return d.status().with_context("output " + name_);
     disk_ = std::move(d).value();
   }

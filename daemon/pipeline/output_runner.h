@@ -64,6 +64,7 @@ class OutputRunner final : public OutputContext {
                TimePoint started);
 
   const std::string name_;
+  const std::string labels_;   // output="<name>", every series of this output
   std::unique_ptr<Output> output_;
   const RunnerOptions options_;
   const std::string state_dir_;
