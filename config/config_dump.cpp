@@ -45,9 +45,8 @@ YAML::Node default_node(const OptionDoc& d) {
   }
 }
 
-YAML::Node with_defaults(const YAML::Node& given, const SchemaBase& schema, bool keep_type) {
+YAML::Node with_defaults(const YAML::Node& given, const SchemaBase& schema) {
   YAML::Node r(YAML::NodeType::Map);
-  if (keep_type && given && given["type"]) r["type"] = expanded(given["type"], false);
   for (const OptionDoc& d : schema.describe()) {
     const YAML::Node v = given && given.IsMap() ? given[d.name] : YAML::Node();
     if (v) {
@@ -64,15 +63,16 @@ YAML::Node with_defaults(const YAML::Node& given, const SchemaBase& schema, bool
 std::string effective_config_yaml(const std::string& text, const Config& cfg) {
   const YAML::Node root = YAML::Load(text);
   YAML::Node out(YAML::NodeType::Map);
-  out["service"] = with_defaults(root["service"], ServiceOptions::schema(), false);
+  out["service"] = with_defaults(root["service"], ServiceOptions::schema());
   auto section = [&](const char* name, const std::vector<ComponentConfig>& comps) {
     YAML::Node s(YAML::NodeType::Map);
     for (const ComponentConfig& c : comps) {
       const YAML::Node given = root[name][c.name];
-      YAML::Node n = with_defaults(given, c.plugin->schema(), true);
+      YAML::Node n(YAML::NodeType::Map);
       n["type"] = c.type;   // `type: null` reads as YAML null; print the word
+      for (const auto& kv : with_defaults(given, c.plugin->schema())) n[kv.first] = kv.second;
       if (given["buffer"]) {
-        n["buffer"] = with_defaults(given["buffer"], BufferOptions::schema(), false);
+        n["buffer"] = with_defaults(given["buffer"], BufferOptions::schema());
       }
       s[c.name] = n;
     }
