@@ -43,7 +43,17 @@ EOF
 }
 
 # Downloads the broker's jars once. Returns non-zero when Maven Central cannot be reached.
+# Serialised by a lock: concurrent fixture starts (or test runs from two build trees) share the cache.
 fetch() {
+  if [ -f "$KAFKA_HOME/lib/.complete" ]; then return 0; fi
+  mkdir -p "$CACHE_DIR"
+  (
+    flock -w 1200 9 || { say "timed out waiting for $CACHE_DIR/kafka-$KAFKA_VERSION.lock"; exit 1; }
+    fetch_unlocked
+  ) 9>"$CACHE_DIR/kafka-$KAFKA_VERSION.lock"
+}
+
+fetch_unlocked() {
   if [ -f "$KAFKA_HOME/lib/.complete" ]; then return 0; fi
   command -v mvn >/dev/null || { say "mvn not installed"; return 1; }
   mkdir -p "$KAFKA_HOME"

@@ -32,7 +32,17 @@ START_TIMEOUT=${LOGSHIP_OPENSEARCH_START_TIMEOUT:-240}
 
 log() { echo "opensearch.sh: $*" >&2; }
 
+# Two fixtures (the normal and the tiny node) start at once on a fresh machine: one downloads and
+# unpacks while the other waits on the lock, then finds the finished copy.
 fetch() {
+  mkdir -p "$CACHE"
+  (
+    flock -w 1200 9 || { log "timed out waiting for $CACHE/opensearch-$VERSION.lock"; exit 1; }
+    fetch_unlocked
+  ) 9>"$CACHE/opensearch-$VERSION.lock"
+}
+
+fetch_unlocked() {
   local zip="$CACHE/opensearch-$VERSION.zip"
   local home="$CACHE/opensearch-$VERSION"
   mkdir -p "$CACHE"
