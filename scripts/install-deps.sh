@@ -16,6 +16,9 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
   # /metrics checks (promtool, and a real Prometheus scraping us); packaging file checks
   prometheus python3-yaml
+  # a private Docker engine for the docker_engine tests (scripts/servers/dockerd.sh), busybox for
+  # its test containers and the image/plugin rootfs, setcap for the image's file capability
+  docker.io busybox-static libcap2-bin
 )
 
 missing=()

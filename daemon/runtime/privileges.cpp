@@ -50,6 +50,42 @@ Status shrink_bounding_set() {
   return Status::ok();
 }
 
+// Whether `c` is in this thread's permitted set: a container runtime (a Docker managed plugin,
+// a container started with --cap-drop) hands root a restricted set, and asking for more fails.
+bool permitted(cap_value_t c) {
+  cap_t caps = cap_get_proc();
+  if (caps == nullptr) return false;
+  cap_flag_value_t v = CAP_CLEAR;
+  cap_get_flag(caps, c, CAP_PERMITTED, &v);
+  cap_free(caps);
+  return v == CAP_SET;
+}
+
+// Root without service.user: keep CAP_DAC_READ_SEARCH if we were given it, drop the rest.
+// Without CAP_SETPCAP the bounding set stays as the runtime made it; that is safe because
+// PR_SET_NO_NEW_PRIVS (set after this) caps what any exec could gain at the permitted set we
+// leave, which is at most CAP_DAC_READ_SEARCH.
+Status restrict_root() {
+  const bool read_search = permitted(kKeep);
+  Status s = shrink_bounding_set();
+  if (!s.is_ok()) {
+    if (permitted(CAP_SETPCAP)) return s;
+    log::info("privileges", "no CAP_SETPCAP: the bounding set is left as the runtime set it");
+  }
+  LOGSHIP_TRY(keep_only_read_search(read_search));
+  if (read_search) {
+    log::warn("privileges",
+              "running as root without service.user: only CAP_DAC_READ_SEARCH is kept, but "
+              "uid 0 still owns most files. Set service.user (e.g. logship) to run "
+              "unprivileged, or service.allow_root: true to keep every capability");
+  } else {
+    log::info("privileges",
+              "running as root without service.user and without CAP_DAC_READ_SEARCH (not "
+              "granted by the runtime): every capability dropped; files are read as uid 0");
+  }
+  return Status::ok();
+}
+
 // Not root. Under systemd (AmbientCapabilities=CAP_DAC_READ_SEARCH, SystemCallFilter without
 // capset) the sets are usually right already: then no capset call is made, which the filter
 // would refuse. Holding anything more, and failing to drop it, is an error.
@@ -166,14 +202,7 @@ Status apply_privileges(const PrivilegeOptions& o) {
       log::warn("privileges", "running as root with every capability (service.allow_root: true)");
       return Status::ok();
     } else {
-      LOGSHIP_TRY(shrink_bounding_set());
-      s = keep_only_read_search(true);
-      if (s.is_ok()) {
-        log::warn("privileges",
-                  "running as root without service.user: only CAP_DAC_READ_SEARCH is kept, but "
-                  "uid 0 still owns most files. Set service.user (e.g. logship) to run "
-                  "unprivileged, or service.allow_root: true to keep every capability");
-      }
+      s = restrict_root();
     }
   } else {
     if (!o.user.empty()) {

@@ -98,7 +98,9 @@ struct PluginOptions {
 };
 
 // Spool record payload: [int64 LE time_ns][uint8 stream][uint8 flags][line].
+// flags: the event's EventFlags, plus kRecordUnterminated (never passed on to events).
 constexpr std::size_t kRecordMeta = 10;
+constexpr uint8_t kRecordUnterminated = 0x80;   // written without its newline
 
 void encode_record(std::string& out, int64_t time_ns, Stream s, uint8_t flags,
                    std::string_view line) {
@@ -360,7 +362,7 @@ class DockerPluginInput final : public Input {
         e.time_ns = t;
         e.offset = at;
         e.stream = s;
-        e.flags = flags;
+        e.flags = flags & static_cast<uint8_t>(~kRecordUnterminated);
         e.message = batch->copy(line);
         bytes += line.size();
       }
@@ -674,7 +676,9 @@ class DockerPluginInput final : public Input {
 
   // Appends a record; the spool refusing it holds it (and what follows) in the FIFO's queue.
   void put(Fifo& f, const MergedLine& l, bool force, std::vector<Spool*>& touched) {
-    encode_record(record_, l.time_ns, l.stream, l.truncated ? kEventTruncated : 0, l.text);
+    const uint8_t flags = static_cast<uint8_t>((l.truncated ? kEventTruncated : 0) |
+                                               (l.terminated ? 0 : kRecordUnterminated));
+    encode_record(record_, l.time_ns, l.stream, flags, l.text);
     lines_->fetch_add(1, std::memory_order_relaxed);
     if (f.held.empty()) {
       Spool::Append r = f.c->spool->append(record_, force);
@@ -829,35 +833,54 @@ class DockerPluginInput final : public Input {
     const uint64_t scan_end = c->spool->end();
     uint64_t at = 0;
     std::string_view payload;
-    auto matches = [&](std::string_view p, int64_t* t, Stream* s, std::string_view* line) {
-      uint8_t flags;
-      return decode_record(p, t, s, &flags, line) && *t >= req.since_ns && *t <= req.until_ns;
-    };
     int64_t t;
     Stream s;
+    uint8_t flags;
     std::string_view line;
-    // Tail: find where the last N matching lines start, then stream from there.
+    auto matches = [&](std::string_view p) {
+      return decode_record(p, &t, &s, &flags, &line) && t >= req.since_ns && t <= req.until_ns;
+    };
+    // Tail counts entries as the engine logged them (a long line is several), like json-file's
+    // --tail: find the record holding the N-th last entry and how many of its entries to skip.
+    std::size_t skip_entries = 0;
     if (req.tail >= 0) {
-      std::deque<uint64_t> last;
+      struct Kept {
+        uint64_t at;
+        std::size_t entries;
+      };
+      std::deque<Kept> last;
+      std::size_t total = 0;
+      const auto want = static_cast<std::size_t>(req.tail);
       uint64_t scan = cursor;
       while (scan < scan_end && reader.next(&scan, &at, &payload)) {
-        if (!matches(payload, &t, &s, &line)) continue;
-        last.push_back(at);
-        if (last.size() > static_cast<std::size_t>(req.tail)) last.pop_front();
+        if (!matches(payload)) continue;
+        const std::size_t n = entry_count(line.size(), (flags & kRecordUnterminated) == 0);
+        last.push_back({at, n});
+        total += n;
+        while (!last.empty() && total - last.front().entries >= want) {
+          total -= last.front().entries;
+          last.pop_front();
+        }
       }
-      cursor = last.empty() ? scan : last.front();
+      if (want == 0 || last.empty()) {
+        cursor = scan;
+      } else {
+        cursor = last.front().at;
+        skip_entries = total > want ? total - want : 0;
+      }
     }
     bool past_until = false;
     auto send_available = [&](uint64_t limit) -> bool {
       while (cursor < limit && reader.next(&cursor, &at, &payload)) {
-        uint8_t flags;
         if (!decode_record(payload, &t, &s, &flags, &line)) continue;
         if (t > req.until_ns) {
           past_until = true;
           continue;
         }
         if (t < req.since_ns) continue;
-        append_line_frames(out, at, t, s, line);
+        append_line_frames(out, at, t, s, line, (flags & kRecordUnterminated) == 0,
+                           skip_entries);
+        skip_entries = 0;
         if (out.size() >= 64 * 1024) {
           if (!w.chunk(out)) return false;
           out.clear();
@@ -881,29 +904,58 @@ class DockerPluginInput final : public Input {
     w.end_stream();
   }
 
+  static constexpr std::size_t kEntryChunk = 16 * 1024;   // the engine's copier buffer
+
+  // How many entries the engine logged for a line: one per full 16 KiB chunk, then the rest
+  // with the newline (empty if the length is a multiple of 16 KiB); a line that ended without
+  // newline has no such last entry, only its non-empty rest.
+  static std::size_t entry_count(std::size_t size, bool terminated) {
+    const std::size_t full = size / kEntryChunk;
+    const std::size_t rest = size % kEntryChunk;
+    return full + (terminated || rest > 0 ? 1 : 0);
+  }
+
+  // Frames one kept line as the engine's own copier sent it, so that `docker logs` (which
+  // prints each entry's bytes as they are, one timestamp per entry with --timestamps) shows
+  // exactly what the json-file driver shows (entry_count above). The first `skip` entries are
+  // left out (--tail starting inside a long line).
   static void append_line_frames(std::string& out, uint64_t offset, int64_t t, Stream s,
-                                 std::string_view line) {
-    constexpr std::size_t kChunk = 16 * 1024;
+                                 std::string_view line, bool terminated, std::size_t skip) {
     LogEntryView e;
     e.source = s == Stream::kStderr ? "stderr" : "stdout";
     e.time_nano = t;
-    if (line.size() <= kChunk) {
-      e.line = line;
-      append_frame(out, e);
-      return;
-    }
+    std::string& scratch = frame_scratch();
+    const std::size_t n = entry_count(line.size(), terminated);
+    const bool partial = n > 1 || !terminated;
     char id[17];
     std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(offset));
-    e.partial = true;
-    e.has_partial_meta = true;
-    e.partial_id = std::string_view(id, 16);
-    int32_t ordinal = 1;
-    for (std::size_t pos = 0; pos < line.size(); pos += kChunk) {
-      e.line = line.substr(pos, kChunk);
-      e.ordinal = ordinal++;
-      e.last = pos + kChunk >= line.size();
+    if (partial) {
+      e.partial = true;
+      e.has_partial_meta = true;
+      e.partial_id = std::string_view(id, 16);
+    }
+    for (std::size_t i = skip; i < n; ++i) {
+      const std::size_t pos = i * kEntryChunk;
+      std::string_view piece = line.substr(std::min(pos, line.size()), kEntryChunk);
+      const bool last_entry = i + 1 == n;
+      if (last_entry && terminated) {
+        scratch.assign(piece);
+        scratch += '\n';
+        piece = scratch;
+      }
+      e.line = piece;
+      if (partial) {
+        e.ordinal = static_cast<int32_t>(i + 1);
+        e.last = last_entry && terminated;
+      }
       append_frame(out, e);
     }
+  }
+
+  // One line plus its newline, reused per ReadLogs thread (no allocation per line).
+  static std::string& frame_scratch() {
+    thread_local std::string scratch;
+    return scratch;
   }
 
   const PluginOptions o_;

@@ -19,6 +19,10 @@ struct MergedLine {
   int64_t time_ns = 0;
   Stream stream = Stream::kStdout;
   bool truncated = false;   // cut at max_line, or its stream ended before the last chunk
+  // The line's last chunk arrived, i.e. the container wrote its newline. False when the stream
+  // ended mid-line (a final line without newline) or another line cut it short: `docker logs`
+  // must then print it without a newline, as the json-file driver does.
+  bool terminated = true;
   std::string_view text;    // valid during the callback
 };
 
@@ -37,15 +41,15 @@ class PartialMerger {
                                 : !e.has_partial_meta;
       if (same) {
         append(e.line);
-        if (completes) close(emit);
+        if (completes) close(emit, true);
         return;
       }
       // Another line began before this one's last chunk: the engine lost the rest.
       truncated_ = true;
-      close(emit);
+      close(emit, false);
     }
     if (completes) {
-      MergedLine l{e.time_nano, s, e.line.size() > max_line_, e.line.substr(0, max_line_)};
+      MergedLine l{e.time_nano, s, e.line.size() > max_line_, true, e.line.substr(0, max_line_)};
       emit(l);
       return;
     }
@@ -64,7 +68,7 @@ class PartialMerger {
   void finish(Emit&& emit) {
     if (!open_) return;
     truncated_ = true;
-    close(emit);
+    close(emit, false);
   }
 
   bool open() const { return open_; }
@@ -79,8 +83,8 @@ class PartialMerger {
     buf_.append(s);
   }
   template <class Emit>
-  void close(Emit&& emit) {
-    MergedLine l{time_, stream_, truncated_, buf_};
+  void close(Emit&& emit, bool terminated) {
+    MergedLine l{time_, stream_, truncated_, terminated, buf_};
     emit(l);
     open_ = false;
     buf_.clear();

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the logship Docker log-driver plugin (managed, v2) and registers it with the local engine.
+# Needs no registry and no network: the plugin's rootfs is made from the built binary and the
+# shared libraries it loads (packaging/rootfs.sh), plus busybox's sh for the entrypoint.
 #
 #   packaging/docker-plugin/build-plugin.sh [--name NAME] [--binary PATH] [--no-network] [--enable]
+#                                            [--keep DIR]
 #   packaging/docker-plugin/build-plugin.sh --print-packages [--binary PATH]
 #
-# Steps: find the Debian packages of the binary's shared libraries; `docker build` a
-# bookworm-slim image with them, the binary and plugin.yaml; export that image's filesystem as
-# <workdir>/plugin/rootfs; copy config.json beside it; `docker plugin create NAME <workdir>/plugin`.
-# Needs docker, tar and (for --no-network) python3. Run as a user allowed to use the engine.
+# --keep DIR leaves the plugin directory (config.json + rootfs/) in DIR instead of a temp dir.
+# Needs docker and python3 (for --no-network). Run as a user allowed to use the engine.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,6 +18,7 @@ binary="$repo/build/daemon/logship"
 network=1
 enable=0
 print_packages=0
+keep=""
 
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
@@ -26,6 +28,7 @@ while [ $# -gt 0 ]; do
     --binary) binary="$2"; shift 2 ;;
     --no-network) network=0; shift ;;
     --enable) enable=1; shift ;;
+    --keep) keep="$2"; shift 2 ;;
     --print-packages) print_packages=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "build-plugin.sh: unknown argument $1" >&2; usage 2 ;;
@@ -34,8 +37,7 @@ done
 
 [ -x "$binary" ] || { echo "build-plugin.sh: $binary is not an executable (build logship first)" >&2; exit 1; }
 
-# Debian package of every shared library the binary loads (merged /usr: dpkg may know a library
-# under /lib or /usr/lib, so try both spellings of its real path).
+# The Debian packages of the binary's shared libraries (what a host needs to run the binary).
 runtime_packages() {
   local lib real pkg
   ldd "$binary" | awk '/=> \//{print $3}' | while read -r lib; do
@@ -46,26 +48,27 @@ runtime_packages() {
   done | sort -u
 }
 
-packages="$(runtime_packages | tr '\n' ' ')"
 if [ "$print_packages" = 1 ]; then
-  echo "$packages"
+  runtime_packages | tr '\n' ' '
+  echo
   exit 0
 fi
 
-command -v docker >/dev/null || { echo "build-plugin.sh: docker not found" >&2; exit 1; }
+DOCKER="${DOCKER:-docker}"
+command -v "$DOCKER" >/dev/null || { echo "build-plugin.sh: $DOCKER not found" >&2; exit 1; }
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cp "$binary" "$work/logship"
-cp "$here/plugin.yaml" "$here/Dockerfile" "$work/"
-
-image="logship-plugin-rootfs:build"
-docker build --build-arg "RUNTIME_PACKAGES=$packages" -t "$image" "$work"
-container="$(docker create "$image" /bin/true)"
-mkdir -p "$work/plugin/rootfs"
-docker export "$container" | tar -x -C "$work/plugin/rootfs"
-docker rm "$container" >/dev/null
-docker rmi "$image" >/dev/null
+if [ -n "$keep" ]; then
+  work="$keep"
+  rm -rf "$work"
+  mkdir -p "$work"
+else
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+fi
+bash "$repo/packaging/rootfs.sh" --binary "$binary" --dest "$work/plugin/rootfs" --busybox \
+  --config "$here/plugin.yaml:/etc/logship/plugin.yaml"
+# The engine bind-mounts the plugin's socket directory here.
+mkdir -p "$work/plugin/rootfs/run/docker/plugins"
 
 if [ "$network" = 1 ]; then
   cp "$here/config.json" "$work/plugin/config.json"
@@ -79,11 +82,11 @@ json.dump(cfg, open(sys.argv[2], "w"), indent=2)
 PY
 fi
 
-docker plugin rm --force "$name" >/dev/null 2>&1 || true
-docker plugin create "$name" "$work/plugin"
+"$DOCKER" plugin rm --force "$name" >/dev/null 2>&1 || true
+"$DOCKER" plugin create "$name" "$work/plugin"
 echo "created plugin $name; the host directory of its data mount must exist:"
 echo "  mkdir -p /var/lib/logship-plugin && docker plugin enable $name"
 if [ "$enable" = 1 ]; then
   mkdir -p /var/lib/logship-plugin
-  docker plugin enable "$name"
+  "$DOCKER" plugin enable "$name"
 fi

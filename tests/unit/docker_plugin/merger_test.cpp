@@ -31,6 +31,7 @@ class MergerTest : public ::testing::Test {
     e.partial_id = id;
     m_.add(e, [&](const MergedLine& l) {
       out_.push_back(Out{l.time_ns, l.stream, l.truncated, std::string(l.text)});
+      terminated_.push_back(l.terminated);
     });
   }
   void chunk(std::string_view line, std::string_view id, bool last, int64_t t = 1) {
@@ -39,11 +40,30 @@ class MergerTest : public ::testing::Test {
   void finish() {
     m_.finish([&](const MergedLine& l) {
       out_.push_back(Out{l.time_ns, l.stream, l.truncated, std::string(l.text)});
+      terminated_.push_back(l.terminated);
     });
   }
   PartialMerger m_;
   std::vector<Out> out_;
+  std::vector<bool> terminated_;   // per line in out_: its newline was written
 };
+
+// `docker logs` prints a line's newline only if the container wrote it: a whole entry or a last
+// chunk ends with one; a line still open when the stream ends (the program's final output without
+// newline) or cut short by another line does not.
+TEST_F(MergerTest, OnlyLinesCompletedByTheirLastEntryAreTerminated) {
+  add("whole", 1);
+  chunk("big-", "id1", false, 2);
+  chunk("end", "id1", true, 2);
+  chunk("cut ", "id2", false, 3);
+  add("next", 4);
+  chunk("no newline", "id3", false, 5);
+  finish();
+  ASSERT_EQ(out_.size(), 5u);
+  EXPECT_EQ(terminated_, (std::vector<bool>{true, true, false, true, false}));
+  EXPECT_EQ(out_[4].text, "no newline");
+  EXPECT_TRUE(out_[4].truncated);
+}
 
 TEST_F(MergerTest, WholeEntriesPassThrough) {
   add("a", 5, false, false, false, "", "stderr");
