@@ -212,6 +212,32 @@ class DockerEngineInputTest(support.TestCase):
             counts[s] = counts.get(s, 0) + 1
         self.assertEqual(counts, {s: 2 for s in range(500)})
 
+    def restart_engine(self, extra_args=""):
+        subprocess.run(["bash", os.path.join(support.SOURCE_DIR, "scripts/servers/dockerd.sh"),
+                        "restart-engine"], env=dict(self.engine.env, LOGSHIP_DOCKERD_ARGS=extra_args),
+                       check=True, timeout=120)
+
+    def test_engine_restart_with_live_restore_keeps_containers_and_lines(self):
+        self.restart_engine("--live-restore")
+        try:
+            d = self.start_daemon()
+            n = 400
+            prog = (f"i=0; while [ $i -lt {n} ]; do echo \"c=live seq=$i xxxx\"; i=$((i+1)); "
+                    "sleep 0.02; done")
+            cid = self.start_container(prog, "--name", "live")
+            support.wait_for(lambda: len(self.seqs().get("live", [])) >= 50, timeout=20,
+                             what="first lines")
+            # With live-restore the container keeps running while the engine is away; its output
+            # waits in the pipe and the restarted engine writes it to the same json-file log.
+            self.restart_engine("--live-restore")
+            self.assertTrue(self.engine.inspect(cid)["State"]["Running"])
+            self.assertEqual(self.engine.wait(cid), 0)
+            self.wait_delivered({"live": n})
+            self.assertEqual(d.stop(), 0)
+            self.assert_exact({"live": n})
+        finally:
+            self.restart_engine()
+
 
 if __name__ == "__main__":
     support.main()
