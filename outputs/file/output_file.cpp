@@ -50,8 +50,9 @@ bool make_parent_dirs(const std::string& path, OpenFailure* why) {
 }
 
 int open_output_file(const std::string& path, uint64_t* size, OpenFailure* why) {
+  // O_RDWR: cut_torn_line reads the file's end through this same descriptor.
   int fd = ::open(path.c_str(),
-                  O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+                  O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
   if (fd < 0) {
     fail(why, "open", path, errno);
     return -1;

@@ -24,8 +24,9 @@ std::optional<PermanentError> permanent_path_error(int err);
 // Creates the directories above `path` (0750). False with *why set when that fails.
 bool make_parent_dirs(const std::string& path, OpenFailure* why);
 
-// Opens (creating, 0640) `path` for appending: O_NOFOLLOW, O_NONBLOCK so a FIFO fails instead of
-// blocking, then fstat must show a regular file. Returns the fd and sets *size, or -1 with *why.
+// Opens (creating, 0640) `path` for reading and appending: O_NOFOLLOW, O_NONBLOCK so a FIFO
+// never blocks, then fstat must show a regular file. Returns the fd and sets *size, or -1 with
+// *why.
 int open_output_file(const std::string& path, uint64_t* size, OpenFailure* why);
 
 // After a crash the file may end in a partial line: cuts it (through `fd`, never by path) and

@@ -76,7 +76,8 @@ TEST(DeadLetterTest, PoisonEventsAreDeadLetteredWithTheirReasonAndTheRestGoesOn)
   auto out = std::make_unique<PoisonAwareOutput>();
   PoisonAwareOutput* raw = out.get();
   RunnerOptions opts;
-  opts.batch_max_events = 3;   // several delivery calls, poison in the middle of some
+  // Delivery calls: {a0 poison-1 a1}, {a2 poison-2 poison-3}, {reject-1}, {a3 a4 a5}.
+  opts.batch_max_events = 3;
   opts.retry_initial = 1ms;
   opts.retry_max = 2ms;
   OutputRunner runner("dl", std::move(out), opts, dir);
@@ -91,7 +92,8 @@ TEST(DeadLetterTest, PoisonEventsAreDeadLetteredWithTheirReasonAndTheRestGoesOn)
   src->input = "test";
   src->key = "k";
   const std::vector<std::vector<std::string>> batches = {
-      {"a0", "poison-1", "a1"}, {"a2"}, {"poison-2", "poison-3"}, {"reject-1"}, {"a3", "a4"}};
+      {"a0", "poison-1", "a1"}, {"a2"}, {"poison-2", "poison-3"}, {"reject-1"},
+      {"a3", "a4", "a5"}};
   for (std::size_t i = 0; i < batches.size(); ++i) {
     auto b = std::make_shared<Batch>(src, batches[i].size());
     for (const auto& m : batches[i]) b->add_event().message = b->copy(m);
@@ -104,7 +106,7 @@ TEST(DeadLetterTest, PoisonEventsAreDeadLetteredWithTheirReasonAndTheRestGoesOn)
   ASSERT_TRUE(tracker->committed());
   EXPECT_EQ(tracker->committed()->offset, batches.size());
   EXPECT_EQ(tracker->unsettled(), 0u);
-  EXPECT_EQ(raw->delivered(), (std::vector<std::string>{"a0", "a1", "a2", "a3", "a4"}));
+  EXPECT_EQ(raw->delivered(), (std::vector<std::string>{"a0", "a1", "a2", "a3", "a4", "a5"}));
 
   const auto dlq = lines_of(dir + "/dlq/dl.ndjson");
   ASSERT_EQ(dlq.size(), 4u);
