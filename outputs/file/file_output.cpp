@@ -56,8 +56,9 @@ struct FileOptions {
                 "file-name safe: only [A-Za-z0-9._-] kept (others, '/' and NUL become '_'), no "
                 "leading dot, at most 200 bytes (longer ones end in a hash of the whole value). "
                 "The file itself is never a symbolic link. Events whose path can never be a "
-                "regular file (name too long, a directory or a symlink in the way) are "
-                "dead-lettered with the reason; the others go on.")
+                "regular file (name too long; a directory, FIFO or symlink in the way) are "
+                "dead-lettered with the reason; the others go on. Other errors (the output "
+                "directory missing or replaced, disk full, EMFILE) are retried.")
             .add("format", &FileOptions::format, "json: one JSON object per line; raw: the message.",
                  config::one_of({"json", "raw"}))
             .add("max_size", &FileOptions::max_size, "Rotate the active file at this size.",

@@ -30,11 +30,13 @@ std::optional<PermanentError> permanent_path_error(int err) {
       return PermanentError::kSymlink;
     case ENAMETOOLONG:   // a component over NAME_MAX or the whole path over PATH_MAX
     case EISDIR:         // a directory where the file should be
-    case ENOTDIR:        // a file where a directory should be
-    case EEXIST:         // create_directories: the same, as older libstdc++ reports it
     case ENXIO:          // a FIFO without a reader, a socket or a device node
       return PermanentError::kBadPath;
-    default:             // EMFILE, ENFILE, ENOSPC, EIO, EACCES, EROFS...: may heal
+    default:
+      // EMFILE, ENFILE, ENOSPC, EIO, EACCES, EROFS... may heal. So may ENOTDIR (and EEXIST from
+      // creating directories): a sanitised value holds no '/', so no event can put a file where
+      // a directory should be; that is the output directory itself broken or replaced, an
+      // outage for every event, retried until it is repaired.
       return std::nullopt;
   }
 }

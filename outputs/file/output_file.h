@@ -1,7 +1,8 @@
 #pragma once
 // Opening the file output's active files safely, with every failure classified once: permanent
 // for the events that rendered the path (no wait makes it a regular file: the name is too long,
-// a directory or a symbolic link is in the way) or retriable (EMFILE, ENOSPC, EIO, EACCES...).
+// a directory, a FIFO or a symbolic link is in the way) or retriable (EMFILE, ENOSPC, EIO,
+// EACCES, ENOTDIR: the output directory itself broken...).
 // The output's file is never opened through a symbolic link, never blocks on a FIFO and is
 // always a regular file, so container-controlled lines cannot be appended to (or a torn line
 // cut from) a file somebody else owns.

@@ -276,9 +276,10 @@ TEST(OutputFileTest, CutTornLineCutsOnlyThePartialLine) {
 TEST(OutputFileTest, ErrorsAreClassifiedOnce) {
   EXPECT_EQ(plugins::permanent_path_error(ENAMETOOLONG), PermanentError::kBadPath);
   EXPECT_EQ(plugins::permanent_path_error(EISDIR), PermanentError::kBadPath);
-  EXPECT_EQ(plugins::permanent_path_error(ENOTDIR), PermanentError::kBadPath);
+  EXPECT_EQ(plugins::permanent_path_error(ENXIO), PermanentError::kBadPath);
   EXPECT_EQ(plugins::permanent_path_error(ELOOP), PermanentError::kSymlink);
-  for (int retriable : {EMFILE, ENFILE, ENOSPC, EIO, EACCES, EROFS, EDQUOT}) {
+  // ENOTDIR: the output directory replaced by a file is an outage, not a poison event.
+  for (int retriable : {EMFILE, ENFILE, ENOSPC, EIO, EACCES, EROFS, EDQUOT, ENOTDIR, EEXIST}) {
     EXPECT_EQ(plugins::permanent_path_error(retriable), std::nullopt) << retriable;
   }
 }
