@@ -375,6 +375,9 @@ class FileOutput final : public Output {
     for (const auto& entry : fs::directory_iterator(p.parent_path(), ec)) {
       const std::string name = entry.path().filename().string();
       if (name.rfind(prefix, 0) != 0) continue;
+      // Only our own segments: a symlink or anything else planted here is left alone.
+      std::error_code type_ec;
+      if (entry.symlink_status(type_ec).type() != fs::file_type::regular) continue;
       if (name.size() > 7 && name.compare(name.size() - 7, 7, ".gz.tmp") == 0) {
         ::unlink(entry.path().c_str());
       } else if (o_.compress && name.compare(name.size() - 3, 3, ".gz") != 0) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "daemon/registry/plugin.h"
+#include "outputs/file/archiver.h"
 #include "outputs/file/output_file.h"
 
 namespace logship {
@@ -257,6 +258,26 @@ TEST_F(FileOutputTest, OpenFilesStayUnderMaxOpenFiles) {
   for (int c = 0; c < 10; ++c) {
     EXPECT_EQ(lines(dir_ + "/c" + std::to_string(c) + ".log").size(), 3u) << c;
   }
+}
+
+TEST(ArchiverTest, SymlinksPlantedInTheArchiveDirectoryAreNeverFollowed) {
+  const std::string dir = ::testing::TempDir() + "/archiver_symlinks";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string secret = dir + "/secret";
+  std::ofstream(secret) << "not for the archive\n";
+  // A planted segment that links elsewhere: not compressed into an archive, not removed.
+  fs::create_symlink(secret, dir + "/app.log.1");
+  Status s = plugins::Archiver::gzip_file(dir + "/app.log.1", dir + "/app.log.1.gz", 1);
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_FALSE(fs::exists(dir + "/app.log.1.gz"));
+  // A planted temporary file that links elsewhere: never truncated or written through.
+  std::ofstream(dir + "/app.log.2") << "segment\n";
+  fs::create_symlink(secret, dir + "/app.log.2.gz.tmp");
+  s = plugins::Archiver::gzip_file(dir + "/app.log.2", dir + "/app.log.2.gz", 1);
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_EQ(read(secret), "not for the archive\n");
+  EXPECT_TRUE(fs::is_symlink(dir + "/app.log.1"));
 }
 
 TEST(OutputFileTest, CutTornLineCutsOnlyThePartialLine) {
