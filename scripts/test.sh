@@ -34,7 +34,8 @@ ASAN_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stack
 echo "== unit tests under ASan + UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_SANITIZE=ON \
   -DLOGSHIP_BUILD_BENCH=OFF >/dev/null
-cmake --build build-asan -j "$JOBS" --target logship_unit_tests logship kafka_mock_cluster
+cmake --build build-asan -j "$JOBS" --target logship_unit_tests logship kafka_mock_cluster \
+  logship_fault_shim
 env "${ASAN_ENV[@]}" ctest --test-dir build-asan --output-on-failure -j "$JOBS" -L unit \
   --timeout 900
 
@@ -46,7 +47,7 @@ env "${ASAN_ENV[@]}" LOGSHIP_SANITIZER=asan \
 echo "== unit tests under TSan"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_TSAN=ON \
   -DLOGSHIP_BUILD_BENCH=OFF >/dev/null
-cmake --build build-tsan -j "$JOBS" --target logship_unit_tests logship
+cmake --build build-tsan -j "$JOBS" --target logship_unit_tests logship logship_fault_shim
 # halt_on_error: a race fails its test. Suppressions cover third-party libraries only.
 TSAN_ENV=("TSAN_OPTIONS=halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp")
 # Not the Kafka tests (unit and integration): Debian's librdkafka starts its threads with C11

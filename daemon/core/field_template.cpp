@@ -1,17 +1,37 @@
 #include "daemon/core/field_template.h"
 
+#include <cctype>
+#include <cstdio>
 #include <ctime>
 
 namespace logship {
 
 void append_safe(std::string* out, std::string_view v) {
-  if (v.empty() || v == "." || v == "..") {
-    out->append("_");
+  if (v.empty()) {
+    out->push_back('_');
     return;
   }
-  for (char c : v) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  // Over the cap: a prefix plus a hash of the whole value, so two long values that share the
+  // prefix still name different files. FNV-1a: fixed, fast, and needs no table.
+  const bool capped = v.size() > kMaxSafeValueBytes;
+  const std::string_view kept = capped ? v.substr(0, kMaxSafeValueBytes - 17) : v;
+  bool leading = true;
+  for (char c : kept) {
+    // A leading dot would make "..", "." or a hidden file; only dots after another byte stay.
+    leading = leading && c == '.';
+    bool ok = !leading && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                           c == '-');
     out->push_back(ok ? c : '_');
+  }
+  if (capped) {
+    uint64_t h = 14695981039346656037ull;
+    for (char c : v) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ull;
+    }
+    char hex[18];
+    std::snprintf(hex, sizeof hex, "-%016llx", static_cast<unsigned long long>(h));
+    out->append(hex, 17);
   }
 }
 

@@ -14,7 +14,13 @@ namespace logship {
 
 using Sanitizer = void (*)(std::string* out, std::string_view value);
 
-// Keeps [A-Za-z0-9._-], replaces the rest with '_'; "", "." and ".." become "_".
+// The longest value append_safe writes: a file name component is at most 255 bytes, so one
+// value can never make a path component too long on its own.
+inline constexpr std::size_t kMaxSafeValueBytes = 200;
+// Keeps [A-Za-z0-9._-] and replaces the rest ('/', NUL, spaces, any non-ASCII byte) with '_';
+// leading dots become '_' too, so a value is never ".", ".." or a hidden name; "" becomes "_".
+// A value longer than kMaxSafeValueBytes is cut to a prefix plus '-' and a 16-hex-digit hash of
+// the whole value (kMaxSafeValueBytes in all).
 void append_safe(std::string* out, std::string_view value);
 
 class FieldTemplate {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "daemon/core/batch.h"
 #include "daemon/core/clock.h"
@@ -75,6 +76,31 @@ class Processor {
   virtual std::optional<TimePoint> next_flush() const { return std::nullopt; }
 };
 
+// Why events can never be delivered, whatever the wait: they are dead-lettered and acknowledged
+// so the events around them go on. The name is the `error` label of
+// logship_output_dead_lettered_total and the "error" key of the dead-letter line; the detail
+// (the server's or the kernel's words) is its "reason". Retriable failures (an outage, 429, ECONNREFUSED, ENOSPC, EIO) are not
+// listed here: the output reports them as DeliveryResult::retry and the runner backs off.
+enum class PermanentError : unsigned char {
+  kRejected,   // the destination refused these events (a 400 mapping error, an invalid record)
+  kTooLarge,   // bigger than the destination accepts (Kafka message size, HTTP 413)
+  kBadPath,    // a rendered path that cannot name a regular file (ENAMETOOLONG, EISDIR, ENOTDIR)
+  kSymlink,    // a symbolic link where the output file should be: refused, never followed
+};
+inline constexpr PermanentError kAllPermanentErrors[] = {
+    PermanentError::kRejected, PermanentError::kTooLarge, PermanentError::kBadPath,
+    PermanentError::kSymlink};
+constexpr std::string_view permanent_error_name(PermanentError e) {
+  switch (e) {
+    case PermanentError::kRejected: return "rejected";
+    case PermanentError::kTooLarge: return "too_large";
+    case PermanentError::kBadPath: return "bad_path";
+    case PermanentError::kSymlink: return "symlink";
+  }
+  return "rejected";
+}
+
+// kRejected: every event of the delivery failed permanently (see PermanentError::kRejected).
 struct DeliveryResult {
   enum class Kind { kDelivered, kRetry, kRejected };
   Kind kind = Kind::kDelivered;
@@ -90,8 +116,12 @@ class OutputContext {
   virtual ~OutputContext() = default;
   virtual const std::string& name() const = 0;
   virtual const std::string& state_dir() const = 0;
-  // Writes an event that can never be delivered, with the reason, to the dead-letter file.
-  virtual void dead_letter(const Event& e, const SourceInfo& source, std::string_view reason) = 0;
+  // The one way an output settles an event that can never be delivered: writes it with the
+  // reason to the dead-letter file, counts it per reason and logs (rate-limited). The output
+  // then reports the delivery as delivered for that event. Thread-safe. An error means the
+  // dead-letter file could not be written: the output must retry the event, not drop it.
+  virtual Status dead_letter(const Event& e, const SourceInfo& source, PermanentError why,
+                             std::string_view detail) = 0;
 };
 
 class Output {

@@ -1,6 +1,7 @@
 #include "daemon/pipeline/output_runner.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +16,7 @@ namespace {
 
 log::RateLimit g_retry_log(3, std::chrono::seconds(10));
 log::RateLimit g_buffer_log(3, std::chrono::seconds(10));
+log::RateLimit g_dead_letter_log(3, std::chrono::seconds(10));
 
 }  // namespace
 
@@ -35,9 +37,6 @@ OutputRunner::OutputRunner(std::string name, std::unique_ptr<Output> output,
                                              "Delivery calls that succeeded")),
       retries_(Metrics::global().counter("logship_output_retries_total", labels_,
                                          "Delivery calls that failed and will be retried")),
-      dead_lettered_(Metrics::global().counter("logship_output_dead_lettered_total",
-                                               labels_,
-                                               "Events written to the dead-letter file")),
       queue_bytes_(Metrics::global().gauge("logship_output_queue_bytes", labels_,
                                            "Bytes queued or in flight")),
       bytes_out_(Metrics::global().counter("logship_output_bytes_total", labels_,
@@ -50,7 +49,14 @@ OutputRunner::OutputRunner(std::string name, std::unique_ptr<Output> output,
                                          "Events dropped by a drop policy (0: none is set)")),
       latency_(Metrics::global().histogram("logship_output_latency_seconds", labels_,
                                            "Duration of delivery calls that succeeded",
-                                           Metrics::latency_buckets())) {}
+                                           Metrics::latency_buckets())) {
+  for (PermanentError why : kAllPermanentErrors) {
+    dead_lettered_.push_back(&Metrics::global().counter(
+        "logship_output_dead_lettered_total",
+        labels_ + "," + label("error", permanent_error_name(why)),
+        "Events that can never be delivered, written to the dead-letter file and acknowledged"));
+  }
+}
 
 OutputRunner::~OutputRunner() {
   {
@@ -226,13 +232,23 @@ void OutputRunner::on_done(const std::vector<SharedBatch>& batches, const Delive
     }
     return;
   }
+  if (result.kind == DeliveryResult::Kind::kRejected) {
+    for (const auto& b : batches) {
+      for (const Event& e : b->events()) {
+        Status s = dead_letter(e, b->source(), PermanentError::kRejected, result.reason);
+        if (!s.is_ok()) {
+          // Not written anywhere: the events stay un-acked and the whole delivery is retried
+          // (what was dead-lettered already may then appear twice in the file, never zero times).
+          on_done(batches, DeliveryResult::retry(s.message()), started);
+          return;
+        }
+      }
+    }
+  }
   std::size_t events = 0;
   uint64_t bytes = 0;
   uint64_t message_bytes = 0;
   for (const auto& b : batches) {
-    if (result.kind == DeliveryResult::Kind::kRejected) {
-      for (const Event& e : b->events()) dead_letter(e, b->source(), result.reason);
-    }
     events += b->size();
     bytes += b->byte_size();
     for (const Event& e : b->events()) message_bytes += e.message.size();
@@ -284,33 +300,54 @@ bool OutputRunner::drain(TimePoint deadline) {
   return ok;
 }
 
-void OutputRunner::dead_letter(const Event& e, const SourceInfo& source, std::string_view reason) {
-  dead_lettered_.fetch_add(1, std::memory_order_relaxed);
-  std::string line = "{\"output\":";
-  json::append_string(line, name_);
-  line += ",\"reason\":";
-  json::append_string(line, reason);
-  line += ",\"event\":";
-  json::append_event(line, e, source);
-  line += "}\n";
+Status OutputRunner::dead_letter(const Event& e, const SourceInfo& source, PermanentError why,
+                                 std::string_view detail) {
   std::lock_guard lock(dlq_mu_);
   if (dlq_fd_ < 0) {
     std::string dir = state_dir_ + "/dlq";
-    if (!make_dirs(dir).is_ok()) return;
+    LOGSHIP_TRY(make_dirs(dir).with_context("dead-letter file of output " + name_));
     std::string path = dir + "/" + name_ + ".ndjson";
-    dlq_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (dlq_fd_ < 0) {
-      log::error("output", "cannot open dead-letter file", log::kv("path", path));
-      return;
-    }
+    dlq_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (dlq_fd_ < 0) return Status::io("open dead-letter file " + path, errno);
   }
+  std::string& line = dlq_line_;
+  line.assign("{\"output\":");
+  json::append_string(line, name_);
+  line += ",\"error\":";
+  json::append_string(line, permanent_error_name(why));
+  line += ",\"reason\":";
+  json::append_string(line, detail);
+  line += ",\"event\":";
+  json::append_event(line, e, source);
+  line += "}\n";
   std::size_t off = 0;
   while (off < line.size()) {
     ssize_t n = ::write(dlq_fd_, line.data() + off, line.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      // Cut a partial line so the file stays one JSON object per line; reopened next time.
+      if (off > 0) {
+        struct stat st{};
+        if (::fstat(dlq_fd_, &st) == 0) {
+          (void)::ftruncate(dlq_fd_, st.st_size - static_cast<off_t>(off));
+        }
+      }
+      ::close(dlq_fd_);
+      dlq_fd_ = -1;
+      return Status::io("write dead-letter file of output " + name_, err);
+    }
     off += static_cast<std::size_t>(n);
   }
+  dead_lettered_[static_cast<std::size_t>(why)]->fetch_add(1, std::memory_order_relaxed);
+  uint64_t suppressed = 0;
+  if (g_dead_letter_log.allow(&suppressed)) {
+    log::warn("output", "event can never be delivered; dead-lettered",
+              log::kv("output", name_) + log::kv("error", permanent_error_name(why)) +
+                  log::kv("reason", detail) +
+                  log::kv("suppressed", static_cast<int64_t>(suppressed)));
+  }
+  return Status::ok();
 }
 
 }  // namespace logship

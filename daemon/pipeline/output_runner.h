@@ -1,6 +1,6 @@
 #pragma once
 // Runs one output: a bounded queue counted in bytes, batching of queued batches into delivery
-// calls, retry with backoff, dead-lettering of rejected events, acknowledgement release and the
+// calls, retry with backoff, dead-lettering of events that failed permanently, acknowledgement release and the
 // standard metrics. Written once here so every output plugin is only an encoder plus a transport.
 #include <atomic>
 #include <condition_variable>
@@ -54,7 +54,8 @@ class OutputRunner final : public OutputContext {
   // OutputContext
   const std::string& name() const override { return name_; }
   const std::string& state_dir() const override { return state_dir_; }
-  void dead_letter(const Event& e, const SourceInfo& source, std::string_view reason) override;
+  Status dead_letter(const Event& e, const SourceInfo& source, PermanentError why,
+                     std::string_view detail) override;
 
  private:
   void run();
@@ -91,11 +92,13 @@ class OutputRunner final : public OutputContext {
 
   std::mutex dlq_mu_;
   int dlq_fd_ = -1;
+  std::string dlq_line_;   // under dlq_mu_: reused for every dead-lettered event
 
   std::atomic<uint64_t>& events_out_;
   std::atomic<uint64_t>& batches_out_;
   std::atomic<uint64_t>& retries_;
-  std::atomic<uint64_t>& dead_lettered_;
+  // One series per PermanentError, indexed by its value; all exported from the start.
+  std::vector<std::atomic<uint64_t>*> dead_lettered_;
   std::atomic<int64_t>& queue_bytes_;
   std::atomic<uint64_t>& bytes_out_;
   std::atomic<uint64_t>& dropped_;

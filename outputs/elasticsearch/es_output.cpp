@@ -360,8 +360,10 @@ EsOutput::RequestResult EsOutput::send_items(Sender& s, std::span<const uint32_t
   if (r.status == 413) {
     if (idx.size() == 1) {
       const Item& it = s.items[idx[0]];
-      ctx_->dead_letter(*it.event, *it.source,
-                        "request too large for the node (413) even as a single document");
+      Status dl = ctx_->dead_letter(*it.event, *it.source, PermanentError::kTooLarge,
+                                    "request too large for the node (413) even as a single "
+                                    "document");
+      if (!dl.is_ok()) return {true, dl.message()};
       return {};
     }
     splits_->fetch_add(1, std::memory_order_relaxed);
@@ -396,10 +398,16 @@ EsOutput::RequestResult EsOutput::send_items(Sender& s, std::span<const uint32_t
       case ItemOutcome::kDuplicate:
         duplicates_->fetch_add(1, std::memory_order_relaxed);
         break;
-      case ItemOutcome::kDeadLetter:
-        ctx_->dead_letter(*it.event, *it.source,
-                          "status " + std::to_string(bi.status) + ": " + bi.reason);
+      case ItemOutcome::kDeadLetter: {
+        Status dl = ctx_->dead_letter(*it.event, *it.source, PermanentError::kRejected,
+                                      "status " + std::to_string(bi.status) + ": " + bi.reason);
+        if (!dl.is_ok()) {
+          // Not written anywhere: resent with the retriable items instead of being dropped.
+          failed->push_back(idx[k]);
+          if (fail_reason->empty()) *fail_reason = dl.message();
+        }
         break;
+      }
       case ItemOutcome::kRetry:
         failed->push_back(idx[k]);
         if (fail_reason->empty()) *fail_reason = "status " + std::to_string(bi.status) + ": " + bi.reason;

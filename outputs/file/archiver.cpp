@@ -75,9 +75,21 @@ void Archiver::run() {
 
 Status Archiver::gzip_file(const std::string& src, const std::string& dst, int level) {
   const std::string tmp = dst + ".tmp";
-  int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+  // Never through a symbolic link planted in the output directory: compressing its target
+  // would copy another file's bytes into an archive, and truncating one would destroy them.
+  int in = ::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (in < 0) return Status::io("open " + src, errno);
-  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  struct stat st{};
+  if (::fstat(in, &st) != 0) {
+    int err = errno;
+    ::close(in);
+    return Status::io("stat " + src, err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(in);
+    return Status::invalid("open " + src + ": not a regular file");
+  }
+  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
   if (out < 0) {
     int err = errno;
     ::close(in);

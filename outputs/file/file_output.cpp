@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "daemon/core/json_writer.h"
@@ -21,6 +22,7 @@
 #include "daemon/runtime/metrics.h"
 #include "daemon/state/atomic_file.h"
 #include "outputs/file/archiver.h"
+#include "outputs/file/output_file.h"
 #include "daemon/core/field_template.h"
 
 namespace logship::plugins {
@@ -43,6 +45,7 @@ struct FileOptions {
   Millis keep_age{0};
   std::string sync = "none";
   Millis sync_interval{1000};
+  int64_t max_open_files = 64;
 
   static const config::OptionSchema<FileOptions>& schema() {
     using S = config::OptionSchema<FileOptions>;
@@ -50,7 +53,12 @@ struct FileOptions {
         S{}.add("path", &FileOptions::path,
                 "Path template: {field} takes a source tag (container_name, container_id, image, "
                 "...) or event field, %Y %m %d %H the event's UTC time. Values are made "
-                "file-name safe.")
+                "file-name safe: only [A-Za-z0-9._-] kept (others, '/' and NUL become '_'), no "
+                "leading dot, at most 200 bytes (longer ones end in a hash of the whole value). "
+                "The file itself is never a symbolic link. Events whose path can never be a "
+                "regular file (name too long; a directory, FIFO or symlink in the way) are "
+                "dead-lettered with the reason; the others go on. Other errors (the output "
+                "directory missing or replaced, disk full, EMFILE) are retried.")
             .add("format", &FileOptions::format, "json: one JSON object per line; raw: the message.",
                  config::one_of({"json", "raw"}))
             .add("max_size", &FileOptions::max_size, "Rotate the active file at this size.",
@@ -70,11 +78,16 @@ struct FileOptions {
             .add("keep_age", &FileOptions::keep_age, "Delete archives older than this; 0 = never.")
             .add("sync", &FileOptions::sync,
                  "When data is acknowledged: none = once written to the kernel (survives a crash "
-                 "of logship, not of the machine); batch = after fsync of every write; interval = "
-                 "after the next periodic fsync.",
+                 "of logship, not of the machine); batch = after fdatasync of every write; "
+                 "interval = after the next periodic fdatasync. A failed fdatasync is never "
+                 "acknowledged: what it covered is cut and written again.",
                  config::one_of({"none", "batch", "interval"}))
             .add("sync_interval", &FileOptions::sync_interval, "fsync period for sync: interval.",
-                 config::at_least(Millis(1), "1ms"));
+                 config::at_least(Millis(1), "1ms"))
+            .add("max_open_files", &FileOptions::max_open_files,
+                 "Files kept open at once (one per distinct rendered path); past this the file "
+                 "written least recently is closed, and reopened when written again.",
+                 config::in_range(1, 65536));
     return s;
   }
   std::string validate() const {
@@ -91,11 +104,30 @@ struct Segment {
   std::string path;
   int fd = -1;
   uint64_t size = 0;
-  uint64_t size_before_delivery = 0;
+  uint64_t size_before_delivery = 0;   // where a failed delivery cuts the file back to
+  uint64_t synced_size = 0;            // bytes a successful fdatasync made durable
   TimePoint opened{};
   TimePoint last_write{};
   std::string pending;
-  bool dirty = false;    // written since the last fsync
+  bool dirty = false;     // written since the last fdatasync
+  bool touched = false;   // written by the delivery under way
+};
+
+// A rotation made by the delivery under way. Its archive goes to the archiver only when the
+// delivery succeeds; a failed delivery puts the archive back, so a retry rotates again instead
+// of leaving one more copy of the same lines per attempt.
+struct DeliveryRotation {
+  Segment* seg;
+  std::string archive;
+  uint64_t size_before;   // the segment's size_before_delivery when it was rotated
+};
+
+// An event whose path can never be a regular file: dead-lettered once the rest is written.
+struct PoisonEvent {
+  const Event* event;
+  const SourceInfo* source;
+  PermanentError why;
+  std::size_t detail;   // index into poison_details_
 };
 
 class FileOutput final : public Output {
@@ -113,11 +145,15 @@ class FileOutput final : public Output {
   ~FileOutput() override { close_all(false); }
 
   Status start(OutputContext& ctx) override {
+    ctx_ = &ctx;
     name_ = ctx.name();
     torn_ = &Metrics::global().counter("logship_file_torn_lines_removed_total", "",
                                        "Partial lines cut from active files after a crash");
     rotations_ = &Metrics::global().counter("logship_file_rotations_total", "",
                                             "Active files rotated");
+    sync_failures_ = &Metrics::global().counter(
+        "logship_file_sync_failures_total", label("output", name_),
+        "fdatasync calls that failed; the data they covered was not acknowledged");
     next_sync_ = SteadyClock::now() + o_.sync_interval;
     return Status::ok();
   }
@@ -126,27 +162,33 @@ class FileOutput final : public Output {
 
   void deliver(std::span<const SharedBatch> batches, DeliverDone done) override {
     const TimePoint now = SteadyClock::now();
-    touched_.clear();
-    std::string path;
     for (const auto& b : batches) {
       const SourceInfo& src = b->source();
       if (!raw_) encoded_source_ = json::encode_source(src);
       Segment* seg = nullptr;
+      bool rendered = false;
       int64_t seg_second = INT64_MIN;
+      std::optional<PermanentError> poisoned;   // the rendered path can never be written
       for (const Event& e : b->events()) {
         // The path changes only with event fields or the time's second; reuse it otherwise.
         int64_t sec = e.time_ns / 1000000000;
-        if (seg == nullptr || template_.has_event_fields() ||
+        if (!rendered || template_.has_event_fields() ||
             (template_.has_time() && sec != seg_second)) {
-          path.clear();
-          template_.render(e, src, &path);
-          seg = segment_for(path, now);
-          if (seg == nullptr) {
-            rollback();
-            done(DeliveryResult::retry("cannot open " + path));
-            return;
-          }
+          path_.clear();
+          template_.render(e, src, &path_);
+          rendered = true;
           seg_second = sec;
+          OpenFailure why;
+          seg = segment_for(path_, now, &why);
+          poisoned = seg == nullptr ? why.permanent : std::nullopt;
+          if (seg == nullptr && !poisoned) return fail_delivery(std::move(done), why.what);
+          if (poisoned && (poison_details_.empty() || poison_details_.back() != why.what)) {
+            poison_details_.push_back(std::move(why.what));
+          }
+        }
+        if (poisoned) {
+          poison_.push_back({&e, &src, *poisoned, poison_details_.size() - 1});
+          continue;
         }
         if (raw_) {
           seg->pending.append(e.message);
@@ -156,27 +198,30 @@ class FileOutput final : public Output {
         seg->pending.push_back('\n');
         if (seg->size + seg->pending.size() >= o_.max_size.bytes) {
           if (!write_pending(*seg)) {
-            rollback();
-            done(DeliveryResult::retry("write " + seg->path + " failed"));
-            return;
+            return fail_delivery(std::move(done), "write " + seg->path + " failed");
           }
-          rotate(*seg, now);
+          if (!rotate(*seg, now, /*in_delivery=*/true)) {
+            return fail_delivery(std::move(done), "rotate " + seg->path + " failed");
+          }
         }
       }
     }
     for (Segment* seg : touched_) {
-      if (!write_pending(*seg)) {
-        rollback();
-        done(DeliveryResult::retry("write " + seg->path + " failed"));
-        return;
-      }
+      if (!write_pending(*seg)) return fail_delivery(std::move(done), "write " + seg->path + " failed");
       seg->last_write = now;
-      if (sync_ == SyncPolicy::kBatch && ::fsync(seg->fd) != 0) {
-        rollback();
-        done(DeliveryResult::retry("fsync " + seg->path + " failed"));
-        return;
+      if (sync_ == SyncPolicy::kBatch && !sync_segment(*seg)) {
+        return fail_delivery(std::move(done), "fdatasync " + seg->path + " failed");
       }
     }
+    if (sync_failed_in_delivery_) {
+      return fail_delivery(std::move(done), "fdatasync failed; written again");
+    }
+    // Everything writable is written: settle the events that never will be.
+    for (const PoisonEvent& p : poison_) {
+      Status s = ctx_->dead_letter(*p.event, *p.source, p.why, poison_details_[p.detail]);
+      if (!s.is_ok()) return fail_delivery(std::move(done), s.message());
+    }
+    end_delivery(/*succeeded=*/true);
     if (sync_ == SyncPolicy::kInterval) {
       waiting_.push_back(std::move(done));
       return;
@@ -194,12 +239,12 @@ class FileOutput final : public Output {
       bool aged = o_.max_age.count() > 0 && seg.size > 0 && now - seg.opened >= o_.max_age;
       bool idle = now - seg.last_write >= o_.idle_close;
       if (aged) {
-        rotate(seg, now);
+        (void)rotate(seg, now, /*in_delivery=*/false);   // a failure is logged; tried next tick
         ++it;
       } else if (idle && (sync_ != SyncPolicy::kInterval || waiting_.empty())) {
         // A time-named file of a past period will not be written again: archive it now.
         if (template_.has_time() && seg.size > 0 && !path_is_current(seg.path)) {
-          rotate(seg, now);
+          (void)rotate(seg, now, /*in_delivery=*/false);
         }
         close_segment(seg);
         it = segments_.erase(it);
@@ -207,6 +252,8 @@ class FileOutput final : public Output {
         ++it;
       }
     }
+    // A delivery that wrote more paths than the cap kept them open until now.
+    close_least_recently_written(static_cast<std::size_t>(o_.max_open_files));
   }
 
   void stop() override {
@@ -228,93 +275,99 @@ class FileOutput final : public Output {
     return template_.has_event_fields() || now_path == path;
   }
 
-  Segment* segment_for(const std::string& path, TimePoint now) {
+  // The open segment for `path`, listed as touched by this delivery; nullptr with *why set when
+  // the file cannot be opened.
+  Segment* segment_for(const std::string& path, TimePoint now, OpenFailure* why) {
+    if (last_poison_ && last_poison_->first == path) {
+      // The same bad path again (event fields or the time in the template): no second attempt.
+      why->permanent = last_poison_->second.permanent;
+      why->what = last_poison_->second.what;
+      return nullptr;
+    }
     auto it = segments_.find(path);
     Segment* seg;
     if (it == segments_.end()) {
       auto fresh = std::make_unique<Segment>();
       fresh->path = path;
-      if (!open_segment(*fresh, now)) return nullptr;
+      if (!open_segment(*fresh, now, why)) return remember_failure(path, *why);
       seg = fresh.get();
       segments_.emplace(path, std::move(fresh));
     } else {
       seg = it->second.get();
-      if (seg->fd < 0 && !open_segment(*seg, now)) return nullptr;
+      if (seg->fd < 0 && !open_segment(*seg, now, why)) return remember_failure(path, *why);
     }
-    if (seg->pending.empty()) {
-      bool listed = false;
-      for (Segment* t : touched_) listed = listed || t == seg;
-      if (!listed) {
-        seg->size_before_delivery = seg->size;
-        touched_.push_back(seg);
-      }
+    if (!seg->touched) {
+      seg->touched = true;
+      seg->size_before_delivery = seg->size;
+      touched_.push_back(seg);
     }
     return seg;
   }
 
-  bool open_segment(Segment& seg, TimePoint now) {
-    fs::path p(seg.path);
-    if (!make_dirs(p.parent_path().string()).is_ok()) {
-      log_error("cannot create directory", p.parent_path().string(), errno);
-      return false;
-    }
+  Segment* remember_failure(const std::string& path, const OpenFailure& why) {
+    log_error(why.permanent ? "cannot write this path; its events are dead-lettered"
+                            : "cannot open the output file; will retry",
+              path, why.what);
+    if (why.permanent) last_poison_.emplace(path, why);
+    return nullptr;
+  }
+
+  bool open_segment(Segment& seg, TimePoint now, OpenFailure* why) {
+    close_least_recently_written(static_cast<std::size_t>(o_.max_open_files) - 1);
+    if (!make_parent_dirs(seg.path, why)) return false;
+    uint64_t size = 0;
+    int fd = open_output_file(seg.path, &size, why);
+    if (fd < 0) return false;
     if (!recovered_.count(seg.path)) {
-      recover(seg.path);
+      // After a crash: cut a torn last line (through this fd: never through a link), compress
+      // closed segments that were never compressed and remove half-written archives.
+      Result<uint64_t> cut = cut_torn_line(fd, size);
+      if (!cut.is_ok()) {
+        ::close(fd);
+        why->permanent = std::nullopt;
+        why->what = seg.path + ": " + cut.status().message();
+        return false;
+      }
+      if (cut.value() > 0) {
+        torn_->fetch_add(1);
+        size -= cut.value();
+        log::warn("file", "removed a torn last line left by a crash",
+                  log::kv("path", seg.path) + log::kv("bytes", static_cast<int64_t>(cut.value())));
+      }
+      recover_archives(seg.path);
       recovered_.insert(seg.path);
     }
-    seg.fd = ::open(seg.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (seg.fd < 0) {
-      log_error("cannot open file", seg.path, errno);
-      return false;
-    }
-    struct stat st{};
-    ::fstat(seg.fd, &st);
-    seg.size = static_cast<uint64_t>(st.st_size);
+    seg.fd = fd;
+    seg.size = size;
+    seg.synced_size = size;
+    seg.dirty = false;
     seg.opened = now;
     seg.last_write = now;
     return true;
   }
 
-  // After a crash: cut a torn last line from the active file, compress closed segments that
-  // were never compressed, and remove half-written archives.
-  void recover(const std::string& active) {
-    int fd = ::open(active.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd >= 0) {
-      struct stat st{};
-      ::fstat(fd, &st);
-      off_t size = st.st_size;
-      if (size > 0) {
-        char last = 0;
-        ::pread(fd, &last, 1, size - 1);
-        if (last != '\n') {
-          // Scan back for the last newline in 64 KiB steps.
-          off_t keep = 0;
-          std::vector<char> buf(65536);
-          off_t end = size;
-          while (end > 0) {
-            off_t start = end > static_cast<off_t>(buf.size()) ? end - static_cast<off_t>(buf.size()) : 0;
-            ssize_t n = ::pread(fd, buf.data(), static_cast<std::size_t>(end - start), start);
-            if (n <= 0) break;
-            bool found = false;
-            for (ssize_t i = n - 1; i >= 0; --i) {
-              if (buf[static_cast<std::size_t>(i)] == '\n') {
-                keep = start + i + 1;
-                found = true;
-                break;
-              }
-            }
-            if (found) break;
-            end = start;
-          }
-          if (::ftruncate(fd, keep) == 0) {
-            torn_->fetch_add(1);
-            log::warn("file", "removed a torn last line left by a crash",
-                      log::kv("path", active) + log::kv("bytes", static_cast<int64_t>(size - keep)));
-          }
-        }
+  // At most max_open_files descriptors: before opening one more, and at each tick, the
+  // segments written least recently are closed (and forgotten: reopened when written again)
+  // until `keep` are open. Segments of the delivery under way stay open, so one delivery that
+  // writes more paths than the cap goes over it until the next tick.
+  void close_least_recently_written(std::size_t keep) {
+    std::size_t open = 0;
+    for (const auto& [path, seg] : segments_) open += seg->fd >= 0 ? 1 : 0;
+    while (open > keep) {
+      auto lru = segments_.end();
+      for (auto it = segments_.begin(); it != segments_.end(); ++it) {
+        const Segment& s = *it->second;
+        if (s.fd < 0 || s.touched) continue;
+        if (lru == segments_.end() || s.last_write < lru->second->last_write) lru = it;
       }
-      ::close(fd);
+      if (lru == segments_.end()) return;
+      close_segment(*lru->second);
+      segments_.erase(lru);
+      --open;
     }
+  }
+
+  void recover_archives(const std::string& active) {
     fs::path p(active);
     const std::string prefix = p.filename().string() + ".";
     std::error_code ec;
@@ -322,6 +375,9 @@ class FileOutput final : public Output {
     for (const auto& entry : fs::directory_iterator(p.parent_path(), ec)) {
       const std::string name = entry.path().filename().string();
       if (name.rfind(prefix, 0) != 0) continue;
+      // Only our own segments: a symlink or anything else planted here is left alone.
+      std::error_code type_ec;
+      if (entry.symlink_status(type_ec).type() != fs::file_type::regular) continue;
       if (name.size() > 7 && name.compare(name.size() - 7, 7, ".gz.tmp") == 0) {
         ::unlink(entry.path().c_str());
       } else if (o_.compress && name.compare(name.size() - 3, 3, ".gz") != 0) {
@@ -338,7 +394,7 @@ class FileOutput final : public Output {
       ssize_t n = ::write(seg.fd, data, left);
       if (n < 0) {
         if (errno == EINTR) continue;
-        log_error("write failed", seg.path, errno);
+        log_errno("write failed", seg.path, errno);
         return false;
       }
       data += n;
@@ -350,58 +406,153 @@ class FileOutput final : public Output {
     return true;
   }
 
-  // A failed delivery is retried whole: cut what this delivery already wrote so the retry does
-  // not duplicate it.
-  void rollback() {
+  // A failed delivery is retried whole: undo what it did (rotations, bytes written) so the
+  // retry neither duplicates lines nor leaves extra archives, and dead-letter nothing yet.
+  void fail_delivery(DeliverDone done, std::string why) {
+    for (auto it = rotations_in_delivery_.rbegin(); it != rotations_in_delivery_.rend(); ++it) {
+      undo_rotation(*it);
+    }
+    rotations_in_delivery_.clear();
+    const TimePoint now = SteadyClock::now();
     for (Segment* seg : touched_) {
       seg->pending.clear();
-      if (seg->fd >= 0 && seg->size > seg->size_before_delivery) {
+      OpenFailure ignored;
+      if (seg->fd < 0 && !open_segment(*seg, now, &ignored)) continue;   // reopened lazily
+      if (seg->size > seg->size_before_delivery) {
         if (::ftruncate(seg->fd, static_cast<off_t>(seg->size_before_delivery)) == 0) {
           seg->size = seg->size_before_delivery;
+          seg->synced_size = std::min(seg->synced_size, seg->size);
+        } else {
+          log_errno("cannot cut back a failed delivery; its lines may repeat", seg->path, errno);
         }
       }
     }
-    touched_.clear();
+    end_delivery(/*succeeded=*/false);
+    done(DeliveryResult::retry(std::move(why)));
   }
 
-  void rotate(Segment& seg, TimePoint now) {
-    if (seg.size == 0) return;
-    if (seg.dirty) ::fdatasync(seg.fd);
-    ::close(seg.fd);
-    seg.fd = -1;
+  // Puts a rotation of the failed delivery back: the file it started holds only bytes of this
+  // delivery, so it is removed and the archive becomes the active file again.
+  void undo_rotation(const DeliveryRotation& r) {
+    Segment& seg = *r.seg;
+    if (seg.fd >= 0) {
+      ::close(seg.fd);   // its bytes are being thrown away: nothing to sync
+      seg.fd = -1;
+    }
+    bool undone = ::unlink(seg.path.c_str()) == 0 || errno == ENOENT;
+    undone = undone && ::rename(r.archive.c_str(), seg.path.c_str()) == 0;
+    if (!undone) {
+      // Kept as an archive: the retry writes these lines again (repeated, never lost).
+      log_errno("cannot undo a rotation; its archive is kept", r.archive, errno);
+      archiver_.submit(r.archive, seg.path);
+      seg.size_before_delivery = 0;
+      return;
+    }
+    seg.size_before_delivery = r.size_before;
+  }
+
+  void end_delivery(bool succeeded) {
+    for (DeliveryRotation& r : rotations_in_delivery_) {
+      if (!succeeded) continue;
+      rotations_->fetch_add(1);
+      archiver_.submit(std::move(r.archive), r.seg->path);
+    }
+    rotations_in_delivery_.clear();
+    for (Segment* seg : touched_) seg->touched = false;
+    touched_.clear();
+    sync_failed_in_delivery_ = false;
+    poison_.clear();
+    poison_details_.clear();
+    last_poison_.reset();
+  }
+
+  // Makes what was written durable. A failure is never acknowledged: with sync: batch the
+  // delivery fails and is cut back; with sync: interval every unsynced byte is dropped and the
+  // deliveries it belongs to are retried (forget_unsynced_data); with sync: none nothing waited
+  // for it, so it is only logged and counted (and a rotation waits).
+  bool sync_segment(Segment& seg) {
+    if (!seg.dirty) return true;
+    if (::fdatasync(seg.fd) == 0) {
+      seg.dirty = false;
+      seg.synced_size = seg.size;
+      return true;
+    }
+    const int err = errno;
+    sync_failures_->fetch_add(1, std::memory_order_relaxed);
+    log_errno("fdatasync failed; the data it covered is not acknowledged", seg.path, err);
+    if (sync_ == SyncPolicy::kInterval) forget_unsynced_data();
+    return false;
+  }
+
+  // After a failed fdatasync nothing written since the last good one can be trusted: the
+  // kernel may have dropped those pages, and a later fdatasync would report success. Every
+  // unsynced byte belongs to a delivery not acknowledged yet (waiting, or under way), so all
+  // of them are cut and those deliveries retried: written again, not lost.
+  void forget_unsynced_data() {
+    for (auto& [path, seg] : segments_) {
+      if (seg->fd < 0 || seg->size <= seg->synced_size) continue;
+      if (::ftruncate(seg->fd, static_cast<off_t>(seg->synced_size)) == 0) {
+        seg->size = seg->synced_size;
+        seg->dirty = false;
+      } else {
+        log_errno("cannot cut back unsynced data; its lines may repeat", seg->path, errno);
+      }
+      seg->size_before_delivery = std::min(seg->size_before_delivery, seg->size);
+    }
+    sync_failed_in_delivery_ = true;
+    std::vector<DeliverDone> waiting;
+    waiting.swap(waiting_);
+    for (auto& d : waiting) d(DeliveryResult::retry("fdatasync failed; written again"));
+  }
+
+  // Closes the active file as an archive and starts a new one. False when it is not rotated
+  // (the fdatasync, the rename or the new file failed).
+  bool rotate(Segment& seg, TimePoint now, bool in_delivery) {
+    if (seg.size == 0) return true;
+    if (!sync_segment(seg)) return false;
     char stamp[32];
     std::snprintf(stamp, sizeof stamp, ".%020lld", static_cast<long long>(wall_now_ns()));
-    std::string closed = seg.path + stamp;
-    if (::rename(seg.path.c_str(), closed.c_str()) != 0) {
-      log_error("rotate failed", seg.path, errno);
+    std::string archive = seg.path + stamp;
+    if (::rename(seg.path.c_str(), archive.c_str()) != 0) {
+      log_errno("rotate failed", seg.path, errno);
+      return false;
+    }
+    ::close(seg.fd);   // synced above; close's own errors say nothing more on Linux
+    seg.fd = -1;
+    if (in_delivery) {
+      rotations_in_delivery_.push_back({&seg, archive, seg.size_before_delivery});
     } else {
       rotations_->fetch_add(1);
-      archiver_.submit(closed, seg.path);
+      archiver_.submit(archive, seg.path);
     }
     // The retry-rollback point moves to the new file.
     seg.size = 0;
     seg.size_before_delivery = 0;
+    seg.synced_size = 0;
     seg.dirty = false;
-    if (!open_segment(seg, now)) seg.fd = -1;
+    OpenFailure why;
+    if (!open_segment(seg, now, &why)) {
+      log_error("cannot start a new file after rotating", seg.path, why.what);
+      return !in_delivery;   // outside a delivery the next write reopens it
+    }
+    return true;
   }
 
   void close_segment(Segment& seg) {
-    if (seg.fd >= 0) {
-      if (seg.dirty) ::fdatasync(seg.fd);
-      ::close(seg.fd);
-      seg.fd = -1;
-    }
+    if (seg.fd < 0) return;
+    (void)sync_segment(seg);   // a failure is logged, counted and (interval) not acknowledged
+    ::close(seg.fd);
+    seg.fd = -1;
   }
 
   void sync_all() {
     for (auto& [path, seg] : segments_) {
-      if (seg->fd >= 0 && seg->dirty) {
-        ::fdatasync(seg->fd);
-        seg->dirty = false;
-      }
+      if (seg->fd >= 0) (void)sync_segment(*seg);
     }
+    // After a failure the waiting deliveries were retried already and waiting_ is empty.
     for (auto& d : waiting_) d(DeliveryResult::delivered());
     waiting_.clear();
+    sync_failed_in_delivery_ = false;
   }
 
   void close_all(bool release_waiting) {
@@ -410,12 +561,15 @@ class FileOutput final : public Output {
     segments_.clear();
   }
 
-  void log_error(std::string_view what, const std::string& path, int err) {
+  void log_errno(std::string_view what, const std::string& path, int err) {
+    log_error(what, path, std::strerror(err));
+  }
+
+  void log_error(std::string_view what, const std::string& path, std::string_view error) {
     uint64_t suppressed = 0;
     if (error_log_.allow(&suppressed)) {
       log::error("file", what,
-                 log::kv("output", name_) + log::kv("path", path) +
-                     log::kv("error", std::strerror(err)) +
+                 log::kv("output", name_) + log::kv("path", path) + log::kv("error", error) +
                      log::kv("suppressed", static_cast<int64_t>(suppressed)));
     }
   }
@@ -425,16 +579,25 @@ class FileOutput final : public Output {
   const bool raw_;
   const SyncPolicy sync_;
   Archiver archiver_;
+  OutputContext* ctx_ = nullptr;
   std::string name_;
   std::unordered_map<std::string, std::unique_ptr<Segment>> segments_;
   std::set<std::string> recovered_;
+  // State of the delivery under way; all of it is emptied when it ends.
   std::vector<Segment*> touched_;
+  std::vector<DeliveryRotation> rotations_in_delivery_;
+  std::vector<PoisonEvent> poison_;
+  std::vector<std::string> poison_details_;
+  std::optional<std::pair<std::string, OpenFailure>> last_poison_;
+  std::string path_;
   std::vector<DeliverDone> waiting_;
+  bool sync_failed_in_delivery_ = false;   // the delivery under way lost unsynced bytes
   std::string encoded_source_;
   TimePoint next_sync_{};
   log::RateLimit error_log_;
   std::atomic<uint64_t>* torn_ = nullptr;
   std::atomic<uint64_t>* rotations_ = nullptr;
+  std::atomic<uint64_t>* sync_failures_ = nullptr;
 };
 
 }  // namespace

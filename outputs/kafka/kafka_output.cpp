@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -44,18 +45,20 @@ uint64_t fnv1a64(std::string_view s) {
 }
 
 // Errors that no retry can fix for this one message: it goes to the dead-letter file.
-bool permanent_message_error(rd_kafka_resp_err_t err) {
+// Errors no retry can heal for that message: it is dead-lettered and the others go on.
+std::optional<PermanentError> permanent_message_error(rd_kafka_resp_err_t err) {
   switch (err) {
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
     case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG:
     case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+      return PermanentError::kTooLarge;
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
     case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
     case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
-      return true;
+      return PermanentError::kRejected;
     default:
-      return false;
+      return std::nullopt;
   }
 }
 
@@ -262,10 +265,14 @@ class KafkaOutput final : public Output {
         queue_full_->fetch_add(1, std::memory_order_relaxed);
         return false;
       }
-      if (permanent_message_error(code)) {
-        rejected_->fetch_add(1, std::memory_order_relaxed);
-        ctx_->dead_letter(e, src, "kafka: " + why);
-        continue;
+      if (auto kind = permanent_message_error(code)) {
+        Status dl = ctx_->dead_letter(e, src, *kind, "kafka: " + why);
+        if (dl.is_ok()) {
+          rejected_->fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        d.fail(dl.message());
+        return true;
       }
       if (code == RD_KAFKA_RESP_ERR__FATAL) fatal_.store(true);
       log_failure("produce failed", why);
@@ -343,10 +350,14 @@ class KafkaOutput final : public Output {
     Delivery* d = ref->delivery;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       self->acked_->fetch_add(1, std::memory_order_relaxed);
-    } else if (permanent_message_error(m->err)) {
-      self->rejected_->fetch_add(1, std::memory_order_relaxed);
-      self->ctx_->dead_letter(*ref->event, *ref->source,
-                              std::string("kafka: ") + rd_kafka_err2str(m->err));
+    } else if (auto kind = permanent_message_error(m->err)) {
+      Status dl = self->ctx_->dead_letter(*ref->event, *ref->source, *kind,
+                                          std::string("kafka: ") + rd_kafka_err2str(m->err));
+      if (dl.is_ok()) {
+        self->rejected_->fetch_add(1, std::memory_order_relaxed);
+      } else {
+        d->fail(dl.message());   // not written anywhere: the delivery is retried
+      }
     } else {
       self->failed_->fetch_add(1, std::memory_order_relaxed);
       if (m->err == RD_KAFKA_RESP_ERR__FATAL) self->fatal_.store(true);

@@ -44,7 +44,7 @@ outputs:
         self.assertEqual(m['logship_input_bytes_total{input="gen"}'], N * SIZE)
         self.assertEqual(m['logship_output_bytes_total{output="n"}'], N * SIZE)
         self.assertEqual(m['logship_output_dropped_events_total{output="n"}'], 0)
-        self.assertEqual(m['logship_output_dead_lettered_total{output="n"}'], 0)
+        self.assertEqual(m['logship_output_dead_lettered_total{output="n",error="bad_path"}'], 0)
         self.assertEqual(m['logship_output_retries_total{output="n"}'], 0)
         batches = m['logship_output_batches_total{output="n"}']
         self.assertGreater(batches, 0)

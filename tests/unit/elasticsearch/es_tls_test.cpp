@@ -84,7 +84,9 @@ class NullContext final : public OutputContext {
  public:
   const std::string& name() const override { return name_; }
   const std::string& state_dir() const override { return name_; }
-  void dead_letter(const Event&, const SourceInfo&, std::string_view) override {}
+  Status dead_letter(const Event&, const SourceInfo&, PermanentError, std::string_view) override {
+    return Status::ok();
+  }
   std::string name_ = "es";
 };
 

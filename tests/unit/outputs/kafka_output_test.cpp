@@ -110,9 +110,11 @@ class FakeContext : public OutputContext {
  public:
   const std::string& name() const override { return name_; }
   const std::string& state_dir() const override { return dir_; }
-  void dead_letter(const Event& e, const SourceInfo&, std::string_view reason) override {
+  Status dead_letter(const Event& e, const SourceInfo&, PermanentError,
+                     std::string_view reason) override {
     std::lock_guard lock(mu_);
     dead_.emplace_back(std::string(e.message), std::string(reason));
+    return Status::ok();
   }
   std::vector<std::pair<std::string, std::string>> dead() {
     std::lock_guard lock(mu_);

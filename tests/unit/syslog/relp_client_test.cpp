@@ -430,7 +430,10 @@ class FakeContext final : public OutputContext {
  public:
   const std::string& name() const override { return name_; }
   const std::string& state_dir() const override { return dir_; }
-  void dead_letter(const Event&, const SourceInfo&, std::string_view) override { ++dead; }
+  Status dead_letter(const Event&, const SourceInfo&, PermanentError, std::string_view) override {
+    ++dead;
+    return Status::ok();
+  }
   int dead = 0;
 
  private:

@@ -1,0 +1,149 @@
+// The runner's dead-letter-and-continue path: an output settles the events that can never be
+// delivered through OutputContext::dead_letter (or rejects a whole delivery), and the runner
+// writes them with their reason, counts them per error, acknowledges them and lets every other
+// event through: nothing held up, nothing lost, nothing written twice.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "daemon/core/ack.h"
+#include "daemon/pipeline/output_runner.h"
+#include "daemon/runtime/metrics.h"
+
+namespace logship {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Delivers every event except those whose message starts with "poison" (dead-lettered as
+// kBadPath) and rejects whole any delivery holding a "reject" event.
+class PoisonAwareOutput final : public Output {
+ public:
+  Status start(OutputContext& ctx) override {
+    ctx_ = &ctx;
+    return Status::ok();
+  }
+  void deliver(std::span<const SharedBatch> batches, DeliverDone done) override {
+    std::vector<std::string> written;
+    for (const auto& b : batches) {
+      for (const Event& e : b->events()) {
+        if (e.message.starts_with("reject")) return done(DeliveryResult::rejected("HTTP 400"));
+      }
+    }
+    for (const auto& b : batches) {
+      for (const Event& e : b->events()) {
+        if (!e.message.starts_with("poison")) {
+          written.emplace_back(e.message);
+          continue;
+        }
+        Status s = ctx_->dead_letter(e, b->source(), PermanentError::kBadPath,
+                                     "open /x: File name too long");
+        if (!s.is_ok()) return done(DeliveryResult::retry(s.message()));
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      for (auto& w : written) delivered_.push_back(std::move(w));
+    }
+    done(DeliveryResult::delivered());
+  }
+  void stop() override {}
+  std::vector<std::string> delivered() {
+    std::lock_guard lock(mu_);
+    return delivered_;
+  }
+
+ private:
+  OutputContext* ctx_ = nullptr;
+  std::mutex mu_;
+  std::vector<std::string> delivered_;
+};
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST(DeadLetterTest, PoisonEventsAreDeadLetteredWithTheirReasonAndTheRestGoesOn) {
+  const std::string dir = ::testing::TempDir() + "/dead_letter_continue";
+  std::filesystem::remove_all(dir);
+  auto out = std::make_unique<PoisonAwareOutput>();
+  PoisonAwareOutput* raw = out.get();
+  RunnerOptions opts;
+  // Delivery calls: {a0 poison-1 a1}, {a2 poison-2 poison-3}, {reject-1}, {a3 a4 a5}.
+  opts.batch_max_events = 3;
+  opts.retry_initial = 1ms;
+  opts.retry_max = 2ms;
+  OutputRunner runner("dl", std::move(out), opts, dir);
+  ASSERT_TRUE(runner.start().is_ok());
+  const std::string bad_path = label("output", "dl") + "," + label("error", "bad_path");
+  const std::string rejected = label("output", "dl") + "," + label("error", "rejected");
+  const int64_t bad_before = Metrics::global().value("logship_output_dead_lettered_total", bad_path);
+  const int64_t rej_before = Metrics::global().value("logship_output_dead_lettered_total", rejected);
+
+  auto tracker = AckTracker::create("k", nullptr);
+  auto src = std::make_shared<SourceInfo>();
+  src->input = "test";
+  src->key = "k";
+  const std::vector<std::vector<std::string>> batches = {
+      {"a0", "poison-1", "a1"}, {"a2"}, {"poison-2", "poison-3"}, {"reject-1"},
+      {"a3", "a4", "a5"}};
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    auto b = std::make_shared<Batch>(src, batches[i].size());
+    for (const auto& m : batches[i]) b->add_event().message = b->copy(m);
+    b->acks().add(tracker->track(Position{i + 1, {}}));
+    runner.push(b);
+  }
+  ASSERT_TRUE(runner.drain(SteadyClock::now() + 10s));
+
+  // Every batch settled, so the position passed the poison events.
+  ASSERT_TRUE(tracker->committed());
+  EXPECT_EQ(tracker->committed()->offset, batches.size());
+  EXPECT_EQ(tracker->unsettled(), 0u);
+  EXPECT_EQ(raw->delivered(), (std::vector<std::string>{"a0", "a1", "a2", "a3", "a4", "a5"}));
+
+  const auto dlq = lines_of(dir + "/dlq/dl.ndjson");
+  ASSERT_EQ(dlq.size(), 4u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(dlq[i].find(R"("error":"bad_path","reason":"open /x: File name too long")"),
+              std::string::npos) << dlq[i];
+    EXPECT_NE(dlq[i].find("poison-" + std::to_string(i + 1)), std::string::npos) << dlq[i];
+  }
+  EXPECT_NE(dlq[3].find(R"("error":"rejected","reason":"HTTP 400")"), std::string::npos) << dlq[3];
+  EXPECT_NE(dlq[3].find("reject-1"), std::string::npos) << dlq[3];
+  EXPECT_EQ(Metrics::global().value("logship_output_dead_lettered_total", bad_path) - bad_before, 3);
+  EXPECT_EQ(Metrics::global().value("logship_output_dead_lettered_total", rejected) - rej_before, 1);
+}
+
+TEST(DeadLetterTest, AnUnwritableDeadLetterFileKeepsTheEventsUnacknowledged) {
+  const std::string dir = ::testing::TempDir() + "/dead_letter_unwritable";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  // A file where the dlq directory should be: the dead-letter file can never be opened.
+  std::ofstream(dir + "/dlq") << "in the way\n";
+  auto out = std::make_unique<PoisonAwareOutput>();
+  RunnerOptions opts;
+  opts.retry_initial = 1ms;
+  opts.retry_max = 5ms;
+  OutputRunner runner("dl_unwritable", std::move(out), opts, dir);
+  ASSERT_TRUE(runner.start().is_ok());
+  auto tracker = AckTracker::create("k", nullptr);
+  auto src = std::make_shared<SourceInfo>();
+  auto b = std::make_shared<Batch>(src, 1);
+  b->add_event().message = b->copy("poison");
+  b->acks().add(tracker->track(Position{1, {}}));
+  runner.push(b);
+  // Retried, never acknowledged: the drain deadline passes with the batch still queued.
+  EXPECT_FALSE(runner.drain(SteadyClock::now() + 300ms));
+  EXPECT_FALSE(tracker->committed());
+  EXPECT_EQ(tracker->unsettled(), 1u);
+}
+
+}  // namespace
+}  // namespace logship
