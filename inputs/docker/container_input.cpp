@@ -531,7 +531,12 @@ class ContainerLogInput final : public Input {
         std::string dir = top + "/" + id;
         watch(dir, kLeafMask);
         Container& c = container(id, dir);
-        refresh_docker_meta(c);
+        if (!refresh_docker_meta(c)) {
+          // Its metadata could not be read for now (EMFILE...): its logs wait on disk rather
+          // than go out without name and labels, and its files are not taken for gone.
+          unlisted_dirs_.push_back(dir + "/");
+          continue;
+        }
         if (!c.selected) continue;
         if (!list_dir(dir, false, &files)) {
           unlisted(dir);
@@ -686,26 +691,30 @@ class ContainerLogInput final : public Input {
     }
   }
 
-  void refresh_docker_meta(Container& c) {
+  // False when the file is there but could not be read for now and nothing is known yet.
+  bool refresh_docker_meta(Container& c) {
     const std::string path = c.dir + "/config.v2.json";
     struct stat st{};
     // lstat: a symlink is judged as itself, never by what it points to.
     if (::lstat(path.c_str(), &st) != 0) {
       if (!c.has_meta) select(c);   // no metadata (yet): only the id is known
-      return;
+      return true;
     }
     if (c.meta_tried && st.st_ino == c.meta_ino && st.st_size == c.meta_size &&
         st.st_mtim.tv_sec == c.meta_mtime.tv_sec && st.st_mtim.tv_nsec == c.meta_mtime.tv_nsec) {
-      return;
+      return true;
     }
     std::string text;
     const SafeRead r = read_file_safely(path, SafeReadLimits{o_.max_metadata_size.bytes, false}, &text);
     if (r.outcome == SafeRead::Outcome::kFailed || r.outcome == SafeRead::Outcome::kMissing) {
       // EMFILE, EACCES, Docker replacing the file: nothing is known about it; the next scan
-      // tries again.
+      // tries again. Out of descriptors or memory passes: until then a container never seen
+      // with metadata waits. Any other error may last: its logs go out with the id only.
       if (r.outcome == SafeRead::Outcome::kFailed) fs_error("read container metadata", path, r.error);
+      const bool passing = r.err == EMFILE || r.err == ENFILE || r.err == ENOMEM;
+      if (passing && !c.has_meta && !c.meta_tried) return false;
       if (!c.has_meta) select(c);
-      return;
+      return true;
     }
     c.meta_tried = true;
     c.meta_ino = st.st_ino;
@@ -722,7 +731,7 @@ class ContainerLogInput final : public Input {
                       log::kv("suppressed", static_cast<int64_t>(suppressed)));
       }
       if (!c.has_meta) select(c);
-      return;
+      return true;
     }
     meta.id = c.key;   // the directory is the truth; ID only confirms it
     c.meta = std::move(meta);
@@ -733,6 +742,7 @@ class ContainerLogInput final : public Input {
     for (auto& [key, t] : tails_) {
       if (t->container == c.key) t->source = docker::make_source(ctx_->name(), t->key, c.meta);
     }
+    return true;
   }
 
   void limit_labels(Container& c) {
