@@ -144,8 +144,9 @@ Status CheckpointStore::flush() {
     text = serialize(positions_);
     dirty_ = false;
   }
-  Status s = keep_previous_copy();
-  if (s.is_ok()) s = write_file_atomically(path_, text);
+  // The previous copy is replaced only once the new file is durable: on a full disk nothing
+  // changes (freeing the old copy first would make room for the write).
+  Status s = write_file_atomically(path_, text, [this] { return keep_previous_copy(); });
   if (!s.is_ok()) {
     std::lock_guard lock(mu_);
     dirty_ = true;  // try again next time

@@ -310,7 +310,10 @@ class HostileInputsTest(support.TestCase):
         # without checkpoints.
         cfg = config(self.tmp, self.root, "    read_from: tail")
         d = self.daemon(cfg).start()
-        admin_port(d)
+        # Found empty at start: read_from tail starts at 0, and every record written from now on
+        # is read.
+        support.wait_for(lambda: "tailing file" in d.stderr(), timeout=support.scaled(10),
+                         what="the log file found")
         write_records(log, "app", 0, 100)
         self.wait_exact({"app": 100})
         write_records(log, "app", 100, 100)

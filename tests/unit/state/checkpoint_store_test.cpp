@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cerrno>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -208,4 +209,25 @@ TEST(AtomicFileTest, ReplacesContentAndLeavesNoTemp) {
 }
 
 }  // namespace
+TEST(AtomicFileTest, BeforeReplaceRunsOnceTheNewContentIsDurableAndCanStopIt) {
+  std::string dir = fresh_dir("atomic_hook");
+  ASSERT_TRUE(write_file_atomically(dir + "/f", "old").is_ok());
+  bool ran = false;
+  ASSERT_TRUE(write_file_atomically(dir + "/f", "new", [&] {
+                ran = true;
+                std::string tmp, cur;
+                EXPECT_TRUE(read_whole_file(dir + "/f.tmp", &tmp));
+                EXPECT_TRUE(read_whole_file(dir + "/f", &cur));
+                EXPECT_EQ(tmp, "new");
+                EXPECT_EQ(cur, "old");
+                return Status::ok();
+              }).is_ok());
+  EXPECT_TRUE(ran);
+  Status s = write_file_atomically(dir + "/f", "newer", [] { return Status::io("link", EIO); });
+  EXPECT_FALSE(s.is_ok());
+  std::string content;
+  ASSERT_TRUE(read_whole_file(dir + "/f", &content));
+  EXPECT_EQ(content, "new");
+}
+
 }  // namespace logship
