@@ -3,16 +3,18 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <vector>
 
+#include "daemon/core/safe_file.h"
 #include "daemon/runtime/log.h"
 
 namespace logship::config {
 namespace {
+
+// A secret or a certificate is a few KiB; anything larger is a mistake (or /dev/zero).
+constexpr std::size_t kMaxFileSubstitution = 1 << 20;
 
 thread_local bool t_secret_option = false;
 thread_local bool t_allow_env_secrets = false;
@@ -103,14 +105,14 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
     std::string_view expr = in.substr(i + 2, close - i - 2);
     if (expr.rfind("file:", 0) == 0) {
       std::string path(expr.substr(5));
-      std::ifstream f(path, std::ios::binary);
-      if (!f) {
-        *error = "cannot read secret file '" + path + "'";
+      std::string content;
+      // An operator names this file, so symlinks are followed (Kubernetes mounts secrets as
+      // links); still never a FIFO, a device or a file too large to be a secret.
+      SafeRead r = read_file_safely(path, SafeReadLimits{kMaxFileSubstitution, true}, &content);
+      if (!r.ok()) {
+        *error = "cannot read secret file '" + path + "': " + r.error;
         return false;
       }
-      std::stringstream ss;
-      ss << f.rdbuf();
-      std::string content = ss.str();
       if (!content.empty() && content.back() == '\n') content.pop_back();
       if (!content.empty() && content.back() == '\r') content.pop_back();
       warn_if_shared(path);

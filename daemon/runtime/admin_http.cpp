@@ -3,6 +3,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <atomic>
+#include <list>
 #include <thread>
 
 #include "config/config_loader.h"
@@ -19,13 +21,34 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kIoTimeout = std::chrono::seconds(5);
+// Probes and scrapers need a handful; idle sockets beyond this cost the pipeline descriptors.
+// At the cap the oldest connection is closed, so a fresh probe is always served.
+constexpr std::size_t kMaxConnections = 64;
+// After accept() fails (EMFILE, ENFILE, ENOBUFS) the pending connection is still there: trying
+// again at once would spin. Wait for descriptors to come back.
+constexpr auto kAcceptRetry = std::chrono::milliseconds(200);
+
+class Session;
+// Open sessions, oldest first. Only touched on the io thread.
+using SessionList = std::list<Session*>;
 
 // One request per connection, then close: scrapers and probes reconnect anyway, and it keeps
 // a slow client from holding anything beyond its own socket for kIoTimeout.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const AdminHttp::ReadyFn& ready)
-      : stream_(std::move(socket)), ready_(ready) {}
+  Session(tcp::socket socket, const AdminHttp::ReadyFn& ready, SessionList& live)
+      : stream_(std::move(socket)), ready_(ready), live_(live),
+        entry_(live.insert(live.end(), this)) {}
+  ~Session() { unlist(); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Evicted to make room: pending operations complete with operation_aborted and release it.
+  void close() {
+    unlist();
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+  }
 
   void run() {
     stream_.expires_after(kIoTimeout);
@@ -79,26 +102,58 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.prepare_payload();
   }
 
+  void unlist() {
+    if (listed_) live_.erase(entry_);
+    listed_ = false;
+  }
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_{8192};
   http::request<http::empty_body> request_;
   http::response<http::string_body> response_;
   const AdminHttp::ReadyFn& ready_;
+  SessionList& live_;
+  SessionList::iterator entry_;
+  bool listed_ = true;
 };
 
 }  // namespace
 
 struct AdminHttp::Impl {
+  // Before io: sessions still queued in io unlist themselves when io is destroyed.
+  SessionList live;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
+  asio::steady_timer retry{io};
   ReadyFn ready;
   std::thread thread;
   uint16_t port = 0;
+  log::RateLimit accept_log{3, std::chrono::seconds(60)};
+  std::atomic<uint64_t>* evicted = nullptr;
+  std::atomic<uint64_t>* accept_errors = nullptr;
 
   void accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), ready)->run();
+      if (ec) {
+        accept_errors->fetch_add(1, std::memory_order_relaxed);
+        uint64_t suppressed = 0;
+        if (accept_log.allow(&suppressed)) {
+          log::warn("http", "admin endpoint cannot accept; retrying",
+                    log::kv("error", ec.message()) +
+                        log::kv("suppressed", static_cast<int64_t>(suppressed)));
+        }
+        retry.expires_after(kAcceptRetry);
+        retry.async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec) accept();
+        });
+        return;
+      }
+      if (live.size() >= kMaxConnections) {
+        evicted->fetch_add(1, std::memory_order_relaxed);
+        live.front()->close();
+      }
+      std::make_shared<Session>(std::move(socket), ready, live)->run();
       accept();
     });
   }
@@ -127,6 +182,12 @@ Status AdminHttp::start(const std::string& listen, ReadyFn ready) {
   if (ec) return Status::unavailable("http_listen " + listen + ": " + ec.message());
   impl_->port = a.local_endpoint().port();
   impl_->ready = std::move(ready);
+  impl_->evicted = &Metrics::global().counter(
+      "logship_admin_connections_evicted_total", "",
+      "Admin connections closed to stay within the connection cap (oldest first)");
+  impl_->accept_errors = &Metrics::global().counter(
+      "logship_admin_accept_errors_total", "",
+      "Admin connections that could not be accepted (EMFILE, ENFILE...), retried");
   impl_->accept();
   impl_->thread = std::thread([this] {
     try {
@@ -147,6 +208,7 @@ void AdminHttp::stop() {
   asio::post(impl_->io, [this] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
+    impl_->retry.cancel();
     impl_->io.stop();
   });
   impl_->thread.join();

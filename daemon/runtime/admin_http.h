@@ -1,6 +1,8 @@
 #pragma once
 // The admin HTTP endpoint: /metrics (Prometheus text), /health and /ready. One thread runs an
 // io_context; requests are tiny and rare, so one connection at a time per strand is plenty.
+// At most kMaxConnections are open (the oldest is closed for a new one), each for at most
+// kIoTimeout per step.
 #include <cstdint>
 #include <functional>
 #include <memory>

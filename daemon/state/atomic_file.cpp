@@ -20,6 +20,11 @@ Status fsync_dir(const std::string& dir) {
 }
 
 Status write_file_atomically(const std::string& path, std::string_view content) {
+  return write_file_atomically(path, content, {});
+}
+
+Status write_file_atomically(const std::string& path, std::string_view content,
+                             const std::function<Status()>& before_replace) {
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return Status::io("open " + tmp, errno);
@@ -39,7 +44,8 @@ Status write_file_atomically(const std::string& path, std::string_view content) 
     ::close(fd);
     return Status::io("fsync " + tmp, err);
   }
-  ::close(fd);
+  if (::close(fd) != 0) return Status::io("close " + tmp, errno);
+  if (before_replace) LOGSHIP_TRY(before_replace());
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::io("rename " + tmp, errno);
   return fsync_dir(std::filesystem::path(path).parent_path().string());
 }

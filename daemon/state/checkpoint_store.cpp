@@ -1,32 +1,115 @@
 #include "daemon/state/checkpoint_store.h"
 
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
 #include <simdjson.h>
 
 #include "daemon/core/json_writer.h"
+#include "daemon/core/safe_file.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/state/atomic_file.h"
 
 namespace logship {
 
+namespace {
+
+// Far beyond any real node (about 100 bytes per followed file), small enough that a file
+// replaced by garbage cannot exhaust memory at start.
+constexpr std::size_t kMaxCheckpointFile = 256u << 20;
+
+std::string previous_path(const std::string& path) { return path + ".prev"; }
+
+}  // namespace
+
 Status CheckpointStore::open(const std::string& state_dir) {
   LOGSHIP_TRY(make_dirs(state_dir));
   path_ = state_dir + "/checkpoints.json";
-  std::string text;
-  if (!read_whole_file(path_, &text)) {
-    return Status::ok();  // first start
-  }
   std::map<std::string, Position> loaded;
-  if (!parse(text, &loaded)) {
+  Status failed;
+  const Load current = load(path_, &loaded, &failed);
+  LOGSHIP_TRY(failed);
+  if (current == Load::kMissing) return Status::ok();   // first start
+  if (current == Load::kCorrupt) {
     loaded_corrupt_ = true;
     Metrics::global().counter("logship_checkpoint_corrupt_total", "",
                               "Checkpoint files found corrupt at start").fetch_add(1);
-    log::error("checkpoint", "checkpoint file is corrupt; starting without checkpoints",
-               log::kv("path", path_));
-    return Status::ok();
+    set_aside(path_, "corrupt");
+    loaded.clear();
+    const std::string prev = previous_path(path_);
+    const Load fallback = load(prev, &loaded, &failed);
+    LOGSHIP_TRY(failed);
+    if (fallback != Load::kOk) {
+      loaded.clear();
+      log::error("checkpoint",
+                 "checkpoint file is corrupt and no good previous copy exists; starting without "
+                 "checkpoints",
+                 log::kv("path", path_) + log::kv("previous", prev));
+      return Status::ok();
+    }
+    loaded_previous_ = true;
+    log::warn("checkpoint", "using the previous checkpoint copy; some lines are read again",
+              log::kv("path", prev) + log::kv("streams", static_cast<int64_t>(loaded.size())));
   }
   std::lock_guard lock(mu_);
   positions_ = std::move(loaded);
+  return Status::ok();
+}
+
+CheckpointStore::Load CheckpointStore::load(const std::string& path,
+                                            std::map<std::string, Position>* out,
+                                            Status* failed) const {
+  std::string text;
+  // Not followed: the state directory is ours, a link there was put by someone else.
+  SafeRead r = read_file_safely(path, SafeReadLimits{kMaxCheckpointFile, false}, &text);
+  using O = SafeRead::Outcome;
+  if (r.outcome == O::kMissing) return Load::kMissing;
+  if (r.outcome == O::kFailed) {
+    // Unreadable is not corrupt: starting without the positions would re-read or skip data.
+    *failed = Status::io("read " + path, r.err);
+    return Load::kCorrupt;
+  }
+  if (r.outcome == O::kRejected) {
+    log::error("checkpoint", "checkpoint file is not usable",
+               log::kv("path", path) + log::kv("error", r.error));
+    return Load::kCorrupt;
+  }
+  if (!parse(text, out)) {
+    log::error("checkpoint", "checkpoint file is corrupt", log::kv("path", path));
+    return Load::kCorrupt;
+  }
+  return Load::kOk;
+}
+
+// Kept for inspection instead of overwritten by the next flush.
+void CheckpointStore::set_aside(const std::string& path, const std::string& why) const {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const std::string aside =
+      path + "." + why + "-" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  if (::rename(path.c_str(), aside.c_str()) != 0) {
+    log::error("checkpoint", "cannot set the corrupt checkpoint file aside",
+               log::kv("path", path) + log::kv("error", std::strerror(errno)));
+    return;
+  }
+  log::error("checkpoint", "corrupt checkpoint file set aside", log::kv("path", aside));
+}
+
+// The file about to be replaced becomes the previous copy: link it under a temporary name,
+// then rename over the old copy, so a crash leaves either copy whole.
+Status CheckpointStore::keep_previous_copy() const {
+  const std::string prev = previous_path(path_);
+  const std::string tmp = prev + ".tmp";
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) return Status::io("unlink " + tmp, errno);
+  if (::link(path_.c_str(), tmp.c_str()) != 0) {
+    if (errno == ENOENT) return Status::ok();   // nothing written yet
+    return Status::io("link " + path_ + " to " + tmp, errno);
+  }
+  if (::rename(tmp.c_str(), prev.c_str()) != 0) return Status::io("rename " + tmp, errno);
   return Status::ok();
 }
 
@@ -61,7 +144,9 @@ Status CheckpointStore::flush() {
     text = serialize(positions_);
     dirty_ = false;
   }
-  Status s = write_file_atomically(path_, text);
+  // The previous copy is replaced only once the new file is durable: on a full disk nothing
+  // changes (freeing the old copy first would make room for the write).
+  Status s = write_file_atomically(path_, text, [this] { return keep_previous_copy(); });
   if (!s.is_ok()) {
     std::lock_guard lock(mu_);
     dirty_ = true;  // try again next time

@@ -24,6 +24,7 @@
 #include <fnmatch.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/core/json_writer.h"
+#include "daemon/core/safe_file.h"
 #include "inputs/docker/file_decoder.h"
 #include "inputs/docker/metadata.h"
 
@@ -61,10 +63,16 @@ struct ContainerLogOptions {
   Millis rotate_wait{5000};
   ByteSize read_size{256 << 10};
   ByteSize round_bytes{1 << 20};
+  int64_t max_open_files = 0;
   bool exit_at_eof = false;
   std::vector<std::string> include_names, exclude_names, include_images, exclude_images;
   std::vector<std::string> include_labels, exclude_labels;
   std::string opt_out_label = "logship.enable";
+  // docker only: container metadata is written by whoever runs the container.
+  ByteSize max_metadata_size{1 << 20};
+  int64_t max_labels = 64;
+  ByteSize max_labels_size{16 << 10};
+  ByteSize max_label_value_size{4 << 10};
 
   template <class O>
   static void add_common(config::OptionSchema<O>& s, bool docker) {
@@ -96,6 +104,11 @@ struct ContainerLogOptions {
         .add("round_bytes", m(&C::round_bytes),
              "Bytes read from one file before the next file gets its turn.",
              config::at_least(ByteSize(4096), "4KiB"))
+        .add("max_open_files", m(&C::max_open_files),
+             "Log files held open at once; beyond it idle files are closed and reopened when "
+             "they grow (read in turn). 0 = half the process's open-file limit "
+             "(RLIMIT_NOFILE), so outputs, checkpoints and connections keep theirs.",
+             config::in_range(0, 1 << 24))
         .add("exit_at_eof", m(&C::exit_at_eof),
              "Report the input finished once every file is read to its end (benchmarks; with "
              "service.exit_when_done the daemon then exits).")
@@ -122,6 +135,22 @@ struct DockerOptions : ContainerLogOptions {
       s.add("docker_root", &DockerOptions::docker_root,
             "Docker data-root; logs are read from <docker_root>/containers/*/*-json.log.");
       add_common(s, true);
+      using D = DockerOptions;
+      s.add("max_metadata_size", static_cast<ByteSize D::*>(&D::max_metadata_size),
+            "A container's config.v2.json larger than this is not read (nor a symlink, FIFO or "
+            "device there): its logs are shipped with the container id only, counted in "
+            "logship_input_metadata_skipped_total.",
+            config::at_least(ByteSize(4096), "4KiB"))
+          .add("max_labels", static_cast<int64_t D::*>(&D::max_labels),
+               "Labels per container carried on events; the rest are dropped (filters still "
+               "see them), counted in logship_input_labels_dropped_total.",
+               config::in_range(0, 100000))
+          .add("max_labels_size", static_cast<ByteSize D::*>(&D::max_labels_size),
+               "Total bytes of label keys and values per container carried on events.",
+               config::at_least(ByteSize(0), "0"))
+          .add("max_label_value_size", static_cast<ByteSize D::*>(&D::max_label_value_size),
+               "A label whose value is longer than this is dropped from events.",
+               config::at_least(ByteSize(0), "0"));
       return s;
     }();
     return s;
@@ -195,19 +224,29 @@ bool read_prefix(int fd, std::size_t len, std::string* out) {
   return true;
 }
 
-std::vector<std::string> list_dir(const std::string& dir, bool dirs_only) {
-  std::vector<std::string> out;
+// The entries of `dir`, sorted. False (errno kept) when it cannot be listed: with EMFILE or
+// ENFILE that says nothing about what is in it, so callers keep what they knew.
+bool list_dir(const std::string& dir, bool dirs_only, std::vector<std::string>* out) {
+  out->clear();
   DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = ::readdir(d)) {
+  if (d == nullptr) return false;
+  while (true) {
+    errno = 0;
+    dirent* e = ::readdir(d);
+    if (e == nullptr) break;
     std::string_view n = e->d_name;
     if (n == "." || n == "..") continue;
     if (dirs_only && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
-    out.emplace_back(n);
+    out->emplace_back(n);
   }
+  const int err = errno;
   ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
+  if (err != 0) {
+    errno = err;
+    return false;
+  }
+  std::sort(out->begin(), out->end());
+  return true;
 }
 
 bool is_dir(const std::string& p) {
@@ -224,9 +263,13 @@ struct Container {
   std::string dir;
   ContainerMeta meta;
   bool has_meta = false;
+  // The config.v2.json last tried (lstat), whatever came of it: a file once rejected or
+  // parsed is not read again until it changes.
+  bool meta_tried = false;
   struct timespec meta_mtime{};
   ino_t meta_ino = 0;
   off_t meta_size = -1;
+  bool labels_limit_logged = false;
   bool selected = false;
   std::string reject_reason;
   bool seen = false;
@@ -266,6 +309,11 @@ struct Tail {
   std::string fp_text;
   uint64_t emitted = UINT64_MAX;
   bool gone = false;          // the path no longer names this file: drain, then release
+  // Closed to stay within max_open_files; everything else (offset, partial lines) is kept and
+  // the file is reopened by path, checked to be the same inode, when it grows.
+  bool parked = false;
+  uint64_t opened_round = 0;  // read round in which the descriptor was (re)opened
+  int missed_scans = 0;       // parked and gone: complete scans that did not find it
   bool at_eof = false;
   TimePoint last_growth{};
   bool forget = true;         // drop the checkpoint when released (excluded: kept)
@@ -298,6 +346,9 @@ class ContainerLogInput final : public Input {
     filter_.include_labels = o.include_labels;
     filter_.exclude_labels = o.exclude_labels;
     filter_.opt_out_label = o.opt_out_label;
+    label_limits_.max_labels = static_cast<std::size_t>(o.max_labels);
+    label_limits_.max_total_bytes = o.max_labels_size.bytes;
+    label_limits_.max_value_bytes = o.max_label_value_size.bytes;
   }
   ~ContainerLogInput() override {
     stop();
@@ -313,6 +364,22 @@ class ContainerLogInput final : public Input {
         "logship_input_malformed_total", labels, "Lines that could not be decoded");
     truncated_metric_ = &Metrics::global().counter(
         "logship_input_truncated_total", labels, "Events cut at max_line_size");
+    metadata_skipped_metric_ = &Metrics::global().counter(
+        "logship_input_metadata_skipped_total", labels,
+        "Container metadata files not read: not a regular file, a symlink, over "
+        "max_metadata_size, or not a container config");
+    labels_dropped_metric_ = &Metrics::global().counter(
+        "logship_input_labels_dropped_total", labels,
+        "Container labels left off events by max_labels, max_labels_size, max_label_value_size");
+    parked_metric_ = &Metrics::global().gauge(
+        "logship_input_files_parked", labels,
+        "Followed files closed for now to stay within max_open_files (reopened in turn)");
+    max_open_ = o_.max_open_files > 0 ? static_cast<std::size_t>(o_.max_open_files)
+                                      : default_max_open_files();
+    fs_errors_metric_ = &Metrics::global().counter(
+        "logship_input_fs_errors_total", labels,
+        "Directory listings and file opens that failed (EMFILE, EACCES...), retried at the next "
+        "scan");
     inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (inotify_fd_ < 0) {
       log::warn(component(), "inotify unavailable; polling only",
@@ -332,6 +399,9 @@ class ContainerLogInput final : public Input {
     return format_ == LogFormat::kDocker ? root_ + "/containers" : root_;
   }
 
+  // How often parked files are checked for growth (a stat each).
+  static constexpr auto kUnparkInterval = std::chrono::milliseconds(100);
+
   void run() {
     buf_.resize(o_.read_size.bytes + simdjson::SIMDJSON_PADDING + 4096);
     TimePoint next_scan{};
@@ -342,6 +412,10 @@ class ContainerLogInput final : public Input {
         rescan_ = false;
         scan();
         next_scan = SteadyClock::now() + o_.rescan_interval;
+      }
+      if (now >= next_unpark_) {
+        unpark_round();
+        next_unpark_ = now + kUnparkInterval;
       }
       bool progress = read_round();
       now = SteadyClock::now();
@@ -441,17 +515,34 @@ class ContainerLogInput final : public Input {
     constexpr uint32_t kDirMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
     constexpr uint32_t kLeafMask = kDirMask | IN_MODIFY | IN_CLOSE_WRITE;
     watch(top, kDirMask);
+    std::vector<std::string> entries;
+    if (!list_dir(top, true, &entries)) {
+      // Out of descriptors or the like: this scan knows nothing; keep every file and container.
+      fs_error("list the log root", top, std::strerror(errno));
+      return;
+    }
     for (auto& [k, c] : containers_) c.seen = false;
     std::set<std::string> present_paths;
     present_keys_.clear();
+    unlisted_dirs_.clear();
+    std::vector<std::string> names, files;
     if (format_ == LogFormat::kDocker) {
-      for (const std::string& id : list_dir(top, true)) {
+      for (const std::string& id : entries) {
         std::string dir = top + "/" + id;
         watch(dir, kLeafMask);
         Container& c = container(id, dir);
-        refresh_docker_meta(c);
+        if (!refresh_docker_meta(c)) {
+          // Its metadata could not be read for now (EMFILE...): its logs wait on disk rather
+          // than go out without name and labels, and its files are not taken for gone.
+          unlisted_dirs_.push_back(dir + "/");
+          continue;
+        }
         if (!c.selected) continue;
-        for (const std::string& f : list_dir(dir, false)) {
+        if (!list_dir(dir, false, &files)) {
+          unlisted(dir);
+          continue;
+        }
+        for (const std::string& f : files) {
           if (glob_match("*-json.log", f)) {
             present_paths.insert(dir + "/" + f);
             note_present(dir + "/" + f);
@@ -461,10 +552,14 @@ class ContainerLogInput final : public Input {
         }
       }
     } else {
-      for (const std::string& pod : list_dir(top, true)) {
+      for (const std::string& pod : entries) {
         std::string pdir = top + "/" + pod;
         watch(pdir, kDirMask);
-        for (const std::string& name : list_dir(pdir, true)) {
+        if (!list_dir(pdir, true, &names)) {
+          unlisted(pdir);
+          continue;
+        }
+        for (const std::string& name : names) {
           std::string dir = pdir + "/" + name;
           ContainerMeta meta;
           if (!docker::parse_cri_pod_dir(pod, name, &meta)) continue;
@@ -476,7 +571,11 @@ class ContainerLogInput final : public Input {
             select(c);
           }
           if (!c.selected) continue;
-          for (const std::string& f : list_dir(dir, false)) {
+          if (!list_dir(dir, false, &files)) {
+            unlisted(dir);
+            continue;
+          }
+          for (const std::string& f : files) {
             if (glob_match("*.log", f)) {
               present_paths.insert(dir + "/" + f);
               note_present(dir + "/" + f);
@@ -489,13 +588,19 @@ class ContainerLogInput final : public Input {
       }
     }
     // Files whose path now names another inode, or nothing: drain them to their end.
+    // A path in a directory this scan could not list is not known to be gone.
     for (auto it = by_path_.begin(); it != by_path_.end();) {
-      struct stat st{};
       auto t = tails_.find(it->second);
       bool same = false;
-      if (t != tails_.end() && present_paths.count(it->first) &&
-          ::stat(it->first.c_str(), &st) == 0) {
-        same = full_key(st) == t->second->key;
+      if (t != tails_.end() && in_unlisted_dir(it->first)) {
+        same = true;
+      } else if (t != tails_.end() && present_paths.count(it->first)) {
+        struct stat st{};
+        if (::stat(it->first.c_str(), &st) == 0) {
+          same = full_key(st) == t->second->key;
+        } else {
+          same = errno != ENOENT && errno != ENOTDIR;   // ENOMEM, EACCES...: not known gone
+        }
       }
       if (!same) {
         if (t != tails_.end()) mark_gone(*t->second);
@@ -508,14 +613,14 @@ class ContainerLogInput final : public Input {
       if (!by_path_.count(path)) open_tail(path, container_of(path), !scanned_once_, std::nullopt);
     }
     for (auto& [key, t] : tails_) {
-      if (!t->gone) verify_fingerprint(*t);
+      if (!t->gone && !t->parked) verify_fingerprint(*t);
     }
     // Checkpoints of released rotated files are kept while the file exists, so a restart can
     // tell a rotated file it read (checkpoint) from one it never saw (none: read from head).
     // A scan can miss a file that is being renamed (Docker shifting <name>.1 to <name>.2 between
     // readdir and stat): forgetting its checkpoint then makes the next scan read the whole file
-    // again. Only a file missing from two scans in a row is gone.
-    for (auto it = retired_.begin(); it != retired_.end();) {
+    // again. Only a file missing from two complete scans in a row is gone.
+    for (auto it = retired_.begin(); it != retired_.end() && unlisted_dirs_.empty();) {
       if (present_keys_.count(it->first)) {
         retired_missed_.erase(it->first);
         ++it;
@@ -529,8 +634,25 @@ class ContainerLogInput final : public Input {
       ctx_->forget_position(it->first);
       it = retired_.erase(it);
     }
+    if (unlisted_dirs_.empty()) forget_deleted_parked();
     forget_unseen_containers();
     scanned_once_ = true;
+  }
+
+  // A directory that could not be listed: its containers and files stay as they were.
+  void unlisted(const std::string& dir) {
+    fs_error("list a directory", dir, std::strerror(errno));
+    unlisted_dirs_.push_back(dir + "/");
+    for (auto& [k, c] : containers_) {
+      if (in_unlisted_dir(c.dir)) c.seen = true;
+    }
+  }
+
+  bool in_unlisted_dir(const std::string& path) const {
+    for (const std::string& d : unlisted_dirs_) {
+      if (path.compare(0, d.size(), d) == 0) return true;
+    }
+    return false;
   }
 
   void note_present(const std::string& path) {
@@ -569,52 +691,82 @@ class ContainerLogInput final : public Input {
     }
   }
 
-  void refresh_docker_meta(Container& c) {
+  // False when the file is there but could not be read for now and nothing is known yet.
+  bool refresh_docker_meta(Container& c) {
     const std::string path = c.dir + "/config.v2.json";
     struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) {
-      if (!c.has_meta && c.meta_size != -2) {
-        c.meta_size = -2;
-        select(c);   // no metadata (yet): only the id is known
-      }
-      return;
+    // lstat: a symlink is judged as itself, never by what it points to.
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (!c.has_meta) select(c);   // no metadata (yet): only the id is known
+      return true;
     }
-    if (c.has_meta && st.st_ino == c.meta_ino && st.st_size == c.meta_size &&
+    if (c.meta_tried && st.st_ino == c.meta_ino && st.st_size == c.meta_size &&
         st.st_mtim.tv_sec == c.meta_mtime.tv_sec && st.st_mtim.tv_nsec == c.meta_mtime.tv_nsec) {
-      return;
+      return true;
     }
     std::string text;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char b[65536];
-      ssize_t n;
-      while ((n = ::read(fd, b, sizeof b)) > 0) text.append(b, static_cast<std::size_t>(n));
-      ::close(fd);
+    const SafeRead r = read_file_safely(path, SafeReadLimits{o_.max_metadata_size.bytes, false}, &text);
+    if (r.outcome == SafeRead::Outcome::kFailed || r.outcome == SafeRead::Outcome::kMissing) {
+      // EMFILE, EACCES, Docker replacing the file: nothing is known about it; the next scan
+      // tries again. Out of descriptors or memory passes: until then a container never seen
+      // with metadata waits. Any other error may last: its logs go out with the id only.
+      if (r.outcome == SafeRead::Outcome::kFailed) fs_error("read container metadata", path, r.error);
+      const bool passing = r.err == EMFILE || r.err == ENFILE || r.err == ENOMEM;
+      if (passing && !c.has_meta && !c.meta_tried) return false;
+      if (!c.has_meta) select(c);
+      return true;
     }
+    c.meta_tried = true;
+    c.meta_ino = st.st_ino;
+    c.meta_size = st.st_size;
+    c.meta_mtime = st.st_mtim;
     ContainerMeta meta;
-    std::string err;
-    if (!docker::parse_container_config(text, &meta, &err)) {
+    std::string err = r.error;
+    if (!r.ok() || !docker::parse_container_config(text, &meta, &err)) {
+      metadata_skipped_metric_->fetch_add(1, std::memory_order_relaxed);
       uint64_t suppressed = 0;
       if (meta_limit_.allow(&suppressed)) {
-        log::warn(component(), "cannot read container metadata",
-                  log::kv("input", ctx_->name()) + log::kv("path", path) + log::kv("error", err));
+        log::warn(component(), "container metadata not read; its logs are shipped without it",
+                  log::kv("input", ctx_->name()) + log::kv("path", path) + log::kv("error", err) +
+                      log::kv("suppressed", static_cast<int64_t>(suppressed)));
       }
-      if (!c.has_meta && c.meta_size != -3) {
-        c.meta_size = -3;
-        select(c);
-      }
-      return;
+      if (!c.has_meta) select(c);
+      return true;
     }
     meta.id = c.key;   // the directory is the truth; ID only confirms it
     c.meta = std::move(meta);
     c.has_meta = true;
-    c.meta_ino = st.st_ino;
-    c.meta_size = st.st_size;
-    c.meta_mtime = st.st_mtim;
-    select(c);
+    select(c);   // on every label: filters see what the events will not carry
+    limit_labels(c);
     // SourceInfo is shared and immutable: later batches of the container's files take a new one.
     for (auto& [key, t] : tails_) {
       if (t->container == c.key) t->source = docker::make_source(ctx_->name(), t->key, c.meta);
+    }
+    return true;
+  }
+
+  void limit_labels(Container& c) {
+    const std::size_t before = c.meta.labels.size();
+    const std::size_t dropped = docker::limit_labels(label_limits_, &c.meta.labels);
+    if (dropped == 0) return;
+    labels_dropped_metric_->fetch_add(dropped, std::memory_order_relaxed);
+    if (c.labels_limit_logged) return;
+    c.labels_limit_logged = true;
+    log::warn(component(), "container labels over the limits; dropped from its events",
+              log::kv("input", ctx_->name()) + log::kv("container", c.key) +
+                  log::kv("name", c.meta.name) + log::kv("labels", static_cast<int64_t>(before)) +
+                  log::kv("dropped", static_cast<int64_t>(dropped)));
+  }
+
+  // A directory listing or an open that failed: counted, logged (rate-limited), retried at the
+  // next scan. Never taken to mean that the files are gone.
+  void fs_error(std::string_view what, const std::string& path, const std::string& error) {
+    fs_errors_metric_->fetch_add(1, std::memory_order_relaxed);
+    uint64_t suppressed = 0;
+    if (open_limit_.allow(&suppressed)) {
+      log::warn(component(), "cannot " + std::string(what) + "; retrying at the next scan",
+                log::kv("input", ctx_->name()) + log::kv("path", path) + log::kv("error", error) +
+                    log::kv("suppressed", static_cast<int64_t>(suppressed)));
     }
   }
 
@@ -672,6 +824,10 @@ class ContainerLogInput final : public Input {
       retired_missed_.erase(key);
       retired_.erase(r);
     }
+    if (auto it = tails_.find(key); it != tails_.end() && it->second->parked) {
+      it->second->path = path;   // reopened under the name it has now
+      it->second->missed_scans = 0;
+    }
     if (tails_.count(key) || closing_keys_.count(key) || retired_.count(key)) return;
     std::optional<uint64_t> start;
     if (!ctx_->saved_position(key)) {
@@ -707,20 +863,19 @@ class ContainerLogInput final : public Input {
   // Opens `path` and starts tailing it. `start` overrides the checkpoint (copytruncate copy).
   Tail* open_tail(const std::string& path, const std::string& container_key, bool initial,
                   std::optional<uint64_t> start) {
+    if (!make_room()) return nullptr;   // over max_open_files: the next scan tries again
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
-      if (errno != ENOENT) {
-        uint64_t suppressed = 0;
-        if (open_limit_.allow(&suppressed)) {
-          log::warn(component(), "cannot open log file",
-                    log::kv("input", ctx_->name()) + log::kv("path", path) +
-                        log::kv("error", std::strerror(errno)));
-        }
-      }
+      // EMFILE/ENFILE included: the path stays unopened and the next scan tries again.
+      if (errno != ENOENT) fs_error("open a log file", path, std::strerror(errno));
       return nullptr;
     }
     struct stat st{};
-    ::fstat(fd, &st);   // after open: the path may have been renamed in between
+    if (::fstat(fd, &st) != 0) {   // after open: the path may have been renamed in between
+      fs_error("fstat a log file", path, std::strerror(errno));
+      ::close(fd);
+      return nullptr;
+    }
     std::string key = full_key(st);
     if (auto it = tails_.find(key); it != tails_.end()) {
       ::close(fd);
@@ -736,6 +891,7 @@ class ContainerLogInput final : public Input {
     t->container = container_key;
     t->key = key;
     t->fd = fd;
+    t->opened_round = round_;
     t->last_growth = SteadyClock::now();
     const uint64_t size = static_cast<uint64_t>(st.st_size);
     uint64_t offset = 0;
@@ -757,7 +913,10 @@ class ContainerLogInput final : public Input {
       offset = line_start_before(fd, size);
       why = "read_from tail";
     }
-    ::lseek(fd, static_cast<off_t>(offset), SEEK_SET);
+    if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+      fs_error("seek in a log file", path, std::strerror(errno));
+      return nullptr;   // t closes fd
+    }
     t->read_off = offset;
     t->lag_labels = "input=";
     json::append_string(t->lag_labels, ctx_->name());
@@ -830,6 +989,7 @@ class ContainerLogInput final : public Input {
     if (t.gone) return;
     t.gone = true;
     t.last_growth = SteadyClock::now();
+    if (t.parked) t.at_eof = false;   // not read to its end until it has its descriptor back
     log::info(component(), "file rotated or removed; reading it to its end",
               log::kv("input", ctx_->name()) + log::kv("path", t.path) +
                   log::kv("offset", static_cast<int64_t>(t.read_off)));
@@ -876,12 +1036,102 @@ class ContainerLogInput final : public Input {
   // ---- reading ----
 
   bool read_round() {
+    ++round_;
     bool progress = false;
     for (auto& [key, t] : tails_) {
       if (ctx_->stopping() || aborted_) break;
+      if (t->parked) continue;
+      reading_ = t.get();
       if (read_file(*t)) progress = true;
     }
+    reading_ = nullptr;
     return progress;
+  }
+
+  // ---- the descriptor budget (max_open_files) ----
+
+  static std::size_t default_max_open_files() {
+    struct rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1 << 20;
+    return std::max<std::size_t>(8, static_cast<std::size_t>(rl.rlim_cur / 2));
+  }
+
+  std::size_t open_files() const {
+    std::size_t n = 0;
+    for (const auto& [key, t] : tails_) n += t->fd >= 0 ? 1 : 0;
+    return n;
+  }
+
+  // Room for one more descriptor: parks the open file whose turn began longest ago (one at
+  // its end first). False when every open file still waits for its first read since opened.
+  bool make_room() {
+    if (open_files() < max_open_) return true;
+    Tail* victim = nullptr;
+    for (auto& [key, t] : tails_) {
+      Tail& c = *t;
+      if (c.fd < 0 || c.gone || c.opened_round >= round_ || &c == reading_) continue;
+      if (victim == nullptr || (c.at_eof && !victim->at_eof) ||
+          (c.at_eof == victim->at_eof && c.opened_round < victim->opened_round)) {
+        victim = &c;
+      }
+    }
+    if (victim == nullptr) return false;
+    ::close(victim->fd);
+    victim->fd = -1;
+    victim->parked = true;
+    return true;
+  }
+
+  // Parked files that grew, or that were rotated and must be read to their end, get a
+  // descriptor back in turn.
+  void unpark_round() {
+    for (auto& [key, t] : tails_) {
+      if (ctx_->stopping() || aborted_) return;
+      if (!t->parked || !t->forget || (t->gone && t->at_eof)) continue;
+      struct stat st{};
+      // Moved or replaced: the scan finds a rotated file under its new name (resume_rotated)
+      // or, missing from two scans, declares it deleted (forget_deleted_parked).
+      if (::stat(t->path.c_str(), &st) != 0 || full_key(st) != t->key) continue;
+      if (!t->gone && static_cast<uint64_t>(st.st_size) == t->read_off) continue;
+      t->at_eof = false;   // something left to read: not idle
+      if (!make_room()) return;
+      reopen(*t);
+    }
+  }
+
+  void reopen(Tail& t) {
+    int fd = ::open(t.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno != ENOENT) {
+      fs_error("reopen a log file", t.path, std::strerror(errno));   // EMFILE: next round
+      return;
+    }
+    struct stat st{};
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && full_key(st) == t.key &&
+        ::lseek(fd, static_cast<off_t>(t.read_off), SEEK_SET) >= 0) {
+      t.fd = fd;
+      t.parked = false;
+      t.opened_round = round_;
+      verify_fingerprint(t);
+      return;
+    }
+    if (fd >= 0) ::close(fd);   // moved in between: the next scan finds where
+  }
+
+  // A parked file the path no longer names and that two complete scans in a row did not find
+  // under a rotated name was deleted before it was read to its end: release it.
+  void forget_deleted_parked() {
+    for (auto& [key, t] : tails_) {
+      if (!t->parked || !t->gone || t->at_eof || present_keys_.count(key)) {
+        t->missed_scans = 0;
+        continue;
+      }
+      if (++t->missed_scans < 2) continue;
+      log::warn(component(), "rotated file deleted before it was read to its end",
+                log::kv("input", ctx_->name()) + log::kv("path", t->path) +
+                    log::kv("offset", static_cast<int64_t>(t->read_off)));
+      t->at_eof = true;
+      t->last_growth = TimePoint{};
+    }
   }
 
   // Reads up to round_bytes from the file; true if it got data.
@@ -948,7 +1198,9 @@ class ContainerLogInput final : public Input {
       truncated_published_ = stats_.truncated;
     }
     std::vector<std::string> release;
+    int64_t parked = 0;
     for (auto& [key, t] : tails_) {
+      parked += t->parked ? 1 : 0;
       if (auto f = t->dec.next_flush(); f && *f <= now) {
         BatchPtr batch = std::make_unique<Batch>(t->source, 4);
         t->dec.flush(*batch, now, false);
@@ -959,6 +1211,7 @@ class ContainerLogInput final : public Input {
         release.push_back(key);
       }
     }
+    parked_metric_->store(parked, std::memory_order_relaxed);
     for (const std::string& key : release) {
       auto node = tails_.extract(key);
       Tail& t = *node.mapped();
@@ -977,6 +1230,10 @@ class ContainerLogInput final : public Input {
         emit(t, std::move(batch), true);
       }
       t.stream->flush(true);
+      if (t.fd >= 0) {
+        ::close(t.fd);   // nothing more to read: the descriptor goes back to the budget
+        t.fd = -1;
+      }
       log::info(component(), "file released",
                 log::kv("input", ctx_->name()) + log::kv("path", t.path) +
                     log::kv("offset", static_cast<int64_t>(t.read_off)));
@@ -1021,11 +1278,21 @@ class ContainerLogInput final : public Input {
   std::map<std::string, Retired> retired_;       // released rotated files still on disk
   std::set<std::string> retired_missed_;         // retired files the last scan did not see
   std::set<std::string> present_keys_;           // files seen by the current scan
+  std::vector<std::string> unlisted_dirs_;       // "<dir>/" the current scan could not list
+  std::size_t max_open_ = 0;                     // max_open_files, resolved at start
+  uint64_t round_ = 0;                           // read rounds so far
+  Tail* reading_ = nullptr;                      // the file read_round is reading: not parked
+  TimePoint next_unpark_{};
+  std::atomic<int64_t>* parked_metric_ = nullptr;
   std::vector<char> buf_;
   docker::DockerLineDecoder json_;
   docker::DecoderStats stats_;
   std::atomic<uint64_t>* malformed_metric_ = nullptr;
   std::atomic<uint64_t>* truncated_metric_ = nullptr;
+  std::atomic<uint64_t>* metadata_skipped_metric_ = nullptr;
+  std::atomic<uint64_t>* labels_dropped_metric_ = nullptr;
+  std::atomic<uint64_t>* fs_errors_metric_ = nullptr;
+  docker::LabelLimits label_limits_;
   uint64_t truncated_published_ = 0;
   log::RateLimit log_limit_{5, std::chrono::seconds(10)};
   log::RateLimit meta_limit_{5, std::chrono::seconds(60)};

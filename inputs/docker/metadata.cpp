@@ -87,6 +87,41 @@ bool parse_container_config(std::string_view json, ContainerMeta* out, std::stri
   return true;
 }
 
+namespace {
+constexpr std::string_view kComposeProject = "com.docker.compose.project";
+constexpr std::string_view kComposeService = "com.docker.compose.service";
+}  // namespace
+
+std::size_t limit_labels(const LabelLimits& limits,
+                         std::vector<std::pair<std::string, std::string>>* labels) {
+  std::vector<std::pair<std::string, std::string>> kept;
+  std::size_t bytes = 0;
+  const auto fits = [&](const std::pair<std::string, std::string>& l) {
+    const std::size_t size = l.first.size() + l.second.size();
+    return l.second.size() <= limits.max_value_bytes && kept.size() < limits.max_labels &&
+           bytes + size <= limits.max_total_bytes;
+  };
+  std::vector<bool> taken(labels->size(), false);
+  const auto take = [&](std::size_t i) {
+    auto& l = (*labels)[i];
+    if (!fits(l)) return;
+    bytes += l.first.size() + l.second.size();
+    kept.push_back(std::move(l));
+    taken[i] = true;
+  };
+  for (std::size_t i = 0; i < labels->size(); ++i) {
+    const std::string& k = (*labels)[i].first;
+    if (k == kComposeProject || k == kComposeService) take(i);
+  }
+  for (std::size_t i = 0; i < labels->size(); ++i) {
+    if (!taken[i]) take(i);
+  }
+  const std::size_t dropped = labels->size() - kept.size();
+  std::sort(kept.begin(), kept.end());
+  *labels = std::move(kept);
+  return dropped;
+}
+
 bool parse_cri_pod_dir(std::string_view pod_dir, std::string_view container, ContainerMeta* out) {
   *out = ContainerMeta{};
   std::size_t a = pod_dir.find('_');
@@ -113,8 +148,8 @@ std::shared_ptr<const SourceInfo> make_source(const std::string& input, const st
   tag("container_name", m.name);
   tag("image", m.image);
   tag("hostname", m.hostname);
-  if (const auto* p = m.label("com.docker.compose.project")) tag("compose_project", *p);
-  if (const auto* p = m.label("com.docker.compose.service")) tag("compose_service", *p);
+  if (const auto* p = m.label(kComposeProject)) tag("compose_project", *p);
+  if (const auto* p = m.label(kComposeService)) tag("compose_service", *p);
   tag("namespace", m.namespace_name);
   tag("pod", m.pod);
   tag("pod_uid", m.pod_uid);

@@ -24,6 +24,19 @@ struct ContainerMeta {
 // Parses config.v2.json text. False with *err on anything that is not a container config.
 bool parse_container_config(std::string_view json, ContainerMeta* out, std::string* err);
 
+// Labels are set by whoever starts the container: bounded before they ride along on every event.
+struct LabelLimits {
+  std::size_t max_labels = 64;
+  std::size_t max_total_bytes = 16 << 10;   // keys + values
+  std::size_t max_value_bytes = 4 << 10;
+};
+
+// Drops labels beyond the limits: a value over max_value_bytes, then whatever no longer fits
+// the count or the byte total. The labels this file turns into tags (compose project and
+// service) are kept first; the rest in key order. Returns how many were dropped.
+std::size_t limit_labels(const LabelLimits& limits,
+                         std::vector<std::pair<std::string, std::string>>* labels);
+
 // CRI: "<namespace>_<pod>_<uid>" + container folder name. False if the directory is not of that
 // shape (namespace and pod names cannot contain '_').
 bool parse_cri_pod_dir(std::string_view pod_dir, std::string_view container, ContainerMeta* out);

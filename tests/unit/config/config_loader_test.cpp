@@ -1,7 +1,9 @@
 #include "config/config_loader.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -207,6 +209,31 @@ TEST(SubstitutionTest, EnvironmentFileAndDefaults) {
   EXPECT_NE(err.find("'LOGSHIP_TEST_UNSET' is not set"), std::string::npos);
   EXPECT_FALSE(substitute("${file:/nonexistent/secret}", &out, &err));
   EXPECT_FALSE(substitute("${UNTERMINATED", &out, &err));
+}
+
+TEST(SubstitutionTest, FileSubstitutionRefusesDevicesAndHugeFiles) {
+  std::string out, err;
+  // An endless file is refused by type, before anything is read.
+  EXPECT_FALSE(substitute("${file:/dev/zero}", &out, &err));
+  EXPECT_NE(err.find("character device"), std::string::npos) << err;
+  const std::string huge = ::testing::TempDir() + "/secret_huge";
+  {
+    std::ofstream f(huge);
+    f << std::string((1 << 20) + 1, 'x');
+  }
+  EXPECT_FALSE(substitute("${file:" + huge + "}", &out, &err));
+  EXPECT_NE(err.find("larger than 1048576 bytes"), std::string::npos) << err;
+  // A symlink an operator set up (Kubernetes secret volumes) is followed.
+  const std::string target = ::testing::TempDir() + "/secret_target";
+  const std::string link = ::testing::TempDir() + "/secret_link";
+  {
+    std::ofstream f(target);
+    f << "linked\n";
+  }
+  std::remove(link.c_str());
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  ASSERT_TRUE(substitute("${file:" + link + "}", &out, &err)) << err;
+  EXPECT_EQ(out, "linked");
 }
 
 TEST(SubstitutionTest, ErrorsPointAtTheValueAndNeverShowSecrets) {

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace logship::docker {
 namespace {
 
@@ -127,6 +132,36 @@ TEST(ContainerFilter, IncludeExcludeOptOut) {
   ContainerFilter custom;
   custom.opt_out_label = "";
   EXPECT_EQ(custom.reject_reason(meta("a", "i", {{"logship.enable", "false"}})), "");
+}
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+TEST(LabelLimits, KeepsLabelsWithinCountAndBytesComposeLabelsFirst) {
+  Labels labels;
+  for (int i = 0; i < 10; ++i) labels.emplace_back("k" + std::to_string(i), "vvvv");   // 6 B each
+  labels.emplace_back("com.docker.compose.service", "web");
+  labels.emplace_back("com.docker.compose.project", "shop");
+  std::sort(labels.begin(), labels.end());
+  LabelLimits limits;
+  limits.max_labels = 5;
+  EXPECT_EQ(limit_labels(limits, &labels), 7u);
+  ASSERT_EQ(labels.size(), 5u);
+  EXPECT_EQ(labels[0].first, "com.docker.compose.project");
+  EXPECT_EQ(labels[1].first, "com.docker.compose.service");
+  EXPECT_EQ(labels[2].first, "k0");
+  EXPECT_EQ(labels[4].first, "k2");
+}
+
+TEST(LabelLimits, DropsOversizedValuesAndStopsAtTheByteTotal) {
+  Labels labels = {{"a", std::string(100, 'x')}, {"b", "1"}, {"c", std::string(30, 'y')},
+                   {"d", std::string(30, 'z')}};
+  LabelLimits limits;
+  limits.max_value_bytes = 50;
+  limits.max_total_bytes = 40;
+  EXPECT_EQ(limit_labels(limits, &labels), 2u);   // "a" too long, "d" over the total
+  EXPECT_EQ(labels, (Labels{{"b", "1"}, {"c", std::string(30, 'y')}}));
+  Labels none;
+  EXPECT_EQ(limit_labels(limits, &none), 0u);
 }
 
 }  // namespace
