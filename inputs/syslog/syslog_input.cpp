@@ -61,10 +61,12 @@ struct SyslogInputOptions {
     using O = SyslogInputOptions;
     static const auto s =
         config::OptionSchema<O>{}
-            .add("udp", &O::udp, "UDP listen address host:port (RFC 5426); empty = off.")
+            .add("udp", &O::udp,
+                 "UDP listen address host:port (RFC 5426); empty = off. Ports below 1024 are "
+                 "bound at start, before privileges are dropped: a reload cannot add one.")
             .add("tcp", &O::tcp,
                  "TCP listen address host:port; octet counting and LF framing are detected per "
-                 "frame (RFC 6587); empty = off.")
+                 "frame (RFC 6587); empty = off. Ports below 1024 as for udp.")
             .add("tls", &O::tls, "Serve TLS (RFC 5425) on the tcp address.")
             .add("tls_cert_file", &O::tls_cert_file, "Server certificate chain (PEM).")
             .add("tls_key_file", &O::tls_key_file, "Server private key (PEM).")
@@ -352,6 +354,15 @@ class SyslogInput final : public Input {
     }
   }
 
+  // Expected events (idle connections closed), rate-limited at info level.
+  void note(std::string_view what, const std::string& peer) {
+    uint64_t suppressed = 0;
+    if (note_log_.allow(&suppressed)) {
+      log::info("syslog", what, log::kv("input", ctx_->name()) + log::kv("peer", peer) +
+                                    log::kv("suppressed", suppressed));
+    }
+  }
+
   asio::io_context& io() { return io_; }
   const SyslogInputOptions& options() const { return o_; }
   Counters& counters() { return c_; }
@@ -448,6 +459,7 @@ class SyslogInput final : public Input {
   std::string key_;
   std::string value_;
   log::RateLimit warn_log_{5, std::chrono::seconds(10)};
+  log::RateLimit note_log_{5, std::chrono::seconds(60)};
   asio::steady_timer accept_pause_{io_};
   std::thread thread_;
 };
@@ -532,6 +544,7 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
         return;
       }
       self->owner_.counters().idle_closed->fetch_add(1, std::memory_order_relaxed);
+      self->owner_.note("connection idle for idle_timeout; closed", self->peer_);
       self->close(true);
     });
   }
