@@ -223,7 +223,13 @@ class DockerPluginInput final : public Input {
     ev.data.ptr = nullptr;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
     recover();
-    fifo_thread_ = std::thread([this] { fifo_loop(); });
+    try {
+      fifo_thread_ = std::thread([this] { fifo_loop(); });
+    } catch (const std::system_error& e) {
+      stop();
+      return Status::unavailable(std::string("docker_plugin: cannot start the FIFO thread: ") +
+                                 e.what());
+    }
     HttpLimits limits;
     limits.max_body = o_.max_request.bytes;
     limits.max_connections = static_cast<std::size_t>(o_.max_connections);

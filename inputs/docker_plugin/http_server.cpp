@@ -232,7 +232,10 @@ Status HttpServer::start(const std::string& socket_path, const HttpLimits& limit
   listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (listen_fd_ < 0) return Status::io("socket", errno);
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 128) != 0) {
+      // A deep backlog: a client that connects while the loop is busy (a flood of
+      // connections) must wait, not get EAGAIN (Go's dialer, the engine's, reports that as an
+      // error).
+      ::listen(listen_fd_, SOMAXCONN) != 0) {
     int err = errno;
     ::close(listen_fd_);
     listen_fd_ = -1;

@@ -267,14 +267,19 @@ class SyslogInput final : public Input {
     log::info("syslog", "listening", log::kv("input", ctx.name()) + listening);
     if (acceptor_) accept();
     if (udp_) receive();
-    thread_ = std::thread([this] {
-      try {
-        io_.run();
-      } catch (const std::exception& e) {
-        log::error("syslog", "listener failed", log::kv("input", ctx_->name()) +
-                                                    log::kv("error", e.what()));
-      }
-    });
+    try {
+      thread_ = std::thread([this] {
+        try {
+          io_.run();
+        } catch (const std::exception& e) {
+          log::error("syslog", "listener failed", log::kv("input", ctx_->name()) +
+                                                      log::kv("error", e.what()));
+        }
+      });
+    } catch (const std::system_error& e) {
+      return Status::unavailable("syslog input " + ctx.name() + ": cannot start its thread: " +
+                                 e.what());
+    }
     return Status::ok();
   }
 
