@@ -12,6 +12,7 @@
 #include "daemon/commands/config_args.h"
 #include "daemon/pipeline/topology.h"
 #include "daemon/runtime/admin_http.h"
+#include "daemon/runtime/listen_sockets.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/privileges.h"
 #include "daemon/state/atomic_file.h"
@@ -58,6 +59,7 @@ std::shared_ptr<Topology> start_topology(const config::Config& cfg, Status* s) {
     t->stop(std::chrono::milliseconds(0));
     return nullptr;
   }
+  ListenSockets::global().close_untaken();   // an input that left the config frees its port
   return t;
 }
 
@@ -154,6 +156,15 @@ int run(const std::vector<std::string>& args) {
   apply_log_level(*cfg);
   log::info("daemon", "starting", log::kv("version", LOGSHIP_VERSION) +
                                       log::kv("config", a.path.empty() ? "<default>" : a.path));
+
+  // Ports below 1024 can only be bound now, before the privileges go.
+  for (const auto& input : cfg->inputs) {
+    if (Status b = input.make_input()->bind_privileged(); !b.is_ok()) {
+      log::error("daemon", "cannot bind a privileged port", log::kv("input", input.name) +
+                                                             log::kv("error", b.message()));
+      return 1;
+    }
+  }
 
   // Before any thread exists: capabilities are per thread.
   Status s = apply_privileges(

@@ -62,6 +62,10 @@ class Input {
   virtual Status start(InputContext& ctx) = 0;
   // Stops reading, flushes streams (force) and joins the threads. No emit follows.
   virtual void stop() = 0;
+  // Called once at daemon start, before privileges are dropped and before any thread exists,
+  // on an instance that is then discarded: binds the listening sockets that need privilege
+  // (ports below 1024) into ListenSockets, where start() takes them, after reloads too.
+  virtual Status bind_privileged() { return Status::ok(); }
 };
 
 class Processor {

@@ -40,6 +40,7 @@ namespace {
 
 using namespace docker_plugin;
 using config::ByteSize;
+using config::Millis;
 namespace fs = std::filesystem;
 
 struct PluginOptions {
@@ -53,6 +54,9 @@ struct PluginOptions {
   bool read_logs = true;
   int64_t batch_events = 1024;
   ByteSize max_request{4u << 20};
+  int64_t max_connections = 64;
+  int64_t max_log_streams = 16;
+  Millis idle_timeout{60000};
 
   static const config::OptionSchema<PluginOptions>& schema() {
     using S = config::OptionSchema<PluginOptions>;
@@ -88,7 +92,20 @@ struct PluginOptions {
             .add("batch_events", &PluginOptions::batch_events, "Most events per batch.",
                  config::in_range(1, 1 << 20))
             .add("max_request", &PluginOptions::max_request, "Largest HTTP request body.",
-                 config::at_least(ByteSize(4096), "4KiB"));
+                 config::at_least(ByteSize(4096), "4KiB"))
+            .add("max_connections", &PluginOptions::max_connections,
+                 "Open HTTP connections. At the limit the connection idle the longest is closed "
+                 "to admit a new one; a new one is refused only when all are being served.",
+                 config::in_range(8, 100000))
+            .add("max_log_streams", &PluginOptions::max_log_streams,
+                 "ReadLogs responses (docker logs, -f included) served at once, each on its own "
+                 "thread; more are refused (503). Other requests have their own small pool.",
+                 config::in_range(1, 10000))
+            .add("idle_timeout", &PluginOptions::idle_timeout,
+                 "A connection must send a complete request within this time of connecting or "
+                 "of its last reply, and a reply or log stream that cannot be written for this "
+                 "long is dropped.",
+                 config::at_least(Millis(100), "100ms"));
     return s;
   }
   std::string validate() const {
@@ -208,9 +225,22 @@ class DockerPluginInput final : public Input {
     ev.data.ptr = nullptr;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
     recover();
-    fifo_thread_ = std::thread([this] { fifo_loop(); });
-    Status s = server_.start(o_.socket, o_.max_request.bytes,
-                             [this](const HttpRequest& r, ResponseWriter& w) { handle(r, w); });
+    try {
+      fifo_thread_ = std::thread([this] { fifo_loop(); });
+    } catch (const std::system_error& e) {
+      stop();
+      return Status::unavailable(std::string("docker_plugin: cannot start the FIFO thread: ") +
+                                 e.what());
+    }
+    HttpLimits limits;
+    limits.max_body = o_.max_request.bytes;
+    limits.max_connections = static_cast<std::size_t>(o_.max_connections);
+    limits.max_streams = static_cast<std::size_t>(o_.max_log_streams);
+    limits.idle_timeout = o_.idle_timeout;
+    limits.metric_labels = labels;
+    Status s = server_.start(
+        o_.socket, limits, [this](const HttpRequest& r, ResponseWriter& w) { handle(r, w); },
+        [](const HttpRequest& r) { return r.path == "/LogDriver.ReadLogs"; });
     if (!s.is_ok()) {
       stop();
       return s.with_context("docker_plugin");
@@ -293,8 +323,15 @@ class DockerPluginInput final : public Input {
   void ensure_pump_locked(const std::shared_ptr<Container>& c) {
     if (c->pump_running || stopping()) return;
     if (c->pump.joinable()) c->pump.join();   // it exited already
-    c->pump_running = true;
-    c->pump = std::thread([this, c] { pump(*c); });
+    try {
+      c->pump = std::thread([this, c] { pump(*c); });
+      c->pump_running = true;
+    } catch (const std::system_error& e) {
+      // The FIFO is still read into the spool; the next StartLogging or restart delivers it.
+      log::error("docker_plugin", "cannot start the container's pump thread; its lines stay "
+                                  "spooled",
+                 log::kv("container_id", c->id) + log::kv("error", e.what()));
+    }
   }
 
   // Reopens what a previous run was doing: un-delivered spool data and FIFOs still open.

@@ -4,13 +4,25 @@
 // emitted per read. Syslog senders cannot replay, so streams are not checkpointed: delivery is
 // at-least-once from the moment a message is read. Bad frames are counted and skipped; a bad
 // client only ever loses its own connection.
+//
+// Connection budget: max_connections in all, max_connections_per_address from one host, and an
+// idle_timeout, so idle or abandoned sockets from one sender cannot lock the others out.
+// Accepted sockets use TCP keepalive, so a peer that vanished is noticed without traffic.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include <boost/asio.hpp>
@@ -18,6 +30,7 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/listen_sockets.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "inputs/syslog/syslog_parser.h"
@@ -39,6 +52,8 @@ struct SyslogInputOptions {
   std::string tls_key_file;
   std::string tls_ca_file;
   int64_t max_connections = 256;
+  int64_t max_connections_per_address = 64;
+  Millis idle_timeout{300000};
   ByteSize max_message_size{64 * 1024};
   Millis handshake_timeout{10000};
 
@@ -46,10 +61,12 @@ struct SyslogInputOptions {
     using O = SyslogInputOptions;
     static const auto s =
         config::OptionSchema<O>{}
-            .add("udp", &O::udp, "UDP listen address host:port (RFC 5426); empty = off.")
+            .add("udp", &O::udp,
+                 "UDP listen address host:port (RFC 5426); empty = off. Ports below 1024 are "
+                 "bound at start, before privileges are dropped: a reload cannot add one.")
             .add("tcp", &O::tcp,
                  "TCP listen address host:port; octet counting and LF framing are detected per "
-                 "frame (RFC 6587); empty = off.")
+                 "frame (RFC 6587); empty = off. Ports below 1024 as for udp.")
             .add("tls", &O::tls, "Serve TLS (RFC 5425) on the tcp address.")
             .add("tls_cert_file", &O::tls_cert_file, "Server certificate chain (PEM).")
             .add("tls_key_file", &O::tls_key_file, "Server private key (PEM).")
@@ -58,6 +75,15 @@ struct SyslogInputOptions {
             .add("max_connections", &O::max_connections,
                  "Concurrent TCP connections; more are closed at once (counted).",
                  config::in_range(1, 1000000))
+            .add("max_connections_per_address", &O::max_connections_per_address,
+                 "Concurrent TCP connections from one source address; more from it are closed "
+                 "at once (counted). Raise it for relays and Docker hosts (Docker's syslog "
+                 "driver opens one connection per container).",
+                 config::in_range(1, 1000000))
+            .add("idle_timeout", &O::idle_timeout,
+                 "A TCP connection that sends nothing for this long is closed (counted); the "
+                 "sender reconnects when it has something to say.",
+                 config::at_least(Millis(100), "100ms"))
             .add("max_message_size", &O::max_message_size,
                  "Longer frames and datagrams are skipped (counted).",
                  config::at_least(ByteSize(480), "480B"))
@@ -105,6 +131,8 @@ struct Counters {
   std::atomic<uint64_t>* incomplete;
   std::atomic<uint64_t>* malformed;
   std::atomic<uint64_t>* rejected;
+  std::atomic<uint64_t>* rejected_per_address;
+  std::atomic<uint64_t>* idle_closed;
   std::atomic<uint64_t>* tls_failures;
 };
 
@@ -123,6 +151,18 @@ class SyslogInput final : public Input {
   explicit SyslogInput(const SyslogInputOptions& o) : o_(o) {}
   ~SyslogInput() override { stop(); }
 
+  Status bind_privileged() override {
+    asio::ip::address addr;
+    uint16_t port = 0;
+    if (parse_endpoint(o_.tcp, &addr, &port) && is_privileged_port(port)) {
+      LOGSHIP_TRY(ListenSockets::global().bind(ListenSockets::Proto::kTcp, addr.to_string(), port));
+    }
+    if (parse_endpoint(o_.udp, &addr, &port) && is_privileged_port(port)) {
+      LOGSHIP_TRY(ListenSockets::global().bind(ListenSockets::Proto::kUdp, addr.to_string(), port));
+    }
+    return Status::ok();
+  }
+
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
     std::string labels = "input=";
@@ -139,6 +179,11 @@ class SyslogInput final : public Input {
                               "Messages with a broken header, kept raw");
     c_.rejected = &m.counter("logship_syslog_input_connections_rejected_total", labels,
                              "Connections closed because max_connections was reached");
+    c_.rejected_per_address =
+        &m.counter("logship_syslog_input_connections_rejected_per_address_total", labels,
+                   "Connections closed because their address had max_connections_per_address");
+    c_.idle_closed = &m.counter("logship_syslog_input_connections_idle_closed_total", labels,
+                                "Connections closed after idle_timeout without data");
     c_.tls_failures = &m.counter("logship_syslog_input_tls_failures_total", labels,
                                  "TLS handshakes that failed or timed out");
     try {
@@ -168,13 +213,19 @@ class SyslogInput final : public Input {
       boost::system::error_code ec;
       acceptor_.emplace(io_);
       tcp::endpoint ep(addr, port);
-      acceptor_->open(ep.protocol(), ec);
-      if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
-      if (!ec) acceptor_->bind(ep, ec);
-      if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+      if (int fd = ListenSockets::global().take(ListenSockets::Proto::kTcp, addr.to_string(), port);
+          fd >= 0) {
+        acceptor_->assign(ep.protocol(), fd, ec);   // bound at start, before the privilege drop
+        if (ec) ::close(fd);
+      } else {
+        acceptor_->open(ep.protocol(), ec);
+        if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) acceptor_->bind(ep, ec);
+        if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+      }
       if (ec) {
         return Status::unavailable("syslog input " + ctx.name() + ": listen tcp " + o_.tcp +
-                                   ": " + ec.message());
+                                   ": " + ec.message() + privileged_hint(port));
       }
       auto local = acceptor_->local_endpoint(ec);
       listening += log::kv(o_.tls ? "tls" : "tcp",
@@ -189,16 +240,21 @@ class SyslogInput final : public Input {
       boost::system::error_code ec;
       udp::endpoint ep(addr, port);
       udp_.emplace(io_);
-      udp_->open(ep.protocol(), ec);
-      if (!ec) udp_->set_option(udp::socket::reuse_address(true), ec);
-      // Bursts arrive faster than one thread parses them; a larger buffer loses fewer.
-      if (!ec) udp_->set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
-      ec.clear();
-      udp_->bind(ep, ec);
+      if (int fd = ListenSockets::global().take(ListenSockets::Proto::kUdp, addr.to_string(), port);
+          fd >= 0) {
+        udp_->assign(ep.protocol(), fd, ec);   // bound at start, before the privilege drop
+        if (ec) ::close(fd);
+      } else {
+        udp_->open(ep.protocol(), ec);
+        if (!ec) udp_->set_option(udp::socket::reuse_address(true), ec);
+        if (!ec) udp_->bind(ep, ec);
+      }
       if (ec) {
         return Status::unavailable("syslog input " + ctx.name() + ": bind udp " + o_.udp + ": " +
-                                   ec.message());
+                                   ec.message() + privileged_hint(port));
       }
+      // Bursts arrive faster than one thread parses them; a larger buffer loses fewer.
+      udp_->set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
       udp_->non_blocking(true, ec);
       auto local = udp_->local_endpoint(ec);
       listening += log::kv("udp", local.address().to_string() + ":" + std::to_string(local.port()));
@@ -211,14 +267,19 @@ class SyslogInput final : public Input {
     log::info("syslog", "listening", log::kv("input", ctx.name()) + listening);
     if (acceptor_) accept();
     if (udp_) receive();
-    thread_ = std::thread([this] {
-      try {
-        io_.run();
-      } catch (const std::exception& e) {
-        log::error("syslog", "listener failed", log::kv("input", ctx_->name()) +
-                                                    log::kv("error", e.what()));
-      }
-    });
+    try {
+      thread_ = std::thread([this] {
+        try {
+          io_.run();
+        } catch (const std::exception& e) {
+          log::error("syslog", "listener failed", log::kv("input", ctx_->name()) +
+                                                      log::kv("error", e.what()));
+        }
+      });
+    } catch (const std::system_error& e) {
+      return Status::unavailable("syslog input " + ctx.name() + ": cannot start its thread: " +
+                                 e.what());
+    }
     return Status::ok();
   }
 
@@ -242,6 +303,8 @@ class SyslogInput final : public Input {
                   log::kv("incomplete", c_.incomplete->load()) +
                   log::kv("malformed", c_.malformed->load()) +
                   log::kv("rejected_connections", c_.rejected->load()) +
+                  log::kv("rejected_per_address", c_.rejected_per_address->load()) +
+                  log::kv("idle_closed", c_.idle_closed->load()) +
                   log::kv("tls_failures", c_.tls_failures->load()));
   }
 
@@ -269,7 +332,10 @@ class SyslogInput final : public Input {
     if (batch->size() > 0) stream.emit(std::move(batch), Position{*offset, {}});
   }
 
-  void closed(Session* s) {
+  void closed(Session* s, const std::string& address) {
+    if (auto it = per_address_.find(address); it != per_address_.end() && --it->second == 0) {
+      per_address_.erase(it);
+    }
     for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
       if (it->get() == s) {
         sessions_.erase(it);
@@ -290,6 +356,15 @@ class SyslogInput final : public Input {
     uint64_t suppressed = 0;
     if (warn_log_.allow(&suppressed)) {
       log::warn("syslog", what, log::kv("input", ctx_->name()) + log::kv("suppressed", suppressed));
+    }
+  }
+
+  // Expected events (idle connections closed), rate-limited at info level.
+  void note(std::string_view what, const std::string& peer) {
+    uint64_t suppressed = 0;
+    if (note_log_.allow(&suppressed)) {
+      log::info("syslog", what, log::kv("input", ctx_->name()) + log::kv("peer", peer) +
+                                    log::kv("suppressed", suppressed));
     }
   }
 
@@ -335,6 +410,13 @@ class SyslogInput final : public Input {
   }
 
   void accept();
+  void admit(tcp::socket sock);
+
+  static std::string privileged_hint(uint16_t port) {
+    if (!is_privileged_port(port)) return "";
+    return " (ports below 1024 are bound when the daemon starts, before it drops privileges; "
+           "a reload cannot add one: restart logship)";
+  }
 
   void receive() {
     udp_->async_wait(udp::socket::wait_read, [this](const boost::system::error_code& ec) {
@@ -377,10 +459,13 @@ class SyslogInput final : public Input {
   std::vector<char> udp_buf_;
   uint64_t udp_offset_ = 0;
   std::vector<std::shared_ptr<Session>> sessions_;
+  std::unordered_map<std::string, std::size_t> per_address_;   // open connections by address
   syslog::ParsedMessage parsed_;
   std::string key_;
   std::string value_;
   log::RateLimit warn_log_{5, std::chrono::seconds(10)};
+  log::RateLimit note_log_{5, std::chrono::seconds(60)};
+  asio::steady_timer accept_pause_{io_};
   std::thread thread_;
 };
 
@@ -390,15 +475,19 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
  public:
   // The socket is built in place: Boost 1.74's ssl::stream does not survive a move intact.
   template <class... SockArgs>
-  Connection(SyslogInput& owner, std::string peer, SockArgs&&... sock_args)
+  Connection(SyslogInput& owner, std::string address, std::string peer, SockArgs&&... sock_args)
       : owner_(owner),
         sock_(std::forward<SockArgs>(sock_args)...),
+        address_(std::move(address)),
         peer_(std::move(peer)),
         framer_(owner.options().max_message_size.bytes),
-        timer_(owner.io()) {}
+        timer_(owner.io()),
+        idle_timer_(owner.io()) {}
 
   void start() override {
     stream_ = owner_.open_stream(peer_);
+    last_read_ = SteadyClock::now();
+    watch_idle(owner_.options().idle_timeout);
     if constexpr (std::is_same_v<Sock, tcp::socket>) {
       read();
     } else {
@@ -433,6 +522,7 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
                           [self](const boost::system::error_code& ec, std::size_t n) {
                             if (self->closed_) return;
                             if (n > 0) {
+                              self->last_read_ = SteadyClock::now();
                               self->owner_.frames(*self->stream_, self->framer_,
                                                   std::string_view(self->buf_.data(), n), false,
                                                   &self->offset_);
@@ -445,6 +535,25 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
                           });
   }
 
+  // One timer per connection, re-armed only when it fires (not on every read): it closes the
+  // connection once nothing was read for idle_timeout.
+  void watch_idle(std::chrono::steady_clock::duration wait) {
+    auto self = this->shared_from_this();
+    idle_timer_.expires_after(wait);
+    idle_timer_.async_wait([self](const boost::system::error_code& ec) {
+      if (ec || self->closed_) return;
+      const auto idle = self->owner_.options().idle_timeout;
+      const auto quiet = SteadyClock::now() - self->last_read_;
+      if (quiet < idle) {
+        self->watch_idle(idle - quiet);
+        return;
+      }
+      self->owner_.counters().idle_closed->fetch_add(1, std::memory_order_relaxed);
+      self->owner_.note("connection idle for idle_timeout; closed", self->peer_);
+      self->close(true);
+    });
+  }
+
   void close(bool flush) {
     if (closed_) return;
     closed_ = true;
@@ -453,49 +562,86 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
       stream_->flush(true);
     }
     boost::system::error_code ignored;
+    timer_.cancel();
+    idle_timer_.cancel();
     sock_.lowest_layer().close(ignored);
     stream_.reset();
-    owner_.closed(this);
+    owner_.closed(this, address_);
   }
 
   SyslogInput& owner_;
   Sock sock_;
-  std::string peer_;
+  std::string address_;   // the peer's IP: the per-address budget's key
+  std::string peer_;      // IP:port
   syslog::Framer framer_;
   asio::steady_timer timer_;
+  asio::steady_timer idle_timer_;
+  TimePoint last_read_{};
   std::unique_ptr<StreamHandle> stream_;
   std::array<char, 16 * 1024> buf_;
   uint64_t offset_ = 0;
   bool closed_ = false;
 };
 
+// Keepalive probes find a peer that vanished (host down, NAT entry dropped) in about two
+// minutes, without any traffic from it.
+void enable_keepalive(tcp::socket& sock) {
+  const int fd = sock.native_handle();
+  const int on = 1, idle_s = 60, interval_s = 10, probes = 6;
+  if (::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0 ||
+      ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s) != 0 ||
+      ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s) != 0 ||
+      ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes) != 0) {
+    log::debug("syslog", "cannot enable TCP keepalive", log::kv("error", std::strerror(errno)));
+  }
+}
+
 void SyslogInput::accept() {
   acceptor_->async_accept([this](const boost::system::error_code& ec, tcp::socket sock) {
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-    if (!ec) {
-      boost::system::error_code pec;
-      auto ep = sock.remote_endpoint(pec);
-      std::string peer = pec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
-      if (sessions_.size() >= static_cast<std::size_t>(o_.max_connections)) {
-        c_.rejected->fetch_add(1, std::memory_order_relaxed);
-        warn("too many connections; closing new one");
-        sock.close(pec);
-      } else {
-        std::shared_ptr<Session> s;
-        if (tls_) {
-          s = std::make_shared<Connection<asio::ssl::stream<tcp::socket>>>(*this, peer,
-                                                                           std::move(sock), *tls_);
-        } else {
-          s = std::make_shared<Connection<tcp::socket>>(*this, peer, std::move(sock));
-        }
-        sessions_.push_back(s);
-        s->start();
-      }
-    } else {
-      warn("accept failed");
+    if (ec) {
+      // Out of descriptors (EMFILE) leaves the connection queued and the acceptor ready at
+      // once: pause briefly instead of spinning on it.
+      warn("accept failed: " + ec.message());
+      accept_pause_.expires_after(std::chrono::milliseconds(100));
+      accept_pause_.async_wait([this](const boost::system::error_code& wec) {
+        if (!wec && acceptor_->is_open()) accept();
+      });
+      return;
     }
+    admit(std::move(sock));
     accept();
   });
+}
+
+void SyslogInput::admit(tcp::socket sock) {
+  boost::system::error_code pec;
+  auto ep = sock.remote_endpoint(pec);
+  std::string address = pec ? "unknown" : ep.address().to_string();
+  std::string peer = pec ? "unknown" : address + ":" + std::to_string(ep.port());
+  std::size_t& from_here = per_address_[address];
+  if (sessions_.size() >= static_cast<std::size_t>(o_.max_connections)) {
+    c_.rejected->fetch_add(1, std::memory_order_relaxed);
+    warn("too many connections; closing new one");
+  } else if (from_here >= static_cast<std::size_t>(o_.max_connections_per_address)) {
+    c_.rejected_per_address->fetch_add(1, std::memory_order_relaxed);
+    warn("too many connections from " + address + "; closing new one");
+  } else {
+    enable_keepalive(sock);
+    ++from_here;
+    std::shared_ptr<Session> s;
+    if (tls_) {
+      s = std::make_shared<Connection<asio::ssl::stream<tcp::socket>>>(
+          *this, address, peer, std::move(sock), *tls_);
+    } else {
+      s = std::make_shared<Connection<tcp::socket>>(*this, address, peer, std::move(sock));
+    }
+    sessions_.push_back(s);
+    s->start();
+    return;
+  }
+  if (from_here == 0) per_address_.erase(address);
+  sock.close(pec);
 }
 
 }  // namespace
