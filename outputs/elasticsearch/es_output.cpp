@@ -17,8 +17,9 @@ using config::Millis;
 
 const config::OptionSchema<EsOptions>& EsOptions::schema() {
   using S = config::OptionSchema<EsOptions>;
-  static const auto s =
-      S{}.add("hosts", &EsOptions::hosts,
+  static const auto s = [] {
+    S s;
+    s.add("hosts", &EsOptions::hosts,
               "Node URLs (http:// or https://, optional path prefix). Requests go to one node and "
               "fail over to the next when it cannot be reached.")
           .add("index", &EsOptions::index,
@@ -71,6 +72,9 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
                config::at_least(Millis(1), "1ms"))
           .add("item_retry_max", &EsOptions::item_retry_max, "Longest backoff between rounds.",
                config::at_least(Millis(1), "1ms"));
+    doc::add_document_options(s);
+    return s;
+  }();
   return s;
 }
 
@@ -112,7 +116,7 @@ std::string_view short_body(std::string_view b) { return b.substr(0, std::min<st
 }  // namespace
 
 EsOutput::Sender::Sender(const EsOutput& out)
-    : encoder(encoder_options(out.o_)),
+    : encoder(encoder_options(out.o_), out.o_, out.host_),
       conn(out.tls_.get(), out.o_.tls_verify, out.o_.connect_timeout, out.o_.timeout),
       gzip(static_cast<int>(out.o_.compression_level)),
       rng(std::random_device{}()) {}
@@ -151,6 +155,7 @@ EsOutput::~EsOutput() { stop(); }
 Status EsOutput::start(OutputContext& ctx) {
   ctx_ = &ctx;
   name_ = ctx.name();
+  host_ = process_host_identity();
   bool any_tls = std::any_of(hosts_.begin(), hosts_.end(), [](const HostUrl& h) { return h.tls; });
   if (any_tls || !o_.tls_ca_file.empty() || !o_.tls_cert_file.empty()) {
     TlsOptions t{o_.tls_ca_file, o_.tls_cert_file, o_.tls_key_file, o_.tls_verify};

@@ -19,13 +19,16 @@
 #include "config/option_schema.h"
 #include "daemon/core/plugin_api.h"
 #include "daemon/runtime/log.h"
+#include "outputs/common/document_options.h"
 #include "outputs/elasticsearch/bulk_encoder.h"
 #include "outputs/elasticsearch/bulk_response.h"
 #include "outputs/elasticsearch/http_client.h"
 
 namespace logship::plugins::es {
 
-struct EsOptions {
+struct EsOptions : doc::DocumentOptions {
+  EsOptions() : DocumentOptions("ecs") {}
+
   std::vector<std::string> hosts{"http://127.0.0.1:9200"};
   std::string index = "logship-%Y.%m.%d";
   std::string mode = "index";
@@ -111,6 +114,7 @@ class EsOutput final : public Output {
   OutputContext* ctx_ = nullptr;
   std::string name_;
   std::atomic<std::size_t> preferred_host_{0};
+  HostIdentity host_;         // resolved by the daemon; copied once in start()
 
   std::mutex mu_;
   std::condition_variable cv_;        // jobs for idle senders
