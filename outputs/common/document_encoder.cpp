@@ -3,6 +3,16 @@
 #include <algorithm>
 
 namespace logship::plugins::doc {
+namespace {
+
+// std::sort, not stable_sort: that one takes a heap buffer per call, and this runs per event.
+// The order field keeps equal paths of equal rank in the order they were mapped.
+void sort_leaves(std::vector<Leaf>* leaves) {
+  for (std::size_t i = 0; i < leaves->size(); ++i) (*leaves)[i].order = static_cast<uint16_t>(i);
+  std::sort(leaves->begin(), leaves->end(), leaf_less);
+}
+
+}  // namespace
 
 DocumentEncoder::DocumentEncoder(const DocumentOptions& o, HostIdentity host,
                                  json::EventKeys logship_keys)
@@ -29,7 +39,7 @@ void DocumentEncoder::begin_source(const SourceInfo& source) {
   owned_.clear();
   source_leaves_.clear();
   map_source(schema_, source, labels_.apply(source.labels), host_, &owned_, &source_leaves_);
-  std::stable_sort(source_leaves_.begin(), source_leaves_.end(), leaf_less);
+  sort_leaves(&source_leaves_);
 }
 
 void DocumentEncoder::append(std::string& out, const Event& e) {
@@ -56,7 +66,7 @@ void DocumentEncoder::append(std::string& out, const Event& e) {
     event_leaves_.push_back(l);
   }
   for (const Field& f : e.fields) map_event_field(schema_, f, fields_under_, &event_leaves_);
-  std::stable_sort(event_leaves_.begin(), event_leaves_.end(), leaf_less);
+  sort_leaves(&event_leaves_);
   merged_.clear();
   std::merge(source_leaves_.begin(), source_leaves_.end(), event_leaves_.begin(),
              event_leaves_.end(), std::back_inserter(merged_), leaf_less);

@@ -61,8 +61,8 @@ void add_document_options(config::OptionSchema<O>& s) {
            "Which container labels the documents carry: include/exclude glob lists of label "
            "keys. Selection of containers (and processors' when_label) still see every label.")
       .add("labels_max_bytes", m(&D::labels_max_bytes),
-           "Most bytes of label keys and values one document carries; labels past it (in key "
-           "order) are left out. 0 = no cap.")
+           "Most bytes of label keys and values one document carries: labels are taken in "
+           "their order while they fit, whole; the others are left out. 0 = no cap.")
       .add("fields_under", m(&D::fields_under),
            "ecs: where parsed fields that are not ECS fields go: empty = top level (a field "
            "named like an object the schema writes, e.g. host, is left out), otherwise under "

@@ -76,7 +76,8 @@ void write_value(std::string& out, const Leaf& l) {
 
 bool leaf_less(const Leaf& a, const Leaf& b) {
   int c = compare_paths(a, b);
-  return c != 0 ? c < 0 : a.rank < b.rank;
+  if (c != 0) return c < 0;
+  return a.rank != b.rank ? a.rank < b.rank : a.order < b.order;
 }
 
 void write_leaves(std::string& out, const std::vector<Leaf>& sorted, bool has_members,

@@ -25,6 +25,7 @@ struct Leaf {
   std::string_view key;
   Kind kind = Kind::kJson;
   uint8_t rank = 0;          // lower wins a duplicate path
+  uint16_t order = 0;        // then the earlier wins: std::sort is not stable
   std::string_view text;     // kJson: encoded JSON; kString: the string to encode
   const Value* value = nullptr;
 
@@ -39,7 +40,7 @@ struct Leaf {
   }
 };
 
-// Path order, then rank: the order leaves must have when given to write_leaves().
+// Path order, then rank, then order: the order leaves must have when given to write_leaves().
 bool leaf_less(const Leaf& a, const Leaf& b);
 
 // Appends the sorted leaves as members of the object `out` is inside (`has_members`: whether
