@@ -7,6 +7,7 @@
 
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/metrics.h"
+#include "outputs/elasticsearch/index_template.h"
 
 namespace logship::plugins {
 namespace es {
@@ -71,7 +72,17 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
                "First backoff before resending rejected items (doubles, with jitter).",
                config::at_least(Millis(1), "1ms"))
           .add("item_retry_max", &EsOptions::item_retry_max, "Longest backoff between rounds.",
-               config::at_least(Millis(1), "1ms"));
+               config::at_least(Millis(1), "1ms"))
+          .add("index_template", &EsOptions::index_template,
+               "Before the first bulk request, PUT an index template (idempotent) for the indices "
+               "`index` names (its {fields} and %X as *): message as text, other strings as "
+               "keyword (the ECS types), data_stream: {} in data_stream mode. Off: manage "
+               "templates yourself.")
+          .add("index_template_name", &EsOptions::index_template_name,
+               "Name of that template (_index_template/<name>).")
+          .add("ilm_policy", &EsOptions::ilm_policy,
+               "Elasticsearch: the ILM policy the template sets (index.lifecycle.name); empty = "
+               "none. OpenSearch attaches ISM policies by their own ism_template.");
     doc::add_document_options(s);
     return s;
   }();
@@ -86,6 +97,7 @@ std::string EsOptions::validate() const {
     if (!parse_host_url(h, &url, &err)) return err;
   }
   if (index.empty()) return "index must not be empty";
+  if (index_template && index_template_name.empty()) return "index_template_name must not be empty";
   if (!password.empty() && username.empty()) return "password needs username";
   if (!api_key.empty() && !username.empty()) return "use either username/password or api_key";
   if (!tls_key_file.empty() && tls_cert_file.empty()) return "tls_key_file needs tls_cert_file";
@@ -246,7 +258,49 @@ void EsOutput::log_problem(std::string_view what, std::string_view kv) {
   }
 }
 
+std::string EsOutput::ensure_index_template(Sender& s) {
+  std::lock_guard lock(template_mu_);
+  if (template_installed_) return "";
+  TemplateSpec spec{index_pattern(o_.index), o_.mode == "data_stream", o_.ilm_policy};
+  http::request<http::string_body> req;
+  req.method(http::verb::put);
+  req.version(11);
+  req.keep_alive(true);
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::user_agent, "logship/" LOGSHIP_VERSION);
+  if (!authorization_.empty()) req.set(http::field::authorization, authorization_);
+  req.body() = index_template_body(spec);
+  req.prepare_payload();
+  std::string why = "no node reachable";
+  for (const HostUrl& h : hosts_) {
+    req.target(h.path_prefix + "/_index_template/" + o_.index_template_name);
+    req.set(http::field::host, h.host_header);
+    HttpResult r = s.conn.send(h, req);
+    if (r.kind == HttpResult::Kind::kAborted) return "output stopping";
+    if (r.kind != HttpResult::Kind::kOk) {
+      why = r.error;
+      continue;
+    }
+    if (r.status >= 200 && r.status < 300) {
+      template_installed_ = true;
+      log::info("elasticsearch", "index template in place",
+                log::kv("output", name_) + log::kv("template", o_.index_template_name) +
+                    log::kv("pattern", spec.pattern));
+      return "";
+    }
+    why = "index template: HTTP " + std::to_string(r.status) + ": " + std::string(short_body(r.body));
+    log_problem("cannot install the index template", log::kv("status", r.status) +
+                                                         log::kv("body", short_body(r.body)));
+    break;
+  }
+  return why;
+}
+
 DeliveryResult EsOutput::run_job(Sender& s, const Job& job) {
+  if (o_.index_template) {
+    std::string why = ensure_index_template(s);
+    if (!why.empty()) return DeliveryResult::retry(std::move(why));
+  }
   s.encoded.clear();
   s.items.clear();
   for (const auto& b : job.batches) {

@@ -30,7 +30,9 @@ SHOP_LABELS = {
 class ElasticsearchEcsTest(support.TestCase):
     def setUp(self):
         super().setUp()
+        es("DELETE", "/_data_stream/lstest-ecs*", ok=None)
         es("DELETE", "/lstest-ecs*?expand_wildcards=all", ok=None)
+        es("DELETE", "/_index_template/lstest-ecs-template", ok=None)
 
     def ship(self, index, output_extra=""):
         """Writes both containers' logs and runs logship until it has read them all."""
@@ -47,7 +49,8 @@ class ElasticsearchEcsTest(support.TestCase):
         with open(worker, "ab") as f:
             for i in range(WORKER_EVENTS):
                 f.write(docker_line(f"seq={i} job done\n", "stderr", t=T0 + i * SECOND))
-        es("PUT", f"/{index}", {"settings": {"number_of_replicas": 0}})
+        if "index_template: true" not in output_extra:
+            es("PUT", f"/{index}", {"settings": {"number_of_replicas": 0}})
         cfg = f"""
 service:
   state_dir: {self.tmp}/state
@@ -139,6 +142,27 @@ routes:
         recs = [json.loads(line) for line in support.read_lines(dlq)]
         self.assertEqual(len(recs), SHOP_EVENTS)
         self.assertRegex(recs[0]["reason"], r"^status 400: ")
+
+    def test_installed_template_and_data_stream(self):
+        extra = ("    mode: data_stream\n    index_template: true\n"
+                 "    index_template_name: lstest-ecs-template\n")
+        dlq = self.ship("lstest-ecs-ds-default", extra)
+        self.assertFalse(os.path.exists(dlq) and os.path.getsize(dlq) > 0)
+        self.assertEqual(count("lstest-ecs-ds-default"), SHOP_EVENTS + WORKER_EVENTS)
+        streams = es("GET", "/_data_stream/lstest-ecs-ds-default")["data_streams"]
+        self.assertEqual([(s["name"], s["template"]) for s in streams],
+                         [("lstest-ecs-ds-default", "lstest-ecs-template")])
+        tpl = es("GET", "/_index_template/lstest-ecs-template")["index_templates"][0]
+        self.assertEqual(tpl["index_template"]["index_patterns"], ["lstest-ecs-ds-default"])
+        mapping = next(iter(es("GET", "/lstest-ecs-ds-default/_mapping").values()))["mappings"]
+        props = mapping["properties"]
+        self.assertEqual(props["container"]["properties"]["name"]["type"], "keyword")
+        self.assertEqual(props["log"]["properties"]["level"]["type"], "keyword")
+        self.assertEqual(props["message"]["type"], "text")
+        # Keywords: terms without .keyword.
+        res = es("POST", "/lstest-ecs-ds-default/_search", {"size": 100, "query": {"bool": {"filter": [
+            {"term": {"container.name": "worker-1"}}, {"term": {"host.name": "ecs-node-1"}}]}}})
+        self.assertEqual(len(res["hits"]["hits"]), WORKER_EVENTS)
 
 
 if __name__ == "__main__":
