@@ -40,6 +40,26 @@ void DocumentEncoder::begin_source(const SourceInfo& source) {
   source_leaves_.clear();
   map_source(schema_, source, labels_.apply(source.labels), host_, &owned_, &source_leaves_);
   sort_leaves(&source_leaves_);
+  groups_.clear();
+  for (std::size_t i = 0; i < source_leaves_.size();) {
+    const std::string_view first = first_segment(source_leaves_[i]);
+    std::size_t j = i + 1;
+    while (j < source_leaves_.size() && first_segment(source_leaves_[j]) == first) ++j;
+    Group g{first, i, j, source_leaves_[i]};
+    const bool top_level_value = j == i + 1 && source_leaves_[i].base.empty() &&
+                                 source_leaves_[i].rest.empty();
+    if (!top_level_value) {
+      // `"first":{...}` rendered once; the leaf keeps the `{...}` after the key.
+      std::string& rendered = owned_.emplace_back();
+      const std::span<const Leaf> leaves(source_leaves_.data() + i, j - i);
+      write_leaves(rendered, leaves, /*has_members=*/false, &stack_);
+      std::string key;
+      json::append_string(key, first);
+      g.whole = Leaf::json({}, first, std::string_view(rendered).substr(key.size() + 1));
+    }
+    groups_.push_back(g);
+    i = j;
+  }
 }
 
 void DocumentEncoder::append(std::string& out, const Event& e) {
@@ -66,10 +86,21 @@ void DocumentEncoder::append(std::string& out, const Event& e) {
     event_leaves_.push_back(l);
   }
   for (const Field& f : e.fields) map_event_field(schema_, f, fields_under_, &event_leaves_);
-  sort_leaves(&event_leaves_);
+  // A source member the event's leaves also enter is merged leaf by leaf; the others go in
+  // whole. Source leaves first: they win ties of path and rank.
   merged_.clear();
-  std::merge(source_leaves_.begin(), source_leaves_.end(), event_leaves_.begin(),
-             event_leaves_.end(), std::back_inserter(merged_), leaf_less);
+  for (const Group& g : groups_) {
+    bool entered = false;
+    for (const Leaf& l : event_leaves_) entered = entered || first_segment(l) == g.first;
+    if (entered) {
+      merged_.insert(merged_.end(), source_leaves_.begin() + static_cast<std::ptrdiff_t>(g.begin),
+                     source_leaves_.begin() + static_cast<std::ptrdiff_t>(g.end));
+    } else {
+      merged_.push_back(g.whole);
+    }
+  }
+  merged_.insert(merged_.end(), event_leaves_.begin(), event_leaves_.end());
+  sort_leaves(&merged_);
   write_leaves(out, merged_, /*has_members=*/true, &stack_);
   out.push_back('}');
 }

@@ -41,6 +41,14 @@ class DocumentEncoder {
   std::string logship_source_;       // logship: the source's tags and labels, encoded
   std::deque<std::string> owned_;    // strings the source leaves view
   std::vector<Leaf> source_leaves_;  // sorted
+  // The source leaves by top-level member (container, host ...), each also rendered whole: an
+  // event whose own leaves do not enter that member writes it as one piece of JSON.
+  struct Group {
+    std::string_view first;
+    std::size_t begin, end;   // in source_leaves_
+    Leaf whole;
+  };
+  std::vector<Group> groups_;
   std::vector<Leaf> event_leaves_;
   std::vector<Leaf> merged_;
   std::vector<std::string_view> stack_;

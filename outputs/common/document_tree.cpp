@@ -80,7 +80,12 @@ bool leaf_less(const Leaf& a, const Leaf& b) {
   return a.rank != b.rank ? a.rank < b.rank : a.order < b.order;
 }
 
-void write_leaves(std::string& out, const std::vector<Leaf>& sorted, bool has_members,
+std::string_view first_segment(const Leaf& l) {
+  std::string_view p = !l.base.empty() ? l.base : (!l.rest.empty() ? l.rest : std::string_view());
+  return p.empty() ? l.key : p.substr(0, p.find('.'));
+}
+
+void write_leaves(std::string& out, std::span<const Leaf> sorted, bool has_members,
                   std::vector<std::string_view>* stack) {
   stack->clear();
   // Whether the innermost open object has a member yet: only the last one can be without,

@@ -11,6 +11,7 @@
 // both.
 #include <cstdint>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -40,13 +41,16 @@ struct Leaf {
   }
 };
 
+// The first segment of the leaf's path: the top-level member it belongs to.
+std::string_view first_segment(const Leaf& l);
+
 // Path order, then rank, then order: the order leaves must have when given to write_leaves().
 bool leaf_less(const Leaf& a, const Leaf& b);
 
 // Appends the sorted leaves as members of the object `out` is inside (`has_members`: whether
 // it already has one), opening and closing nested objects. `stack` is scratch space kept by
 // the caller so that no event allocates.
-void write_leaves(std::string& out, const std::vector<Leaf>& sorted, bool has_members,
+void write_leaves(std::string& out, std::span<const Leaf> sorted, bool has_members,
                   std::vector<std::string_view>* stack);
 
 }  // namespace logship::plugins::doc
