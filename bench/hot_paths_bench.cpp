@@ -114,12 +114,21 @@ void BM_Syslog5424Encode(benchmark::State& state) {
 }
 BENCHMARK(BM_Syslog5424Encode);
 
+// Arg: 0 the logship layout, 1 ecs, 2 ecs with three parsed JSON app fields per event.
 void BM_BulkEncode(benchmark::State& state) {
   auto b = batch_of(1024);
+  if (state.range(0) == 2) {
+    for (Event& e : b->events()) {
+      e.fields.push_back(Field{"level", Value::string("info")});
+      e.fields.push_back(Field{"trace.id", Value::string("4bf92f3577b34da6")});
+      e.fields.push_back(Field{"user_id", Value::integer(42)});
+    }
+  }
   plugins::es::BulkEncoderOptions o;
   o.index = "logs-{container_name}-%Y.%m.%d";
   o.deterministic_ids = true;
-  plugins::es::BulkEncoder enc(o);
+  plugins::doc::DocumentOptions d(state.range(0) == 0 ? "logship" : "ecs");
+  plugins::es::BulkEncoder enc(o, d, HostIdentity{"node-1", "", ""});
   std::string out;
   out.reserve(1 << 20);
   for (auto _ : state) {
@@ -129,8 +138,9 @@ void BM_BulkEncode(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations() * 1024);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(out.size()));
 }
-BENCHMARK(BM_BulkEncode);
+BENCHMARK(BM_BulkEncode)->Arg(0)->Arg(1)->Arg(2);
 
 }  // namespace
 

@@ -39,7 +39,10 @@ YAML::Node expanded(const YAML::Node& n, bool secret) {
 YAML::Node default_node(const OptionDoc& d) {
   if (d.default_value.empty()) return YAML::Node(YAML::NodeType::Null);
   try {
-    return YAML::Load(d.default_value);
+    YAML::Node n = YAML::Load(d.default_value);
+    // A map default (an option of nested options) printed in block style, like a given map is
+    // printed, so that printing the printed config gives the same text.
+    return n.IsMap() ? expanded(n, false) : n;
   } catch (const YAML::Exception&) {
     return YAML::Node(d.default_value);
   }

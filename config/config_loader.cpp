@@ -109,7 +109,15 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
           .add("allow_env_secrets", &ServiceOptions::allow_env_secrets,
                "Allow ${ENV} substitution in secret options (password, token, api_key, ...). "
                "Off: secrets come from files (${file:/path}), which are not inherited by child "
-               "processes nor shown in /proc/<pid>/environ.");
+               "processes nor shown in /proc/<pid>/environ.")
+          .add("host_name", &ServiceOptions::host_name,
+               "host.name of every event in the ecs and otel schemas. Empty: the environment "
+               "variable NODE_NAME when set (the Kubernetes DaemonSet passes the node's name), "
+               "else the machine's hostname. In a container, set it (e.g. ${HOST_HOSTNAME}) "
+               "or run with the host's UTS namespace, since the container's hostname is its id.")
+          .add("host_id", &ServiceOptions::host_id,
+               "host.id of every event in the ecs and otel schemas, e.g. "
+               "${file:/etc/machine-id}; empty = not written.");
   return s;
 }
 

@@ -29,6 +29,8 @@ struct ServiceOptions {
   std::string user;
   bool allow_root = false;
   bool allow_env_secrets = false;
+  std::string host_name;                   // "" = NODE_NAME, else gethostname()
+  std::string host_id;
   static const OptionSchema<ServiceOptions>& schema();
 };
 

@@ -2,6 +2,7 @@
 // Typed, self-documenting options. A plugin declares each option once (name, member, doc,
 // optional check, required); the same table validates YAML, fills the struct, reports unknown
 // keys with the nearest valid name and prints `logship plugins describe`.
+#include <concepts>
 #include <functional>
 #include <memory>
 #include <set>
@@ -169,6 +170,35 @@ class OptionSchema final : public SchemaBase {
     return nullptr;
   }
   std::vector<Entry> entries_;
+};
+
+// An option whose value is a map of options of its own (e.g. `labels: {include: [...]}`): the
+// struct declares them in its own schema, which validates, fills and describes them.
+template <class T>
+concept NestedOptions = requires {
+  { T::schema() } -> std::convertible_to<const OptionSchema<T>&>;
+};
+
+template <NestedOptions T>
+struct OptionTraits<T> {
+  static std::string type_name() { return "map"; }
+  static bool parse(const YAML::Node& n, T* out, std::string* err) {
+    Errors errors;
+    if (T::schema().bind(n, *out, errors, "", {})) return true;
+    for (const ConfigError& e : errors.all()) {
+      std::string m = e.message.rfind(": ", 0) == 0 ? e.message.substr(2) : e.message;
+      *err += (err->empty() ? "" : "; ") + m;
+    }
+    return false;
+  }
+  // The defaults as a YAML flow map, e.g. {include: [], exclude: []}.
+  static std::string format(const T&) {
+    std::string r = "{";
+    for (const OptionDoc& d : T::schema().describe()) {
+      r += (r.size() > 1 ? ", " : "") + d.name + ": " + d.default_value;
+    }
+    return r + "}";
+  }
 };
 
 }  // namespace logship::config

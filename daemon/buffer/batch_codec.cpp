@@ -71,6 +71,8 @@ void encode_source(const SourceInfo& s, std::string& o) {
     put_bytes(o, k);
     put_bytes(o, v);
   }
+  // Last and optional: blocks written before it existed still decode.
+  if (!s.file_path.empty()) put_bytes(o, s.file_path);
 }
 
 // Bounds-checked reading of a record; every getter returns false past the end.
@@ -146,6 +148,11 @@ bool decode_source(std::string_view block, SourceInfo* s) {
     std::string_view k, v;
     if (!r.bytes(&k) || !r.bytes(&v)) return false;
     s->labels.emplace_back(std::string(k), std::string(v));
+  }
+  if (r.left() > 0) {
+    std::string_view path;
+    if (!r.bytes(&path)) return false;
+    s->file_path = path;
   }
   return r.left() == 0;
 }

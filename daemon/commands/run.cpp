@@ -10,6 +10,7 @@
 
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"
+#include "daemon/core/host_identity.h"
 #include "daemon/pipeline/topology.h"
 #include "daemon/runtime/admin_http.h"
 #include "daemon/runtime/listen_sockets.h"
@@ -53,6 +54,8 @@ void apply_log_level(const config::Config& cfg) {
 }
 
 std::shared_ptr<Topology> start_topology(const config::Config& cfg, Status* s) {
+  // Before outputs start: they copy the identity once, in start().
+  set_process_host_identity(resolve_host_identity(cfg.service.host_name, cfg.service.host_id));
   auto t = std::make_shared<Topology>(cfg);
   *s = t->start();
   if (!s->is_ok()) {

@@ -32,6 +32,9 @@ struct SourceInfo {
   // Container labels; outputs emit them as a "labels" object. Processors read them to choose
   // per-container behaviour (e.g. logship.parser=json).
   std::vector<std::pair<std::string, std::string>> labels;
+  // The log file the stream is read from, when it is one (the ecs schema's log.file.path).
+  // Not a tag: the logship layout does not write it.
+  std::string file_path;
   const Tag* find(std::string_view k) const {
     for (const Tag& t : tags) {
       if (t.key == k) return &t;

@@ -740,7 +740,9 @@ class ContainerLogInput final : public Input {
     limit_labels(c);
     // SourceInfo is shared and immutable: later batches of the container's files take a new one.
     for (auto& [key, t] : tails_) {
-      if (t->container == c.key) t->source = docker::make_source(ctx_->name(), t->key, c.meta);
+      if (t->container == c.key) {
+        t->source = docker::make_source(ctx_->name(), t->key, c.meta, t->path);
+      }
     }
     return true;
   }
@@ -934,7 +936,7 @@ class ContainerLogInput final : public Input {
     const Container* c = nullptr;
     if (auto it = containers_.find(container_key); it != containers_.end()) c = &it->second;
     ContainerMeta empty;
-    t->source = docker::make_source(ctx_->name(), key, c ? c->meta : empty);
+    t->source = docker::make_source(ctx_->name(), key, c ? c->meta : empty, t->path);
     t->stream = ctx_->open_stream(t->source);
     t->emitted = offset;
     log::info(component(), "tailing file",

@@ -137,7 +137,8 @@ bool parse_cri_pod_dir(std::string_view pod_dir, std::string_view container, Con
 }
 
 std::shared_ptr<const SourceInfo> make_source(const std::string& input, const std::string& key,
-                                              const ContainerMeta& m) {
+                                              const ContainerMeta& m,
+                                              const std::string& file_path) {
   auto s = std::make_shared<SourceInfo>();
   s->input = input;
   s->key = key;
@@ -154,6 +155,7 @@ std::shared_ptr<const SourceInfo> make_source(const std::string& input, const st
   tag("pod", m.pod);
   tag("pod_uid", m.pod_uid);
   s->labels = m.labels;
+  s->file_path = file_path;
   return s;
 }
 

@@ -28,8 +28,11 @@ void append_index_safe(std::string* out, std::string_view v) {
   }
 }
 
-BulkEncoder::BulkEncoder(BulkEncoderOptions o)
-    : o_(std::move(o)), template_(o_.index), keys_{"@timestamp", "message", "stream"} {}
+BulkEncoder::BulkEncoder(BulkEncoderOptions o, const doc::DocumentOptions& document,
+                         const HostIdentity& host)
+    : o_(std::move(o)),
+      document_(document, host, json::EventKeys{"@timestamp", "message", "stream"}),
+      template_(o_.index) {}
 
 uint64_t BulkEncoder::hash_key(std::string_view key) {
   uint64_t h = 14695981039346656037ull;
@@ -84,7 +87,7 @@ void BulkEncoder::begin_source(const SourceInfo& source) {
   source_hash_ = hash_key(source.key);
   index_valid_ = false;
   per_event_ = template_.varies_per_event(source);
-  encoded_source_ = json::encode_source(source);
+  document_.begin_source(source);
   encoded_for_ = &source;
 }
 
@@ -107,10 +110,10 @@ void BulkEncoder::append(std::string& out, const Event& e, const SourceInfo& sou
   }
   out.append("}}\n");
   if (&source != encoded_for_) {   // a caller that skipped begin_source()
-    encoded_source_ = json::encode_source(source);
+    document_.begin_source(source);
     encoded_for_ = &source;
   }
-  json::append_event(out, e, encoded_source_, keys_);
+  document_.append(out, e);
   out.push_back('\n');
 }
 

@@ -10,7 +10,8 @@
 
 #include "daemon/core/batch.h"
 #include "daemon/core/field_template.h"
-#include "daemon/core/json_writer.h"
+#include "daemon/core/host_identity.h"
+#include "outputs/common/document_encoder.h"
 
 namespace logship::plugins::es {
 
@@ -34,7 +35,11 @@ struct BulkEncoderOptions {
 
 class BulkEncoder {
  public:
-  explicit BulkEncoder(BulkEncoderOptions o);
+  // `document`: the source line's field schema (the logship layout here writes @timestamp, not
+  // timestamp); `host`: the host.name/host.id of the ecs and otel schemas.
+  explicit BulkEncoder(BulkEncoderOptions o,
+                       const doc::DocumentOptions& document = doc::DocumentOptions("logship"),
+                       const HostIdentity& host = {});
   // Call before the events of each batch: the id prefix and the index cache depend on the source.
   void begin_source(const SourceInfo& source);
   // Appends the action line and source line of `e`.
@@ -53,10 +58,9 @@ class BulkEncoder {
 
  private:
   const BulkEncoderOptions o_;
-  std::string encoded_source_;              // tags and labels of the current source, as JSON
+  doc::DocumentEncoder document_;
   const SourceInfo* encoded_for_ = nullptr;
   const IndexTemplate template_;
-  const json::EventKeys keys_;
   uint64_t source_hash_ = 0;
   // The index name only changes with fields or the time's second: cache it otherwise.
   std::string index_;

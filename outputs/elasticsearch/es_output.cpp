@@ -7,6 +7,7 @@
 
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/metrics.h"
+#include "outputs/elasticsearch/index_template.h"
 
 namespace logship::plugins {
 namespace es {
@@ -17,8 +18,9 @@ using config::Millis;
 
 const config::OptionSchema<EsOptions>& EsOptions::schema() {
   using S = config::OptionSchema<EsOptions>;
-  static const auto s =
-      S{}.add("hosts", &EsOptions::hosts,
+  static const auto s = [] {
+    S s;
+    s.add("hosts", &EsOptions::hosts,
               "Node URLs (http:// or https://, optional path prefix). Requests go to one node and "
               "fail over to the next when it cannot be reached.")
           .add("index", &EsOptions::index,
@@ -70,7 +72,20 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
                "First backoff before resending rejected items (doubles, with jitter).",
                config::at_least(Millis(1), "1ms"))
           .add("item_retry_max", &EsOptions::item_retry_max, "Longest backoff between rounds.",
-               config::at_least(Millis(1), "1ms"));
+               config::at_least(Millis(1), "1ms"))
+          .add("index_template", &EsOptions::index_template,
+               "Before the first bulk request, PUT an index template (idempotent) for the indices "
+               "`index` names (its {fields} and %X as *): message as text, other strings as "
+               "keyword (the ECS types), data_stream: {} in data_stream mode. Off: manage "
+               "templates yourself.")
+          .add("index_template_name", &EsOptions::index_template_name,
+               "Name of that template (_index_template/<name>).")
+          .add("ilm_policy", &EsOptions::ilm_policy,
+               "Elasticsearch: the ILM policy the template sets (index.lifecycle.name); empty = "
+               "none. OpenSearch attaches ISM policies by their own ism_template.");
+    doc::add_document_options(s);
+    return s;
+  }();
   return s;
 }
 
@@ -82,6 +97,7 @@ std::string EsOptions::validate() const {
     if (!parse_host_url(h, &url, &err)) return err;
   }
   if (index.empty()) return "index must not be empty";
+  if (index_template && index_template_name.empty()) return "index_template_name must not be empty";
   if (!password.empty() && username.empty()) return "password needs username";
   if (!api_key.empty() && !username.empty()) return "use either username/password or api_key";
   if (!tls_key_file.empty() && tls_cert_file.empty()) return "tls_key_file needs tls_cert_file";
@@ -112,7 +128,7 @@ std::string_view short_body(std::string_view b) { return b.substr(0, std::min<st
 }  // namespace
 
 EsOutput::Sender::Sender(const EsOutput& out)
-    : encoder(encoder_options(out.o_)),
+    : encoder(encoder_options(out.o_), out.o_, out.host_),
       conn(out.tls_.get(), out.o_.tls_verify, out.o_.connect_timeout, out.o_.timeout),
       gzip(static_cast<int>(out.o_.compression_level)),
       rng(std::random_device{}()) {}
@@ -151,6 +167,7 @@ EsOutput::~EsOutput() { stop(); }
 Status EsOutput::start(OutputContext& ctx) {
   ctx_ = &ctx;
   name_ = ctx.name();
+  host_ = process_host_identity();
   bool any_tls = std::any_of(hosts_.begin(), hosts_.end(), [](const HostUrl& h) { return h.tls; });
   if (any_tls || !o_.tls_ca_file.empty() || !o_.tls_cert_file.empty()) {
     TlsOptions t{o_.tls_ca_file, o_.tls_cert_file, o_.tls_key_file, o_.tls_verify};
@@ -241,7 +258,49 @@ void EsOutput::log_problem(std::string_view what, std::string_view kv) {
   }
 }
 
+std::string EsOutput::ensure_index_template(Sender& s) {
+  std::lock_guard lock(template_mu_);
+  if (template_installed_) return "";
+  TemplateSpec spec{index_pattern(o_.index), o_.mode == "data_stream", o_.ilm_policy};
+  http::request<http::string_body> req;
+  req.method(http::verb::put);
+  req.version(11);
+  req.keep_alive(true);
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::user_agent, "logship/" LOGSHIP_VERSION);
+  if (!authorization_.empty()) req.set(http::field::authorization, authorization_);
+  req.body() = index_template_body(spec);
+  req.prepare_payload();
+  std::string why = "no node reachable";
+  for (const HostUrl& h : hosts_) {
+    req.target(h.path_prefix + "/_index_template/" + o_.index_template_name);
+    req.set(http::field::host, h.host_header);
+    HttpResult r = s.conn.send(h, req);
+    if (r.kind == HttpResult::Kind::kAborted) return "output stopping";
+    if (r.kind != HttpResult::Kind::kOk) {
+      why = r.error;
+      continue;
+    }
+    if (r.status >= 200 && r.status < 300) {
+      template_installed_ = true;
+      log::info("elasticsearch", "index template in place",
+                log::kv("output", name_) + log::kv("template", o_.index_template_name) +
+                    log::kv("pattern", spec.pattern));
+      return "";
+    }
+    why = "index template: HTTP " + std::to_string(r.status) + ": " + std::string(short_body(r.body));
+    log_problem("cannot install the index template", log::kv("status", r.status) +
+                                                         log::kv("body", short_body(r.body)));
+    break;
+  }
+  return why;
+}
+
 DeliveryResult EsOutput::run_job(Sender& s, const Job& job) {
+  if (o_.index_template) {
+    std::string why = ensure_index_template(s);
+    if (!why.empty()) return DeliveryResult::retry(std::move(why));
+  }
   s.encoded.clear();
   s.items.clear();
   for (const auto& b : job.batches) {

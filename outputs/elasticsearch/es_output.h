@@ -19,13 +19,16 @@
 #include "config/option_schema.h"
 #include "daemon/core/plugin_api.h"
 #include "daemon/runtime/log.h"
+#include "outputs/common/document_options.h"
 #include "outputs/elasticsearch/bulk_encoder.h"
 #include "outputs/elasticsearch/bulk_response.h"
 #include "outputs/elasticsearch/http_client.h"
 
 namespace logship::plugins::es {
 
-struct EsOptions {
+struct EsOptions : doc::DocumentOptions {
+  EsOptions() : DocumentOptions("ecs") {}
+
   std::vector<std::string> hosts{"http://127.0.0.1:9200"};
   std::string index = "logship-%Y.%m.%d";
   std::string mode = "index";
@@ -48,6 +51,9 @@ struct EsOptions {
   int64_t item_retries = 5;
   config::Millis item_retry_initial{100};
   config::Millis item_retry_max{5000};
+  bool index_template = false;
+  std::string index_template_name = "logship";
+  std::string ilm_policy;
 
   static const config::OptionSchema<EsOptions>& schema();
   std::string validate() const;
@@ -98,6 +104,8 @@ class EsOutput final : public Output {
   RequestResult send_items(Sender& s, std::span<const uint32_t> idx, std::vector<uint32_t>* failed,
                            std::string* fail_reason);
   HttpResult post(Sender& s, std::string_view ndjson);
+  // PUTs the index template once per output (index_template: true); "" when in place.
+  std::string ensure_index_template(Sender& s);
   bool sleep_unless_stopping(std::chrono::milliseconds d);
   void log_problem(std::string_view what, std::string_view kv);
 
@@ -111,6 +119,9 @@ class EsOutput final : public Output {
   OutputContext* ctx_ = nullptr;
   std::string name_;
   std::atomic<std::size_t> preferred_host_{0};
+  HostIdentity host_;         // resolved by the daemon; copied once in start()
+  std::mutex template_mu_;
+  bool template_installed_ = false;   // guarded by template_mu_
 
   std::mutex mu_;
   std::condition_variable cv_;        // jobs for idle senders

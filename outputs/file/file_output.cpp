@@ -16,11 +16,13 @@
 #include <optional>
 #include <unordered_map>
 
+#include "daemon/core/host_identity.h"
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/state/atomic_file.h"
+#include "outputs/common/document_encoder.h"
 #include "outputs/file/archiver.h"
 #include "outputs/file/output_file.h"
 #include "daemon/core/field_template.h"
@@ -32,7 +34,9 @@ namespace fs = std::filesystem;
 using config::ByteSize;
 using config::Millis;
 
-struct FileOptions {
+struct FileOptions : doc::DocumentOptions {
+  FileOptions() : DocumentOptions("logship") {}
+
   std::string path = "/var/log/logship/{container_name}/%Y-%m-%d.log";
   std::string format = "json";
   ByteSize max_size = config::operator""_MiB(100);
@@ -49,8 +53,9 @@ struct FileOptions {
 
   static const config::OptionSchema<FileOptions>& schema() {
     using S = config::OptionSchema<FileOptions>;
-    static const auto s =
-        S{}.add("path", &FileOptions::path,
+    static const auto s = [] {
+      S s;
+      s.add("path", &FileOptions::path,
                 "Path template: {field} takes a source tag (container_name, container_id, image, "
                 "...) or event field, %Y %m %d %H the event's UTC time. Values are made "
                 "file-name safe: only [A-Za-z0-9._-] kept (others, '/' and NUL become '_'), no "
@@ -88,6 +93,9 @@ struct FileOptions {
                  "Files kept open at once (one per distinct rendered path); past this the file "
                  "written least recently is closed, and reopened when written again.",
                  config::in_range(1, 65536));
+      doc::add_document_options(s);
+      return s;
+    }();
     return s;
   }
   std::string validate() const {
@@ -147,6 +155,7 @@ class FileOutput final : public Output {
   Status start(OutputContext& ctx) override {
     ctx_ = &ctx;
     name_ = ctx.name();
+    document_.emplace(o_, process_host_identity());
     torn_ = &Metrics::global().counter("logship_file_torn_lines_removed_total", "",
                                        "Partial lines cut from active files after a crash");
     rotations_ = &Metrics::global().counter("logship_file_rotations_total", "",
@@ -164,7 +173,7 @@ class FileOutput final : public Output {
     const TimePoint now = SteadyClock::now();
     for (const auto& b : batches) {
       const SourceInfo& src = b->source();
-      if (!raw_) encoded_source_ = json::encode_source(src);
+      if (!raw_) document_->begin_source(src);
       Segment* seg = nullptr;
       bool rendered = false;
       int64_t seg_second = INT64_MIN;
@@ -193,7 +202,7 @@ class FileOutput final : public Output {
         if (raw_) {
           seg->pending.append(e.message);
         } else {
-          json::append_event(seg->pending, e, encoded_source_);
+          document_->append(seg->pending, e);
         }
         seg->pending.push_back('\n');
         if (seg->size + seg->pending.size() >= o_.max_size.bytes) {
@@ -592,7 +601,7 @@ class FileOutput final : public Output {
   std::string path_;
   std::vector<DeliverDone> waiting_;
   bool sync_failed_in_delivery_ = false;   // the delivery under way lost unsynced bytes
-  std::string encoded_source_;
+  std::optional<doc::DocumentEncoder> document_;   // made in start(): it needs the host
   TimePoint next_sync_{};
   log::RateLimit error_log_;
   std::atomic<uint64_t>* torn_ = nullptr;

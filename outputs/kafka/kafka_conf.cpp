@@ -8,8 +8,9 @@ const config::OptionSchema<KafkaOptions>& KafkaOptions::schema() {
   using S = config::OptionSchema<KafkaOptions>;
   using config::ByteSize;
   using config::Millis;
-  static const auto s =
-      S{}.add("brokers", &KafkaOptions::brokers, "Bootstrap brokers, host:port each.")
+  static const auto s = [] {
+    S s;
+    s.add("brokers", &KafkaOptions::brokers, "Bootstrap brokers, host:port each.")
           .add("topic", &KafkaOptions::topic,
                "Topic template: {name} takes a source tag (container_name, image, ...) or event "
                "field, %Y %m %d the event's UTC date. Substituted values keep only "
@@ -59,6 +60,9 @@ const config::OptionSchema<KafkaOptions>& KafkaOptions::schema() {
           .add("properties", &KafkaOptions::properties,
                "Any librdkafka property (security.protocol, sasl.*, ssl.*, ...); wins over the "
                "options above. Use ${file:/path} for secrets.");
+    doc::add_document_options(s);
+    return s;
+  }();
   return s;
 }
 

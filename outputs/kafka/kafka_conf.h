@@ -7,10 +7,13 @@
 #include <librdkafka/rdkafka.h>
 
 #include "config/option_schema.h"
+#include "outputs/common/document_options.h"
 
 namespace logship::plugins {
 
-struct KafkaOptions {
+struct KafkaOptions : doc::DocumentOptions {
+  KafkaOptions() : DocumentOptions("logship") {}
+
   static constexpr std::size_t kMaxHeaders = 16;
   std::vector<std::string> brokers;
   std::string topic = "logs";

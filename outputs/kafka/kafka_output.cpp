@@ -17,11 +17,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "daemon/core/host_identity.h"
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/core/field_template.h"
+#include "outputs/common/document_encoder.h"
 #include "outputs/kafka/kafka_conf.h"
 
 namespace logship::plugins {
@@ -109,6 +111,7 @@ class KafkaOutput final : public Output {
   Status start(OutputContext& ctx) override {
     ctx_ = &ctx;
     name_ = ctx.name();
+    document_.emplace(o_, process_host_identity());
     const std::string labels = labels_for(name_);
     auto& m = Metrics::global();
     queue_full_ = &m.counter("logship_kafka_queue_full_total", labels,
@@ -216,10 +219,10 @@ class KafkaOutput final : public Output {
       } else {
         value_buf_.clear();
         if (&src != encoded_for_) {   // events of one batch share their source: encode it once
-          encoded_source_ = json::encode_source(src);
+          document_->begin_source(src);
           encoded_for_ = &src;
         }
-        json::append_event(value_buf_, e, encoded_source_);
+        document_->append(value_buf_, e);
         value = value_buf_;
       }
       rd_kafka_vu_t vu[8 + kMaxHeaders];
@@ -524,7 +527,7 @@ class KafkaOutput final : public Output {
   std::string topic_name_;
   std::string render_buf_;
   std::string value_buf_;
-  std::string encoded_source_;
+  std::optional<doc::DocumentEncoder> document_;   // made in start(): it needs the host
   const SourceInfo* encoded_for_ = nullptr;
   std::string key_scratch_;
   std::string header_scratch_[kMaxHeaders];

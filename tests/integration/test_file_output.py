@@ -128,6 +128,19 @@ outputs:
         seqs = seqs_of(support.read_file_output(f"{self.tmp}/out"))
         self.assertEqual(sorted(seqs), list(range(10)) + [888888, 999999])
 
+    def test_ecs_schema_with_the_configured_host_name(self):
+        cfg = self.config(count=3, extra_out="    schema: ecs\n").replace(
+            "  drain_timeout: 20s\n", "  drain_timeout: 20s\n  host_name: file-node\n")
+        d = self.daemon(cfg).start()
+        self.assertEqual(d.wait(timeout=60), 0, d.stderr())
+        records = [json.loads(l) for l in support.read_lines(f"{self.tmp}/out/gen/app.log")]
+        self.assertEqual(sorted(seqs_of(records)), [0, 1, 2])
+        for r in records:
+            self.assertEqual(set(r), {"@timestamp", "message", "stream", "agent", "ecs", "host"}, r)
+            self.assertEqual(r["stream"], "stdout")
+            self.assertEqual(r["host"], {"name": "file-node"})
+            self.assertEqual(r["ecs"], {"version": "8.17.0"})
+
     def test_raw_format_and_templated_time_path(self):
         cfg = f"""
 service: {{state_dir: {self.tmp}/state, exit_when_done: true}}

@@ -75,6 +75,25 @@ TEST(BatchCodecTest, RoundTripKeepsEveryFieldTypeAndTheSource) {
   EXPECT_EQ(BatchDecoder::weight(rec.substr(0, 16)), 2u);
 }
 
+TEST(BatchCodecTest, TheSourcesFilePathRoundTripsAndBlocksWithoutItStillDecode) {
+  auto with_path = std::make_shared<SourceInfo>(*source());
+  with_path->file_path = "/var/lib/docker/containers/abc/abc-json.log";
+  const std::shared_ptr<const SourceInfo> sources[] = {with_path, source()};
+  for (const auto& src : sources) {
+    Batch b(src);
+    b.add_event().message = b.copy("m");
+    BatchEncoder enc;
+    std::string rec;
+    enc.encode(b, rec);
+    BatchDecoder dec;
+    std::string err;
+    BatchPtr back = dec.decode(rec, &err);
+    ASSERT_TRUE(back) << err;
+    EXPECT_EQ(back->source().file_path, src->file_path);
+    EXPECT_EQ(back->source().labels, src->labels);
+  }
+}
+
 TEST(BatchCodecTest, ConsecutiveBatchesOfOneSourceShareIt) {
   BatchPtr a = sample();
   auto b = std::make_unique<Batch>(a->source_ptr());

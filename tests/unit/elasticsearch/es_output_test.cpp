@@ -243,7 +243,8 @@ TEST(EsOutput, MixedItemsResendOnlyTheFailedOnes) {
   EXPECT_EQ(reqs[1].ids, (std::vector<std::string>{id_of("src", 1), id_of("src", 4)}));
   // The resent body is exactly the two items' lines of the first request.
   std::string expected;
-  BulkEncoder enc({"t", BulkAction::kCreate, true});
+  BulkEncoder enc({"t", BulkAction::kCreate, true}, base_options(server.url()),
+                  process_host_identity());
   auto b = make_batch(6);
   enc.begin_source(b->source());
   enc.append(expected, b->events()[1], b->source());
@@ -333,9 +334,11 @@ TEST(EsOutput, SplitsByEventCountAndBytes) {
   EXPECT_EQ(reqs[0].encoding, "");
   EXPECT_EQ(reqs[1].ids[2], id_of("b", 0));
 
-  // Each item's two lines are ~130 bytes: a 300-byte cap gives two items per request.
+  // Each item's two lines are ~130 bytes in the logship layout: a 300-byte cap gives two items
+  // per request.
   FakeServer server2([](int, const Received& r) { return Reply{200, bulk_reply(all(r.ids.size(), 201))}; });
   o = base_options(server2.url());
+  o.schema_name = "logship";
   o.bulk_max_bytes = config::ByteSize(300);
   EsOutput out2(o);
   ASSERT_TRUE(out2.start(ctx).is_ok());
