@@ -339,13 +339,17 @@ TEST(MultilineTest, RulesChosenPerContainerByLabel) {
   const std::vector<std::string> java = {"java.lang.X: boom", "\tat f", "next"};
   auto python_stream = maker();
   auto plain_stream = maker();
+  auto none_stream = maker();
   auto unknown_stream = maker();
   auto java_stream = maker();
   EXPECT_EQ(run(*python_stream, source({{"logship.multiline", "python"}}), py, 0),
             (std::vector<std::string>{"Traceback (most recent call last):\n  File \"/app/x.py\", "
                                       "line 1, in <module>\nValueError: bad",
                                       "next"}));
-  EXPECT_EQ(run(*plain_stream, source(), java, 0), java);
+  // No label: the stream's own frames choose the rule set; `none` opts out.
+  EXPECT_EQ(run(*plain_stream, source(), java, 0),
+            (std::vector<std::string>{"java.lang.X: boom\n\tat f", "next"}));
+  EXPECT_EQ(run(*none_stream, source({{"logship.multiline", "none"}}), java, 0), java);
   EXPECT_EQ(run(*unknown_stream, source({{"logship.multiline", "cobol"}}), java, 0), java);
   EXPECT_EQ(run(*java_stream, source({{"logship.multiline", "java"}}), java, 0),
             (std::vector<std::string>{"java.lang.X: boom\n\tat f", "next"}));
