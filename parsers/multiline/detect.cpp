@@ -77,6 +77,13 @@ Detection detect_rules(std::string_view l) {
       break;
     default: break;
   }
+  // .NET's console logger: "fail: Microsoft.AspNetCore.Server.Kestrel[13]"; its message lines
+  // are indented under it, so the stream needs the dotnet set from its first record on.
+  if (l[4] == ':' && l.size() > 6 && l[5] == ' ' && l.back() == ']' &&
+      (l.starts_with("fail") || l.starts_with("crit") || l.starts_with("warn") ||
+       l.starts_with("info") || l.starts_with("dbug") || l.starts_with("trce"))) {
+    return set("dotnet");
+  }
   // Ruby's Logger ("E, [2024-05-01T10:00:05.123456 #1] ERROR -- : ...") marks a Ruby stream.
   if (lines::is_upper(l[0]) && l[1] == ',' && l[2] == ' ' && l[3] == '[') return set("ruby");
   Detection d;

@@ -60,7 +60,9 @@ std::string_view leading_word(std::string_view l, std::size_t from) {
 
 bool bracketed_header(std::string_view l) {
   if (date_time_at(l, 1)) return true;                                   // [2024-05-01 10:00:00
-  if (digits_at(l, 1, 2) && l.size() > 7 && l[3] == '/' && month_at(l, 4)) return true;   // [01/May/2024
+  if (digits_at(l, 1, 2) && l.size() > 7 && (l[3] == '/' || l[3] == '-') && month_at(l, 4)) {
+    return true;   // [01/May/2024 (Django), [01-May-2024 (PHP's error_log)
+  }
   if (time_at(l, 1)) return true;                                        // [10:00:05.412]
   std::size_t i = 1;
   while (i < l.size() && is_digit(l[i])) ++i;

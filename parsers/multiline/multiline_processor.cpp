@@ -242,7 +242,7 @@ struct HeldEvent {
 struct Slot {
   uint8_t state = 0;
   bool open = false;
-  bool takes_trace = false;     // the group is a log statement no trace has joined yet
+  bool takes_trace = false;     // the group is one line that a trace starting next may join
   bool held = false;            // the group lives in `text`/`first`, not in the current batch
   uint32_t nlines = 0;          // lines in the group, tentative ones included
   uint32_t tentative = 0;       // trailing lines not yet confirmed
@@ -431,6 +431,7 @@ class MultilineProcessor final : public Processor {
   }
 
   void append(Slot& s, const Event& e, std::size_t i, bool tentative) {
+    s.takes_trace = false;   // a statement is one line; what follows it is no longer one
     s.tentative = tentative ? s.tentative + 1 : 0;
     ++s.nlines;
     s.bytes += 1 + e.message.size();

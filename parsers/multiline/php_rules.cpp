@@ -28,6 +28,13 @@ bool uncaught_report(std::string_view t) {
   return t.starts_with("Uncaught ");
 }
 
+// error_log() writes "[01-May-2024 10:00:06 UTC] PHP Fatal error:  ...".
+std::string_view without_time(std::string_view t) {
+  if (!t.starts_with("[")) return t;
+  std::size_t e = t.find("] ");
+  return e == std::string_view::npos ? t : t.substr(e + 2);
+}
+
 class PhpRules final : public LineRules {
   enum : uint8_t { kNone, kTrace };
 
@@ -36,14 +43,18 @@ class PhpRules final : public LineRules {
     std::string_view t = lines::rstrip_cr(l);
     if (open && s == kTrace) {
       if (t == "Stack trace:" || php_frame(t) || t.starts_with("Next ")) return A::kAppend;
+      if (t == "\"}" || t == "\"} ") {   // Laravel closes its context JSON after the trace
+        s = kNone;
+        return A::kAppend;
+      }
       if (t.starts_with("  thrown in ")) {
         s = kNone;   // the report ends here
         return A::kAppend;
       }
     }
-    if (uncaught_report(t)) {
+    if (uncaught_report(without_time(t))) {   // the engine's report heads its own record
       s = kTrace;
-      return A::kTraceStart;
+      return A::kStart;
     }
     // A logger's statement, then "Stack trace:" (Exception::__toString), "[stacktrace]"
     // (Monolog, Laravel) or the frames themselves.
@@ -53,11 +64,6 @@ class PhpRules final : public LineRules {
     }
     s = kNone;
     return lines::json_line(t) ? A::kSingle : A::kStart;
-  }
-
-  // "PHP Warning:  ..." and the other engine messages head a record too.
-  bool statement(std::string_view l) const override {
-    return LineRules::statement(l) || l.starts_with("PHP ");
   }
 };
 

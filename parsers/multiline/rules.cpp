@@ -42,16 +42,19 @@ bool jul_level_line(std::string_view r) {
   return false;
 }
 
+bool jul_severe(std::string_view r) { return r.starts_with("SEVERE: ") || r.starts_with("WARNING: "); }
+
 bool jul_header(std::string_view r) {
   return r.size() > 12 && r[3] == ' ' && r[6] == ',' && log_header(r);
 }
 
 class JavaRules final : public LineRules {
-  enum : uint8_t { kNone, kJulHeader };
+  enum : uint8_t { kNone, kJulHeader, kJulSevere };
 
  public:
   LineAction classify(std::string_view l, bool open, uint8_t& s) const override {
     const bool after_jul = open && s == kJulHeader;
+    const bool after_jul_severe = open && s == kJulSevere;
     s = kNone;
     if (!l.empty()) {
       if (json_line(l)) return A::kSingle;
@@ -75,8 +78,12 @@ class JavaRules final : public LineRules {
           break;
         default: break;
       }
-      if (after_jul && jul_level_line(r)) return A::kAppend;
-      if (exception_line(r)) return A::kTraceStart;
+      if (after_jul && jul_level_line(r)) {
+        if (jul_severe(r)) s = kJulSevere;
+        return A::kAppend;
+      }
+      // A JUL record is two lines, so its trace is joined here rather than as a statement's.
+      if (exception_line(r)) return after_jul_severe ? A::kAppend : A::kTraceStart;
       if (jul_header(r)) s = kJulHeader;
     }
     return A::kStart;

@@ -31,7 +31,7 @@ class LineRules {
   // `open`: the stream has an open group. `state` starts at 0 and is reset to 0 when a group is
   // emitted by a flush. Returning kAppend* with no open group is treated as kStart.
   virtual LineAction classify(std::string_view line, bool open, uint8_t& state) const = 0;
-  // Is `line` (the first line of an open group with no trace yet) a log statement that a trace
+  // Is `line` (an open group's only line) a log statement that a trace
   // starting on the next line belongs to? Asked only when a trace starts, so it may cost more
   // than classify(). Default: the line begins with a common time stamp or level header.
   virtual bool statement(std::string_view line) const;
