@@ -23,10 +23,11 @@ class DotnetRules final : public LineRules {
     // console logger's message lines are all indented.
     if (open && lines::is_ws(t[0]) && !lines::blank(t)) return A::kAppend;
     if (open && t.starts_with("--- End of stack trace from previous location")) return A::kAppend;
-    if (t.starts_with("Unhandled exception. ") || t.starts_with("Unhandled Exception: ") ||
-        lines::exception_line(t)) {
+    if (t.starts_with("Unhandled exception. ") || t.starts_with("Unhandled Exception: ")) {
       return A::kTraceStart;
     }
+    // "System.TimeoutException: ..." under a logger's statement; its frames confirm it.
+    if (lines::exception_line(t, false)) return A::kMaybeTraceStart;
     return A::kStart;
   }
 };

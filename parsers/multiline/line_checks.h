@@ -47,8 +47,8 @@ inline bool digits_at(std::string_view l, std::size_t at, std::size_t n) {
 // The first token names an exception class and ends the token with ": " or the line:
 // "java.lang.IllegalStateException: msg", "System.InvalidOperationException: msg",
 // "TypeError: msg", "Error: msg". Qualified names must end in Exception/Error/Throwable so a
-// "c.e.shop: started" line is not one; a bare name must end in Error or Exception.
-inline bool exception_line(std::string_view l) {
+// "c.e.shop: started" line is not one; bare names (JavaScript's) only with `bare_names`.
+inline bool exception_line(std::string_view l, bool bare_names = true) {
   l = rstrip_cr(l);
   if (l.empty() || !is_alpha(l[0])) return false;
   std::size_t i = 0, last_dot = std::string_view::npos;
@@ -61,6 +61,7 @@ inline bool exception_line(std::string_view l) {
   if (!(rest.empty() || rest.starts_with(": ") || rest == ":")) return false;
   std::string_view simple = l.substr(last_dot == std::string_view::npos ? 0 : last_dot + 1, i - (last_dot == std::string_view::npos ? 0 : last_dot + 1));
   if (simple.empty() || !is_upper(simple[0])) return false;
+  if (last_dot == std::string_view::npos && !bare_names) return false;
   return simple.ends_with("Exception") || simple.ends_with("Error") ||
          (last_dot != std::string_view::npos && simple.ends_with("Throwable"));
 }

@@ -83,7 +83,9 @@ class JavaRules final : public LineRules {
         return A::kAppend;
       }
       // A JUL record is two lines, so its trace is joined here rather than as a statement's.
-      if (exception_line(r)) return after_jul_severe ? A::kAppend : A::kTraceStart;
+      // Elsewhere the exception line joins a statement only once a frame confirms it: a class
+      // name and a colon alone are too little to merge on.
+      if (exception_line(r, false)) return after_jul_severe ? A::kAppend : A::kMaybeTraceStart;
       if (jul_header(r)) s = kJulHeader;
     }
     return A::kStart;
@@ -204,9 +206,9 @@ class GoRules final : public LineRules {
       s = kStacks;
       return A::kTraceStart;
     }
-    if (go_function_line(l)) {
+    if (go_function_line(l)) {   // confirmed by the "\tfile.go:N" line under it
       s = kErrorStack;
-      return A::kTraceStart;
+      return A::kMaybeTraceStart;
     }
     s = kNone;
     return json_line(l) ? A::kSingle : A::kStart;
@@ -218,9 +220,14 @@ class GoRules final : public LineRules {
 };
 
 // ---- Node.js: error stacks, their property blocks, uncaught-exception source excerpts ----------
+// "    at f (/app/x.js:1:2)", "    at /app/x.js:27:31", "    at new Foo (<anonymous>)": the
+// frame ends with ')' (or ") {") or a line:column; "  at most 3 retries" is not one.
 bool node_at(std::string_view l) {
+  l = rstrip_cr(l);
   std::size_t i = indent(l);
-  return i > 0 && l.substr(i).starts_with("at ");
+  if (i == 0 || !l.substr(i).starts_with("at ") || l.empty()) return false;
+  return l.back() == ')' || l.ends_with(") {") ||   // " {": the error's own properties follow
+         (is_digit(l.back()) && l.find(':', i) != std::string_view::npos);
 }
 
 // "/app/server.js:12" or "file:///app/x.mjs:3": how node starts the
@@ -296,7 +303,7 @@ class NodeRules final : public LineRules {
       return A::kStart;
     }
     s = kNone;
-    if (exception_line(t) || t.starts_with("Uncaught ")) return A::kTraceStart;
+    if (exception_line(t) || t.starts_with("Uncaught ")) return A::kMaybeTraceStart;   // frames confirm
     if (pino_pretty_line(t)) {
       s = kPretty;
       return A::kStart;

@@ -21,8 +21,8 @@ enum class LineAction : uint8_t {
   kSingle,            // closes the open group and passes through alone (never held)
   kTraceStart,        // starts a trace: joins the open group if that is a lone log statement
                       // of this rule set (statement() says so), else acts as kStart
-  kMaybeTraceStart,   // as kTraceStart, but joins only tentatively (auto detection, before a
-                      // rule set is known: the next line must confirm it)
+  kMaybeTraceStart,   // as kTraceStart, but joins only tentatively: a following kAppend must
+                      // confirm it (an exception line needs its frames)
 };
 
 class LineRules {
