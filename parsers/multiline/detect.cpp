@@ -79,7 +79,7 @@ Detection detect_rules(std::string_view l) {
   }
   // .NET's console logger: "fail: Microsoft.AspNetCore.Server.Kestrel[13]"; its message lines
   // are indented under it, so the stream needs the dotnet set from its first record on.
-  if (l[4] == ':' && l.size() > 6 && l[5] == ' ' && l.back() == ']' &&
+  if (l.size() > 6 && l[4] == ':' && l[5] == ' ' && l.back() == ']' &&
       (l.starts_with("fail") || l.starts_with("crit") || l.starts_with("warn") ||
        l.starts_with("info") || l.starts_with("dbug") || l.starts_with("trce"))) {
     return set("dotnet");
