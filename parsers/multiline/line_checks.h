@@ -59,7 +59,8 @@ inline bool exception_line(std::string_view l, bool bare_names = true) {
   }
   std::string_view rest = l.substr(i);
   if (!(rest.empty() || rest.starts_with(": ") || rest == ":")) return false;
-  std::string_view simple = l.substr(last_dot == std::string_view::npos ? 0 : last_dot + 1, i - (last_dot == std::string_view::npos ? 0 : last_dot + 1));
+  const std::size_t name_at = last_dot == std::string_view::npos ? 0 : last_dot + 1;
+  std::string_view simple = l.substr(name_at, i - name_at);
   if (simple.empty() || !is_upper(simple[0])) return false;
   if (last_dot == std::string_view::npos && !bare_names) return false;
   return simple.ends_with("Exception") || simple.ends_with("Error") ||

@@ -9,7 +9,8 @@ namespace logship::parsers {
 // Recognised headers:
 //   2024-05-01T10:00:05.412Z / 2024-05-01 10:00:05,412 (ISO 8601, RFC 3339, Logback, Python)
 //   2024/05/01 10:00:05 (Go log)            10:00:05.412 (time of day first)
-//   01-May-2024 10:00:05 (Tomcat, JUL)       May 01, 2024 10:00:05 AM / May  1 10:00:05 (JUL, syslog)
+//   01-May-2024 10:00:05 (Tomcat)
+//   May 01, 2024 10:00:05 AM (JUL)           May  1 10:00:05 (syslog)
 //   [2024-05-01 ...] / [01/May/2024 ...] / [10:00:05.412] / [1714557605412] / [ERROR]
 //   E, [2024-05-01T10:00:05.123456 #1] (Ruby Logger)
 //   ERROR:root:msg / ERROR:    msg / error: msg (Python, uvicorn, winston)  ERROR msg / WARN msg

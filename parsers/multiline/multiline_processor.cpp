@@ -1,5 +1,6 @@
-// `multiline` processor: reassembles lines that belong together (stack traces, tracebacks,
-// goroutine dumps) into one event whose message is the lines joined with "\n".
+// `multiline` processor: reassembles lines that belong together (a log statement and the stack
+// trace under it, tracebacks, goroutine dumps) into one event whose message is the lines joined
+// with "\n". With rules: auto and no label, a stream's own lines choose the rule set (detect.h).
 //
 // Each source stream gets its own instance; inside it stdout and stderr keep separate groups.
 // Groups that end inside a batch are merged in place (one arena copy for the joined message).
@@ -380,17 +381,16 @@ class MultilineProcessor final : public Processor {
   }
 
  private:
-  // A trace starts on this line: it joins the open group if that is one log statement (of the
-  // stream's rule set; while detecting, a common header with an error level) with no trace yet, and it came within
-  // flush_timeout of it. A held statement is thus kept only until the next line decides.
-  bool joins_statement(Slot& s, const LineRules* rules, TimePoint now) {
+  // A trace starts on this line: it joins the open group if that is a single line which is a
+  // log statement (as the stream's rule set sees it; while detecting, a common header with an
+  // error level) and the trace came within flush_timeout of it. A statement is thus held only
+  // until the next line decides, as any line is.
+  bool joins_statement(const Slot& s, const LineRules* rules, TimePoint now) const {
     if (!s.open || !s.takes_trace) return false;
     if (s.held && s.last_line + o_.flush_timeout < now) return false;
     std::string_view first = s.held ? held_line(s, 0) : s.lines[0];
-    const bool statement = rules != nullptr ? rules->statement(first)
-                                            : parsers::log_statement(parsers::lines::rstrip_cr(first));
-    if (statement) s.takes_trace = false;
-    return statement;
+    return rules != nullptr ? rules->statement(first)
+                            : parsers::log_statement(parsers::lines::rstrip_cr(first));
   }
 
   // Detection found the stream's rule set: keep it, and replay the open groups' lines through

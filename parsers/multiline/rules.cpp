@@ -42,7 +42,9 @@ bool jul_level_line(std::string_view r) {
   return false;
 }
 
-bool jul_severe(std::string_view r) { return r.starts_with("SEVERE: ") || r.starts_with("WARNING: "); }
+bool jul_severe(std::string_view r) {
+  return r.starts_with("SEVERE: ") || r.starts_with("WARNING: ");
+}
 
 bool jul_header(std::string_view r) {
   return r.size() > 12 && r[3] == ' ' && r[6] == ',' && log_header(r);
@@ -303,7 +305,8 @@ class NodeRules final : public LineRules {
       return A::kStart;
     }
     s = kNone;
-    if (exception_line(t) || t.starts_with("Uncaught ")) return A::kMaybeTraceStart;   // frames confirm
+    // "TypeError: msg" joins a statement once its first frame confirms it.
+    if (exception_line(t) || t.starts_with("Uncaught ")) return A::kMaybeTraceStart;
     if (pino_pretty_line(t)) {
       s = kPretty;
       return A::kStart;
