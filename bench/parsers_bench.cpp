@@ -206,6 +206,24 @@ void statements(benchmark::State& state, const std::string& yaml) {
 void BM_MultilineStatementsJava(benchmark::State& state) { statements(state, "{rules: java}"); }
 void BM_MultilineStatementsAuto(benchmark::State& state) { statements(state, "{rules: auto}"); }
 
+// A stream that never prints a trace (nginx access lines): rules: auto keeps watching it.
+std::vector<std::string> access_lines() {
+  std::vector<std::string> v;
+  for (int i = 0; i < 1000; ++i) {
+    v.push_back("203.0.113." + std::to_string(i % 250) +
+                R"( - - [01/May/2024:10:00:00 +0000] "GET /api/orders/)" + std::to_string(i) +
+                R"( HTTP/1.1" 200 512 "-" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36")");
+  }
+  return v;
+}
+
+void BM_MultilineAccessLogJava(benchmark::State& state) {
+  run(state, "multiline", "{rules: java}", access_lines());
+}
+void BM_MultilineAccessLogAuto(benchmark::State& state) {
+  run(state, "multiline", "{rules: auto}", access_lines());
+}
+
 void BM_MultilinePython(benchmark::State& state) {
   std::vector<std::string> v;
   const std::string filler(150, 'x');
@@ -236,6 +254,8 @@ BENCHMARK(BM_Timestamp);
 BENCHMARK(BM_MultilineJava);
 BENCHMARK(BM_MultilineStatementsJava);
 BENCHMARK(BM_MultilineStatementsAuto);
+BENCHMARK(BM_MultilineAccessLogJava);
+BENCHMARK(BM_MultilineAccessLogAuto);
 BENCHMARK(BM_MultilinePython);
 BENCHMARK(BM_MultilineCustomRegex);
 

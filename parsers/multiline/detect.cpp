@@ -75,7 +75,10 @@ Detection detect_rules(std::string_view l) {
     case 'E':
       if (l.starts_with("Exception in thread \"")) return set("java");
       break;
-    default: break;
+    default:
+      // Time stamps, addresses, brackets, JSON: no signature and no exception line starts so.
+      if (!lines::is_alpha(l[0])) return {};
+      break;
   }
   // .NET's console logger: "fail: Microsoft.AspNetCore.Server.Kestrel[13]"; its message lines
   // are indented under it, so the stream needs the dotnet set from its first record on.
