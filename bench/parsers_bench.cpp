@@ -140,6 +140,90 @@ std::vector<std::string> java_mix() {
 
 void BM_MultilineJava(benchmark::State& state) { run(state, "multiline", "{rules: java}", java_mix()); }
 
+// The same mix with the log statement Spring Boot prints in front of each trace (issue 16): a
+// trace is 5 lines, statement included. `events` gets the exact events expected from it.
+std::vector<std::string> java_statement_mix(std::vector<std::string>* events) {
+  std::vector<std::string> v;
+  const std::string filler(150, 'x');
+  for (int i = 0; i < 4000; ++i) {
+    if (i % 133 == 0) {
+      const std::size_t first = v.size();
+      v.push_back("2024-05-01T10:00:00.123Z ERROR 1 --- [nio-8080-exec-1] c.e.shop.api.OrderController"
+                  "  : order " + std::to_string(i) + " failed");
+      v.push_back("java.lang.IllegalStateException: order service unavailable");
+      v.push_back("\tat com.shop.orders.OrderService.place(OrderService.java:87)");
+      v.push_back("\tat com.shop.api.OrderController.create(OrderController.java:42)");
+      v.push_back("\tat java.base/java.lang.Thread.run(Thread.java:833)");
+      std::string ev = v[first];
+      for (std::size_t k = first + 1; k < v.size(); ++k) ev += "\n" + v[k];
+      events->push_back(ev);
+      i += 4;
+    } else {
+      v.push_back("2024-05-01T10:00:00.123Z  INFO 1 --- [nio-8080-exec-2] c.e.Shop : request " +
+                  std::to_string(i) + " " + filler);
+      events->push_back(v.back());
+    }
+  }
+  return v;
+}
+
+// Runs the lines once, in batches, through a fresh processor: are the events exactly `want`?
+bool exact(const std::string& yaml, const std::vector<std::string>& lines,
+           const std::vector<std::string>& want) {
+  ProcessorMaker maker = logship::bind("multiline", yaml);
+  auto p = maker();
+  auto src = source();
+  std::vector<std::string> got;
+  for (std::size_t at = 0; at < lines.size(); at += kBatch) {
+    auto b = std::make_unique<Batch>(src, kBatch, kBatch * 256);
+    for (std::size_t i = at; i < std::min(lines.size(), at + kBatch); ++i) {
+      Event& e = b->add_event();
+      e.message = b->copy(lines[i]);
+      e.stream = Stream::kStdout;
+    }
+    p->process(*b);
+    for (const Event& e : b->events()) got.emplace_back(e.message);
+    b->acks().release();
+  }
+  Batch f(src);
+  p->flush(f, SteadyClock::now(), true);
+  for (const Event& e : f.events()) got.emplace_back(e.message);
+  f.acks().release();
+  return got == want;
+}
+
+void statements(benchmark::State& state, const std::string& yaml) {
+  std::vector<std::string> want;
+  const auto lines = java_statement_mix(&want);
+  if (!exact(yaml, lines, want)) {
+    state.SkipWithError("merged events differ from the expected ones");
+    return;
+  }
+  state.counters["exact"] = 1;
+  run(state, "multiline", yaml, lines);
+}
+
+void BM_MultilineStatementsJava(benchmark::State& state) { statements(state, "{rules: java}"); }
+void BM_MultilineStatementsAuto(benchmark::State& state) { statements(state, "{rules: auto}"); }
+
+// A stream that never prints a trace (nginx access lines): rules: auto keeps watching it.
+std::vector<std::string> access_lines() {
+  std::vector<std::string> v;
+  for (int i = 0; i < 1000; ++i) {
+    v.push_back("203.0.113." + std::to_string(i % 250) +
+                R"( - - [01/May/2024:10:00:00 +0000] "GET /api/orders/)" + std::to_string(i) +
+                R"( HTTP/1.1" 200 512 "-" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36")");
+  }
+  return v;
+}
+
+void BM_MultilineAccessLogJava(benchmark::State& state) {
+  run(state, "multiline", "{rules: java}", access_lines());
+}
+void BM_MultilineAccessLogAuto(benchmark::State& state) {
+  run(state, "multiline", "{rules: auto}", access_lines());
+}
+
 void BM_MultilinePython(benchmark::State& state) {
   std::vector<std::string> v;
   const std::string filler(150, 'x');
@@ -168,6 +252,10 @@ BENCHMARK(BM_RegexSyslog);
 BENCHMARK(BM_Logfmt);
 BENCHMARK(BM_Timestamp);
 BENCHMARK(BM_MultilineJava);
+BENCHMARK(BM_MultilineStatementsJava);
+BENCHMARK(BM_MultilineStatementsAuto);
+BENCHMARK(BM_MultilineAccessLogJava);
+BENCHMARK(BM_MultilineAccessLogAuto);
 BENCHMARK(BM_MultilinePython);
 BENCHMARK(BM_MultilineCustomRegex);
 

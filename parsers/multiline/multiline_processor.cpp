@@ -1,5 +1,6 @@
-// `multiline` processor: reassembles lines that belong together (stack traces, tracebacks,
-// goroutine dumps) into one event whose message is the lines joined with "\n".
+// `multiline` processor: reassembles lines that belong together (a log statement and the stack
+// trace under it, tracebacks, goroutine dumps) into one event whose message is the lines joined
+// with "\n". With rules: auto and no label, a stream's own lines choose the rule set (detect.h).
 //
 // Each source stream gets its own instance; inside it stdout and stderr keep separate groups.
 // Groups that end inside a batch are merged in place (one arena copy for the joined message).
@@ -15,6 +16,9 @@
 #include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "parsers/multiline/detect.h"
+#include "parsers/multiline/line_checks.h"
+#include "parsers/multiline/log_header.h"
 #include "parsers/multiline/rules.h"
 
 namespace logship::plugins {
@@ -41,14 +45,19 @@ struct MultilineOptions {
     static const auto s =
         S{}.add("rules", &MultilineOptions::rules,
                 "Rule set: java (frames, Caused by, Suppressed, ... N more), python (tracebacks, "
-                "chained exceptions), go (panics, goroutine dumps), nodejs (stacks, uncaught "
-                "exception reports), ruby (backtraces, Rails blocks), custom (start/continue), "
-                "or auto: the set named by the container label `label` (streams without it "
-                "pass untouched).",
-                config::one_of({"auto", "java", "python", "go", "nodejs", "ruby", "custom"}))
+                "chained exceptions), go (panics, goroutine dumps, %+v stacks), nodejs (stacks, "
+                "uncaught exception reports, pino-pretty), ruby (backtraces, Rails blocks), dotnet "
+                "(unhandled exceptions, inner exceptions), php (uncaught exceptions, stack "
+                "traces), header (a record starts with a time stamp or level header), custom "
+                "(start/continue), or auto: the set named by the container label `label`, else "
+                "the set whose traces the stream's own lines show. Built-in sets join a trace to "
+                "the log statement printed right above it.",
+                config::one_of({"auto", "java", "python", "go", "nodejs", "ruby", "dotnet", "php",
+                                "header", "custom"}))
             .add("label", &MultilineOptions::label,
                  "For rules: auto, the container label naming the rule set (java, python, go, "
-                 "nodejs, ruby, or custom when start/continue are configured).")
+                 "nodejs, ruby, dotnet, php, header, none, auto, or custom when start/continue "
+                 "are configured). Without it the stream's rule set is detected.")
             .add("start", &MultilineOptions::start,
                  "custom: RE2 pattern of a line that starts a group. Alone: every other line "
                  "continues the open group.")
@@ -73,6 +82,12 @@ struct MultilineOptions {
   }
 };
 
+// What a stream gets: a rule set, nothing (passes untouched), or detection from its lines.
+struct RulesChoice {
+  const LineRules* rules = nullptr;
+  bool detect = false;
+};
+
 struct MultilineSetup {
   MultilineOptions o;
   const LineRules* fixed = nullptr;   // rules other than auto
@@ -84,6 +99,8 @@ struct MultilineSetup {
   std::atomic<uint64_t>* splits;
   std::atomic<uint64_t>* timeouts;
   std::atomic<uint64_t>* unknown_label;
+  // Streams whose detection settled on each built-in set, in builtin_rule_names() order.
+  std::vector<std::pair<std::string_view, std::atomic<uint64_t>*>> detected;
   mutable log::RateLimit limit;
 
   static std::shared_ptr<const MultilineSetup> build(const MultilineOptions& o,
@@ -108,10 +125,6 @@ struct MultilineSetup {
     }
     if (o.rules == "custom") s->fixed = s->custom.get();
     else if (o.rules != "auto") s->fixed = parsers::builtin_rules(o.rules);
-    if (o.rules == "auto" && o.label.empty()) {
-      *why = "rules: auto needs 'label'";
-      return nullptr;
-    }
     std::string labels = "processor=\"" + s->name + "\"";
     auto& m = Metrics::global();
     s->groups = &m.counter("logship_multiline_groups_total", labels,
@@ -124,16 +137,30 @@ struct MultilineSetup {
                              "Groups emitted because no line came within flush_timeout");
     s->unknown_label = &m.counter("logship_multiline_unknown_rules_total", labels,
                                   "Streams whose label names no rule set (passed untouched)");
+    for (std::string_view set : parsers::builtin_rule_names()) {
+      if (set == "header") continue;   // never detected: it has no trace lines to see
+      s->detected.emplace_back(
+          set, &m.counter("logship_multiline_detected_streams_total",
+                          labels + ",rules=\"" + std::string(set) + "\"",
+                          "Streams under rules: auto whose own lines chose this rule set"));
+    }
     return s;
   }
 
-  const LineRules* rules_for(const SourceInfo& src) const {
-    if (!when.matches(src)) return nullptr;
-    if (fixed != nullptr) return fixed;
+  void count_detected(std::string_view set) const {
+    for (const auto& [name, counter] : detected) {
+      if (name == set) counter->fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  RulesChoice rules_for(const SourceInfo& src) const {
+    if (!when.matches(src)) return {};
+    if (fixed != nullptr) return {fixed, false};
     const std::string* v = src.label(o.label);
-    if (v == nullptr || v->empty() || *v == "none") return nullptr;
-    if (*v == "custom" && custom) return custom.get();
-    if (const LineRules* r = parsers::builtin_rules(*v)) return r;
+    if (v == nullptr || v->empty() || *v == "auto") return {nullptr, true};
+    if (*v == "none") return {};
+    if (*v == "custom" && custom) return {custom.get(), false};
+    if (const LineRules* r = parsers::builtin_rules(*v)) return {r, false};
     unknown_label->fetch_add(1, std::memory_order_relaxed);
     uint64_t suppressed = 0;
     if (limit.allow(&suppressed)) {
@@ -141,7 +168,7 @@ struct MultilineSetup {
                 log::kv("processor", name) + log::kv("label", o.label) + log::kv("value", *v) +
                     log::kv("source", src.key));
     }
-    return nullptr;
+    return {};
   }
 };
 
@@ -216,6 +243,7 @@ struct HeldEvent {
 struct Slot {
   uint8_t state = 0;
   bool open = false;
+  bool takes_trace = false;     // the group is one line that a trace starting next may join
   bool held = false;            // the group lives in `text`/`first`, not in the current batch
   uint32_t nlines = 0;          // lines in the group, tentative ones included
   uint32_t tentative = 0;       // trailing lines not yet confirmed
@@ -241,9 +269,10 @@ class MultilineProcessor final : public Processor {
       : setup_(std::move(setup)), o_(setup_->o) {}
 
   void process(Batch& batch) override {
-    const LineRules* rules =
+    const RulesChoice& choice =
         rules_.get(batch, [&](const SourceInfo& s) { return setup_->rules_for(s); });
-    if (rules == nullptr) return;
+    if (choice.rules == nullptr && !choice.detect) return;
+    const LineRules* rules = choice.detect ? detected_ : choice.rules;
     const TimePoint now = SteadyClock::now();
     auto& in = batch.events();
     std::pmr::vector<Event> out(batch.arena());
@@ -254,7 +283,24 @@ class MultilineProcessor final : public Processor {
     for (std::size_t i = 0; i < in.size(); ++i) {
       Event& e = in[i];
       Slot& s = slots_[slot_of(e.stream)];
-      LineAction a = rules->classify(e.message, s.open, s.state);
+      LineAction a;
+      if (rules != nullptr) {
+        a = rules->classify(e.message, s.open, s.state);
+      } else if (parsers::Detection d = parsers::detect_rules(e.message); d.rules != nullptr) {
+        rules = settle(d);
+        a = rules->classify(e.message, s.open, s.state);
+      } else {
+        s.state = 0;
+        a = d.maybe_trace_start               ? LineAction::kMaybeTraceStart
+            : parsers::lines::json_line(e.message) ? LineAction::kSingle
+                                                   : LineAction::kStart;
+      }
+      if (a == LineAction::kTraceStart || a == LineAction::kMaybeTraceStart) {
+        a = joins_statement(s, rules, now) ? (a == LineAction::kTraceStart
+                                                  ? LineAction::kAppend
+                                                  : LineAction::kAppendTentative)
+                                           : LineAction::kTraceStart;
+      }
       if (s.open && (a == LineAction::kAppend || a == LineAction::kAppendTentative)) {
         if (s.nlines + 1 > static_cast<uint64_t>(o_.max_lines) ||
             s.bytes + 1 + e.message.size() > o_.max_bytes.bytes) {
@@ -276,6 +322,7 @@ class MultilineProcessor final : public Processor {
         continue;
       }
       open_here(s, e, i, out);
+      s.takes_trace = a == LineAction::kStart;
       touched[slot_of(e.stream)] = true;
     }
 
@@ -334,8 +381,42 @@ class MultilineProcessor final : public Processor {
   }
 
  private:
+  // A trace starts on this line: it joins the open group if that is a single line which is a
+  // log statement (as the stream's rule set sees it; while detecting, a common header with an
+  // error level) and the trace came within flush_timeout of it. A statement is thus held only
+  // until the next line decides, as any line is.
+  bool joins_statement(const Slot& s, const LineRules* rules, TimePoint now) const {
+    if (!s.open || !s.takes_trace) return false;
+    if (s.held && s.last_line + o_.flush_timeout < now) return false;
+    std::string_view first = s.held ? held_line(s, 0) : s.lines[0];
+    return rules != nullptr ? rules->statement(first)
+                            : parsers::log_statement(parsers::lines::rstrip_cr(first));
+  }
+
+  // Detection found the stream's rule set: keep it, and replay the open groups' lines through
+  // it so its per-group state (inside a panic, after a header ...) is what it would have been.
+  const LineRules* settle(const parsers::Detection& d) {
+    detected_ = d.rules;
+    setup_->count_detected(d.name);
+    for (Slot& s : slots_) {
+      if (!s.open) continue;
+      s.state = 0;
+      for (uint32_t k = 0; k < s.nlines; ++k) {
+        std::string_view line = s.held ? held_line(s, k) : s.lines[k];
+        detected_->classify(line, k > 0, s.state);
+      }
+    }
+    return detected_;
+  }
+
+  static std::string_view held_line(const Slot& s, uint32_t k) {
+    const uint32_t b = k == 0 ? 0 : s.line_ends[k - 1] + 1;
+    return std::string_view(s.text).substr(b, s.line_ends[k] - b);
+  }
+
   void open_here(Slot& s, Event& e, std::size_t i, std::pmr::vector<Event>& out) {
     s.open = true;
+    s.takes_trace = false;
     s.held = false;
     s.nlines = 1;
     s.tentative = 0;
@@ -350,6 +431,7 @@ class MultilineProcessor final : public Processor {
   }
 
   void append(Slot& s, const Event& e, std::size_t i, bool tentative) {
+    s.takes_trace = false;   // a statement is one line; what follows it is no longer one
     s.tentative = tentative ? s.tentative + 1 : 0;
     ++s.nlines;
     s.bytes += 1 + e.message.size();
@@ -422,6 +504,7 @@ class MultilineProcessor final : public Processor {
       setup_->lines_merged->fetch_add(confirmed - 1, std::memory_order_relaxed);
     }
     s.open = false;
+    s.takes_trace = false;
     s.held = false;
     s.nlines = 0;
     s.tentative = 0;
@@ -435,7 +518,8 @@ class MultilineProcessor final : public Processor {
 
   std::shared_ptr<const MultilineSetup> setup_;
   const MultilineOptions& o_;
-  parsers::PerSource<const LineRules*> rules_;
+  parsers::PerSource<RulesChoice> rules_;
+  const LineRules* detected_ = nullptr;   // rules: auto, no label: the set the lines showed
   std::array<Slot, 3> slots_;
 };
 
@@ -444,8 +528,8 @@ class MultilineProcessor final : public Processor {
 const PluginInfo& multiline_processor() {
   static const PluginInfo info{
       PluginKind::kProcessor, "multiline",
-      "Joins stack traces and other multi-line records into one event (java, python, go, "
-      "nodejs, ruby, custom).",
+      "Joins log statements and the stack traces under them into one event (java, python, go, "
+      "nodejs, ruby, dotnet, php, header, custom; auto detects the set per stream).",
       &schema_of<MultilineOptions>, nullptr,
       &parsers::bind_shared<MultilineOptions, MultilineSetup, MultilineProcessor>};
   return info;

@@ -1,36 +1,21 @@
 #include "parsers/multiline/rules.h"
 
+#include "parsers/multiline/builtin_sets.h"
+#include "parsers/multiline/line_checks.h"
+#include "parsers/multiline/log_header.h"
+
 namespace logship::parsers {
 namespace {
 
 using A = LineAction;
 
-inline bool is_ws(char c) { return c == ' ' || c == '\t'; }
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::size_t indent(std::string_view l) {
-  std::size_t i = 0;
-  while (i < l.size() && is_ws(l[i])) ++i;
-  return i;
-}
-
-bool blank(std::string_view l) {
-  for (char c : l) {
-    if (!is_ws(c) && c != '\r') return false;
-  }
-  return true;
-}
-
-std::string_view rstrip_cr(std::string_view l) {
-  if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-  return l;
-}
-
-// JSON lines are complete records: never held, never merged.
-bool json_line(std::string_view l) {
-  std::size_t i = indent(l);
-  return i < l.size() && l[i] == '{';
-}
+using lines::blank;
+using lines::exception_line;
+using lines::indent;
+using lines::is_digit;
+using lines::is_ws;
+using lines::json_line;
+using lines::rstrip_cr;
 
 // "... 12 more" / "... 34 common frames omitted" (logback)
 bool java_elided(std::string_view r) {
@@ -44,11 +29,35 @@ bool java_elided(std::string_view r) {
 }
 
 // ---- Java (and JVM languages): frames, Caused by, Suppressed, elided frames -----------------
-// The exception line itself ("java.lang.IllegalStateException: ...") opens the group; the log
-// line a framework wrote before it stays its own event, as in Fluent Bit and Filebeat.
+// The exception line ("java.lang.IllegalStateException: ...") starts a trace, which joins the
+// log statement Logback, Log4j2 or Spring Boot printed right above it.
+
+// JUL's SimpleFormatter writes a record on two lines: "May 01, 2024 10:00:05 AM cls method"
+// then "SEVERE: message". The second line belongs to the first.
+bool jul_level_line(std::string_view r) {
+  for (std::string_view p : {"SEVERE: ", "WARNING: ", "INFO: ", "CONFIG: ", "FINE: ", "FINER: ",
+                             "FINEST: "}) {
+    if (r.starts_with(p)) return true;
+  }
+  return false;
+}
+
+bool jul_severe(std::string_view r) {
+  return r.starts_with("SEVERE: ") || r.starts_with("WARNING: ");
+}
+
+bool jul_header(std::string_view r) {
+  return r.size() > 12 && r[3] == ' ' && r[6] == ',' && log_header(r);
+}
+
 class JavaRules final : public LineRules {
+  enum : uint8_t { kNone, kJulHeader, kJulSevere };
+
  public:
-  LineAction classify(std::string_view l, bool open, uint8_t&) const override {
+  LineAction classify(std::string_view l, bool open, uint8_t& s) const override {
+    const bool after_jul = open && s == kJulHeader;
+    const bool after_jul_severe = open && s == kJulSevere;
+    s = kNone;
     if (!l.empty()) {
       if (json_line(l)) return A::kSingle;
       std::size_t i = indent(l);
@@ -66,8 +75,20 @@ class JavaRules final : public LineRules {
         case 'S':
           if (r.starts_with("Suppressed: ")) return A::kAppend;
           break;
+        case 'E':
+          if (r.starts_with("Exception in thread \"")) return A::kTraceStart;
+          break;
         default: break;
       }
+      if (after_jul && jul_level_line(r)) {
+        if (jul_severe(r)) s = kJulSevere;
+        return A::kAppend;
+      }
+      // A JUL record is two lines, so its trace is joined here rather than as a statement's.
+      // Elsewhere the exception line joins a statement only once a frame confirms it: a class
+      // name and a colon alone are too little to merge on.
+      if (exception_line(r, false)) return after_jul_severe ? A::kAppend : A::kMaybeTraceStart;
+      if (jul_header(r)) s = kJulHeader;
     }
     return A::kStart;
   }
@@ -107,10 +128,15 @@ class PythonRules final : public LineRules {
     }
     if (tb) {
       s = kFrames;
-      return A::kStart;
+      return A::kTraceStart;
     }
     s = kNone;
     return json_line(l) ? A::kSingle : A::kStart;
+  }
+
+  // Django's request logger writes "Internal Server Error: /path/" with no header.
+  bool statement(std::string_view l) const override {
+    return LineRules::statement(l) || l.starts_with("Internal Server Error: ");
   }
 };
 
@@ -130,8 +156,21 @@ bool go_frame(std::string_view l) {   // "net/http.(*conn).serve.func1()", "pani
   return l.substr(0, paren).find(' ') == std::string_view::npos;
 }
 
+// "main.placeOrder", "github.com/acme/shop/orders.(*Service).Place": a function line of an
+// error stack printed with %+v (github.com/pkg/errors and alike), followed by "\tfile.go:N".
+bool go_function_line(std::string_view l) {
+  l = rstrip_cr(l);
+  if (l.empty() || !lines::is_alpha(l[0]) || l.back() == ')' || l.back() == ':') return false;
+  bool dot = false;
+  for (char c : l) {
+    if (is_ws(c) || c == ':' || c == '=' || c == '"') return false;
+    dot |= c == '.';
+  }
+  return dot;
+}
+
 class GoRules final : public LineRules {
-  enum : uint8_t { kNone, kPanic, kStacks };
+  enum : uint8_t { kNone, kPanic, kStacks, kErrorStack };
 
  public:
   LineAction classify(std::string_view l, bool open, uint8_t& s) const override {
@@ -152,26 +191,45 @@ class GoRules final : public LineRules {
           return A::kAppend;
         }
         break;
+      case kErrorStack:
+        if (!l.empty() && (l[0] == '\t' || go_function_line(l))) return A::kAppend;
+        break;
       default: break;
     }
-    if (l.starts_with("panic: ") || l.starts_with("fatal error: ") ||
-        l.starts_with("SIGQUIT: ") || l.find("http: panic serving ") != std::string_view::npos) {
+    if (l.starts_with("panic: ") || l.starts_with("fatal error: ") || l.starts_with("SIGQUIT: ")) {
+      s = kPanic;
+      return A::kTraceStart;
+    }
+    if (l.find("http: panic serving ") != std::string_view::npos) {   // a log line that heads one
       s = kPanic;
       return A::kStart;
     }
     if (goroutine_header(l)) {
       s = kStacks;
-      return A::kStart;
+      return A::kTraceStart;
+    }
+    if (go_function_line(l)) {   // confirmed by the "\tfile.go:N" line under it
+      s = kErrorStack;
+      return A::kMaybeTraceStart;
     }
     s = kNone;
     return json_line(l) ? A::kSingle : A::kStart;
   }
+
+  // The standard log package has no levels: any "2024/05/01 10:00:05 ..." line may head a panic
+  // or a %+v stack (slog's "level=ERROR" lines are headers too).
+  bool statement(std::string_view l) const override { return log_header(rstrip_cr(l)); }
 };
 
 // ---- Node.js: error stacks, their property blocks, uncaught-exception source excerpts ----------
+// "    at f (/app/x.js:1:2)", "    at /app/x.js:27:31", "    at new Foo (<anonymous>)": the
+// frame ends with ')' (or ") {") or a line:column; "  at most 3 retries" is not one.
 bool node_at(std::string_view l) {
+  l = rstrip_cr(l);
   std::size_t i = indent(l);
-  return i > 0 && l.substr(i).starts_with("at ");
+  if (i == 0 || !l.substr(i).starts_with("at ") || l.empty()) return false;
+  return l.back() == ')' || l.ends_with(") {") ||   // " {": the error's own properties follow
+         (is_digit(l.back()) && l.find(':', i) != std::string_view::npos);
 }
 
 // "/app/server.js:12" or "file:///app/x.mjs:3": how node starts the
@@ -191,8 +249,19 @@ bool node_location(std::string_view l) {
   return false;
 }
 
+// pino-pretty: "[1714557605412] ERROR (1234 on web-1): request failed" (or a formatted time),
+// then the record's objects (an `err` with its stack) indented under it.
+bool pino_pretty_line(std::string_view l) {
+  if (!l.starts_with("[")) return false;
+  std::size_t e = l.find("] ");
+  if (e == std::string_view::npos) return false;
+  std::size_t w = e + 2, i = w;
+  while (i < l.size() && lines::is_upper(l[i])) ++i;
+  return i > w && l.substr(i).starts_with(" (") && level_word(l.substr(w, i - w));
+}
+
 class NodeRules final : public LineRules {
-  enum : uint8_t { kNone, kStack, kProps, kSourceLine, kCaret, kAfterCaret };
+  enum : uint8_t { kNone, kStack, kProps, kSourceLine, kCaret, kAfterCaret, kPretty };
 
  public:
   LineAction classify(std::string_view l, bool open, uint8_t& s) const override {
@@ -222,6 +291,9 @@ class NodeRules final : public LineRules {
         if (t.empty()) return A::kAppendTentative;
         if (t.starts_with("Node.js v")) return A::kAppend;
         break;
+      case kPretty:
+        if (!t.empty() && is_ws(t[0])) return A::kAppend;
+        break;
       default: break;
     }
     if (node_at(t)) {
@@ -233,6 +305,12 @@ class NodeRules final : public LineRules {
       return A::kStart;
     }
     s = kNone;
+    // "TypeError: msg" joins a statement once its first frame confirms it.
+    if (exception_line(t) || t.starts_with("Uncaught ")) return A::kMaybeTraceStart;
+    if (pino_pretty_line(t)) {
+      s = kPretty;
+      return A::kStart;
+    }
     return json_line(t) ? A::kSingle : A::kStart;
   }
 };
@@ -280,7 +358,7 @@ class RubyRules final : public LineRules {
       if (i > 0 && body.starts_with("from ")) return A::kAppend;
       if (body.starts_with("Did you mean?")) return A::kAppend;
       if (s == kRails && (body.empty() || ruby_frame(body))) return A::kAppend;
-      if (s == kTrace && i > 0 && ruby_frame(body)) return A::kAppend;
+      if (s == kTrace && ruby_frame(body)) return A::kAppend;
     }
     // "NoMethodError (undefined method `total' for nil):" opens a Rails block.
     if (body.ends_with("):") && body.find(" (") != std::string_view::npos &&
@@ -288,16 +366,26 @@ class RubyRules final : public LineRules {
       s = kRails;
       return A::kStart;
     }
-    if (ruby_frame(body)) {   // "/app/x.rb:12:in `m': msg (Err)" heads an uncaught exception
+    if (ruby_frame(body)) {
       s = kTrace;
-      return A::kStart;
+      // "/app/x.rb:12:in `m': msg (Err)" heads an uncaught exception on its own; a bare frame
+      // is a backtrace a logger wrote under its statement.
+      return body.ends_with("'") ? A::kTraceStart : A::kStart;
     }
     s = kNone;
     return json_line(l) ? A::kSingle : A::kStart;
   }
+
+  // Logger's "E, [...] ERROR -- : msg": only warnings and errors carry a backtrace.
+  bool statement(std::string_view l) const override {
+    return l.size() > 4 && (l[0] == 'E' || l[0] == 'F' || l[0] == 'W' || l[0] == 'A') &&
+           l[1] == ',' && l[2] == ' ' && l[3] == '[';
+  }
 };
 
 }  // namespace
+
+bool LineRules::statement(std::string_view line) const { return log_statement(rstrip_cr(line)); }
 
 const LineRules* builtin_rules(std::string_view name) {
   static const JavaRules java;
@@ -310,11 +398,14 @@ const LineRules* builtin_rules(std::string_view name) {
   if (name == "go") return &go;
   if (name == "nodejs" || name == "node") return &node;
   if (name == "ruby") return &ruby;
+  if (name == "dotnet") return &dotnet_rules();
+  if (name == "php") return &php_rules();
+  if (name == "header") return &header_rules();
   return nullptr;
 }
 
 std::vector<std::string_view> builtin_rule_names() {
-  return {"java", "python", "go", "nodejs", "ruby"};
+  return {"java", "python", "go", "nodejs", "ruby", "dotnet", "php", "header"};
 }
 
 std::string CustomRules::compile(const std::string& start, const std::string& cont, bool negate) {

@@ -19,6 +19,10 @@ enum class LineAction : uint8_t {
                       // chained Python exceptions or goroutines); else it is emitted on its own
   kStart,             // closes the open group and opens a new one with this line
   kSingle,            // closes the open group and passes through alone (never held)
+  kTraceStart,        // starts a trace: joins the open group if that is a lone log statement
+                      // of this rule set (statement() says so), else acts as kStart
+  kMaybeTraceStart,   // as kTraceStart, but joins only tentatively: a following kAppend must
+                      // confirm it (an exception line needs its frames)
 };
 
 class LineRules {
@@ -27,9 +31,13 @@ class LineRules {
   // `open`: the stream has an open group. `state` starts at 0 and is reset to 0 when a group is
   // emitted by a flush. Returning kAppend* with no open group is treated as kStart.
   virtual LineAction classify(std::string_view line, bool open, uint8_t& state) const = 0;
+  // Is `line` (an open group's only line) a log statement that a trace
+  // starting on the next line belongs to? Asked only when a trace starts, so it may cost more
+  // than classify(). Default: the line begins with a common time stamp or level header.
+  virtual bool statement(std::string_view line) const;
 };
 
-// java, python, go, nodejs, ruby; null if unknown.
+// java, python, go, nodejs, ruby, dotnet, php, header; null if unknown.
 const LineRules* builtin_rules(std::string_view name);
 std::vector<std::string_view> builtin_rule_names();
 

@@ -1,4 +1,4 @@
-// Multiline reassembly with the java, python and go rule sets, over batches cut anywhere: no
+// Multiline reassembly with the built-in rule sets and detection, over batches cut anywhere: no
 // line's bytes are lost, duplicated or reordered. Groups are lines joined with '\n' (split in
 // parts by max_lines / max_bytes), so splitting the output events on '\n' gives the input back.
 #include <cstddef>
@@ -16,6 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fuzz::bind("multiline", "fz_java", "{rules: java, max_lines: 5, max_bytes: 300B}"),
       fuzz::bind("multiline", "fz_python", "{rules: python, max_lines: 5, max_bytes: 300B}"),
       fuzz::bind("multiline", "fz_go", "{rules: go}"),
+      fuzz::bind("multiline", "fz_nodejs", "{rules: nodejs, max_lines: 5}"),
+      fuzz::bind("multiline", "fz_dotnet", "{rules: dotnet}"),
+      fuzz::bind("multiline", "fz_php", "{rules: php}"),
+      fuzz::bind("multiline", "fz_header", "{rules: header, max_bytes: 300B}"),
+      fuzz::bind("multiline", "fz_auto", "{rules: auto, max_lines: 5}"),   // detection, statements
   };
   const unsigned per_batch = 1 + data[0] % 4;
   std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);

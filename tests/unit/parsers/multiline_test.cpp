@@ -3,67 +3,21 @@
 #include <fstream>
 #include <sstream>
 
-#include "daemon/core/ack.h"
-#include "tests/unit/parsers/parser_test_util.h"
+#include "tests/unit/parsers/multiline_test_util.h"
 
 namespace logship {
 namespace {
 
 using testing::batch;
 using testing::fields_json;
+using testing::Harness;
 using testing::make;
 using testing::messages;
 using testing::metric;
+using testing::read_expected;
+using testing::read_lines;
+using testing::run;
 using testing::source;
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  std::vector<std::string> lines;
-  std::string l;
-  while (std::getline(in, l)) lines.push_back(l);
-  return lines;
-}
-
-// Events of a fixture's .expected file: blocks separated by "==== next event ====".
-std::vector<std::string> read_expected(const std::string& path) {
-  std::vector<std::string> events;
-  std::string cur;
-  bool have = false;
-  for (const auto& l : read_lines(path)) {
-    if (l == "==== next event ====") {
-      events.push_back(cur);
-      cur.clear();
-      have = false;
-      continue;
-    }
-    if (have) cur.push_back('\n');
-    cur += l;
-    have = true;
-  }
-  events.push_back(cur);
-  return events;
-}
-
-// Runs lines through a processor in batches of `per_batch` lines (0 = one batch), then flushes.
-std::vector<std::string> run(Processor& p, const std::shared_ptr<const SourceInfo>& src,
-                             const std::vector<std::string>& lines, std::size_t per_batch,
-                             Stream stream = Stream::kStderr) {
-  std::vector<std::string> out;
-  if (per_batch == 0) per_batch = lines.size();
-  for (std::size_t i = 0; i < lines.size(); i += per_batch) {
-    std::vector<std::string> part(lines.begin() + static_cast<std::ptrdiff_t>(i),
-                                  lines.begin() + static_cast<std::ptrdiff_t>(
-                                                      std::min(lines.size(), i + per_batch)));
-    auto b = batch(src, part, stream);
-    p.process(*b);
-    for (auto& m : messages(*b)) out.push_back(m);
-  }
-  Batch f(src);
-  p.flush(f, SteadyClock::now(), true);
-  for (auto& m : messages(f)) out.push_back(m);
-  return out;
-}
 
 struct Fixture {
   const char* name;
@@ -78,13 +32,16 @@ TEST_P(MultilineFixtureTest, GroupsLikeTheFrameworkWroteThem) {
   const auto lines = read_lines(base + ".log");
   const auto expected = read_expected(base + ".expected");
   ASSERT_GT(lines.size(), 5u);
-  // Batch boundaries anywhere (holding across batches) must not change the result.
-  for (std::size_t per_batch : {0, 1, 2, 3, 7}) {
-    SCOPED_TRACE("lines per batch: " + std::to_string(per_batch));
-    auto p = make("multiline", std::string("ml_fx_") + fx.name, std::string("{rules: ") + fx.rules + "}");
-    auto got = run(*p.p, source(), lines, per_batch);
-    ASSERT_EQ(got.size(), expected.size());
-    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "event " << i;
+  // Batch boundaries anywhere (holding across batches) must not change the result, and
+  // rules: auto must find the same rule set from the lines alone, before the first trace ends.
+  for (const char* rules : {fx.rules, "auto"}) {
+    for (std::size_t per_batch : {0, 1, 2, 3, 7}) {
+      SCOPED_TRACE(std::string("rules: ") + rules + ", lines per batch: " + std::to_string(per_batch));
+      auto p = make("multiline", std::string("ml_fx_") + fx.name, std::string("{rules: ") + rules + "}");
+      auto got = run(*p.p, source(), lines, per_batch);
+      ASSERT_EQ(got.size(), expected.size());
+      for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "event " << i;
+    }
   }
 }
 
@@ -93,7 +50,14 @@ INSTANTIATE_TEST_SUITE_P(Languages, MultilineFixtureTest,
                                            Fixture{"python_django", "python"},
                                            Fixture{"go_http_panic", "go"},
                                            Fixture{"node_express", "nodejs"},
-                                           Fixture{"ruby_rails", "ruby"}),
+                                           Fixture{"ruby_rails", "ruby"},
+                                           Fixture{"java_logback", "java"},
+                                           Fixture{"python_logging", "python"},
+                                           Fixture{"go_log_slog", "go"},
+                                           Fixture{"node_statements", "nodejs"},
+                                           Fixture{"ruby_logger", "ruby"},
+                                           Fixture{"dotnet_console", "dotnet"},
+                                           Fixture{"php_errors", "php"}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MultilineTest, OrdinaryLinesAreNeverMerged) {
@@ -339,13 +303,17 @@ TEST(MultilineTest, RulesChosenPerContainerByLabel) {
   const std::vector<std::string> java = {"java.lang.X: boom", "\tat f", "next"};
   auto python_stream = maker();
   auto plain_stream = maker();
+  auto none_stream = maker();
   auto unknown_stream = maker();
   auto java_stream = maker();
   EXPECT_EQ(run(*python_stream, source({{"logship.multiline", "python"}}), py, 0),
             (std::vector<std::string>{"Traceback (most recent call last):\n  File \"/app/x.py\", "
                                       "line 1, in <module>\nValueError: bad",
                                       "next"}));
-  EXPECT_EQ(run(*plain_stream, source(), java, 0), java);
+  // No label: the stream's own frames choose the rule set; `none` opts out.
+  EXPECT_EQ(run(*plain_stream, source(), java, 0),
+            (std::vector<std::string>{"java.lang.X: boom\n\tat f", "next"}));
+  EXPECT_EQ(run(*none_stream, source({{"logship.multiline", "none"}}), java, 0), java);
   EXPECT_EQ(run(*unknown_stream, source({{"logship.multiline", "cobol"}}), java, 0), java);
   EXPECT_EQ(run(*java_stream, source({{"logship.multiline", "java"}}), java, 0),
             (std::vector<std::string>{"java.lang.X: boom\n\tat f", "next"}));
@@ -370,53 +338,6 @@ TEST(MultilineTest, BadOptionsAreConfigErrors) {
 }
 
 // ---- The checkpoint never passes a held line ------------------------------------------------
-
-struct RecordingSink : CommitSink {
-  std::vector<uint64_t> commits;
-  void commit(const std::string&, const Position& p) override { commits.push_back(p.offset); }
-};
-
-// What StreamPipeline does with a processor and one output, with delivery under test control.
-struct Harness {
-  explicit Harness(Processor* proc) : p(proc) {}
-  RecordingSink sink;
-  std::shared_ptr<AckTracker> tracker = AckTracker::create("s", &sink);
-  Processor* p;
-  std::shared_ptr<const SourceInfo> src = source();
-  std::vector<BatchPtr> in_output;   // handed to the output, not yet delivered
-  std::vector<std::string> delivered;
-
-  void emit(const std::vector<std::string>& lines, uint64_t end) {
-    auto b = batch(src, lines, Stream::kStderr);
-    b->acks().add(tracker->track(Position{end, {}}));
-    p->process(*b);
-    hand_over(std::move(b));
-  }
-  void flush(bool force) {
-    auto out = std::make_unique<Batch>(src);
-    p->flush(*out, SteadyClock::now(), force);
-    if (out->size() == 0 && out->acks().empty()) return;
-    hand_over(std::move(out));
-  }
-  void hand_over(BatchPtr b) {
-    if (b->size() == 0) {
-      b->acks().release();
-      return;
-    }
-    in_output.push_back(std::move(b));
-  }
-  void deliver() {
-    for (auto& b : in_output) {
-      for (auto& m : messages(*b)) delivered.push_back(m);
-      b->acks().release();
-    }
-    in_output.clear();
-  }
-  std::optional<uint64_t> committed() const {
-    auto c = tracker->committed();
-    return c ? std::optional<uint64_t>(c->offset) : std::nullopt;
-  }
-};
 
 TEST(MultilineAckTest, CheckpointNeverPassesAHeldLine) {
   auto p = make("multiline", "ml_acks", "{rules: java}");

@@ -78,7 +78,8 @@ TEST(ParserRobustnessTest, ParsersKeepEveryEventOnGarbage) {
 
 TEST(ParserRobustnessTest, MultilineKeepsEveryByteOnGarbage) {
   int k = 0;
-  for (const char* rules : {"java", "python", "go", "nodejs", "ruby"}) {
+  for (const char* rules :
+       {"java", "python", "go", "nodejs", "ruby", "dotnet", "php", "header", "auto"}) {
     SCOPED_TRACE(rules);
     for (uint32_t seed = 1; seed <= 10; ++seed) {
       auto lines = nasty_lines(seed * 7, 300);
