@@ -4,7 +4,8 @@
 
 namespace logship::config {
 
-// Expands ${NAME}, ${NAME:-default} (environment) and ${file:PATH} (file contents, one trailing
+// Expands ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
+// (environment, read as POSIX shells read them) and ${file:PATH} (file contents, one trailing
 // newline removed: the usual shape of a mounted secret). "$${" is a literal "${".
 // Returns false with *error set when a variable is unset without default or a file is unreadable.
 //

@@ -33,22 +33,4 @@ int validate(const std::vector<std::string>& args) {
   return 0;
 }
 
-int print_usage(bool to_stderr) {
-  std::FILE* f = to_stderr ? stderr : stdout;
-  std::fputs(
-      "usage: logship [command] [options]\n"
-      "\n"
-      "  run [-c FILE]               run the daemon (default: the embedded default config)\n"
-      "  reload -c FILE              validate FILE, then make the daemon running it re-read it\n"
-      "                              (SIGHUP to the pid in <state_dir>/logship.pid)\n"
-      "  validate [-c FILE] [--print]  check a config and exit 0 (valid) or 1 (errors);\n"
-      "                              --print: the effective config (defaults filled in,\n"
-      "                              ${...} expanded, secrets as ***)\n"
-      "  plugins                     list the available inputs, processors and outputs\n"
-      "  plugins describe NAME [--json]  print a plugin's options\n"
-      "  --version                   print the version\n",
-      f);
-  return to_stderr ? 2 : 0;
-}
-
 }  // namespace logship::commands

@@ -211,6 +211,31 @@ TEST(SubstitutionTest, EnvironmentFileAndDefaults) {
   EXPECT_FALSE(substitute("${UNTERMINATED", &out, &err));
 }
 
+TEST(SubstitutionTest, ShellFormsOfDefaultsAndRequiredVariables) {
+  ::setenv("LOGSHIP_TEST_EMPTY", "", 1);
+  ::setenv("LOGSHIP_TEST_VAR", "abc", 1);
+  ::unsetenv("LOGSHIP_TEST_UNSET");
+  std::string out, err;
+  // '-' without ':' keeps an empty value; ':-' replaces it.
+  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY-dflt}]", &out, &err));
+  EXPECT_EQ(out, "[]");
+  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY:-dflt}]", &out, &err));
+  EXPECT_EQ(out, "[dflt]");
+  ASSERT_TRUE(substitute("${LOGSHIP_TEST_UNSET-a:b}", &out, &err));
+  EXPECT_EQ(out, "a:b");
+  ASSERT_TRUE(substitute("${LOGSHIP_TEST_VAR:?needed}", &out, &err));
+  EXPECT_EQ(out, "abc");
+  // '?' fails with the operator's message; ':?' also for an empty value, '?' only when unset.
+  EXPECT_FALSE(substitute("${LOGSHIP_TEST_UNSET:?set the archive directory}", &out, &err));
+  EXPECT_EQ(err, "environment variable 'LOGSHIP_TEST_UNSET' is not set: set the archive directory");
+  EXPECT_FALSE(substitute("${LOGSHIP_TEST_EMPTY:?must not be empty}", &out, &err));
+  EXPECT_EQ(err, "environment variable 'LOGSHIP_TEST_EMPTY' is empty: must not be empty");
+  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY?unset}]", &out, &err));
+  EXPECT_EQ(out, "[]");
+  EXPECT_FALSE(substitute("${LOGSHIP_TEST_UNSET?}", &out, &err));
+  EXPECT_EQ(err, "environment variable 'LOGSHIP_TEST_UNSET' is not set");
+}
+
 TEST(SubstitutionTest, FileSubstitutionRefusesDevicesAndHugeFiles) {
   std::string out, err;
   // An endless file is refused by type, before anything is read.
