@@ -18,6 +18,7 @@ constexpr std::size_t kMaxFileSubstitution = 1 << 20;
 
 thread_local bool t_secret_option = false;
 thread_local bool t_allow_env_secrets = false;
+thread_local bool t_offline_secrets = false;
 
 std::mutex g_secrets_mu;
 std::set<std::string, std::greater<>>& secrets() {
@@ -80,6 +81,9 @@ EnvSecretsScope::EnvSecretsScope(bool allow) : saved_(t_allow_env_secrets) {
 }
 EnvSecretsScope::~EnvSecretsScope() { t_allow_env_secrets = saved_; }
 
+OfflineSecretsScope::OfflineSecretsScope() : saved_(t_offline_secrets) { t_offline_secrets = true; }
+OfflineSecretsScope::~OfflineSecretsScope() { t_offline_secrets = saved_; }
+
 bool is_secret_option_name(std::string_view name) {
   // A path to a secret is not a secret: token_file, password_path, ca_file stay ordinary.
   for (std::string_view suffix : {"_file", "_path", "_dir"}) {
@@ -141,6 +145,10 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
       // An operator names this file, so symlinks are followed (Kubernetes mounts secrets as
       // links); still never a FIFO, a device or a file too large to be a secret.
       SafeRead r = read_file_safely(path, SafeReadLimits{kMaxFileSubstitution, true}, &content);
+      if (!r.ok() && t_offline_secrets) {
+        i = close + 1;   // offline: the file is where it will be mounted, not here
+        continue;
+      }
       if (!r.ok()) {
         *error = "cannot read secret file '" + path + "': " + r.error;
         return false;

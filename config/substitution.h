@@ -44,6 +44,19 @@ class EnvSecretsScope {
   bool saved_;
 };
 
+// While alive, ${file:PATH} that cannot be read expands to an empty value instead of failing
+// (`validate --offline`: check a config in CI where the secrets are not mounted).
+class OfflineSecretsScope {
+ public:
+  OfflineSecretsScope();
+  ~OfflineSecretsScope();
+  OfflineSecretsScope(const OfflineSecretsScope&) = delete;
+  OfflineSecretsScope& operator=(const OfflineSecretsScope&) = delete;
+
+ private:
+  bool saved_;
+};
+
 // Remembers a secret value (values shorter than 4 bytes are not: masking them would garble
 // ordinary text and hides almost nothing).
 void remember_secret(std::string_view value);

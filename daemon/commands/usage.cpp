@@ -23,10 +23,11 @@ const CommandHelp kHelp[] = {
      "SIGHUP re-reads the config file; a config that does not validate is refused and the\n"
      "running one stays. Under systemd (Type=notify) it reports READY/RELOADING/STOPPING.\n"},
     {"validate",
-     "usage: logship validate [-c FILE] [--print]\n"
+     "usage: logship validate [-c FILE] [--print] [--offline]\n"
      "\n"
      "Checks a config and exits 0 (valid) or 1 (errors, each with file:line:col).\n"
-     "  --print   the effective config: defaults filled in, ${...} expanded, secrets as ***\n"},
+     "  --print    the effective config: defaults filled in, ${...} expanded, secrets as ***\n"
+     "  --offline  secret files (${file:...}) need not exist here (CI, before deployment)\n"},
     {"reload",
      "usage: logship reload [-c FILE]\n"
      "\n"
@@ -48,7 +49,7 @@ int print_usage(bool to_stderr) {
       "usage: logship <command> [options]\n"
       "\n"
       "  run [-c FILE]               run the daemon\n"
-      "  validate [-c FILE] [--print]  check a config (--print: the effective config)\n"
+      "  validate [-c FILE] [--print] [--offline]  check a config\n"
       "  reload [-c FILE]            validate FILE, then make the daemon running it re-read it\n"
       "  plugins                     list the available inputs, processors and outputs\n"
       "  plugins describe NAME [--json]  print a plugin's options\n"

@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "config/config_dump.h"
+#include "config/substitution.h"
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"
 
@@ -9,9 +10,12 @@ namespace logship::commands {
 int validate(const std::vector<std::string>& args) {
   std::vector<std::string> rest;
   bool print = false;
+  bool offline = false;
   for (const auto& x : args) {
     if (x == "--print") {
       print = true;
+    } else if (x == "--offline") {
+      offline = true;
     } else {
       rest.push_back(x);
     }
@@ -21,6 +25,8 @@ int validate(const std::vector<std::string>& args) {
     std::fprintf(stderr, "logship validate: %s\n", a.error.c_str());
     return 2;
   }
+  std::optional<config::OfflineSecretsScope> no_secret_files;
+  if (offline) no_secret_files.emplace();
   std::optional<config::Config> cfg = load_or_report(a);
   if (!cfg) return 1;
   if (print) {

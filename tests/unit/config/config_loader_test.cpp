@@ -236,6 +236,17 @@ TEST(SubstitutionTest, ShellFormsOfDefaultsAndRequiredVariables) {
   EXPECT_EQ(err, "environment variable 'LOGSHIP_TEST_UNSET' is not set");
 }
 
+TEST(SubstitutionTest, OfflineLetsAMissingSecretFileBeEmptyOnlyInItsScope) {
+  std::string out, err;
+  {
+    OfflineSecretsScope offline;
+    ASSERT_TRUE(substitute("pw=${file:/nonexistent/secret};", &out, &err)) << err;
+    EXPECT_EQ(out, "pw=;");
+  }
+  EXPECT_FALSE(substitute("pw=${file:/nonexistent/secret};", &out, &err));
+  EXPECT_NE(err.find("cannot read secret file '/nonexistent/secret'"), std::string::npos);
+}
+
 TEST(SubstitutionTest, FileSubstitutionRefusesDevicesAndHugeFiles) {
   std::string out, err;
   // An endless file is refused by type, before anything is read.
