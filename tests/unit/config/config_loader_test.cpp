@@ -106,7 +106,8 @@ outputs:
   out: {type: file, path: /tmp/x.log, format: xml}
 )");
   ASSERT_EQ(errs.size(), 4u);
-  EXPECT_EQ(errs[0], "test.yaml:2:20: service: 'queue_max_bytes': expected a size like 64MiB, got \"lots\"");
+  EXPECT_EQ(errs[0], "test.yaml:2:20: service: 'queue_max_bytes': expected a size like 64MiB "
+                     "(KiB/MiB/GiB: powers of 1024; KB/MB/GB: powers of 1000), got \"lots\"");
   EXPECT_EQ(errs[1], "test.yaml:3:18: service: 'drain_timeout': expected a duration like 5s or 250ms, got \"soon\"");
   EXPECT_EQ(errs[2], "test.yaml:5:31: inputs.gen (generate): 'rate': must be at least 0");
   EXPECT_EQ(errs[3], "test.yaml:7:47: outputs.out (file): 'format': expected one of json, raw, got \"xml\"");
@@ -285,14 +286,37 @@ TEST(SubstitutionTest, ErrorsPointAtTheValueAndNeverShowSecrets) {
   EXPECT_NE(errs[0].find("test.yaml:2:"), std::string::npos);
 }
 
+TEST(OptionTypesTest, AmbiguousSizeIsRefusedWithBothSpellings) {
+  Errors errors("t.yaml");
+  auto cfg = load_config_text(
+      "inputs:\n  g: {type: generate}\noutputs:\n  o:\n    type: file\n    path: /tmp/x.log\n"
+      "    max_size: 100M\n",
+      "t.yaml", errors);
+  EXPECT_FALSE(cfg);
+  ASSERT_EQ(errors.all().size(), 1u) << errors.to_string();
+  EXPECT_NE(errors.all()[0].message.find(
+                "\"100M\" is ambiguous: write 100MiB (powers of 1024) or 100MB (powers of 1000)"),
+            std::string::npos)
+      << errors.all()[0].message;
+}
+
 TEST(OptionTypesTest, SizesAndDurations) {
   uint64_t b = 0;
   EXPECT_TRUE(parse_byte_size("64MiB", &b));
   EXPECT_EQ(b, 64ull << 20);
-  EXPECT_TRUE(parse_byte_size("10 kb", &b));
+  EXPECT_TRUE(parse_byte_size("10 kib", &b));
   EXPECT_EQ(b, 10240u);
-  EXPECT_TRUE(parse_byte_size("1.5G", &b));
+  EXPECT_TRUE(parse_byte_size("1.5GiB", &b));
   EXPECT_EQ(b, 3ull << 29);
+  // SI prefixes are powers of 1000; a bare prefix is ambiguous.
+  EXPECT_TRUE(parse_byte_size("10 kb", &b));
+  EXPECT_EQ(b, 10000u);
+  EXPECT_TRUE(parse_byte_size("5MB", &b));
+  EXPECT_EQ(b, 5000000u);
+  EXPECT_TRUE(parse_byte_size("2GB", &b));
+  EXPECT_EQ(b, 2000000000u);
+  EXPECT_FALSE(parse_byte_size("1.5G", &b));
+  EXPECT_FALSE(parse_byte_size("64M", &b));
   EXPECT_FALSE(parse_byte_size("MiB", &b));
   EXPECT_FALSE(parse_byte_size("5 parsecs", &b));
   Millis d{};
