@@ -64,6 +64,10 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
           .add("drain_timeout", &ServiceOptions::drain_timeout,
                "On SIGTERM, how long outputs may keep delivering before logship exits; what is "
                "not delivered by then stays un-acked and is read again after restart.")
+          .add("config_watch_interval", &ServiceOptions::config_watch_interval,
+               "How often the config file is checked for a change (a new inode, size or mtime: "
+               "an edit, or a Kubernetes ConfigMap update), which then reloads it as SIGHUP "
+               "does; 0 = only on SIGHUP.")
           .add("checkpoint_interval", &ServiceOptions::checkpoint_interval,
                "How often committed positions are written to disk (only when changed).",
                at_least(Millis(10), "10ms"))

@@ -17,6 +17,7 @@ struct ServiceOptions {
   std::string state_dir = "/var/lib/logship";
   std::string log_level = "info";
   Millis drain_timeout{10000};
+  Millis config_watch_interval{0};   // 0: reload only on SIGHUP
   Millis checkpoint_interval{1000};
   ByteSize queue_max_bytes = 8_MiB;
   int64_t batch_max_events = 4096;

@@ -10,6 +10,7 @@
 
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"
+#include "daemon/commands/config_watch.h"
 #include "daemon/core/host_identity.h"
 #include "daemon/pipeline/topology.h"
 #include "daemon/runtime/admin_http.h"
@@ -223,12 +224,18 @@ int run(const std::vector<std::string>& args) {
     return 1;
   }
 
+  // The interval of the config running: a reload may change it.
+  ConfigWatch config_watch(a.path, current.service.config_watch_interval);
   int sig = 0;
   bool fatal = false;
   while (true) {
     timespec wait{0, current.service.exit_when_done ? 20'000'000 : 200'000'000};
     int r = sigtimedwait(&set, nullptr, &wait);
     systemd.keep_alive();
+    if (r != SIGHUP && config_watch.changed()) {
+      log::info("reload", "config file changed", log::kv("config", a.path));
+      r = SIGHUP;
+    }
     if (r == SIGHUP) {
       systemd.reloading();
       if (!reload(a, current, running)) {
@@ -236,6 +243,7 @@ int run(const std::vector<std::string>& args) {
         break;
       }
       systemd.ready("running");
+      config_watch = ConfigWatch(a.path, current.service.config_watch_interval);
       continue;
     }
     if (r > 0) {

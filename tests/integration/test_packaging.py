@@ -26,6 +26,42 @@ def unit_directives(path):
     return out
 
 
+# Capabilities Pod Security `baseline` lets a container add (Kubernetes 1.30 docs).
+BASELINE_CAPS = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                 "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+
+
+def baseline_violations(pod):
+    """What in a pod spec the Pod Security `baseline` level forbids, one string each."""
+    out = set()
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(key):
+            out.add(key)
+    for v in pod.get("volumes", []):
+        if "hostPath" in v:
+            out.add(f"hostPath volume {v['name']}")
+    for c in pod.get("initContainers", []) + pod.get("containers", []):
+        sc = c.get("securityContext", {})
+        if sc.get("privileged"):
+            out.add(f"privileged container {c['name']}")
+        for cap in sc.get("capabilities", {}).get("add", []):
+            if cap not in BASELINE_CAPS:
+                out.add(f"capability {cap} in container {c['name']}")
+        if sc.get("procMount", "Default") != "Default":
+            out.add(f"procMount in container {c['name']}")
+        for p in c.get("ports", []):
+            if p.get("hostPort"):
+                out.add(f"hostPort in container {c['name']}")
+    if pod.get("securityContext", {}).get("sysctls"):
+        out.add("sysctls")
+    return out
+
+
+def duration_seconds(text):
+    m = re.fullmatch(r"(\d+)(ms|s|m|h)", str(text))
+    return int(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
 def dockerfile_instructions(path):
     """[(INSTRUCTION, args)] with continuation lines joined and comments dropped."""
     out, cur = [], ""
@@ -174,6 +210,24 @@ class PackagingTest(support.TestCase):
             if "hostPath" in volumes[m["name"]] and m is not state:
                 self.assertIs(m.get("readOnly"), True, m)
         self.assertEqual(volumes["secrets"]["secret"]["defaultMode"], 0o400)
+
+        # Config edits reach the pod (no subPath) and are picked up without a restart.
+        for m in c["volumeMounts"]:
+            self.assertNotIn("subPath", m, m)
+        config_file = c["args"][c["args"].index("-c") + 1]
+        config_mount = mounts[os.path.dirname(config_file)]
+        self.assertIn("configMap", volumes[config_mount["name"]])
+        self.assertGreater(duration_seconds(cfg["service"]["config_watch_interval"]), 0)
+        self.assertEqual(pod["priorityClassName"], "system-node-critical")
+
+        # Pod Security: exactly the two documented needs break `baseline`, so the namespace
+        # enforces `privileged` and warns/audits at `baseline`.
+        labels = by_kind["Namespace"]["metadata"]["labels"]
+        self.assertEqual(labels["pod-security.kubernetes.io/enforce"], "privileged")
+        self.assertEqual(labels["pod-security.kubernetes.io/warn"], "baseline")
+        self.assertEqual(baseline_violations(pod),
+                         {"hostPath volume pods", "hostPath volume state",
+                          "capability DAC_READ_SEARCH in container logship"})
         path = os.path.join(self.tmp, "k8s.yaml")
         with open(path, "w") as f:
             f.write(config_text)

@@ -20,7 +20,7 @@ def seqs(directory):
 
 
 class ReloadTest(support.TestCase):
-    def config(self, outputs, rate=1500):
+    def config(self, outputs, rate=1500, watch=""):
         outs = "".join(f"""
   {name}:
     type: file
@@ -30,7 +30,7 @@ class ReloadTest(support.TestCase):
 service:
   state_dir: {self.tmp}/state
   exit_when_done: true
-  drain_timeout: 30s
+  drain_timeout: 30s{watch}
 inputs:
   gen:
     type: generate
@@ -71,6 +71,26 @@ routes:
         with open(f"{self.tmp}/state/checkpoints.json") as f:
             self.assertEqual(json.load(f)["streams"]["generate:gen"]["offset"], N)
         self.assertFalse(os.path.exists(f"{self.tmp}/state/logship.pid"))
+
+    def test_a_changed_config_file_is_reloaded_without_a_signal(self):
+        watch = "\n  config_watch_interval: 200ms"
+        d = self.daemon(self.config(["a"], watch=watch)).start()
+        support.wait_for(lambda: len(seqs(f"{self.tmp}/a")) >= 1000, timeout=30,
+                         what="first events in output a")
+        # As a ConfigMap update does it: the new file is renamed over the old path.
+        tmp = d.config_path + ".new"
+        with open(tmp, "w") as f:
+            f.write(self.config(["a", "b"], watch=watch))
+        os.rename(tmp, d.config_path)
+        self.assertEqual(d.wait(timeout=60), 0, d.stderr())
+        log = d.stderr()
+        self.assertIn('msg="config file changed"', log)
+        self.assertEqual(log.count('msg="reloaded"'), 1, log)
+        a = seqs(f"{self.tmp}/a")
+        self.assertEqual(sorted(a), list(range(N)), "a lost or duplicated events")
+        b = seqs(f"{self.tmp}/b")
+        self.assertGreater(len(b), 0, "the new output received nothing")
+        self.assertEqual(sorted(b), list(range(min(b), N)), "b has gaps or duplicates")
 
     def test_invalid_reload_keeps_the_old_pipeline_running(self):
         d = self.daemon(self.config(["a"], rate=1000)).start()
