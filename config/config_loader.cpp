@@ -61,6 +61,9 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
                "writes besides its outputs.")
           .add("log_level", &ServiceOptions::log_level, "Internal log level.",
                one_of({"debug", "info", "warn", "error"}))
+          .add("log_format", &ServiceOptions::log_format,
+               "Internal log lines: logfmt (key=value) or json (one object per line, same keys).",
+               one_of({"logfmt", "json"}))
           .add("drain_timeout", &ServiceOptions::drain_timeout,
                "On SIGTERM, how long outputs may keep delivering before logship exits; what is "
                "not delivered by then stays un-acked and is read again after restart.")

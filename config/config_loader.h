@@ -16,6 +16,7 @@ namespace logship::config {
 struct ServiceOptions {
   std::string state_dir = "/var/lib/logship";
   std::string log_level = "info";
+  std::string log_format = "logfmt";
   Millis drain_timeout{10000};
   Millis config_watch_interval{0};   // 0: reload only on SIGHUP
   Millis checkpoint_interval{1000};

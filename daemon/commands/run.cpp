@@ -49,10 +49,57 @@ class Running {
   std::shared_ptr<Topology> topo_;
 };
 
+// --log-level / --log-format given on the command line win over the config, reloads included.
+struct LogFlags {
+  std::string level;
+  std::string format;
+};
+LogFlags g_log_flags;
+
 void apply_log_level(const config::Config& cfg) {
   log::Level level = log::Level::kInfo;
-  log::parse_level(cfg.service.log_level, &level);
+  log::parse_level(g_log_flags.level.empty() ? cfg.service.log_level : g_log_flags.level, &level);
   log::set_level(level);
+  log::Format format = log::Format::kLogfmt;
+  log::parse_format(g_log_flags.format.empty() ? cfg.service.log_format : g_log_flags.format,
+                    &format);
+  log::set_format(format);
+}
+
+// Takes --log-level LEVEL and --log-format FORMAT (or --x=VALUE) out of args.
+bool take_log_flags(std::vector<std::string>* args, LogFlags* flags, std::string* error) {
+  std::vector<std::string> rest;
+  for (std::size_t i = 0; i < args->size(); ++i) {
+    const std::string& a = (*args)[i];
+    std::string* target = nullptr;
+    std::string name = a.substr(0, a.find('='));
+    if (name == "--log-level") target = &flags->level;
+    if (name == "--log-format") target = &flags->format;
+    if (target == nullptr) {
+      rest.push_back(a);
+      continue;
+    }
+    if (a.size() > name.size()) {
+      *target = a.substr(name.size() + 1);
+    } else if (i + 1 < args->size()) {
+      *target = (*args)[++i];
+    } else {
+      *error = name + " needs a value";
+      return false;
+    }
+  }
+  log::Level level;
+  log::Format format;
+  if (!flags->level.empty() && !log::parse_level(flags->level, &level)) {
+    *error = "--log-level takes debug, info, warn or error, not '" + flags->level + "'";
+    return false;
+  }
+  if (!flags->format.empty() && !log::parse_format(flags->format, &format)) {
+    *error = "--log-format takes logfmt or json, not '" + flags->format + "'";
+    return false;
+  }
+  *args = std::move(rest);
+  return true;
 }
 
 std::shared_ptr<Topology> start_topology(const config::Config& cfg, Status* s) {
@@ -141,7 +188,13 @@ bool reload(const ConfigArgs& a, config::Config& current, Running& running) {
 
 }  // namespace
 
-int run(const std::vector<std::string>& args) {
+int run(const std::vector<std::string>& given) {
+  std::vector<std::string> args = given;
+  std::string flag_error;
+  if (!take_log_flags(&args, &g_log_flags, &flag_error)) {
+    std::fprintf(stderr, "logship run: %s\n", flag_error.c_str());
+    return 2;
+  }
   ConfigArgs a = parse_config_args(args);
   if (!a.ok) {
     std::fprintf(stderr, "logship run: %s\n", a.error.c_str());

@@ -17,11 +17,13 @@ struct CommandHelp {
 
 const CommandHelp kHelp[] = {
     {"run",
-     "usage: logship run [-c FILE]\n"
+     "usage: logship run [-c FILE] [--log-level debug|info|warn|error] [--log-format logfmt|json]\n"
      "\n"
      "Runs the daemon in the foreground until SIGTERM or SIGINT (drains, then exits 0).\n"
      "SIGHUP re-reads the config file; a config that does not validate is refused and the\n"
-     "running one stays. Under systemd (Type=notify) it reports READY/RELOADING/STOPPING.\n"},
+     "running one stays. Under systemd (Type=notify) it reports READY/RELOADING/STOPPING.\n"
+     "--log-level and --log-format set logship's own log lines, over service.log_level and\n"
+     "service.log_format.\n"},
     {"validate",
      "usage: logship validate [-c FILE] [--print] [--offline]\n"
      "\n"

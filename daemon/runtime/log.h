@@ -14,6 +14,16 @@ enum class Level : int { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 bool parse_level(std::string_view s, Level* out);
 void set_level(Level l);
+
+// logfmt (the default) or one JSON object per line with the same keys, for log stacks that
+// parse JSON (logship's own logs shipped by logship, Loki, Elasticsearch).
+enum class Format : int { kLogfmt = 0, kJson = 1 };
+bool parse_format(std::string_view s, Format* out);
+void set_format(Format f);
+// The logfmt key=value pairs of `kvs` (as kv() makes them) appended to `out` as JSON members,
+// each preceded by a comma: values kv() quoted are JSON strings already, bare whole numbers
+// stay numbers, other bare values become strings.
+void append_kvs_as_json(std::string& out, std::string_view kvs);
 bool enabled(Level l);
 // `kv` is appended as is: " key=value key2=value2" (use kv() to quote values).
 void write(Level l, std::string_view component, std::string_view msg, std::string_view kv = {});

@@ -190,5 +190,32 @@ outputs:
         self.assertEqual(sock.recv(4096), b"STOPPING=1\nSTATUS=draining")
 
 
+    def test_log_flags_make_logships_own_lines_json_at_the_level_asked(self):
+        cfg = self.write("c.yaml", f"""
+service: {{state_dir: {self.tmp}/state, exit_when_done: true, http_listen: ""}}
+inputs:
+  in: {{type: stdin}}
+outputs:
+  out: {{type: null}}
+""")
+        r = support.run_logship(["run", "-c", cfg, "--log-format", "json"],
+                                input_bytes=b"one\ntwo\n", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = [json.loads(l) for l in r.stderr.decode().splitlines()]
+        self.assertTrue(lines)
+        first = lines[0]
+        self.assertEqual((first["level"], first["component"], first["msg"]),
+                         ("info", "daemon", "starting"))
+        self.assertEqual(first["config"], cfg)
+        self.assertEqual(first["config_from"], "-c")
+        self.assertRegex(first["ts"], r"^\d{4}-\d\d-\d\dT")
+        # --log-level over the config: at error, a clean run says nothing.
+        r = support.run_logship(["run", "-c", cfg, "--log-level=error"], input_bytes=b"one\n",
+                                timeout=60)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        r = support.run_logship(["run", "-c", cfg, "--log-format", "xml"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"--log-format takes logfmt or json, not 'xml'", r.stderr)
+
 if __name__ == "__main__":
     support.main()
