@@ -1,5 +1,6 @@
 #include "daemon/pipeline/topology.h"
 
+#include <algorithm>
 #include <future>
 
 #include "daemon/core/json_writer.h"
@@ -10,8 +11,9 @@ namespace logship {
 
 namespace {
 
-// One source stream: its ack tracker and its own instances of the route's processors.
-class StreamPipeline final : public StreamHandle {
+// One source stream: its ack tracker and its own instances of the route's processors. The
+// input's thread and the flusher's both call in; `mu_` keeps the processors single-threaded.
+class StreamPipeline final : public FlushableStream {
  public:
   StreamPipeline(std::shared_ptr<const SourceInfo> source, std::shared_ptr<AckTracker> tracker,
                  const Topology::Route& route, const std::atomic<bool>& abort,
@@ -25,33 +27,58 @@ class StreamPipeline final : public StreamHandle {
     for (const auto& make : route.processors) processors_.push_back(make());
   }
 
-  BatchPtr new_batch(std::size_t expected_events) override {
+  BatchPtr new_batch(std::size_t expected_events) {
     return std::make_unique<Batch>(source_, expected_events);
   }
 
-  bool emit(BatchPtr batch, Position end) override {
+  bool emit(BatchPtr batch, Position end) {
     batch->acks().add(tracker_->track(std::move(end)));
     events_in_.fetch_add(batch->size(), std::memory_order_relaxed);
     uint64_t bytes = 0;
     for (const Event& e : batch->events()) bytes += e.message.size();
     bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
-    return run_from(0, std::move(batch));
+    std::lock_guard lock(mu_);
+    bool ok = run_from(0, std::move(batch));
+    publish_next_flush();
+    return ok;
   }
 
-  bool flush(bool force) override {
+  bool flush(bool force) {
+    std::lock_guard lock(mu_);
+    return flush_locked(force);
+  }
+
+  bool try_flush(bool force) override {
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return true;
+    return flush_locked(force);
+  }
+
+  std::optional<TimePoint> next_flush() {
+    std::lock_guard lock(mu_);
+    return next_flush_locked();
+  }
+
+  uint64_t unsettled() const { return tracker_->unsettled(); }
+  std::optional<Position> committed() const { return tracker_->committed(); }
+
+ private:
+  bool flush_locked(bool force) {
     TimePoint now = SteadyClock::now();
-    for (std::size_t i = 0; i < processors_.size(); ++i) {
+    bool ok = true;
+    for (std::size_t i = 0; i < processors_.size() && ok; ++i) {
       auto next = processors_[i]->next_flush();
       if (!force && (!next || *next > now)) continue;
       BatchPtr out = new_batch(16);
       processors_[i]->flush(*out, now, force);
       if (out->size() == 0 && out->acks().empty()) continue;
-      if (!run_from(i + 1, std::move(out))) return false;
+      ok = run_from(i + 1, std::move(out));
     }
-    return true;
+    publish_next_flush();
+    return ok;
   }
 
-  std::optional<TimePoint> next_flush() const override {
+  std::optional<TimePoint> next_flush_locked() const {
     std::optional<TimePoint> best;
     for (const auto& p : processors_) {
       auto n = p->next_flush();
@@ -60,10 +87,14 @@ class StreamPipeline final : public StreamHandle {
     return best;
   }
 
-  uint64_t unsettled() const override { return tracker_->unsettled(); }
-  std::optional<Position> committed() const override { return tracker_->committed(); }
+  void publish_next_flush() {
+    auto next = next_flush_locked();
+    publish_due(next ? std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                next->time_since_epoch())
+                                                .count())
+                     : 0);
+  }
 
- private:
   bool run_from(std::size_t first, BatchPtr batch) {
     for (std::size_t i = first; i < processors_.size(); ++i) processors_[i]->process(*batch);
     if (batch->size() == 0) {
@@ -88,7 +119,25 @@ class StreamPipeline final : public StreamHandle {
   const std::atomic<bool>& abort_;
   std::atomic<uint64_t>& events_in_;
   std::atomic<uint64_t>& bytes_in_;
+  std::mutex mu_;
   std::vector<std::unique_ptr<Processor>> processors_;
+};
+
+// What the input holds; the flusher holds the pipeline weakly beside it.
+class StreamPipelineHandle final : public StreamHandle {
+ public:
+  explicit StreamPipelineHandle(std::shared_ptr<StreamPipeline> p) : p_(std::move(p)) {}
+  BatchPtr new_batch(std::size_t expected_events) override {
+    return p_->new_batch(expected_events);
+  }
+  bool emit(BatchPtr batch, Position end) override { return p_->emit(std::move(batch), end); }
+  bool flush(bool force) override { return p_->flush(force); }
+  std::optional<TimePoint> next_flush() const override { return p_->next_flush(); }
+  uint64_t unsettled() const override { return p_->unsettled(); }
+  std::optional<Position> committed() const override { return p_->committed(); }
+
+ private:
+  std::shared_ptr<StreamPipeline> p_;
 };
 
 }  // namespace
@@ -110,8 +159,10 @@ class Topology::InputSlot final : public InputContext {
   std::unique_ptr<StreamHandle> open_stream(std::shared_ptr<const SourceInfo> source,
                                             bool checkpointed) override {
     auto tracker = AckTracker::create(source->key, checkpointed ? &topo_.store_ : nullptr);
-    return std::make_unique<StreamPipeline>(std::move(source), std::move(tracker), route_,
-                                            topo_.abort_, events_in_, bytes_in_);
+    auto p = std::make_shared<StreamPipeline>(std::move(source), std::move(tracker), route_,
+                                              topo_.abort_, events_in_, bytes_in_);
+    topo_.flusher_.add(p);
+    return std::make_unique<StreamPipelineHandle>(std::move(p));
   }
   std::optional<Position> saved_position(const std::string& key) const override {
     return topo_.store_.get(key);
@@ -233,6 +284,7 @@ Status Topology::start() {
       lock.lock();
     }
   });
+  flusher_.start();
   for (std::size_t i = 0; i < cfg_.inputs.size(); ++i) {
     inputs_.push_back(
         std::make_unique<InputSlot>(*this, cfg_.inputs[i], routes_[cfg_.input_route[i]]));
@@ -264,6 +316,8 @@ bool Topology::stop(std::chrono::milliseconds drain_timeout) {
     abort_.store(true);
   }
   inputs_done.wait();
+  // Streams whose input left them open (or never flushes) give up what they hold now.
+  flusher_.stop();
   for (auto& runner : runners_) {
     if (!runner->drain(deadline)) clean = false;
   }
