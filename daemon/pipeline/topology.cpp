@@ -5,6 +5,7 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 
 namespace logship {
@@ -103,10 +104,13 @@ class StreamPipeline final : public FlushableStream {
     }
     // Wait for room everywhere before handing the batch to anyone, so an abandoned batch was
     // given to no output and simply stays un-acked.
+    if (!MemoryBudget::global().wait_for_room(batch->byte_size(), abort_)) {
+      return false;
+    }
     for (OutputRunner* out : route_.outputs) {
       if (!out->wait_for_room(abort_, batch->byte_size())) return false;
     }
-    SharedBatch shared(std::move(batch));
+    SharedBatch shared = share_charged(std::move(batch), MemoryPart::kOutputQueues);
     shared->acks().retain(static_cast<int32_t>(route_.outputs.size()));
     for (OutputRunner* out : route_.outputs) out->push(shared);
     shared->acks().release();   // the reference the batch was created with
@@ -219,6 +223,7 @@ Topology::~Topology() {
 
 Status Topology::start() {
   LOGSHIP_TRY(store_.open(cfg_.service.state_dir).with_context("state_dir"));
+  MemoryBudget::global().set_limit(cfg_.service.memory_limit.bytes);
   RunnerOptions ro;
   ro.queue_max_bytes = cfg_.service.queue_max_bytes.bytes;
   ro.batch_max_events = static_cast<std::size_t>(cfg_.service.batch_max_events);
