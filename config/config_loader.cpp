@@ -73,7 +73,7 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
           .add("memory_limit", &ServiceOptions::memory_limit,
                "Memory budget of the whole process. Buffers holding events (output queues, "
                "disk-buffer read-back, multiline and partial-line holds, read buffers) share it "
-               "less a reserve for the rest (12MiB); inputs pause before it is exceeded and "
+               "less a reserve for the rest (16MiB); inputs pause before it is exceeded and "
                "resume as outputs deliver, nothing is dropped. /metrics: logship_memory_bytes.",
                at_least(ByteSize(16 << 20), "16MiB"))
           .add("batch_max_events", &ServiceOptions::batch_max_events,

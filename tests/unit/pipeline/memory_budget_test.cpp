@@ -54,14 +54,14 @@ TEST(MemoryBudgetTest, BuffersGetTheLimitLessTheReserve) {
   MemoryBudget budget;
   budget.set_limit(64ull << 20);
   EXPECT_EQ(budget.limit(), 64ull << 20);
-  EXPECT_EQ(budget.buffer_limit(), 52ull << 20);
+  EXPECT_EQ(budget.buffer_limit(), 48ull << 20);
   budget.set_limit(1ull << 20);
   EXPECT_EQ(budget.buffer_limit(), 4ull << 20);   // never less than a few batches
 }
 
 TEST(MemoryBudgetTest, ReaderWaitsUntilOutputsReleaseEnough) {
   MemoryBudget budget;
-  budget.set_limit(16ull << 20);   // 4 MiB for buffers
+  budget.set_limit(16ull << 20);   // 4 MiB for buffers (the minimum)
   MemoryCharge queued(MemoryPart::kOutputQueues, budget);
   queued.set(3ull << 20);
   std::atomic<bool> abort{false};
