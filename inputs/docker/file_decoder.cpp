@@ -43,8 +43,9 @@ std::size_t FileDecoder::consume(const char* data, std::size_t len, std::size_t 
 }
 
 void FileDecoder::charge_pending() {
+  static const std::size_t kInline = std::string().capacity();   // no heap below this
   std::size_t n = 0;
-  for (const Pending& p : pending_) n += p.buf.capacity();
+  for (const Pending& p : pending_) n += p.buf.capacity() > kInline ? p.buf.capacity() : 0;
   pending_mem_.set(n);
 }
 
