@@ -114,7 +114,7 @@ service:
   state_dir: {tmp}/state
   http_listen: 127.0.0.1:{port}
   memory_limit: {args.memory_limit}
-  queue_max_bytes: 256MiB
+  queue_max_bytes: {args.queue_max_bytes}
   retry_max: 200ms
   log_level: warn
 inputs:
@@ -252,6 +252,8 @@ def main():
     p.add_argument("--busy", type=int, default=4)
     p.add_argument("--busy-mib", type=int, default=128)
     p.add_argument("--memory-limit", default="32MiB")
+    p.add_argument("--queue-max-bytes", default="256MiB",
+                   help="service.queue_max_bytes (default: large, so only the budget binds)")
     p.add_argument("--stall", type=float, default=15)
     p.add_argument("--after", type=float, default=10)
     p.add_argument("--runs", type=int, default=3)
