@@ -72,16 +72,23 @@ routes:
 """).start()
         pid = d.proc.pid
 
+        last = {}
+
         def paused():
+            """The output queues hold the budget's share and the input read nothing since the
+            previous poll."""
             text = metrics(port)
             mem = series(text, "logship_memory_bytes")
             lags = series(text, "logship_input_file_lag_bytes")
-            if mem.get('part="output_queues"', 0) > (8 << 20) and len(lags) == CONTAINERS and \
-                    sum(lags.values()) > 0:
+            read = series(text, "logship_input_events_total")
+            still = read and read == last.get("read")
+            last["read"] = read
+            if still and mem.get('part="output_queues"', 0) > (8 << 20) and \
+                    len(lags) == CONTAINERS and sum(lags.values()) > 0:
                 return text
             return None
 
-        text = support.wait_for(paused, timeout=support.scaled(60),
+        text = support.wait_for(paused, timeout=support.scaled(60), interval=0.3,
                                 what="the input paused at the budget with the output down")
         self.assertEqual(series(text, "logship_memory_limit_bytes")[""], MEMORY_LIMIT)
         # Paused means paused: what the input read stays put for a while.
