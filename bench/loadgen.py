@@ -3,6 +3,7 @@
 
   bench/loadgen.py tree ROOT [--containers 8] [--lines 1000000] [--size 180] [--json-share 0.30]
                         [--multiline-share 0.03] [--long-share 0] [--seed 1]
+                        [--trace-lines MIN-MAX] [--long-size MIN-MAX]
 
 Creates ROOT/containers/<64-hex id>/<id>-json.log plus config.v2.json (name, image, labels) for
 each container. Every logical record carries a unique id "r=<container>-<n>" so a sink can check
@@ -69,20 +70,31 @@ def write_config(cdir, cid, i):
     os.replace(os.path.join(cdir, "config.v2.json.tmp"), os.path.join(cdir, "config.v2.json"))
 
 
-def records_for(c, n, rng, size, json_share, multiline_share, long_share):
+def trace_of(rid, rng, trace_lines):
+    """A Java trace: the fixed 8 lines of TRACE, or (trace_lines=(lo, hi)) lo..hi lines."""
+    if trace_lines is None:
+        return [f"{rid} {TRACE[0]}"] + TRACE[1:]
+    n = rng.randint(*trace_lines)
+    frames = [f"\tat com.shop.layer{j % 7}.Service{j}.call(Service{j}.java:{10 + j})" for j in range(n - 2)]
+    return [f"{rid} {TRACE[0]}"] + frames + ["\t... 12 more"]
+
+
+def records_for(c, n, rng, size, json_share, multiline_share, long_share, trace_lines=None,
+                long_sizes=None):
     """Yields (stream, [log chunks]) per logical record; chunks already end as Docker writes them."""
     for k in range(n):
         rid = f"r={c}-{k}"
         x = rng.random()
         if x < multiline_share:
-            lines = [f"{rid} {TRACE[0]}"] + TRACE[1:]
+            lines = trace_of(rid, rng, trace_lines)
             yield "stderr", [l + "\n" for l in lines], rid
         elif x < multiline_share + json_share:
             payload = {"level": "info", "rid": rid, "msg": "request served", "status": 200,
                        "path": rng.choice(WORDS), "duration_ms": round(rng.random() * 100, 3)}
             yield "stdout", [json.dumps(payload) + "\n"], rid
         elif x < multiline_share + json_share + long_share:
-            body = rid + " " + "L" * rng.choice((20 * 1024, 100 * 1024))
+            length = rng.choice((20 * 1024, 100 * 1024)) if long_sizes is None else rng.randint(*long_sizes)
+            body = rid + " " + "L" * length
             chunks = [body[i:i + CHUNK] for i in range(0, len(body), CHUNK)]
             chunks[-1] += "\n"
             yield "stdout", chunks, rid
@@ -94,7 +106,7 @@ def records_for(c, n, rng, size, json_share, multiline_share, long_share):
 
 
 def write_tree(root, containers=8, lines=1_000_000, size=180, json_share=0.30, multiline_share=0.03,
-               long_share=0.0, seed=1):
+               long_share=0.0, seed=1, trace_lines=None, long_sizes=None):
     rng = random.Random(seed)
     base = os.path.join(root, "containers")
     os.makedirs(base, exist_ok=True)
@@ -110,7 +122,8 @@ def write_tree(root, containers=8, lines=1_000_000, size=180, json_share=0.30, m
         written = 0
         buf = []
         with open(os.path.join(cdir, f"{cid}-json.log"), "w", encoding="utf-8") as f:
-            for stream, chunks, _ in records_for(c, per, rng, size, json_share, multiline_share, long_share):
+            for stream, chunks, _ in records_for(c, per, rng, size, json_share, multiline_share, long_share,
+                                                 trace_lines, long_sizes):
                 ns = ns0 + written * 1000
                 for ch in chunks:
                     buf.append(json_line(ch, stream, ns))
@@ -127,6 +140,12 @@ def write_tree(root, containers=8, lines=1_000_000, size=180, json_share=0.30, m
     return summary
 
 
+def span(text):
+    """"10-40" -> (10, 40)"""
+    lo, _, hi = text.partition("-")
+    return int(lo), int(hi or lo)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -139,8 +158,11 @@ def main():
     t.add_argument("--multiline-share", type=float, default=0.03)
     t.add_argument("--long-share", type=float, default=0.0)
     t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--trace-lines", type=span, default=None, help="MIN-MAX lines per trace (default: 8)")
+    t.add_argument("--long-size", type=span, default=None, help="MIN-MAX bytes of a long line")
     a = p.parse_args()
-    s = write_tree(a.root, a.containers, a.lines, a.size, a.json_share, a.multiline_share, a.long_share, a.seed)
+    s = write_tree(a.root, a.containers, a.lines, a.size, a.json_share, a.multiline_share, a.long_share, a.seed,
+                   a.trace_lines, a.long_size)
     s.pop("ids")
     json.dump(s, sys.stdout)
     print()

@@ -414,7 +414,8 @@ def run_one(args, scenario, overrides, i, peer=None):
         else:
             root = os.path.join(tmp, "docker")
             s = loadgen.write_tree(root, args.containers, args.lines, args.size, args.json_share,
-                                   args.multiline_share, args.long_share, seed=i + 1)
+                                   args.multiline_share, args.long_share, seed=i + 1,
+                                   trace_lines=args.trace_lines, long_sizes=args.long_size)
             units = s["lines"]
             expected = s["records"]
             cfg = apply_overrides(docker_config(tmp, root, args, sink, port), overrides)
@@ -743,6 +744,8 @@ def main():
     p.add_argument("--json-share", type=float, default=0.30)
     p.add_argument("--multiline-share", type=float, default=0.03)
     p.add_argument("--long-share", type=float, default=0.0)
+    p.add_argument("--trace-lines", type=loadgen.span, default=None, help="docker: MIN-MAX lines per trace")
+    p.add_argument("--long-size", type=loadgen.span, default=None, help="docker: MIN-MAX bytes of a long line")
     p.add_argument("--parse", action="store_true", help="docker: json parser + java multiline on")
     p.add_argument("--rate", type=int, default=5000, help="docker-live: lines per second")
     p.add_argument("--duration", type=float, default=10, help="docker-live: seconds of writing")

@@ -77,6 +77,12 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
           .add("queue_max_bytes", &ServiceOptions::queue_max_bytes,
                "Memory each output may hold queued or in flight; inputs pause above it.",
                at_least(ByteSize(64 * 1024), "64KiB"))
+          .add("memory_limit", &ServiceOptions::memory_limit,
+               "Memory budget of the whole process. Buffers holding events (output queues, "
+               "disk-buffer read-back, multiline and partial-line holds, read buffers) share it "
+               "less a reserve for the rest (16MiB); inputs pause before it is exceeded and "
+               "resume as outputs deliver, nothing is dropped. /metrics: logship_memory_bytes.",
+               at_least(ByteSize(16 << 20), "16MiB"))
           .add("batch_max_events", &ServiceOptions::batch_max_events,
                "Most events an output receives in one delivery call.", in_range(1, 1 << 20))
           .add("batch_max_bytes", &ServiceOptions::batch_max_bytes,

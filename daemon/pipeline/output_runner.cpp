@@ -8,6 +8,7 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/state/atomic_file.h"
 
@@ -168,8 +169,11 @@ void OutputRunner::run() {
       dispatch(std::move(take), lock);
       continue;
     }
+    // Read-back counts against the memory budget; one batch is always allowed, so an output
+    // whose budget share went to holds elsewhere still makes progress.
     if (disk_ && ready_.empty() && retry_.empty() && bytes_ < options_.queue_max_bytes &&
-        !disk_->fully_read()) {
+        !disk_->fully_read() &&
+        (in_flight_ == 0 || MemoryBudget::global().fits(options_.batch_max_bytes))) {
       read_from_disk(lock);
       if (!ready_.empty()) continue;
     }
@@ -191,7 +195,7 @@ void OutputRunner::read_from_disk(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   for (BatchPtr& b : read) {
     bytes_ += b->byte_size();
-    ready_.push_back(SharedBatch(std::move(b)));
+    ready_.push_back(share_charged(std::move(b), MemoryPart::kDiskReadBack));
   }
   queue_bytes_.store(static_cast<int64_t>(bytes_), std::memory_order_relaxed);
 }

@@ -1,17 +1,20 @@
 #include "daemon/pipeline/topology.h"
 
+#include <algorithm>
 #include <future>
 
 #include "daemon/core/json_writer.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 
 namespace logship {
 
 namespace {
 
-// One source stream: its ack tracker and its own instances of the route's processors.
-class StreamPipeline final : public StreamHandle {
+// One source stream: its ack tracker and its own instances of the route's processors. The
+// input's thread and the flusher's both call in; `mu_` keeps the processors single-threaded.
+class StreamPipeline final : public FlushableStream {
  public:
   StreamPipeline(std::shared_ptr<const SourceInfo> source, std::shared_ptr<AckTracker> tracker,
                  const Topology::Route& route, const std::atomic<bool>& abort,
@@ -25,33 +28,58 @@ class StreamPipeline final : public StreamHandle {
     for (const auto& make : route.processors) processors_.push_back(make());
   }
 
-  BatchPtr new_batch(std::size_t expected_events) override {
+  BatchPtr new_batch(std::size_t expected_events) {
     return std::make_unique<Batch>(source_, expected_events);
   }
 
-  bool emit(BatchPtr batch, Position end) override {
+  bool emit(BatchPtr batch, Position end) {
     batch->acks().add(tracker_->track(std::move(end)));
     events_in_.fetch_add(batch->size(), std::memory_order_relaxed);
     uint64_t bytes = 0;
     for (const Event& e : batch->events()) bytes += e.message.size();
     bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
-    return run_from(0, std::move(batch));
+    std::lock_guard lock(mu_);
+    bool ok = run_from(0, std::move(batch));
+    publish_next_flush();
+    return ok;
   }
 
-  bool flush(bool force) override {
+  bool flush(bool force) {
+    std::lock_guard lock(mu_);
+    return flush_locked(force);
+  }
+
+  bool try_flush(bool force) override {
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return true;
+    return flush_locked(force);
+  }
+
+  std::optional<TimePoint> next_flush() {
+    std::lock_guard lock(mu_);
+    return next_flush_locked();
+  }
+
+  uint64_t unsettled() const { return tracker_->unsettled(); }
+  std::optional<Position> committed() const { return tracker_->committed(); }
+
+ private:
+  bool flush_locked(bool force) {
     TimePoint now = SteadyClock::now();
-    for (std::size_t i = 0; i < processors_.size(); ++i) {
+    bool ok = true;
+    for (std::size_t i = 0; i < processors_.size() && ok; ++i) {
       auto next = processors_[i]->next_flush();
       if (!force && (!next || *next > now)) continue;
       BatchPtr out = new_batch(16);
       processors_[i]->flush(*out, now, force);
       if (out->size() == 0 && out->acks().empty()) continue;
-      if (!run_from(i + 1, std::move(out))) return false;
+      ok = run_from(i + 1, std::move(out));
     }
-    return true;
+    publish_next_flush();
+    return ok;
   }
 
-  std::optional<TimePoint> next_flush() const override {
+  std::optional<TimePoint> next_flush_locked() const {
     std::optional<TimePoint> best;
     for (const auto& p : processors_) {
       auto n = p->next_flush();
@@ -60,10 +88,14 @@ class StreamPipeline final : public StreamHandle {
     return best;
   }
 
-  uint64_t unsettled() const override { return tracker_->unsettled(); }
-  std::optional<Position> committed() const override { return tracker_->committed(); }
+  void publish_next_flush() {
+    auto next = next_flush_locked();
+    publish_due(next ? std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                next->time_since_epoch())
+                                                .count())
+                     : 0);
+  }
 
- private:
   bool run_from(std::size_t first, BatchPtr batch) {
     for (std::size_t i = first; i < processors_.size(); ++i) processors_[i]->process(*batch);
     if (batch->size() == 0) {
@@ -72,10 +104,13 @@ class StreamPipeline final : public StreamHandle {
     }
     // Wait for room everywhere before handing the batch to anyone, so an abandoned batch was
     // given to no output and simply stays un-acked.
+    if (!MemoryBudget::global().wait_for_room(batch->byte_size(), abort_)) {
+      return false;
+    }
     for (OutputRunner* out : route_.outputs) {
       if (!out->wait_for_room(abort_, batch->byte_size())) return false;
     }
-    SharedBatch shared(std::move(batch));
+    SharedBatch shared = share_charged(std::move(batch), MemoryPart::kOutputQueues);
     shared->acks().retain(static_cast<int32_t>(route_.outputs.size()));
     for (OutputRunner* out : route_.outputs) out->push(shared);
     shared->acks().release();   // the reference the batch was created with
@@ -88,7 +123,25 @@ class StreamPipeline final : public StreamHandle {
   const std::atomic<bool>& abort_;
   std::atomic<uint64_t>& events_in_;
   std::atomic<uint64_t>& bytes_in_;
+  std::mutex mu_;
   std::vector<std::unique_ptr<Processor>> processors_;
+};
+
+// What the input holds; the flusher holds the pipeline weakly beside it.
+class StreamPipelineHandle final : public StreamHandle {
+ public:
+  explicit StreamPipelineHandle(std::shared_ptr<StreamPipeline> p) : p_(std::move(p)) {}
+  BatchPtr new_batch(std::size_t expected_events) override {
+    return p_->new_batch(expected_events);
+  }
+  bool emit(BatchPtr batch, Position end) override { return p_->emit(std::move(batch), end); }
+  bool flush(bool force) override { return p_->flush(force); }
+  std::optional<TimePoint> next_flush() const override { return p_->next_flush(); }
+  uint64_t unsettled() const override { return p_->unsettled(); }
+  std::optional<Position> committed() const override { return p_->committed(); }
+
+ private:
+  std::shared_ptr<StreamPipeline> p_;
 };
 
 }  // namespace
@@ -110,8 +163,10 @@ class Topology::InputSlot final : public InputContext {
   std::unique_ptr<StreamHandle> open_stream(std::shared_ptr<const SourceInfo> source,
                                             bool checkpointed) override {
     auto tracker = AckTracker::create(source->key, checkpointed ? &topo_.store_ : nullptr);
-    return std::make_unique<StreamPipeline>(std::move(source), std::move(tracker), route_,
-                                            topo_.abort_, events_in_, bytes_in_);
+    auto p = std::make_shared<StreamPipeline>(std::move(source), std::move(tracker), route_,
+                                              topo_.abort_, events_in_, bytes_in_);
+    topo_.flusher_.add(p);
+    return std::make_unique<StreamPipelineHandle>(std::move(p));
   }
   std::optional<Position> saved_position(const std::string& key) const override {
     return topo_.store_.get(key);
@@ -168,6 +223,7 @@ Topology::~Topology() {
 
 Status Topology::start() {
   LOGSHIP_TRY(store_.open(cfg_.service.state_dir).with_context("state_dir"));
+  MemoryBudget::global().set_limit(cfg_.service.memory_limit.bytes);
   RunnerOptions ro;
   ro.queue_max_bytes = cfg_.service.queue_max_bytes.bytes;
   ro.batch_max_events = static_cast<std::size_t>(cfg_.service.batch_max_events);
@@ -233,6 +289,7 @@ Status Topology::start() {
       lock.lock();
     }
   });
+  flusher_.start();
   for (std::size_t i = 0; i < cfg_.inputs.size(); ++i) {
     inputs_.push_back(
         std::make_unique<InputSlot>(*this, cfg_.inputs[i], routes_[cfg_.input_route[i]]));
@@ -264,6 +321,8 @@ bool Topology::stop(std::chrono::milliseconds drain_timeout) {
     abort_.store(true);
   }
   inputs_done.wait();
+  // Streams whose input left them open (or never flushes) give up what they hold now.
+  flusher_.stop();
   for (auto& runner : runners_) {
     if (!runner->drain(deadline)) clean = false;
   }

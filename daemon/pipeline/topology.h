@@ -12,6 +12,7 @@
 
 #include "config/config_loader.h"
 #include "daemon/pipeline/output_runner.h"
+#include "daemon/pipeline/stream_flusher.h"
 #include "daemon/state/checkpoint_store.h"
 
 namespace logship {
@@ -48,6 +49,7 @@ class Topology {
   CheckpointStore store_;
   std::vector<std::unique_ptr<OutputRunner>> runners_;
   std::vector<Route> routes_;
+  StreamFlusher flusher_;   // after routes_ and runners_: stops before they go
   std::vector<std::unique_ptr<InputSlot>> inputs_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> abort_{false};   // past the drain deadline: emits give up

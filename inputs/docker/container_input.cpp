@@ -300,6 +300,7 @@ struct Tail {
   int fd = -1;
   uint64_t read_off = 0;
   std::string carry;
+  MemoryCharge carry_mem{MemoryPart::kReadBuffers};
   FileDecoder dec;
   std::unique_ptr<StreamHandle> stream;
   std::shared_ptr<const SourceInfo> source;
@@ -1145,6 +1146,7 @@ class ContainerLogInput final : public Input {
       const std::size_t carry = t.carry.size();
       const std::size_t need = carry + chunk + simdjson::SIMDJSON_PADDING;
       if (buf_.size() < need) buf_.resize(need);
+      buf_mem_.set(buf_.capacity());
       if (carry) std::memcpy(buf_.data(), t.carry.data(), carry);
       ssize_t n = ::read(t.fd, buf_.data() + carry, chunk);
       if (n < 0) {
@@ -1176,6 +1178,8 @@ class ContainerLogInput final : public Input {
       std::size_t used = t.dec.consume(buf_.data(), total, buf_.size(), t.read_off - total,
                                        *batch, t.last_growth);
       t.carry.assign(buf_.data() + used, total - used);
+      if (t.carry.empty() && t.carry.capacity() > 4096) std::string().swap(t.carry);
+      t.carry_mem.set(t.carry.capacity());
       if (t.fp_len < kFingerprintBytes) update_fingerprint(t);
       if (!emit(t, std::move(batch), false)) break;
     }
@@ -1274,6 +1278,7 @@ class ContainerLogInput final : public Input {
   bool aborted_ = false;
   std::map<std::string, Container> containers_;
   std::map<std::string, std::unique_ptr<Tail>> tails_;   // by key
+  MemoryCharge buf_mem_{MemoryPart::kReadBuffers};
   std::map<std::string, std::string> by_path_;           // active path -> key
   std::deque<std::unique_ptr<Tail>> closing_;
   std::set<std::string> closing_keys_;

@@ -38,7 +38,15 @@ std::size_t FileDecoder::consume(const char* data, std::size_t len, std::size_t 
     pos = end + 1;
     consumed_end_ = base + pos;
   }
+  charge_pending();
   return pos;
+}
+
+void FileDecoder::charge_pending() {
+  static const std::size_t kInline = std::string().capacity();   // no heap below this
+  std::size_t n = 0;
+  for (const Pending& p : pending_) n += p.buf.capacity() > kInline ? p.buf.capacity() : 0;
+  pending_mem_.set(n);
 }
 
 void FileDecoder::line(std::string_view text, std::size_t capacity, uint64_t offset,
@@ -74,7 +82,9 @@ void FileDecoder::line(std::string_view text, std::size_t capacity, uint64_t off
     e = &new_event(batch, p.buf, decoded_.stream, p.time_ns, p.start,
                    p.truncated ? kEventTruncated : 0);
     p.active = false;
-    if (p.buf.capacity() > (256 << 10)) std::string().swap(p.buf);   // a rare giant: let go
+    // Merges are rare and at least 16 KiB each: let go, or every container that ever wrote one
+    // would keep its largest.
+    std::string().swap(p.buf);
   } else {
     uint8_t flags = 0;
     if (msg.size() > o_.max_line_size) {
@@ -169,11 +179,17 @@ void FileDecoder::flush(Batch& batch, TimePoint now, bool force) {
     new_event(batch, p.buf, static_cast<Stream>(i), p.time_ns, p.start,
               p.truncated ? kEventTruncated : 0);
     p.active = false;
+    std::string().swap(p.buf);
   }
+  charge_pending();
 }
 
 void FileDecoder::reset(uint64_t offset) {
-  for (Pending& p : pending_) p.active = false;
+  for (Pending& p : pending_) {
+    p.active = false;
+    std::string().swap(p.buf);
+  }
+  charge_pending();
   skipping_ = false;
   consumed_end_ = offset;
 }

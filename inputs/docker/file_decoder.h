@@ -12,6 +12,7 @@
 #include "daemon/core/batch.h"
 #include "daemon/core/clock.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/memory_budget.h"
 #include "inputs/docker/line_decoder.h"
 
 namespace logship::docker {
@@ -76,6 +77,7 @@ class FileDecoder {
   void malformed(std::string_view text, uint64_t offset, LineError err, Batch& batch,
                  bool truncated);
   void append(Pending& p, std::string_view chunk);
+  void charge_pending();
   void emit_pending(Pending& p, Stream s, Batch& batch);
   Event& new_event(Batch& batch, std::string_view message, Stream s, int64_t time_ns,
                    uint64_t offset, uint8_t flags);
@@ -90,6 +92,7 @@ class FileDecoder {
   std::array<Pending, 3> pending_;   // by Stream value
   uint64_t consumed_end_ = 0;
   bool skipping_ = false;            // inside an oversized line, dropping up to its '\n'
+  MemoryCharge pending_mem_{MemoryPart::kPartialLines};
 };
 
 }  // namespace logship::docker

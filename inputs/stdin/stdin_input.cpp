@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/memory_budget.h"
 
 namespace logship::plugins {
 namespace {
@@ -90,6 +91,7 @@ class StdinInput final : public Input {
           }
         }
         buf.erase(0, start);
+        mem_.set(chunk.capacity() + buf.capacity());
         while (buf.size() >= o_.max_line.bytes) {
           add(*batch, std::string_view(buf.data(), o_.max_line.bytes), true);
           offset_ += o_.max_line.bytes;
@@ -106,6 +108,7 @@ class StdinInput final : public Input {
   InputContext* ctx_ = nullptr;
   std::unique_ptr<StreamHandle> stream_;
   uint64_t offset_ = 0;
+  MemoryCharge mem_{MemoryPart::kReadBuffers};   // the read chunk and an incomplete line
   std::thread thread_;
 };
 

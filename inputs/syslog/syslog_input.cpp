@@ -32,6 +32,7 @@
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/listen_sockets.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "inputs/syslog/syslog_parser.h"
 
@@ -526,6 +527,7 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
                               self->owner_.frames(*self->stream_, self->framer_,
                                                   std::string_view(self->buf_.data(), n), false,
                                                   &self->offset_);
+                              self->mem_.set(sizeof(self->buf_) + self->framer_.buffered());
                             }
                             if (ec) {
                               self->close(true);
@@ -579,6 +581,7 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
   TimePoint last_read_{};
   std::unique_ptr<StreamHandle> stream_;
   std::array<char, 16 * 1024> buf_;
+  MemoryCharge mem_{MemoryPart::kReadBuffers};   // buf_ and the framer's incomplete frame
   uint64_t offset_ = 0;
   bool closed_ = false;
 };

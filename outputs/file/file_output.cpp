@@ -107,6 +107,9 @@ struct FileOptions : doc::DocumentOptions {
 
 enum class SyncPolicy { kNone, kBatch, kInterval };
 
+// Encoded bytes a segment gathers before writing them: bounds a delivery's memory per file.
+constexpr std::size_t kWriteChunk = 256 << 10;
+
 // One active file: its descriptor, size, and the bytes pending for it in this delivery.
 struct Segment {
   std::string path;
@@ -205,6 +208,13 @@ class FileOutput final : public Output {
           document_->append(seg->pending, e);
         }
         seg->pending.push_back('\n');
+        // Written in pieces, so a delivery's encoded copy never adds up in memory (a failed
+        // delivery cuts the file back whatever was written).
+        if (seg->pending.size() >= kWriteChunk && seg->size + seg->pending.size() < o_.max_size.bytes) {
+          if (!write_pending(*seg)) {
+            return fail_delivery(std::move(done), "write " + seg->path + " failed");
+          }
+        }
         if (seg->size + seg->pending.size() >= o_.max_size.bytes) {
           if (!write_pending(*seg)) {
             return fail_delivery(std::move(done), "write " + seg->path + " failed");
@@ -412,6 +422,7 @@ class FileOutput final : public Output {
     }
     if (!seg.pending.empty()) seg.dirty = true;
     seg.pending.clear();
+    if (seg.pending.capacity() > 2 * kWriteChunk) std::string().swap(seg.pending);   // a giant line
     return true;
   }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
@@ -261,6 +262,9 @@ struct Slot {
   TimePoint last_line{};
 };
 
+// Held-group capacity a slot keeps for its next group; more is returned to the allocator.
+constexpr std::size_t kKeepHeldBytes = 4096;
+
 constexpr std::size_t slot_of(Stream s) { return static_cast<std::size_t>(s) % 3; }
 
 class MultilineProcessor final : public Processor {
@@ -354,6 +358,7 @@ class MultilineProcessor final : public Processor {
     }
     batch.acks().take_from(emitted_holds);
     in.swap(out);
+    charge_.set(held_bytes());
   }
 
   void flush(Batch& out, TimePoint now, bool force) override {
@@ -368,6 +373,7 @@ class MultilineProcessor final : public Processor {
       s.state = 0;
     }
     out.acks().take_from(emitted);
+    charge_.set(held_bytes());
   }
 
   std::optional<TimePoint> next_flush() const override {
@@ -381,6 +387,16 @@ class MultilineProcessor final : public Processor {
   }
 
  private:
+  // Heap the held groups keep (capacity: cleared buffers keep theirs for the next group).
+  std::size_t held_bytes() const {
+    std::size_t n = 0;
+    for (const Slot& s : slots_) {
+      n += s.text.capacity() + s.line_ends.capacity() * sizeof(uint32_t) +
+           s.first.store.capacity() + s.first.fields.capacity() * sizeof(HeldEvent::F);
+    }
+    return n;
+  }
+
   // A trace starts on this line: it joins the open group if that is a single line which is a
   // log statement (as the stream's rule set sees it; while detecting, a common header with an
   // error level) and the trace came within flush_timeout of it. A statement is thus held only
@@ -514,6 +530,11 @@ class MultilineProcessor final : public Processor {
     s.line_src.clear();
     s.text.clear();
     s.line_ends.clear();
+    // A long group's buffer is let go: thousands of streams must not each keep their largest.
+    if (s.text.capacity() > kKeepHeldBytes) {
+      std::string().swap(s.text);
+      std::vector<uint32_t>().swap(s.line_ends);
+    }
   }
 
   std::shared_ptr<const MultilineSetup> setup_;
@@ -521,6 +542,7 @@ class MultilineProcessor final : public Processor {
   parsers::PerSource<RulesChoice> rules_;
   const LineRules* detected_ = nullptr;   // rules: auto, no label: the set the lines showed
   std::array<Slot, 3> slots_;
+  MemoryCharge charge_{MemoryPart::kMultiline};
 };
 
 }  // namespace

@@ -285,3 +285,28 @@ TEST(FileDecoder, CriPartialsMerge) {
 
 }  // namespace
 }  // namespace logship::docker
+
+namespace logship::docker {
+namespace {
+
+TEST(FileDecoder, PartialMergeIsChargedAndLetGo) {
+  MemoryBudget& budget = MemoryBudget::global();
+  const int64_t before = budget.held(MemoryPart::kPartialLines);
+  {
+    Feeder f({});
+    const std::string chunk(16 * 1024, 'p');
+    f.feed(docker_line(chunk, "stdout", "2024-05-01T10:00:01Z") +
+               docker_line(chunk, "stdout", "2024-05-01T10:00:01Z"),
+           1 << 20);
+    EXPECT_EQ(f.events.size(), 0u);
+    EXPECT_GE(budget.held(MemoryPart::kPartialLines) - before, 32 * 1024);
+    f.feed(docker_line("end\n", "stdout", "2024-05-01T10:00:02Z"), 1 << 20);
+    ASSERT_EQ(f.events.size(), 1u);
+    EXPECT_EQ(f.events[0].message.size(), 32 * 1024 + 3);
+    EXPECT_EQ(budget.held(MemoryPart::kPartialLines), before);
+  }
+  EXPECT_EQ(budget.held(MemoryPart::kPartialLines), before);
+}
+
+}  // namespace
+}  // namespace logship::docker
