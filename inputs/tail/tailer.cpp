@@ -206,13 +206,32 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
   }
   if (tails_.count(key) || closing_keys_.count(key) || retired_.count(key)) return;
   std::optional<uint64_t> start;
-  if (!ctx_.saved_position(key)) {
+  // A checkpoint taken on another file (its inode reused: the copy logrotate's copytruncate
+  // just made often gets the inode of the copy it deleted) says nothing about this one.
+  if (!has_own_checkpoint(key, path)) {
     if (copy_of_active(owner, path)) return;
     if (!scanned_once_ && o_.read_from_tail) start = static_cast<uint64_t>(st.st_size);
   }
   Tail* t = open_tail(path, owner, false, start);
   by_path_.erase(path);
   if (t != nullptr && !t->gone) mark_gone(*t);
+}
+
+// True when the checkpoint under `key` was taken on the file now at `path`: same first bytes,
+// and not past its end.
+bool Tailer::has_own_checkpoint(const std::string& key, const std::string& path) {
+  auto saved = ctx_.saved_position(key);
+  if (!saved) return false;
+  std::size_t len = 0;
+  uint64_t hash = 0, now_hash = 0;
+  if (!parse_fingerprint(saved->text, &len, &hash)) return false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return true;   // gone or unreadable now: judged when opened
+  struct stat st{};
+  const bool own = ::fstat(fd, &st) == 0 && saved->offset <= static_cast<uint64_t>(st.st_size) &&
+                   hash_prefix(fd, len, &now_hash) && now_hash == hash;
+  ::close(fd);
+  return own;
 }
 
 // True when `path` starts like an active file of the owner (or is still empty, as a copy

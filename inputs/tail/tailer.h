@@ -126,6 +126,7 @@ class Tailer {
   };
 
   void note_present(const std::string& path);
+  bool has_own_checkpoint(const std::string& key, const std::string& path);
   bool copy_of_active(const std::string& owner, const std::string& path);
   Tail* open_tail(const std::string& path, const std::string& owner, bool initial,
                   std::optional<uint64_t> start);
