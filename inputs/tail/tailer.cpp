@@ -292,6 +292,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
   t->last_growth = SteadyClock::now();
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   uint64_t offset = 0;
+  bool from_checkpoint = false;
   const char* why = "new file";
   if (start) {
     offset = *start;
@@ -302,6 +303,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
     if (parse_fingerprint(saved->text, &len, &hash) && saved->offset <= size &&
         hash_prefix(fd, len, &now_hash) && now_hash == hash) {
       offset = saved->offset;
+      from_checkpoint = true;
       why = "checkpoint";
     } else {
       why = "checkpoint of another file (inode reused or truncated)";
@@ -337,6 +339,10 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
   Tail* raw = t.get();
   by_path_[path] = key;
   tails_.emplace(key, std::move(t));
+  // A start not from a checkpoint (the copy of a truncated file, read_from tail) is recorded
+  // at once: with nothing more to read there would be no commit, and a restart would take the
+  // file for one never seen and read it from its start.
+  if (offset > 0 && !from_checkpoint) emit(*raw, std::make_unique<Batch>(raw->source, 1), true);
   return raw;
 }
 

@@ -195,6 +195,23 @@ TEST_F(TailerTest, CopytruncateWithDelaycompressLosesNothing) {
                                                  numbered_lines("c", 1, 2))));
 }
 
+// The copy was opened at its end (everything in it had been read from the original) and the
+// tailer stopped before releasing it: the restart must not take it for a generation never
+// seen and read it again.
+TEST_F(TailerTest, CopyOfATruncatedFileIsNotReadAgainAfterARestart) {
+  append(log, numbered("a", 1, 10));
+  Harness h(dir);
+  h.pump();
+  copytruncate(log);
+  append(log, numbered("b", 1, 3));
+  h.scan();   // the truncation is seen and the copy opened at the offset reached
+  h.tailer->read_round();
+  h.restart();
+  h.pump();
+  EXPECT_TRUE(exactly_once(h.delivered(),
+                           concat(numbered_lines("a", 1, 10), numbered_lines("b", 1, 3))));
+}
+
 // The new content grew past the old offset before the tailer looked: the fingerprint shows
 // the truncation.
 TEST_F(TailerTest, CopytruncateRewrittenPastTheOffsetIsSeenByTheFingerprint) {
