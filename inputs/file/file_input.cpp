@@ -180,39 +180,51 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
     w.visit = [this](const std::string& dir) { watch_->watch(dir, tail::DirWatch::kLeafMask); };
     std::set<std::string> found;
     for (const PathGlob& g : globs_) g.expand(w, &found);
+    for (auto it = found.begin(); it != found.end();) {
+      it = excluded(*it) ? found.erase(it) : std::next(it);
+    }
     // Active: matched and not a generation of another matched file in its directory.
     std::map<std::string, std::string> rotated;   // path -> owner (its active file)
-    std::vector<std::string> active;
+    std::set<std::string> active;
     for (const std::string& p : found) {
-      if (excluded(p)) continue;
-      const std::size_t slash = p.rfind('/');
-      const std::string dir = p.substr(0, slash == 0 ? 1 : slash);
-      const std::string name = p.substr(slash + 1);
-      std::string owner;
-      for (const std::string& q : found) {
-        if (q.size() < p.size() && q.compare(0, slash + 1, p, 0, slash + 1) == 0 &&
-            q.find('/', slash + 1) == std::string::npos &&
-            file::is_generation_of(std::string_view(q).substr(slash + 1), name)) {
-          owner = q;
-          break;
-        }
+      if (auto owner = owner_of(p); owner && found.count(*owner)) {
+        rotated[p] = *owner;
+      } else {
+        active.insert(p);
       }
-      if (!owner.empty()) {
-        rotated[p] = owner;
-        continue;
-      }
-      active.push_back(p);
+    }
+    // Generations beside an active file, whether the globs match them or not.
+    std::set<std::string> dirs;
+    for (const std::string& p : active) dirs.insert(dir_of(p));
+    std::vector<std::string> names;
+    for (const std::string& dir : dirs) {
       watch_->watch(dir, tail::DirWatch::kLeafMask);
-      std::vector<std::string> names;
       if (!list(dir, &names)) continue;
       for (const std::string& n : names) {
-        const std::string sibling = (dir == "/" ? "" : dir) + "/" + n;
-        if (file::is_generation_of(name, n) && !excluded(sibling)) rotated[sibling] = p;
+        const std::string path = (dir == "/" ? "" : dir) + "/" + n;
+        auto owner = owner_of(path);
+        if (!owner || !active.count(*owner) || excluded(path)) continue;
+        struct stat st{};
+        // lstat: a symlink named like a generation is not one.
+        if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) rotated[path] = *owner;
       }
     }
     for (const std::string& p : active) tailer.active(p, p);
     for (const auto& [p, owner] : rotated) tailer.rotated(p, owner);
     tailer.end_scan();
+  }
+
+  static std::string dir_of(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    return slash == 0 ? "/" : path.substr(0, slash);
+  }
+
+  // The active file a generation's path belongs to ("/d/app.log" of "/d/app.log.1").
+  static std::optional<std::string> owner_of(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    auto base = file::generation_base(std::string_view(path).substr(slash + 1));
+    if (!base) return std::nullopt;
+    return path.substr(0, slash + 1) + std::string(*base);
   }
 
   // One listing per directory per scan; a failure marks the directory unlisted.

@@ -77,6 +77,13 @@ TEST(GenerationNameTest, LogrotateShapes) {
   EXPECT_FALSE(is_generation_of("app.log", "app.log"));
   EXPECT_FALSE(is_generation_of("app.log", "app.log."));
   EXPECT_FALSE(is_generation_of("app.log", "app.logs.1"));
+  EXPECT_EQ(generation_base("app.log.1"), "app.log");
+  EXPECT_EQ(generation_base("app.log-20261204"), "app.log");
+  EXPECT_EQ(generation_base("a-1.2"), "a-1");
+  EXPECT_EQ(generation_base("app.log"), std::nullopt);
+  EXPECT_EQ(generation_base("app.log.1.gz"), std::nullopt);
+  EXPECT_EQ(generation_base("app.log."), std::nullopt);
+  EXPECT_EQ(generation_base(".1"), std::nullopt);
 }
 
 }  // namespace
