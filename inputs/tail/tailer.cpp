@@ -24,9 +24,14 @@ struct Tailer::Tail {
   void update_lag() {
     struct stat st{};
     if (lag != nullptr && fd >= 0 && ::fstat(fd, &st) == 0) {
+      saw_size(st);
       lag->store(std::max<int64_t>(0, static_cast<int64_t>(st.st_size) - static_cast<int64_t>(read_off)),
                  std::memory_order_relaxed);
     }
+  }
+  // The largest size the file was seen with: what is lost if it goes before being read.
+  void saw_size(const struct stat& st) {
+    size_seen = std::max(size_seen, static_cast<uint64_t>(st.st_size));
   }
   std::atomic<int64_t>* lag = nullptr;
   std::string lag_labels;
@@ -35,6 +40,7 @@ struct Tailer::Tail {
   std::string key;
   int fd = -1;
   uint64_t read_off = 0;
+  uint64_t size_seen = 0;
   std::string carry;
   std::unique_ptr<Decoder> dec;
   std::unique_ptr<StreamHandle> stream;
@@ -79,6 +85,10 @@ Tailer::Tailer(const TailerOptions& o, InputContext& ctx, TailerClient& client)
   parked_metric_ = &Metrics::global().gauge(
       "logship_input_files_parked", labels,
       "Followed files closed for now to stay within max_open_files (reopened in turn)");
+  lost_bytes_metric_ = &Metrics::global().counter(
+      "logship_input_lost_bytes_total", labels,
+      "Bytes of followed files deleted before they were read (a rotated generation closed for "
+      "max_open_files and deleted before its turn), as far as their size was seen");
   fs_errors_metric_ = &Metrics::global().counter(
       "logship_input_fs_errors_total", labels,
       "Directory listings and file opens that failed (EMFILE, EACCES...), retried at the next "
@@ -203,6 +213,7 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
   if (auto it = tails_.find(key); it != tails_.end() && it->second->parked) {
     it->second->path = path;   // reopened under the name it has now
     it->second->missed_scans = 0;
+    it->second->saw_size(st);
   }
   if (tails_.count(key) || closing_keys_.count(key) || retired_.count(key)) return;
   std::optional<uint64_t> start;
@@ -290,6 +301,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
   t->fd = fd;
   t->opened_round = round_;
   t->last_growth = SteadyClock::now();
+  t->saw_size(st);
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   uint64_t offset = 0;
   bool from_checkpoint = false;
@@ -416,6 +428,7 @@ void Tailer::truncated(Tail& t, const char* why) {
   std::string copy = t.path + ".1";
   t.carry.clear();
   t.read_off = 0;
+  t.size_seen = 0;   // new content: what was seen of the old one is the copy's
   ::lseek(t.fd, 0, SEEK_SET);
   t.dec->reset(0);
   t.fp_len = 0;
@@ -475,6 +488,7 @@ void Tailer::unpark_round() {
     // Moved or replaced: the scan finds a rotated file under its new name (rotated()) or,
     // missing from two scans, declares it deleted (forget_deleted_parked).
     if (::stat(t->path.c_str(), &st) != 0 || key_of(st) != t->key) continue;
+    t->saw_size(st);
     if (!t->gone && static_cast<uint64_t>(st.st_size) == t->read_off) continue;
     t->at_eof = false;   // something left to read: not idle
     if (!make_room()) return;
@@ -509,9 +523,12 @@ void Tailer::forget_deleted_parked() {
       continue;
     }
     if (++t->missed_scans < 2) continue;
+    const uint64_t lost = t->size_seen > t->read_off ? t->size_seen - t->read_off : 0;
+    lost_bytes_metric_->fetch_add(lost, std::memory_order_relaxed);
     log::warn(o_.kind, "rotated file deleted before it was read to its end",
               log::kv("input", ctx_.name()) + log::kv("path", t->path) +
-                  log::kv("offset", static_cast<int64_t>(t->read_off)));
+                  log::kv("offset", static_cast<int64_t>(t->read_off)) +
+                  log::kv("lost_bytes", static_cast<int64_t>(lost)));
     t->at_eof = true;
     t->last_growth = TimePoint{};
   }

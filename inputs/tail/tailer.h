@@ -160,6 +160,7 @@ class Tailer {
   std::vector<char> buf_;
   std::atomic<int64_t>* parked_metric_ = nullptr;
   std::atomic<uint64_t>* fs_errors_metric_ = nullptr;
+  std::atomic<uint64_t>* lost_bytes_metric_ = nullptr;
   log::RateLimit open_limit_{5, std::chrono::seconds(60)};
 };
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "daemon/runtime/metrics.h"
 #include "inputs/tail/fingerprint.h"
 #include "tests/unit/tail/tail_test_util.h"
 
@@ -265,6 +266,31 @@ TEST_F(TailerTest, ParkedFileReopenedAfterARotation) {
   EXPECT_TRUE(exactly_once(h.delivered(), concat(concat(numbered_lines("a", 1, 9),
                                                         numbered_lines("a2-", 1, 4)),
                                                  numbered_lines("o", 1, 7))));
+}
+
+// The rotated generation of a parked file is deleted before its turn came: what it held past
+// the offset read is lost, and counted exactly.
+TEST_F(TailerTest, LostBytesOfAParkedGenerationDeletedBeforeItsTurnAreCounted) {
+  auto& lost = Metrics::global().counter("logship_input_lost_bytes_total", "input=\"t\"", "");
+  const uint64_t before = lost.load();
+  TailerOptions o;
+  o.max_open_files = 1;
+  const std::string other = dir + "/other.log";
+  append(log, numbered("a", 1, 5));
+  append(other, numbered("o", 1, 5));
+  Harness h(dir, o);
+  h.pump();   // app.log, first in order, is parked for other.log
+  append(log, numbered("a", 6, 10));   // 5 lines of 41 bytes, never read
+  fs::rename(log, log + ".1");
+  h.scan();   // app.log gone; found as app.log.1 with its size
+  fs::remove(log + ".1");
+  h.scan();
+  h.scan();   // missing from two complete scans: deleted
+  h.tailer->housekeeping(SteadyClock::now());
+  EXPECT_EQ(lost.load() - before, 5u * 41);
+  EXPECT_EQ(h.tailer->files(), 1u);   // released
+  EXPECT_TRUE(exactly_once(h.delivered(),
+                           concat(numbered_lines("a", 1, 5), numbered_lines("o", 1, 5))));
 }
 
 TEST_F(TailerTest, ReadFromTailStartsAtTheEndOnlyForFilesOfTheFirstScan) {
