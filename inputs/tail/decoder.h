@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "daemon/core/batch.h"
 #include "daemon/core/clock.h"
@@ -28,9 +29,12 @@ class Decoder {
   virtual void flush(Batch& batch, TimePoint now, bool force) = 0;
   // Forgets all state; the next byte consumed is at `offset` (start, truncation).
   virtual void reset(uint64_t offset) = 0;
-  // The byte that ends a record: appended to an unterminated last record when its file is
+  // The bytes that end a record: appended to an unterminated last record when its file is
   // released (its writer is gone and will never finish it).
-  virtual char terminator() const { return '\n'; }
+  virtual std::string_view terminator() const { return "\n"; }
+  // The file's first bytes (up to the fingerprint's length), when it is opened at any offset:
+  // what a byte-order mark says holds for the whole file.
+  virtual void head(std::string_view first_bytes) {}
 };
 
 }  // namespace logship::tail

@@ -342,6 +342,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
   t->update_lag();
   t->dec->reset(offset);
   update_fingerprint(*t);
+  t->dec->head(t->prefix);
   t->source = client_.source_for(owner, key, t->path);
   t->stream = ctx_.open_stream(t->source);
   t->emitted = offset;
@@ -651,10 +652,12 @@ void Tailer::housekeeping(TimePoint now) {
       // The writer is gone: a last line without its terminator will never be finished.
       BatchPtr batch = std::make_unique<Batch>(t.source, 4);
       if (!t.carry.empty()) {
-        std::string last = t.carry + t.dec->terminator();
+        const std::string_view term = t.dec->terminator();
+        std::string last = t.carry;
+        last.append(term);
         last.resize(last.size() + o_.read_padding, ' ');
-        t.dec->consume(last.data(), t.carry.size() + 1, last.size(), t.read_off - t.carry.size(),
-                       *batch, now);
+        t.dec->consume(last.data(), t.carry.size() + term.size(), last.size(),
+                       t.read_off - t.carry.size(), *batch, now);
         t.carry.clear();
       }
       t.dec->flush(*batch, now, true);

@@ -164,6 +164,45 @@ class FileInputTest(support.TestCase):
         metrics = d.stderr()
         self.assertIn("truncated=1 dropped_bytes=36", metrics)
 
+    def test_utf16_and_latin1_reencoded_across_a_restart(self):
+        u16 = self.write("win.log", "\ufeffpremi\u00e8re \U0001F600\r\nzwei\r\n".encode("utf-16-be"))
+        lat = self.write("legacy.txt", "caf\u00e9 1\n".encode("latin-1"))
+        cfg = f"""
+service:
+  state_dir: {self.tmp}/state
+  checkpoint_interval: 100ms
+inputs:
+  windows:
+    type: file
+    paths: ["{u16}"]
+    encoding: utf-16
+    line_ending: crlf
+    rescan_interval: 200ms
+  legacy:
+    type: file
+    paths: ["{lat}"]
+    encoding: latin-1
+    rescan_interval: 200ms
+outputs:
+  archive:
+    type: file
+    path: {self.tmp}/out/all.log
+    compress: false
+"""
+        d = self.daemon(cfg, name="first").start()
+        self.wait_records(3)
+        self.assertEqual(d.stop(), 0)
+        # Resumed past the byte-order mark: the endianness still comes from it.
+        self.write("win.log", "drei \u00fc\r\n".encode("utf-16-be"))
+        self.write("legacy.txt", "na\u00efve 2\n".encode("latin-1"))
+        d = self.daemon(cfg, name="second").start()
+        self.wait_records(5)
+        time.sleep(0.5)   # nothing else may follow
+        self.assertEqual(d.stop(), 0)
+        got = sorted(r["message"] for r in records(self.out))
+        self.assertEqual(got, sorted(["premi\u00e8re \U0001F600", "zwei", "drei \u00fc",
+                                      "caf\u00e9 1", "na\u00efve 2"]))
+
     def _logrotate(self, path, directives, runs, between=None):
         conf = os.path.join(self.tmp, "logrotate.conf")
         with open(conf, "w") as f:
