@@ -29,6 +29,7 @@ void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext&
       next_unpark = now + kUnparkInterval;
     }
     bool progress = tailer.read_round();
+    if (tailer.over_budget()) rescan = true;
     now = SteadyClock::now();
     tailer.housekeeping(now);
     discovery.tick(now);

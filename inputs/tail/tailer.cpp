@@ -112,6 +112,7 @@ void Tailer::begin_scan() {
   present_paths_.clear();
   present_keys_.clear();
   unlisted_dirs_.clear();
+  over_budget_ = false;
 }
 
 void Tailer::active(const std::string& path, const std::string& owner) {
@@ -269,7 +270,10 @@ bool Tailer::copy_of_active(const std::string& owner, const std::string& path) {
 // Opens `path` and starts tailing it. `start` overrides the checkpoint (copytruncate copy).
 Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owner, bool initial,
                                 std::optional<uint64_t> start) {
-  if (!make_room()) return nullptr;   // over max_open_files: the next scan tries again
+  if (!make_room()) {   // over max_open_files: the next scan tries again
+    over_budget_ = true;
+    return nullptr;
+  }
   // O_NOFOLLOW: a symlink at a followed path is not a log file; discovery skips them too.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
@@ -351,6 +355,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
                 log::kv("offset", static_cast<int64_t>(offset)) + log::kv("from", why));
   Tail* raw = t.get();
   by_path_[path] = key;
+  open_[key] = raw;
   tails_.emplace(key, std::move(t));
   // A start not from a checkpoint (the copy of a truncated file, read_from tail) is recorded
   // at once: with nothing more to read there would be no commit, and a restart would take the
@@ -455,18 +460,15 @@ void Tailer::truncated(Tail& t, const char* why) {
 
 // ---- the descriptor budget (max_open_files) ----
 
-std::size_t Tailer::open_files() const {
-  std::size_t n = 0;
-  for (const auto& [key, t] : tails_) n += t->fd >= 0 ? 1 : 0;
-  return n;
-}
+std::size_t Tailer::open_files() const { return open_.size(); }
 
 // Room for one more descriptor: parks the open file whose turn began longest ago (one at
 // its end first). False when every open file still waits for its first read since opened.
 bool Tailer::make_room() {
   if (open_files() < max_open_) return true;
   Tail* victim = nullptr;
-  for (auto& [key, t] : tails_) {
+  // Only the open files: the budget is small beside 10,000 followed ones.
+  for (auto& [key, t] : open_) {
     Tail& c = *t;
     if (c.fd < 0 || c.gone || c.opened_round >= round_ || &c == reading_) continue;
     if (victim == nullptr || (c.at_eof && !victim->at_eof) ||
@@ -478,6 +480,7 @@ bool Tailer::make_room() {
   ::close(victim->fd);
   victim->fd = -1;
   victim->parked = true;
+  open_.erase(victim->key);
   return true;
 }
 
@@ -507,6 +510,7 @@ void Tailer::reopen(Tail& t) {
   if (fd >= 0 && ::fstat(fd, &st) == 0 && key_of(st) == t.key &&
       ::lseek(fd, static_cast<off_t>(t.read_off), SEEK_SET) >= 0) {
     t.fd = fd;
+    open_[t.key] = &t;
     t.parked = false;
     t.opened_round = round_;
     verify_fingerprint(t);
@@ -608,6 +612,7 @@ bool Tailer::emit(Tail& t, BatchPtr batch, bool force) {
 }
 
 bool Tailer::all_idle() const {
+  if (over_budget_) return false;   // files found by the last scan still wait to be opened
   for (const auto& [key, t] : tails_) {
     if (!t->at_eof || t->dec->has_pending() || !t->carry.empty()) return false;
   }
@@ -646,6 +651,7 @@ void Tailer::housekeeping(TimePoint now) {
   parked_metric_->store(parked, std::memory_order_relaxed);
   for (const std::string& key : release) {
     auto node = tails_.extract(key);
+    open_.erase(key);
     Tail& t = *node.mapped();
     t.retire = t.forget && ::fstat(t.fd, &t.released) == 0 && t.released.st_nlink > 0;
     if (t.forget) {

@@ -87,6 +87,9 @@ class Tailer {
   // The root is missing: every active file is gone.
   void all_gone();
   bool scanned_once() const { return scanned_once_; }
+  // The last scan found files it could not open within max_open_files: once the open ones had
+  // their read, the next scan can park some and open more.
+  bool over_budget() const { return over_budget_; }
 
   // ---- owners ----
   // Stop reading the owner's files; keep their checkpoints (it may be selected again).
@@ -144,6 +147,7 @@ class Tailer {
   InputContext& ctx_;
   TailerClient& client_;
   std::map<std::string, std::unique_ptr<Tail>> tails_;   // by key
+  std::map<std::string, Tail*> open_;                    // the tails holding a descriptor
   std::map<std::string, std::string> by_path_;           // active path -> key
   std::map<std::string, std::string> present_paths_;     // this scan: active path -> owner
   std::deque<std::unique_ptr<Tail>> closing_;
@@ -153,6 +157,7 @@ class Tailer {
   std::set<std::string> present_keys_;           // files seen by the current scan
   std::vector<std::string> unlisted_dirs_;       // "<dir>/" the current scan could not list
   bool scanned_once_ = false;
+  bool over_budget_ = false;                     // the last scan left files unopened
   bool aborted_ = false;
   std::size_t max_open_ = 0;
   uint64_t round_ = 0;                           // read rounds so far

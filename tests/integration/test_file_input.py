@@ -3,6 +3,7 @@ CRLF and long lines, read_from tail, a symlink at a matched path, and real logro
 copytruncate with compress + delaycompress) under load with a restart and a kill -9 between
 rotations. Every record carries "c=<file> seq=<n>" so delivery is checked as an exact set.
 """
+import glob
 import os
 import re
 import shutil
@@ -202,6 +203,47 @@ outputs:
         got = sorted(r["message"] for r in records(self.out))
         self.assertEqual(got, sorted(["premi\u00e8re \U0001F600", "zwei", "drei \u00fc",
                                       "caf\u00e9 1", "na\u00efve 2"]))
+
+    def test_ten_thousand_files_within_max_open_files(self):
+        n = 10000
+        for i in range(n):
+            self.write(f"d{i // 1000}/f{i}.log", line(f"f{i}", 0) + "\n")
+        d = self.daemon(config(self.tmp, [f"{self.logs}/*/*.log"],
+                               "    max_open_files: 200\n")).start()
+        peak_fds = [0]
+
+        def fds():
+            try:
+                peak_fds[0] = max(peak_fds[0], len(os.listdir(f"/proc/{d.proc.pid}/fd")))
+            except OSError:
+                pass
+
+        def delivered(k):
+            fds()   # counting lines, not parsing them: the final check parses every record
+            total = 0
+            for p in glob.glob(os.path.join(self.out, "*")):
+                with open(p, "rb") as f:
+                    total += f.read().count(b"\n")
+            return total >= k
+
+        support.wait_for(lambda: delivered(n), timeout=support.scaled(120), interval=0.2,
+                         what=f"{n} records")
+        # Parked files that grow get a descriptor back in turn.
+        for i in range(0, n, 100):
+            self.write(f"d{i // 1000}/f{i}.log", line(f"f{i}", 1) + "\n")
+        support.wait_for(lambda: delivered(n + 100), timeout=support.scaled(60), interval=0.2,
+                         what="the appended records")
+        with open(f"/proc/{d.proc.pid}/status") as f:
+            hwm = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1)) * 1024
+        self.assertEqual(d.stop(), 0)
+        got = seqs_of(records(self.out))
+        want = {f"f{i}": [0, 1] if i % 100 == 0 else [0] for i in range(n)}
+        self.assertEqual({k: sorted(v) for k, v in got.items()}, want)
+        print(f"10,000 files, max_open_files 200: peak {peak_fds[0]} descriptors, "
+              f"peak RSS {hwm / 2**20:.1f} MiB")
+        # 200 log files plus the daemon's own (output, checkpoints, inotify, stdio...).
+        self.assertLessEqual(peak_fds[0], 200 + 30)
+        self.assertLess(hwm, support.rss_limit(96 << 20))
 
     def _logrotate(self, path, directives, runs, between=None):
         conf = os.path.join(self.tmp, "logrotate.conf")
