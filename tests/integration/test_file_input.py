@@ -304,6 +304,37 @@ outputs:
         gz = [f for f in os.listdir(self.logs) if f.endswith(".gz")]
         self.assertGreaterEqual(len(gz), 4, "delaycompress compressed the older generations")
 
+    def test_logrotate_dateext_create_under_load(self):
+        """dateext names generations app.log-<date>; dateformat with seconds so that several
+        rotations a second apart get distinct names."""
+        path = os.path.join(self.logs, "app.log")
+        open(path, "w").close()
+        cfg = config(self.tmp, [path])
+        daemons = [self.daemon(cfg, name="run0").start()]
+        w = Writer(path, "app", 30000, rate=8000)
+        w.start()
+
+        def between(i):
+            time.sleep(0.05)
+            w.reopen.set()
+            # Stopped across the third rotation: its generation, written to while logship was
+            # down, is found by its dated name at the restart.
+            if i == 1:
+                self.assertEqual(daemons[-1].stop(), 0)
+            elif i == 2:
+                daemons.append(self.daemon(cfg, name="run1").start())
+            time.sleep(0.7)   # dateformat has one-second resolution
+        self._logrotate(path, "  create 0640\n  dateext\n  dateformat -%Y%m%d%H%M%S", 4, between)
+        w.join(support.scaled(60))
+        self.assertIsNone(w.error)
+        support.wait_for(lambda: set(seqs_of(records(self.out)).get("app", [])) >= set(range(30000)),
+                         timeout=support.scaled(60), what="every record")
+        self.assertEqual(daemons[-1].stop(), 0)
+        got = seqs_of(records(self.out))["app"]
+        self.assertEqual(sorted(got), list(range(30000)), "lost or duplicated")
+        dated = [f for f in os.listdir(self.logs) if re.fullmatch(r"app\.log-\d{14}", f)]
+        self.assertEqual(len(dated), 4, os.listdir(self.logs))
+
     def test_logrotate_copytruncate_under_load_with_restart(self):
         path = os.path.join(self.logs, "app.log")
         open(path, "w").close()
