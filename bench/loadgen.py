@@ -146,6 +146,28 @@ def span(text):
     return int(lo), int(hi or lo)
 
 
+def write_plain_tree(root, files=10, lines=1_000_000, size=180, seed=1):
+    """Plain text logs for the file input: <root>/logs/app-<n>.log, the docker workload's plain
+    records ("r=<file>-<n> words...") without the json-file framing."""
+    rng = random.Random(seed)
+    base = os.path.join(root, "logs")
+    os.makedirs(base, exist_ok=True)
+    per = lines // files
+    summary = {"files": files, "lines": 0, "records": 0, "bytes": 0}
+    for c in range(files):
+        with open(os.path.join(base, f"app-{c}.log"), "w", encoding="utf-8") as f:
+            buf = []
+            for _, chunks, _ in records_for(c, per, rng, size, 0.0, 0.0, 0.0):
+                buf.append(chunks[0])
+                if len(buf) > 4096:
+                    f.write("".join(buf))
+                    buf.clear()
+            f.write("".join(buf))
+            summary["bytes"] += f.tell()
+        summary["lines"] += per
+        summary["records"] += per
+    return summary
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)

@@ -6,6 +6,7 @@ Scenarios (each run R times, median reported) are <workload>-<sink>:
     generate-*      synthetic events (--events, --size); each carries "seq=N"
     docker-*        a generated Docker json-file tree read from head (--containers, --lines,
                     --json-share, --multiline-share, --long-share, --parse)
+    plain-*         --containers plain text files read by the file input from head (--lines)
     docker-live[-*] live writers at --rate lines/s for --duration s with Docker-style rotation
                     (--rotate-size); end-to-end latency from each line's Docker time to its
                     arrival at the sink (the file sink is polled every 50 ms; network sinks
@@ -227,6 +228,12 @@ def generate_config(tmp, args, sink, port=0):
             f"    batch_events: 2048\noutputs:\n" + SINKS[sink].format(tmp=tmp, port=port))
 
 
+def plain_config(tmp, root, args, sink, port=0):
+    return (f"service:\n  state_dir: {tmp}/state\n  exit_when_done: true\n"
+            f"inputs:\n  files:\n    type: file\n    paths: [\"{root}/logs/*.log\"]\n"
+            f"    exit_at_eof: true\noutputs:\n" + SINKS[sink].format(tmp=tmp, port=port))
+
+
 def docker_config(tmp, root, args, sink, port=0):
     processors = ""
     route = ""
@@ -411,6 +418,14 @@ def run_one(args, scenario, overrides, i, peer=None):
             units = args.events
             # Generated events carry "seq=N": a network sink checks each arrived once.
             expected = args.events if net else None
+        elif kind == "plain":
+            # The file input over --containers plain text files (the docker workload's plain
+            # records, without json-file framing).
+            root = os.path.join(tmp, "plain")
+            s = loadgen.write_plain_tree(root, args.containers, args.lines, args.size, seed=i + 1)
+            units = s["lines"]
+            expected = s["records"]
+            cfg = apply_overrides(plain_config(tmp, root, args, sink, port), overrides)
         else:
             root = os.path.join(tmp, "docker")
             s = loadgen.write_tree(root, args.containers, args.lines, args.size, args.json_share,
@@ -734,7 +749,7 @@ def main():
     nets = list(NET_SINKS)
     p.add_argument("scenario", nargs="+", choices=(
         ["generate-file", "generate-file-gzip", "generate-null", "docker-file", "docker-file-gzip",
-         "docker-null", "docker-live"] + [f"{k}-{n}" for k in ("generate", "docker", "docker-live") for n in nets]))
+         "docker-null", "docker-live", "plain-file", "plain-null"] + [f"{k}-{n}" for k in ("generate", "docker", "docker-live") for n in nets]))
     p.add_argument("--bin", default=os.environ.get("LOGSHIP_BIN", DEFAULT_BIN))
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--events", type=int, default=2_000_000)

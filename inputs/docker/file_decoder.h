@@ -14,6 +14,7 @@
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
 #include "inputs/docker/line_decoder.h"
+#include "inputs/tail/decoder.h"
 
 namespace logship::docker {
 
@@ -37,7 +38,7 @@ struct DecoderStats {
   std::array<uint64_t, 8> by_error{};
 };
 
-class FileDecoder {
+class FileDecoder final : public tail::Decoder {
  public:
   // `json` is shared by the files of one thread (its parser buffers are the big part).
   FileDecoder(const DecoderOptions& o, DockerLineDecoder* json, DecoderStats* stats,
@@ -52,16 +53,16 @@ class FileDecoder {
   // `capacity` >= len + SIMDJSON_PADDING bytes are readable from data. Returns the bytes eaten:
   // the caller keeps the rest (an incomplete line) and passes it again with more data.
   std::size_t consume(const char* data, std::size_t len, std::size_t capacity, uint64_t base,
-                      Batch& batch, TimePoint now);
+                      Batch& batch, TimePoint now) override;
   // Where a restart must read from: the start of the oldest merge still pending, else the end
   // of the last line consumed.
-  uint64_t safe_offset() const;
-  bool has_pending() const { return pending_[0].active || pending_[1].active || pending_[2].active; }
-  std::optional<TimePoint> next_flush() const;
+  uint64_t safe_offset() const override;
+  bool has_pending() const override { return pending_[0].active || pending_[1].active || pending_[2].active; }
+  std::optional<TimePoint> next_flush() const override;
   // Emits pending merges idle for partial_timeout, or all when `force`.
-  void flush(Batch& batch, TimePoint now, bool force);
+  void flush(Batch& batch, TimePoint now, bool force) override;
   // Forget all state; the next byte consumed is at `offset` (start, truncation).
-  void reset(uint64_t offset);
+  void reset(uint64_t offset) override;
 
  private:
   struct Pending {

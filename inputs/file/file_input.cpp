@@ -1,0 +1,298 @@
+// The `file` input: host and application logs named by path globs, on the same tailer as the
+// docker and cri inputs (identity by device, inode and fingerprint; rename and copytruncate
+// rotation; offsets committed only after delivery; the max_open_files budget).
+//
+// Discovery: every scan expands `paths` (never through a symlink, never to one), leaves out
+// `exclude`, and sorts what it found into active files and their rotated generations
+// ("<name>.1", "<name>-20261204", see generation_name.h), found beside an active file whether
+// the globs match them or not. A generation's owner is its active file, so a copy made by
+// copytruncate is told from a generation to read from the start.
+#include <fnmatch.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "daemon/core/json_writer.h"
+#include "daemon/registry/plugin.h"
+#include "daemon/runtime/log.h"
+#include "daemon/runtime/metrics.h"
+#include "inputs/file/generation_name.h"
+#include "inputs/file/path_glob.h"
+#include "inputs/file/text_decoder.h"
+#include "inputs/tail/dir_list.h"
+#include "inputs/tail/follow_loop.h"
+#include "inputs/tail/follow_options.h"
+
+namespace logship::plugins {
+namespace {
+
+using config::ByteSize;
+using file::PathGlob;
+
+struct FileInputOptions : tail::FollowOptions {
+  std::vector<std::string> paths;
+  std::vector<std::string> exclude;
+  std::string line_ending = "lf";
+  std::string encoding = "utf-8";
+  ByteSize max_line_size{1 << 20};
+  std::map<std::string, std::string> fields;
+  std::string path_field = "file";
+
+  static const config::OptionSchema<FileInputOptions>& schema() {
+    static const auto s = [] {
+      using F = FileInputOptions;
+      config::OptionSchema<F> s;
+      s.required("paths", &F::paths,
+                 "Absolute path globs of the files to read: '*', '?', '[...]' within one path "
+                 "component, '**' for any number of directories. Symlinks are never followed "
+                 "(neither to a file nor to a directory a glob matched). Rotated generations "
+                 "beside a matched file (<name>.1, <name>-20261204) are found without a glob.");
+      s.add("exclude", &F::exclude,
+            "Globs of files not to read: absolute path globs, or file name globs (no '/').");
+      tail::FollowOptions::add_to(s);
+      s.add("line_ending", &F::line_ending,
+            "What ends a line: lf; crlf (a '\\r' before the '\\n' is removed); nul.",
+            config::one_of({"lf", "crlf", "nul"}))
+          .add("encoding", &F::encoding,
+               "The files' encoding; events are UTF-8. utf-8 (a byte-order mark is dropped), "
+               "utf-16 (endianness from the byte-order mark, little-endian without one), "
+               "utf-16le, utf-16be, latin-1 (ISO-8859-1).",
+               config::one_of({"utf-8", "utf-16", "utf-16le", "utf-16be", "latin-1"}))
+          .add("max_line_size", &F::max_line_size,
+               "Longest line; the rest is dropped, the event marked truncated and the bytes "
+               "counted in logship_input_truncated_bytes_total.",
+               config::at_least(ByteSize(16), "16B"))
+          .add("fields", &F::fields, "Fields added to every event (e.g. service: nginx).")
+          .add("path_field", &F::path_field,
+               "Field that carries the file's path on every event; empty = none (the ecs "
+               "and otel layouts carry it as log.file.path regardless).");
+      return s;
+    }();
+    return s;
+  }
+
+  std::string validate() const {
+    std::string err;
+    PathGlob g;
+    for (const std::string& p : paths) {
+      if (!PathGlob::parse(p, &g, &err)) return "paths: " + err;
+    }
+    for (const std::string& p : exclude) {
+      if (p.find('/') != std::string::npos && !PathGlob::parse(p, &g, &err)) {
+        return "exclude: " + err;
+      }
+    }
+    if (paths.empty()) return "paths: at least one glob is needed";
+    return {};
+  }
+};
+
+class FileInput final : public Input, public tail::Discovery, public tail::TailerClient {
+ public:
+  explicit FileInput(const FileInputOptions& o) : o_(o) {
+    std::string err;
+    for (const std::string& p : o.paths) {
+      globs_.emplace_back();
+      PathGlob::parse(p, &globs_.back(), &err);   // validated at bind
+    }
+    for (const std::string& p : o.exclude) {
+      if (p.find('/') == std::string::npos) {
+        exclude_names_.push_back(p);
+      } else {
+        exclude_globs_.emplace_back();
+        PathGlob::parse(p, &exclude_globs_.back(), &err);
+      }
+    }
+    topts_.max_line_size = o.max_line_size.bytes;
+    topts_.encoding = o.encoding == "utf-16"     ? file::Encoding::kUtf16
+                      : o.encoding == "utf-16le" ? file::Encoding::kUtf16Le
+                      : o.encoding == "utf-16be" ? file::Encoding::kUtf16Be
+                      : o.encoding == "latin-1"  ? file::Encoding::kLatin1
+                                                 : file::Encoding::kUtf8;
+    topts_.framing = o.line_ending == "crlf" ? file::Framing::kCrlf
+                     : o.line_ending == "nul" ? file::Framing::kNul
+                                              : file::Framing::kLf;
+  }
+  ~FileInput() override { stop(); }
+
+  Status start(InputContext& ctx) override {
+    ctx_ = &ctx;
+    std::string labels = "input=";
+    json::append_string(labels, ctx.name());
+    truncated_metric_ = &Metrics::global().counter(
+        "logship_input_truncated_total", labels, "Events cut at max_line_size");
+    truncated_bytes_metric_ = &Metrics::global().counter(
+        "logship_input_truncated_bytes_total", labels, "Bytes cut off lines at max_line_size");
+    tailer_ = std::make_unique<tail::Tailer>(o_.tailer("file", 0), ctx, *this);
+    watch_ = std::make_unique<tail::DirWatch>("file", ctx.name());
+    thread_ = std::thread([this] { run(); });
+    return Status::ok();
+  }
+
+  void stop() override {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    tail::follow(*tailer_, *watch_, *this, *ctx_,
+                 tail::LoopOptions{o_.rescan_interval, o_.exit_at_eof, "file"});
+    log::info("file", "input stopped",
+              log::kv("input", ctx_->name()) + log::kv("lines", static_cast<int64_t>(stats_.lines)) +
+                  log::kv("truncated", static_cast<int64_t>(stats_.truncated)) +
+                  log::kv("dropped_bytes", static_cast<int64_t>(stats_.dropped_bytes)) +
+                  log::kv("files", static_cast<int64_t>(tailer_->files())));
+  }
+
+  // ---- tail::TailerClient ----
+
+  std::unique_ptr<tail::Decoder> new_decoder() override {
+    return std::make_unique<file::TextDecoder>(topts_, &stats_);
+  }
+
+  std::shared_ptr<const SourceInfo> source_for(const std::string&, const std::string& key,
+                                               const std::string& path) override {
+    auto s = std::make_shared<SourceInfo>();
+    s->input = ctx_->name();
+    s->key = key;
+    for (const auto& [k, v] : o_.fields) s->tags.push_back(Tag{k, ValueType::kString, v});
+    if (!o_.path_field.empty()) s->tags.push_back(Tag{o_.path_field, ValueType::kString, path});
+    s->file_path = path;
+    return s;
+  }
+
+  // ---- tail::Discovery ----
+
+  void tick(TimePoint) override {
+    if (stats_.truncated != truncated_published_) {
+      truncated_metric_->fetch_add(stats_.truncated - truncated_published_,
+                                   std::memory_order_relaxed);
+      truncated_published_ = stats_.truncated;
+    }
+    if (stats_.dropped_bytes != dropped_published_) {
+      truncated_bytes_metric_->fetch_add(stats_.dropped_bytes - dropped_published_,
+                                         std::memory_order_relaxed);
+      dropped_published_ = stats_.dropped_bytes;
+    }
+  }
+
+  void scan() override {
+    tail::Tailer& tailer = *tailer_;
+    tailer.begin_scan();
+    listings_.clear();
+    PathGlob::Walker w;
+    w.list = [this](const std::string& dir, std::vector<std::string>* names) {
+      return list(dir, names);
+    };
+    w.visit = [this](const std::string& dir) { watch_->watch(dir, tail::DirWatch::kLeafMask); };
+    std::set<std::string> found;
+    for (const PathGlob& g : globs_) g.expand(w, &found);
+    for (auto it = found.begin(); it != found.end();) {
+      it = excluded(*it) ? found.erase(it) : std::next(it);
+    }
+    // Active: matched and not a generation of another matched file in its directory.
+    std::map<std::string, std::string> rotated;   // path -> owner (its active file)
+    std::set<std::string> active;
+    for (const std::string& p : found) {
+      if (auto owner = owner_of(p); owner && found.count(*owner)) {
+        rotated[p] = *owner;
+      } else {
+        active.insert(p);
+      }
+    }
+    // Generations beside an active file, whether the globs match them or not.
+    std::set<std::string> dirs;
+    for (const std::string& p : active) dirs.insert(dir_of(p));
+    std::vector<std::string> names;
+    for (const std::string& dir : dirs) {
+      watch_->watch(dir, tail::DirWatch::kLeafMask);
+      if (!list(dir, &names)) continue;
+      for (const std::string& n : names) {
+        const std::string path = (dir == "/" ? "" : dir) + "/" + n;
+        auto owner = owner_of(path);
+        if (!owner || !active.count(*owner) || excluded(path)) continue;
+        struct stat st{};
+        // lstat: a symlink named like a generation is not one.
+        if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) rotated[path] = *owner;
+      }
+    }
+    for (const std::string& p : active) tailer.active(p, p);
+    for (const auto& [p, owner] : rotated) tailer.rotated(p, owner);
+    tailer.end_scan();
+  }
+
+  static std::string dir_of(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    return slash == 0 ? "/" : path.substr(0, slash);
+  }
+
+  // The active file a generation's path belongs to ("/d/app.log" of "/d/app.log.1").
+  static std::optional<std::string> owner_of(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    auto base = file::generation_base(std::string_view(path).substr(slash + 1));
+    if (!base) return std::nullopt;
+    return path.substr(0, slash + 1) + std::string(*base);
+  }
+
+  // One listing per directory per scan; a failure marks the directory unlisted.
+  bool list(const std::string& dir, std::vector<std::string>* names) {
+    if (auto it = listings_.find(dir); it != listings_.end()) {
+      *names = it->second.second;
+      return it->second.first;
+    }
+    const bool ok = tail::list_dir(dir, false, names);
+    if (!ok) {
+      if (errno != ENOENT && errno != ENOTDIR) {
+        tailer_->fs_error("list a directory", dir, std::strerror(errno));
+        tailer_->unlisted_dir(dir);
+      }
+      names->clear();
+    }
+    listings_[dir] = {ok, *names};
+    return ok;
+  }
+
+  bool excluded(const std::string& path) const {
+    for (const PathGlob& g : exclude_globs_) {
+      if (g.matches(path)) return true;
+    }
+    if (exclude_names_.empty()) return false;
+    const std::string name = path.substr(path.rfind('/') + 1);
+    for (const std::string& p : exclude_names_) {
+      if (::fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0) return true;
+    }
+    return false;
+  }
+
+  const FileInputOptions o_;
+  std::vector<PathGlob> globs_, exclude_globs_;
+  std::vector<std::string> exclude_names_;
+  file::TextOptions topts_;
+  file::TextStats stats_;
+  InputContext* ctx_ = nullptr;
+  std::thread thread_;
+  std::map<std::string, std::pair<bool, std::vector<std::string>>> listings_;   // this scan
+  std::atomic<uint64_t>* truncated_metric_ = nullptr;
+  std::atomic<uint64_t>* truncated_bytes_metric_ = nullptr;
+  uint64_t truncated_published_ = 0;
+  uint64_t dropped_published_ = 0;
+  // Declared last: destroyed first, while what their files' decoders point to still exists.
+  std::unique_ptr<tail::DirWatch> watch_;
+  std::unique_ptr<tail::Tailer> tailer_;
+};
+
+}  // namespace
+
+const PluginInfo& file_input() {
+  static const PluginInfo info{
+      PluginKind::kInput, "file",
+      "Tails host and application log files named by path globs, rotation-safe.",
+      &schema_of<FileInputOptions>, &bind_input<FileInputOptions, FileInput>};
+  return info;
+}
+
+}  // namespace logship::plugins

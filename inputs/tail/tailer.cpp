@@ -1,0 +1,716 @@
+#include "inputs/tail/tailer.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/core/json_writer.h"
+#include "daemon/runtime/memory_budget.h"
+#include "daemon/runtime/metrics.h"
+#include "inputs/tail/fingerprint.h"
+
+namespace logship::tail {
+
+struct Tailer::Tail {
+  ~Tail() {
+    if (fd >= 0) ::close(fd);
+    if (lag != nullptr) Metrics::global().remove(kLagMetric, lag_labels);
+  }
+  static constexpr std::string_view kLagMetric = "logship_input_file_lag_bytes";
+  // Bytes of the file not read yet, refreshed at every scan.
+  void update_lag() {
+    struct stat st{};
+    if (lag != nullptr && fd >= 0 && ::fstat(fd, &st) == 0) {
+      saw_size(st);
+      lag->store(std::max<int64_t>(0, static_cast<int64_t>(st.st_size) - static_cast<int64_t>(read_off)),
+                 std::memory_order_relaxed);
+    }
+  }
+  // The largest size the file was seen with: what is lost if it goes before being read.
+  void saw_size(const struct stat& st) {
+    size_seen = std::max(size_seen, static_cast<uint64_t>(st.st_size));
+  }
+  std::atomic<int64_t>* lag = nullptr;
+  std::string lag_labels;
+  std::string path;
+  std::string owner;
+  std::string key;
+  int fd = -1;
+  uint64_t read_off = 0;
+  uint64_t size_seen = 0;
+  std::string carry;
+  MemoryCharge carry_mem{MemoryPart::kReadBuffers};   // the incomplete last line, in the budget
+  std::unique_ptr<Decoder> dec;
+  std::unique_ptr<StreamHandle> stream;
+  std::shared_ptr<const SourceInfo> source;
+  std::size_t fp_len = 0;
+  uint64_t fp_hash = 0;
+  std::string prefix;         // the first fp_len bytes themselves
+  std::string fp_text;
+  uint64_t emitted = UINT64_MAX;
+  bool gone = false;          // the path no longer names this file: drain, then release
+  // Closed to stay within max_open_files; everything else (offset, partial lines) is kept and
+  // the file is reopened by path, checked to be the same inode, when it grows.
+  bool parked = false;
+  uint64_t opened_round = 0;  // read round in which the descriptor was (re)opened
+  int missed_scans = 0;       // parked and gone: complete scans that did not find it
+  bool at_eof = false;
+  TimePoint last_growth{};
+  bool forget = true;         // drop the checkpoint when released (excluded: kept)
+  bool retire = false;        // released but still on disk (rotated): checkpoint kept
+  struct stat released{};     // the file when released: tells it from a reuse of its inode
+};
+
+bool Tailer::Retired::same_file(const struct stat& st) const {
+  return st.st_size == size && st.st_mtim.tv_sec == mtime.tv_sec &&
+         st.st_mtim.tv_nsec == mtime.tv_nsec;
+}
+
+namespace {
+
+std::size_t default_max_open_files() {
+  struct rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  return std::max<std::size_t>(8, static_cast<std::size_t>(rl.rlim_cur / 2));
+}
+
+}  // namespace
+
+Tailer::Tailer(const TailerOptions& o, InputContext& ctx, TailerClient& client)
+    : o_(o), ctx_(ctx), client_(client) {
+  std::string labels = "input=";
+  json::append_string(labels, ctx.name());
+  parked_metric_ = &Metrics::global().gauge(
+      "logship_input_files_parked", labels,
+      "Followed files closed for now to stay within max_open_files (reopened in turn)");
+  lost_bytes_metric_ = &Metrics::global().counter(
+      "logship_input_lost_bytes_total", labels,
+      "Bytes of followed files deleted before they were read (a rotated generation closed for "
+      "max_open_files and deleted before its turn), as far as their size was seen");
+  fs_errors_metric_ = &Metrics::global().counter(
+      "logship_input_fs_errors_total", labels,
+      "Directory listings and file opens that failed (EMFILE, EACCES...), retried at the next "
+      "scan");
+  max_open_ = o_.max_open_files > 0 ? o_.max_open_files : default_max_open_files();
+  buf_.resize(o_.read_size + o_.read_padding + 4096);
+}
+
+Tailer::~Tailer() = default;
+
+std::string Tailer::key_of(const struct stat& st) const {
+  return o_.kind + ":" + std::to_string(static_cast<uint64_t>(st.st_dev)) + ":" +
+         std::to_string(static_cast<uint64_t>(st.st_ino));
+}
+
+// ---- scan protocol ----
+
+void Tailer::begin_scan() {
+  for (auto& [key, t] : tails_) t->update_lag();
+  for (auto& t : closing_) t->update_lag();
+  present_paths_.clear();
+  present_keys_.clear();
+  unlisted_dirs_.clear();
+  over_budget_ = false;
+}
+
+void Tailer::active(const std::string& path, const std::string& owner) {
+  present_paths_[path] = owner;
+  note_present(path);
+}
+
+void Tailer::unlisted_dir(const std::string& dir) { unlisted_dirs_.push_back(dir + "/"); }
+
+bool Tailer::in_unlisted_dir(const std::string& path) const {
+  for (const std::string& d : unlisted_dirs_) {
+    if (path.compare(0, d.size(), d) == 0) return true;
+  }
+  return false;
+}
+
+void Tailer::note_present(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0) present_keys_.insert(key_of(st));
+}
+
+void Tailer::end_scan() {
+  // Files whose path now names another inode, or nothing: drain them to their end.
+  // A path in a directory this scan could not list is not known to be gone.
+  for (auto it = by_path_.begin(); it != by_path_.end();) {
+    auto t = tails_.find(it->second);
+    bool same = false;
+    if (t != tails_.end() && in_unlisted_dir(it->first)) {
+      same = true;
+    } else if (t != tails_.end() && present_paths_.count(it->first)) {
+      struct stat st{};
+      if (::stat(it->first.c_str(), &st) == 0) {
+        same = key_of(st) == t->second->key;
+      } else {
+        same = errno != ENOENT && errno != ENOTDIR;   // ENOMEM, EACCES...: not known gone
+      }
+    }
+    if (!same) {
+      if (t != tails_.end()) mark_gone(*t->second);
+      it = by_path_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [path, owner] : present_paths_) {
+    if (!by_path_.count(path)) open_tail(path, owner, !scanned_once_, std::nullopt);
+  }
+  for (auto& [key, t] : tails_) {
+    if (!t->gone && !t->parked) verify_fingerprint(*t);
+  }
+  // Checkpoints of released rotated files are kept while the file exists, so a restart can
+  // tell a rotated file it read (checkpoint) from one it never saw (none: read from head).
+  // A scan can miss a file that is being renamed (Docker shifting <name>.1 to <name>.2 between
+  // readdir and stat): forgetting its checkpoint then makes the next scan read the whole file
+  // again. Only a file missing from two complete scans in a row is gone.
+  for (auto it = retired_.begin(); it != retired_.end() && unlisted_dirs_.empty();) {
+    if (present_keys_.count(it->first)) {
+      retired_missed_.erase(it->first);
+      ++it;
+      continue;
+    }
+    if (retired_missed_.insert(it->first).second) {
+      ++it;
+      continue;
+    }
+    retired_missed_.erase(it->first);
+    ctx_.forget_position(it->first);
+    it = retired_.erase(it);
+  }
+  if (unlisted_dirs_.empty()) forget_deleted_parked();
+  scanned_once_ = true;
+}
+
+void Tailer::all_gone() {
+  for (auto& [path, key] : by_path_) {
+    if (auto t = tails_.find(key); t != tails_.end()) mark_gone(*t->second);
+  }
+  by_path_.clear();
+  scanned_once_ = true;
+}
+
+// A rotated sibling (<name>.1, kubelet's <name>.<timestamp>). With a checkpoint it is one we
+// were reading (resume; usually at its end). Without one it was created and rotated while we
+// were not looking (down, or faster than a scan): read it from the start. Except a copy of
+// the active file (copytruncate before we noticed the truncation): truncated() reads that
+// from the right offset.
+void Tailer::rotated(const std::string& path, const std::string& owner) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  std::string key = key_of(st);
+  present_keys_.insert(key);
+  if (auto r = retired_.find(key); r != retired_.end() && !r->second.same_file(st)) {
+    // Not the file we released: the writer deleted it and a newer file got its inode, then it
+    // was rotated before a scan saw it as the active file. Never read: read it like any rotated
+    // file found without a checkpoint (open_tail sees the checkpoint's fingerprint differ).
+    retired_missed_.erase(key);
+    retired_.erase(r);
+  }
+  if (auto it = tails_.find(key); it != tails_.end() && it->second->parked) {
+    it->second->path = path;   // reopened under the name it has now
+    it->second->missed_scans = 0;
+    it->second->saw_size(st);
+  }
+  if (tails_.count(key) || closing_keys_.count(key) || retired_.count(key)) return;
+  std::optional<uint64_t> start;
+  // A checkpoint taken on another file (its inode reused: the copy logrotate's copytruncate
+  // just made often gets the inode of the copy it deleted) says nothing about this one.
+  if (!has_own_checkpoint(key, path)) {
+    if (copy_of_active(owner, path)) return;
+    if (!scanned_once_ && o_.read_from_tail) start = static_cast<uint64_t>(st.st_size);
+  }
+  Tail* t = open_tail(path, owner, false, start);
+  by_path_.erase(path);
+  if (t != nullptr && !t->gone) mark_gone(*t);
+}
+
+// True when the checkpoint under `key` was taken on the file now at `path`: same first bytes,
+// and not past its end.
+bool Tailer::has_own_checkpoint(const std::string& key, const std::string& path) {
+  auto saved = ctx_.saved_position(key);
+  if (!saved) return false;
+  std::size_t len = 0;
+  uint64_t hash = 0, now_hash = 0;
+  if (!parse_fingerprint(saved->text, &len, &hash)) return false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return true;   // gone or unreadable now: judged when opened
+  struct stat st{};
+  const bool own = ::fstat(fd, &st) == 0 && saved->offset <= static_cast<uint64_t>(st.st_size) &&
+                   hash_prefix(fd, len, &now_hash) && now_hash == hash;
+  ::close(fd);
+  return own;
+}
+
+// True when `path` starts like an active file of the owner (or is still empty, as a copy
+// logrotate has just created): not to be read from the start.
+bool Tailer::copy_of_active(const std::string& owner, const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return true;   // gone already; nothing to read
+  struct stat st{};
+  std::string head;
+  bool ok = ::fstat(fd, &st) == 0 &&
+            read_prefix(fd, static_cast<std::size_t>(std::min<uint64_t>(
+                                kFingerprintBytes, static_cast<uint64_t>(st.st_size))),
+                        &head);
+  ::close(fd);
+  if (!ok || head.empty()) return true;   // nothing to read yet; decide on a later scan
+  for (const auto& [key, t] : tails_) {
+    if (t->gone || t->owner != owner || t->prefix.empty()) continue;
+    std::size_t n = std::min(head.size(), t->prefix.size());
+    if (head.compare(0, n, t->prefix, 0, n) == 0) return true;
+  }
+  return false;
+}
+
+// Opens `path` and starts tailing it. `start` overrides the checkpoint (copytruncate copy).
+Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owner, bool initial,
+                                std::optional<uint64_t> start) {
+  if (!make_room()) {   // over max_open_files: the next scan tries again
+    over_budget_ = true;
+    return nullptr;
+  }
+  // O_NOFOLLOW: a symlink at a followed path is not a log file; discovery skips them too.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    // EMFILE/ENFILE included: the path stays unopened and the next scan tries again.
+    if (errno != ENOENT) fs_error("open a log file", path, std::strerror(errno));
+    return nullptr;
+  }
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) {   // after open: the path may have been renamed in between
+    fs_error("fstat a log file", path, std::strerror(errno));
+    ::close(fd);
+    return nullptr;
+  }
+  std::string key = key_of(st);
+  if (auto it = tails_.find(key); it != tails_.end()) {
+    ::close(fd);
+    if (!it->second->gone) by_path_[path] = key;
+    return it->second.get();
+  }
+  if (closing_keys_.count(key)) {
+    ::close(fd);
+    return nullptr;
+  }
+  auto t = std::make_unique<Tail>();
+  t->dec = client_.new_decoder();
+  t->path = path;
+  t->owner = owner;
+  t->key = key;
+  t->fd = fd;
+  t->opened_round = round_;
+  t->last_growth = SteadyClock::now();
+  t->saw_size(st);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  uint64_t offset = 0;
+  bool from_checkpoint = false;
+  const char* why = "new file";
+  if (start) {
+    offset = *start;
+    why = "copy of a truncated file";
+  } else if (auto saved = ctx_.saved_position(key)) {
+    std::size_t len = 0;
+    uint64_t hash = 0, now_hash = 0;
+    if (parse_fingerprint(saved->text, &len, &hash) && saved->offset <= size &&
+        hash_prefix(fd, len, &now_hash) && now_hash == hash) {
+      offset = saved->offset;
+      from_checkpoint = true;
+      why = "checkpoint";
+    } else {
+      why = "checkpoint of another file (inode reused or truncated)";
+    }
+  } else if (initial && o_.read_from_tail) {
+    offset = line_start_before(fd, size);
+    why = "read_from tail";
+  }
+  if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    fs_error("seek in a log file", path, std::strerror(errno));
+    return nullptr;   // t closes fd
+  }
+  t->read_off = offset;
+  t->lag_labels = "input=";
+  json::append_string(t->lag_labels, ctx_.name());
+  t->lag_labels += ",file=";
+  json::append_string(t->lag_labels, t->path);
+  // The stream key keeps the series unique: after a rotation the old file (same path) is still
+  // drained while the new one is followed, and releasing one must not remove the other.
+  t->lag_labels += ",stream=";
+  json::append_string(t->lag_labels, t->key);
+  t->lag = &Metrics::global().gauge(Tail::kLagMetric, t->lag_labels,
+                                    "Bytes of a followed file not read yet");
+  t->update_lag();
+  t->dec->reset(offset);
+  update_fingerprint(*t);
+  t->dec->head(t->prefix);
+  t->source = client_.source_for(owner, key, t->path);
+  t->stream = ctx_.open_stream(t->source);
+  t->emitted = offset;
+  log::info(o_.kind, "tailing file",
+            log::kv("input", ctx_.name()) + log::kv("path", path) +
+                log::kv("offset", static_cast<int64_t>(offset)) + log::kv("from", why));
+  Tail* raw = t.get();
+  by_path_[path] = key;
+  open_[key] = raw;
+  tails_.emplace(key, std::move(t));
+  // A start not from a checkpoint (the copy of a truncated file, read_from tail) is recorded
+  // at once: with nothing more to read there would be no commit, and a restart would take the
+  // file for one never seen and read it from its start.
+  if (offset > 0 && !from_checkpoint) emit(*raw, std::make_unique<Batch>(raw->source, 1), true);
+  return raw;
+}
+
+// ---- owners ----
+
+void Tailer::exclude_owner(const std::string& owner) {
+  for (auto& [key, t] : tails_) {
+    if (t->owner == owner) {
+      t->gone = true;
+      t->forget = false;
+      t->last_growth = TimePoint{};
+      by_path_.erase(t->path);
+    }
+  }
+}
+
+void Tailer::refresh_sources(const std::string& owner) {
+  // SourceInfo is shared and immutable: later batches of the owner's files take a new one.
+  for (auto& [key, t] : tails_) {
+    if (t->owner == owner) t->source = client_.source_for(owner, t->key, t->path);
+  }
+}
+
+// ---- identity ----
+
+void Tailer::update_fingerprint(Tail& t) {
+  if (t.fp_len >= kFingerprintBytes && !t.fp_text.empty()) return;
+  struct stat st{};
+  if (::fstat(t.fd, &st) != 0) return;
+  std::size_t len = static_cast<std::size_t>(
+      std::min<uint64_t>(kFingerprintBytes, static_cast<uint64_t>(st.st_size)));
+  if (len == t.fp_len && !t.fp_text.empty()) return;
+  std::string prefix;
+  if (!read_prefix(t.fd, len, &prefix)) return;
+  t.fp_len = len;
+  t.fp_hash = fnv1a(prefix.data(), len);
+  t.fp_text = fingerprint_text(len, t.fp_hash);
+  t.prefix = std::move(prefix);
+}
+
+// A truncated file that grew back past our offset before we noticed: its first bytes differ.
+void Tailer::verify_fingerprint(Tail& t) {
+  if (t.fp_len == 0) return;
+  uint64_t h = 0;
+  if (hash_prefix(t.fd, t.fp_len, &h) && h == t.fp_hash) return;
+  truncated(t, "file content replaced");
+}
+
+void Tailer::mark_gone(Tail& t) {
+  if (t.gone) return;
+  t.gone = true;
+  t.last_growth = SteadyClock::now();
+  if (t.parked) t.at_eof = false;   // not read to its end until it has its descriptor back
+  log::info(o_.kind, "file rotated or removed; reading it to its end",
+            log::kv("input", ctx_.name()) + log::kv("path", t.path) +
+                log::kv("offset", static_cast<int64_t>(t.read_off)));
+}
+
+// copytruncate: restart at 0. What was written between our last read and the copy is in
+// the copy (<path>.1) if logrotate made one; read it from our offset.
+void Tailer::truncated(Tail& t, const char* why) {
+  log::info(o_.kind, "file truncated; reading from the start",
+            log::kv("input", ctx_.name()) + log::kv("path", t.path) + log::kv("reason", why) +
+                log::kv("offset", static_cast<int64_t>(t.read_off)));
+  // Records consumed but held back are lost with the old content; emit them.
+  BatchPtr batch = std::make_unique<Batch>(t.source, 16);
+  t.dec->flush(*batch, SteadyClock::now(), true);
+  const uint64_t old_off = t.dec->safe_offset();
+  const std::size_t old_fp_len = t.fp_len;
+  const uint64_t old_fp_hash = t.fp_hash;
+  std::string copy = t.path + ".1";
+  t.carry.clear();
+  t.read_off = 0;
+  t.size_seen = 0;   // new content: what was seen of the old one is the copy's
+  ::lseek(t.fd, 0, SEEK_SET);
+  t.dec->reset(0);
+  t.fp_len = 0;
+  t.fp_text.clear();
+  update_fingerprint(t);
+  emit(t, std::move(batch), /*force=*/true);
+  if (old_fp_len == 0 || t.gone) return;
+  int fd = ::open(copy.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;
+  struct stat st{};
+  uint64_t h = 0;
+  bool match = ::fstat(fd, &st) == 0 && hash_prefix(fd, old_fp_len, &h) && h == old_fp_hash;
+  ::close(fd);
+  if (!match || tails_.count(key_of(st)) || retired_.count(key_of(st))) return;
+  // Opened even when we had read it all: its checkpoint then marks it as seen.
+  Tail* c = open_tail(copy, t.owner, false,
+                      std::min<uint64_t>(old_off, static_cast<uint64_t>(st.st_size)));
+  if (c != nullptr) {
+    by_path_.erase(copy);
+    mark_gone(*c);
+  }
+}
+
+// ---- the descriptor budget (max_open_files) ----
+
+std::size_t Tailer::open_files() const { return open_.size(); }
+
+// Room for one more descriptor: parks the open file whose turn began longest ago (one at
+// its end first). False when every open file still waits for its first read since opened.
+bool Tailer::make_room() {
+  if (open_files() < max_open_) return true;
+  Tail* victim = nullptr;
+  // Only the open files: the budget is small beside 10,000 followed ones.
+  for (auto& [key, t] : open_) {
+    Tail& c = *t;
+    if (c.fd < 0 || c.gone || c.opened_round >= round_ || &c == reading_) continue;
+    if (victim == nullptr || (c.at_eof && !victim->at_eof) ||
+        (c.at_eof == victim->at_eof && c.opened_round < victim->opened_round)) {
+      victim = &c;
+    }
+  }
+  if (victim == nullptr) return false;
+  ::close(victim->fd);
+  victim->fd = -1;
+  victim->parked = true;
+  open_.erase(victim->key);
+  return true;
+}
+
+void Tailer::unpark_round() {
+  for (auto& [key, t] : tails_) {
+    if (ctx_.stopping() || aborted_) return;
+    if (!t->parked || !t->forget || (t->gone && t->at_eof)) continue;
+    struct stat st{};
+    // Moved or replaced: the scan finds a rotated file under its new name (rotated()) or,
+    // missing from two scans, declares it deleted (forget_deleted_parked).
+    if (::stat(t->path.c_str(), &st) != 0 || key_of(st) != t->key) continue;
+    t->saw_size(st);
+    if (!t->gone && static_cast<uint64_t>(st.st_size) == t->read_off) continue;
+    t->at_eof = false;   // something left to read: not idle
+    if (!make_room()) return;
+    reopen(*t);
+  }
+}
+
+void Tailer::reopen(Tail& t) {
+  int fd = ::open(t.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno != ENOENT) {
+    fs_error("reopen a log file", t.path, std::strerror(errno));   // EMFILE: next round
+    return;
+  }
+  struct stat st{};
+  if (fd >= 0 && ::fstat(fd, &st) == 0 && key_of(st) == t.key &&
+      ::lseek(fd, static_cast<off_t>(t.read_off), SEEK_SET) >= 0) {
+    t.fd = fd;
+    open_[t.key] = &t;
+    t.parked = false;
+    t.opened_round = round_;
+    verify_fingerprint(t);
+    return;
+  }
+  if (fd >= 0) ::close(fd);   // moved in between: the next scan finds where
+}
+
+// A parked file the path no longer names and that two complete scans in a row did not find
+// under a rotated name was deleted before it was read to its end: release it.
+void Tailer::forget_deleted_parked() {
+  for (auto& [key, t] : tails_) {
+    if (!t->parked || !t->gone || t->at_eof || present_keys_.count(key)) {
+      t->missed_scans = 0;
+      continue;
+    }
+    if (++t->missed_scans < 2) continue;
+    const uint64_t lost = t->size_seen > t->read_off ? t->size_seen - t->read_off : 0;
+    lost_bytes_metric_->fetch_add(lost, std::memory_order_relaxed);
+    log::warn(o_.kind, "rotated file deleted before it was read to its end",
+              log::kv("input", ctx_.name()) + log::kv("path", t->path) +
+                  log::kv("offset", static_cast<int64_t>(t->read_off)) +
+                  log::kv("lost_bytes", static_cast<int64_t>(lost)));
+    t->at_eof = true;
+    t->last_growth = TimePoint{};
+  }
+}
+
+// ---- reading ----
+
+bool Tailer::read_round() {
+  ++round_;
+  bool progress = false;
+  for (auto& [key, t] : tails_) {
+    if (ctx_.stopping() || aborted_) break;
+    if (t->parked) continue;
+    reading_ = t.get();
+    if (read_file(*t)) progress = true;
+  }
+  reading_ = nullptr;
+  return progress;
+}
+
+// Reads up to round_bytes from the file; true if it got data.
+bool Tailer::read_file(Tail& t) {
+  uint64_t budget = o_.round_bytes;
+  bool got = false;
+  const std::size_t chunk = o_.read_size;
+  while (budget > 0 && !ctx_.stopping() && !aborted_) {
+    const std::size_t carry = t.carry.size();
+    const std::size_t need = carry + chunk + o_.read_padding;
+    if (buf_.size() < need) buf_.resize(need);
+    buf_mem_.set(buf_.capacity());
+    if (carry) std::memcpy(buf_.data(), t.carry.data(), carry);
+    ssize_t n = ::read(t.fd, buf_.data() + carry, chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      uint64_t suppressed = 0;
+      if (open_limit_.allow(&suppressed)) {
+        log::warn(o_.kind, "read failed",
+                  log::kv("input", ctx_.name()) + log::kv("path", t.path) +
+                      log::kv("error", std::strerror(errno)));
+      }
+      break;
+    }
+    if (n == 0) {
+      t.at_eof = true;
+      struct stat st{};
+      if (!t.gone && ::fstat(t.fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < t.read_off) {
+        truncated(t, "size shrank");
+        continue;
+      }
+      break;
+    }
+    got = true;
+    t.at_eof = false;
+    t.last_growth = SteadyClock::now();
+    t.read_off += static_cast<uint64_t>(n);
+    budget -= std::min<uint64_t>(budget, static_cast<uint64_t>(n));
+    const std::size_t total = carry + static_cast<std::size_t>(n);
+    BatchPtr batch = std::make_unique<Batch>(t.source, total / 128 + 16, total + 4096);
+    std::size_t used = t.dec->consume(buf_.data(), total, buf_.size(), t.read_off - total,
+                                      *batch, t.last_growth);
+    t.carry.assign(buf_.data() + used, total - used);
+    // An idle file keeps no large carry: 1,000 followed files must not each hold their largest.
+    if (t.carry.empty() && t.carry.capacity() > 4096) std::string().swap(t.carry);
+    t.carry_mem.set(t.carry.capacity());
+    if (t.fp_len < kFingerprintBytes) update_fingerprint(t);
+    if (!emit(t, std::move(batch), false)) break;
+  }
+  return got;
+}
+
+bool Tailer::emit(Tail& t, BatchPtr batch, bool force) {
+  const uint64_t pos = t.dec->safe_offset();
+  if (batch->size() == 0 && pos == t.emitted && !force) return true;
+  t.emitted = pos;
+  if (!t.stream->emit(std::move(batch), Position{pos, t.fp_text})) {
+    aborted_ = true;
+    return false;
+  }
+  return true;
+}
+
+bool Tailer::all_idle() const {
+  if (over_budget_) return false;   // files found by the last scan still wait to be opened
+  for (const auto& [key, t] : tails_) {
+    if (!t->at_eof || t->dec->has_pending() || !t->carry.empty()) return false;
+  }
+  return true;
+}
+
+std::optional<TimePoint> Tailer::next_flush() const {
+  std::optional<TimePoint> best;
+  for (const auto& [key, t] : tails_) {
+    if (auto f = t->dec->next_flush(); f && (!best || *f < *best)) best = f;
+    if (auto f = t->stream->next_flush(); f && (!best || *f < *best)) best = f;
+  }
+  return best;
+}
+
+void Tailer::flush_all() {
+  for (auto& [key, t] : tails_) t->stream->flush(true);
+  for (auto& t : closing_) t->stream->flush(true);
+}
+
+void Tailer::housekeeping(TimePoint now) {
+  std::vector<std::string> release;
+  int64_t parked = 0;
+  for (auto& [key, t] : tails_) {
+    parked += t->parked ? 1 : 0;
+    if (auto f = t->dec->next_flush(); f && *f <= now) {
+      BatchPtr batch = std::make_unique<Batch>(t->source, 4);
+      t->dec->flush(*batch, now, false);
+      emit(*t, std::move(batch), false);
+    }
+    if (auto f = t->stream->next_flush(); f && *f <= now) t->stream->flush(false);
+    if (t->gone && (!t->forget || (t->at_eof && now - t->last_growth >= o_.rotate_wait))) {
+      release.push_back(key);
+    }
+  }
+  parked_metric_->store(parked, std::memory_order_relaxed);
+  for (const std::string& key : release) {
+    auto node = tails_.extract(key);
+    open_.erase(key);
+    Tail& t = *node.mapped();
+    t.retire = t.forget && ::fstat(t.fd, &t.released) == 0 && t.released.st_nlink > 0;
+    if (t.forget) {
+      // The writer is gone: a last line without its terminator will never be finished.
+      BatchPtr batch = std::make_unique<Batch>(t.source, 4);
+      if (!t.carry.empty()) {
+        const std::string_view term = t.dec->terminator();
+        std::string last = t.carry;
+        last.append(term);
+        last.resize(last.size() + o_.read_padding, ' ');
+        t.dec->consume(last.data(), t.carry.size() + term.size(), last.size(),
+                       t.read_off - t.carry.size(), *batch, now);
+        t.carry.clear();
+      }
+      t.dec->flush(*batch, now, true);
+      emit(t, std::move(batch), true);
+    }
+    t.stream->flush(true);
+    if (t.fd >= 0) {
+      ::close(t.fd);   // nothing more to read: the descriptor goes back to the budget
+      t.fd = -1;
+    }
+    log::info(o_.kind, "file released",
+              log::kv("input", ctx_.name()) + log::kv("path", t.path) +
+                  log::kv("offset", static_cast<int64_t>(t.read_off)));
+    closing_keys_.insert(key);
+    closing_.push_back(std::move(node.mapped()));
+  }
+  // A checkpoint is dropped only once everything before it settled, or a late commit would
+  // bring it back.
+  for (auto it = closing_.begin(); it != closing_.end();) {
+    if ((*it)->stream->unsettled() != 0) {
+      ++it;
+      continue;
+    }
+    if ((*it)->retire) {
+      retired_[(*it)->key] = Retired{(*it)->released.st_size, (*it)->released.st_mtim};
+    } else if ((*it)->forget) {
+      ctx_.forget_position((*it)->key);
+    }
+    closing_keys_.erase((*it)->key);
+    it = closing_.erase(it);
+  }
+}
+
+void Tailer::fs_error(std::string_view what, const std::string& path, const std::string& error) {
+  fs_errors_metric_->fetch_add(1, std::memory_order_relaxed);
+  uint64_t suppressed = 0;
+  if (open_limit_.allow(&suppressed)) {
+    log::warn(o_.kind, "cannot " + std::string(what) + "; retrying at the next scan",
+              log::kv("input", ctx_.name()) + log::kv("path", path) + log::kv("error", error) +
+                  log::kv("suppressed", static_cast<int64_t>(suppressed)));
+  }
+}
+
+}  // namespace logship::tail

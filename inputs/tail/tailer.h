@@ -1,0 +1,174 @@
+#pragma once
+// The set of files one input follows, whatever their format: docker, cri and file are each a
+// discovery layer (which paths are active files, which are rotated generations) and a Decoder
+// over one Tailer.
+//
+// Identity and checkpoints: a file is its (dev, inode); the checkpoint key is
+// "<kind>:<dev>:<inode>" and Position.text holds a fingerprint of the file's first bytes, so a
+// reused inode (or a file truncated and rewritten while we were down) restarts at 0. The
+// position emitted is the offset after the last fully emitted record, or the start of what the
+// decoder still holds back, so a restart re-reads what was not delivered.
+//
+// Rotation: when the path names another inode (rename + create: Docker, kubelet, logrotate
+// `create`) or is gone, the old descriptor is read to its end and kept for rotate_wait without
+// growth, then released; its checkpoint is kept while the file is still on disk (retired), so a
+// restart tells a generation it read from one it never saw. A file that shrank (copytruncate)
+// restarts at 0; what was appended between our last read and the copy is read from the copy
+// (<name>.1) when its first bytes match.
+//
+// Descriptors: at most max_open_files are open; beyond it idle files are parked (closed, state
+// kept) and reopened by path, checked to be the same inode and fingerprint, when they grow.
+//
+// Driving: one thread calls everything. A scan is begin_scan(), then active()/rotated()/
+// unlisted_dir() for what discovery found, then end_scan(). Between scans read_round() reads
+// every open file in turn (round_bytes each), unpark_round() gives parked files that grew a
+// descriptor back, housekeeping() flushes, releases and drops checkpoints. Nothing here polls
+// on its own, so an event source (inotify) can decide when each step runs.
+#include <sys/stat.h>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/core/clock.h"
+#include "daemon/core/plugin_api.h"
+#include "daemon/runtime/log.h"
+#include "daemon/runtime/memory_budget.h"
+#include "inputs/tail/decoder.h"
+
+namespace logship::tail {
+
+struct TailerOptions {
+  std::string kind;                    // "docker", "cri", "file": log component, key prefix
+  bool read_from_tail = false;         // files found by the first scan without a checkpoint
+  std::size_t read_size = 256 << 10;   // bytes per read()
+  uint64_t round_bytes = 1 << 20;      // bytes of one file per round
+  std::size_t max_open_files = 0;      // 0 = half of RLIMIT_NOFILE
+  std::chrono::milliseconds rotate_wait{5000};
+  std::size_t read_padding = 0;        // readable bytes the decoder needs past its data
+};
+
+// What the input above the tailer provides for each file it opens.
+class TailerClient {
+ public:
+  virtual ~TailerClient() = default;
+  virtual std::unique_ptr<Decoder> new_decoder() = 0;
+  // The source of a file; `owner` is what discovery named it with (a container, a glob).
+  virtual std::shared_ptr<const SourceInfo> source_for(const std::string& owner,
+                                                       const std::string& key,
+                                                       const std::string& path) = 0;
+};
+
+class Tailer {
+ public:
+  Tailer(const TailerOptions& o, InputContext& ctx, TailerClient& client);
+  ~Tailer();
+  Tailer(const Tailer&) = delete;
+  Tailer& operator=(const Tailer&) = delete;
+
+  // ---- scan protocol ----
+  void begin_scan();
+  // `path` is an active file of `owner` (appended to by its writer).
+  void active(const std::string& path, const std::string& owner);
+  // `path` is a rotated generation of `owner`'s files: resumed from its checkpoint, read from
+  // the start when never seen, skipped when it is a copy of an active file.
+  void rotated(const std::string& path, const std::string& owner);
+  // A directory this scan could not list, or whose files it must not judge: its files are
+  // not taken for gone.
+  void unlisted_dir(const std::string& dir);
+  bool in_unlisted_dir(const std::string& path) const;
+  void end_scan();
+  // The root is missing: every active file is gone.
+  void all_gone();
+  bool scanned_once() const { return scanned_once_; }
+  // The last scan found files it could not open within max_open_files: once the open ones had
+  // their read, the next scan can park some and open more.
+  bool over_budget() const { return over_budget_; }
+
+  // ---- owners ----
+  // Stop reading the owner's files; keep their checkpoints (it may be selected again).
+  void exclude_owner(const std::string& owner);
+  // The owner's metadata changed: its files' next batches take a new source.
+  void refresh_sources(const std::string& owner);
+
+  // ---- reading ----
+  // Reads every open file in turn; true if any had data.
+  bool read_round();
+  // Parked files that grew, or rotated ones to drain, get a descriptor back in turn.
+  void unpark_round();
+  // Emits timed-out held records, releases drained rotated files, drops settled checkpoints.
+  void housekeeping(TimePoint now);
+  // Every file at its end with nothing held back.
+  bool all_idle() const;
+  // The earliest time housekeeping() has something to flush.
+  std::optional<TimePoint> next_flush() const;
+  // At stop: everything held back goes out.
+  void flush_all();
+  // An emit failed: the daemon is shutting down past its deadline.
+  bool aborted() const { return aborted_; }
+  std::size_t files() const { return tails_.size(); }
+  std::size_t open_files() const;
+
+  // A listing or open that failed: counted, logged (rate-limited), retried at the next scan.
+  void fs_error(std::string_view what, const std::string& path, const std::string& error);
+  std::string key_of(const struct stat& st) const;
+
+ private:
+  struct Tail;
+  // A released rotated file still on disk, identified by size and mtime besides its inode.
+  struct Retired {
+    off_t size = 0;
+    struct timespec mtime{};
+    bool same_file(const struct stat& st) const;
+  };
+
+  void note_present(const std::string& path);
+  bool has_own_checkpoint(const std::string& key, const std::string& path);
+  bool copy_of_active(const std::string& owner, const std::string& path);
+  Tail* open_tail(const std::string& path, const std::string& owner, bool initial,
+                  std::optional<uint64_t> start);
+  void update_fingerprint(Tail& t);
+  void verify_fingerprint(Tail& t);
+  void mark_gone(Tail& t);
+  void truncated(Tail& t, const char* why);
+  bool make_room();
+  void reopen(Tail& t);
+  void forget_deleted_parked();
+  bool read_file(Tail& t);
+  bool emit(Tail& t, BatchPtr batch, bool force);
+
+  const TailerOptions o_;
+  InputContext& ctx_;
+  TailerClient& client_;
+  std::map<std::string, std::unique_ptr<Tail>> tails_;   // by key
+  std::map<std::string, Tail*> open_;                    // the tails holding a descriptor
+  std::map<std::string, std::string> by_path_;           // active path -> key
+  std::map<std::string, std::string> present_paths_;     // this scan: active path -> owner
+  std::deque<std::unique_ptr<Tail>> closing_;
+  std::set<std::string> closing_keys_;
+  std::map<std::string, Retired> retired_;       // released rotated files still on disk
+  std::set<std::string> retired_missed_;         // retired files the last scan did not see
+  std::set<std::string> present_keys_;           // files seen by the current scan
+  std::vector<std::string> unlisted_dirs_;       // "<dir>/" the current scan could not list
+  bool scanned_once_ = false;
+  bool over_budget_ = false;                     // the last scan left files unopened
+  bool aborted_ = false;
+  std::size_t max_open_ = 0;
+  uint64_t round_ = 0;                           // read rounds so far
+  Tail* reading_ = nullptr;                      // the file read_round is reading: not parked
+  std::vector<char> buf_;
+  MemoryCharge buf_mem_{MemoryPart::kReadBuffers};
+  std::atomic<int64_t>* parked_metric_ = nullptr;
+  std::atomic<uint64_t>* fs_errors_metric_ = nullptr;
+  std::atomic<uint64_t>* lost_bytes_metric_ = nullptr;
+  log::RateLimit open_limit_{5, std::chrono::seconds(60)};
+};
+
+}  // namespace logship::tail
