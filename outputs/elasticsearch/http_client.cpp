@@ -20,6 +20,18 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+int64_t parse_retry_after(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  if (v.empty() || v.size() > 9) return -1;
+  int64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return -1;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
 bool parse_host_url(std::string_view url, HostUrl* out, std::string* error) {
   HostUrl h;
   std::string_view rest;
@@ -262,6 +274,9 @@ HttpResult HttpConnection::exchange(http::request<http::string_body>& req) {
   }
   auto res = parser.release();
   r.status = static_cast<int>(res.result_int());
+  if (auto ra = res.find(http::field::retry_after); ra != res.end()) {
+    r.retry_after_seconds = parse_retry_after(std::string_view(ra->value().data(), ra->value().size()));
+  }
   r.body = std::move(res.body());
   if (!res.keep_alive()) close();
   return r;

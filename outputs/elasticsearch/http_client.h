@@ -45,9 +45,13 @@ Status make_tls_context(const TlsOptions& o, std::unique_ptr<boost::asio::ssl::c
 struct HttpResult {
   enum class Kind { kOk, kConnectFailed, kIoFailed, kAborted } kind = Kind::kOk;
   int status = 0;
+  int64_t retry_after_seconds = -1;   // Retry-After in seconds (delta form); -1: none or a date
   std::string body;
   std::string error;   // for the failure kinds
 };
+
+// Retry-After's delta-seconds form; -1 for anything else (an HTTP date is treated as absent).
+int64_t parse_retry_after(std::string_view v);
 
 class HttpConnection {
  public:
