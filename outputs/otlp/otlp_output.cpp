@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -37,17 +38,22 @@ const config::OptionSchema<OtlpOptions>& OtlpOptions::schema() {
                "Extra request headers (an API key: `Authorization: ${file:/run/secrets/otlp}`). "
                "Values are never logged.")
           .add("host_name", &OtlpOptions::host_name,
-               "Resource attribute host.name; empty = this machine's host name (in a container, "
-               "pass the node's name, e.g. ${NODE_NAME}).")
+               "Resource attribute host.name; empty = the daemon's (service.host_name, else "
+               "NODE_NAME, else the machine's host name).")
           .add("service_name_label", &OtlpOptions::service_name_label,
                "Container label that names service.name; without it (or the label) the compose "
                "service, else the container name.")
           .add("resource_labels", &OtlpOptions::resource_labels,
                "Globs of container labels sent as resource attributes container.label.<key>; "
                "[] sends none.")
-          .add("severity_field", &OtlpOptions::severity_field,
-               "Event field holding the log level (severity_text, and severity_number for the "
-               "usual spellings); empty = none.")
+          .add("severity_fields", &OtlpOptions::severity_fields,
+               "Event fields holding the log level, in order of preference: the first present "
+               "string becomes severity_text (and severity_number for the usual spellings and "
+               "syslog's 0-7) and is not repeated as an attribute. [] = none.")
+          .add("body", &OtlpOptions::body,
+               "string: the message is the body, parsed fields are attributes. map: events with "
+               "parsed fields get a map body ({message, fields...}, nested JSON as maps).",
+               config::one_of({"string", "map"}))
           .add("max_in_flight", &OtlpOptions::max_in_flight,
                "Requests in flight at once (one connection each).", config::in_range(1, 64))
           .add("batch_max_events", &OtlpOptions::batch_max_events, "Most log records per request.",
@@ -95,19 +101,14 @@ std::string OtlpOptions::validate() const {
 
 namespace {
 
-std::string machine_host_name() {
-  char b[256] = {};
-  if (::gethostname(b, sizeof b - 1) != 0) return "";
-  return b;
-}
-
-EncoderOptions encoder_options(const OtlpOptions& o, const std::string& host) {
+EncoderOptions encoder_options(const OtlpOptions& o, const HostIdentity& host) {
   EncoderOptions e;
   e.json = o.encoding == "json";
-  e.host_name = host;
+  e.map_body = o.body == "map";
+  e.host = host;
   e.service_name_label = o.service_name_label;
   e.resource_labels = o.resource_labels;
-  e.severity_field = o.severity_field;
+  e.severity_fields = o.severity_fields;
   return e;
 }
 
@@ -120,25 +121,10 @@ bool retriable_status(int s) { return s == 429 || s == 502 || s == 503 || s == 5
 // Rough request size of an event, to cut requests before encoding them.
 std::size_t estimate(const Event& e) { return e.message.size() + 48 + e.fields.size() * 32; }
 
-// OTLP/JSON's partial success: {"partialSuccess":{"rejectedLogRecords":"N","errorMessage":"..."}}.
-void parse_json_partial_success(std::string_view body, int64_t* rejected, std::string* message) {
-  *rejected = 0;
-  const std::size_t k = body.find("\"rejectedLogRecords\"");
-  if (k == std::string_view::npos) return;
-  std::size_t i = body.find(':', k);
-  if (i == std::string_view::npos) return;
-  while (++i < body.size() && (body[i] == ' ' || body[i] == '"')) {}
-  int64_t n = 0;
-  while (i < body.size() && body[i] >= '0' && body[i] <= '9') n = n * 10 + (body[i++] - '0');
-  *rejected = n;
-  const std::size_t m = body.find("\"errorMessage\"");
-  if (m != std::string_view::npos) message->assign(short_body(body.substr(m)));
-}
-
 }  // namespace
 
 OtlpOutput::Sender::Sender(const OtlpOutput& out)
-    : encoder(encoder_options(out.o_, out.host_name_)),
+    : encoder(encoder_options(out.o_, out.host_)),
       conn(out.tls_.get(), out.o_.tls_verify, out.o_.connect_timeout, out.o_.timeout),
       gzip(static_cast<int>(out.o_.compression_level)),
       rng(std::random_device{}()) {}
@@ -147,7 +133,6 @@ OtlpOutput::OtlpOutput(const OtlpOptions& o) : o_(o) {
   std::string err;
   es::parse_host_url(o_.endpoint, &url_, &err);
   target_ = url_.path_prefix + o_.path;
-  host_name_ = o_.host_name.empty() ? machine_host_name() : o_.host_name;
 }
 
 OtlpOutput::~OtlpOutput() { stop(); }
@@ -155,6 +140,8 @@ OtlpOutput::~OtlpOutput() { stop(); }
 Status OtlpOutput::start(OutputContext& ctx) {
   ctx_ = &ctx;
   name_ = ctx.name();
+  host_ = process_host_identity();
+  if (!o_.host_name.empty()) host_.name = o_.host_name;
   if (url_.tls || !o_.tls_ca_file.empty() || !o_.tls_cert_file.empty()) {
     es::TlsOptions t{o_.tls_ca_file, o_.tls_cert_file, o_.tls_key_file, o_.tls_verify};
     LOGSHIP_TRY(es::make_tls_context(t, &tls_));
@@ -207,6 +194,8 @@ void OtlpOutput::stop() {
   }
   senders_.clear();
   for (auto& j : left) j.done(DeliveryResult::retry("output stopping"));
+  std::lock_guard lock(settled_mu_);
+  settled_.clear();
 }
 
 void OtlpOutput::sender_loop(Sender& s) {
@@ -238,7 +227,31 @@ void OtlpOutput::log_problem(std::string_view what, std::string_view kv) {
   }
 }
 
+uint32_t OtlpOutput::settled(const Batch* b) {
+  std::lock_guard lock(settled_mu_);
+  auto it = settled_.find(b);
+  return it == settled_.end() ? 0 : it->second.second;
+}
+
+void OtlpOutput::mark_settled(std::span<const Slice> slices) {
+  std::lock_guard lock(settled_mu_);
+  for (const Slice& sl : slices) {
+    auto it = settled_.find(sl.batch);   // run_job() made an entry for every batch of the job
+    if (it != settled_.end()) it->second.second = std::max(it->second.second, sl.end);
+  }
+}
+
+void OtlpOutput::forget_settled(const Job& job) {
+  std::lock_guard lock(settled_mu_);
+  for (const auto& b : job.batches) settled_.erase(b.get());
+}
+
 DeliveryResult OtlpOutput::run_job(Sender& s, const Job& job) {
+  {
+    // Every batch gets an entry (0 when new) so that mark_settled() can record progress.
+    std::lock_guard lock(settled_mu_);
+    for (const auto& b : job.batches) settled_.try_emplace(b.get(), b, 0);
+  }
   // Requests of at most batch_max_events records and about batch_max_bytes.
   std::vector<Slice> request;
   std::size_t events = 0, bytes = 0;
@@ -252,8 +265,9 @@ DeliveryResult OtlpOutput::run_job(Sender& s, const Job& job) {
   };
   for (const auto& b : job.batches) {
     const auto& evs = b->events();
-    uint32_t begin = 0;
-    for (uint32_t i = 0; i < evs.size(); ++i) {
+    const auto n = static_cast<uint32_t>(evs.size());
+    uint32_t begin = std::min(settled(b.get()), n);   // what an earlier attempt settled
+    for (uint32_t i = begin; i < n; ++i) {
       const std::size_t sz = estimate(evs[i]);
       if (events > 0 && (events >= static_cast<std::size_t>(o_.batch_max_events) ||
                          bytes + sz > o_.batch_max_bytes.bytes)) {
@@ -264,9 +278,10 @@ DeliveryResult OtlpOutput::run_job(Sender& s, const Job& job) {
       ++events;
       bytes += sz;
     }
-    if (evs.size() > begin) request.push_back(Slice{b.get(), begin, static_cast<uint32_t>(evs.size())});
+    if (n > begin) request.push_back(Slice{b.get(), begin, n});
   }
   if (auto r = flush()) return std::move(*r);
+  forget_settled(job);
   return DeliveryResult::delivered();
 }
 
@@ -302,16 +317,22 @@ es::HttpResult OtlpOutput::post(Sender& s, std::string_view payload) {
   return r;
 }
 
-void OtlpOutput::dead_letter_all(std::span<const Slice> slices, const std::string& reason) {
+Status OtlpOutput::dead_letter(std::span<const Slice> slices, PermanentError why,
+                               std::string_view detail) {
   for (const Slice& sl : slices) {
     const auto& evs = sl.batch->events();
-    for (uint32_t i = sl.begin; i < sl.end; ++i) ctx_->dead_letter(evs[i], sl.batch->source(), reason);
+    for (uint32_t i = sl.begin; i < sl.end; ++i) {
+      LOGSHIP_TRY(ctx_->dead_letter(evs[i], sl.batch->source(), why, detail));
+    }
   }
+  return Status::ok();
 }
 
 OtlpOutput::Sent OtlpOutput::send_slices(Sender& s, std::span<const Slice> slices) {
+  std::size_t records = 0;
+  for (const Slice& sl : slices) records += sl.end - sl.begin;
   for (int64_t attempt = 0;; ++attempt) {
-    s.encoder.encode(slices, wall_now_ns(), s.body);
+    s.encoder.encode(slices, s.body);
     es::HttpResult r = post(s, s.body);
     if (r.kind != es::HttpResult::Kind::kOk) {
       if (r.kind != es::HttpResult::Kind::kAborted) {
@@ -322,25 +343,49 @@ OtlpOutput::Sent OtlpOutput::send_slices(Sender& s, std::span<const Slice> slice
     if (r.status >= 200 && r.status < 300) {
       int64_t rejected = 0;
       std::string message;
-      if (o_.encoding == "json") {
-        parse_json_partial_success(r.body, &rejected, &message);
-      } else if (!parse_partial_success(r.body, &rejected, &message)) {
+      const bool readable = o_.encoding == "json" ? parse_json_partial_success(r.body, &rejected, &message)
+                                                  : parse_partial_success(r.body, &rejected, &message);
+      if (!readable) {
+        // The records were accepted (2xx); only the details of a partial success could be lost.
         log_problem("unreadable export response; taken as accepted",
                     log::kv("body_bytes", static_cast<int64_t>(r.body.size())));
       }
       if (rejected > 0) {
-        rejected_->fetch_add(static_cast<uint64_t>(rejected), std::memory_order_relaxed);
-        log_problem("receiver rejected part of a request",
-                    log::kv("rejected", rejected) + log::kv("message", message));
+        const auto n = static_cast<std::size_t>(std::min<int64_t>(rejected, static_cast<int64_t>(records)));
+        rejected_->fetch_add(n, std::memory_order_relaxed);
+        log_problem("receiver rejected part of a request; dead-lettered",
+                    log::kv("rejected", static_cast<int64_t>(n)) +
+                        log::kv("records", static_cast<int64_t>(records)) + log::kv("message", message));
+        // OTLP does not say which records: the request's last n (see the header).
+        std::vector<Slice> tail;
+        std::size_t skip = records - n;
+        for (const Slice& sl : slices) {
+          const std::size_t len = sl.end - sl.begin;
+          if (skip >= len) {
+            skip -= len;
+            continue;
+          }
+          tail.push_back(Slice{sl.batch, static_cast<uint32_t>(sl.begin + skip), sl.end});
+          skip = 0;
+        }
+        const std::string detail = "partial success: " + std::to_string(rejected) + " of " +
+                                   std::to_string(records) + " records rejected: " + message;
+        if (Status dl = dead_letter(tail, PermanentError::kRejected, detail); !dl.is_ok()) {
+          return {true, dl.message()};
+        }
+      } else if (!message.empty()) {
+        log_problem("receiver accepted the request with a warning", log::kv("message", message));
       }
+      mark_settled(slices);
       return {};
     }
     const std::string why = "HTTP " + std::to_string(r.status) + ": " + std::string(short_body(r.body));
     if (r.status == 413) {
-      std::size_t n = 0;
-      for (const Slice& sl : slices) n += sl.end - sl.begin;
-      if (n == 1) {
-        dead_letter_all(slices, "request too large for the receiver (413) even as one record");
+      if (records == 1) {
+        Status dl = dead_letter(slices, PermanentError::kTooLarge,
+                                "request too large for the receiver (413) even as one record");
+        if (!dl.is_ok()) return {true, dl.message()};
+        mark_settled(slices);
         return {};
       }
       splits_->fetch_add(1, std::memory_order_relaxed);
@@ -349,12 +394,12 @@ OtlpOutput::Sent OtlpOutput::send_slices(Sender& s, std::span<const Slice> slice
       std::size_t seen = 0;
       for (const Slice& sl : slices) {
         const std::size_t len = sl.end - sl.begin;
-        if (seen + len <= n / 2) {
+        if (seen + len <= records / 2) {
           first.push_back(sl);
-        } else if (seen >= n / 2) {
+        } else if (seen >= records / 2) {
           second.push_back(sl);
         } else {
-          const auto cut = static_cast<uint32_t>(sl.begin + (n / 2 - seen));
+          const auto cut = static_cast<uint32_t>(sl.begin + (records / 2 - seen));
           first.push_back(Slice{sl.batch, sl.begin, cut});
           second.push_back(Slice{sl.batch, cut, sl.end});
         }
@@ -365,10 +410,14 @@ OtlpOutput::Sent OtlpOutput::send_slices(Sender& s, std::span<const Slice> slice
       return send_slices(s, second);
     }
     if (r.status == 400) {
-      // The receiver can never take these records (a malformed request): keep them, and go on.
+      // The receiver can never take this request (OTLP: 400 is not retryable): keep its
+      // records in the dead-letter file, and go on.
       log_problem("receiver refused the request as malformed; records dead-lettered",
                   log::kv("status", r.status) + log::kv("body", short_body(r.body)));
-      dead_letter_all(slices, why);
+      if (Status dl = dead_letter(slices, PermanentError::kRejected, why); !dl.is_ok()) {
+        return {true, dl.message()};
+      }
+      mark_settled(slices);
       return {};
     }
     if (!retriable_status(r.status)) {
@@ -396,7 +445,6 @@ OtlpOutput::Sent OtlpOutput::send_slices(Sender& s, std::span<const Slice> slice
 }
 
 }  // namespace otlp
-
 const PluginInfo& otlp_output() {
   static const PluginInfo info{
       PluginKind::kOutput, "otlp",

@@ -3,13 +3,21 @@
 // backend, protobuf (default) or JSON, gzip, TLS.
 //
 // Each delivery runs on one of max_in_flight sender threads with its own keep-alive connection,
-// and is cut into requests by event count and size. Answers: 2xx delivered (a partial success's
-// rejected records are counted and logged with the server's message: OTLP does not say which
-// records it refused, so there is nothing to resend or dead-letter); 429/502/503/504 resent after
-// the server's Retry-After (or a backoff), then handed back to the core's retry; 413 split in
-// halves down to one event, which is dead-lettered; 400 dead-letters the request's events (the
-// server can never accept them); anything else, and network errors, retry. So nothing is
-// dropped without a record of it, and only what the server accepted is acked.
+// and is cut into requests by event count and size. Answers:
+//  - 2xx: delivered. A partial success (rejected_log_records = N, error_message) dead-letters N
+//    records with the server's message. OTLP does not say which records it refused, so logship
+//    dead-letters the request's last N records: the dead-letter file holds exactly as many
+//    records as the server refused, with its words, for inspection or replay (they may name
+//    records the server actually kept, never fewer than it dropped).
+//  - 429/502/503/504: resent after the server's Retry-After (seconds or an HTTP date, capped at
+//    retry_max) or a jittered backoff, `retries` times, then handed back to the core's retry.
+//  - 413: split in halves down to one record, which is dead-lettered (too_large).
+//  - 400: the request's records are dead-lettered (rejected): the server can never accept them.
+//  - anything else, and network errors: the core's retry.
+// Only what the server accepted (or what was dead-lettered) is acknowledged. A delivery handed
+// back for retry remembers, per batch, how many records were already settled, so the core's
+// retry resends only the rest (no duplicates from a retry; a request lost with its answer, e.g.
+// a receiver killed mid-request, is resent and may be stored twice).
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -19,9 +27,11 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "config/option_schema.h"
+#include "daemon/core/host_identity.h"
 #include "daemon/core/plugin_api.h"
 #include "daemon/runtime/log.h"
 #include "outputs/elasticsearch/http_client.h"
@@ -39,7 +49,8 @@ struct OtlpOptions {
   std::string host_name;
   std::string service_name_label;
   std::vector<std::string> resource_labels{"*"};
-  std::string severity_field = "level";
+  std::vector<std::string> severity_fields{"level", "lvl", "loglevel", "log.level", "severity"};
+  std::string body = "string";
   int64_t max_in_flight = 2;
   int64_t batch_max_events = 2000;
   config::ByteSize batch_max_bytes{4u << 20};
@@ -90,14 +101,19 @@ class OtlpOutput final : public Output {
   DeliveryResult run_job(Sender& s, const Job& job);
   Sent send_slices(Sender& s, std::span<const Slice> slices);
   es::HttpResult post(Sender& s, std::string_view payload);
-  void dead_letter_all(std::span<const Slice> slices, const std::string& reason);
+  // Dead-letters the slices' records; an error if the dead-letter file could not be written.
+  Status dead_letter(std::span<const Slice> slices, PermanentError why, std::string_view detail);
+  // The first `n` events of each batch are settled (accepted or dead-lettered).
+  uint32_t settled(const Batch* b);
+  void mark_settled(std::span<const Slice> slices);
+  void forget_settled(const Job& job);
   bool sleep_unless_stopping(std::chrono::milliseconds d);
   void log_problem(std::string_view what, std::string_view kv);
 
   const OtlpOptions o_;
   es::HostUrl url_;
   std::string target_;
-  std::string host_name_;
+  HostIdentity host_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   OutputContext* ctx_ = nullptr;
   std::string name_;
@@ -108,6 +124,10 @@ class OtlpOutput final : public Output {
   std::deque<Job> jobs_;
   bool stopping_ = false;
   std::vector<std::unique_ptr<Sender>> senders_;
+  // Batches a delivery handed back for retry had partly settled: how many of their events. The
+  // shared pointer keeps the batch, so its address cannot name another batch meanwhile.
+  std::mutex settled_mu_;
+  std::unordered_map<const Batch*, std::pair<SharedBatch, uint32_t>> settled_;
   log::RateLimit problem_log_{5, std::chrono::seconds(10)};
 
   std::atomic<uint64_t>* requests_ = nullptr;

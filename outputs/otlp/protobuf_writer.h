@@ -10,6 +10,16 @@
 
 namespace logship::plugins::otlp {
 
+// Bytes of v as a varint.
+constexpr std::size_t varint_size(uint64_t v) {
+  std::size_t n = 1;
+  while (v > 0x7f) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
 class ProtobufWriter {
  public:
   explicit ProtobufWriter(std::string& out) : out_(out) {}
@@ -60,6 +70,7 @@ class ProtobufWriter {
     }
   }
 
+  void tag(uint32_t field, uint32_t wire) { varint((static_cast<uint64_t>(field) << 3) | wire); }
   void varint(uint64_t v) {
     while (v > 0x7f) {
       out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -70,7 +81,6 @@ class ProtobufWriter {
 
  private:
   static constexpr std::size_t kLenRoom = 5;   // lengths below 2^35: every OTLP request
-  void tag(uint32_t field, uint32_t wire) { varint((static_cast<uint64_t>(field) << 3) | wire); }
   std::string& out_;
 };
 

@@ -6,10 +6,11 @@
 #                        exporters, the file and env config providers, all at one release
 #   otelcol.sh start     start a fresh collector (its run dir is wiped): OTLP/HTTP on a free
 #                        loopback port, every log record written by the file exporter as OTLP/JSON
-#                        (one ExportLogsServiceRequest per line) to RUN/logs.jsonl
+#                        (one ExportLogsServiceRequest per line) to RUN/logs.jsonl, unbuffered:
+#                        what the receiver answered 200 for is in the file, a kill -9 after it too
 #   otelcol.sh stop      SIGTERM (SIGKILL after 30 s)
 #   otelcol.sh kill      SIGKILL (a crash); the port and run dir are kept
-#   otelcol.sh restart   start it again on the same port and output file
+#   otelcol.sh restart   start it again on the same port, appending to the same output file
 #
 # Environment:
 #   LOGSHIP_CACHE_DIR     build cache (default ~/.cache/logship); the binary is
@@ -106,7 +107,11 @@ receivers:
 exporters:
   file:
     path: $RUN/logs.jsonl
-    flush_interval: 100ms
+    # With rotation the exporter writes each request straight to the file (without it, through
+    # a buffer flushed on a timer that a kill -9 loses after the receiver answered 200) and
+    # appends to it after a restart instead of truncating it. 4 GiB: never rotates in a test.
+    rotation:
+      max_megabytes: 4096
 service:
   telemetry:
     metrics:
