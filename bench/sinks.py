@@ -4,6 +4,7 @@
   python3 bench/sinks.py syslog-tcp [--latency]   RFC 6587 TCP syslog receiver (octet-counting
                                                   or LF framing, told apart per connection by
                                                   the first byte: a digit or '<')
+  python3 bench/sinks.py otlp                      OTLP/HTTP /v1/logs (protobuf or JSON)
   python3 bench/sinks.py bulk [--latency]         Elasticsearch `_bulk` endpoint: HTTP/1.1
                                                   keep-alive, gzip request bodies, 200 with
                                                   {"errors":false,"items":[...]}, one item per
@@ -350,15 +351,51 @@ class BulkProtocol(asyncio.Protocol):
         return b'{"took":1,"errors":false,"items":[' + b",".join(parts) + b"]}"
 
 
+class OtlpProtocol(BulkProtocol):
+    """OTLP/HTTP `POST /v1/logs` (protobuf or JSON, gzip or not), answered 200 with an empty
+    ExportLogsServiceResponse. Records are counted by their ids: a record's body carries its id
+    once and protobuf keeps strings as they are, so no decoding is needed."""
+
+    def _request(self, method, target, headers, body):
+        close = headers.get(b"connection", b"").lower() == b"close"
+        if method != b"POST" or target.partition(b"?")[0] != b"/v1/logs":
+            self._reply(404, b"", close)
+            return
+        s = self.s
+        s.requests += 1
+        if headers.get(b"content-encoding", b"").lower() == b"gzip":
+            try:
+                body = zlib.decompress(body, 31)
+            except zlib.error:
+                s.errors += 1
+                self._reply(400, b"", close)
+                return
+        s.bytes += len(body)
+        ids = s.rid.findall(body)
+        if not ids:
+            s.errors += 1
+            self._reply(400, b"", close)
+            return
+        s.ids.update(ids)
+        s.delivered(len(ids))
+        self.t.write(b"HTTP/1.1 200 OK\r\ncontent-type: %s\r\ncontent-length: %d\r\n%s\r\n%s"
+                     % (headers.get(b"content-type", b"application/x-protobuf"),
+                        2 if headers.get(b"content-type") == b"application/json" else 0,
+                        b"connection: close\r\n" if close else b"",
+                        b"{}" if headers.get(b"content-type") == b"application/json" else b""))
+        if close:
+            self.t.close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("kind", choices=["syslog-tcp", "bulk"])
+    p.add_argument("kind", choices=["syslog-tcp", "bulk", "otlp"])
     p.add_argument("--latency", action="store_true", help="parse each record's timestamp")
     p.add_argument("--id", choices=sorted(ID_PREFIXES), default="r", help="record id: r=C-N or seq=N")
     a = p.parse_args()
     stats = Stats(a.latency, ID_PREFIXES[a.id])
     loop = asyncio.new_event_loop()
-    proto = SyslogProtocol if a.kind == "syslog-tcp" else BulkProtocol
+    proto = {"syslog-tcp": SyslogProtocol, "bulk": BulkProtocol, "otlp": OtlpProtocol}[a.kind]
     server = loop.run_until_complete(loop.create_server(lambda: proto(stats), "127.0.0.1", 0,
                                                         backlog=64))
     print(json.dumps({"port": server.sockets[0].getsockname()[1]}), flush=True)
