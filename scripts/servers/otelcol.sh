@@ -30,13 +30,18 @@ log() { echo "otelcol.sh: $*" >&2; }
 
 build() {
   [ -x "$BIN" ] && return 0
-  command -v go >/dev/null || { log "go not installed"; exit 1; }
+  # The Go toolchain of this machine kind lives in /usr/local/go (Debian's golang is too old
+  # for the Collector); the builder runs `go` from PATH.
+  local go_bin="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+  [ -x "$go_bin" ] || { log "go not installed (looked for ${go_bin})"; exit 1; }
+  export PATH="$(dirname "$go_bin"):$PATH"
   mkdir -p "$HOME_DIR"
   (
     flock -w 1800 9 || { log "timed out waiting for the build lock"; exit 1; }
     [ -x "$BIN" ] && exit 0
-    log "building the OpenTelemetry Collector $VERSION from the Go module proxy (once)"
-    GOBIN="$HOME_DIR/tools" go install "go.opentelemetry.io/collector/cmd/builder@v$VERSION"
+    log "building the OpenTelemetry Collector $VERSION from the Go module proxy (once, ~10 min)"
+    local t0=$SECONDS
+    GOBIN="$HOME_DIR/tools" "$go_bin" install "go.opentelemetry.io/collector/cmd/builder@v$VERSION"
     local work="$HOME_DIR/build"
     rm -rf "$work"
     mkdir -p "$work"
@@ -62,6 +67,7 @@ YAML
     mv "$work/dist/otelcol" "$BIN.tmp"
     mv "$BIN.tmp" "$BIN"
     rm -rf "$work"
+    log "built $BIN in $((SECONDS - t0)) s"
   ) 9>"$HOME_DIR.lock"
 }
 
