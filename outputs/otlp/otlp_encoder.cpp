@@ -271,7 +271,13 @@ void json_any_json(std::string& out, simdjson::dom::element el, int depth) {
       out += b;
       return;
     }
-    case element_type::UINT64:
+    case element_type::UINT64: {   // above int64: a double, its digits written as they were
+      char b[48];
+      std::snprintf(b, sizeof b, "{\"doubleValue\":%llu}",
+                    static_cast<unsigned long long>(el.get_uint64().value_unsafe()));
+      out += b;
+      return;
+    }
     case element_type::DOUBLE:
       out += "{\"doubleValue\":";
       json::append_value(out, Value::real(el.get_double().value_unsafe()));

@@ -7,8 +7,8 @@
 //  - 2xx: delivered. A partial success (rejected_log_records = N, error_message) dead-letters N
 //    records with the server's message. OTLP does not say which records it refused, so logship
 //    dead-letters the request's last N records: the dead-letter file holds exactly as many
-//    records as the server refused, with its words, for inspection or replay (they may name
-//    records the server actually kept, never fewer than it dropped).
+//    records as the server refused, with its words, for inspection or replay; the count is
+//    exact, the choice of records may not be (the server may have dropped others).
 //  - 429/502/503/504: resent after the server's Retry-After (seconds or an HTTP date, capped at
 //    retry_max) or a jittered backoff, `retries` times, then handed back to the core's retry.
 //  - 413: split in halves down to one record, which is dead-lettered (too_large).
