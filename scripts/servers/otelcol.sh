@@ -17,6 +17,9 @@
 #                         otelcol-<version>/otelcol. Go's own module and build caches are used.
 #   LOGSHIP_OTELCOL_DIR   run dir (default /tmp/logship-otelcol-$UID): config, logs, pid, the
 #                         file `address` (host:port) tests read, and logs.jsonl
+#   LOGSHIP_OTELCOL_TLS_CERT, LOGSHIP_OTELCOL_TLS_KEY   PEM files (outside the run dir): the
+#                         receiver serves HTTPS; with LOGSHIP_OTELCOL_TLS_CLIENT_CA it also
+#                         requires client certificates signed by that CA
 set -euo pipefail
 
 VERSION=0.161.0
@@ -104,12 +107,23 @@ start() {
   local port
   port="$(free_port)"
   echo "$port" >"$RUN/port"
+  local tls=""
+  if [ -n "${LOGSHIP_OTELCOL_TLS_CERT:-}" ]; then
+    tls="        tls:
+          cert_file: $LOGSHIP_OTELCOL_TLS_CERT
+          key_file: $LOGSHIP_OTELCOL_TLS_KEY"
+    if [ -n "${LOGSHIP_OTELCOL_TLS_CLIENT_CA:-}" ]; then
+      tls="$tls
+          client_ca_file: $LOGSHIP_OTELCOL_TLS_CLIENT_CA"
+    fi
+  fi
   cat >"$RUN/config.yaml" <<YAML
 receivers:
   otlp:
     protocols:
       http:
         endpoint: 127.0.0.1:$port
+$tls
 exporters:
   file:
     path: $RUN/logs.jsonl

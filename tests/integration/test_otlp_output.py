@@ -31,14 +31,31 @@ LEVELS = [("debug", 5), ("info", 9), ("WARN", 13), ("error", 17), ("fatal", 21)]
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-def collector(*args):
+def collector(*args, run_dir=RUN_DIR, env=None):
     subprocess.run(["bash", SCRIPT, *args], check=True, timeout=120,
-                   env=dict(os.environ, LOGSHIP_OTELCOL_DIR=RUN_DIR))
+                   env=dict(os.environ, LOGSHIP_OTELCOL_DIR=run_dir, **(env or {})))
 
 
-def collector_address():
-    with open(os.path.join(RUN_DIR, "address")) as f:
+def collector_address(run_dir=RUN_DIR):
+    with open(os.path.join(run_dir, "address")) as f:
         return f.read().strip()
+
+
+def make_certs(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, signed by it."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60, cwd=d)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=logship-test-ca",
+        "-keyout", "ca.key", "-out", "ca.pem")
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+                      ("client", "extendedKeyUsage=clientAuth\n")):
+        with open(os.path.join(d, f"{name}.ext"), "w") as f:
+            f.write(ext)
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN=logship-{name}",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-out", f"{name}.pem", "-extfile", f"{name}.ext")
+    return {n: os.path.join(d, n) for n in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}
 
 
 def any_value(v):
@@ -62,11 +79,11 @@ def attributes(kvs):
     return {kv["key"]: any_value(kv.get("value", {})) for kv in kvs or []}
 
 
-def exported_requests():
+def exported_requests(run_dir=RUN_DIR):
     """Every request the Collector wrote. A kill -9 between the exporter's write of a request
     and of its newline leaves two objects on one line: split by decoding, not by lines. An
     object still being written at the end is left for the next poll."""
-    path = os.path.join(RUN_DIR, "logs.jsonl")
+    path = os.path.join(run_dir, "logs.jsonl")
     if not os.path.exists(path):
         return []
     with open(path, encoding="utf-8") as f:
@@ -86,10 +103,10 @@ def exported_requests():
         out.append(obj)
 
 
-def records_of(input_name):
+def records_of(input_name, run_dir=RUN_DIR):
     """(resource attributes, record) of every log record whose resource has logship.input."""
     out = []
-    for req in exported_requests():
+    for req in exported_requests(run_dir):
         for rl in req.get("resourceLogs", []):
             res = attributes(rl.get("resource", {}).get("attributes"))
             if res.get("logship.input") != input_name:
@@ -109,14 +126,15 @@ def app_line(seq, stream):
 
 
 class OtlpOutputTest(support.TestCase):
-    def config(self, input_name, root, output_extra="", exit_at_eof=True, endpoint=None):
+    def config(self, input_name, root, output_extra="", exit_at_eof=True, endpoint=None,
+               scheme="http", drain=None):
         return f"""
 service:
   state_dir: {self.tmp}/state
   host_name: {HOST}
   exit_when_done: {str(exit_at_eof).lower()}
   checkpoint_interval: 500ms
-  drain_timeout: {support.scaled(20)}s
+  drain_timeout: {drain or support.scaled(20)}s
 inputs:
   {input_name}:
     type: docker
@@ -130,7 +148,7 @@ processors:
 outputs:
   collector:
     type: otlp
-    endpoint: http://{endpoint or collector_address()}
+    endpoint: {scheme}://{endpoint or collector_address()}
     retry_initial: 50ms
     retry_max: 1s
 {output_extra}
@@ -282,6 +300,39 @@ routes:
         print(f"collector kill -9 mid-stream: {n} records, {dups} duplicates", flush=True)
         self.assertLessEqual(dups, batch_events * in_flight)
         self.assertRegex(d.stderr(), r"cannot reach the receiver|receiver busy")
+
+    def test_tls_verification_and_client_certificates(self):
+        """A Collector of its own serving HTTPS and requiring client certificates: with the CA
+        and a client certificate everything arrives; without the CA (verification is on by
+        default) or without the client certificate nothing does, and the daemon says why."""
+        certs = make_certs(self.tmp)
+        run_dir = os.path.join(self.tmp, "otelcol-tls")
+        env = {"LOGSHIP_OTELCOL_TLS_CERT": certs["server.pem"], "LOGSHIP_OTELCOL_TLS_KEY": certs["server.key"],
+               "LOGSHIP_OTELCOL_TLS_CLIENT_CA": certs["ca.pem"]}
+        collector("start", run_dir=run_dir, env=env)
+        self.addCleanup(collector, "stop", run_dir=run_dir)
+        address = collector_address(run_dir)
+        tree = DockerTree(os.path.join(self.tmp, "docker"))
+        path = tree.create("e5" * 32, "secure", image="app:1")
+        with open(path, "ab") as f:
+            for s in range(20):
+                f.write(docker_line(f"secret {s}\n", t=T0 + s * 1000 + 1))
+        client = f"""    tls_cert_file: {certs['client.pem']}
+    tls_key_file: {certs['client.key']}
+"""
+        for name, extra, expect in (("noca", client, r"certificate verify failed"),
+                                    ("nocert", f"    tls_ca_file: {certs['ca.pem']}\n", r"cannot reach the receiver")):
+            d = self.daemon(self.config(name, tree.root, extra, exit_at_eof=False, endpoint=address,
+                                        scheme="https", drain=1), name=name).start()
+            support.wait_for(lambda: re.search(expect, d.stderr()), timeout=support.scaled(20),
+                             what=f"{name}: {expect}")
+            d.stop()
+            self.assertEqual(records_of(name, run_dir), [])
+        self.run_to_end(self.config("tls", tree.root, client + f"    tls_ca_file: {certs['ca.pem']}\n",
+                                    endpoint=address, scheme="https"))
+        recs = support.wait_for(lambda: (r := records_of("tls", run_dir)) and len(r) >= 20 and r,
+                                timeout=support.scaled(20), what="20 records over TLS")
+        self.assertEqual(sorted(any_value(r["body"]) for _, r in recs), sorted(f"secret {s}" for s in range(20)))
 
     def test_partial_success_dead_letters_the_rejected_count(self):
         requests = []
