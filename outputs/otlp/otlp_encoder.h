@@ -21,6 +21,7 @@
 
 #include "daemon/core/batch.h"
 #include "daemon/core/host_identity.h"
+#include "outputs/common/http_batch_output.h"
 
 namespace logship::plugins::otlp {
 
@@ -35,11 +36,7 @@ struct EncoderOptions {
 };
 
 // A run of one batch's events: what one request carries is a list of these.
-struct Slice {
-  const Batch* batch = nullptr;
-  uint32_t begin = 0;
-  uint32_t end = 0;
-};
+using Slice = httpbatch::Slice;
 
 // OTLP SeverityNumber for a level name (trace, debug, info, notice, warn, error, crit, fatal and
 // the usual spellings, syslog numbers 0-7); 0 (unspecified) when unknown.
