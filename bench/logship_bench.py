@@ -17,6 +17,8 @@ Scenarios (each run R times, median reported) are <workload>-<sink>:
                                  into the blackhole receiver of bench/sinks.py
     bulk, bulk-gzip              `elasticsearch` output (compression none / gzip) into the `_bulk`
                                  blackhole of bench/sinks.py, which answers like Elasticsearch
+    otlp, otlp-gzip              `otlp` output (protobuf; compression none / gzip) into the
+                                 OTLP/HTTP blackhole of bench/sinks.py
   e.g. docker-file, docker-syslog-tcp, docker-bulk, generate-bulk, docker-live-syslog-tcp
 
 For every run: wall time, CPU (user+sys of the daemon from wait4 rusage), peak RSS, and a /proc
@@ -162,11 +164,14 @@ SINKS = {
     "syslog-tcp-lf": "  sink:\n    type: syslog\n    host: 127.0.0.1\n    port: {port}\n    transport: tcp\n    framing: lf\n    sd_fields: [rid]\n",
     "bulk": "  sink:\n    type: elasticsearch\n    hosts: [\"http://127.0.0.1:{port}\"]\n    compression: none\n",
     "bulk-gzip": "  sink:\n    type: elasticsearch\n    hosts: [\"http://127.0.0.1:{port}\"]\n    compression: gzip\n",
+    "otlp": "  sink:\n    type: otlp\n    endpoint: http://127.0.0.1:{port}\n    compression: none\n",
+    "otlp-gzip": "  sink:\n    type: otlp\n    endpoint: http://127.0.0.1:{port}\n    compression: gzip\n",
 }
 # Sinks served by a bench/sinks.py process: sink name -> its kind there. Syslog carries the
 # `rid` field (a JSON payload's record id once --parse has moved it out of the message) as a
 # structured-data parameter, so every record still shows its id once.
-NET_SINKS = {"syslog-tcp": "syslog-tcp", "syslog-tcp-lf": "syslog-tcp", "bulk": "bulk", "bulk-gzip": "bulk"}
+NET_SINKS = {"syslog-tcp": "syslog-tcp", "syslog-tcp-lf": "syslog-tcp", "bulk": "bulk", "bulk-gzip": "bulk",
+             "otlp": "otlp", "otlp-gzip": "otlp"}
 
 
 class NetSink:

@@ -4,6 +4,7 @@
   python3 bench/sinks.py syslog-tcp [--latency]   RFC 6587 TCP syslog receiver (octet-counting
                                                   or LF framing, told apart per connection by
                                                   the first byte: a digit or '<')
+  python3 bench/sinks.py otlp                      OTLP/HTTP /v1/logs (protobuf or JSON)
   python3 bench/sinks.py bulk [--latency]         Elasticsearch `_bulk` endpoint: HTTP/1.1
                                                   keep-alive, gzip request bodies, 200 with
                                                   {"errors":false,"items":[...]}, one item per
@@ -350,15 +351,122 @@ class BulkProtocol(asyncio.Protocol):
         return b'{"took":1,"errors":false,"items":[' + b",".join(parts) + b"]}"
 
 
+def _fields(buf, start, end):
+    """(field number, value start, value end) of each length-delimited field in buf[start:end];
+    varint and fixed fields are skipped."""
+    i = start
+    while i < end:
+        key, shift = 0, 0
+        while True:
+            b = buf[i]
+            i += 1
+            key |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        wire = key & 7
+        if wire == 0:
+            while buf[i] >= 0x80:
+                i += 1
+            i += 1
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        elif wire == 2:
+            n, shift = 0, 0
+            while True:
+                b = buf[i]
+                i += 1
+                n |= (b & 0x7F) << shift
+                shift += 7
+                if b < 0x80:
+                    break
+            yield key >> 3, i, i + n
+            i += n
+        else:
+            raise ValueError("bad wire type")
+    if i != end:
+        raise ValueError("truncated")
+
+
+def otlp_bodies(buf):
+    """The string body of every LogRecord of an ExportLogsServiceRequest (protobuf)."""
+    out = []
+    for f, a, b in _fields(buf, 0, len(buf)):                 # resource_logs
+        if f != 1:
+            continue
+        for f2, a2, b2 in _fields(buf, a, b):                 # scope_logs
+            if f2 != 2:
+                continue
+            for f3, a3, b3 in _fields(buf, a2, b2):           # log_records
+                if f3 != 2:
+                    continue
+                body = b""
+                for f4, a4, b4 in _fields(buf, a3, b3):       # body
+                    if f4 == 5:
+                        for f5, a5, b5 in _fields(buf, a4, b4):   # string_value
+                            if f5 == 1:
+                                body = buf[a5:b5]
+                out.append(body)
+    return out
+
+
+class OtlpProtocol(BulkProtocol):
+    """OTLP/HTTP `POST /v1/logs` (protobuf or JSON, gzip or not), answered 200 with an empty
+    ExportLogsServiceResponse. Every log record's body is decoded and its id read from it (a
+    regex over the raw protobuf would also match bytes of the binary timestamps)."""
+
+    def _request(self, method, target, headers, body):
+        close = headers.get(b"connection", b"").lower() == b"close"
+        if method != b"POST" or target.partition(b"?")[0] != b"/v1/logs":
+            self._reply(404, b"", close)
+            return
+        s = self.s
+        s.requests += 1
+        if headers.get(b"content-encoding", b"").lower() == b"gzip":
+            try:
+                body = zlib.decompress(body, 31)
+            except zlib.error:
+                s.errors += 1
+                self._reply(400, b"", close)
+                return
+        s.bytes += len(body)
+        try:
+            if headers.get(b"content-type") == b"application/json":
+                bodies = [r["body"].get("stringValue", "").encode()
+                          for rl in json.loads(body)["resourceLogs"] for sl in rl["scopeLogs"]
+                          for r in sl["logRecords"]]
+            else:
+                bodies = otlp_bodies(body)
+        except (ValueError, KeyError, IndexError):
+            bodies = []
+        search = s.rid.search
+        ids = [m.group(1) for m in map(search, bodies) if m]   # a trace's next lines have none
+        if not bodies:
+            s.errors += 1
+            self._reply(400, b"", close)
+            return
+        s.ids.update(ids)
+        s.delivered(len(bodies))
+        self.t.write(b"HTTP/1.1 200 OK\r\ncontent-type: %s\r\ncontent-length: %d\r\n%s\r\n%s"
+                     % (headers.get(b"content-type", b"application/x-protobuf"),
+                        2 if headers.get(b"content-type") == b"application/json" else 0,
+                        b"connection: close\r\n" if close else b"",
+                        b"{}" if headers.get(b"content-type") == b"application/json" else b""))
+        if close:
+            self.t.close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("kind", choices=["syslog-tcp", "bulk"])
+    p.add_argument("kind", choices=["syslog-tcp", "bulk", "otlp"])
     p.add_argument("--latency", action="store_true", help="parse each record's timestamp")
     p.add_argument("--id", choices=sorted(ID_PREFIXES), default="r", help="record id: r=C-N or seq=N")
     a = p.parse_args()
     stats = Stats(a.latency, ID_PREFIXES[a.id])
     loop = asyncio.new_event_loop()
-    proto = SyslogProtocol if a.kind == "syslog-tcp" else BulkProtocol
+    proto = {"syslog-tcp": SyslogProtocol, "bulk": BulkProtocol, "otlp": OtlpProtocol}[a.kind]
     server = loop.run_until_complete(loop.create_server(lambda: proto(stats), "127.0.0.1", 0,
                                                         backlog=64))
     print(json.dumps({"port": server.sockets[0].getsockname()[1]}), flush=True)

@@ -1,6 +1,10 @@
 #include "outputs/elasticsearch/http_client.h"
 
 #include <openssl/evp.h>
+#include <time.h>
+
+#include <cstring>
+#include <ctime>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -19,6 +23,33 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+
+int64_t parse_retry_after(std::string_view v, std::time_t now) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  if (v.empty() || v.size() > 40) return -1;
+  if (v.front() >= '0' && v.front() <= '9') {
+    if (v.size() > 9) return -1;
+    int64_t n = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9') return -1;
+      n = n * 10 + (c - '0');
+    }
+    return n;
+  }
+  // An HTTP date (RFC 9110 IMF-fixdate): "Sun, 06 Nov 1994 08:49:37 GMT"; a past one is 0.
+  char buf[41];
+  std::memcpy(buf, v.data(), v.size());
+  buf[v.size()] = '\0';
+  struct tm tm {};
+  const char* end = ::strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return -1;
+  const std::time_t at = ::timegm(&tm);
+  if (at == static_cast<std::time_t>(-1)) return -1;
+  return at > now ? static_cast<int64_t>(at - now) : 0;
+}
+
+int64_t parse_retry_after(std::string_view v) { return parse_retry_after(v, std::time(nullptr)); }
 
 bool parse_host_url(std::string_view url, HostUrl* out, std::string* error) {
   HostUrl h;
@@ -262,6 +293,9 @@ HttpResult HttpConnection::exchange(http::request<http::string_body>& req) {
   }
   auto res = parser.release();
   r.status = static_cast<int>(res.result_int());
+  if (auto ra = res.find(http::field::retry_after); ra != res.end()) {
+    r.retry_after_seconds = parse_retry_after(std::string_view(ra->value().data(), ra->value().size()));
+  }
   r.body = std::move(res.body());
   if (!res.keep_alive()) close();
   return r;

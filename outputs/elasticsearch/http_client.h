@@ -5,6 +5,7 @@
 // sender thread) give requests in flight. abort() may be called from any thread.
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,9 +46,15 @@ Status make_tls_context(const TlsOptions& o, std::unique_ptr<boost::asio::ssl::c
 struct HttpResult {
   enum class Kind { kOk, kConnectFailed, kIoFailed, kAborted } kind = Kind::kOk;
   int status = 0;
+  int64_t retry_after_seconds = -1;   // Retry-After as seconds from now; -1: none or unreadable
   std::string body;
   std::string error;   // for the failure kinds
 };
+
+// Retry-After (RFC 9110): delta-seconds, or an HTTP date as seconds from `now` (0 if past);
+// -1 for anything else.
+int64_t parse_retry_after(std::string_view v, std::time_t now);
+int64_t parse_retry_after(std::string_view v);
 
 class HttpConnection {
  public:
