@@ -46,6 +46,11 @@ int print_usage(bool to_stderr) {
       "                              ${...} expanded, secrets as ***)\n"
       "  plugins                     list the available inputs, processors and outputs\n"
       "  plugins describe NAME [--json]  print a plugin's options\n"
+      "  dead-letters list FILE...   summarize dead-letter files: count per output and error,\n"
+      "                              first reasons\n"
+      "  dead-letters replay FILE --output NAME [-c FILE]\n"
+      "                              send the events of FILE again through output NAME (after\n"
+      "                              fixing what rejected them); what is delivered leaves FILE\n"
       "  --version                   print the version\n",
       f);
   return to_stderr ? 2 : 0;
