@@ -8,6 +8,7 @@
 // FILE.replaying whole; `replay FILE.replaying` resumes it.
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <future>
@@ -47,9 +48,32 @@ bool read_lines(const std::string& path, std::vector<std::string>* out) {
   return !in.bad();
 }
 
-std::string shorten(std::string_view s, std::size_t n = 200) {
+std::string shorten(std::string_view s, std::size_t n = 300) {
   if (s.size() <= n) return std::string(s);
   return std::string(s.substr(0, n)) + "...";
+}
+
+// The reason without what differs from event to event (a document id, a preview of the value
+// in quotes), so that one cause is one line of the summary.
+std::string reason_kind(std::string_view reason) {
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  std::string out;
+  char quote = 0;   // the quote character of the span being skipped
+  for (std::size_t i = 0; i < reason.size(); ++i) {
+    const char c = reason[i];
+    // A quote opens after a non-word character and closes before one ("field's" is neither).
+    if (quote == 0 && (c == '\'' || c == '"') && (i == 0 || !word(reason[i - 1]))) {
+      out.push_back(c);
+      out.append("...");
+      out.push_back(c);
+      quote = c;
+    } else if (quote != 0 && c == quote && (i + 1 == reason.size() || !word(reason[i + 1]))) {
+      quote = 0;
+    } else if (quote == 0) {
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 void format_time(int64_t ns, std::string* out) {
@@ -79,12 +103,13 @@ int list_one(const std::string& path) {
     ++by_kind[{r.output, r.error}];
     first = std::min(first, r.time_ns);
     last = std::max(last, r.time_ns);
-    auto it = reason_index.find(r.reason);
+    std::string kind = reason_kind(r.reason);
+    auto it = reason_index.find(kind);
     if (it != reason_index.end()) {
       ++reasons[it->second].second;
     } else if (reasons.size() < 1000) {
-      reason_index.emplace(r.reason, reasons.size());
-      reasons.emplace_back(r.reason, 1);
+      reason_index.emplace(kind, reasons.size());
+      reasons.emplace_back(std::move(kind), 1);
     }
   }
   std::printf("%s: %zu dead letters\n", path.c_str(), lines.size() - unreadable);
