@@ -5,6 +5,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "daemon/core/safe_file.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/metrics.h"
 #include "outputs/elasticsearch/index_template.h"
@@ -82,7 +83,15 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
                "Name of that template (_index_template/<name>).")
           .add("ilm_policy", &EsOptions::ilm_policy,
                "Elasticsearch: the ILM policy the template sets (index.lifecycle.name); empty = "
-               "none. OpenSearch attaches ISM policies by their own ism_template.");
+               "none. OpenSearch attaches ISM policies by their own ism_template.")
+          .add("proxy", &EsOptions::proxy,
+               "HTTP proxy (http://host:port) for every node: https nodes through a CONNECT "
+               "tunnel, http nodes with absolute-form requests. Empty: the environment, as curl "
+               "reads it (https_proxy/HTTPS_PROXY, http_proxy/HTTP_PROXY; NO_PROXY names the "
+               "nodes reached directly, and applies to this option too). none: always direct.")
+          .add("proxy_credentials_file", &EsOptions::proxy_credentials_file,
+               "File holding user:password for the proxy (Proxy-Authorization: Basic). Never "
+               "logged.");
     doc::add_document_options(s);
     return s;
   }();
@@ -101,6 +110,11 @@ std::string EsOptions::validate() const {
   if (!password.empty() && username.empty()) return "password needs username";
   if (!api_key.empty() && !username.empty()) return "use either username/password or api_key";
   if (!tls_key_file.empty() && tls_cert_file.empty()) return "tls_key_file needs tls_cert_file";
+  if (!proxy.empty() && proxy != "none") {
+    Proxy p;
+    std::string err;
+    if (!parse_proxy_url(proxy, false, &p, &err)) return err;
+  }
   if (mode == "data_stream" && index.find('%') != std::string::npos) {
     return "data_stream mode: index names the data stream; the backing indices carry the date";
   }
@@ -176,6 +190,7 @@ Status EsOutput::start(OutputContext& ctx) {
   if (!o_.tls_verify) {
     log::warn("elasticsearch", "TLS certificate verification is off", log::kv("output", name_));
   }
+  LOGSHIP_TRY(set_up_proxies());
   const std::string labels = labels_for(name_);
   auto& m = Metrics::global();
   requests_ = &m.counter("logship_es_requests_total", labels, "Bulk requests sent");
@@ -193,6 +208,33 @@ Status EsOutput::start(OutputContext& ctx) {
   for (auto& s : senders_) {
     Sender* sp = s.get();
     sp->thread = std::thread([this, sp] { sender_loop(*sp); });
+  }
+  return Status::ok();
+}
+
+Status EsOutput::set_up_proxies() {
+  std::string credentials;
+  if (!o_.proxy_credentials_file.empty()) {
+    SafeRead r = read_file_safely(o_.proxy_credentials_file, SafeReadLimits{4096, true}, &credentials);
+    if (!r.ok()) return Status::invalid("proxy_credentials_file: " + r.error);
+    while (!credentials.empty() && (credentials.back() == '\n' || credentials.back() == '\r')) {
+      credentials.pop_back();
+    }
+    if (credentials.find(':') == std::string::npos) {
+      return Status::invalid("proxy_credentials_file: expected user:password");
+    }
+  }
+  const ProxySettings settings = ProxySettings::from_environment(o_.proxy, std::move(credentials));
+  for (HostUrl& h : hosts_) {
+    std::string err;
+    h.proxy = proxy_for(h.tls, h.host, h.port, settings, &err);
+    if (!err.empty()) return Status::invalid(err);
+    if (h.proxy) {
+      log::info("elasticsearch", "node reached through a proxy",
+                log::kv("output", name_) + log::kv("node", h.display) +
+                    log::kv("proxy", h.proxy->display) +
+                    log::kv("mode", h.tls ? "CONNECT tunnel" : "absolute-form"));
+    }
   }
   return Status::ok();
 }

@@ -54,6 +54,8 @@ struct EsOptions : doc::DocumentOptions {
   bool index_template = false;
   std::string index_template_name = "logship";
   std::string ilm_policy;
+  std::string proxy;
+  std::string proxy_credentials_file;
 
   static const config::OptionSchema<EsOptions>& schema();
   std::string validate() const;
@@ -99,6 +101,8 @@ class EsOutput final : public Output {
     std::string reason;
   };
 
+  // Chooses each node's proxy (option, environment, NO_PROXY) and reads its credentials.
+  Status set_up_proxies();
   void sender_loop(Sender& s);
   DeliveryResult run_job(Sender& s, const Job& job);
   RequestResult send_items(Sender& s, std::span<const uint32_t> idx, std::vector<uint32_t>* failed,
