@@ -1,6 +1,7 @@
 #include "outputs/elasticsearch/es_output.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -91,7 +92,11 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
                "nodes reached directly, and applies to this option too). none: always direct.")
           .add("proxy_credentials_file", &EsOptions::proxy_credentials_file,
                "File holding user:password for the proxy (Proxy-Authorization: Basic). Never "
-               "logged.");
+               "logged.")
+          .add("aws_sigv4", &EsOptions::aws_sigv4,
+               "Amazon OpenSearch Service: sign every request with AWS Signature Version 4 "
+               "(region, service: es|aoss, credentials_file/profile, else the AWS_* "
+               "environment, else the instance role from metadata_endpoint).");
     doc::add_document_options(s);
     return s;
   }();
@@ -110,6 +115,9 @@ std::string EsOptions::validate() const {
   if (!password.empty() && username.empty()) return "password needs username";
   if (!api_key.empty() && !username.empty()) return "use either username/password or api_key";
   if (!tls_key_file.empty() && tls_cert_file.empty()) return "tls_key_file needs tls_cert_file";
+  if (!aws_sigv4.region.empty() && (!username.empty() || !api_key.empty())) {
+    return "aws_sigv4 signs the requests itself: remove username/password or api_key";
+  }
   if (!proxy.empty() && proxy != "none") {
     Proxy p;
     std::string err;
@@ -191,6 +199,12 @@ Status EsOutput::start(OutputContext& ctx) {
     log::warn("elasticsearch", "TLS certificate verification is off", log::kv("output", name_));
   }
   LOGSHIP_TRY(set_up_proxies());
+  if (!o_.aws_sigv4.region.empty()) {
+    aws_ = std::make_unique<AwsCredentialsProvider>(o_.aws_sigv4, o_.connect_timeout);
+    log::info("elasticsearch", "signing requests with AWS SigV4",
+              log::kv("output", name_) + log::kv("region", o_.aws_sigv4.region) +
+                  log::kv("service", o_.aws_sigv4.service) + log::kv("credentials", aws_->source()));
+  }
   const std::string labels = labels_for(name_);
   auto& m = Metrics::global();
   requests_ = &m.counter("logship_es_requests_total", labels, "Bulk requests sent");
@@ -237,6 +251,29 @@ Status EsOutput::set_up_proxies() {
     }
   }
   return Status::ok();
+}
+
+bool EsOutput::sign(http::request<http::string_body>& req, const HostUrl& h,
+                    const std::string& payload_sha256, std::string* error) {
+  AwsCredentials creds;
+  if (!aws_->get(&creds, error)) return false;
+  const std::string date = amz_date(std::time(nullptr));
+  req.set("x-amz-date", date);
+  req.set("x-amz-content-sha256", payload_sha256);
+  SigV4Request r;
+  const auto method = req.method_string();
+  const auto target = req.target();
+  r.method = std::string_view(method.data(), method.size());
+  r.target = std::string_view(target.data(), target.size());
+  r.headers = {{"host", h.host_header}, {"x-amz-date", date}, {"x-amz-content-sha256", payload_sha256}};
+  if (!creds.session_token.empty()) {
+    req.set("x-amz-security-token", creds.session_token);
+    r.headers.emplace_back("x-amz-security-token", creds.session_token);
+  }
+  r.payload_sha256 = payload_sha256;
+  req.set(http::field::authorization,
+          sigv4_sign(r, creds, o_.aws_sigv4.region, o_.aws_sigv4.service, date).authorization);
+  return true;
 }
 
 void EsOutput::deliver(std::span<const SharedBatch> batches, DeliverDone done) {
@@ -314,9 +351,11 @@ std::string EsOutput::ensure_index_template(Sender& s) {
   req.body() = index_template_body(spec);
   req.prepare_payload();
   std::string why = "no node reachable";
+  const std::string body_hash = aws_ ? sha256_hex(req.body()) : std::string();
   for (const HostUrl& h : hosts_) {
     req.target(h.path_prefix + "/_index_template/" + o_.index_template_name);
     req.set(http::field::host, h.host_header);
+    if (aws_ && !sign(req, h, body_hash, &why)) return why;
     HttpResult r = s.conn.send(h, req);
     if (r.kind == HttpResult::Kind::kAborted) return "output stopping";
     if (r.kind != HttpResult::Kind::kOk) {
@@ -417,6 +456,7 @@ HttpResult EsOutput::post(Sender& s, std::string_view ndjson) {
   }
   req.prepare_payload();
   const uint64_t body_bytes = req.body().size();
+  const std::string body_hash = aws_ ? sha256_hex(req.body()) : std::string();
   const std::size_t n = hosts_.size();
   HttpResult r;
   std::size_t first = preferred_host_.load(std::memory_order_relaxed) % n;
@@ -424,6 +464,10 @@ HttpResult EsOutput::post(Sender& s, std::string_view ndjson) {
     const HostUrl& h = hosts_[(first + k) % n];
     req.target(h.path_prefix + target_);
     req.set(http::field::host, h.host_header);
+    if (aws_ && !sign(req, h, body_hash, &r.error)) {
+      r.kind = HttpResult::Kind::kConnectFailed;
+      return r;
+    }
     r = s.conn.send(h, req);
     if (r.kind == HttpResult::Kind::kOk) {
       requests_->fetch_add(1, std::memory_order_relaxed);

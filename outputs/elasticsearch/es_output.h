@@ -20,6 +20,7 @@
 #include "daemon/core/plugin_api.h"
 #include "daemon/runtime/log.h"
 #include "outputs/common/document_options.h"
+#include "outputs/elasticsearch/aws_credentials.h"
 #include "outputs/elasticsearch/bulk_encoder.h"
 #include "outputs/elasticsearch/bulk_response.h"
 #include "outputs/elasticsearch/http_client.h"
@@ -56,6 +57,7 @@ struct EsOptions : doc::DocumentOptions {
   std::string ilm_policy;
   std::string proxy;
   std::string proxy_credentials_file;
+  AwsSigV4Options aws_sigv4;
 
   static const config::OptionSchema<EsOptions>& schema();
   std::string validate() const;
@@ -110,6 +112,10 @@ class EsOutput final : public Output {
   HttpResult post(Sender& s, std::string_view ndjson);
   // PUTs the index template once per output (index_template: true); "" when in place.
   std::string ensure_index_template(Sender& s);
+  // aws_sigv4: signs `req` as it will be sent to `h` (body hash given); false with *error when
+  // no credentials are to be had.
+  bool sign(boost::beast::http::request<boost::beast::http::string_body>& req, const HostUrl& h,
+            const std::string& payload_sha256, std::string* error);
   bool sleep_unless_stopping(std::chrono::milliseconds d);
   void log_problem(std::string_view what, std::string_view kv);
 
@@ -119,6 +125,7 @@ class EsOutput final : public Output {
   std::vector<HostUrl> hosts_;
   std::string target_;        // "/_bulk?filter_path=..." (after each host's prefix)
   std::string authorization_; // never logged
+  std::unique_ptr<AwsCredentialsProvider> aws_;   // aws_sigv4.region set
   std::unique_ptr<boost::asio::ssl::context> tls_;
   OutputContext* ctx_ = nullptr;
   std::string name_;

@@ -116,6 +116,14 @@ class Proxy(Server):
         return False
 
     def serve(self, conn):
+        held = []   # the upstream connection of this client connection, closed with it
+        try:
+            self._serve(conn, held)
+        finally:
+            for s in held:
+                s.close()
+
+    def _serve(self, conn, held):
         buf = b""
         upstream = None
         while True:
@@ -149,6 +157,7 @@ class Proxy(Server):
             if upstream is None:
                 host, port = hostport.rsplit(":", 1)
                 upstream = socket.create_connection((host, int(port)), timeout=60)
+                held.append(upstream)
             upstream.sendall(request)
             rhead, rrest = read_head(upstream, b"")
             if rhead is None:
@@ -177,3 +186,158 @@ class TlsFront(Server):
         up = socket.create_connection((host, int(port)), timeout=30)
         up.settimeout(None)
         pipe(tls, up)
+
+
+def _aws_quote(s):
+    import urllib.parse
+    return urllib.parse.quote(s, safe="-_.~")
+
+
+def sigv4_expected(method, target, headers, signed, body, secret, date, region, service):
+    """The SigV4 signature of a request, computed here from AWS's documented algorithm
+    (independently of the C++ implementation under test)."""
+    import hashlib
+    import hmac
+    import urllib.parse
+    path, _, query = target.partition("?")
+    params = sorted((_aws_quote(k), _aws_quote(v))
+                    for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True))
+    canonical_query = "&".join(f"{k}={v}" for k, v in params)
+    canonical_path = urllib.parse.quote(path, safe="/-_.~")
+    canon_headers = "".join(f"{h}:{' '.join(headers[h].split())}\n" for h in signed)
+    payload = hashlib.sha256(body).hexdigest()
+    creq = "\n".join([method, canonical_path, canonical_query, canon_headers, ";".join(signed),
+                      payload])
+    scope = f"{date[:8]}/{region}/{service}/aws4_request"
+    sts = "\n".join(["AWS4-HMAC-SHA256", date, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in (date[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+
+
+class SigV4Checker(Server):
+    """An HTTP server that checks every request's SigV4 signature (403 on any mismatch, as AWS
+    answers) and forwards the valid ones to the OpenSearch node."""
+
+    def __init__(self, upstream, keys, region, service, token=None):
+        self.upstream = upstream
+        self.keys = keys          # access key id -> secret
+        self.region = region
+        self.service = service
+        self.token = token        # the x-amz-security-token requests must carry and sign
+        self.accepted = 0
+        self.rejected = []
+        self.lock = threading.Lock()
+        super().__init__()
+
+    def check(self, method, target, headers, body):
+        import datetime
+        import hashlib
+        import re
+        auth = headers.get("authorization", "")
+        m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+                         r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})", auth)
+        if not m:
+            return "no SigV4 authorization header"
+        key_id, day, region, service, signed, signature = m.groups()
+        signed = signed.split(";")
+        if key_id not in self.keys:
+            return "unknown access key"
+        if (region, service) != (self.region, self.service):
+            return "wrong scope"
+        for h in ("host", "x-amz-date", "x-amz-content-sha256"):
+            if h not in signed:
+                return f"{h} not signed"
+        if signed != sorted(signed) or any(h not in headers for h in signed):
+            return "signed headers missing or unsorted"
+        if self.token is not None and (headers.get("x-amz-security-token") != self.token
+                                       or "x-amz-security-token" not in signed):
+            return "security token missing or not signed"
+        if headers["x-amz-content-sha256"] != hashlib.sha256(body).hexdigest():
+            return "payload hash mismatch"
+        date = headers["x-amz-date"]
+        when = datetime.datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+        if abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()) > 300 or day != date[:8]:
+            return "request time too skewed"
+        want = sigv4_expected(method, target, headers, signed, body, self.keys[key_id], date,
+                              region, service)
+        if want != signature:
+            return "signature mismatch"
+        return None
+
+    def serve(self, conn):
+        import http.client
+        buf = b""
+        up = None
+        while True:
+            head, rest = read_head(conn, buf)
+            if head is None:
+                return
+            body, buf = read_body(conn, head, rest)
+            lines = head.decode().split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = {}
+            for l in lines[1:]:
+                k, _, v = l.partition(":")
+                headers[k.strip().lower()] = v.strip()
+            why = self.check(method, target, headers, body)
+            if why is not None:
+                with self.lock:
+                    self.rejected.append(why)
+                msg = ('{"message":"The request signature we calculated does not match: %s"}' % why).encode()
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(msg) + msg)
+                continue
+            with self.lock:
+                self.accepted += 1
+            if up is None:
+                host, port = self.upstream.rsplit(":", 1)
+                up = http.client.HTTPConnection(host, int(port), timeout=60)
+            fwd = {k: v for k, v in headers.items()
+                   if k in ("content-type", "content-encoding")}
+            up.request(method, target, body=body, headers=fwd)
+            r = up.getresponse()
+            data = r.read()
+            conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                         % (r.status, r.reason.encode(),
+                            (r.getheader("Content-Type") or "application/json").encode(), len(data))
+                         + data)
+
+
+class InstanceMetadata(Server):
+    """The EC2 instance metadata endpoint (IMDSv2) handing out one role's credentials."""
+
+    def __init__(self, role, key_id, secret, token):
+        import json
+        self.role = role
+        self.doc = json.dumps({"Code": "Success", "AccessKeyId": key_id, "SecretAccessKey": secret,
+                               "Token": token, "Expiration": "2099-01-01T00:00:00Z"}).encode()
+        self.session = "imds-session-token"
+        self.requests = []
+        super().__init__()
+
+    def serve(self, conn):
+        buf = b""
+        while True:
+            head, rest = read_head(conn, buf)
+            if head is None:
+                return
+            _, buf = read_body(conn, head, rest)
+            lines = head.decode().split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = {l.partition(":")[0].strip().lower(): l.partition(":")[2].strip()
+                       for l in lines[1:]}
+            self.requests.append((method, target))
+            base = "/latest/meta-data/iam/security-credentials/"
+            if method == "PUT" and target == "/latest/api/token":
+                status, body = 200, self.session.encode()
+            elif headers.get("x-aws-ec2-metadata-token") != self.session:
+                status, body = 401, b""
+            elif target == base:
+                status, body = 200, self.role.encode()
+            elif target == base + self.role:
+                status, body = 200, self.doc
+            else:
+                status, body = 404, b""
+            conn.sendall(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n" % (status, len(body)) + body)

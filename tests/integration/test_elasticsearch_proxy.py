@@ -4,7 +4,7 @@ NO_PROXY bypassing it)."""
 import os
 
 import support
-from proxy_support import Proxy, TlsFront
+from proxy_support import InstanceMetadata, Proxy, SigV4Checker, TlsFront
 from test_elasticsearch_output import es, seqs, node_address, status_of
 
 
@@ -112,6 +112,94 @@ outputs:
                   env={"HTTP_PROXY": f"http://127.0.0.1:{proxy.port}",
                        "NO_PROXY": "localhost," + addr.rsplit(":", 1)[0]})
         self.assertEqual(proxy.requests(), [])
+
+
+class ElasticsearchSigV4Test(ElasticsearchProxyTest):
+    """aws_sigv4 against a signature-checking server of our own in front of OpenSearch: it
+    recomputes every signature with Python's hmac/hashlib and answers 403 on a mismatch."""
+    KEY_ID = "AKIDLOGSHIPTEST"
+    SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+    # The proxy tests are not run twice.
+    test_https_node_through_a_connect_tunnel_with_credentials_from_a_file = None
+    test_wrong_proxy_credentials_are_retried_and_reported_without_the_secret = None
+    test_http_node_through_the_environment_proxy_with_absolute_form_requests = None
+    test_no_proxy_bypasses_the_proxy = None
+
+    def credentials_file(self, secret):
+        path = os.path.join(self.tmp, "aws-credentials")
+        with open(path, "w") as f:
+            f.write(f"[default]\naws_access_key_id = nope\naws_secret_access_key = nope\n\n"
+                    f"[profile shipper]\naws_access_key_id = {self.KEY_ID}\n"
+                    f"aws_secret_access_key = {secret}\n")
+        return path
+
+    def test_signed_requests_with_a_credentials_file_are_accepted(self):
+        checker = self.server(SigV4Checker(node_address(), {self.KEY_ID: self.SECRET},
+                                           "eu-west-1", "es"))
+        d = self.ship("lstest-proxy-sigv4", f"http://127.0.0.1:{checker.port}", 3000, f"""\
+    index_template: true
+    index_template_name: lstest-proxy-sigv4
+    aws_sigv4:
+      region: eu-west-1
+      service: es
+      credentials_file: {self.credentials_file(self.SECRET)}
+      profile: shipper
+""")
+        self.assertEqual(checker.rejected, [])
+        self.assertGreaterEqual(checker.accepted, 2)   # the template PUT and the bulks
+        self.assertIn("signing requests with AWS SigV4", d.stderr())
+        self.assertNotIn(self.SECRET, d.stderr())
+        es("DELETE", "/_index_template/lstest-proxy-sigv4", ok=None)
+
+    def test_a_wrong_secret_is_refused_with_403_and_nothing_is_indexed(self):
+        checker = self.server(SigV4Checker(node_address(), {self.KEY_ID: self.SECRET},
+                                           "eu-west-1", "es"))
+        cfg = f"""
+service:
+  state_dir: {self.tmp}/state
+  drain_timeout: 1s
+inputs:
+  gen:
+    type: generate
+    count: 10
+outputs:
+  es:
+    type: elasticsearch
+    hosts: ["http://127.0.0.1:{checker.port}"]
+    index: lstest-proxy-sigv4-denied
+    aws_sigv4:
+      region: eu-west-1
+      credentials_file: {self.credentials_file("not-the-secret")}
+      profile: shipper
+"""
+        d = self.daemon(cfg).start()
+        support.wait_for(lambda: checker.rejected, timeout=support.scaled(30), what="a 403")
+        support.wait_for(lambda: "authentication or authorization failed" in d.stderr(),
+                         timeout=support.scaled(30), what="the 403 in the log")
+        d.stop()
+        self.assertEqual(set(checker.rejected), {"signature mismatch"})
+        self.assertEqual(checker.accepted, 0)
+        self.assertNotIn("not-the-secret", d.stderr())
+        self.assertEqual(status_of("HEAD", "/lstest-proxy-sigv4-denied"), 404)
+
+    def test_instance_role_credentials_with_a_session_token_serverless(self):
+        token = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN+/="
+        imds = self.server(InstanceMetadata("logship-role", "ASIAROLEKEY", self.SECRET, token))
+        checker = self.server(SigV4Checker(node_address(), {"ASIAROLEKEY": self.SECRET},
+                                           "us-east-1", "aoss", token=token))
+        d = self.ship("lstest-proxy-sigv4-role", f"http://127.0.0.1:{checker.port}", 2000, f"""\
+    aws_sigv4:
+      region: us-east-1
+      service: aoss
+      metadata_endpoint: http://127.0.0.1:{imds.port}
+""", env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
+        self.assertEqual(checker.rejected, [])
+        self.assertGreaterEqual(checker.accepted, 1)
+        self.assertEqual(imds.requests[0], ("PUT", "/latest/api/token"))
+        self.assertIn(("GET", "/latest/meta-data/iam/security-credentials/logship-role"),
+                      imds.requests)
+        self.assertNotIn(token, d.stderr())
 
 
 if __name__ == "__main__":
