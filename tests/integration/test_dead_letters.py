@@ -127,6 +127,36 @@ outputs:
         self.assertEqual(code, 0, out + err)
         self.assertEqual(sorted(docs(INDEX)), sorted(got))
 
+    def test_replay_while_the_daemon_runs_loses_and_duplicates_nothing(self):
+        es("PUT", f"/{INDEX}", {"settings": {"number_of_replicas": 0},
+                                "mappings": {"properties": {"message": {"type": "long"}}}})
+        d = self.daemon(self.config(), stdin=subprocess.PIPE).start()
+        dlq = os.path.join(self.tmp, "state", "dlq", "es.ndjson")
+
+        def send(lines):
+            d.proc.stdin.write(("\n".join(lines) + "\n").encode())
+            d.proc.stdin.flush()
+
+        def dead():
+            if not os.path.exists(dlq):
+                return []
+            return sorted(json.loads(l)["event"]["message"] for l in support.read_lines(dlq))
+
+        send([str(i) for i in range(5)] + [f"bad-{i}" for i in range(5)])
+        support.wait_for(lambda: len(dead()) == 5, timeout=support.scaled(60), what="5 dead letters")
+        # Replayed while the daemon holds the file open: rejected again, put back in place.
+        code, out, err = self.replay(dlq, d.config_path)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("0 delivered through es, 5 rejected again", out)
+        # The daemon's next dead letters go to the file replay rewrote, after the kept ones.
+        send([f"bad-{i}" for i in range(5, 10)])
+        support.wait_for(lambda: len(dead()) >= 10, timeout=support.scaled(60), what="10 dead letters")
+        d.proc.stdin.close()
+        self.assertEqual(d.wait(timeout=support.scaled(60)), 0, d.stderr())
+        self.assertEqual(dead(), sorted(f"bad-{i}" for i in range(10)))
+        self.assertIn('msg="stopped; everything delivered except 10 events dead-lettered"', d.stderr())
+        self.assertEqual(count(INDEX), 5)
+
 
 if __name__ == "__main__":
     support.main()
