@@ -256,17 +256,24 @@ void OutputRunner::on_done(const std::vector<SharedBatch>& batches, const Delive
   std::size_t events = 0;
   uint64_t bytes = 0;
   uint64_t message_bytes = 0;
-  {
+  if (dead_pending_.load(std::memory_order_acquire) == 0) {
+    for (const auto& b : batches) {
+      bytes += b->byte_size();
+      events += b->size();
+      for (const Event& e : b->events()) message_bytes += e.message.size();
+    }
+  } else {
     // Dead-lettered events are settled, not delivered: they stay out of events_total.
     std::lock_guard lock(dlq_mu_);
     for (const auto& b : batches) {
       bytes += b->byte_size();
       for (const Event& e : b->events()) {
-        if (!dead_events_.empty() && dead_events_.erase(&e) != 0) continue;
+        if (dead_events_.erase(&e) != 0) continue;
         ++events;
         message_bytes += e.message.size();
       }
     }
+    dead_pending_.store(dead_events_.size(), std::memory_order_release);
   }
   for (const auto& b : batches) b->acks().release();
   failing_since_ns_.store(0, std::memory_order_relaxed);
@@ -330,6 +337,7 @@ Status OutputRunner::dead_letter(const Event& e, const SourceInfo& source, Perma
   DeadLetterFile::Written w;
   LOGSHIP_TRY(dlq_->write(line, &w).with_context("output " + name_));
   dead_events_.insert(&e);
+  dead_pending_.store(dead_events_.size(), std::memory_order_release);
   dead_lettered_[static_cast<std::size_t>(why)]->fetch_add(1, std::memory_order_relaxed);
   g_dead_lettered.fetch_add(1, std::memory_order_relaxed);
   const uint64_t lost = w.dropped_old + (w.dropped_new ? 1 : 0);

@@ -106,6 +106,9 @@ class OutputRunner final : public OutputContext {
   // that succeeds counts them out of logship_output_events_total; one retried keeps them, so
   // the output's second attempt does not write them to the file again.
   std::unordered_set<const Event*> dead_events_;
+  // dead_events_.size(), readable without the lock: deliveries without dead letters (nearly
+  // all) settle without taking dlq_mu_.
+  std::atomic<std::size_t> dead_pending_{0};
 
   std::atomic<uint64_t>& events_out_;
   std::atomic<uint64_t>& batches_out_;
