@@ -188,7 +188,10 @@ Status put_back(const std::vector<std::string>& kept, const std::string& target,
       return Status::io("read " + target, errno);
     }
     content += current;
-    LOGSHIP_TRY(write_file_atomically(target, content));
+    LOGSHIP_TRY(write_file_atomically(target, content, [&target] {
+      give_to_directory_owner(target + ".tmp");
+      return Status::ok();
+    }));
   }
   if (::unlink(claimed.c_str()) != 0) return Status::io("remove " + claimed, errno);
   return Status::ok();

@@ -27,10 +27,21 @@ Status open_lock(const std::string& path, int* fd) {
   std::string lp = DeadLetterFile::lock_path(path);
   *fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
   if (*fd < 0) return Status::io("open dead-letter lock " + lp, errno);
+  give_to_directory_owner(lp);
   return Status::ok();
 }
 
 }  // namespace
+
+void give_to_directory_owner(const std::string& path) {
+  if (::geteuid() != 0) return;
+  std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  struct stat d{}, f{};
+  if (::stat(dir.c_str(), &d) != 0 || ::lstat(path.c_str(), &f) != 0) return;
+  if (f.st_uid != 0 || d.st_uid == 0) return;   // not ours, or root's directory anyway
+  (void)::lchown(path.c_str(), d.st_uid, d.st_gid);
+}
 
 uint64_t count_lines(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

@@ -65,6 +65,10 @@ class DeadLetterLock {
   int fd_ = -1;
 };
 
+// Run as root (`sudo logship dead-letters replay`), gives a file it created to the owner of its
+// directory, so the daemon, running as its own user, can still write the series.
+void give_to_directory_owner(const std::string& path);
+
 // Lines (with '\n') in a file; 0 when it cannot be read.
 uint64_t count_lines(const std::string& path);
 

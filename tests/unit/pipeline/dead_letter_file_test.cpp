@@ -3,6 +3,9 @@
 // says how many lines that cost.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -121,6 +124,25 @@ TEST(DeadLetterFileTest, RotatedAndClaimedFilesShareTheSeriesLock) {
   EXPECT_EQ(DeadLetterFile::lock_path("/s/dlq/es.ndjson.3"), "/s/dlq/es.ndjson.lock");
   EXPECT_EQ(DeadLetterFile::lock_path("/s/dlq/es.ndjson.3.replaying"), "/s/dlq/es.ndjson.lock");
   EXPECT_EQ(DeadLetterFile::lock_path("/s/dlq/es.ndjson.replaying"), "/s/dlq/es.ndjson.lock");
+}
+
+TEST(DeadLetterFileTest, FilesARootReplayCreatesBelongToTheDirectorysOwner) {
+  const std::string d = dir_for("owner");
+  // As root: the directory belongs to the daemon's user (65534 here). Otherwise the directory is
+  // ours and nothing may change hands.
+  const bool root = ::geteuid() == 0;
+  if (root) ASSERT_EQ(::chown(d.c_str(), 65534, 65534), 0);
+  {
+    DeadLetterLock lock;
+    ASSERT_TRUE(DeadLetterLock::acquire(d + "/es.ndjson", &lock).is_ok());
+  }
+  std::ofstream(d + "/es.ndjson.tmp") << "x\n";
+  give_to_directory_owner(d + "/es.ndjson.tmp");
+  for (const char* f : {"/es.ndjson.lock", "/es.ndjson.tmp"}) {
+    struct stat st{};
+    ASSERT_EQ(::stat((d + f).c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, root ? 65534u : ::geteuid()) << f;
+  }
 }
 
 }  // namespace
