@@ -201,6 +201,21 @@ outputs:
                       imds.requests)
         self.assertNotIn(token, d.stderr())
 
+    def test_signed_requests_through_a_proxy_keep_their_signature(self):
+        # Absolute-form through the proxy, origin-form at the checker: the signature covers the
+        # path the service sees.
+        checker = self.server(SigV4Checker(node_address(), {self.KEY_ID: self.SECRET},
+                                           "eu-west-1", "es"))
+        proxy = self.server(Proxy())
+        self.ship("lstest-proxy-sigv4-via", f"http://127.0.0.1:{checker.port}", 1000, f"""\
+    aws_sigv4:
+      region: eu-west-1
+      credentials_file: {self.credentials_file(self.SECRET)}
+      profile: shipper
+""", env={"HTTP_PROXY": f"http://127.0.0.1:{proxy.port}", "NO_PROXY": ""})
+        self.assertEqual(checker.rejected, [])
+        self.assertTrue(any(m == "POST" for m, _, _ in proxy.requests()), proxy.requests())
+
 
 if __name__ == "__main__":
     support.main()
