@@ -36,12 +36,18 @@ bool parse_byte_size(std::string_view s, uint64_t* out) {
   double num;
   std::string unit;
   if (!parse_number_unit(s, &num, &unit)) return false;
+  // SI prefixes are powers of 1000 and IEC ones powers of 1024, as both standards say; a bare
+  // K/M/G/T is ambiguous (Fluent Bit and Kubernetes read it differently) and is refused.
   double mult;
   if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1024.0;
-  else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1024.0 * 1024;
-  else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "t" || unit == "tb" || unit == "tib") mult = 1024.0 * 1024 * 1024 * 1024;
+  else if (unit == "kb") mult = 1e3;
+  else if (unit == "mb") mult = 1e6;
+  else if (unit == "gb") mult = 1e9;
+  else if (unit == "tb") mult = 1e12;
+  else if (unit == "kib") mult = 1024.0;
+  else if (unit == "mib") mult = 1024.0 * 1024;
+  else if (unit == "gib") mult = 1024.0 * 1024 * 1024;
+  else if (unit == "tib") mult = 1024.0 * 1024 * 1024 * 1024;
   else return false;
   *out = static_cast<uint64_t>(num * mult);
   return true;
@@ -133,7 +139,18 @@ bool OptionTraits<ByteSize>::parse(const YAML::Node& n, ByteSize* out, std::stri
   std::string s;
   if (!read_scalar(n, &s, err)) return false;
   if (!parse_byte_size(s, &out->bytes)) {
-    *err = "expected a size like 64MiB, got \"" + n.Scalar() + "\"";
+    double num;
+    std::string unit;
+    if (parse_number_unit(s, &num, &unit) && unit.size() == 1 &&
+        std::string_view("kmgt").find(unit[0]) != std::string_view::npos) {
+      const std::string number = s.substr(0, s.find_first_not_of("0123456789."));
+      const char prefix = static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0])));
+      *err = "\"" + n.Scalar() + "\" is ambiguous: write " + number + prefix + "iB (powers of 1024) or " +
+             number + prefix + "B (powers of 1000)";
+      return false;
+    }
+    *err = "expected a size like 64MiB (KiB/MiB/GiB: powers of 1024; KB/MB/GB: powers of 1000), "
+           "got \"" + n.Scalar() + "\"";
     return false;
   }
   return true;

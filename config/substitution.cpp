@@ -18,6 +18,7 @@ constexpr std::size_t kMaxFileSubstitution = 1 << 20;
 
 thread_local bool t_secret_option = false;
 thread_local bool t_allow_env_secrets = false;
+thread_local bool t_offline_secrets = false;
 
 std::mutex g_secrets_mu;
 std::set<std::string, std::greater<>>& secrets() {
@@ -36,6 +37,38 @@ void warn_if_shared(const std::string& path) {
             log::kv("path", path) + log::kv("mode", mode));
 }
 
+// ${NAME}, ${NAME:-word}, ${NAME-word}, ${NAME:?message}, ${NAME?message}, as POSIX shells
+// read them: '-' substitutes word, '?' fails with message; with ':' an empty value counts as unset.
+struct EnvReference {
+  std::string name;
+  char op = 0;   // 0, '-' or '?'
+  bool colon = false;
+  std::string word;
+};
+
+EnvReference parse_env_reference(std::string_view expr) {
+  EnvReference r;
+  std::size_t p = expr.find_first_of(":-?");
+  if (p == std::string_view::npos) {
+    r.name = std::string(expr);
+    r.colon = true;   // ${NAME}: empty is as good as unset
+    return r;
+  }
+  r.name = std::string(expr.substr(0, p));
+  std::size_t q = p;
+  if (expr[q] == ':') {
+    r.colon = true;
+    ++q;
+  }
+  if (q < expr.size() && (expr[q] == '-' || expr[q] == '?')) {
+    r.op = expr[q];
+    r.word = std::string(expr.substr(q + 1));
+  } else {
+    r.name = std::string(expr);   // not an operator: keep the old reading, a name with ':'
+  }
+  return r;
+}
+
 }  // namespace
 
 SecretOptionScope::SecretOptionScope(bool secret) : saved_(t_secret_option) {
@@ -47,6 +80,9 @@ EnvSecretsScope::EnvSecretsScope(bool allow) : saved_(t_allow_env_secrets) {
   t_allow_env_secrets = allow;
 }
 EnvSecretsScope::~EnvSecretsScope() { t_allow_env_secrets = saved_; }
+
+OfflineSecretsScope::OfflineSecretsScope() : saved_(t_offline_secrets) { t_offline_secrets = true; }
+OfflineSecretsScope::~OfflineSecretsScope() { t_offline_secrets = saved_; }
 
 bool is_secret_option_name(std::string_view name) {
   // A path to a secret is not a secret: token_file, password_path, ca_file stay ordinary.
@@ -109,6 +145,10 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
       // An operator names this file, so symlinks are followed (Kubernetes mounts secrets as
       // links); still never a FIFO, a device or a file too large to be a secret.
       SafeRead r = read_file_safely(path, SafeReadLimits{kMaxFileSubstitution, true}, &content);
+      if (!r.ok() && t_offline_secrets) {
+        i = close + 1;   // offline: the file is where it will be mounted, not here
+        continue;
+      }
       if (!r.ok()) {
         *error = "cannot read secret file '" + path + "': " + r.error;
         return false;
@@ -119,27 +159,26 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
       remember_secret(content);
       out->append(content);
     } else {
-      std::string name(expr);
-      std::string fallback;
-      bool has_fallback = false;
-      if (auto p = name.find(":-"); p != std::string::npos) {
-        fallback = name.substr(p + 2);
-        name.resize(p);
-        has_fallback = true;
-      }
+      EnvReference ref = parse_env_reference(expr);
       if (t_secret_option && !t_allow_env_secrets) {
-        *error = "secret option takes '${" + name +
+        *error = "secret option takes '${" + ref.name +
                  "}' from the environment; use ${file:/path/to/secret} (or set "
                  "service.allow_env_secrets: true)";
         return false;
       }
-      const char* v = std::getenv(name.c_str());
-      if (v != nullptr && *v != '\0') {
+      const char* v = std::getenv(ref.name.c_str());
+      // As in shells: the ':' forms treat an empty variable as unset.
+      const bool missing = v == nullptr || (ref.colon && *v == '\0');
+      if (!missing) {
         out->append(v);
-      } else if (has_fallback) {
-        out->append(fallback);
+      } else if (ref.op == '-') {
+        out->append(ref.word);
+      } else if (ref.op == '?') {
+        *error = "environment variable '" + ref.name + "' is " + (v ? "empty" : "not set") +
+                 (ref.word.empty() ? std::string() : ": " + ref.word);
+        return false;
       } else {
-        *error = "environment variable '" + name + "' is not set (use ${" + name +
+        *error = "environment variable '" + ref.name + "' is not set (use ${" + ref.name +
                  ":-default} for a default)";
         return false;
       }

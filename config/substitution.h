@@ -4,7 +4,8 @@
 
 namespace logship::config {
 
-// Expands ${NAME}, ${NAME:-default} (environment) and ${file:PATH} (file contents, one trailing
+// Expands ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
+// (environment, read as POSIX shells read them) and ${file:PATH} (file contents, one trailing
 // newline removed: the usual shape of a mounted secret). "$${" is a literal "${".
 // Returns false with *error set when a variable is unset without default or a file is unreadable.
 //
@@ -38,6 +39,19 @@ class EnvSecretsScope {
   ~EnvSecretsScope();
   EnvSecretsScope(const EnvSecretsScope&) = delete;
   EnvSecretsScope& operator=(const EnvSecretsScope&) = delete;
+
+ private:
+  bool saved_;
+};
+
+// While alive, ${file:PATH} that cannot be read expands to an empty value instead of failing
+// (`validate --offline`: check a config in CI where the secrets are not mounted).
+class OfflineSecretsScope {
+ public:
+  OfflineSecretsScope();
+  ~OfflineSecretsScope();
+  OfflineSecretsScope(const OfflineSecretsScope&) = delete;
+  OfflineSecretsScope& operator=(const OfflineSecretsScope&) = delete;
 
  private:
   bool saved_;

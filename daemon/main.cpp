@@ -6,9 +6,13 @@
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) return logship::commands::run({});
+  // Bare `logship` is a question, not a request to start a daemon on whatever config is found.
+  if (args.empty()) return logship::commands::print_usage(true);
   const std::string verb = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  for (const std::string& a : rest) {
+    if ((a == "--help" || a == "-h") && logship::commands::print_command_help(verb)) return 0;
+  }
   if (verb == "--version" || verb == "version") {
     std::printf("logship %s\n", LOGSHIP_VERSION);
     return 0;

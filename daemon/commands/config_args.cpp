@@ -1,10 +1,13 @@
 #include "daemon/commands/config_args.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
+#include <cstdlib>
 
 namespace logship::commands {
 
-ConfigArgs parse_config_args(const std::vector<std::string>& args) {
+ConfigArgs parse_config_args(const std::vector<std::string>& args, const char* system_path) {
   ConfigArgs r;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -22,6 +25,17 @@ ConfigArgs parse_config_args(const std::vector<std::string>& args) {
       r.error = "unexpected argument '" + a + "'";
       return r;
     }
+  }
+  if (!r.path.empty()) {
+    r.chosen_by = "-c";
+  } else if (const char* env = std::getenv("LOGSHIP_CONFIG"); env != nullptr && *env != '\0') {
+    r.path = env;
+    r.chosen_by = "LOGSHIP_CONFIG";
+  } else if (struct stat st {}; ::stat(system_path, &st) == 0) {
+    r.path = system_path;
+    r.chosen_by = system_path;
+  } else {
+    r.chosen_by = "default";
   }
   return r;
 }

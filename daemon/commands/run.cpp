@@ -16,6 +16,7 @@
 #include "daemon/runtime/listen_sockets.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/privileges.h"
+#include "daemon/runtime/systemd_notify.h"
 #include "daemon/state/atomic_file.h"
 
 namespace logship::commands {
@@ -182,7 +183,8 @@ int run(const std::vector<std::string>& args) {
   if (!cfg) return 1;
   apply_log_level(*cfg);
   log::info("daemon", "starting", log::kv("version", LOGSHIP_VERSION) +
-                                      log::kv("config", a.path.empty() ? "<default>" : a.path));
+                                      log::kv("config", a.path.empty() ? "<default>" : a.path) +
+                                      log::kv("config_from", a.chosen_by));
 
   // Ports below 1024 can only be bound now, before the privileges go.
   for (const auto& input : cfg->inputs) {
@@ -234,8 +236,10 @@ int run(const std::vector<std::string>& args) {
     }
   }
 
+  SystemdNotifier systemd;
   if (auto t = start_topology(current, &s)) {
     running.set(std::move(t));
+    systemd.ready("running");
   } else {
     log::error("daemon", "cannot start", log::kv("error", s.message()));
     http.stop();
@@ -248,11 +252,14 @@ int run(const std::vector<std::string>& args) {
   while (true) {
     timespec wait{0, current.service.exit_when_done ? 20'000'000 : 200'000'000};
     int r = sigtimedwait(&set, nullptr, &wait);
+    systemd.keep_alive();
     if (r == SIGHUP) {
+      systemd.reloading();
       if (!reload(a, current, running)) {
         fatal = true;
         break;
       }
+      systemd.ready("running");
       continue;
     }
     if (r > 0) {
@@ -262,6 +269,7 @@ int run(const std::vector<std::string>& args) {
     if (current.service.exit_when_done && running.get()->all_inputs_finished()) break;
   }
   int rc = 0;
+  systemd.stopping();
   if (!fatal) {
     const auto drain = current.service.drain_timeout;
     log::info("daemon", sig ? "stopping on signal" : "inputs finished; stopping",

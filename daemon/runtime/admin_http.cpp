@@ -10,6 +10,7 @@
 #include "config/config_loader.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
+#include "daemon/runtime/process_metrics.h"
 
 namespace logship {
 
@@ -70,7 +71,7 @@ class Session : public std::enable_shared_from_this<Session> {
       response_.set(http::field::allow, "GET, HEAD");
     } else if (path == "/metrics") {
       set(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-          Metrics::global().render_prometheus());
+          Metrics::global().render_prometheus() + render_process_metrics());
     } else if (path == "/health") {
       set(http::status::ok, "text/plain", "ok\n");
     } else if (path == "/ready") {

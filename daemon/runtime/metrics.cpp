@@ -3,6 +3,7 @@
 #include "daemon/core/json_writer.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -104,15 +105,18 @@ namespace {
 
 std::string format_double(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  // Shortest form that reads back the same, so bucket bounds print as 0.005, not 0.0050000...01.
-  for (int prec = 1; prec <= 17; ++prec) {
-    char tryb[32];
-    std::snprintf(tryb, sizeof tryb, "%.*g", prec, v);
-    if (std::strtod(tryb, nullptr) == v) return tryb;
+  // Shortest form that reads back the same, in plain decimal as Prometheus' own clients print
+  // it (le="10", le="0.005"), not "1e+01"; exponents only for very large or small values.
+  char buf[64];
+  const double a = std::fabs(v);
+  const auto fmt = a == 0 || (a >= 1e-6 && a < 1e15) ? std::chars_format::fixed
+                                                     : std::chars_format::general;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, fmt);
+  if (ec != std::errc()) {
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
   }
-  return buf;
+  return std::string(buf, end);
 }
 
 void series_name(std::string& out, std::string_view name, std::string_view suffix,

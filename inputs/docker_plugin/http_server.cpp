@@ -186,6 +186,17 @@ class ConnWriter final : public ResponseWriter {
   bool failed_ = false;
 };
 
+// Runs the handler for one request; a handler that throws or never answers still gets a reply.
+void run_handler(const HttpHandler& handler, const HttpRequest& req, ConnWriter& w) {
+  try {
+    handler(req, w);
+  } catch (const std::exception& e) {
+    log::error("docker_plugin", "request failed", log::kv("path", req.path) +
+                                                      log::kv("error", e.what()));
+  }
+  if (!w.replied()) w.reply(500, err_body("no reply"));
+}
+
 }  // namespace
 
 HttpServer::HttpServer() = default;
@@ -484,26 +495,14 @@ void HttpServer::work() {
     }
     const bool keep = c->keep_alive;
     ConnWriter w(*this, c->fd, keep, limits_.idle_timeout);
-    try {
-      handler_(c->req, w);
-    } catch (const std::exception& e) {
-      log::error("docker_plugin", "request failed", log::kv("path", c->req.path) +
-                                                        log::kv("error", e.what()));
-    }
-    if (!w.replied()) w.reply(500, err_body("no reply"));
+    run_handler(handler_, c->req, w);
     give_back(c, w.reusable());
   }
 }
 
 void HttpServer::serve(Conn* c) {
   ConnWriter w(*this, c->fd, false, limits_.idle_timeout);
-  try {
-    handler_(c->req, w);
-  } catch (const std::exception& e) {
-    log::error("docker_plugin", "request failed", log::kv("path", c->req.path) +
-                                                      log::kv("error", e.what()));
-  }
-  if (!w.replied()) w.reply(500, err_body("no reply"));
+  run_handler(handler_, c->req, w);
 }
 
 void HttpServer::give_back(Conn* c, bool keep) {

@@ -141,16 +141,19 @@ std::string_view own(std::deque<std::string>* owned, std::string v) {
   return owned->emplace_back(std::move(v));
 }
 
+// A source tag under base.key: raw JSON (an object built by the input) is written as it is.
+Leaf tag_leaf(std::deque<std::string>* owned, const Tag& t, std::string_view base,
+              std::string_view key) {
+  if (t.type == ValueType::kRawJson) return Leaf::json(base, key, t.value);
+  return string_leaf(owned, base, key, t.value);
+}
+
 void map_ecs_source(const SourceInfo& src, const Labels& labels, const HostIdentity& host,
                     std::deque<std::string>* owned, std::vector<Leaf>* out) {
   const bool pod = src.find("namespace") != nullptr;
   for (const Tag& t : src.tags) {
     auto put = [&](std::string_view base, std::string_view key) {
-      if (t.type == ValueType::kRawJson) {
-        out->push_back(Leaf::json(base, key, t.value));
-      } else {
-        out->push_back(string_leaf(owned, base, key, t.value));
-      }
+      out->push_back(tag_leaf(owned, t, base, key));
     };
     if (t.key == "container_id") {
       put("container", "id");
@@ -202,11 +205,7 @@ void map_otel_source(const SourceInfo& src, const Labels& labels, const HostIden
   const bool pod = src.find("namespace") != nullptr;
   for (const Tag& t : src.tags) {
     auto put = [&](std::string_view base, std::string_view key) {
-      if (t.type == ValueType::kRawJson) {
-        out->push_back(Leaf::json(base, key, t.value));
-      } else {
-        out->push_back(string_leaf(owned, base, key, t.value));
-      }
+      out->push_back(tag_leaf(owned, t, base, key));
     };
     if (t.key == "container_id") {
       put(kResource, "container.id");

@@ -1,6 +1,8 @@
 """The command line: validate, plugins, version, and stdin -> stdout through the real binary."""
 import json
 import os
+import signal
+import socket
 import subprocess
 
 import support
@@ -137,6 +139,55 @@ outputs:
         rec = json.loads(r.stdout)
         self.assertEqual(rec["message"], 'a "quoted" \\ \x01 \ufffd')
         self.assertRegex(rec["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
+
+
+    def test_bare_logship_prints_usage_and_every_command_has_help(self):
+        r = support.run_logship([])
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.startswith(b"usage: logship <command>"), r.stderr)
+        for command in ("run", "validate", "reload", "plugins", "dead-letters"):
+            r = support.run_logship([command, "--help"])
+            self.assertEqual(r.returncode, 0, (command, r.stderr))
+            self.assertTrue(r.stdout.startswith(f"usage: logship {command}".encode()), r.stdout)
+
+    def test_config_from_the_environment_when_no_dash_c(self):
+        cfg = self.write("env.yaml", "inputs:\n  g: {type: generate}\n  h: {type: generate}\n"
+                                     "outputs:\n  o: {type: null}\n")
+        env = dict(os.environ, LOGSHIP_CONFIG=cfg)
+        r = subprocess.run([support.LOGSHIP, "validate"], capture_output=True, env=env, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode(), f"{cfg}: OK (2 inputs, 0 processors, 1 outputs, 1 routes)\n")
+        # ${VAR:?message}: a required variable's message reaches the operator.
+        req = self.write("req.yaml", "service:\n  state_dir: ${LOGSHIP_TEST_REQUIRED:?set it to the state dir}\n"
+                                     "inputs:\n  g: {type: generate}\noutputs:\n  o: {type: null}\n")
+        r = subprocess.run([support.LOGSHIP, "validate", "-c", req], capture_output=True,
+                           env={k: v for k, v in os.environ.items() if k != "LOGSHIP_TEST_REQUIRED"},
+                           timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"environment variable 'LOGSHIP_TEST_REQUIRED' is not set: set it to the state dir",
+                      r.stderr)
+
+    def test_systemd_readiness_reload_and_stopping_are_notified(self):
+        sock_path = os.path.join(self.tmp, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        sock.settimeout(support.scaled(20))
+        self.addCleanup(sock.close)
+        cfg = f"""
+service: {{state_dir: {self.tmp}/state, http_listen: ""}}
+inputs:
+  g: {{type: generate, rate: 10}}
+outputs:
+  o: {{type: null}}
+"""
+        d = support.Daemon(cfg, self.tmp, env={"NOTIFY_SOCKET": sock_path}).start()
+        self.addCleanup(d.stop)
+        self.assertEqual(sock.recv(4096), b"READY=1\nSTATUS=running")
+        d.proc.send_signal(signal.SIGHUP)
+        self.assertEqual(sock.recv(4096), b"RELOADING=1\nSTATUS=reloading")
+        self.assertEqual(sock.recv(4096), b"READY=1\nSTATUS=running")
+        self.assertEqual(d.stop(), 0, d.stderr())
+        self.assertEqual(sock.recv(4096), b"STOPPING=1\nSTATUS=draining")
 
 
 if __name__ == "__main__":

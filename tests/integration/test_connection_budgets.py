@@ -318,7 +318,8 @@ outputs:
         engine.stop(a_path, a_writer)
         for conn, resp in follows:
             lines = [e["line"] for e in dp.decode_stream(resp.read())]
-            self.assertEqual(lines, [b"before the streams", b"while followed"])
+            # ReadLogs gives each line its newline back, as the engine's json-file reader does.
+            self.assertEqual(lines, [b"before the streams\n", b"while followed\n"])
             conn.close()
 
         # Every flood connection is gone by idle_timeout (most were closed earlier to make

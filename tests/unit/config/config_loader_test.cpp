@@ -106,7 +106,8 @@ outputs:
   out: {type: file, path: /tmp/x.log, format: xml}
 )");
   ASSERT_EQ(errs.size(), 4u);
-  EXPECT_EQ(errs[0], "test.yaml:2:20: service: 'queue_max_bytes': expected a size like 64MiB, got \"lots\"");
+  EXPECT_EQ(errs[0], "test.yaml:2:20: service: 'queue_max_bytes': expected a size like 64MiB "
+                     "(KiB/MiB/GiB: powers of 1024; KB/MB/GB: powers of 1000), got \"lots\"");
   EXPECT_EQ(errs[1], "test.yaml:3:18: service: 'drain_timeout': expected a duration like 5s or 250ms, got \"soon\"");
   EXPECT_EQ(errs[2], "test.yaml:5:31: inputs.gen (generate): 'rate': must be at least 0");
   EXPECT_EQ(errs[3], "test.yaml:7:47: outputs.out (file): 'format': expected one of json, raw, got \"xml\"");
@@ -211,6 +212,42 @@ TEST(SubstitutionTest, EnvironmentFileAndDefaults) {
   EXPECT_FALSE(substitute("${UNTERMINATED", &out, &err));
 }
 
+TEST(SubstitutionTest, ShellFormsOfDefaultsAndRequiredVariables) {
+  ::setenv("LOGSHIP_TEST_EMPTY", "", 1);
+  ::setenv("LOGSHIP_TEST_VAR", "abc", 1);
+  ::unsetenv("LOGSHIP_TEST_UNSET");
+  std::string out, err;
+  // '-' without ':' keeps an empty value; ':-' replaces it.
+  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY-dflt}]", &out, &err));
+  EXPECT_EQ(out, "[]");
+  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY:-dflt}]", &out, &err));
+  EXPECT_EQ(out, "[dflt]");
+  ASSERT_TRUE(substitute("${LOGSHIP_TEST_UNSET-a:b}", &out, &err));
+  EXPECT_EQ(out, "a:b");
+  ASSERT_TRUE(substitute("${LOGSHIP_TEST_VAR:?needed}", &out, &err));
+  EXPECT_EQ(out, "abc");
+  // '?' fails with the operator's message; ':?' also for an empty value, '?' only when unset.
+  EXPECT_FALSE(substitute("${LOGSHIP_TEST_UNSET:?set the archive directory}", &out, &err));
+  EXPECT_EQ(err, "environment variable 'LOGSHIP_TEST_UNSET' is not set: set the archive directory");
+  EXPECT_FALSE(substitute("${LOGSHIP_TEST_EMPTY:?must not be empty}", &out, &err));
+  EXPECT_EQ(err, "environment variable 'LOGSHIP_TEST_EMPTY' is empty: must not be empty");
+  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY?unset}]", &out, &err));
+  EXPECT_EQ(out, "[]");
+  EXPECT_FALSE(substitute("${LOGSHIP_TEST_UNSET?}", &out, &err));
+  EXPECT_EQ(err, "environment variable 'LOGSHIP_TEST_UNSET' is not set");
+}
+
+TEST(SubstitutionTest, OfflineLetsAMissingSecretFileBeEmptyOnlyInItsScope) {
+  std::string out, err;
+  {
+    OfflineSecretsScope offline;
+    ASSERT_TRUE(substitute("pw=${file:/nonexistent/secret};", &out, &err)) << err;
+    EXPECT_EQ(out, "pw=;");
+  }
+  EXPECT_FALSE(substitute("pw=${file:/nonexistent/secret};", &out, &err));
+  EXPECT_NE(err.find("cannot read secret file '/nonexistent/secret'"), std::string::npos);
+}
+
 TEST(SubstitutionTest, FileSubstitutionRefusesDevicesAndHugeFiles) {
   std::string out, err;
   // An endless file is refused by type, before anything is read.
@@ -249,14 +286,37 @@ TEST(SubstitutionTest, ErrorsPointAtTheValueAndNeverShowSecrets) {
   EXPECT_NE(errs[0].find("test.yaml:2:"), std::string::npos);
 }
 
+TEST(OptionTypesTest, AmbiguousSizeIsRefusedWithBothSpellings) {
+  Errors errors("t.yaml");
+  auto cfg = load_config_text(
+      "inputs:\n  g: {type: generate}\noutputs:\n  o:\n    type: file\n    path: /tmp/x.log\n"
+      "    max_size: 100M\n",
+      "t.yaml", errors);
+  EXPECT_FALSE(cfg);
+  ASSERT_EQ(errors.all().size(), 1u) << errors.to_string();
+  EXPECT_NE(errors.all()[0].message.find(
+                "\"100M\" is ambiguous: write 100MiB (powers of 1024) or 100MB (powers of 1000)"),
+            std::string::npos)
+      << errors.all()[0].message;
+}
+
 TEST(OptionTypesTest, SizesAndDurations) {
   uint64_t b = 0;
   EXPECT_TRUE(parse_byte_size("64MiB", &b));
   EXPECT_EQ(b, 64ull << 20);
-  EXPECT_TRUE(parse_byte_size("10 kb", &b));
+  EXPECT_TRUE(parse_byte_size("10 kib", &b));
   EXPECT_EQ(b, 10240u);
-  EXPECT_TRUE(parse_byte_size("1.5G", &b));
+  EXPECT_TRUE(parse_byte_size("1.5GiB", &b));
   EXPECT_EQ(b, 3ull << 29);
+  // SI prefixes are powers of 1000; a bare prefix is ambiguous.
+  EXPECT_TRUE(parse_byte_size("10 kb", &b));
+  EXPECT_EQ(b, 10000u);
+  EXPECT_TRUE(parse_byte_size("5MB", &b));
+  EXPECT_EQ(b, 5000000u);
+  EXPECT_TRUE(parse_byte_size("2GB", &b));
+  EXPECT_EQ(b, 2000000000u);
+  EXPECT_FALSE(parse_byte_size("1.5G", &b));
+  EXPECT_FALSE(parse_byte_size("64M", &b));
   EXPECT_FALSE(parse_byte_size("MiB", &b));
   EXPECT_FALSE(parse_byte_size("5 parsecs", &b));
   Millis d{};

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/runtime/metrics.h"
+#include "daemon/runtime/process_metrics.h"
 
 namespace logship {
 namespace {
@@ -33,6 +34,30 @@ TEST(MetricsHistogram, BoundaryValueFallsIntoItsBucketAndNoLabels) {
   EXPECT_EQ(h.bucket(0), 1u);
   EXPECT_NE(m.render_prometheus().find("x_seconds_bucket{le=\"1\"} 1\n"), std::string::npos);
   EXPECT_NE(m.render_prometheus().find("x_seconds_count 1\n"), std::string::npos);
+}
+
+TEST(MetricsHistogram, BoundsPrintAsPlainDecimalsLikePrometheusClients) {
+  Metrics m;
+  Histogram& h = m.histogram("y_seconds", "", "Y", {0.0005, 2.5, 10, 60, 1000000});
+  h.observe(30);
+  const std::string text = m.render_prometheus();
+  for (const char* le : {"le=\"0.0005\"", "le=\"2.5\"", "le=\"10\"", "le=\"60\"",
+                         "le=\"1000000\""}) {
+    EXPECT_NE(text.find(le), std::string::npos) << le << " in\n" << text;
+  }
+  EXPECT_EQ(text.find("e+"), std::string::npos) << text;
+  EXPECT_NE(text.find("y_seconds_sum 30\n"), std::string::npos) << text;
+}
+
+TEST(ProcessMetrics, StandardSeriesAndBuildInfo) {
+  const std::string text = render_process_metrics();
+  for (const char* series : {"\nprocess_cpu_seconds_total ", "\nprocess_resident_memory_bytes ",
+                             "\nprocess_virtual_memory_bytes ", "\nprocess_start_time_seconds ",
+                             "\nprocess_open_fds ", "\nprocess_max_fds "}) {
+    EXPECT_NE(text.find(series), std::string::npos) << series << " in\n" << text;
+  }
+  EXPECT_NE(text.find("logship_build_info{version=\"" LOGSHIP_VERSION "\",commit=\""),
+            std::string::npos) << text;
 }
 
 }  // namespace

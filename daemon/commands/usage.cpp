@@ -1,0 +1,87 @@
+#include <cstdio>
+#include <string>
+
+#include "daemon/commands/commands.h"
+
+namespace logship::commands {
+namespace {
+
+constexpr const char* kConfigSearch =
+    "  Without -c the config is $LOGSHIP_CONFIG, else /etc/logship/logship.yaml if it exists,\n"
+    "  else the embedded default; the daemon's first log line says which it took.\n";
+
+struct CommandHelp {
+  const char* name;
+  const char* text;
+};
+
+const CommandHelp kHelp[] = {
+    {"run",
+     "usage: logship run [-c FILE]\n"
+     "\n"
+     "Runs the daemon in the foreground until SIGTERM or SIGINT (drains, then exits 0).\n"
+     "SIGHUP re-reads the config file; a config that does not validate is refused and the\n"
+     "running one stays. Under systemd (Type=notify) it reports READY/RELOADING/STOPPING.\n"},
+    {"validate",
+     "usage: logship validate [-c FILE] [--print] [--offline]\n"
+     "\n"
+     "Checks a config and exits 0 (valid) or 1 (errors, each with file:line:col).\n"
+     "  --print    the effective config: defaults filled in, ${...} expanded, secrets as ***\n"
+     "  --offline  secret files (${file:...}) need not exist here (CI, before deployment)\n"},
+    {"reload",
+     "usage: logship reload [-c FILE]\n"
+     "\n"
+     "Validates FILE, then sends SIGHUP to the daemon whose pid is in <state_dir>/logship.pid\n"
+     "(state_dir from FILE). Exits 1 without signalling if FILE has errors.\n"},
+    {"plugins",
+     "usage: logship plugins\n"
+     "       logship plugins describe NAME [--json]\n"
+     "\n"
+     "Lists the inputs, processors and outputs, or prints one plugin's options with type,\n"
+     "default and documentation.\n"},
+    {"dead-letters",
+     "usage: logship dead-letters list FILE...\n"
+     "       logship dead-letters replay FILE --output NAME [-c CONFIG] [--attempts N]\n"
+     "\n"
+     "list: the dead letters of each file (<state_dir>/dlq/<output>.ndjson and its rotated\n"
+     "  .1, .2, ...) per output and error, the first distinct reasons, the events' time range.\n"
+     "replay: sends FILE's events again through output NAME of CONFIG (after fixing what\n"
+     "  rejected them, e.g. the index mapping). What is delivered leaves FILE; what is rejected\n"
+     "  again stays, with its new reason. Safe while the daemon runs; an interrupted replay\n"
+     "  leaves FILE.replaying, which replay resumes. Exits 0 when everything was delivered.\n"},
+};
+
+}  // namespace
+
+int print_usage(bool to_stderr) {
+  std::FILE* f = to_stderr ? stderr : stdout;
+  std::fputs(
+      "usage: logship <command> [options]\n"
+      "\n"
+      "  run [-c FILE]               run the daemon\n"
+      "  validate [-c FILE] [--print] [--offline]  check a config\n"
+      "  reload [-c FILE]            validate FILE, then make the daemon running it re-read it\n"
+      "  plugins                     list the available inputs, processors and outputs\n"
+      "  plugins describe NAME [--json]  print a plugin's options\n"
+      "  dead-letters list FILE...   summarize dead-letter files\n"
+      "  dead-letters replay FILE --output NAME [-c FILE]  send dead letters again\n"
+      "  version                     print the version\n"
+      "\n",
+      f);
+  std::fputs(kConfigSearch, f);
+  std::fputs("  logship <command> --help prints a command's own help.\n", f);
+  return to_stderr ? 2 : 0;
+}
+
+bool print_command_help(const std::string& command) {
+  for (const CommandHelp& h : kHelp) {
+    if (command == h.name) {
+      std::fputs(h.text, stdout);
+      if (command != "plugins") std::fputs(kConfigSearch, stdout);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace logship::commands
