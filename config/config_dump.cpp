@@ -77,6 +77,9 @@ std::string effective_config_yaml(const std::string& text, const Config& cfg) {
       if (given["buffer"]) {
         n["buffer"] = with_defaults(given["buffer"], BufferOptions::schema());
       }
+      if (given["dead_letter"]) {
+        n["dead_letter"] = with_defaults(given["dead_letter"], DeadLetterOptions::schema());
+      }
       s[c.name] = n;
     }
     if (!comps.empty()) out[name] = s;

@@ -53,6 +53,25 @@ std::string BufferOptions::validate() const {
   return "";
 }
 
+const OptionSchema<DeadLetterOptions>& DeadLetterOptions::schema() {
+  static const auto s =
+      OptionSchema<DeadLetterOptions>{}
+          .add("max_file_size", &DeadLetterOptions::max_file_size,
+               "Size at which <state_dir>/dlq/<output>.ndjson is rotated to .1, .2, ...",
+               at_least(ByteSize(4096), "4KiB"))
+          .add("max_files", &DeadLetterOptions::max_files,
+               "Dead-letter files kept, the one being written included: the series holds at "
+               "most max_files x max_file_size.",
+               in_range(1, 1000))
+          .add("when_full", &DeadLetterOptions::when_full,
+               "When every file is full. drop_newest: new dead letters are not written (the "
+               "files keep the first failures). drop_oldest: the oldest file is deleted. Either "
+               "way the events lost are counted in logship_output_dead_letters_dropped_total "
+               "and logged.",
+               one_of({"drop_newest", "drop_oldest"}));
+  return s;
+}
+
 const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
   static const auto s =
       OptionSchema<ServiceOptions>{}
@@ -240,6 +259,9 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
             std::string why = c.buffer.validate();
             if (!why.empty()) errors.add(buffer.Mark(), context + "." + why);
           }
+        }
+        if (const YAML::Node dl = body["dead_letter"]) {
+          DeadLetterOptions::schema().bind(dl, c.dead_letter, errors, context + ".dead_letter", {});
         }
         break;
       }

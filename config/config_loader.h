@@ -49,6 +49,14 @@ struct BufferOptions {
   std::string validate() const;
 };
 
+// An output's `dead_letter:` block: bounds of <state_dir>/dlq/<output>.ndjson.
+struct DeadLetterOptions {
+  ByteSize max_file_size = 64_MiB;
+  int64_t max_files = 4;
+  std::string when_full = "drop_newest";
+  static const OptionSchema<DeadLetterOptions>& schema();
+};
+
 struct ComponentConfig {
   std::string name;
   std::string type;
@@ -58,6 +66,7 @@ struct ComponentConfig {
   ProcessorMaker make_processor;
   OutputMaker make_output;
   BufferOptions buffer;   // outputs only
+  DeadLetterOptions dead_letter;   // outputs only
 };
 
 struct RouteConfig {

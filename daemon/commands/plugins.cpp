@@ -28,6 +28,10 @@ int describe(const std::string& name, bool as_json) {
         d.name = "buffer." + d.name;
         docs.push_back(std::move(d));
       }
+      for (auto d : config::DeadLetterOptions::schema().describe()) {
+        d.name = "dead_letter." + d.name;
+        docs.push_back(std::move(d));
+      }
     }
     if (as_json) {
       std::string out = "{\"kind\":";

@@ -186,6 +186,30 @@ bool reload(const ConfigArgs& a, config::Config& current, Running& running) {
   return false;
 }
 
+// The last words of a run: what was delivered, and what was not and where it is.
+void report_stop(bool clean, const std::string& state_dir) {
+  const uint64_t dead = OutputRunner::dead_lettered_in_process();
+  const uint64_t lost = OutputRunner::dead_letters_dropped_in_process();
+  std::string kv;
+  if (dead > 0) {
+    kv = log::kv("dead_lettered", static_cast<int64_t>(dead)) +
+         log::kv("dead_letters_dropped", static_cast<int64_t>(lost)) +
+         log::kv("dead_letter_dir", state_dir + "/dlq") +
+         log::kv("hint", "logship dead-letters list|replay FILE");
+  }
+  if (!clean) {
+    log::warn("daemon", "stopped; undelivered data stays un-acked and is read again at start", kv);
+  } else if (dead == 0) {
+    log::info("daemon", "stopped; everything delivered");
+  } else {
+    log::warn("daemon", "stopped; everything delivered except " + std::to_string(dead) +
+                            " events dead-lettered" +
+                            (lost > 0 ? "; " + std::to_string(lost) + " dead letters dropped by "
+                                        "the dead-letter files' limit" : std::string()),
+              kv);
+  }
+}
+
 }  // namespace
 
 int run(const std::vector<std::string>& given) {
@@ -314,8 +338,7 @@ int run(const std::vector<std::string>& given) {
                   log::kv("drain_timeout_ms", static_cast<int64_t>(drain.count())));
     std::shared_ptr<Topology> t = running.take();
     bool clean = t->stop(drain);
-    log::info("daemon", clean ? "stopped; everything delivered"
-                              : "stopped; undelivered data stays un-acked and is read again at start");
+    report_stop(clean, current.service.state_dir);
   } else {
     rc = 1;
   }

@@ -41,6 +41,16 @@ const CommandHelp kHelp[] = {
      "\n"
      "Lists the inputs, processors and outputs, or prints one plugin's options with type,\n"
      "default and documentation.\n"},
+    {"dead-letters",
+     "usage: logship dead-letters list FILE...\n"
+     "       logship dead-letters replay FILE --output NAME [-c CONFIG] [--attempts N]\n"
+     "\n"
+     "list: the dead letters of each file (<state_dir>/dlq/<output>.ndjson and its rotated\n"
+     "  .1, .2, ...) per output and error, the first distinct reasons, the events' time range.\n"
+     "replay: sends FILE's events again through output NAME of CONFIG (after fixing what\n"
+     "  rejected them, e.g. the index mapping). What is delivered leaves FILE; what is rejected\n"
+     "  again stays, with its new reason. Safe while the daemon runs; an interrupted replay\n"
+     "  leaves FILE.replaying, which replay resumes. Exits 0 when everything was delivered.\n"},
 };
 
 }  // namespace
@@ -55,6 +65,8 @@ int print_usage(bool to_stderr) {
       "  reload [-c FILE]            validate FILE, then make the daemon running it re-read it\n"
       "  plugins                     list the available inputs, processors and outputs\n"
       "  plugins describe NAME [--json]  print a plugin's options\n"
+      "  dead-letters list FILE...   summarize dead-letter files\n"
+      "  dead-letters replay FILE --output NAME [-c FILE]  send dead letters again\n"
       "  version                     print the version\n"
       "\n",
       f);

@@ -1,12 +1,10 @@
 #include "daemon/pipeline/output_runner.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 
-#include "daemon/core/json_writer.h"
+#include "daemon/core/dead_letter_record.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
@@ -18,6 +16,9 @@ namespace {
 log::RateLimit g_retry_log(3, std::chrono::seconds(10));
 log::RateLimit g_buffer_log(3, std::chrono::seconds(10));
 log::RateLimit g_dead_letter_log(3, std::chrono::seconds(10));
+log::RateLimit g_dead_letter_full_log(3, std::chrono::seconds(60));
+std::atomic<uint64_t> g_dead_lettered{0};
+std::atomic<uint64_t> g_dead_letters_dropped{0};
 
 }  // namespace
 
@@ -48,6 +49,11 @@ OutputRunner::OutputRunner(std::string name, std::unique_ptr<Output> output,
       dropped_(Metrics::global().counter("logship_output_dropped_events_total",
                                          labels_,
                                          "Events dropped by a drop policy (0: none is set)")),
+      dead_letters_dropped_(Metrics::global().counter(
+          "logship_output_dead_letters_dropped_total", labels_,
+          "Dead letters lost to the dead-letter files' limit (dead_letter.max_files x "
+          "max_file_size): the newest not written (drop_newest) or the oldest file deleted "
+          "(drop_oldest)")),
       latency_(Metrics::global().histogram("logship_output_latency_seconds", labels_,
                                            "Duration of delivery calls that succeeded",
                                            Metrics::latency_buckets())) {
@@ -66,8 +72,10 @@ OutputRunner::~OutputRunner() {
   }
   work_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (dlq_fd_ >= 0) ::close(dlq_fd_);
 }
+
+uint64_t OutputRunner::dead_lettered_in_process() { return g_dead_lettered.load(); }
+uint64_t OutputRunner::dead_letters_dropped_in_process() { return g_dead_letters_dropped.load(); }
 
 Status OutputRunner::start() {
   if (options_.disk) {
@@ -252,12 +260,26 @@ void OutputRunner::on_done(const std::vector<SharedBatch>& batches, const Delive
   std::size_t events = 0;
   uint64_t bytes = 0;
   uint64_t message_bytes = 0;
-  for (const auto& b : batches) {
-    events += b->size();
-    bytes += b->byte_size();
-    for (const Event& e : b->events()) message_bytes += e.message.size();
-    b->acks().release();
+  if (dead_pending_.load(std::memory_order_acquire) == 0) {
+    for (const auto& b : batches) {
+      bytes += b->byte_size();
+      events += b->size();
+      for (const Event& e : b->events()) message_bytes += e.message.size();
+    }
+  } else {
+    // Dead-lettered events are settled, not delivered: they stay out of events_total.
+    std::lock_guard lock(dlq_mu_);
+    for (const auto& b : batches) {
+      bytes += b->byte_size();
+      for (const Event& e : b->events()) {
+        if (dead_events_.erase(&e) != 0) continue;
+        ++events;
+        message_bytes += e.message.size();
+      }
+    }
+    dead_pending_.store(dead_events_.size(), std::memory_order_release);
   }
+  for (const auto& b : batches) b->acks().release();
   failing_since_ns_.store(0, std::memory_order_relaxed);
   events_out_.fetch_add(events, std::memory_order_relaxed);
   bytes_out_.fetch_add(message_bytes, std::memory_order_relaxed);
@@ -307,48 +329,43 @@ bool OutputRunner::drain(TimePoint deadline) {
 Status OutputRunner::dead_letter(const Event& e, const SourceInfo& source, PermanentError why,
                                  std::string_view detail) {
   std::lock_guard lock(dlq_mu_);
-  if (dlq_fd_ < 0) {
-    std::string dir = state_dir_ + "/dlq";
-    LOGSHIP_TRY(make_dirs(dir).with_context("dead-letter file of output " + name_));
-    std::string path = dir + "/" + name_ + ".ndjson";
-    dlq_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
-    if (dlq_fd_ < 0) return Status::io("open dead-letter file " + path, errno);
+  // Already settled by an earlier attempt of this delivery (retried for its other events).
+  if (dead_events_.contains(&e)) return Status::ok();
+  if (!dlq_) {
+    LOGSHIP_TRY(make_dirs(state_dir_ + "/dlq").with_context("dead-letter file of output " + name_));
+    dlq_ = std::make_unique<DeadLetterFile>(dead_letter_path(), options_.dead_letter);
   }
   std::string& line = dlq_line_;
-  line.assign("{\"output\":");
-  json::append_string(line, name_);
-  line += ",\"error\":";
-  json::append_string(line, permanent_error_name(why));
-  line += ",\"reason\":";
-  json::append_string(line, detail);
-  line += ",\"event\":";
-  json::append_event(line, e, source);
-  line += "}\n";
-  std::size_t off = 0;
-  while (off < line.size()) {
-    ssize_t n = ::write(dlq_fd_, line.data() + off, line.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : EIO;
-      // Cut a partial line so the file stays one JSON object per line; reopened next time.
-      if (off > 0) {
-        struct stat st{};
-        if (::fstat(dlq_fd_, &st) == 0) {
-          (void)::ftruncate(dlq_fd_, st.st_size - static_cast<off_t>(off));
-        }
-      }
-      ::close(dlq_fd_);
-      dlq_fd_ = -1;
-      return Status::io("write dead-letter file of output " + name_, err);
-    }
-    off += static_cast<std::size_t>(n);
-  }
+  line.clear();
+  dead_letter::encode(line, name_, permanent_error_name(why), detail, e, source);
+  DeadLetterFile::Written w;
+  LOGSHIP_TRY(dlq_->write(line, &w).with_context("output " + name_));
+  dead_events_.insert(&e);
+  dead_pending_.store(dead_events_.size(), std::memory_order_release);
   dead_lettered_[static_cast<std::size_t>(why)]->fetch_add(1, std::memory_order_relaxed);
+  g_dead_lettered.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t lost = w.dropped_old + (w.dropped_new ? 1 : 0);
+  if (lost > 0) {
+    dead_letters_dropped_.fetch_add(lost, std::memory_order_relaxed);
+    g_dead_letters_dropped.fetch_add(lost, std::memory_order_relaxed);
+    uint64_t suppressed = 0;
+    if (g_dead_letter_full_log.allow(&suppressed)) {
+      log::error("output",
+                 w.dropped_new ? "dead-letter files full; dropping the newest dead letters "
+                                 "(when_full: drop_newest)"
+                               : "dead-letter files full; deleted the oldest file "
+                                 "(when_full: drop_oldest)",
+                 log::kv("output", name_) + log::kv("file", dlq_->path()) +
+                     log::kv("dropped", static_cast<int64_t>(lost)) +
+                     log::kv("hint", "logship dead-letters list|replay") +
+                     log::kv("suppressed", static_cast<int64_t>(suppressed)));
+    }
+  }
   uint64_t suppressed = 0;
   if (g_dead_letter_log.allow(&suppressed)) {
     log::warn("output", "event can never be delivered; dead-lettered",
               log::kv("output", name_) + log::kv("error", permanent_error_name(why)) +
-                  log::kv("reason", detail) +
+                  log::kv("reason", detail) + log::kv("file", dlq_->path()) +
                   log::kv("suppressed", static_cast<int64_t>(suppressed)));
   }
   return Status::ok();

@@ -10,11 +10,13 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "daemon/buffer/disk_buffer.h"
 #include "daemon/core/plugin_api.h"
 #include "daemon/pipeline/backoff.h"
+#include "daemon/pipeline/dead_letter_file.h"
 #include "daemon/runtime/metrics.h"
 
 namespace logship {
@@ -28,6 +30,8 @@ struct RunnerOptions {
   // Set: batches go through a disk buffer in <state_dir>/buffer/<output>; queue_max_bytes then
   // bounds only what is read back and not yet delivered.
   std::optional<DiskBufferOptions> disk;
+  // Bounds of <state_dir>/dlq/<output>.ndjson and its rotated files.
+  DeadLetterLimits dead_letter;
 };
 
 class OutputRunner final : public OutputContext {
@@ -56,6 +60,11 @@ class OutputRunner final : public OutputContext {
   const std::string& state_dir() const override { return state_dir_; }
   Status dead_letter(const Event& e, const SourceInfo& source, PermanentError why,
                      std::string_view detail) override;
+  // Events dead-lettered (written or dropped by the file's limit) by every runner of this
+  // process since it started: the shutdown message reports them.
+  static uint64_t dead_lettered_in_process();
+  static uint64_t dead_letters_dropped_in_process();
+  std::string dead_letter_path() const { return state_dir_ + "/dlq/" + name_ + ".ndjson"; }
 
  private:
   void run();
@@ -91,8 +100,15 @@ class OutputRunner final : public OutputContext {
   std::thread thread_;
 
   std::mutex dlq_mu_;
-  int dlq_fd_ = -1;
+  std::unique_ptr<DeadLetterFile> dlq_;   // under dlq_mu_, opened at the first dead letter
   std::string dlq_line_;   // under dlq_mu_: reused for every dead-lettered event
+  // Under dlq_mu_: events of deliveries not yet settled that were dead-lettered. A delivery
+  // that succeeds counts them out of logship_output_events_total; one retried keeps them, so
+  // the output's second attempt does not write them to the file again.
+  std::unordered_set<const Event*> dead_events_;
+  // dead_events_.size(), readable without the lock: deliveries without dead letters (nearly
+  // all) settle without taking dlq_mu_.
+  std::atomic<std::size_t> dead_pending_{0};
 
   std::atomic<uint64_t>& events_out_;
   std::atomic<uint64_t>& batches_out_;
@@ -102,6 +118,7 @@ class OutputRunner final : public OutputContext {
   std::atomic<int64_t>& queue_bytes_;
   std::atomic<uint64_t>& bytes_out_;
   std::atomic<uint64_t>& dropped_;
+  std::atomic<uint64_t>& dead_letters_dropped_;
   Histogram& latency_;
   std::atomic<int64_t> failing_since_ns_{0};
 };

@@ -245,6 +245,9 @@ Status Topology::start() {
     } else if (b.max_size.bytes != 0) {
       o.queue_max_bytes = b.max_size.bytes;
     }
+    o.dead_letter.max_file_bytes = oc.dead_letter.max_file_size.bytes;
+    o.dead_letter.max_files = static_cast<int>(oc.dead_letter.max_files);
+    o.dead_letter.drop_oldest = oc.dead_letter.when_full == "drop_oldest";
     runners_.push_back(std::make_unique<OutputRunner>(oc.name, oc.make_output(), o,
                                                       cfg_.service.state_dir, &store_));
     by_name[oc.name] = runners_.back().get();

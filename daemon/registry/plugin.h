@@ -40,7 +40,7 @@ const PluginInfo* find_plugin(PluginKind kind, std::string_view name);
 
 // Binds `Opts` with its schema, runs `Opts::validate()` (returns "" or why not) when it has one,
 // and returns a maker that constructs `Impl(const Opts&)`.
-// `common` keys belong to the pipeline, not the plugin (`type`; `buffer` of outputs).
+// `common` keys belong to the pipeline, not the plugin (`type`; `buffer` and `dead_letter` of outputs).
 template <class Base, class Opts, class Impl>
 std::function<std::unique_ptr<Base>()> bind_plugin(const YAML::Node& node, config::Errors& errors,
                                                    const std::string& context,
@@ -68,7 +68,7 @@ ProcessorMaker bind_processor(const YAML::Node& n, config::Errors& e, const std:
 }
 template <class Opts, class Impl>
 OutputMaker bind_output(const YAML::Node& n, config::Errors& e, const std::string& c) {
-  return bind_plugin<Output, Opts, Impl>(n, e, c, {"type", "buffer"});
+  return bind_plugin<Output, Opts, Impl>(n, e, c, {"type", "buffer", "dead_letter"});
 }
 
 template <class Opts>

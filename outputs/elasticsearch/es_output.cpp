@@ -1,10 +1,12 @@
 #include "outputs/elasticsearch/es_output.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "daemon/core/safe_file.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/metrics.h"
 #include "outputs/elasticsearch/index_template.h"
@@ -82,7 +84,19 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
                "Name of that template (_index_template/<name>).")
           .add("ilm_policy", &EsOptions::ilm_policy,
                "Elasticsearch: the ILM policy the template sets (index.lifecycle.name); empty = "
-               "none. OpenSearch attaches ISM policies by their own ism_template.");
+               "none. OpenSearch attaches ISM policies by their own ism_template.")
+          .add("proxy", &EsOptions::proxy,
+               "HTTP proxy (http://host:port) for every node: https nodes through a CONNECT "
+               "tunnel, http nodes with absolute-form requests. Empty: the environment, as curl "
+               "reads it (https_proxy/HTTPS_PROXY, http_proxy/HTTP_PROXY; NO_PROXY names the "
+               "nodes reached directly, and applies to this option too). none: always direct.")
+          .add("proxy_credentials_file", &EsOptions::proxy_credentials_file,
+               "File holding user:password for the proxy (Proxy-Authorization: Basic). Never "
+               "logged.")
+          .add("aws_sigv4", &EsOptions::aws_sigv4,
+               "Amazon OpenSearch Service: sign every request with AWS Signature Version 4 "
+               "(region, service: es|aoss, credentials_file/profile, else the AWS_* "
+               "environment, else the instance role from metadata_endpoint).");
     doc::add_document_options(s);
     return s;
   }();
@@ -101,6 +115,14 @@ std::string EsOptions::validate() const {
   if (!password.empty() && username.empty()) return "password needs username";
   if (!api_key.empty() && !username.empty()) return "use either username/password or api_key";
   if (!tls_key_file.empty() && tls_cert_file.empty()) return "tls_key_file needs tls_cert_file";
+  if (!aws_sigv4.region.empty() && (!username.empty() || !api_key.empty())) {
+    return "aws_sigv4 signs the requests itself: remove username/password or api_key";
+  }
+  if (!proxy.empty() && proxy != "none") {
+    Proxy p;
+    std::string err;
+    if (!parse_proxy_url(proxy, false, &p, &err)) return err;
+  }
   if (mode == "data_stream" && index.find('%') != std::string::npos) {
     return "data_stream mode: index names the data stream; the backing indices carry the date";
   }
@@ -176,6 +198,13 @@ Status EsOutput::start(OutputContext& ctx) {
   if (!o_.tls_verify) {
     log::warn("elasticsearch", "TLS certificate verification is off", log::kv("output", name_));
   }
+  LOGSHIP_TRY(set_up_proxies());
+  if (!o_.aws_sigv4.region.empty()) {
+    aws_ = std::make_unique<AwsCredentialsProvider>(o_.aws_sigv4, o_.connect_timeout);
+    log::info("elasticsearch", "signing requests with AWS SigV4",
+              log::kv("output", name_) + log::kv("region", o_.aws_sigv4.region) +
+                  log::kv("service", o_.aws_sigv4.service) + log::kv("credentials", aws_->source()));
+  }
   const std::string labels = labels_for(name_);
   auto& m = Metrics::global();
   requests_ = &m.counter("logship_es_requests_total", labels, "Bulk requests sent");
@@ -195,6 +224,56 @@ Status EsOutput::start(OutputContext& ctx) {
     sp->thread = std::thread([this, sp] { sender_loop(*sp); });
   }
   return Status::ok();
+}
+
+Status EsOutput::set_up_proxies() {
+  std::string credentials;
+  if (!o_.proxy_credentials_file.empty()) {
+    SafeRead r = read_file_safely(o_.proxy_credentials_file, SafeReadLimits{4096, true}, &credentials);
+    if (!r.ok()) return Status::invalid("proxy_credentials_file: " + r.error);
+    while (!credentials.empty() && (credentials.back() == '\n' || credentials.back() == '\r')) {
+      credentials.pop_back();
+    }
+    if (credentials.find(':') == std::string::npos) {
+      return Status::invalid("proxy_credentials_file: expected user:password");
+    }
+  }
+  const ProxySettings settings = ProxySettings::from_environment(o_.proxy, std::move(credentials));
+  for (HostUrl& h : hosts_) {
+    std::string err;
+    h.proxy = proxy_for(h.tls, h.host, h.port, settings, &err);
+    if (!err.empty()) return Status::invalid(err);
+    if (h.proxy) {
+      log::info("elasticsearch", "node reached through a proxy",
+                log::kv("output", name_) + log::kv("node", h.display) +
+                    log::kv("proxy", h.proxy->display) +
+                    log::kv("mode", h.tls ? "CONNECT tunnel" : "absolute-form"));
+    }
+  }
+  return Status::ok();
+}
+
+bool EsOutput::sign(http::request<http::string_body>& req, const HostUrl& h,
+                    const std::string& payload_sha256, std::string* error) {
+  AwsCredentials creds;
+  if (!aws_->get(&creds, error)) return false;
+  const std::string date = amz_date(std::time(nullptr));
+  req.set("x-amz-date", date);
+  req.set("x-amz-content-sha256", payload_sha256);
+  SigV4Request r;
+  const auto method = req.method_string();
+  const auto target = req.target();
+  r.method = std::string_view(method.data(), method.size());
+  r.target = std::string_view(target.data(), target.size());
+  r.headers = {{"host", h.host_header}, {"x-amz-date", date}, {"x-amz-content-sha256", payload_sha256}};
+  if (!creds.session_token.empty()) {
+    req.set("x-amz-security-token", creds.session_token);
+    r.headers.emplace_back("x-amz-security-token", creds.session_token);
+  }
+  r.payload_sha256 = payload_sha256;
+  req.set(http::field::authorization,
+          sigv4_sign(r, creds, o_.aws_sigv4.region, o_.aws_sigv4.service, date).authorization);
+  return true;
 }
 
 void EsOutput::deliver(std::span<const SharedBatch> batches, DeliverDone done) {
@@ -272,9 +351,11 @@ std::string EsOutput::ensure_index_template(Sender& s) {
   req.body() = index_template_body(spec);
   req.prepare_payload();
   std::string why = "no node reachable";
+  const std::string body_hash = aws_ ? sha256_hex(req.body()) : std::string();
   for (const HostUrl& h : hosts_) {
     req.target(h.path_prefix + "/_index_template/" + o_.index_template_name);
     req.set(http::field::host, h.host_header);
+    if (aws_ && !sign(req, h, body_hash, &why)) return why;
     HttpResult r = s.conn.send(h, req);
     if (r.kind == HttpResult::Kind::kAborted) return "output stopping";
     if (r.kind != HttpResult::Kind::kOk) {
@@ -375,6 +456,7 @@ HttpResult EsOutput::post(Sender& s, std::string_view ndjson) {
   }
   req.prepare_payload();
   const uint64_t body_bytes = req.body().size();
+  const std::string body_hash = aws_ ? sha256_hex(req.body()) : std::string();
   const std::size_t n = hosts_.size();
   HttpResult r;
   std::size_t first = preferred_host_.load(std::memory_order_relaxed) % n;
@@ -382,6 +464,10 @@ HttpResult EsOutput::post(Sender& s, std::string_view ndjson) {
     const HostUrl& h = hosts_[(first + k) % n];
     req.target(h.path_prefix + target_);
     req.set(http::field::host, h.host_header);
+    if (aws_ && !sign(req, h, body_hash, &r.error)) {
+      r.kind = HttpResult::Kind::kConnectFailed;
+      return r;
+    }
     r = s.conn.send(h, req);
     if (r.kind == HttpResult::Kind::kOk) {
       requests_->fetch_add(1, std::memory_order_relaxed);

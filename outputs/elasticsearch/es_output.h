@@ -20,6 +20,7 @@
 #include "daemon/core/plugin_api.h"
 #include "daemon/runtime/log.h"
 #include "outputs/common/document_options.h"
+#include "outputs/elasticsearch/aws_credentials.h"
 #include "outputs/elasticsearch/bulk_encoder.h"
 #include "outputs/elasticsearch/bulk_response.h"
 #include "outputs/elasticsearch/http_client.h"
@@ -54,6 +55,9 @@ struct EsOptions : doc::DocumentOptions {
   bool index_template = false;
   std::string index_template_name = "logship";
   std::string ilm_policy;
+  std::string proxy;
+  std::string proxy_credentials_file;
+  AwsSigV4Options aws_sigv4;
 
   static const config::OptionSchema<EsOptions>& schema();
   std::string validate() const;
@@ -99,6 +103,8 @@ class EsOutput final : public Output {
     std::string reason;
   };
 
+  // Chooses each node's proxy (option, environment, NO_PROXY) and reads its credentials.
+  Status set_up_proxies();
   void sender_loop(Sender& s);
   DeliveryResult run_job(Sender& s, const Job& job);
   RequestResult send_items(Sender& s, std::span<const uint32_t> idx, std::vector<uint32_t>* failed,
@@ -106,6 +112,10 @@ class EsOutput final : public Output {
   HttpResult post(Sender& s, std::string_view ndjson);
   // PUTs the index template once per output (index_template: true); "" when in place.
   std::string ensure_index_template(Sender& s);
+  // aws_sigv4: signs `req` as it will be sent to `h` (body hash given); false with *error when
+  // no credentials are to be had.
+  bool sign(boost::beast::http::request<boost::beast::http::string_body>& req, const HostUrl& h,
+            const std::string& payload_sha256, std::string* error);
   bool sleep_unless_stopping(std::chrono::milliseconds d);
   void log_problem(std::string_view what, std::string_view kv);
 
@@ -115,6 +125,7 @@ class EsOutput final : public Output {
   std::vector<HostUrl> hosts_;
   std::string target_;        // "/_bulk?filter_path=..." (after each host's prefix)
   std::string authorization_; // never logged
+  std::unique_ptr<AwsCredentialsProvider> aws_;   // aws_sigv4.region set
   std::unique_ptr<boost::asio::ssl::context> tls_;
   OutputContext* ctx_ = nullptr;
   std::string name_;

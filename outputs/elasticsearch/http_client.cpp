@@ -15,6 +15,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/write.hpp>
 
 namespace logship::plugins::es {
@@ -195,14 +196,19 @@ bool HttpConnection::connect(const HostUrl& host, std::string* error) {
   tcp::resolver resolver(ioc_);
   beast::error_code ec;
   tcp::resolver::results_type endpoints;
-  resolver.async_resolve(host.host, host.port,
+  // Through a proxy the TCP connection goes to the proxy.
+  const std::string& to_host = host.proxy ? host.proxy->host : host.host;
+  const std::string& to_port = host.proxy ? host.proxy->port : host.port;
+  const std::string to_display =
+      host.proxy ? host.proxy->display + " (proxy for " + host.display + ")" : host.display;
+  resolver.async_resolve(to_host, to_port,
                          [&](beast::error_code e, tcp::resolver::results_type r) {
                            ec = e;
                            endpoints = std::move(r);
                          });
   run();
   if (ec || aborted_.load()) {
-    *error = "resolve " + host.display + ": " + (ec ? ec.message() : "aborted");
+    *error = "resolve " + to_display + ": " + (ec ? ec.message() : "aborted");
     return false;
   }
   beast::tcp_stream* lowest;
@@ -222,11 +228,15 @@ bool HttpConnection::connect(const HostUrl& host, std::string* error) {
   lowest->async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
   run();
   if (ec || aborted_.load()) {
-    *error = "connect " + host.display + ": " + (ec ? ec.message() : "aborted");
+    *error = "connect " + to_display + ": " + (ec ? ec.message() : "aborted");
     close();
     return false;
   }
   lowest->socket().set_option(tcp::no_delay(true), ec);
+  if (host.proxy && host.tls && !tunnel(host, error)) {
+    close();
+    return false;
+  }
   if (host.tls) {
     SSL* ssl = tls_->native_handle();
     // SNI only for names, not addresses (RFC 6066).
@@ -256,6 +266,48 @@ bool HttpConnection::connect(const HostUrl& host, std::string* error) {
     }
   }
   connected_to_ = &host;
+  return true;
+}
+
+bool HttpConnection::tunnel(const HostUrl& host, std::string* error) {
+  beast::tcp_stream& lowest = beast::get_lowest_layer(*tls_);
+  const std::string authority = host.host_header;
+  http::request<http::empty_body> req{http::verb::connect, authority, 11};
+  req.set(http::field::host, authority);
+  req.set(http::field::user_agent, "logship/" LOGSHIP_VERSION);
+  if (!host.proxy->authorization.empty()) {
+    req.set(http::field::proxy_authorization, host.proxy->authorization);
+  }
+  beast::error_code ec;
+  lowest.expires_after(connect_timeout_);
+  http::async_write(lowest, req, [&](beast::error_code e, std::size_t) { ec = e; });
+  run();
+  const std::string where = "CONNECT " + authority + " through " + host.proxy->display;
+  if (ec || aborted_.load()) {
+    *error = where + ": " + (ec ? ec.message() : "aborted");
+    return false;
+  }
+  // A 2xx answer to CONNECT has no body whatever its headers say; the tunnel starts after it.
+  http::response_parser<http::empty_body> parser;
+  parser.skip(true);
+  beast::flat_buffer buf;
+  lowest.expires_after(connect_timeout_);
+  http::async_read_header(lowest, buf, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+  run();
+  if (ec || aborted_.load()) {
+    *error = where + ": " + (ec ? ec.message() : "aborted");
+    return false;
+  }
+  const unsigned status = parser.get().result_int();
+  if (status < 200 || status >= 300) {
+    *error = where + ": HTTP " + std::to_string(status) +
+             (status == 407 ? " (proxy authentication required: check proxy_credentials_file)" : "");
+    return false;
+  }
+  if (buf.size() != 0) {
+    *error = where + ": the proxy sent data before the TLS handshake";
+    return false;
+  }
   return true;
 }
 
@@ -317,6 +369,27 @@ HttpResult HttpConnection::send(const HostUrl& host, http::request<http::string_
       return r;
     }
   }
+  // Through a proxy, a plain-http request names the whole URL (absolute form) and carries the
+  // proxy's credentials; the request is given back as it came.
+  std::string origin_target;
+  const bool absolute = host.proxy && !host.tls;
+  if (absolute) {
+    origin_target = std::string(req.target());
+    req.target("http://" + host.host_header + origin_target);
+    if (!host.proxy->authorization.empty()) {
+      req.set(http::field::proxy_authorization, host.proxy->authorization);
+    }
+  }
+  struct Restore {
+    http::request<http::string_body>& req;
+    const std::string& target;
+    bool active;
+    ~Restore() {
+      if (!active) return;
+      req.target(target);
+      req.erase(http::field::proxy_authorization);
+    }
+  } restore{req, origin_target, absolute};
   r = exchange(req);
   if (r.kind == HttpResult::Kind::kIoFailed) {
     close();

@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "daemon/core/status.h"
+#include "outputs/elasticsearch/proxy.h"
 
 namespace logship::plugins::es {
 
@@ -30,6 +31,7 @@ struct HostUrl {
   std::string path_prefix;   // "" or "/prefix" without trailing '/'
   std::string host_header;   // host[:port] as sent in Host
   std::string display;       // scheme://host:port/prefix, for logs
+  std::shared_ptr<const Proxy> proxy;   // reached through this proxy; nullptr: directly
 };
 // "http(s)://host[:port][/prefix]"; no credentials in the URL (they would end up in logs).
 bool parse_host_url(std::string_view url, HostUrl* out, std::string* error);
@@ -72,6 +74,8 @@ class HttpConnection {
 
  private:
   bool connect(const HostUrl& host, std::string* error);
+  // CONNECT host:port through the proxy the socket is connected to (for an https node).
+  bool tunnel(const HostUrl& host, std::string* error);
   HttpResult exchange(boost::beast::http::request<boost::beast::http::string_body>& req);
   // Runs the io_context until the started operation completes (or abort()).
   void run();

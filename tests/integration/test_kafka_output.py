@@ -222,6 +222,33 @@ outputs:
         for m in msgs:
             self.assertIn('\\"seq\\":', m["payload"])   # only the small JSON records got through
 
+        # With the limit raised, `dead-letters replay` sends every dead letter once and empties
+        # the file: the topic then holds each sequence number exactly once.
+        cfg = os.path.join(self.tmp, "replay.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""
+service:
+  state_dir: {self.tmp}/state
+inputs:
+  gen:
+    type: generate
+    count: {n}
+outputs:
+  kafka:
+    type: kafka
+    brokers: [{bootstrap()}]
+    topic: {topic}
+    message_max_bytes: 1000000
+""")
+        path = f"{self.tmp}/state/dlq/kafka.ndjson"
+        r = support.run_logship(["dead-letters", "replay", path, "--output", "kafka", "-c", cfg],
+                                timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        self.assertIn(f"{len(dead)} delivered through kafka, 0 rejected again", r.stdout.decode())
+        self.assertFalse(os.path.exists(path))
+        msgs = kcat_consume(topic, n)
+        self.assertEqual(sorted(seq_of(m["payload"]) for m in msgs), list(range(n)))
+
     def test_bad_config_is_a_clear_error(self):
         path = os.path.join(self.tmp, "bad.yaml")
         with open(path, "w") as f:

@@ -126,6 +126,62 @@ outputs:
         self.assertEqual(len(rs.lines()), n, "no duplicates")
         return rs.records()
 
+    def test_dead_letters_replayed_through_the_syslog_output_arrive_once(self):
+        # Dead-letter lines as the format documents them (daemon/core/dead_letter_record.h),
+        # written by hand: events of a syslog input, one with labels and a tag.
+        import json
+        import os
+        n = 50
+        path = os.path.join(self.tmp, "out.ndjson")
+        with open(path, "w") as f:
+            for i in range(n):
+                event = {"timestamp": f"2024-05-01T10:00:{i % 60:02d}.5Z", "message": f"replayed {i}"}
+                tags = 0
+                if i % 2:
+                    event["source_address"] = "10.0.0.9:514"
+                    tags = 1
+                event.update({"appname": f"app-{i}", "procid": str(100 + i), "msgid": f"ID{i}"})
+                f.write(json.dumps({"output": "archive", "error": "rejected", "reason": "x",
+                                    "event": event,
+                                    "meta": {"input": "sys", "key": "syslog:tcp", "offset": i,
+                                             "flags": 0, "tags": tags, "labels": 0}}) + "\n")
+        port = free_port()
+        rs = self.rsyslog(tcp_port=port)
+        cfg = os.path.join(self.tmp, "replay.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""
+service:
+  state_dir: {self.tmp}/state
+inputs:
+  sys:
+    type: syslog
+    tcp: "127.0.0.1:0"
+outputs:
+  out:
+    type: syslog
+    hostname: node-7
+    app_name: "{{appname}}"
+    procid: "{{procid}}"
+    msgid: "{{msgid}}"
+    port: {port}
+    transport: tcp
+    format: rfc5424
+""")
+        r = support.run_logship(["dead-letters", "replay", path, "--output", "out", "-c", cfg],
+                                timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        self.assertIn(f"{n} delivered through out, 0 rejected again", r.stdout.decode())
+        self.assertFalse(os.path.exists(path))
+        rs.wait_lines(n)
+        recs = rs.records()
+        self.assertEqual(len(recs), n, "each once")
+        for i, rec in enumerate(recs):
+            self.assertEqual((rec["hostname"], rec["app"], rec["procid"], rec["msgid"]),
+                             ("node-7", f"app-{i}", str(100 + i), f"ID{i}"))
+            self.assertEqual(rec["msg"], BOM + f"replayed {i}")
+            if i % 2:
+                self.assertIn('source_address="10.0.0.9:514"', rec["sd"])
+
     def test_tcp_rfc5424_octet_counting(self):
         self.check_5424(self.run_case("tcp", "rfc5424"), N)
 

@@ -145,5 +145,93 @@ TEST(DeadLetterTest, AnUnwritableDeadLetterFileKeepsTheEventsUnacknowledged) {
   EXPECT_EQ(tracker->unsettled(), 1u);
 }
 
+// Dead-letters every "poison" event on each attempt, and fails the first attempt of every
+// delivery afterwards (a 429 for its other events, as an Elasticsearch bulk can).
+class RetryOnceOutput final : public Output {
+ public:
+  Status start(OutputContext& ctx) override {
+    ctx_ = &ctx;
+    return Status::ok();
+  }
+  void deliver(std::span<const SharedBatch> batches, DeliverDone done) override {
+    for (const auto& b : batches) {
+      for (const Event& e : b->events()) {
+        if (!e.message.starts_with("poison")) continue;
+        Status s = ctx_->dead_letter(e, b->source(), PermanentError::kRejected, "status 400: x");
+        if (!s.is_ok()) return done(DeliveryResult::retry(s.message()));
+      }
+    }
+    if (++calls_ % 2 == 1) return done(DeliveryResult::retry("status 429"));
+    done(DeliveryResult::delivered());
+  }
+  void stop() override {}
+
+ private:
+  OutputContext* ctx_ = nullptr;
+  int calls_ = 0;
+};
+
+TEST(DeadLetterTest, DeadLettersAreNeverCountedAsDeliveredNorWrittenTwiceOnARetry) {
+  const std::string dir = ::testing::TempDir() + "/dead_letter_counts";
+  std::filesystem::remove_all(dir);
+  RunnerOptions opts;
+  opts.batch_max_events = 4;
+  opts.retry_initial = 1ms;
+  opts.retry_max = 2ms;
+  OutputRunner runner("dl_counts", std::make_unique<RetryOnceOutput>(), opts, dir);
+  ASSERT_TRUE(runner.start().is_ok());
+  const std::string out = label("output", "dl_counts");
+  const std::string rejected = out + "," + label("error", "rejected");
+  const int64_t delivered_before = Metrics::global().value("logship_output_events_total", out);
+  const int64_t dead_before = Metrics::global().value("logship_output_dead_lettered_total", rejected);
+  const uint64_t process_before = OutputRunner::dead_lettered_in_process();
+  auto src = std::make_shared<SourceInfo>();
+  src->input = "test";
+  src->key = "k";
+  const std::vector<std::vector<std::string>> batches = {
+      {"a0", "poison-1", "a1", "poison-2"}, {"a2", "a3"}, {"poison-3"}};
+  for (const auto& msgs : batches) {
+    auto b = std::make_shared<Batch>(src, msgs.size());
+    for (const auto& m : msgs) b->add_event().message = b->copy(m);
+    runner.push(b);
+  }
+  ASSERT_TRUE(runner.drain(SteadyClock::now() + 10s));
+  const auto dlq = lines_of(dir + "/dlq/dl_counts.ndjson");
+  ASSERT_EQ(dlq.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(dlq[i].find("poison-" + std::to_string(i + 1)), std::string::npos) << dlq[i];
+  }
+  EXPECT_EQ(Metrics::global().value("logship_output_events_total", out) - delivered_before, 4);
+  EXPECT_EQ(Metrics::global().value("logship_output_dead_lettered_total", rejected) - dead_before, 3);
+  EXPECT_EQ(OutputRunner::dead_lettered_in_process() - process_before, 3u);
+}
+
+TEST(DeadLetterTest, AFullDeadLetterSeriesDropsTheNewestAndCountsThem) {
+  const std::string dir = ::testing::TempDir() + "/dead_letter_full";
+  std::filesystem::remove_all(dir);
+  RunnerOptions opts;
+  opts.dead_letter = {.max_file_bytes = 4096, .max_files = 2, .drop_oldest = false};
+  OutputRunner runner("dl_full", std::make_unique<PoisonAwareOutput>(), opts, dir);
+  ASSERT_TRUE(runner.start().is_ok());
+  const std::string out = label("output", "dl_full");
+  const uint64_t lost_before = OutputRunner::dead_letters_dropped_in_process();
+  auto src = std::make_shared<SourceInfo>();
+  src->input = "test";
+  src->key = "k";
+  auto b = std::make_shared<Batch>(src, 100);
+  const std::string pad(200, 'p');
+  for (int i = 0; i < 100; ++i) b->add_event().message = b->copy("poison-" + pad);
+  runner.push(b);
+  ASSERT_TRUE(runner.drain(SteadyClock::now() + 10s));
+  const std::size_t kept = lines_of(dir + "/dlq/dl_full.ndjson").size() +
+                           lines_of(dir + "/dlq/dl_full.ndjson.1").size();
+  EXPECT_GT(kept, 10u);   // about 450-byte lines, 9 a file
+  EXPECT_LT(kept, 100u);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/dlq/dl_full.ndjson.2"));
+  EXPECT_EQ(Metrics::global().value("logship_output_dead_letters_dropped_total", out),
+            static_cast<int64_t>(100 - kept));
+  EXPECT_EQ(OutputRunner::dead_letters_dropped_in_process() - lost_before, 100 - kept);
+}
+
 }  // namespace
 }  // namespace logship
