@@ -8,10 +8,26 @@
 namespace logship::commands {
 namespace {
 
-int describe(const std::string& name, bool as_json) {
+// NAME, or KIND/NAME (`output/file`) where an input and an output share a name.
+int describe(const std::string& query, bool as_json) {
+  std::string kind;
+  std::string name = query;
+  if (auto slash = query.find('/'); slash != std::string::npos) {
+    kind = query.substr(0, slash);
+    name = query.substr(slash + 1);
+  }
   std::vector<const PluginInfo*> found;
   for (const PluginInfo* p : all_plugins()) {
-    if (p->name == name) found.push_back(p);
+    if (p->name == name && (kind.empty() || kind_name(p->kind) == kind)) found.push_back(p);
+  }
+  if (as_json && found.size() > 1) {
+    std::string which;
+    for (const PluginInfo* p : found) {
+      which += (which.empty() ? "" : ", ") + std::string(kind_name(p->kind)) + "/" + name;
+    }
+    std::fprintf(stderr, "logship: '%s' names several plugins; describe one of %s\n",
+                 name.c_str(), which.c_str());
+    return 1;
   }
   if (found.empty()) {
     std::vector<std::string> names;

@@ -37,10 +37,11 @@ const CommandHelp kHelp[] = {
      "(state_dir from FILE). Exits 1 without signalling if FILE has errors.\n"},
     {"plugins",
      "usage: logship plugins\n"
-     "       logship plugins describe NAME [--json]\n"
+     "       logship plugins describe [KIND/]NAME [--json]\n"
      "\n"
      "Lists the inputs, processors and outputs, or prints one plugin's options with type,\n"
-     "default and documentation.\n"},
+     "default and documentation. KIND (input, processor, output) picks one where names are\n"
+     "shared: output/file.\n"},
     {"dead-letters",
      "usage: logship dead-letters list FILE...\n"
      "       logship dead-letters replay FILE --output NAME [-c CONFIG] [--attempts N]\n"

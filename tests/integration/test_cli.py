@@ -94,9 +94,14 @@ outputs:
         self.assertEqual(r.returncode, 0)
         lines = r.stdout.decode().splitlines()
         self.assertTrue(any(l.split()[:2] == ["output", "file"] for l in lines), lines)
+        # An input and an output are both called file: --json wants one, named by kind.
         r = support.run_logship(["plugins", "describe", "file", "--json"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"describe one of output/file, input/file", r.stderr)
+        r = support.run_logship(["plugins", "describe", "output/file", "--json"])
         self.assertEqual(r.returncode, 0)
         doc = json.loads(r.stdout)
+        self.assertEqual(doc["kind"], "output")
         names = [o["name"] for o in doc["options"]]
         self.assertIn("max_size", names)
         max_size = next(o for o in doc["options"] if o["name"] == "max_size")
