@@ -26,9 +26,10 @@ ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 900
 #     ptrace-based exit check do not reach the test; docker_engine_input (logship on the host
 #     reading the real engine's files) runs under both sanitizers. Nor debian_package: it
 #     packages and installs the release binary; a sanitized build is no product to install.
-#   TSan: every integration test except kafka_output (crashes, reason below) and
-#     elasticsearch_output (budget: two more JVMs and ~2.5 min on a busy runner; the OutputRunner
-#     race it found under TSan is covered by the TSan unit run, OutputRunnerTest).
+#   TSan: every integration test except kafka_output (crashes, reason below) and the ones on
+#     OpenSearch, elasticsearch_* and dead_letters (budget: two more JVMs and ~2.5 min on a busy
+#     runner; the OutputRunner race it found under TSan and the runner's dead-letter paths are
+#     covered by the TSan unit run, OutputRunnerTest and DeadLetterTest).
 # Budget: both integration runs together add ~9 min on 2 cores (measured: ASan ~5 min, TSan
 # ~3.5 min); CI allows 12.
 ASAN_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1)
@@ -60,7 +61,7 @@ env "${TSAN_ENV[@]}" ctest --test-dir build-tsan --output-on-failure -j "$JOBS" 
 echo "== integration tests under TSan"
 env "${TSAN_ENV[@]}" LOGSHIP_SANITIZER=tsan \
   ctest --test-dir build-tsan --output-on-failure -j "$JOBS" -L integration \
-  -E 'kafka|elasticsearch|opensearch|docker_engine_(plugin|image)|debian_package' \
+  -E 'kafka|elasticsearch|opensearch|dead_letters|docker_engine_(plugin|image)|debian_package' \
   --timeout 900
 
 echo "== fuzz each target for 10s"
