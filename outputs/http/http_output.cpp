@@ -7,13 +7,12 @@
 namespace logship::plugins {
 namespace httpout {
 
-using config::ByteSize;
-using config::Millis;
 
 const config::OptionSchema<HttpOptions>& HttpOptions::schema() {
   using S = config::OptionSchema<HttpOptions>;
-  static const auto s =
-      S{}.add("endpoint", &HttpOptions::endpoint, "Base URL of the receiver (http:// or https://).")
+  static const auto s = [] {
+    S s;
+    s.add("endpoint", &HttpOptions::endpoint, "Base URL of the receiver (http:// or https://).")
           .add("path", &HttpOptions::path, "Request path appended to the endpoint.")
           .add("method", &HttpOptions::method, "Request method.", config::one_of({"POST", "PUT"}))
           .add("format", &HttpOptions::format,
@@ -38,34 +37,10 @@ const config::OptionSchema<HttpOptions>& HttpOptions::schema() {
                "Statuses whose request's events can never be delivered: dead-lettered.")
           .add("resend_statuses", &HttpOptions::resend_statuses,
                "Statuses resent after Retry-After (or a backoff), `retries` times, then retried "
-               "by the core. 413 splits the request; any other status is retried by the core.")
-          .add("max_in_flight", &HttpOptions::max_in_flight,
-               "Requests in flight at once (one connection each).", config::in_range(1, 64))
-          .add("batch_max_events", &HttpOptions::batch_max_events, "Most events per request.",
-               config::in_range(1, 1000000))
-          .add("batch_max_bytes", &HttpOptions::batch_max_bytes,
-               "About the largest uncompressed request; larger deliveries are split.",
-               config::at_least(ByteSize(1024), "1KiB"))
-          .add("tls_ca_file", &HttpOptions::tls_ca_file,
-               "PEM CA bundle to verify the receiver with; empty = the system trust store.")
-          .add("tls_cert_file", &HttpOptions::tls_cert_file, "PEM client certificate (chain).")
-          .add("tls_key_file", &HttpOptions::tls_key_file, "PEM private key of the client certificate.")
-          .add("tls_verify", &HttpOptions::tls_verify,
-               "Verify the receiver's certificate and host name. Turn off only for tests.")
-          .add("timeout", &HttpOptions::timeout, "Time to send a request and read its response.",
-               config::at_least(Millis(100), "100ms"))
-          .add("connect_timeout", &HttpOptions::connect_timeout,
-               "Time to connect (and TLS handshake).", config::at_least(Millis(100), "100ms"))
-          .add("retries", &HttpOptions::retries,
-               "Resends of a request answered with a resend status before the delivery is "
-               "handed back to the core's retry (which never gives up).",
-               config::in_range(0, 1000))
-          .add("retry_initial", &HttpOptions::retry_initial,
-               "First backoff when the server gives no Retry-After (doubles, with jitter).",
-               config::at_least(Millis(1), "1ms"))
-          .add("retry_max", &HttpOptions::retry_max,
-               "Longest wait between resends, Retry-After included.",
-               config::at_least(Millis(1), "1ms"));
+               "by the core. 413 splits the request; any other status is retried by the core.");
+    httpbatch::add_sender_options(s, "events", "with a resend status");
+    return s;
+  }();
   return s;
 }
 
@@ -150,18 +125,7 @@ httpbatch::Settings settings(const HttpOptions& o) {
   } else if (!o.bearer_token.empty()) {
     s.headers["Authorization"] = "Bearer " + o.bearer_token;
   }
-  s.max_in_flight = o.max_in_flight;
-  s.batch_max_events = o.batch_max_events;
-  s.batch_max_bytes = o.batch_max_bytes.bytes;
-  s.tls_ca_file = o.tls_ca_file;
-  s.tls_cert_file = o.tls_cert_file;
-  s.tls_key_file = o.tls_key_file;
-  s.tls_verify = o.tls_verify;
-  s.timeout = o.timeout;
-  s.connect_timeout = o.connect_timeout;
-  s.retries = o.retries;
-  s.retry_initial = o.retry_initial;
-  s.retry_max = o.retry_max;
+  o.apply(&s);
   return s;
 }
 

@@ -12,10 +12,12 @@
 
 #include "config/option_schema.h"
 #include "outputs/common/http_batch_output.h"
+#include "outputs/common/http_sender_options.h"
 
 namespace logship::plugins::httpout {
 
-struct HttpOptions {
+struct HttpOptions : httpbatch::SenderOptions {
+  HttpOptions() { batch_max_events = 1000; }
   std::string endpoint = "http://127.0.0.1:8080";
   std::string path = "/";
   std::string method = "POST";
@@ -29,18 +31,6 @@ struct HttpOptions {
   std::vector<std::string> success_statuses;
   std::vector<std::string> dead_letter_statuses{"400", "422"};
   std::vector<std::string> resend_statuses{"429", "502", "503", "504"};
-  int64_t max_in_flight = 2;
-  int64_t batch_max_events = 1000;
-  config::ByteSize batch_max_bytes{4u << 20};
-  std::string tls_ca_file;
-  std::string tls_cert_file;
-  std::string tls_key_file;
-  bool tls_verify = true;
-  config::Millis timeout{30000};
-  config::Millis connect_timeout{5000};
-  int64_t retries = 5;
-  config::Millis retry_initial{200};
-  config::Millis retry_max{30000};
 
   static const config::OptionSchema<HttpOptions>& schema();
   std::string validate() const;

@@ -6,13 +6,12 @@
 namespace logship::plugins {
 namespace otlp {
 
-using config::ByteSize;
-using config::Millis;
 
 const config::OptionSchema<OtlpOptions>& OtlpOptions::schema() {
   using S = config::OptionSchema<OtlpOptions>;
-  static const auto s =
-      S{}.add("endpoint", &OtlpOptions::endpoint,
+  static const auto s = [] {
+    S s;
+    s.add("endpoint", &OtlpOptions::endpoint,
               "Base URL of the OTLP/HTTP receiver (http:// or https://), e.g. a Collector's "
               "http://collector:4318.")
           .add("path", &OtlpOptions::path, "Request path appended to the endpoint.")
@@ -42,34 +41,10 @@ const config::OptionSchema<OtlpOptions>& OtlpOptions::schema() {
           .add("body", &OtlpOptions::body,
                "string: the message is the body, parsed fields are attributes. map: events with "
                "parsed fields get a map body ({message, fields...}, nested JSON as maps).",
-               config::one_of({"string", "map"}))
-          .add("max_in_flight", &OtlpOptions::max_in_flight,
-               "Requests in flight at once (one connection each).", config::in_range(1, 64))
-          .add("batch_max_events", &OtlpOptions::batch_max_events, "Most log records per request.",
-               config::in_range(1, 1000000))
-          .add("batch_max_bytes", &OtlpOptions::batch_max_bytes,
-               "About the largest uncompressed request; larger deliveries are split.",
-               config::at_least(ByteSize(1024), "1KiB"))
-          .add("tls_ca_file", &OtlpOptions::tls_ca_file,
-               "PEM CA bundle to verify the receiver with; empty = the system trust store.")
-          .add("tls_cert_file", &OtlpOptions::tls_cert_file, "PEM client certificate (chain).")
-          .add("tls_key_file", &OtlpOptions::tls_key_file, "PEM private key of the client certificate.")
-          .add("tls_verify", &OtlpOptions::tls_verify,
-               "Verify the receiver's certificate and host name. Turn off only for tests.")
-          .add("timeout", &OtlpOptions::timeout, "Time to send a request and read its response.",
-               config::at_least(Millis(100), "100ms"))
-          .add("connect_timeout", &OtlpOptions::connect_timeout,
-               "Time to connect (and TLS handshake).", config::at_least(Millis(100), "100ms"))
-          .add("retries", &OtlpOptions::retries,
-               "Resends of a request answered 429/502/503/504 before the delivery is handed back "
-               "to the core's retry (which never gives up).",
-               config::in_range(0, 1000))
-          .add("retry_initial", &OtlpOptions::retry_initial,
-               "First backoff when the server gives no Retry-After (doubles, with jitter).",
-               config::at_least(Millis(1), "1ms"))
-          .add("retry_max", &OtlpOptions::retry_max,
-               "Longest wait between resends, Retry-After included.",
-               config::at_least(Millis(1), "1ms"));
+               config::one_of({"string", "map"}));
+    httpbatch::add_sender_options(s, "log records", "429/502/503/504");
+    return s;
+  }();
   return s;
 }
 
@@ -110,18 +85,7 @@ httpbatch::Settings settings(const OtlpOptions& o) {
   s.gzip = o.compression == "gzip";
   s.gzip_level = static_cast<int>(o.compression_level);
   s.headers = o.headers;
-  s.max_in_flight = o.max_in_flight;
-  s.batch_max_events = o.batch_max_events;
-  s.batch_max_bytes = o.batch_max_bytes.bytes;
-  s.tls_ca_file = o.tls_ca_file;
-  s.tls_cert_file = o.tls_cert_file;
-  s.tls_key_file = o.tls_key_file;
-  s.tls_verify = o.tls_verify;
-  s.timeout = o.timeout;
-  s.connect_timeout = o.connect_timeout;
-  s.retries = o.retries;
-  s.retry_initial = o.retry_initial;
-  s.retry_max = o.retry_max;
+  o.apply(&s);
   return s;
 }
 

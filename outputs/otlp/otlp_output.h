@@ -19,11 +19,12 @@
 #include "config/option_schema.h"
 #include "daemon/core/host_identity.h"
 #include "outputs/common/http_batch_output.h"
+#include "outputs/common/http_sender_options.h"
 #include "outputs/otlp/otlp_encoder.h"
 
 namespace logship::plugins::otlp {
 
-struct OtlpOptions {
+struct OtlpOptions : httpbatch::SenderOptions {
   std::string endpoint = "http://127.0.0.1:4318";
   std::string path = "/v1/logs";
   std::string encoding = "protobuf";
@@ -35,18 +36,6 @@ struct OtlpOptions {
   std::vector<std::string> resource_labels{"*"};
   std::vector<std::string> severity_fields{"level", "lvl", "loglevel", "log.level", "severity"};
   std::string body = "string";
-  int64_t max_in_flight = 2;
-  int64_t batch_max_events = 2000;
-  config::ByteSize batch_max_bytes{4u << 20};
-  std::string tls_ca_file;
-  std::string tls_cert_file;
-  std::string tls_key_file;
-  bool tls_verify = true;
-  config::Millis timeout{30000};
-  config::Millis connect_timeout{5000};
-  int64_t retries = 5;
-  config::Millis retry_initial{200};
-  config::Millis retry_max{30000};
 
   static const config::OptionSchema<OtlpOptions>& schema();
   std::string validate() const;
