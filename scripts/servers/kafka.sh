@@ -164,7 +164,13 @@ EOF
   write_log4j
   if [ ! -f "$STATE_DIR/data/meta.properties" ]; then
     local cluster_id
-    cluster_id=$(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')
+    # As Kafka's own random-uuid: never starting with '-', which the tool would read as an option.
+    cluster_id=$(python3 -c 'import base64,os
+while True:
+    i = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    if not i.startswith("-"):
+        print(i)
+        break')
     run_java kafka.tools.StorageTool format -t "$cluster_id" \
       -c "$STATE_DIR/server.properties" >"$STATE_DIR/format.out" 2>&1 \
       || { cat "$STATE_DIR/format.out" >&2; die "storage format failed"; }
