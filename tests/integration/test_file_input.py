@@ -243,7 +243,13 @@ outputs:
               f"peak RSS {hwm / 2**20:.1f} MiB")
         # 200 log files plus the daemon's own (output, checkpoints, inotify, stdio...).
         self.assertLessEqual(peak_fds[0], 200 + 30)
-        self.assertLess(hwm, support.rss_limit(96 << 20))
+        # 10,000 followed files are mostly small allocations, where ASan's per-allocation
+        # header and redzones cost more than its usual 3x (measured: 626 MiB against 54 MiB
+        # in the release build); the release bound is the one that matters.
+        bound = support.rss_limit(96 << 20)
+        if support.SANITIZER == "asan":
+            bound += 256 << 20
+        self.assertLess(hwm, bound)
 
     def _logrotate(self, path, directives, runs, between=None):
         conf = os.path.join(self.tmp, "logrotate.conf")
