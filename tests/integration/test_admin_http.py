@@ -126,9 +126,12 @@ outputs:
         self.assertEqual(get(port, "/health"), (200, "ok\n"))
 
         def not_ready():
+            # Also 503 while the pipeline is still starting (slow under a sanitizer): wait for
+            # the failing output's reason.
             status, body = get(port, "/ready")
-            return (status, body) if status == 503 else None
-        status, body = support.wait_for(not_ready, timeout=20, what="/ready 503")
+            return (status, body) if status == 503 and "failing" in body else None
+        status, body = support.wait_for(not_ready, timeout=support.scaled(20),
+                                        what="/ready 503 for the failing output")
         self.assertIn("output broken failing", body)
         self.assertEqual(get(port, "/health")[0], 200)   # alive even though not ready
         self.assertEqual(get(port, "/nope")[0], 404)
