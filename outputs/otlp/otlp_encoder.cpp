@@ -370,12 +370,14 @@ std::vector<std::pair<std::string, std::string>> Encoder::resource_attributes(co
     }
     r.emplace_back(t.key, t.value);
   }
-  for (const auto& [k, v] : s.labels) {
+  for (const auto& label : s.labels) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::string& k = label.first;
     const bool keep = std::any_of(o_.resource_labels.begin(), o_.resource_labels.end(),
-                                  [&](const std::string& g) {
+                                  [&k](const std::string& g) {
                                     return ::fnmatch(g.c_str(), k.c_str(), 0) == 0;
                                   });
-    if (keep) r.emplace_back("container.label." + k, v);
+    if (keep) r.emplace_back("container.label." + k, label.second);
   }
   r.emplace_back("logship.input", s.input);
   return r;
