@@ -72,12 +72,35 @@ class DockerEngineInputTest(support.TestCase):
                 got.setdefault(m.group(1), []).append(int(m.group(2)))
         return got
 
-    def wait_delivered(self, expected, timeout=support.scaled(60)):
+    def wait_delivered(self, expected, timeout=support.scaled(60), daemon=None):
         def done():
             got = self.seqs()
             return all(len(got.get(k, [])) >= n for k, n in expected.items())
-        support.wait_for(done, timeout=timeout, interval=0.2, what=f"delivery of {expected}")
+        try:
+            support.wait_for(done, timeout=timeout, interval=0.2, what=f"delivery of {expected}")
+        except AssertionError:
+            got = self.seqs()
+            for k, n in expected.items():
+                missing = sorted(set(range(n)) - set(got.get(k, [])))
+                print(f"{k}: {len(got.get(k, []))} delivered, missing e.g. {missing[:10]}")
+            if daemon is not None:
+                print("logship stderr (tail):\n" + daemon.stderr()[-3000:])
+            raise
         time.sleep(0.5)   # duplicates, if any, would show now
+
+    def engine_seqs(self, cid, name):
+        """The seqs of `name` in the engine's own json-file log of cid (every generation)."""
+        seqs = []
+        cdir = self.engine.container_dir(cid)
+        for f in sorted(os.listdir(cdir)):
+            if "-json.log" not in f or f.endswith(".gz"):
+                continue
+            with open(os.path.join(cdir, f), "rb") as fh:
+                for line in fh:
+                    m = SEQ_RE.match(json.loads(line).get("log", ""))
+                    if m and m.group(1) == name:
+                        seqs.append(int(m.group(2)))
+        return seqs
 
     def assert_exact(self, expected):
         got = self.seqs()
@@ -232,9 +255,16 @@ class DockerEngineInputTest(support.TestCase):
             self.restart_engine("--live-restore")
             self.assertTrue(self.engine.inspect(cid)["State"]["Running"])
             self.assertEqual(self.engine.wait(cid), 0)
-            self.wait_delivered({"live": n})
+            # What the engine wrote is the truth logship is held to. dockerd 20.10 exits on
+            # SIGTERM with live-restore without closing its log copiers: a line it had read from
+            # the container's pipe but not yet written can be lost by the engine itself (docker logs
+            # lacks it too). That is rare and never logship's to deliver; anything else is.
+            written = self.engine_seqs(cid, "live")
+            self.assertEqual(len(written), len(set(written)), "the engine wrote a line twice")
+            self.assertGreaterEqual(len(written), n - 2, "the engine lost more than in-flight lines")
+            self.wait_delivered({"live": len(written)}, daemon=d)
             self.assertEqual(d.stop(), 0)
-            self.assert_exact({"live": n})
+            self.assertEqual(sorted(self.seqs().get("live", [])), sorted(written))
         finally:
             self.restart_engine()
 
