@@ -70,7 +70,7 @@ std::string effective_config_yaml(const std::string& text, const Config& cfg) {
   auto section = [&](const char* name, const std::vector<ComponentConfig>& comps) {
     YAML::Node s(YAML::NodeType::Map);
     for (const ComponentConfig& c : comps) {
-      const YAML::Node given = root[name][c.name];
+      const YAML::Node given = c.body;   // from the main file or its conf.d piece
       YAML::Node n(YAML::NodeType::Map);
       n["type"] = c.type;   // `type: null` reads as YAML null; print the word
       for (const auto& kv : with_defaults(given, c.plugin->schema())) n[kv.first] = kv.second;

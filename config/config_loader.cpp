@@ -1,12 +1,13 @@
 #include "config/config_loader.h"
 
+#include "config/config_sources.h"
+#include "config/peer_spellings.h"
 #include "config/substitution.h"
 
 #include <fnmatch.h>
 
-#include <fstream>
+#include <map>
 #include <set>
-#include <sstream>
 
 namespace logship::config {
 
@@ -199,8 +200,15 @@ bool valid_name(const std::string& n) {
   return true;
 }
 
+// Where each component name was first defined, across the main file and its conf.d pieces.
+using DefinedAt = std::map<std::string, std::string>;
+
+std::string where(const std::string& file, const YAML::Mark& m) {
+  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
 void load_components(const YAML::Node& section, PluginKind kind, const std::string& section_name,
-                     std::vector<ComponentConfig>* out, Errors& errors) {
+                     std::vector<ComponentConfig>* out, DefinedAt* defined, Errors& errors) {
   if (!section || section.IsNull()) return;
   if (!section.IsMap()) {
     errors.add(section.Mark(), section_name + ": expected a map of name: {type: ..., options}");
@@ -210,21 +218,22 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
   for (const PluginInfo* p : all_plugins()) {
     if (p->kind == kind) type_names.emplace_back(p->name);
   }
-  std::set<std::string> seen;
   for (const auto& kv : section) {
     ComponentConfig c;
     c.name = kv.first.Scalar();
+    c.file = errors.file();
     c.mark = kv.first.Mark();
     const std::string context = section_name + "." + c.name;
     if (!valid_name(c.name)) {
       errors.add(c.mark, context + ": names may use letters, digits, '_', '-' and '.'");
       continue;
     }
-    if (!seen.insert(c.name).second) {
-      errors.add(c.mark, context + ": defined twice");
+    if (auto [it, fresh] = defined->try_emplace(c.name, where(c.file, c.mark)); !fresh) {
+      errors.add(c.mark, context + ": defined twice (first at " + it->second + ")");
       continue;
     }
     const YAML::Node& body = kv.second;
+    c.body = body;
     if (!body.IsMap()) {
       errors.add(body.Mark(), context + ": expected a map with at least 'type'");
       continue;
@@ -241,9 +250,15 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
     c.type = null_word ? "null" : type_node.Scalar();
     c.plugin = find_plugin(kind, c.type);
     if (c.plugin == nullptr) {
+      std::string hint = did_you_mean(c.type, type_names);
+      if (hint.empty()) {
+        hint = peer_spelling_hint(kind == PluginKind::kInput       ? Spelling::kInputType
+                                  : kind == PluginKind::kProcessor ? Spelling::kProcessorType
+                                                                   : Spelling::kOutputType,
+                                  c.type);
+      }
       errors.add(type_node.Mark(), context + ": unknown " + std::string(kind_name(kind)) +
-                                       " type '" + c.type + "'" +
-                                       did_you_mean(c.type, type_names));
+                                       " type '" + c.type + "'" + hint);
       continue;
     }
     const std::string full = context + " (" + c.type + ")";
@@ -286,24 +301,36 @@ bool read_name_list(const YAML::Node& n, const std::string& context, std::vector
   return true;
 }
 
-void load_routes(const YAML::Node& section, Config& cfg, Errors& errors) {
+// A `routes:` list and the file it is in.
+struct RouteSection {
+  std::string file;
+  YAML::Node node;
+};
+
+void load_routes(const std::vector<RouteSection>& sections, Config& cfg, Errors& errors) {
   const auto inputs = names_of(cfg.inputs);
   const auto processors = names_of(cfg.processors);
   const auto outputs = names_of(cfg.outputs);
-  if (!section || section.IsNull()) {
+  if (sections.empty()) {
     RouteConfig r;
     r.name = "default";
+    r.file = cfg.source;
     r.processors = processors;
     r.outputs = outputs;
     cfg.routes.push_back(std::move(r));
-  } else if (!section.IsSequence()) {
-    errors.add(section.Mark(), "routes: expected a list of {match, processors, outputs}");
-    return;
-  } else {
-    std::size_t i = 0;
+  }
+  std::size_t i = 0;
+  for (const RouteSection& rs : sections) {
+    errors.set_file(rs.file);
+    const YAML::Node& section = rs.node;
+    if (!section.IsSequence()) {
+      errors.add(section.Mark(), "routes: expected a list of {match, processors, outputs}");
+      continue;
+    }
     for (const auto& item : section) {
       RouteConfig r;
       r.name = "routes[" + std::to_string(i++) + "]";
+      r.file = rs.file;
       r.mark = item.Mark();
       if (!item.IsMap()) {
         errors.add(item.Mark(), r.name + ": expected a map with match, processors, outputs");
@@ -349,6 +376,7 @@ void load_routes(const YAML::Node& section, Config& cfg, Errors& errors) {
   // Each input takes exactly one route: fan-out to several outputs is one route with several
   // outputs, which shares the batch instead of copying it.
   for (const auto& in : cfg.inputs) {
+    errors.set_file(in.file);
     std::vector<std::size_t> matched;
     for (std::size_t ri = 0; ri < cfg.routes.size(); ++ri) {
       for (const auto& pat : cfg.routes[ri].match) {
@@ -374,55 +402,88 @@ void load_routes(const YAML::Node& section, Config& cfg, Errors& errors) {
 
 }  // namespace
 
-std::optional<Config> load_config_text(const std::string& text, const std::string& source,
-                                       Errors& errors) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    errors.add(e.mark, "YAML syntax error: " + e.msg);
-    return std::nullopt;
-  }
+namespace {
+
+std::optional<Config> load_config_documents(const std::vector<ConfigDocument>& docs,
+                                            Errors& errors) {
   Config cfg;
-  cfg.source = source;
-  cfg.text = text;
-  if (!root.IsMap()) {
-    errors.add(root.Mark(), "expected a map with inputs, outputs (and optionally service, "
-                            "processors, routes)");
-    return std::nullopt;
+  cfg.source = docs.front().path;
+  cfg.text = docs.front().text;
+  std::vector<YAML::Node> roots;
+  for (const ConfigDocument& doc : docs) {
+    errors.set_file(doc.path);
+    const bool main = roots.empty();
+    if (!main) cfg.pieces.push_back(doc.path);
+    YAML::Node root;
+    try {
+      root = YAML::Load(doc.text);
+    } catch (const YAML::Exception& e) {
+      errors.add(e.mark, "YAML syntax error: " + e.msg);
+      return std::nullopt;
+    }
+    if (!main && root.IsNull()) root = YAML::Node(YAML::NodeType::Map);   // an empty piece
+    if (!root.IsMap()) {
+      errors.add(root.Mark(), main ? "expected a map with inputs, outputs (and optionally "
+                                     "service, processors, routes)"
+                                   : "expected a map with any of inputs, processors, outputs, "
+                                     "routes");
+      return std::nullopt;
+    }
+    for (const auto& kv : root) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(kTopLevel.begin(), kTopLevel.end(), key) == kTopLevel.end()) {
+        std::string hint = did_you_mean(key, kTopLevel);
+        if (hint.empty()) hint = peer_spelling_hint(Spelling::kSection, key);
+        errors.add(kv.first.Mark(), "unknown section '" + key + "'" + hint);
+      } else if (key == "service" && !main) {
+        // One place decides the process's settings; pieces add components.
+        errors.add(kv.first.Mark(), "service: belongs in the main config file (" +
+                                        docs.front().path + "), not in a conf.d piece");
+      }
+    }
+    roots.push_back(std::move(root));
   }
-  for (const auto& kv : root) {
-    const std::string key = kv.first.Scalar();
-    if (std::find(kTopLevel.begin(), kTopLevel.end(), key) == kTopLevel.end()) {
-      errors.add(kv.first.Mark(), "unknown section '" + key + "'" + did_you_mean(key, kTopLevel));
+  errors.set_file(docs.front().path);
+  ServiceOptions::schema().bind(roots.front()["service"], cfg.service, errors, "service", {});
+  EnvSecretsScope env_secrets(cfg.service.allow_env_secrets);
+  DefinedAt inputs, processors, outputs;
+  std::vector<RouteSection> routes;
+  for (std::size_t i = 0; i < roots.size(); ++i) {
+    errors.set_file(docs[i].path);
+    load_components(roots[i]["inputs"], PluginKind::kInput, "inputs", &cfg.inputs, &inputs,
+                    errors);
+    load_components(roots[i]["processors"], PluginKind::kProcessor, "processors",
+                    &cfg.processors, &processors, errors);
+    load_components(roots[i]["outputs"], PluginKind::kOutput, "outputs", &cfg.outputs, &outputs,
+                    errors);
+    if (const YAML::Node r = roots[i]["routes"]; r && !r.IsNull()) {
+      routes.push_back(RouteSection{docs[i].path, r});
     }
   }
-  ServiceOptions::schema().bind(root["service"], cfg.service, errors, "service", {});
-  EnvSecretsScope env_secrets(cfg.service.allow_env_secrets);
-  load_components(root["inputs"], PluginKind::kInput, "inputs", &cfg.inputs, errors);
-  load_components(root["processors"], PluginKind::kProcessor, "processors", &cfg.processors,
-                  errors);
-  load_components(root["outputs"], PluginKind::kOutput, "outputs", &cfg.outputs, errors);
+  errors.set_file(docs.front().path);
   if (cfg.inputs.empty() && errors.empty()) {
-    errors.add(root.Mark(), "no inputs: add at least one under 'inputs:'");
+    errors.add(roots.front().Mark(), "no inputs: add at least one under 'inputs:'");
   }
   if (cfg.outputs.empty() && errors.empty()) {
-    errors.add(root.Mark(), "no outputs: add at least one under 'outputs:'");
+    errors.add(roots.front().Mark(), "no outputs: add at least one under 'outputs:'");
   }
-  load_routes(root["routes"], cfg, errors);
+  load_routes(routes, cfg, errors);
+  errors.set_file(docs.front().path);
   if (!errors.empty()) return std::nullopt;
   return cfg;
 }
 
+}  // namespace
+
+std::optional<Config> load_config_text(const std::string& text, const std::string& source,
+                                       Errors& errors) {
+  return load_config_documents({ConfigDocument{source, text}}, errors);
+}
+
 std::optional<Config> load_config_file(const std::string& path, Errors& errors) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    errors.add("cannot read config file '" + path + "'");
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return load_config_text(ss.str(), path, errors);
+  std::vector<ConfigDocument> docs;
+  if (!read_config_documents(path, &docs, errors)) return std::nullopt;
+  return load_config_documents(docs, errors);
 }
 
 }  // namespace logship::config

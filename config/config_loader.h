@@ -60,7 +60,9 @@ struct DeadLetterOptions {
 struct ComponentConfig {
   std::string name;
   std::string type;
+  std::string file;   // the config file (main or conf.d piece) that defines it
   YAML::Mark mark;
+  YAML::Node body;    // its options as given (validate --print shows them expanded)
   const PluginInfo* plugin = nullptr;
   InputMaker make_input;
   ProcessorMaker make_processor;
@@ -74,12 +76,14 @@ struct RouteConfig {
   std::vector<std::string> match = {"*"};       // input name globs
   std::vector<std::string> processors;
   std::vector<std::string> outputs;
+  std::string file;
   YAML::Mark mark;
 };
 
 struct Config {
   std::string source;   // file name, or "<default>"
-  std::string text;     // as read, before substitution
+  std::string text;     // as read, before substitution (the main file's)
+  std::vector<std::string> pieces;   // conf.d files merged in, in order
   ServiceOptions service;
   std::vector<ComponentConfig> inputs;
   std::vector<ComponentConfig> processors;
@@ -92,6 +96,9 @@ struct Config {
 // Returns nullopt when `errors` got any error.
 std::optional<Config> load_config_text(const std::string& text, const std::string& source,
                                        Errors& errors);
+// The main file and every `conf.d/*.yaml` beside it, merged in name order: inputs, processors
+// and outputs from all of them (a name defined in two files is an error naming both), routes
+// concatenated (main file first), `service` in the main file only.
 std::optional<Config> load_config_file(const std::string& path, Errors& errors);
 
 // The default config shipped in the binary (config/default.yaml).

@@ -24,6 +24,8 @@ class Errors {
   const std::vector<ConfigError>& all() const { return errors_; }
   std::string to_string() const;   // one error per line
   const std::string& file() const { return file_; }
+  // Errors added from now on name this file (a config is the main file plus conf.d pieces).
+  void set_file(std::string file) { file_ = std::move(file); }
 
  private:
   std::string file_;

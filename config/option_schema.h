@@ -13,6 +13,7 @@
 
 #include "config/errors.h"
 #include "config/option_types.h"
+#include "config/peer_spellings.h"
 #include "config/substitution.h"
 #include "config/suggest.h"
 
@@ -123,8 +124,9 @@ class OptionSchema final : public SchemaBase {
         if (ignore.count(key)) continue;
         const Entry* e = find(key);
         if (e == nullptr) {
-          errors.add(kv.first.Mark(), context + ": unknown option '" + key + "'" +
-                                          did_you_mean(key, names()));
+          std::string hint = did_you_mean(key, names());
+          if (hint.empty()) hint = peer_spelling_hint(Spelling::kOption, key);
+          errors.add(kv.first.Mark(), context + ": unknown option '" + key + "'" + hint);
           continue;
         }
         if (!seen.insert(key).second) {

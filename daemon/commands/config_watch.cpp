@@ -2,11 +2,13 @@
 
 #include <sys/stat.h>
 
+#include "config/config_sources.h"
+
 namespace logship::commands {
 
-bool ConfigWatch::Identity::operator==(const Identity& o) const {
-  return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
-         mtime.tv_nsec == o.mtime.tv_nsec;
+bool ConfigWatch::FileIdentity::operator==(const FileIdentity& o) const {
+  return path == o.path && dev == o.dev && ino == o.ino && size == o.size &&
+         mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec;
 }
 
 ConfigWatch::ConfigWatch(std::string path, std::chrono::milliseconds interval)
@@ -15,9 +17,17 @@ ConfigWatch::ConfigWatch(std::string path, std::chrono::milliseconds interval)
 }
 
 bool ConfigWatch::stat_now(Identity* out) const {
-  struct stat st {};
-  if (::stat(path_.c_str(), &st) != 0) return false;
-  *out = Identity{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+  std::vector<std::string> paths{path_};
+  std::vector<std::string> pieces;
+  config::Errors ignored;   // a conf.d that cannot be listed now is looked at next time
+  if (!config::list_conf_d(path_, &pieces, ignored)) return false;
+  paths.insert(paths.end(), pieces.begin(), pieces.end());
+  out->clear();
+  for (const std::string& p : paths) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) return false;
+    out->push_back(FileIdentity{p, st.st_dev, st.st_ino, st.st_size, st.st_mtim});
+  }
   return true;
 }
 

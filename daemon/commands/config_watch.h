@@ -3,11 +3,13 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace logship::commands {
 
-// Notices that the config file changed: another inode (an editor's rename, a ConfigMap's
-// symlink swap), size or mtime. stat() follows the path's links, as a reload reads through them.
+// Notices that the config changed: the main file or a conf.d piece got another inode (an
+// editor's rename, a ConfigMap's symlink swap), size or mtime, or a piece was added or removed.
+// stat() follows the paths' links, as a reload reads through them.
 class ConfigWatch {
  public:
   // An empty path or a zero interval watches nothing.
@@ -19,13 +21,15 @@ class ConfigWatch {
   void rebase();
 
  private:
-  struct Identity {
+  struct FileIdentity {
+    std::string path;
     dev_t dev = 0;
     ino_t ino = 0;
     off_t size = -1;
     timespec mtime{};
-    bool operator==(const Identity& o) const;
+    bool operator==(const FileIdentity& o) const;
   };
+  using Identity = std::vector<FileIdentity>;   // the main file, then each piece
   bool stat_now(Identity* out) const;
   std::string path_;
   std::chrono::milliseconds interval_;

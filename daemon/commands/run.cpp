@@ -238,7 +238,9 @@ int run(const std::vector<std::string>& given) {
   apply_log_level(*cfg);
   log::info("daemon", "starting", log::kv("version", LOGSHIP_VERSION) +
                                       log::kv("config", a.path.empty() ? "<default>" : a.path) +
-                                      log::kv("config_from", a.chosen_by));
+                                      log::kv("config_from", a.chosen_by) +
+                                      log::kv("config_pieces",
+                                              static_cast<int64_t>(cfg->pieces.size())));
 
   // Ports below 1024 can only be bound now, before the privileges go.
   for (const auto& input : cfg->inputs) {

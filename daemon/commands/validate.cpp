@@ -36,6 +36,7 @@ int validate(const std::vector<std::string>& args) {
   std::printf("%s: OK (%zu inputs, %zu processors, %zu outputs, %zu routes)\n",
               a.path.empty() ? "<default config>" : a.path.c_str(), cfg->inputs.size(),
               cfg->processors.size(), cfg->outputs.size(), cfg->routes.size());
+  for (const std::string& piece : cfg->pieces) std::printf("  merged %s\n", piece.c_str());
   return 0;
 }
 
