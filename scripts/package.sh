@@ -28,6 +28,8 @@ ROOT="$STAGE/root"
 install -D -m 0755 "$BINARY" "$ROOT/usr/bin/logship"
 strip --strip-unneeded "$ROOT/usr/bin/logship"
 install -D -m 0644 config/default.yaml "$ROOT/etc/logship/logship.yaml"
+# Pieces merged into logship.yaml in name order (other packages and tools drop theirs here).
+install -d -m 0755 "$ROOT/etc/logship/conf.d"
 # The packaged unit runs /usr/bin/logship; the rest of the hardening is the shipped unit's.
 install -d "$ROOT/lib/systemd/system"
 sed 's|/usr/local/bin/logship|/usr/bin/logship|' packaging/systemd/logship.service \

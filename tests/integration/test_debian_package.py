@@ -93,6 +93,18 @@ class DebianPackageTest(support.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, "/etc/logship/logship.yaml: OK "
                                    "(1 inputs, 0 processors, 1 outputs, 1 routes)\n")
+        # A piece dropped into conf.d is merged in.
+        self.assertEqual(os.listdir("/etc/logship/conf.d"), [])
+        piece = "/etc/logship/conf.d/50-discard.yaml"
+        with open(piece, "w") as f:
+            f.write("outputs:\n  discard: {type: null}\n")
+        r = subprocess.run(["/usr/bin/logship", "validate"], capture_output=True, text=True,
+                           env=env, timeout=30)
+        os.unlink(piece)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "/etc/logship/logship.yaml: OK "
+                                   "(1 inputs, 0 processors, 2 outputs, 1 routes)\n"
+                                   f"  merged {piece}\n")
         for name in examples:
             path = os.path.join("/usr/share/doc/logship/examples", name)
             r = subprocess.run(["/usr/bin/logship", "validate", "--offline", "-c", path],
