@@ -1,6 +1,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "daemon/runtime/admin_http.h"
 #include "daemon/runtime/listen_sockets.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/metrics.h"
 #include "daemon/runtime/privileges.h"
 #include "daemon/runtime/systemd_notify.h"
 #include "daemon/state/atomic_file.h"
@@ -126,6 +128,23 @@ void warn_restart_only(const config::ServiceOptions& cur, const config::ServiceO
   if (cur.allow_root != next.allow_root) warn("allow_root");
 }
 
+// Series of components the new config no longer has (by name and type) leave /metrics; the
+// others keep counting into the same series. Called once the old pipeline is gone.
+void forget_removed_components(const config::Config& cur, const config::Config& next) {
+  auto sweep = [](const char* key, const std::vector<config::ComponentConfig>& was,
+                  const std::vector<config::ComponentConfig>& now) {
+    for (const auto& c : was) {
+      const bool kept = std::any_of(now.begin(), now.end(), [&](const auto& n) {
+        return n.name == c.name && n.type == c.type;
+      });
+      if (!kept) Metrics::global().forget_component(key, c.name);
+    }
+  };
+  sweep("input", cur.inputs, next.inputs);
+  sweep("processor", cur.processors, next.processors);
+  sweep("output", cur.outputs, next.outputs);
+}
+
 // Validates the file again and swaps pipelines: the old one drains (inputs stop, outputs
 // deliver, final checkpoint) and the new one starts from the same state_dir, so inputs resume
 // at their committed positions. Returns false only when neither config could be started.
@@ -162,6 +181,7 @@ bool reload(const ConfigArgs& a, config::Config& current, Running& running) {
   std::shared_ptr<Topology> old = running.take();   // /ready answers 503 during the swap
   bool clean = old->stop(current.service.drain_timeout);
   old.reset();
+  forget_removed_components(current, *next);
   if (!clean) {
     log::warn("reload", "old pipeline did not drain in time; undelivered data stays un-acked "
                         "and is read again by the new one");

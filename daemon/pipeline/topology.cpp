@@ -222,6 +222,12 @@ Topology::~Topology() {
 }
 
 Status Topology::start() {
+  // Before any component makes its series: each carries its plugin type.
+  for (const auto& c : cfg_.inputs) Metrics::global().set_component_type("input", c.name, c.type);
+  for (const auto& c : cfg_.processors) {
+    Metrics::global().set_component_type("processor", c.name, c.type);
+  }
+  for (const auto& c : cfg_.outputs) Metrics::global().set_component_type("output", c.name, c.type);
   LOGSHIP_TRY(store_.open(cfg_.service.state_dir).with_context("state_dir"));
   MemoryBudget::global().set_limit(cfg_.service.memory_limit.bytes);
   RunnerOptions ro;

@@ -49,8 +49,57 @@ const std::vector<double>& Metrics::latency_buckets() {
   return b;
 }
 
-Metrics::Entry& Metrics::entry(std::string_view name, std::string_view labels,
+namespace {
+
+// The first label of a series when it names a component (`input="x"`), else empty. Component
+// names are plain ([A-Za-z0-9_.-]), so the first closing quote ends the value.
+std::string_view component_label(std::string_view labels) {
+  for (std::string_view key : {"input=\"", "output=\"", "processor=\""}) {
+    if (labels.substr(0, key.size()) != key) continue;
+    const std::size_t close = labels.find('"', key.size());
+    if (close == std::string_view::npos) return {};
+    return labels.substr(0, close + 1);
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string Metrics::typed(std::string_view labels) const {
+  std::string out(labels);
+  const std::string_view c = component_label(labels);
+  if (c.empty() || labels.find("type=\"") != std::string_view::npos) return out;
+  auto it = component_types_.find(c);
+  if (it == component_types_.end()) return out;
+  out += ",type=";
+  json::append_string(out, it->second);
+  return out;
+}
+
+void Metrics::set_component_type(std::string_view key, std::string_view name,
+                                 std::string_view type) {
+  std::lock_guard lock(mu_);
+  component_types_[label(key, name)] = std::string(type);
+}
+
+void Metrics::forget_component(std::string_view key, std::string_view name) {
+  const std::string c = label(key, name);
+  std::lock_guard lock(mu_);
+  component_types_.erase(c);
+  for (auto& [fname, fam] : families_) {
+    for (auto it = fam.series.begin(); it != fam.series.end();) {
+      if (component_label(it->first) == c) {
+        it = fam.series.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+Metrics::Entry& Metrics::entry(std::string_view name, std::string_view given_labels,
                                std::string_view help, Type type) {
+  const std::string labels = typed(given_labels);
   auto fit = families_.find(name);
   if (fit == families_.end()) {
     fit = families_.emplace(std::string(name), Family{}).first;
@@ -90,7 +139,7 @@ int64_t Metrics::value(std::string_view name, std::string_view labels) const {
   std::lock_guard lock(mu_);
   auto fit = families_.find(name);
   if (fit == families_.end()) return 0;
-  auto sit = fit->second.series.find(labels);
+  auto sit = fit->second.series.find(typed(labels));
   if (sit == fit->second.series.end()) return 0;
   const Entry& e = *sit->second;
   switch (e.type) {
@@ -137,7 +186,7 @@ void Metrics::remove(std::string_view name, std::string_view labels) {
   std::lock_guard lock(mu_);
   auto fit = families_.find(name);
   if (fit == families_.end()) return;
-  auto sit = fit->second.series.find(labels);
+  auto sit = fit->second.series.find(typed(labels));
   if (sit != fit->second.series.end()) fit->second.series.erase(sit);
 }
 

@@ -52,6 +52,14 @@ class Metrics {
   // Drops a series whose subject is gone (a released file). Its reference must not be used after.
   void remove(std::string_view name, std::string_view labels);
 
+  // The plugin type of a component, put as `type="..."` on every series whose first label is
+  // key="name" (key: input, processor, output) created from now on, so that dashboards can
+  // sum by type. Set before the component makes its series.
+  void set_component_type(std::string_view key, std::string_view name, std::string_view type);
+  // A component a reload removed (or gave another type): its series leave /metrics with it.
+  // No reference to them may be used after.
+  void forget_component(std::string_view key, std::string_view name);
+
   // Latency buckets in seconds, 1 ms .. 60 s.
   static const std::vector<double>& latency_buckets();
 
@@ -69,8 +77,11 @@ class Metrics {
     std::map<std::string, std::unique_ptr<Entry>, std::less<>> series;
   };
   Entry& entry(std::string_view name, std::string_view labels, std::string_view help, Type type);
+  // `labels` with the component's type added when its first label names a typed component.
+  std::string typed(std::string_view labels) const;
   mutable std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;
+  std::map<std::string, std::string, std::less<>> component_types_;   // `input="x"` -> type
 };
 
 }  // namespace logship

@@ -35,21 +35,21 @@ outputs:
 
         def delivered():
             m = parse_metrics(get(port, "/metrics")[1])
-            return m if m.get('logship_output_events_total{output="n"}') == N else None
+            return m if m.get('logship_output_events_total{output="n",type="null"}') == N else None
         return d, port, support.wait_for(delivered, timeout=60, what=f"{N} events delivered")
 
     def test_counters_equal_the_real_counts_and_promtool_accepts_them(self):
         d, port, m = self.counted_run()
-        self.assertEqual(m['logship_input_events_total{input="gen"}'], N)
-        self.assertEqual(m['logship_input_bytes_total{input="gen"}'], N * SIZE)
-        self.assertEqual(m['logship_output_bytes_total{output="n"}'], N * SIZE)
-        self.assertEqual(m['logship_output_dropped_events_total{output="n"}'], 0)
-        self.assertEqual(m['logship_output_dead_lettered_total{output="n",error="bad_path"}'], 0)
-        self.assertEqual(m['logship_output_retries_total{output="n"}'], 0)
-        batches = m['logship_output_batches_total{output="n"}']
+        self.assertEqual(m['logship_input_events_total{input="gen",type="generate"}'], N)
+        self.assertEqual(m['logship_input_bytes_total{input="gen",type="generate"}'], N * SIZE)
+        self.assertEqual(m['logship_output_bytes_total{output="n",type="null"}'], N * SIZE)
+        self.assertEqual(m['logship_output_dropped_events_total{output="n",type="null"}'], 0)
+        self.assertEqual(m['logship_output_dead_lettered_total{output="n",error="bad_path",type="null"}'], 0)
+        self.assertEqual(m['logship_output_retries_total{output="n",type="null"}'], 0)
+        batches = m['logship_output_batches_total{output="n",type="null"}']
         self.assertGreater(batches, 0)
-        self.assertEqual(m['logship_output_latency_seconds_count{output="n"}'], batches)
-        self.assertEqual(m['logship_output_latency_seconds_bucket{output="n",le="+Inf"}'], batches)
+        self.assertEqual(m['logship_output_latency_seconds_count{output="n",type="null"}'], batches)
+        self.assertEqual(m['logship_output_latency_seconds_bucket{output="n",type="null",le="+Inf"}'], batches)
         self.assertIn("logship_checkpoint_age_seconds", m)
         status, text = get(port, "/metrics")
         self.assertEqual(status, 200)
@@ -82,7 +82,7 @@ scrape_configs:
                                  f"--web.listen-address=127.0.0.1:{prom_port}"],
                                 stdout=log, stderr=log)
         try:
-            query = urllib.parse.quote('logship_output_events_total{output="n"}')
+            query = urllib.parse.quote('logship_output_events_total{output="n",type="null"}')
 
             def scraped():
                 try:
@@ -143,6 +143,46 @@ outputs:
         d.proc.send_signal(1)
         support.wait_for(lambda: get(port, "/ready") == (200, "ready\n"), timeout=30,
                          what="/ready 200 after the reload")
+        self.assertEqual(d.stop(), 0)
+
+    def test_series_carry_the_plugin_type_and_leave_with_their_component(self):
+        base = f"""
+service:
+  state_dir: {self.tmp}/state
+  http_listen: 127.0.0.1:0
+inputs:
+  gen: {{type: generate, rate: 200}}
+outputs:
+  keep: {{type: "null"}}
+"""
+        d = self.daemon(base + f"""  gone: {{type: file, path: {self.tmp}/out/x.log}}
+  retyped: {{type: "null"}}
+""").start()
+        port = admin_port(d)
+
+        def metrics_when(pred):
+            return support.wait_for(lambda: (lambda m: m if pred(m) else None)(
+                parse_metrics(get(port, "/metrics")[1])), timeout=support.scaled(20),
+                what="metrics")
+        m = metrics_when(lambda m: m.get('logship_output_events_total{output="gone",type="file"}', 0) > 0)
+        self.assertGreater(m['logship_input_events_total{input="gen",type="generate"}'], 0)
+        self.assertIn('logship_output_events_total{output="retyped",type="null"}', m)
+        self.assertIn('logship_file_rotations_total', m)   # no component label: untouched
+        # A reload removes `gone` and makes `retyped` a file output: their old series leave,
+        # `keep` and `gen` count on in the same series.
+        keep_before = m['logship_output_events_total{output="keep",type="null"}']
+        with open(d.config_path, "w") as f:
+            f.write(base + f"""  retyped: {{type: file, path: {self.tmp}/out/y.log}}
+""")
+        d.proc.send_signal(1)
+        m = metrics_when(lambda m: m.get('logship_output_events_total{output="retyped",type="file"}', 0) > 0)
+        self.assertFalse([k for k in m if 'output="gone"' in k], m)
+        self.assertFalse([k for k in m if 'output="retyped",type="null"' in k], m)
+        self.assertGreater(m['logship_output_events_total{output="keep",type="null"}'], keep_before)
+        text = get(port, "/metrics")[1]
+        r = subprocess.run([shutil.which("promtool"), "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(d.stop(), 0)
 
     def test_bind_failure_is_fatal(self):

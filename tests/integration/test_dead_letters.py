@@ -70,9 +70,9 @@ outputs:
                          and count(INDEX) >= n - len(bad), timeout=support.scaled(60),
                          what="good events indexed and bad ones dead-lettered")
         m = parse_metrics(get(port, "/metrics")[1])
-        self.assertEqual(m['logship_output_dead_lettered_total{output="es",error="rejected"}'], len(bad))
-        self.assertEqual(m['logship_output_events_total{output="es"}'], n - len(bad))
-        self.assertEqual(m['logship_output_dead_letters_dropped_total{output="es"}'], 0)
+        self.assertEqual(m['logship_output_dead_lettered_total{output="es",error="rejected",type="elasticsearch"}'], len(bad))
+        self.assertEqual(m['logship_output_events_total{output="es",type="elasticsearch"}'], n - len(bad))
+        self.assertEqual(m['logship_output_dead_letters_dropped_total{output="es",type="elasticsearch"}'], 0)
         d.proc.stdin.close()
         self.assertEqual(d.wait(timeout=support.scaled(60)), 0, d.stderr())
         log = d.stderr()

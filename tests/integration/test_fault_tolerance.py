@@ -740,8 +740,8 @@ class FaultToleranceTest(support.TestCase):
 
         def caught_up():
             m = self._metrics(d)
-            figures["resent_409"] = int(m.get('logship_es_duplicates_total{output="es"}', 0))
-            figures["requests"] = int(m.get('logship_es_requests_total{output="es"}', 0))
+            figures["resent_409"] = int(m.get('logship_es_duplicates_total{output="es",type="elasticsearch"}', 0))
+            figures["requests"] = int(m.get('logship_es_requests_total{output="es",type="elasticsearch"}', 0))
         # Exactly once in the index: no duplicate document at all.
         r = self.finish(d, "opensearch-outage", dup_bound=0, scan=lambda: node.scan(index),
                         complete=complete, caught_up=caught_up, catch_up_s=240)

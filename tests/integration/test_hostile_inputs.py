@@ -145,10 +145,10 @@ class HostileInputsTest(support.TestCase):
             write_records(log, kind, 0, 200)
         self.wait_exact({k: 200 for k in ["good", *bad]})
         self.assertTrue(d.running())
-        self.assertEqual(metric(port, 'logship_input_metadata_skipped_total{input="containers"}'), 4)
+        self.assertEqual(metric(port, 'logship_input_metadata_skipped_total{input="containers",type="docker"}'), 4)
         # Each skipped once, not at every scan.
         time.sleep(1.0)
-        self.assertEqual(metric(port, 'logship_input_metadata_skipped_total{input="containers"}'), 4)
+        self.assertEqual(metric(port, 'logship_input_metadata_skipped_total{input="containers",type="docker"}'), 4)
         rss = peak_rss(d.proc.pid)
         took = self.stop_in_time(d)
         recs = delivered(self.out)[2]
@@ -179,9 +179,9 @@ class HostileInputsTest(support.TestCase):
         write_records(huge, "huge", 0, 100)
         write_records(many, "many", 0, 100)
         self.wait_exact({"huge": 100, "many": 100})
-        dropped = 'logship_input_labels_dropped_total{input="containers"}'
+        dropped = 'logship_input_labels_dropped_total{input="containers",type="docker"}'
         self.assertEqual(metric(port, dropped), 37)   # "big" + 36 over max_labels (64)
-        self.assertEqual(metric(port, 'logship_input_metadata_skipped_total{input="containers"}'), 1)
+        self.assertEqual(metric(port, 'logship_input_metadata_skipped_total{input="containers",type="docker"}'), 1)
         # The same labels again (config.v2.json rewritten): counted again, logged once.
         t.write_config(cid_of(1), "many", "app:1", labels)
         support.wait_for(lambda: metric(port, dropped) == 74, timeout=10, what="labels re-read")
@@ -209,7 +209,7 @@ class HostileInputsTest(support.TestCase):
         d = self.start_limited(self.daemon(config(self.tmp, self.root)), nofile)
         port = admin_port(d)
         self.wait_exact({f"c{i}": 20 for i in range(n)}, timeout=support.scaled(90))
-        self.assertGreater(metric(port, 'logship_input_files_parked{input="containers"}'), 0)
+        self.assertGreater(metric(port, 'logship_input_files_parked{input="containers",type="docker"}'), 0)
         # Parked files that grow, and parked files rotated like Docker does (rename + create),
         # are read to their end in turn.
         for i, log in enumerate(logs):
@@ -219,7 +219,7 @@ class HostileInputsTest(support.TestCase):
                 open(log, "wb").close()
             write_records(log, f"c{i}", 30, 10)
         self.wait_exact({f"c{i}": 40 for i in range(n)}, timeout=support.scaled(90))
-        self.assertEqual(metric(port, 'logship_input_fs_errors_total{input="containers"}'), 0)
+        self.assertEqual(metric(port, 'logship_input_fs_errors_total{input="containers",type="docker"}'), 0)
         fds = len(os.listdir(f"/proc/{d.proc.pid}/fd"))
         self.stop_in_time(d)
         # The checkpoints survived: a restart (limit unchanged) re-reads nothing.

@@ -136,7 +136,7 @@ class PoisonEventsTest(support.TestCase):
         names = os.listdir(self.out)
         self.assertTrue(all(len(n.encode()) <= 255 for n in names), names)
         m = parse_metrics(get(port, "/metrics")[1])
-        self.assertEqual(m['logship_output_dead_lettered_total{output="archive",error="bad_path"}'], 50)
+        self.assertEqual(m['logship_output_dead_lettered_total{output="archive",error="bad_path",type="file"}'], 50)
         self.assertIn('msg="event can never be delivered; dead-lettered"', d.stderr())
         self.stop_promptly(d)
 
@@ -172,7 +172,7 @@ class PoisonEventsTest(support.TestCase):
         self.assertEqual(sorted(self.dead_seqs("symlink")), list(range(100)))
         self.assertIn("Too many levels of symbolic links", self.dead_letters()[0]["reason"])
         m = parse_metrics(get(port, "/metrics")[1])
-        self.assertEqual(m['logship_output_dead_lettered_total{output="archive",error="symlink"}'], 100)
+        self.assertEqual(m['logship_output_dead_lettered_total{output="archive",error="symlink",type="file"}'], 100)
         self.stop_promptly(d)
 
     def checkpoint_offsets(self):
@@ -202,7 +202,7 @@ class PoisonEventsTest(support.TestCase):
 
         def failures():
             m = parse_metrics(get(port, "/metrics")[1])
-            return m.get('logship_file_sync_failures_total{output="archive"}', 0) >= 5
+            return m.get('logship_file_sync_failures_total{output="archive",type="file"}', 0) >= 5
         support.wait_for(failures, timeout=support.scaled(20), what="failing fdatasync calls")
         time.sleep(0.5)   # several checkpoint intervals
         self.assertEqual([o for o in self.checkpoint_offsets().values() if o > 0], [],
