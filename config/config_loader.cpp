@@ -129,6 +129,11 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
                                            "[::1]:2020, got \"" + v + "\"";
                                   },
                                   "host:port"})
+          .add("http_reload", &ServiceOptions::http_reload,
+               "Who may POST /api/reload on the HTTP endpoint (it answers once the new config "
+               "runs or was refused): loopback = clients on 127.0.0.1/::1 only, any, off. "
+               "Needs a restart to change.",
+               one_of({"loopback", "any", "off"}))
           .add("ready_max_failing", &ServiceOptions::ready_max_failing,
                "/ready answers 503 once an output has failed every delivery for this long.",
                at_least(Millis(1), "1ms"))

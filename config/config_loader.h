@@ -28,6 +28,7 @@ struct ServiceOptions {
   Millis retry_max{30000};
   bool exit_when_done = false;
   std::string http_listen;                 // "" = no HTTP endpoint
+  std::string http_reload = "loopback";    // who may POST /api/reload: loopback, any, off
   Millis ready_max_failing{60000};
   std::string user;
   bool allow_root = false;

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/runtime/privileges.h"
+#include "daemon/runtime/reload_outcome.h"
 #include "daemon/runtime/systemd_notify.h"
 #include "daemon/state/atomic_file.h"
 
@@ -124,6 +126,7 @@ void warn_restart_only(const config::ServiceOptions& cur, const config::ServiceO
               log::kv("option", std::string("service.") + option));
   };
   if (cur.http_listen != next.http_listen) warn("http_listen");
+  if (cur.http_reload != next.http_reload) warn("http_reload");
   if (cur.user != next.user) warn("user");
   if (cur.allow_root != next.allow_root) warn("allow_root");
 }
@@ -145,25 +148,35 @@ void forget_removed_components(const config::Config& cur, const config::Config& 
   sweep("output", cur.outputs, next.outputs);
 }
 
+std::string reload_status_path(const config::Config& cfg) {
+  return cfg.service.state_dir + "/reload.json";
+}
+
 // Validates the file again and swaps pipelines: the old one drains (inputs stop, outputs
 // deliver, final checkpoint) and the new one starts from the same state_dir, so inputs resume
-// at their committed positions. Returns false only when neither config could be started.
-bool reload(const ConfigArgs& a, config::Config& current, Running& running) {
+// at their committed positions. The outcome goes to ReloadOutcomes (POST /api/reload waits on
+// it) and to <state_dir>/reload.json (`logship reload` waits on that).
+ReloadOutcome reload(const ConfigArgs& a, config::Config& current, Running& running) {
+  auto outcome = [](const char* result, std::vector<std::string> errors) {
+    return ReloadOutcomes::global().publish(result, std::move(errors));
+  };
   if (a.path.empty()) {
     log::warn("reload", "SIGHUP ignored: running the embedded default config, no file to re-read");
-    return true;
+    return outcome("rejected", {"running the embedded default config: no file to re-read"});
   }
   log::info("reload", "reloading", log::kv("config", a.path));
   config::Errors errors(a.path);
   std::optional<config::Config> next = config::load_config_file(a.path, errors);
   if (!next) {
+    std::vector<std::string> lines;
     for (const auto& e : errors.all()) {
+      lines.push_back(e.to_string());
       log::error("reload", "invalid config", log::kv("error", e.to_string()));
     }
     log::error("reload", "reload rejected; the running config stays",
                log::kv("config", a.path) +
                    log::kv("errors", static_cast<int64_t>(errors.all().size())));
-    return true;
+    return outcome("rejected", std::move(lines));
   }
   if (next->service.state_dir != current.service.state_dir) {
     log::error("reload",
@@ -171,10 +184,13 @@ bool reload(const ConfigArgs& a, config::Config& current, Running& running) {
                "live there): restart logship to move it",
                log::kv("running", current.service.state_dir) +
                    log::kv("new", next->service.state_dir));
-    return true;
+    return outcome("rejected", {"service.state_dir cannot change while running (from " +
+                                current.service.state_dir + " to " + next->service.state_dir +
+                                "): restart logship to move it"});
   }
   warn_restart_only(current.service, next->service);
   next->service.http_listen = current.service.http_listen;
+  next->service.http_reload = current.service.http_reload;
   next->service.user = current.service.user;
   next->service.allow_root = current.service.allow_root;
 
@@ -194,16 +210,26 @@ bool reload(const ConfigArgs& a, config::Config& current, Running& running) {
     log::info("reload", "reloaded", log::kv("config", a.path) +
                                         log::kv("inputs", static_cast<int64_t>(current.inputs.size())) +
                                         log::kv("outputs", static_cast<int64_t>(current.outputs.size())));
-    return true;
+    return outcome("reloaded", {});
   }
   log::error("reload", "new config failed to start; going back to the previous one",
              log::kv("error", s.message()));
+  const std::string why = "the new config failed to start: " + s.message();
   if (auto t = start_topology(current, &s)) {
     running.set(std::move(t));
-    return true;
+    return outcome("rolled_back", {why});
   }
   log::error("reload", "previous config failed to start too", log::kv("error", s.message()));
-  return false;
+  return outcome("failed", {why, "the previous config failed to start too: " + s.message()});
+}
+
+// Where `logship reload` finds the outcome. A failure to write it is logged, never fatal.
+void write_reload_status(const config::Config& cfg, const ReloadOutcome& o) {
+  const std::string path = reload_status_path(cfg);
+  if (Status w = write_file_atomically(path, o.to_json(::getpid()) + "\n"); !w.is_ok()) {
+    log::warn("reload", "cannot write the reload outcome; `logship reload` will not see it",
+              log::kv("path", path) + log::kv("error", w.message()));
+  }
 }
 
 // The last words of a run: what was delivered, and what was not and where it is.
@@ -292,6 +318,14 @@ int run(const std::vector<std::string>& given) {
   AdminHttp http;
   if (!current.service.http_listen.empty()) {
     auto max_failing = current.service.ready_max_failing;
+    // The main thread takes SIGHUP (blocked everywhere else) and runs the reload; the answer
+    // waits for its outcome, at most a drain and a start.
+    const std::string& access = current.service.http_reload;
+    http.enable_reload(access == "any"        ? AdminHttp::ReloadAccess::kAny
+                       : access == "loopback" ? AdminHttp::ReloadAccess::kLoopback
+                                              : AdminHttp::ReloadAccess::kOff,
+                       [] { ::kill(::getpid(), SIGHUP); },
+                       current.service.drain_timeout + std::chrono::seconds(60));
     s = http.start(current.service.http_listen, [&running, max_failing](std::string* why) {
       std::shared_ptr<Topology> t = running.get();
       if (!t) {
@@ -337,7 +371,9 @@ int run(const std::vector<std::string>& given) {
     }
     if (r == SIGHUP) {
       systemd.reloading();
-      if (!reload(a, current, running)) {
+      const ReloadOutcome o = reload(a, current, running);
+      write_reload_status(current, o);
+      if (o.result == "failed") {
         fatal = true;
         break;
       }
@@ -369,7 +405,42 @@ int run(const std::vector<std::string>& given) {
   return rc;
 }
 
-int reload(const std::vector<std::string>& args) {
+namespace {
+
+// The outcome in <state_dir>/reload.json when it was written by process `pid`.
+std::optional<ReloadOutcome> read_reload_status(const std::string& path, long pid) {
+  std::string text;
+  long writer = 0;
+  ReloadOutcome o;
+  if (!read_whole_file(path, &text) || !ReloadOutcome::from_json(text, &writer, &o) ||
+      writer != pid) {
+    return std::nullopt;
+  }
+  return o;
+}
+
+}  // namespace
+
+int reload(const std::vector<std::string>& given) {
+  // --timeout DURATION (how long to wait for the outcome), --no-wait (signal only).
+  std::vector<std::string> args;
+  config::Millis timeout{120000};
+  bool wait = true;
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    const std::string& g = given[i];
+    if (g == "--no-wait") {
+      wait = false;
+    } else if (g == "--timeout" || g.rfind("--timeout=", 0) == 0) {
+      std::string v = g.size() > 9 ? g.substr(10) : (i + 1 < given.size() ? given[++i] : "");
+      if (!config::parse_duration(v, &timeout) || timeout.count() <= 0) {
+        std::fprintf(stderr, "logship reload: --timeout takes a duration such as 90s, not '%s'\n",
+                     v.c_str());
+        return 2;
+      }
+    } else {
+      args.push_back(g);
+    }
+  }
   ConfigArgs a = parse_config_args(args);
   if (!a.ok) {
     std::fprintf(stderr, "logship reload: %s\n", a.error.c_str());
@@ -400,12 +471,44 @@ int reload(const std::vector<std::string>& args) {
                  path.c_str(), pid);
     return 1;
   }
+  const std::string status_path = reload_status_path(*cfg);
+  const std::optional<ReloadOutcome> before = read_reload_status(status_path, pid);
+  const uint64_t after = before ? before->generation : 0;
   if (::kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
     std::perror("logship reload: kill");
     return 1;
   }
-  std::printf("sent SIGHUP to logship (pid %ld); its log reports the result\n", pid);
-  return 0;
+  if (!wait) {
+    std::printf("sent SIGHUP to logship (pid %ld); its log reports the result\n", pid);
+    return 0;
+  }
+  // The daemon drains the old pipeline and starts the new one, then writes the outcome.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::optional<ReloadOutcome> o = read_reload_status(status_path, pid);
+    if (o && o->generation > after) {
+      if (o->ok()) {
+        std::printf("reloaded: logship (pid %ld) runs %s\n", pid, a.path.c_str());
+        return 0;
+      }
+      std::fprintf(stderr, "logship reload: %s\n",
+                   o->result == "rejected"      ? "rejected; the running config stays"
+                   : o->result == "rolled_back" ? "the new config did not start; the previous "
+                                                  "one runs again"
+                                                : "failed; logship is stopping");
+      for (const std::string& e : o->errors) std::fprintf(stderr, "  %s\n", e.c_str());
+      return 1;
+    }
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::fprintf(stderr, "logship reload: logship (pid %ld) exited\n", pid);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::fprintf(stderr,
+               "logship reload: no outcome from pid %ld within %s; its log will have it\n", pid,
+               config::format_duration(timeout).c_str());
+  return 3;
 }
 
 }  // namespace logship::commands

@@ -31,10 +31,16 @@ const CommandHelp kHelp[] = {
      "  --print    the effective config: defaults filled in, ${...} expanded, secrets as ***\n"
      "  --offline  secret files (${file:...}) need not exist here (CI, before deployment)\n"},
     {"reload",
-     "usage: logship reload [-c FILE]\n"
+     "usage: logship reload [-c FILE] [--timeout DURATION] [--no-wait]\n"
      "\n"
      "Validates FILE, then sends SIGHUP to the daemon whose pid is in <state_dir>/logship.pid\n"
-     "(state_dir from FILE). Exits 1 without signalling if FILE has errors.\n"},
+     "(state_dir from FILE) and waits for the outcome the daemon writes to\n"
+     "<state_dir>/reload.json: exits 0 once the new config runs, 1 if FILE has errors (nothing\n"
+     "is signalled), if the daemon rejected it or could not start it (the errors are printed),\n"
+     "3 if no outcome came within --timeout (default 2m). Suited for systemd's ExecReload.\n"
+     "  --no-wait  send the signal and exit 0 (the daemon's log has the outcome)\n"
+     "The HTTP endpoint does the same: POST /api/reload answers 200, 422 (rejected) or 500\n"
+     "with the outcome as JSON (service.http_reload: loopback clients by default).\n"},
     {"plugins",
      "usage: logship plugins\n"
      "       logship plugins describe [KIND/]NAME [--json]\n"
@@ -63,7 +69,7 @@ int print_usage(bool to_stderr) {
       "\n"
       "  run [-c FILE]               run the daemon\n"
       "  validate [-c FILE] [--print] [--offline]  check a config\n"
-      "  reload [-c FILE]            validate FILE, then make the daemon running it re-read it\n"
+      "  reload [-c FILE]            validate FILE, make the daemon re-read it, wait for the outcome\n"
       "  plugins                     list the available inputs, processors and outputs\n"
       "  plugins describe NAME [--json]  print a plugin's options\n"
       "  dead-letters list FILE...   summarize dead-letter files\n"

@@ -3,14 +3,18 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <unistd.h>
+
 #include <atomic>
 #include <list>
+#include <optional>
 #include <thread>
 
 #include "config/config_loader.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/runtime/process_metrics.h"
+#include "daemon/runtime/reload_outcome.h"
 
 namespace logship {
 
@@ -29,17 +33,28 @@ constexpr std::size_t kMaxConnections = 64;
 // again at once would spin. Wait for descriptors to come back.
 constexpr auto kAcceptRetry = std::chrono::milliseconds(200);
 
+// How often a POST /api/reload looks for its outcome: a reload takes at least a pipeline drain.
+constexpr auto kReloadPoll = std::chrono::milliseconds(50);
+
 class Session;
 // Open sessions, oldest first. Only touched on the io thread.
 using SessionList = std::list<Session*>;
+
+// What requests are answered with; set before the io thread starts, read-only after.
+struct Handlers {
+  AdminHttp::ReadyFn ready;
+  AdminHttp::ReloadAccess reload_access = AdminHttp::ReloadAccess::kOff;
+  std::function<void()> reload_trigger;
+  std::chrono::milliseconds reload_wait{0};
+};
 
 // One request per connection, then close: scrapers and probes reconnect anyway, and it keeps
 // a slow client from holding anything beyond its own socket for kIoTimeout.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const AdminHttp::ReadyFn& ready, SessionList& live)
-      : stream_(std::move(socket)), ready_(ready), live_(live),
-        entry_(live.insert(live.end(), this)) {}
+  Session(tcp::socket socket, const Handlers& handlers, SessionList& live)
+      : stream_(std::move(socket)), handlers_(handlers), poll_(stream_.get_executor()),
+        live_(live), entry_(live.insert(live.end(), this)) {}
   ~Session() { unlist(); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -47,6 +62,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Evicted to make room: pending operations complete with operation_aborted and release it.
   void close() {
     unlist();
+    poll_.cancel();
     beast::error_code ignored;
     stream_.socket().close(ignored);
   }
@@ -66,6 +82,10 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.set(http::field::server, "logship");
     const std::string_view target(request_.target().data(), request_.target().size());
     std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/api/reload" && handlers_.reload_trigger) {
+      start_reload();
+      return;
+    }
     if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
       set(http::status::method_not_allowed, "text/plain", "only GET\n");
       response_.set(http::field::allow, "GET, HEAD");
@@ -76,7 +96,7 @@ class Session : public std::enable_shared_from_this<Session> {
       set(http::status::ok, "text/plain", "ok\n");
     } else if (path == "/ready") {
       std::string why;
-      if (ready_ && ready_(&why)) {
+      if (handlers_.ready && handlers_.ready(&why)) {
         set(http::status::ok, "text/plain", "ready\n");
       } else {
         set(http::status::service_unavailable, "text/plain", "not ready: " + why + "\n");
@@ -88,6 +108,56 @@ class Session : public std::enable_shared_from_this<Session> {
       response_.content_length(response_.body().size());
       response_.body().clear();
     }
+    send();
+  }
+
+  // POST /api/reload: starts a reload and answers with its outcome once there is one.
+  void start_reload() {
+    if (request_.method() != http::verb::post) {
+      set(http::status::method_not_allowed, "text/plain", "only POST\n");
+      response_.set(http::field::allow, "POST");
+      return send();
+    }
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    const bool allowed =
+        handlers_.reload_access == AdminHttp::ReloadAccess::kAny ||
+        (handlers_.reload_access == AdminHttp::ReloadAccess::kLoopback && !ec &&
+         peer.address().is_loopback());
+    if (!allowed) {
+      set(http::status::forbidden, "text/plain",
+          handlers_.reload_access == AdminHttp::ReloadAccess::kOff
+              ? "reload over HTTP is off (service.http_reload)\n"
+              : "reload over HTTP is for loopback clients (service.http_reload)\n");
+      return send();
+    }
+    after_ = ReloadOutcomes::global().generation();
+    deadline_ = std::chrono::steady_clock::now() + handlers_.reload_wait;
+    handlers_.reload_trigger();
+    wait_for_outcome();
+  }
+
+  void wait_for_outcome() {
+    if (!listed_) return;   // evicted meanwhile
+    if (std::optional<ReloadOutcome> o = ReloadOutcomes::global().since(after_)) {
+      const http::status st = o->ok()                    ? http::status::ok
+                              : o->result == "rejected" ? http::status::unprocessable_entity
+                                                         : http::status::internal_server_error;
+      set(st, "application/json", o->to_json(::getpid()) + "\n");
+      return send();
+    }
+    if (std::chrono::steady_clock::now() >= deadline_) {
+      set(http::status::gateway_timeout, "text/plain",
+          "no reload outcome yet; the daemon's log has it when it comes\n");
+      return send();
+    }
+    poll_.expires_after(kReloadPoll);
+    poll_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->wait_for_outcome();
+    });
+  }
+
+  void send() {
     stream_.expires_after(kIoTimeout);
     http::async_write(stream_, response_,
                       [self = shared_from_this()](beast::error_code, std::size_t) {
@@ -112,7 +182,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_{8192};
   http::request<http::empty_body> request_;
   http::response<http::string_body> response_;
-  const AdminHttp::ReadyFn& ready_;
+  const Handlers& handlers_;
+  asio::steady_timer poll_;
+  uint64_t after_ = 0;
+  std::chrono::steady_clock::time_point deadline_;
   SessionList& live_;
   SessionList::iterator entry_;
   bool listed_ = true;
@@ -126,7 +199,7 @@ struct AdminHttp::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   asio::steady_timer retry{io};
-  ReadyFn ready;
+  Handlers handlers;
   std::thread thread;
   uint16_t port = 0;
   log::RateLimit accept_log{3, std::chrono::seconds(60)};
@@ -154,7 +227,7 @@ struct AdminHttp::Impl {
         evicted->fetch_add(1, std::memory_order_relaxed);
         live.front()->close();
       }
-      std::make_shared<Session>(std::move(socket), ready, live)->run();
+      std::make_shared<Session>(std::move(socket), handlers, live)->run();
       accept();
     });
   }
@@ -163,6 +236,13 @@ struct AdminHttp::Impl {
 AdminHttp::AdminHttp() : impl_(std::make_unique<Impl>()) {}
 
 AdminHttp::~AdminHttp() { stop(); }
+
+void AdminHttp::enable_reload(ReloadAccess access, std::function<void()> trigger,
+                              std::chrono::milliseconds wait_limit) {
+  impl_->handlers.reload_access = access;
+  impl_->handlers.reload_trigger = std::move(trigger);
+  impl_->handlers.reload_wait = wait_limit;
+}
 
 Status AdminHttp::start(const std::string& listen, ReadyFn ready) {
   std::string host;
@@ -182,7 +262,7 @@ Status AdminHttp::start(const std::string& listen, ReadyFn ready) {
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::unavailable("http_listen " + listen + ": " + ec.message());
   impl_->port = a.local_endpoint().port();
-  impl_->ready = std::move(ready);
+  impl_->handlers.ready = std::move(ready);
   impl_->evicted = &Metrics::global().counter(
       "logship_admin_connections_evicted_total", "",
       "Admin connections closed to stay within the connection cap (oldest first)");
@@ -200,7 +280,8 @@ Status AdminHttp::start(const std::string& listen, ReadyFn ready) {
   std::string shown = addr.is_v6() ? "[" + host + "]" : host;
   log::info("http", "admin endpoint listening",
             log::kv("address", shown + ":" + std::to_string(impl_->port)) +
-                log::kv("paths", "/metrics /health /ready"));
+                log::kv("paths", impl_->handlers.reload_trigger ? "/metrics /health /ready /api/reload"
+                                                                : "/metrics /health /ready"));
   return Status::ok();
 }
 

@@ -1,8 +1,9 @@
 #pragma once
-// The admin HTTP endpoint: /metrics (Prometheus text), /health and /ready. One thread runs an
+// The admin HTTP endpoint: /metrics (Prometheus text), /health, /ready and POST /api/reload. One thread runs an
 // io_context; requests are tiny and rare, so one connection at a time per strand is plenty.
 // At most kMaxConnections are open (the oldest is closed for a new one), each for at most
 // kIoTimeout per step.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,6 +23,12 @@ class AdminHttp {
   ~AdminHttp();
   AdminHttp(const AdminHttp&) = delete;
   AdminHttp& operator=(const AdminHttp&) = delete;
+
+  // POST /api/reload: who may ask, how to start a reload, and how long to wait for its outcome
+  // (ReloadOutcomes) before answering 504. Before start(); without it the path is 404.
+  enum class ReloadAccess { kOff, kLoopback, kAny };
+  void enable_reload(ReloadAccess access, std::function<void()> trigger,
+                     std::chrono::milliseconds wait_limit);
 
   // Binds `listen` ("host:port"; port 0 picks one) and starts the thread.
   Status start(const std::string& listen, ReadyFn ready);

@@ -127,7 +127,9 @@ class PackagingTest(support.TestCase):
         self.assertEqual(d["ReadWritePaths"], ["/var/lib/logship /var/log/logship"])
         self.assertEqual(d["RestrictAddressFamilies"], ["AF_UNIX AF_INET AF_INET6"])
         self.assertIn("@system-service", d["SystemCallFilter"])
-        self.assertEqual(d["ExecReload"], ["/bin/kill -HUP $MAINPID"])
+        # systemctl reload returns the daemon's outcome, not just "signal sent".
+        self.assertEqual(d["ExecReload"], [d["ExecStart"][0].split(" run ")[0] +
+                                           " reload -c /etc/logship/logship.yaml"])
 
     def test_dockerfile_rules(self):
         # The image is built by build-image.sh from the local rootfs (no base image, no registry);

@@ -5,8 +5,10 @@ import collections
 import json
 import os
 import re
+import socket
 
 import support
+from ops_support import admin_port, get
 
 N = 6000
 
@@ -138,6 +140,106 @@ routes:
                          what="rejection")
         self.assertEqual(d.wait(timeout=60), 0)
         self.assertEqual(sorted(seqs(f"{self.tmp}/a")), list(range(N)))
+
+
+class ReloadOutcomeTest(support.TestCase):
+    """`logship reload` and POST /api/reload return the daemon's own outcome."""
+
+    def config(self, outputs=("a",), extra_inputs="", service=""):
+        outs = "".join(f"""
+  {name}:
+    type: file
+    path: {self.tmp}/{name}/{{input}}.log""" for name in outputs)
+        return f"""
+service:
+  state_dir: {self.tmp}/state
+  http_listen: 127.0.0.1:0
+  drain_timeout: 5s{service}
+inputs:
+  gen: {{type: generate, rate: 200, message_size: 32}}{extra_inputs}
+outputs:{outs}
+"""
+
+    def write(self, d, text):
+        with open(d.config_path, "w") as f:
+            f.write(text)
+
+    def post_reload(self, port):
+        return get(port, "/api/reload", method="POST")
+
+    def test_reload_command_waits_for_the_outcome(self):
+        d = self.daemon(self.config()).start()
+        support.wait_for(lambda: os.path.isdir(f"{self.tmp}/a"), timeout=support.scaled(20),
+                         what="output a")
+        self.write(d, self.config(("a", "b")))
+        r = support.run_logship(["reload", "-c", d.config_path])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout.decode(), f"reloaded: logship (pid {d.proc.pid}) runs "
+                                            f"{d.config_path}\n")
+        # It returned after the reload: the new output exists by now.
+        self.assertIn('msg="reloaded"', d.stderr())
+        self.assertTrue(os.path.isdir(f"{self.tmp}/b") or
+                        support.wait_for(lambda: os.path.isdir(f"{self.tmp}/b"), timeout=10))
+
+        # Valid, but the new syslog input cannot bind a port that is taken: the previous
+        # config runs again, and the command says so with the reason.
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            self.write(d, self.config(("a", "b"), extra_inputs=f"""
+  sys: {{type: syslog, tcp: "127.0.0.1:{port}"}}"""))
+            r = support.run_logship(["reload", "-c", d.config_path])
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 1, err)
+        self.assertIn("the new config did not start; the previous one runs again", err)
+        self.assertIn(f"127.0.0.1:{port}", err)
+        self.assertTrue(d.running())
+        with open(f"{self.tmp}/state/reload.json") as f:
+            status = json.load(f)
+        self.assertEqual((status["pid"], status["generation"], status["result"]),
+                         (d.proc.pid, 2, "rolled_back"))
+
+        # --no-wait only signals.
+        self.write(d, self.config(("a",)))
+        r = support.run_logship(["reload", "--no-wait", "-c", d.config_path])
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("its log reports the result", r.stdout.decode())
+        support.wait_for(lambda: d.stderr().count('msg="reloaded"') == 2, timeout=30,
+                         what="second reload")
+        self.assertEqual(d.stop(), 0, d.stderr())
+
+    def test_api_reload_answers_with_the_outcome(self):
+        d = self.daemon(self.config()).start()
+        port = admin_port(d)
+        self.assertEqual(get(port, "/api/reload")[0], 405)
+        # An invalid file: 422 with every error at its place; the old pipeline runs on.
+        self.write(d, self.config().replace("type: generate", "type: generat"))
+        status, body = self.post_reload(port)
+        self.assertEqual(status, 422, body)
+        outcome = json.loads(body)
+        self.assertEqual((outcome["pid"], outcome["generation"], outcome["result"]),
+                         (d.proc.pid, 1, "rejected"))
+        line = next(i for i, l in enumerate(self.config().splitlines(), 1) if "type: generate" in l)
+        self.assertEqual(len(outcome["errors"]), 1, outcome)
+        self.assertTrue(outcome["errors"][0].startswith(f"{d.config_path}:{line}:"), outcome)
+        self.assertIn("unknown input type 'generat'; did you mean 'generate'?", outcome["errors"][0])
+        self.assertEqual(get(port, "/ready")[0], 200)
+        # Fixed: 200 once the new pipeline runs (it is ready when the answer comes).
+        self.write(d, self.config(("a", "c")))
+        status, body = self.post_reload(port)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["result"], "reloaded")
+        self.assertIn('msg="reloaded"', d.stderr())
+        self.assertEqual(d.stop(), 0, d.stderr())
+
+    def test_api_reload_can_be_turned_off(self):
+        d = self.daemon(self.config(service="\n  http_reload: \"off\"")).start()
+        port = admin_port(d)
+        status, body = self.post_reload(port)
+        self.assertEqual((status, body), (403, "reload over HTTP is off (service.http_reload)\n"))
+        self.assertNotIn("reloading", d.stderr())
+        self.assertEqual(d.stop(), 0, d.stderr())
 
 
 if __name__ == "__main__":
