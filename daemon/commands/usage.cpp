@@ -58,6 +58,20 @@ const CommandHelp kHelp[] = {
      "  rejected them, e.g. the index mapping). What is delivered leaves FILE; what is rejected\n"
      "  again stays, with its new reason. Safe while the daemon runs; an interrupted replay\n"
      "  leaves FILE.replaying, which replay resumes. Exits 0 when everything was delivered.\n"},
+    {"fsck",
+     "usage: logship fsck [-c FILE | --state-dir DIR] [--repair] [--export OUT.ndjson]\n"
+     "       logship fsck [-c FILE | --state-dir DIR] --drop-buffer OUTPUT\n"
+     "\n"
+     "Checks what logship keeps in its state_dir while it is stopped (it refuses while the\n"
+     "daemon runs): lists every checkpoint, verifies every output disk buffer and docker_plugin\n"
+     "spool record by record (length, CRC, batch encoding) and reports what is undelivered.\n"
+     "  --repair        take damage out: a torn or corrupt end of a segment is cut; a corrupt\n"
+     "                  run inside one is split out, the records after it keeping their offsets\n"
+     "                  (the daemon would skip the same bytes; repaired, it does not have to)\n"
+     "  --export OUT    write the undelivered events of every disk buffer to OUT as dead-letter\n"
+     "                  lines (logship dead-letters replay OUT --output NAME sends them)\n"
+     "  --drop-buffer OUTPUT  delete that output's disk buffer and its checkpoint on purpose\n"
+     "Exit codes, as e2fsck's: 0 clean, 1 damage repaired, 4 damage left, 8 could not check.\n"},
 };
 
 }  // namespace
@@ -74,6 +88,7 @@ int print_usage(bool to_stderr) {
       "  plugins describe NAME [--json]  print a plugin's options\n"
       "  dead-letters list FILE...   summarize dead-letter files\n"
       "  dead-letters replay FILE --output NAME [-c FILE]  send dead letters again\n"
+      "  fsck [-c FILE] [--repair] [--export OUT]  check and repair buffers and checkpoints\n"
       "  version                     print the version\n"
       "\n",
       f);
