@@ -137,6 +137,10 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
           .add("ready_max_failing", &ServiceOptions::ready_max_failing,
                "/ready answers 503 once an output has failed every delivery for this long.",
                at_least(Millis(1), "1ms"))
+          .add("ready_fails_on_loss", &ServiceOptions::ready_fails_on_loss,
+               "/ready answers 503 once an input lost data: bytes of a followed file rotated "
+               "or deleted before they were read (logship_input_lost_bytes_total), until the "
+               "next reload or restart acknowledges it. Off: the loss is counted and logged.")
           .add("user", &ServiceOptions::user,
                "When started as root, switch to this user (and its groups) before reading "
                "anything, keeping only CAP_DAC_READ_SEARCH (to read root-owned log "

@@ -30,6 +30,7 @@ struct ServiceOptions {
   std::string http_listen;                 // "" = no HTTP endpoint
   std::string http_reload = "loopback";    // who may POST /api/reload: loopback, any, off
   Millis ready_max_failing{60000};
+  bool ready_fails_on_loss = false;
   std::string user;
   bool allow_root = false;
   bool allow_env_secrets = false;

@@ -189,6 +189,11 @@ class Topology::InputSlot final : public InputContext {
   std::atomic<bool> finished_{false};
 };
 
+namespace {
+// Counted by the tailer of the docker, cri and file inputs.
+constexpr std::string_view kLostBytesMetric = "logship_input_lost_bytes_total";
+}  // namespace
+
 bool Topology::ready(std::chrono::milliseconds max_failing, std::string* why) const {
   if (!started_.load() || stopping_.load()) {
     *why = "pipeline not running";
@@ -203,6 +208,19 @@ bool Topology::ready(std::chrono::milliseconds max_failing, std::string* why) co
       *why = "output " + r->name() + " failing for " +
              std::to_string((now_ns - since) / 1000000000) + "s";
       return false;
+    }
+  }
+  if (cfg_.service.ready_fails_on_loss) {
+    for (std::size_t i = 0; i < cfg_.inputs.size() && i < lost_at_start_.size(); ++i) {
+      const std::string& name = cfg_.inputs[i].name;
+      const int64_t lost =
+          Metrics::global().value(kLostBytesMetric, label("input", name)) - lost_at_start_[i];
+      if (lost > 0) {
+        *why = "input " + name + " lost " + std::to_string(lost) +
+               " bytes (rotated or deleted before they were read); a reload or restart "
+               "acknowledges it";
+        return false;
+      }
     }
   }
   return true;
@@ -228,6 +246,10 @@ Status Topology::start() {
     Metrics::global().set_component_type("processor", c.name, c.type);
   }
   for (const auto& c : cfg_.outputs) Metrics::global().set_component_type("output", c.name, c.type);
+  // A loss before this pipeline (acknowledged by the reload that made it) does not count.
+  for (const auto& c : cfg_.inputs) {
+    lost_at_start_.push_back(Metrics::global().value(kLostBytesMetric, label("input", c.name)));
+  }
   LOGSHIP_TRY(store_.open(cfg_.service.state_dir).with_context("state_dir"));
   MemoryBudget::global().set_limit(cfg_.service.memory_limit.bytes);
   RunnerOptions ro;

@@ -31,7 +31,8 @@ class Topology {
   CheckpointStore& checkpoints() { return store_; }
   bool all_inputs_finished() const { return inputs_finished_.load() >= cfg_.inputs.size(); }
   // Started, not stopping, and no output has failed every delivery for longer than
-  // `max_failing`. On false, *why says which output.
+  // `max_failing` (nor, with service.ready_fails_on_loss, has an input lost data since this
+  // pipeline started). On false, *why says which output or input.
   bool ready(std::chrono::milliseconds max_failing, std::string* why) const;
   // Blocks until every input called finished(), or `stop_waiting` returns true (polled).
   void wait_inputs_finished(const std::function<bool()>& stop_waiting);
@@ -59,6 +60,7 @@ class Topology {
   bool ckpt_stop_ = false;
   std::thread ckpt_thread_;
   std::atomic<std::size_t> inputs_finished_{0};
+  std::vector<int64_t> lost_at_start_;   // each input's lost bytes when this pipeline started
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
 };

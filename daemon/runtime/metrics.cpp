@@ -79,7 +79,11 @@ std::string Metrics::typed(std::string_view labels) const {
 void Metrics::set_component_type(std::string_view key, std::string_view name,
                                  std::string_view type) {
   std::lock_guard lock(mu_);
-  component_types_[label(key, name)] = std::string(type);
+  if (type.empty()) {
+    component_types_.erase(label(key, name));
+  } else {
+    component_types_[label(key, name)] = std::string(type);
+  }
 }
 
 void Metrics::forget_component(std::string_view key, std::string_view name) {

@@ -98,3 +98,44 @@ TEST(TopologyTest, StopPastDeadlineLeavesUndeliveredDataUnacked) {
 
 }  // namespace
 }  // namespace logship
+
+namespace logship {
+namespace {
+
+TEST(TopologyReadyTest, DataLostByAnInputTurnsReadyRedUntilTheNextPipeline) {
+  using namespace std::chrono_literals;
+  using namespace pipeline_test;
+  Recorder rec;
+  std::atomic<int> emitted{0};
+  auto make = [&](const std::string& dir, bool fails_on_loss) {
+    auto cfg = make_config(
+        fresh_dir(dir), [&] { return std::make_unique<CountingInput>(1, 1, &emitted); },
+        [&] { return std::make_unique<RecordingOutput>(&rec, 1); });
+    cfg.service.ready_fails_on_loss = fails_on_loss;
+    return cfg;
+  };
+  auto& lost = Metrics::global().counter("logship_input_lost_bytes_total", "input=\"in\"");
+  lost.fetch_add(7);   // an earlier pipeline's loss: not this one's
+  Topology topo(make("ready_loss", true));
+  ASSERT_TRUE(topo.start().is_ok());
+  std::string why;
+  EXPECT_TRUE(topo.ready(60s, &why)) << why;
+  lost.fetch_add(123);
+  EXPECT_FALSE(topo.ready(60s, &why));
+  EXPECT_EQ(why, "input in lost 123 bytes (rotated or deleted before they were read); a reload "
+                 "or restart acknowledges it");
+  EXPECT_TRUE(topo.stop(5s));
+  // The next pipeline (a reload) starts green; without the option a loss never turns it red.
+  Topology next(make("ready_loss2", true));
+  ASSERT_TRUE(next.start().is_ok());
+  EXPECT_TRUE(next.ready(60s, &why)) << why;
+  EXPECT_TRUE(next.stop(5s));
+  Topology off(make("ready_loss3", false));
+  ASSERT_TRUE(off.start().is_ok());
+  lost.fetch_add(1);
+  EXPECT_TRUE(off.ready(60s, &why)) << why;
+  EXPECT_TRUE(off.stop(5s));
+}
+
+}  // namespace
+}  // namespace logship
