@@ -71,26 +71,41 @@ Spool::~Spool() {
   }
 }
 
-std::string Spool::path_of(uint64_t base) const {
+std::string segment_file_name(uint64_t base) {
   char name[32];
   std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(base));
-  return dir_ + "/" + name;
+  return name;
 }
+
+bool parse_segment_file_name(std::string_view n, uint64_t* base) {
+  if (n.size() != 24 || n.substr(20) != ".seg") return false;
+  uint64_t b = 0;
+  for (char c : n.substr(0, 20)) {
+    if (c < '0' || c > '9') return false;
+    b = b * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *base = b;
+  return true;
+}
+
+bool verify_record(const char* p, uint64_t avail, uint32_t* len) {
+  if (avail < kRecordHeader) return false;
+  const uint32_t l = load_le32(p);
+  if (l > kMaxRecord || l > avail - kRecordHeader) return false;
+  if (record_crc(p, std::string_view(p + kRecordHeader, l)) != load_le32(p + 4)) return false;
+  *len = l;
+  return true;
+}
+
+std::string Spool::path_of(uint64_t base) const { return dir_ + "/" + segment_file_name(base); }
 
 Status Spool::open_segments(uint64_t committed) {
   LOGSHIP_TRY(make_dirs(dir_));
   DIR* d = ::opendir(dir_.c_str());
   if (d == nullptr) return Status::io("opendir " + dir_, errno);
   while (dirent* e = ::readdir(d)) {
-    std::string_view n(e->d_name);
-    if (n.size() != 24 || n.substr(20) != ".seg") continue;
     uint64_t base = 0;
-    bool ok = true;
-    for (char c : n.substr(0, 20)) {
-      if (c < '0' || c > '9') ok = false;
-      base = base * 10 + static_cast<uint64_t>(c - '0');
-    }
-    if (!ok) continue;
+    if (!parse_segment_file_name(e->d_name, &base)) continue;
     struct stat st{};
     if (::stat(path_of(base).c_str(), &st) != 0) continue;
     segments_.push_back(Segment{base, static_cast<uint64_t>(st.st_size), 0});
@@ -434,15 +449,10 @@ bool SpoolReader::ensure(uint64_t pos, uint64_t n, uint64_t seg_size) {
 
 bool SpoolReader::valid_at(uint64_t pos, uint64_t seg_size, uint32_t* len) {
   if (!ensure(pos, kRecordHeader, seg_size)) return false;
-  const char* h = buf_.data() + (pos - buf_pos_);
-  const uint32_t l = load_le32(h);
-  const uint32_t crc = load_le32(h + 4);
+  const uint32_t l = load_le32(buf_.data() + (pos - buf_pos_));
   if (l > kMaxRecord || l > seg_size - pos - kRecordHeader) return false;
   if (!ensure(pos, kRecordHeader + l, seg_size)) return false;
-  h = buf_.data() + (pos - buf_pos_);
-  if (record_crc(h, std::string_view(h + kRecordHeader, l)) != crc) return false;
-  *len = l;
-  return true;
+  return verify_record(buf_.data() + (pos - buf_pos_), kRecordHeader + l, len);
 }
 
 bool SpoolReader::next(uint64_t* cursor, uint64_t* at, std::string_view* payload) {

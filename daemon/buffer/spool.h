@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/core/status.h"
@@ -60,6 +61,14 @@ struct SpoolStats {
 constexpr std::size_t kRecordHeader = 8;
 // Larger lengths are never written, so a header claiming one is corrupt.
 constexpr uint32_t kMaxRecord = 256u << 20;
+
+// The file of the segment at `base`: "<base, 20 digits>.seg".
+std::string segment_file_name(uint64_t base);
+// Its base, when `name` is a segment's file name.
+bool parse_segment_file_name(std::string_view name, uint64_t* base);
+// When the `avail` bytes at `p` begin with a whole record whose length and CRC verify: true,
+// with its payload length.
+bool verify_record(const char* p, uint64_t avail, uint32_t* len);
 
 class Spool {
  public:

@@ -11,7 +11,6 @@
 #include <cstring>
 
 #include "daemon/buffer/spool.h"
-#include "daemon/core/crc32c.h"
 
 namespace logship {
 namespace {
@@ -23,24 +22,14 @@ struct SegmentFile {
 };
 
 std::string segment_path(const std::string& dir, uint64_t base) {
-  char name[32];
-  std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(base));
-  return dir + "/" + name;
-}
-
-uint32_t load_le32(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  return uint32_t{u[0]} | (uint32_t{u[1]} << 8) | (uint32_t{u[2]} << 16) | (uint32_t{u[3]} << 24);
+  return dir + "/" + segment_file_name(base);
 }
 
 // The length of the record at `pos` of `data` when it verifies, else -1.
 int64_t record_at(std::string_view data, uint64_t pos) {
-  if (pos + kRecordHeader > data.size()) return -1;
-  const char* h = data.data() + pos;
-  const uint32_t len = load_le32(h);
-  if (len > kMaxRecord || len > data.size() - pos - kRecordHeader) return -1;
-  const uint32_t crc = crc32c_extend(crc32c_extend(0, h, 4), h + kRecordHeader, len);
-  return crc == load_le32(h + 4) ? static_cast<int64_t>(len) : -1;
+  uint32_t len = 0;
+  if (pos > data.size() || !verify_record(data.data() + pos, data.size() - pos, &len)) return -1;
+  return static_cast<int64_t>(len);
 }
 
 Status read_file(const std::string& path, uint64_t size, std::string* out) {
@@ -67,17 +56,11 @@ Result<std::vector<SegmentFile>> list_segments(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return Status::io("opendir " + dir, errno);
   while (const dirent* e = ::readdir(d)) {
-    std::string_view n(e->d_name);
-    if (n.size() != 24 || n.substr(20) != ".seg") continue;
     uint64_t base = 0;
-    bool ok = true;
-    for (char c : n.substr(0, 20)) {
-      if (c < '0' || c > '9') ok = false;
-      base = base * 10 + static_cast<uint64_t>(c - '0');
-    }
+    if (!parse_segment_file_name(e->d_name, &base)) continue;
     struct stat st {};
     const std::string path = segment_path(dir, base);
-    if (!ok || ::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     segs.push_back(SegmentFile{base, static_cast<uint64_t>(st.st_size), path});
   }
   ::closedir(d);
