@@ -58,6 +58,16 @@ const CommandHelp kHelp[] = {
      "  rejected them, e.g. the index mapping). What is delivered leaves FILE; what is rejected\n"
      "  again stays, with its new reason. Safe while the daemon runs; an interrupted replay\n"
      "  leaves FILE.replaying, which replay resumes. Exits 0 when everything was delivered.\n"},
+    {"top",
+     "usage: logship top [-c FILE | --address HOST:PORT] [--interval 1s] [--iterations N]\n"
+     "                   [--no-clear]\n"
+     "\n"
+     "A live view of a running daemon from its /metrics endpoint (service.http_listen of\n"
+     "FILE, or --address): per input events and bytes per second, lag, lost bytes and errors;\n"
+     "per output events and bytes per second, queue and disk-buffer fill, retries per second,\n"
+     "dead-lettered and dropped events; the files furthest behind; CPU, RSS, open files and\n"
+     "the memory budget. Refreshed every interval; --iterations N stops after N screens\n"
+     "(scripts, CI); --no-clear appends screens instead of redrawing.\n"},
     {"fsck",
      "usage: logship fsck [-c FILE | --state-dir DIR] [--repair] [--export OUT.ndjson]\n"
      "       logship fsck [-c FILE | --state-dir DIR] --drop-buffer OUTPUT\n"
@@ -89,6 +99,7 @@ int print_usage(bool to_stderr) {
       "  dead-letters list FILE...   summarize dead-letter files\n"
       "  dead-letters replay FILE --output NAME [-c FILE]  send dead letters again\n"
       "  fsck [-c FILE] [--repair] [--export OUT]  check and repair buffers and checkpoints\n"
+      "  top [-c FILE | --address HOST:PORT]  live rates, queues, lag and errors\n"
       "  version                     print the version\n"
       "\n",
       f);

@@ -185,6 +185,36 @@ outputs:
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(d.stop(), 0)
 
+    def test_top_shows_rates_of_each_component(self):
+        d = self.daemon(f"""
+service:
+  state_dir: {self.tmp}/state
+  http_listen: 127.0.0.1:0
+inputs:
+  gen: {{type: generate, rate: 400}}
+outputs:
+  arch: {{type: file, path: {self.tmp}/out/x.log}}
+""").start()
+        port = admin_port(d)
+        r = support.run_logship(["top", "--address", f"127.0.0.1:{port}", "--interval", "500ms",
+                                 "--iterations", "3", "--no-clear"], timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        screens = r.stdout.decode().split("logship top  ")[1:]
+        self.assertEqual(len(screens), 3)
+        last = screens[-1]
+        gen = next(l.split() for l in last.splitlines() if l.startswith("gen "))
+        arch = next(l.split() for l in last.splitlines() if l.startswith("arch "))
+        self.assertEqual(gen[1], "generate")
+        self.assertEqual(arch[1], "file")
+        # 400 events/s, measured over 0.5 s windows (a loaded runner jitters them).
+        self.assertTrue(100 <= float(gen[2]) <= 800, last)
+        self.assertTrue(100 <= float(arch[2]) <= 800, last)
+        self.assertIn("process: cpu", last)
+        self.assertEqual(d.stop(), 0)
+        r = support.run_logship(["top", "--address", f"127.0.0.1:{port}", "--iterations", "1"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"cannot read http://127.0.0.1:{port}/metrics", r.stderr.decode())
+
     def test_bind_failure_is_fatal(self):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
