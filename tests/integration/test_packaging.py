@@ -222,6 +222,16 @@ class PackagingTest(support.TestCase):
         self.assertGreater(duration_seconds(cfg["service"]["config_watch_interval"]), 0)
         self.assertEqual(pod["priorityClassName"], "system-node-critical")
 
+        # The container's memory holds logship's budget with room for the process itself.
+        def mib(q):
+            units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
+            num = q.rstrip("KMGiB")
+            return float(num) * units[q[len(num):]]
+        budget = mib(cfg["service"]["memory_limit"])
+        self.assertGreaterEqual(mib(c["resources"]["requests"]["memory"]), budget + 32)
+        self.assertGreaterEqual(mib(c["resources"]["limits"]["memory"]),
+                                mib(c["resources"]["requests"]["memory"]))
+
         # Pod Security: exactly the two documented needs break `baseline`, so the namespace
         # enforces `privileged` and warns/audits at `baseline`.
         labels = by_kind["Namespace"]["metadata"]["labels"]
