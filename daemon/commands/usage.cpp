@@ -58,6 +58,26 @@ const CommandHelp kHelp[] = {
      "  rejected them, e.g. the index mapping). What is delivered leaves FILE; what is rejected\n"
      "  again stays, with its new reason. Safe while the daemon runs; an interrupted replay\n"
      "  leaves FILE.replaying, which replay resumes. Exits 0 when everything was delivered.\n"},
+    {"test",
+     "usage: logship test [-c CONFIG] TESTS.yaml\n"
+     "\n"
+     "Unit tests for a config's processors and routes. Each test gives events to one input of\n"
+     "CONFIG (messages, with stream, time, source tags and labels as that input would set\n"
+     "them), runs the config's real processors and routing with no input, output or state\n"
+     "I/O, and checks what reaches each output: the fields of each event in order (dotted\n"
+     "paths such as labels.team), or a count (0: dropped). Prints PASS/FAIL per test with\n"
+     "each difference; exits 0 when all pass, 1 when one fails, 2 on a bad CONFIG or TESTS.\n"
+     "\n"
+     "  tests:\n"
+     "    - name: errors of payments go to their own index\n"
+     "      input: containers\n"
+     "      source: {tags: {container_name: api}, labels: {team: payments}}\n"
+     "      events: ['{\"level\":\"error\",\"msg\":\"boom\"}']\n"
+     "      expect:\n"
+     "        - output: payments\n"
+     "          events: [{level: error, message: boom}]\n"
+     "        - output: archive\n"
+     "          count: 0\n"},
     {"top",
      "usage: logship top [-c FILE | --address HOST:PORT] [--interval 1s] [--iterations N]\n"
      "                   [--no-clear]\n"
@@ -100,6 +120,7 @@ int print_usage(bool to_stderr) {
       "  dead-letters replay FILE --output NAME [-c FILE]  send dead letters again\n"
       "  fsck [-c FILE] [--repair] [--export OUT]  check and repair buffers and checkpoints\n"
       "  top [-c FILE | --address HOST:PORT]  live rates, queues, lag and errors\n"
+      "  test [-c FILE] TESTS.yaml   unit-test the config's processors and routes\n"
       "  version                     print the version\n"
       "\n",
       f);

@@ -150,7 +150,7 @@ outputs:
         r = support.run_logship([])
         self.assertEqual(r.returncode, 2)
         self.assertTrue(r.stderr.startswith(b"usage: logship <command>"), r.stderr)
-        for command in ("run", "validate", "reload", "plugins", "dead-letters", "fsck", "top"):
+        for command in ("run", "validate", "reload", "plugins", "dead-letters", "fsck", "top", "test"):
             r = support.run_logship([command, "--help"])
             self.assertEqual(r.returncode, 0, (command, r.stderr))
             self.assertTrue(r.stdout.startswith(f"usage: logship {command}".encode()), r.stdout)
