@@ -91,7 +91,16 @@ std::string effective_config_yaml(const std::string& text, const Config& cfg) {
   for (const RouteConfig& r : cfg.routes) {
     YAML::Node n(YAML::NodeType::Map);
     n["name"] = r.name;
-    n["match"] = r.match;
+    if (r.condition) {
+      YAML::Node m(YAML::NodeType::Map);
+      m["inputs"] = r.match;
+      m["condition"] = r.condition.text;
+      n["match"] = m;
+    } else {
+      n["match"] = r.match;
+    }
+    if (r.exclusive) n["exclusive"] = true;
+    if (r.unmatched) n["unmatched"] = true;
     n["processors"] = r.processors;
     n["outputs"] = r.outputs;
     routes.push_back(n);

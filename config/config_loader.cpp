@@ -310,6 +310,25 @@ bool read_name_list(const YAML::Node& n, const std::string& context, std::vector
   return true;
 }
 
+// `match: {inputs: [globs], condition: "..."}`.
+void read_match_map(const YAML::Node& n, const std::string& context, RouteConfig* r,
+                    Errors& errors) {
+  for (const auto& kv : n) {
+    const std::string key = kv.first.Scalar();
+    if (key == "inputs") {
+      read_name_list(kv.second, context + ".inputs", &r->match, errors);
+    } else if (key == "condition") {
+      std::string err;
+      if (!OptionTraits<ConditionOption>::parse(kv.second, &r->condition, &err)) {
+        errors.add(kv.second.Mark(), context + ".condition: " + err);
+      }
+    } else {
+      errors.add(kv.first.Mark(), context + ": unknown key '" + key + "'" +
+                                      did_you_mean(key, {"inputs", "condition"}));
+    }
+  }
+}
+
 // A `routes:` list and the file it is in.
 struct RouteSection {
   std::string file;
@@ -348,8 +367,17 @@ void load_routes(const std::vector<RouteSection>& sections, Config& cfg, Errors&
       for (const auto& kv : item) {
         const std::string key = kv.first.Scalar();
         const std::string ctx = r.name + "." + key;
-        if (key == "match") {
+        if (key == "match" && kv.second.IsMap()) {
+          read_match_map(kv.second, ctx, &r, errors);
+        } else if (key == "match") {
           read_name_list(kv.second, ctx, &r.match, errors);
+        } else if (key == "exclusive" || key == "unmatched") {
+          bool v = false;
+          std::string err;
+          if (!OptionTraits<bool>::parse(kv.second, &v, &err)) {
+            errors.add(kv.second.Mark(), ctx + ": " + err);
+          }
+          (key == "exclusive" ? r.exclusive : r.unmatched) = v;
         } else if (key == "processors") {
           if (read_name_list(kv.second, ctx, &r.processors, errors)) {
             for (const auto& p : r.processors) {
@@ -373,24 +401,34 @@ void load_routes(const std::vector<RouteSection>& sections, Config& cfg, Errors&
         } else {
           errors.add(kv.first.Mark(), r.name + ": unknown key '" + key + "'" +
                                           did_you_mean(key, {"match", "processors", "outputs",
-                                                             "name"}));
+                                                             "name", "exclusive", "unmatched"}));
         }
       }
       if (r.outputs.empty()) {
         errors.add(item.Mark(), r.name + ": a route needs at least one output");
       }
+      if (r.unmatched && r.condition) {
+        errors.add(item.Mark(), r.name + ": an unmatched route takes what no other route took; "
+                                "it has no condition");
+      }
       cfg.routes.push_back(std::move(r));
     }
   }
-  // Each input takes exactly one route: fan-out to several outputs is one route with several
-  // outputs, which shares the batch instead of copying it.
+  // An input takes at most one unconditional route: fan-out to several outputs is one route
+  // with several outputs, which shares the batch instead of copying it. Routes with a condition
+  // (and one `unmatched` route) may be added beside it; they split the stream by content.
   for (const auto& in : cfg.inputs) {
     errors.set_file(in.file);
-    std::vector<std::size_t> matched;
+    std::vector<std::size_t> matched, plain, catch_all;
     for (std::size_t ri = 0; ri < cfg.routes.size(); ++ri) {
       for (const auto& pat : cfg.routes[ri].match) {
         if (glob_match(pat, in.name)) {
           matched.push_back(ri);
+          if (cfg.routes[ri].unmatched) {
+            catch_all.push_back(ri);
+          } else if (!cfg.routes[ri].condition) {
+            plain.push_back(ri);
+          }
           break;
         }
       }
@@ -399,13 +437,22 @@ void load_routes(const std::vector<RouteSection>& sections, Config& cfg, Errors&
       errors.add(in.mark, "inputs." + in.name + ": no route matches this input");
       cfg.input_route.push_back(0);
     } else {
-      if (matched.size() > 1) {
-        errors.add(in.mark, "inputs." + in.name + ": matched by " + cfg.routes[matched[0]].name +
-                                " and " + cfg.routes[matched[1]].name +
+      if (plain.size() > 1) {
+        errors.add(in.mark, "inputs." + in.name + ": matched by " + cfg.routes[plain[0]].name +
+                                " and " + cfg.routes[plain[1]].name +
                                 "; an input takes exactly one route (list several outputs in it)");
+      }
+      if (catch_all.size() > 1) {
+        errors.add(in.mark, "inputs." + in.name + ": matched by two unmatched routes, " +
+                                cfg.routes[catch_all[0]].name + " and " +
+                                cfg.routes[catch_all[1]].name);
+      }
+      if (matched.size() > 64) {
+        errors.add(in.mark, "inputs." + in.name + ": matched by more than 64 routes");
       }
       cfg.input_route.push_back(matched[0]);
     }
+    cfg.input_routes.push_back(std::move(matched));
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/condition_option.h"
 #include "config/errors.h"
 #include "config/option_schema.h"
 #include "daemon/registry/plugin.h"
@@ -76,6 +77,12 @@ struct ComponentConfig {
 struct RouteConfig {
   std::string name;
   std::vector<std::string> match = {"*"};       // input name globs
+  // `match: {inputs: [...], condition: "..."}`: the route takes only the events that satisfy it.
+  ConditionOption condition;
+  // The events this route takes are not offered to the routes after it (first match wins).
+  bool exclusive = false;
+  // Takes the events of its inputs that no other route took.
+  bool unmatched = false;
   std::vector<std::string> processors;
   std::vector<std::string> outputs;
   std::string file;
@@ -91,8 +98,11 @@ struct Config {
   std::vector<ComponentConfig> processors;
   std::vector<ComponentConfig> outputs;
   std::vector<RouteConfig> routes;
-  // The index into `routes` each input takes (same order as `inputs`).
+  // The index into `routes` each input takes (same order as `inputs`): its first route.
   std::vector<std::size_t> input_route;
+  // Every route each input's events are offered to, in config order (same order as `inputs`).
+  // Empty in hand-built configs: then input_route alone applies.
+  std::vector<std::vector<std::size_t>> input_routes;
 };
 
 // Returns nullopt when `errors` got any error.

@@ -42,4 +42,20 @@ std::string_view Batch::copy(std::string_view s) {
   return {p, s.size()};
 }
 
+Event& Batch::add_copy(const Event& src) {
+  Event& e = add_event();
+  e.time_ns = src.time_ns;
+  e.offset = src.offset;
+  e.stream = src.stream;
+  e.flags = src.flags;
+  e.message = copy(src.message);
+  e.fields.reserve(src.fields.size());
+  for (const Field& f : src.fields) {
+    Value v = f.value;
+    if (v.type == ValueType::kString || v.type == ValueType::kRawJson) v.s = copy(v.s);
+    e.fields.push_back(Field{copy(f.key), v});
+  }
+  return e;
+}
+
 }  // namespace logship

@@ -69,6 +69,8 @@ class Batch {
   Batch& operator=(const Batch&) = delete;
 
   Event& add_event() { return events_.emplace_back(&arena_); }
+  // Appends a copy of an event of another batch, its strings copied into this batch's arena.
+  Event& add_copy(const Event& e);
   std::pmr::vector<Event>& events() { return events_; }
   const std::pmr::vector<Event>& events() const { return events_; }
   std::size_t size() const { return events_.size(); }

@@ -12,20 +12,31 @@ namespace logship {
 
 namespace {
 
-// One source stream: its ack tracker and its own instances of the route's processors. The
+// One source stream: its ack tracker and its own instances of its routes' processors. The
 // input's thread and the flusher's both call in; `mu_` keeps the processors single-threaded.
+// A stream with one unconditional route hands its batches on whole; otherwise a ContentRouter
+// splits each batch between the routes that take its events.
 class StreamPipeline final : public FlushableStream {
  public:
   StreamPipeline(std::shared_ptr<const SourceInfo> source, std::shared_ptr<AckTracker> tracker,
-                 const Topology::Route& route, const std::atomic<bool>& abort,
-                 std::atomic<uint64_t>& events_in, std::atomic<uint64_t>& bytes_in)
+                 const std::vector<const Topology::Route*>& routes,
+                 const std::atomic<bool>& abort, std::atomic<uint64_t>& events_in,
+                 std::atomic<uint64_t>& bytes_in, std::atomic<uint64_t>& unmatched)
       : source_(std::move(source)),
         tracker_(std::move(tracker)),
-        route_(route),
         abort_(abort),
         events_in_(events_in),
         bytes_in_(bytes_in) {
-    for (const auto& make : route.processors) processors_.push_back(make());
+    std::vector<RouteRule> rules;
+    for (const Topology::Route* r : routes) {
+      Branch b{r, {}};
+      for (const auto& make : r->processors) b.processors.push_back(make());
+      branches_.push_back(std::move(b));
+      rules.push_back(RouteRule{r->condition, r->exclusive, r->unmatched});
+    }
+    if (routes.size() > 1 || routes.front()->condition || routes.front()->unmatched) {
+      router_ = std::make_unique<ContentRouter>(std::move(rules), &unmatched);
+    }
   }
 
   BatchPtr new_batch(std::size_t expected_events) {
@@ -39,7 +50,15 @@ class StreamPipeline final : public FlushableStream {
     for (const Event& e : batch->events()) bytes += e.message.size();
     bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
     std::lock_guard lock(mu_);
-    bool ok = run_from(0, std::move(batch));
+    bool ok = true;
+    if (!router_) {
+      ok = run_from(branches_.front(), 0, std::move(batch));
+    } else {
+      router_->split(std::move(batch), &parts_);
+      for (std::size_t i = 0; i < parts_.size(); ++i) {
+        if (parts_[i] && !run_from(branches_[i], 0, std::move(parts_[i]))) ok = false;
+      }
+    }
     publish_next_flush();
     return ok;
   }
@@ -67,13 +86,15 @@ class StreamPipeline final : public FlushableStream {
   bool flush_locked(bool force) {
     TimePoint now = SteadyClock::now();
     bool ok = true;
-    for (std::size_t i = 0; i < processors_.size() && ok; ++i) {
-      auto next = processors_[i]->next_flush();
-      if (!force && (!next || *next > now)) continue;
-      BatchPtr out = new_batch(16);
-      processors_[i]->flush(*out, now, force);
-      if (out->size() == 0 && out->acks().empty()) continue;
-      ok = run_from(i + 1, std::move(out));
+    for (Branch& b : branches_) {
+      for (std::size_t i = 0; i < b.processors.size() && ok; ++i) {
+        auto next = b.processors[i]->next_flush();
+        if (!force && (!next || *next > now)) continue;
+        BatchPtr out = new_batch(16);
+        b.processors[i]->flush(*out, now, force);
+        if (out->size() == 0 && out->acks().empty()) continue;
+        ok = run_from(b, i + 1, std::move(out));
+      }
     }
     publish_next_flush();
     return ok;
@@ -81,9 +102,11 @@ class StreamPipeline final : public FlushableStream {
 
   std::optional<TimePoint> next_flush_locked() const {
     std::optional<TimePoint> best;
-    for (const auto& p : processors_) {
-      auto n = p->next_flush();
-      if (n && (!best || *n < *best)) best = n;
+    for (const Branch& b : branches_) {
+      for (const auto& p : b.processors) {
+        auto n = p->next_flush();
+        if (n && (!best || *n < *best)) best = n;
+      }
     }
     return best;
   }
@@ -96,8 +119,16 @@ class StreamPipeline final : public FlushableStream {
                      : 0);
   }
 
-  bool run_from(std::size_t first, BatchPtr batch) {
-    for (std::size_t i = first; i < processors_.size(); ++i) processors_[i]->process(*batch);
+  struct Branch {
+    const Topology::Route* route;
+    std::vector<std::unique_ptr<Processor>> processors;
+  };
+
+  bool run_from(Branch& branch, std::size_t first, BatchPtr batch) {
+    const Topology::Route& route = *branch.route;
+    for (std::size_t i = first; i < branch.processors.size(); ++i) {
+      branch.processors[i]->process(*batch);
+    }
     if (batch->size() == 0) {
       batch->acks().release();   // nothing left to deliver: settled (holders keep their refs)
       return true;
@@ -107,24 +138,25 @@ class StreamPipeline final : public FlushableStream {
     if (!MemoryBudget::global().wait_for_room(batch->byte_size(), abort_)) {
       return false;
     }
-    for (OutputRunner* out : route_.outputs) {
+    for (OutputRunner* out : route.outputs) {
       if (!out->wait_for_room(abort_, batch->byte_size())) return false;
     }
     SharedBatch shared = share_charged(std::move(batch), MemoryPart::kOutputQueues);
-    shared->acks().retain(static_cast<int32_t>(route_.outputs.size()));
-    for (OutputRunner* out : route_.outputs) out->push(shared);
+    shared->acks().retain(static_cast<int32_t>(route.outputs.size()));
+    for (OutputRunner* out : route.outputs) out->push(shared);
     shared->acks().release();   // the reference the batch was created with
     return true;
   }
 
   std::shared_ptr<const SourceInfo> source_;
   std::shared_ptr<AckTracker> tracker_;
-  const Topology::Route& route_;
   const std::atomic<bool>& abort_;
   std::atomic<uint64_t>& events_in_;
   std::atomic<uint64_t>& bytes_in_;
   std::mutex mu_;
-  std::vector<std::unique_ptr<Processor>> processors_;
+  std::vector<Branch> branches_;
+  std::unique_ptr<ContentRouter> router_;
+  std::vector<BatchPtr> parts_;   // reused by every split
 };
 
 // What the input holds; the flusher holds the pipeline weakly beside it.
@@ -148,23 +180,26 @@ class StreamPipelineHandle final : public StreamHandle {
 
 class Topology::InputSlot final : public InputContext {
  public:
-  InputSlot(Topology& topo, const config::ComponentConfig& cfg, const Route& route)
+  InputSlot(Topology& topo, const config::ComponentConfig& cfg, std::vector<const Route*> routes)
       : topo_(topo),
         name_(cfg.name),
-        route_(route),
+        routes_(std::move(routes)),
         input_(cfg.make_input()),
         events_in_(Metrics::global().counter("logship_input_events_total", label("input", name_),
                                              "Events read by the input")),
         bytes_in_(Metrics::global().counter("logship_input_bytes_total", label("input", name_),
-                                            "Message bytes of the events read by the input")) {}
+                                            "Message bytes of the events read by the input")),
+        unmatched_(Metrics::global().counter(
+            "logship_route_unmatched_total", label("input", name_),
+            "Events of the input that no route took (and no unmatched route): dropped")) {}
 
   const std::string& name() const override { return name_; }
   const std::string& state_dir() const override { return topo_.cfg_.service.state_dir; }
   std::unique_ptr<StreamHandle> open_stream(std::shared_ptr<const SourceInfo> source,
                                             bool checkpointed) override {
     auto tracker = AckTracker::create(source->key, checkpointed ? &topo_.store_ : nullptr);
-    auto p = std::make_shared<StreamPipeline>(std::move(source), std::move(tracker), route_,
-                                              topo_.abort_, events_in_, bytes_in_);
+    auto p = std::make_shared<StreamPipeline>(std::move(source), std::move(tracker), routes_,
+                                              topo_.abort_, events_in_, bytes_in_, unmatched_);
     topo_.flusher_.add(p);
     return std::make_unique<StreamPipelineHandle>(std::move(p));
   }
@@ -182,10 +217,11 @@ class Topology::InputSlot final : public InputContext {
  private:
   Topology& topo_;
   std::string name_;
-  const Route& route_;
+  const std::vector<const Route*> routes_;
   std::unique_ptr<Input> input_;
   std::atomic<uint64_t>& events_in_;
   std::atomic<uint64_t>& bytes_in_;
+  std::atomic<uint64_t>& unmatched_;
   std::atomic<bool> finished_{false};
 };
 
@@ -288,6 +324,9 @@ Status Topology::start() {
       }
     }
     for (const auto& oname : rc.outputs) r.outputs.push_back(by_name.at(oname));
+    r.condition = rc.condition.compiled;
+    r.exclusive = rc.exclusive;
+    r.unmatched = rc.unmatched;
     routes_.push_back(std::move(r));
   }
   for (auto& runner : runners_) LOGSHIP_TRY(runner->start());
@@ -322,8 +361,13 @@ Status Topology::start() {
   });
   flusher_.start();
   for (std::size_t i = 0; i < cfg_.inputs.size(); ++i) {
-    inputs_.push_back(
-        std::make_unique<InputSlot>(*this, cfg_.inputs[i], routes_[cfg_.input_route[i]]));
+    std::vector<const Route*> routes;
+    if (i < cfg_.input_routes.size()) {
+      for (std::size_t ri : cfg_.input_routes[i]) routes.push_back(&routes_[ri]);
+    } else {
+      routes.push_back(&routes_[cfg_.input_route[i]]);
+    }
+    inputs_.push_back(std::make_unique<InputSlot>(*this, cfg_.inputs[i], std::move(routes)));
     Status s = inputs_.back()->input().start(*inputs_.back());
     if (!s.is_ok()) {
       inputs_.pop_back();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config_loader.h"
+#include "daemon/pipeline/content_router.h"
 #include "daemon/pipeline/output_runner.h"
 #include "daemon/pipeline/stream_flusher.h"
 #include "daemon/state/checkpoint_store.h"
@@ -40,6 +41,9 @@ class Topology {
   struct Route {
     std::vector<ProcessorMaker> processors;
     std::vector<OutputRunner*> outputs;
+    std::shared_ptr<const condition::Condition> condition;   // null: every event
+    bool exclusive = false;
+    bool unmatched = false;
   };
 
  private:

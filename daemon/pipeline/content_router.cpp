@@ -1,0 +1,64 @@
+#include "daemon/pipeline/content_router.h"
+
+namespace logship {
+
+ContentRouter::ContentRouter(std::vector<RouteRule> rules, std::atomic<uint64_t>* dropped)
+    : rules_(std::move(rules)), dropped_(dropped), counts_(rules_.size()) {
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    if (rules_[i].unmatched) unmatched_ = static_cast<int>(i);
+  }
+}
+
+void ContentRouter::split(BatchPtr batch, std::vector<BatchPtr>* parts) {
+  parts->clear();
+  parts->resize(rules_.size());
+  const auto& events = batch->events();
+  const SourceInfo& src = batch->source();
+  taken_.assign(events.size(), 0);
+  std::fill(counts_.begin(), counts_.end(), 0);
+  uint64_t dropped = 0;
+  for (std::size_t e = 0; e < events.size(); ++e) {
+    uint64_t bits = 0;
+    for (std::size_t r = 0; r < rules_.size(); ++r) {
+      const RouteRule& rule = rules_[r];
+      if (rule.unmatched) continue;
+      if (rule.condition && !rule.condition->matches(events[e], src, &scratch_)) continue;
+      bits |= uint64_t{1} << r;
+      ++counts_[r];
+      if (rule.exclusive) break;
+    }
+    if (bits == 0) {
+      if (unmatched_ >= 0) {
+        bits = uint64_t{1} << unmatched_;
+        ++counts_[static_cast<std::size_t>(unmatched_)];
+      } else {
+        ++dropped;
+      }
+    }
+    taken_[e] = bits;
+  }
+  if (dropped != 0 && dropped_ != nullptr) dropped_->fetch_add(dropped, std::memory_order_relaxed);
+  // The last rule taking every event gets the batch itself; the others get copies.
+  int whole = -1;
+  for (std::size_t r = rules_.size(); r-- > 0;) {
+    if (counts_[r] == 0) continue;
+    if (counts_[r] == events.size()) whole = static_cast<int>(r);
+    break;
+  }
+  for (std::size_t r = 0; r < rules_.size(); ++r) {
+    if (counts_[r] == 0 || static_cast<int>(r) == whole) continue;
+    auto part = std::make_unique<Batch>(batch->source_ptr(), counts_[r]);
+    for (std::size_t e = 0; e < events.size(); ++e) {
+      if (taken_[e] & (uint64_t{1} << r)) part->add_copy(events[e]);
+    }
+    batch->acks().share_into(part->acks());
+    (*parts)[r] = std::move(part);
+  }
+  if (whole >= 0) {
+    (*parts)[static_cast<std::size_t>(whole)] = std::move(batch);   // keeps the original reference
+  } else {
+    batch->acks().release();   // every part holds its own; events nobody took are handled
+  }
+}
+
+}  // namespace logship

@@ -1,0 +1,321 @@
+// The modify processor: shapes event fields. Operations run in a fixed order, whatever their
+// order in the YAML: rename, copy, set, add, convert, lowercase, uppercase, truncate, remove.
+// `message` names the event's message in every operation that reads or writes a value.
+#include <charconv>
+#include <cmath>
+
+#include "daemon/core/field_template.h"
+#include "daemon/core/json_writer.h"
+#include "daemon/registry/plugin.h"
+#include "daemon/runtime/metrics.h"
+#include "parsers/common/bind.h"
+#include "parsers/common/common.h"
+
+namespace logship::plugins {
+namespace {
+
+using StringMap = std::map<std::string, std::string>;
+
+struct ModifyOptions {
+  StringMap set, add, rename, copy, convert, truncate;
+  std::vector<std::string> remove, lowercase, uppercase;
+  std::string truncate_marker = "...";
+
+  static const config::OptionSchema<ModifyOptions>& schema() {
+    using S = config::OptionSchema<ModifyOptions>;
+    static const auto s =
+        S{}.add("rename", &ModifyOptions::rename, "Fields to rename: from -> to.")
+            .add("copy", &ModifyOptions::copy, "Fields to copy: from -> to (replacing 'to').")
+            .add("set", &ModifyOptions::set,
+                 "Fields to set: name -> template. {name} takes a field, source tag, stream or "
+                 "input; %Y..%S the event time; %% a literal '%'.")
+            .add("add", &ModifyOptions::add, "Like set, only where the field is missing.")
+            .add("convert", &ModifyOptions::convert,
+                 "Type conversions: field -> int | float | bool | string. A value that does not "
+                 "convert stays as it is and is counted.")
+            .add("lowercase", &ModifyOptions::lowercase, "String fields to lower-case (ASCII).")
+            .add("uppercase", &ModifyOptions::uppercase, "String fields to upper-case (ASCII).")
+            .add("truncate", &ModifyOptions::truncate,
+                 "String fields to cut: field -> max bytes (cut at a UTF-8 boundary, then "
+                 "truncate_marker appended).")
+            .add("truncate_marker", &ModifyOptions::truncate_marker,
+                 "Appended to a value truncate cut.")
+            .add("remove", &ModifyOptions::remove, "Fields to remove.");
+    return s;
+  }
+};
+
+enum class ConvertTo : uint8_t { kInt, kFloat, kBool, kString };
+
+struct Template {
+  std::string field;
+  FieldTemplate tmpl;
+  std::string literal;   // the value when it has no {name} or % conversion: no rendering
+  bool is_literal = false;
+};
+
+void append_raw(std::string* out, std::string_view v) { out->append(v); }
+
+struct ModifySetup {
+  std::vector<std::pair<std::string, std::string>> rename, copy;
+  std::vector<Template> set, add;
+  std::vector<std::pair<std::string, ConvertTo>> convert;
+  std::vector<std::pair<std::string, std::size_t>> truncate;
+  std::vector<std::string> remove, lowercase, uppercase;
+  std::string marker;
+  std::atomic<uint64_t>* convert_failed = nullptr;
+
+  static std::shared_ptr<const ModifySetup> build(const ModifyOptions& o,
+                                                  const std::string& context, std::string* why) {
+    auto s = std::make_shared<ModifySetup>();
+    for (const auto& [from, to] : o.rename) {
+      if (from == "message" || to == "message") {
+        *why = "rename: the message cannot be renamed; copy it instead";
+        return nullptr;
+      }
+      s->rename.emplace_back(from, to);
+    }
+    for (const auto& kv : o.copy) s->copy.emplace_back(kv);
+    auto templates = [](const StringMap& m, std::vector<Template>* out) {
+      for (const auto& [field, text] : m) {
+        Template t{field, FieldTemplate(text, append_raw), text,
+                   text.find('{') == std::string::npos && text.find('%') == std::string::npos};
+        out->push_back(std::move(t));
+      }
+    };
+    templates(o.set, &s->set);
+    templates(o.add, &s->add);
+    for (const auto& [field, type] : o.convert) {
+      ConvertTo t;
+      if (type == "int" || type == "integer") t = ConvertTo::kInt;
+      else if (type == "float" || type == "double" || type == "number") t = ConvertTo::kFloat;
+      else if (type == "bool" || type == "boolean") t = ConvertTo::kBool;
+      else if (type == "string") t = ConvertTo::kString;
+      else {
+        *why = "convert." + field + ": expected int, float, bool or string, got \"" + type + "\"";
+        return nullptr;
+      }
+      if (field == "message" && t != ConvertTo::kString) {
+        *why = "convert.message: the message is always a string";
+        return nullptr;
+      }
+      s->convert.emplace_back(field, t);
+    }
+    for (const auto& [field, max] : o.truncate) {
+      uint64_t n = 0;
+      auto r = std::from_chars(max.data(), max.data() + max.size(), n);
+      if (r.ec != std::errc() || r.ptr != max.data() + max.size() || n == 0) {
+        *why = "truncate." + field + ": expected a positive number of bytes, got \"" + max + "\"";
+        return nullptr;
+      }
+      s->truncate.emplace_back(field, static_cast<std::size_t>(n));
+    }
+    for (const auto& f : o.remove) {
+      if (f == "message") {
+        *why = "remove: the message cannot be removed (set it to \"\" instead)";
+        return nullptr;
+      }
+    }
+    s->remove = o.remove;
+    s->lowercase = o.lowercase;
+    s->uppercase = o.uppercase;
+    s->marker = o.truncate_marker;
+    if (s->rename.empty() && s->copy.empty() && s->set.empty() && s->add.empty() &&
+        s->convert.empty() && s->truncate.empty() && s->remove.empty() && s->lowercase.empty() &&
+        s->uppercase.empty()) {
+      *why = "no operation: give set, add, rename, copy, remove, convert, lowercase, uppercase "
+             "or truncate";
+      return nullptr;
+    }
+    s->convert_failed = &Metrics::global().counter(
+        "logship_modify_convert_failed_total",
+        "processor=\"" + parsers::processor_name(context) + "\"",
+        "Values convert left as they were because they did not fit the type");
+    return s;
+  }
+};
+
+bool is_message(std::string_view f) { return f == "message"; }
+
+std::optional<Value> get(const Event& e, std::string_view key) {
+  if (is_message(key)) return Value::string(e.message);
+  if (const Field* f = e.find(key)) return f->value;
+  return std::nullopt;
+}
+
+// Keys and values written into events live in the batch arena: a batch may outlive the
+// processor (a reload while it waits in an output queue).
+void put(Batch& b, Event& e, std::string_view arena_key, Value v) {
+  if (is_message(arena_key)) {
+    if (v.type == ValueType::kString || v.type == ValueType::kRawJson) {
+      e.message = v.s;
+    } else {
+      std::string text;
+      json::append_value(text, v);
+      e.message = b.copy(text);
+    }
+    return;
+  }
+  e.set(arena_key, v);
+}
+
+void erase(Event& e, std::string_view key) {
+  for (auto it = e.fields.begin(); it != e.fields.end(); ++it) {
+    if (it->key == key) {
+      e.fields.erase(it);
+      return;
+    }
+  }
+}
+
+class ModifyProcessor final : public Processor {
+ public:
+  explicit ModifyProcessor(std::shared_ptr<const ModifySetup> setup) : s_(std::move(setup)) {}
+
+  void process(Batch& batch) override {
+    if (batch.size() == 0) return;
+    uint64_t failed = 0;
+    for (Event& e : batch.events()) {
+      for (const auto& [from, to] : s_->rename) {
+        for (Field& f : e.fields) {
+          if (f.key == from) {
+            const std::string_view key = batch.copy(to);
+            erase(e, key);
+            for (Field& g : e.fields) {
+              if (g.key == from) g.key = key;
+            }
+            break;
+          }
+        }
+      }
+      for (const auto& [from, to] : s_->copy) {
+        if (auto v = get(e, from)) write(batch, e, to, *v);
+      }
+      for (const Template& t : s_->set) write(batch, e, t.field, render(batch, e, t));
+      for (const Template& t : s_->add) {
+        if (!get(e, t.field)) write(batch, e, t.field, render(batch, e, t));
+      }
+      for (const auto& [field, to] : s_->convert) {
+        auto v = get(e, field);
+        if (!v) continue;
+        Value out;
+        if (!convert(batch, *v, to, &out)) {
+          ++failed;
+          continue;
+        }
+        write(batch, e, field, out);
+      }
+      for (const auto& f : s_->lowercase) change_case(batch, e, f, false);
+      for (const auto& f : s_->uppercase) change_case(batch, e, f, true);
+      for (const auto& [field, max] : s_->truncate) cut(batch, e, field, max);
+      for (const auto& f : s_->remove) erase(e, f);
+    }
+    if (failed != 0) s_->convert_failed->fetch_add(failed, std::memory_order_relaxed);
+  }
+
+ private:
+  // Writes `name`: an existing field keeps its key, a new one gets its key copied into the arena.
+  static void write(Batch& b, Event& e, const std::string& name, Value v) {
+    if (!is_message(name)) {
+      for (Field& f : e.fields) {
+        if (f.key == name) {
+          f.value = v;
+          return;
+        }
+      }
+      e.fields.push_back(Field{b.copy(name), v});
+      return;
+    }
+    put(b, e, name, v);
+  }
+
+  Value render(Batch& b, const Event& e, const Template& t) {
+    if (t.is_literal) return Value::string(b.copy(t.literal));
+    buf_.clear();
+    t.tmpl.render(e, b.source(), &buf_);
+    return Value::string(b.copy(buf_));
+  }
+
+  static bool convert(Batch& b, const Value& v, ConvertTo to, Value* out) {
+    switch (to) {
+      case ConvertTo::kString: {
+        if (v.type == ValueType::kString) {
+          *out = v;
+          return true;
+        }
+        std::string text;
+        json::append_value(text, v);
+        *out = Value::string(b.copy(text));
+        return true;
+      }
+      case ConvertTo::kInt:
+        if (v.type == ValueType::kInt) { *out = v; return true; }
+        if (v.type == ValueType::kBool) { *out = Value::integer(v.b ? 1 : 0); return true; }
+        if (v.type == ValueType::kDouble) {
+          if (!std::isfinite(v.d) || std::fabs(v.d) > 9.2e18) return false;
+          *out = Value::integer(static_cast<int64_t>(v.d));
+          return true;
+        }
+        if (v.type == ValueType::kString) {
+          return parsers::convert_text(v.s, parsers::FieldType::kInt, out);
+        }
+        return false;
+      case ConvertTo::kFloat:
+        if (v.type == ValueType::kDouble) { *out = v; return true; }
+        if (v.type == ValueType::kInt) { *out = Value::real(static_cast<double>(v.i)); return true; }
+        if (v.type == ValueType::kString) {
+          return parsers::convert_text(v.s, parsers::FieldType::kDouble, out);
+        }
+        return false;
+      case ConvertTo::kBool:
+        if (v.type == ValueType::kBool) { *out = v; return true; }
+        if (v.type == ValueType::kInt) { *out = Value::boolean(v.i != 0); return true; }
+        if (v.type == ValueType::kString) {
+          return parsers::convert_text(v.s, parsers::FieldType::kBool, out);
+        }
+        return false;
+    }
+    return false;
+  }
+
+  static void change_case(Batch& b, Event& e, const std::string& field, bool upper) {
+    auto v = get(e, field);
+    if (!v || v->type != ValueType::kString || v->s.empty()) return;
+    char* p = b.allocate(v->s.size());
+    for (std::size_t i = 0; i < v->s.size(); ++i) {
+      char c = v->s[i];
+      if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+      if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      p[i] = c;
+    }
+    write(b, e, field, Value::string(std::string_view(p, v->s.size())));
+  }
+
+  void cut(Batch& b, Event& e, const std::string& field, std::size_t max) {
+    auto v = get(e, field);
+    if (!v || v->type != ValueType::kString || v->s.size() <= max) return;
+    std::size_t n = max;
+    // Back up to the start of a UTF-8 sequence so the cut never splits a character.
+    while (n > 0 && (static_cast<unsigned char>(v->s[n]) & 0xC0) == 0x80) --n;
+    char* p = b.allocate(n + s_->marker.size());
+    std::copy(v->s.data(), v->s.data() + n, p);
+    std::copy(s_->marker.begin(), s_->marker.end(), p + n);
+    write(b, e, field, Value::string(std::string_view(p, n + s_->marker.size())));
+  }
+
+  std::shared_ptr<const ModifySetup> s_;
+  std::string buf_;
+};
+
+}  // namespace
+
+const PluginInfo& modify_processor() {
+  static const PluginInfo info{
+      PluginKind::kProcessor, "modify",
+      "Sets, adds, renames, copies, removes, converts, re-cases and truncates fields.",
+      &schema_of<ModifyOptions>, nullptr,
+      &parsers::bind_shared<ModifyOptions, ModifySetup, ModifyProcessor>};
+  return info;
+}
+
+}  // namespace logship::plugins
