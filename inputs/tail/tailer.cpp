@@ -61,6 +61,8 @@ struct Tailer::Tail {
   bool at_eof = false;
   // In ready_: may have data (new, reopened, not read to its end, draining, or an event).
   bool queued = false;
+  // In tending_: housekeeping has something to look at (read lately, held back, draining).
+  bool tended = false;
   // Size and mtime when the fingerprint was last checked: unchanged, the first bytes are too.
   off_t fp_checked_size = -1;
   struct timespec fp_checked_mtime{};
@@ -368,6 +370,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
   open_[key] = raw;
   tails_.emplace(key, std::move(t));
   queue(*raw);
+  tend(*raw);
   // A start not from a checkpoint (the copy of a truncated file, read_from tail) is recorded
   // at once: with nothing more to read there would be no commit, and a restart would take the
   // file for one never seen and read it from its start.
@@ -384,6 +387,7 @@ void Tailer::exclude_owner(const std::string& owner) {
       t->forget = false;
       t->last_growth = TimePoint{};
       by_path_.erase(t->path);
+      tend(*t);
     }
   }
 }
@@ -444,6 +448,12 @@ void Tailer::queue(Tail& t) {
   ready_.push_back(&t);
 }
 
+void Tailer::tend(Tail& t) {
+  if (t.tended) return;
+  t.tended = true;
+  tending_.push_back(&t);
+}
+
 void Tailer::unqueue(Tail& t) {
   if (!t.queued) return;
   t.queued = false;
@@ -467,6 +477,7 @@ void Tailer::mark_gone(Tail& t) {
   if (t.gone) return;
   t.gone = true;
   queue(t);   // read to its end, and polled until released: its new name is not followed
+  tend(t);
   t.last_growth = SteadyClock::now();
   if (t.parked) t.at_eof = false;   // not read to its end until it has its descriptor back
   log::info(o_.kind, "file rotated or removed; reading it to its end",
@@ -535,6 +546,7 @@ bool Tailer::make_room() {
   ::close(victim->fd);
   victim->fd = -1;
   victim->parked = true;
+  ++parked_;
   open_.erase(victim->key);
   return true;
 }
@@ -588,6 +600,7 @@ void Tailer::reopen(Tail& t) {
     t.fd = fd;
     open_[t.key] = &t;
     t.parked = false;
+    --parked_;
     t.opened_round = round_;
     verify_fingerprint(t, true);   // same device and inode; the same first bytes too
     return;
@@ -631,6 +644,7 @@ bool Tailer::read_round() {
       reading_ = t;
       if (read_file(*t)) progress = true;
       reading_ = nullptr;
+      tend(*t);
       // At its end: nothing to do until an event. Draining (gone) ones are polled: their
       // writer may still finish a line under a name nobody follows.
       if (t->at_eof && !t->gone) continue;
@@ -721,7 +735,7 @@ bool Tailer::all_idle() const {
 
 std::optional<TimePoint> Tailer::next_flush() const {
   std::optional<TimePoint> best;
-  for (const auto& [key, t] : tails_) {
+  for (const Tail* t : tending_) {
     if (auto f = t->dec->next_flush(); f && (!best || *f < *best)) best = f;
     if (auto f = t->stream->next_flush(); f && (!best || *f < *best)) best = f;
   }
@@ -733,27 +747,44 @@ void Tailer::flush_all() {
   for (auto& t : closing_) t->stream->flush(true);
 }
 
+// Only the tended files: one at its end with nothing held back has nothing to flush or release
+// until it is read again (10,000 quiet files cost nothing here).
 void Tailer::housekeeping(TimePoint now) {
   std::vector<std::string> release;
-  int64_t parked = 0;
-  for (auto& [key, t] : tails_) {
-    parked += t->parked ? 1 : 0;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < tending_.size(); ++i) {
+    Tail* t = tending_[i];
     if (auto f = t->dec->next_flush(); f && *f <= now) {
       BatchPtr batch = std::make_unique<Batch>(t->source, 4);
       t->dec->flush(*batch, now, false);
       emit(*t, std::move(batch), false);
     }
-    if (auto f = t->stream->next_flush(); f && *f <= now) t->stream->flush(false);
+    auto stream_due = t->stream->next_flush();
+    if (stream_due && *stream_due <= now) {
+      t->stream->flush(false);
+      stream_due = t->stream->next_flush();
+    }
     if (t->gone && (!t->forget || (t->at_eof && now - t->last_growth >= o_.rotate_wait))) {
-      release.push_back(key);
+      release.push_back(t->key);
+      t->tended = false;   // leaves tending_ now: released below
+      continue;
+    }
+    const bool quiet = !t->gone && t->at_eof && t->carry.empty() && !t->dec->has_pending() &&
+                       !t->dec->next_flush() && !stream_due;
+    if (quiet) {
+      t->tended = false;
+    } else {
+      tending_[kept++] = t;
     }
   }
-  parked_metric_->store(parked, std::memory_order_relaxed);
+  tending_.resize(kept);
+  parked_metric_->store(static_cast<int64_t>(parked_), std::memory_order_relaxed);
   for (const std::string& key : release) {
     auto node = tails_.extract(key);
     open_.erase(key);
     Tail& t = *node.mapped();
     unqueue(t);
+    if (t.parked) --parked_;
     t.retire = t.forget && ::fstat(t.fd, &t.released) == 0 && t.released.st_nlink > 0;
     if (t.forget) {
       // The writer is gone: a last line without its terminator will never be finished.

@@ -149,6 +149,7 @@ class Tailer {
   // `always`: even when size and mtime are what they were at the last check.
   void verify_fingerprint(Tail& t, bool always);
   void queue(Tail& t);
+  void tend(Tail& t);
   void unqueue(Tail& t);
   void mark_gone(Tail& t);
   void truncated(Tail& t, const char* why);
@@ -181,6 +182,9 @@ class Tailer {
   // The files that may have data (Tail::queued), read in this order; reused, never shrunk.
   std::vector<Tail*> ready_;
   std::vector<Tail*> round_list_;
+  // The files housekeeping looks at (Tail::tended): the others are quiet.
+  std::vector<Tail*> tending_;
+  std::size_t parked_ = 0;
   std::vector<char> buf_;
   MemoryCharge buf_mem_{MemoryPart::kReadBuffers};
   std::atomic<int64_t>* parked_metric_ = nullptr;
