@@ -88,6 +88,12 @@ bool DirWatch::wait(int timeout_ms, const OnChange& on_change) {
       if (ev->mask & IN_Q_OVERFLOW) {
         ++overflows_;
         overflow_metric_->fetch_add(1, std::memory_order_relaxed);
+        uint64_t suppressed = 0;
+        if (overflow_limit_.allow(&suppressed)) {
+          log::warn(component_, "inotify queue overflowed (events lost); scanning everything",
+                    log::kv("input", input_) +
+                        log::kv("suppressed", static_cast<int64_t>(suppressed)));
+        }
         rescan = true;
         continue;
       }

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "daemon/runtime/log.h"
+
 namespace logship::tail {
 
 class DirWatch {
@@ -59,6 +61,7 @@ class DirWatch {
   std::string path_;                               // scratch: "<dir>/<name>" of an event
   std::atomic<uint64_t>* fallback_metric_ = nullptr;
   std::atomic<uint64_t>* overflow_metric_ = nullptr;
+  log::RateLimit overflow_limit_{5, std::chrono::seconds(60)};
 };
 
 }  // namespace logship::tail
