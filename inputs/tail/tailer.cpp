@@ -196,6 +196,9 @@ void Tailer::end_scan() {
   }
   if (unlisted_dirs_.empty()) forget_deleted_parked();
   scanned_once_ = true;
+  // What this scan saw is not needed until the next one: 10,000 paths and keys, freed.
+  present_paths_.clear();
+  present_keys_.clear();
 }
 
 void Tailer::all_gone() {
@@ -353,6 +356,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
   // drained while the new one is followed, and releasing one must not remove the other.
   t->lag_labels += ",stream=";
   json::append_string(t->lag_labels, t->key);
+  t->lag_labels.shrink_to_fit();   // kept for the file's life
   t->lag = &Metrics::global().gauge(Tail::kLagMetric, t->lag_labels,
                                     "Bytes of a followed file not read yet");
   t->update_lag();
@@ -687,6 +691,11 @@ bool Tailer::read_file(Tail& t) {
         }
         // Scans are rare: the lag of a file read to its end is refreshed here.
         t.saw_size(st);
+        // A quiet file holds no buffer: its last partial line's capacity goes back too.
+        if (t.carry.empty() && t.carry.capacity() > sizeof(std::string)) {
+          std::string().swap(t.carry);
+          t.carry_mem.set(0);
+        }
         if (t.lag != nullptr) {
           t.lag->store(std::max<int64_t>(0, static_cast<int64_t>(st.st_size) -
                                                 static_cast<int64_t>(t.read_off)),
