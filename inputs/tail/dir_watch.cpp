@@ -113,7 +113,7 @@ bool DirWatch::wait(int timeout_ms, const OnChange& on_change) {
       auto d = dirs_.find(ev->wd);
       if (d == dirs_.end()) continue;
       // Reused: no allocation per event once the longest path was seen.
-      path_.assign(d->second).append("/").append(ev->name);
+      path_.assign(d->second == "/" ? "" : d->second).append("/").append(ev->name);
       const bool followed = on_change(path_);
       // A file nobody follows finished being written in place (container metadata): the
       // scan reads it. A truncation (IN_ATTRIB... IN_MODIFY) of one is nothing to us.

@@ -17,7 +17,8 @@
 // (<name>.1) when its first bytes match.
 //
 // Descriptors: at most max_open_files are open; beyond it idle files are parked (closed, state
-// kept) and reopened by path, checked to be the same inode and fingerprint, when they grow.
+// kept) and reopened by path, checked to be the same device, inode and fingerprint, when an
+// event (or a scan) says they changed and they grew.
 //
 // Driving: one thread calls everything. A scan is begin_scan(), then active()/rotated()/
 // unlisted_dir() for what discovery found, then end_scan(). Between scans read_round() reads
