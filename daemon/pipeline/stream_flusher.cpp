@@ -5,7 +5,8 @@
 namespace logship {
 namespace {
 
-// Longest sleep between passes: a stream that became due since the last pass waits at most this.
+// Longest sleep between looks at the earliest deadline: a stream that became due since waits at
+// most this. A look is one atomic load; a pass over the streams happens only when one is due.
 constexpr std::chrono::milliseconds kMaxSleep{100};
 
 int64_t steady_ns() {
@@ -22,7 +23,14 @@ void StreamFlusher::start() {
     while (!stop_) {
       lock.unlock();
       const int64_t now = steady_ns();
-      const int64_t next = flush_due(now);
+      int64_t next = earliest_.load(std::memory_order_acquire);
+      if (next != 0 && next <= now) {
+        // Taken before the pass: a deadline published during it lowers it again.
+        earliest_.exchange(0, std::memory_order_acquire);
+        next = flush_due(now);
+        if (next != 0) lower_due(earliest_, next);
+        next = earliest_.load(std::memory_order_acquire);
+      }
       const int64_t max_wake = now + std::chrono::nanoseconds(kMaxSleep).count();
       const int64_t wake = next == 0 ? max_wake : std::min(next, max_wake);
       lock.lock();
@@ -33,7 +41,14 @@ void StreamFlusher::start() {
 }
 
 void StreamFlusher::add(const std::shared_ptr<FlushableStream>& s) {
+  s->earliest_.store(&earliest_, std::memory_order_release);
+  if (const int64_t due = s->due_ns(); due != 0) lower_due(earliest_, due);
   std::lock_guard lock(mu_);
+  // Released streams are dropped by passes; with none due for long, here.
+  if (streams_.size() >= 2 * live_ + 64) {
+    std::erase_if(streams_, [](const auto& w) { return w.expired(); });
+    live_ = streams_.size();
+  }
   streams_.push_back(s);
 }
 
@@ -45,6 +60,7 @@ int64_t StreamFlusher::flush_due(int64_t now_ns) {
   {
     std::lock_guard lock(mu_);
     std::erase_if(streams_, [](const auto& w) { return w.expired(); });
+    live_ = streams_.size();
     for (const auto& w : streams_) {
       auto s = w.lock();
       if (!s) continue;
@@ -82,6 +98,8 @@ void StreamFlusher::stop() {
   for (auto& s : live) {
     if (!s->try_flush(true)) break;
   }
+  // A stream may outlive the flusher: it no longer tells it its deadlines.
+  for (auto& s : live) s->earliest_.store(nullptr, std::memory_order_release);
 }
 
 }  // namespace logship

@@ -1,14 +1,22 @@
 #pragma once
-// inotify on the directories discovery lists: tells the follow loop when to scan again instead
-// of waiting for the rescan period. Only directory watches (IN_MODIFY of a file in a watched
-// directory is reported on the directory). Without inotify (unavailable, out of watches) it
-// sleeps and the periodic rescan does the work.
+// inotify on the directories discovery lists: it decides what the follow loop does. A file
+// modified in a watched directory is named to the tailer (read it); a file created, deleted or
+// moved, or a queue overflow, asks for a scan. A file with no event is neither read nor
+// stat'ed. Watches are on directories only: IN_MODIFY of a file is reported on its directory
+// with its name, so one watch per directory covers every file in it.
+//
+// Without inotify (unavailable, or out of watches: max_user_watches) the watch is degraded:
+// logged once, counted, and the follow loop polls every file and rescans often instead.
 #include <sys/inotify.h>
 
+#include <atomic>
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+
+#include "daemon/runtime/log.h"
 
 namespace logship::tail {
 
@@ -16,9 +24,9 @@ class DirWatch {
  public:
   // A directory of directories; a directory of log files.
   static constexpr uint32_t kDirMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
-  static constexpr uint32_t kLeafMask = kDirMask | IN_MODIFY | IN_CLOSE_WRITE;
+  static constexpr uint32_t kLeafMask = kDirMask | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB;
 
-  // `component` and `input` name the log lines.
+  // `component` and `input` name the log lines and the metric.
   DirWatch(std::string_view component, const std::string& input);
   ~DirWatch();
   DirWatch(const DirWatch&) = delete;
@@ -26,14 +34,34 @@ class DirWatch {
 
   void watch(const std::string& dir, uint32_t mask);
   // The directory is gone: the kernel dropped its watch.
-  void forget(const std::string& dir) { watched_.erase(dir); }
-  // Waits up to timeout_ms for events; true if one asks for a rescan (a file created, deleted
-  // or moved, a queue overflow).
-  bool wait(int timeout_ms);
+  void forget(const std::string& dir);
+  // False when some change may go unreported: inotify unavailable or a watch refused.
+  bool healthy() const { return fd_ >= 0 && !degraded_; }
+
+  // A file in a watched directory changed ("<dir>/<name>"): true if the tailer follows it.
+  // The path is only valid during the call.
+  using OnChange = std::function<bool(const std::string& path)>;
+  // Waits up to timeout_ms for events and reports them; true if one asks for a scan: a file
+  // created, deleted or moved, a change to a file nobody follows being finished (metadata
+  // written in place), a watched directory gone, or a queue overflow (events were lost).
+  bool wait(int timeout_ms, const OnChange& on_change);
+
+  uint64_t overflows() const { return overflows_; }
 
  private:
+  void degrade(const std::string& why, const std::string& dir, int err);
+
+  const std::string component_;
+  const std::string input_;
   int fd_ = -1;
-  std::map<std::string, int> watched_;
+  bool degraded_ = false;
+  uint64_t overflows_ = 0;
+  std::unordered_map<std::string, int> watched_;   // dir -> wd
+  std::unordered_map<int, std::string> dirs_;      // wd -> dir
+  std::string path_;                               // scratch: "<dir>/<name>" of an event
+  std::atomic<uint64_t>* fallback_metric_ = nullptr;
+  std::atomic<uint64_t>* overflow_metric_ = nullptr;
+  log::RateLimit overflow_limit_{5, std::chrono::seconds(60)};
 };
 
 }  // namespace logship::tail

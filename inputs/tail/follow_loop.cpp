@@ -6,23 +6,41 @@
 
 namespace logship::tail {
 
-// How often parked files are checked for growth (a stat each).
+// How often parked files with an event get a descriptor back (a stat each).
 static constexpr auto kUnparkInterval = std::chrono::milliseconds(100);
-// The longest sleep: inotify misses changes on some filesystems.
+// Without inotify (or with a directory it refused): how often every file is read, and the
+// longest time between scans, whatever rescan_interval says: new files are found in time.
 static constexpr auto kPollPeriod = std::chrono::milliseconds(250);
+static constexpr auto kPollingRescan = std::chrono::milliseconds(1000);
+// While files drain after a rotation or wait for a descriptor: how often they are looked at.
+static constexpr auto kBusyPeriod = std::chrono::milliseconds(100);
+// The longest sleep: a stop is polled (InputContext::stopping), not signalled.
+static constexpr auto kStopCheck = std::chrono::milliseconds(250);
 
 void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext& ctx,
             const LoopOptions& o) {
   TimePoint next_scan{};
   TimePoint next_unpark{};
+  TimePoint next_poll{};
   bool rescan = true;
   bool finished_reported = false;
+  const DirWatch::OnChange on_change = [&tailer](const std::string& path) {
+    return tailer.changed(path);
+  };
   while (!ctx.stopping() && !tailer.aborted()) {
     TimePoint now = SteadyClock::now();
+    const bool polling = !watch.healthy();
     if (rescan || now >= next_scan) {
       rescan = false;
-      discovery.scan();
-      next_scan = SteadyClock::now() + o.rescan_interval;
+      discovery.scan();   // every file gets a read
+      const auto period = polling ? std::min<std::chrono::milliseconds>(o.rescan_interval,
+                                                                         kPollingRescan)
+                                  : o.rescan_interval;
+      next_scan = SteadyClock::now() + period;
+    }
+    if (polling && now >= next_poll) {
+      tailer.all_changed();
+      next_poll = now + kPollPeriod;
     }
     if (now >= next_unpark) {
       tailer.unpark_round();
@@ -40,14 +58,17 @@ void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext&
       ctx.finished();
     }
     if (progress) {
-      if (watch.wait(0)) rescan = true;
+      if (watch.wait(0, on_change)) rescan = true;
       continue;
     }
-    // Idle: sleep until a file changes, a timer is due, or a poll period passed.
-    TimePoint wake = std::min(next_scan, now + kPollPeriod);
+    // Idle: sleep until a file changes, a timer is due, or files wait for their turn.
+    TimePoint wake = next_scan;
+    if (polling) wake = std::min(wake, next_poll);
+    if (tailer.busy()) wake = std::min(wake, now + kBusyPeriod);
     if (auto f = tailer.next_flush()) wake = std::min(wake, *f);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
-    if (watch.wait(static_cast<int>(std::clamp<int64_t>(ms, 0, kPollPeriod.count())))) {
+    // Capped so a stop is seen in time (ctx.stopping() is polled).
+    if (watch.wait(static_cast<int>(std::clamp<int64_t>(ms, 0, kStopCheck.count())), on_change)) {
       rescan = true;
     }
   }

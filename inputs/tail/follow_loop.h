@@ -22,7 +22,7 @@ class Discovery {
 };
 
 struct LoopOptions {
-  std::chrono::milliseconds rescan_interval{1000};
+  std::chrono::milliseconds rescan_interval{60000};
   bool exit_at_eof = false;
   std::string_view component;
 };

@@ -11,7 +11,7 @@ namespace logship::tail {
 
 struct FollowOptions {
   std::string read_from = "head";
-  config::Millis rescan_interval{1000};
+  config::Millis rescan_interval{60000};
   config::Millis rotate_wait{5000};
   config::ByteSize read_size{256 << 10};
   config::ByteSize round_bytes{1 << 20};
@@ -42,7 +42,10 @@ struct FollowOptions {
           "later are always read from the start).",
           config::one_of({"head", "tail"}))
         .add("rescan_interval", m(&F::rescan_interval),
-             "Full rescan period, besides inotify (new files, a root that appears later).",
+             "Full rescan period: the safety net of inotify, which says what to read and when "
+             "to scan (a file created, moved or deleted; events lost). Without inotify (or out "
+             "of watches: fs.inotify.max_user_watches) files are polled every 250ms and "
+             "rescanned at least every second.",
              config::at_least(config::Millis(10), "10ms"))
         .add("rotate_wait", m(&F::rotate_wait),
              "A rotated or deleted file is released after this long at its end without growth.",

@@ -59,6 +59,13 @@ struct Tailer::Tail {
   uint64_t opened_round = 0;  // read round in which the descriptor was (re)opened
   int missed_scans = 0;       // parked and gone: complete scans that did not find it
   bool at_eof = false;
+  // In ready_: may have data (new, reopened, not read to its end, draining, or an event).
+  bool queued = false;
+  // In tending_: housekeeping has something to look at (read lately, held back, draining).
+  bool tended = false;
+  // Size and mtime when the fingerprint was last checked: unchanged, the first bytes are too.
+  off_t fp_checked_size = -1;
+  struct timespec fp_checked_mtime{};
   TimePoint last_growth{};
   bool forget = true;         // drop the checkpoint when released (excluded: kept)
   bool retire = false;        // released but still on disk (rotated): checkpoint kept
@@ -163,8 +170,11 @@ void Tailer::end_scan() {
     if (!by_path_.count(path)) open_tail(path, owner, !scanned_once_, std::nullopt);
   }
   for (auto& [key, t] : tails_) {
-    if (!t->gone && !t->parked) verify_fingerprint(*t);
+    if (!t->gone && !t->parked) verify_fingerprint(*t, false);
   }
+  // The scan is also the safety net of events (missed, lost, or none without inotify): each
+  // file gets a read, which costs one read() and one fstat() at its end.
+  all_changed();
   // Checkpoints of released rotated files are kept while the file exists, so a restart can
   // tell a rotated file it read (checkpoint) from one it never saw (none: read from head).
   // A scan can miss a file that is being renamed (Docker shifting <name>.1 to <name>.2 between
@@ -186,6 +196,9 @@ void Tailer::end_scan() {
   }
   if (unlisted_dirs_.empty()) forget_deleted_parked();
   scanned_once_ = true;
+  // What this scan saw is not needed until the next one: 10,000 paths and keys, freed.
+  present_paths_.clear();
+  present_keys_.clear();
 }
 
 void Tailer::all_gone() {
@@ -343,6 +356,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
   // drained while the new one is followed, and releasing one must not remove the other.
   t->lag_labels += ",stream=";
   json::append_string(t->lag_labels, t->key);
+  t->lag_labels.shrink_to_fit();   // kept for the file's life
   t->lag = &Metrics::global().gauge(Tail::kLagMetric, t->lag_labels,
                                     "Bytes of a followed file not read yet");
   t->update_lag();
@@ -359,6 +373,8 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
   by_path_[path] = key;
   open_[key] = raw;
   tails_.emplace(key, std::move(t));
+  queue(*raw);
+  tend(*raw);
   // A start not from a checkpoint (the copy of a truncated file, read_from tail) is recorded
   // at once: with nothing more to read there would be no commit, and a restart would take the
   // file for one never seen and read it from its start.
@@ -375,6 +391,7 @@ void Tailer::exclude_owner(const std::string& owner) {
       t->forget = false;
       t->last_growth = TimePoint{};
       by_path_.erase(t->path);
+      tend(*t);
     }
   }
 }
@@ -404,16 +421,67 @@ void Tailer::update_fingerprint(Tail& t) {
 }
 
 // A truncated file that grew back past our offset before we noticed: its first bytes differ.
-void Tailer::verify_fingerprint(Tail& t) {
+// Rewriting them changes the size or the mtime, so a file whose both are what they were at
+// the last check is not read again (a pread per file per scan, 10,000 files).
+void Tailer::verify_fingerprint(Tail& t, bool always) {
   if (t.fp_len == 0) return;
+  struct stat st{};
+  const bool have = ::fstat(t.fd, &st) == 0;
+  if (!always && have && st.st_size == t.fp_checked_size &&
+      st.st_mtim.tv_sec == t.fp_checked_mtime.tv_sec &&
+      st.st_mtim.tv_nsec == t.fp_checked_mtime.tv_nsec) {
+    return;
+  }
   uint64_t h = 0;
-  if (hash_prefix(t.fd, t.fp_len, &h) && h == t.fp_hash) return;
+  if (hash_prefix(t.fd, t.fp_len, &h) && h == t.fp_hash) {
+    if (have) {
+      t.fp_checked_size = st.st_size;
+      t.fp_checked_mtime = st.st_mtim;
+    }
+    return;
+  }
+  t.fp_checked_size = -1;
   truncated(t, "file content replaced");
+}
+
+// ---- what to read ----
+
+void Tailer::queue(Tail& t) {
+  if (t.queued) return;
+  t.queued = true;
+  ready_.push_back(&t);
+}
+
+void Tailer::tend(Tail& t) {
+  if (t.tended) return;
+  t.tended = true;
+  tending_.push_back(&t);
+}
+
+void Tailer::unqueue(Tail& t) {
+  if (!t.queued) return;
+  t.queued = false;
+  ready_.erase(std::find(ready_.begin(), ready_.end(), &t));
+}
+
+bool Tailer::changed(const std::string& path) {
+  auto p = by_path_.find(path);
+  if (p == by_path_.end()) return false;
+  auto t = tails_.find(p->second);
+  if (t == tails_.end()) return false;
+  queue(*t->second);
+  return true;
+}
+
+void Tailer::all_changed() {
+  for (auto& [key, t] : tails_) queue(*t);
 }
 
 void Tailer::mark_gone(Tail& t) {
   if (t.gone) return;
   t.gone = true;
+  queue(t);   // read to its end, and polled until released: its new name is not followed
+  tend(t);
   t.last_growth = SteadyClock::now();
   if (t.parked) t.at_eof = false;   // not read to its end until it has its descriptor back
   log::info(o_.kind, "file rotated or removed; reading it to its end",
@@ -482,24 +550,46 @@ bool Tailer::make_room() {
   ::close(victim->fd);
   victim->fd = -1;
   victim->parked = true;
+  ++parked_;
   open_.erase(victim->key);
   return true;
 }
 
+// Only the parked files that may have data (an event, a scan): the others cost nothing.
 void Tailer::unpark_round() {
-  for (auto& [key, t] : tails_) {
-    if (ctx_.stopping() || aborted_) return;
-    if (!t->parked || !t->forget || (t->gone && t->at_eof)) continue;
-    struct stat st{};
-    // Moved or replaced: the scan finds a rotated file under its new name (rotated()) or,
-    // missing from two scans, declares it deleted (forget_deleted_parked).
-    if (::stat(t->path.c_str(), &st) != 0 || key_of(st) != t->key) continue;
-    t->saw_size(st);
-    if (!t->gone && static_cast<uint64_t>(st.st_size) == t->read_off) continue;
-    t->at_eof = false;   // something left to read: not idle
-    if (!make_room()) return;
-    reopen(*t);
+  std::size_t kept = 0;
+  bool full = false;   // no room for another descriptor this round: the rest keep waiting
+  for (std::size_t i = 0; i < ready_.size(); ++i) {
+    Tail* t = ready_[i];
+    bool keep = true;
+    if (t->parked && !full && !ctx_.stopping() && !aborted_) {
+      keep = unpark(*t, &full);
+    }
+    if (keep) {
+      ready_[kept++] = t;
+    } else {
+      t->queued = false;
+    }
   }
+  ready_.resize(kept);
+}
+
+// False when the parked file has nothing to read for now.
+bool Tailer::unpark(Tail& t, bool* full) {
+  if (!t.forget || (t.gone && t.at_eof)) return false;   // released by housekeeping
+  struct stat st{};
+  // Moved or replaced: the scan finds a rotated file under its new name (rotated()) or,
+  // missing from two scans, declares it deleted (forget_deleted_parked).
+  if (::stat(t.path.c_str(), &st) != 0 || key_of(st) != t.key) return false;
+  t.saw_size(st);
+  if (!t.gone && static_cast<uint64_t>(st.st_size) == t.read_off) return false;
+  t.at_eof = false;   // something left to read: not idle
+  if (!make_room()) {
+    *full = true;
+    return true;
+  }
+  reopen(t);
+  return !t.parked;
 }
 
 void Tailer::reopen(Tail& t) {
@@ -514,8 +604,9 @@ void Tailer::reopen(Tail& t) {
     t.fd = fd;
     open_[t.key] = &t;
     t.parked = false;
+    --parked_;
     t.opened_round = round_;
-    verify_fingerprint(t);
+    verify_fingerprint(t, true);   // same device and inode; the same first bytes too
     return;
   }
   if (fd >= 0) ::close(fd);   // moved in between: the next scan finds where
@@ -546,13 +637,25 @@ void Tailer::forget_deleted_parked() {
 bool Tailer::read_round() {
   ++round_;
   bool progress = false;
-  for (auto& [key, t] : tails_) {
-    if (ctx_.stopping() || aborted_) break;
-    if (t->parked) continue;
-    reading_ = t.get();
-    if (read_file(*t)) progress = true;
+  // This round reads what was queued before it; what it queues (a copy of a truncated file)
+  // and what still has data are read next round, after the others.
+  round_list_.clear();
+  round_list_.swap(ready_);
+  for (Tail* t : round_list_) t->queued = false;
+  for (Tail* t : round_list_) {
+    const bool stop = ctx_.stopping() || aborted_;
+    if (!stop && !t->parked) {
+      reading_ = t;
+      if (read_file(*t)) progress = true;
+      reading_ = nullptr;
+      tend(*t);
+      // At its end: nothing to do until an event. Draining (gone) ones are polled: their
+      // writer may still finish a line under a name nobody follows.
+      if (t->at_eof && !t->gone) continue;
+    }
+    queue(*t);   // parked ones wait for unpark_round
   }
-  reading_ = nullptr;
+  round_list_.clear();
   return progress;
 }
 
@@ -581,9 +684,23 @@ bool Tailer::read_file(Tail& t) {
     if (n == 0) {
       t.at_eof = true;
       struct stat st{};
-      if (!t.gone && ::fstat(t.fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < t.read_off) {
-        truncated(t, "size shrank");
-        continue;
+      if (::fstat(t.fd, &st) == 0) {
+        if (!t.gone && static_cast<uint64_t>(st.st_size) < t.read_off) {
+          truncated(t, "size shrank");
+          continue;
+        }
+        // Scans are rare: the lag of a file read to its end is refreshed here.
+        t.saw_size(st);
+        // A quiet file holds no buffer: its last partial line's capacity goes back too.
+        if (t.carry.empty() && t.carry.capacity() > sizeof(std::string)) {
+          std::string().swap(t.carry);
+          t.carry_mem.set(0);
+        }
+        if (t.lag != nullptr) {
+          t.lag->store(std::max<int64_t>(0, static_cast<int64_t>(st.st_size) -
+                                                static_cast<int64_t>(t.read_off)),
+                       std::memory_order_relaxed);
+        }
       }
       break;
     }
@@ -627,7 +744,7 @@ bool Tailer::all_idle() const {
 
 std::optional<TimePoint> Tailer::next_flush() const {
   std::optional<TimePoint> best;
-  for (const auto& [key, t] : tails_) {
+  for (const Tail* t : tending_) {
     if (auto f = t->dec->next_flush(); f && (!best || *f < *best)) best = f;
     if (auto f = t->stream->next_flush(); f && (!best || *f < *best)) best = f;
   }
@@ -639,26 +756,44 @@ void Tailer::flush_all() {
   for (auto& t : closing_) t->stream->flush(true);
 }
 
+// Only the tended files: one at its end with nothing held back has nothing to flush or release
+// until it is read again (10,000 quiet files cost nothing here).
 void Tailer::housekeeping(TimePoint now) {
   std::vector<std::string> release;
-  int64_t parked = 0;
-  for (auto& [key, t] : tails_) {
-    parked += t->parked ? 1 : 0;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < tending_.size(); ++i) {
+    Tail* t = tending_[i];
     if (auto f = t->dec->next_flush(); f && *f <= now) {
       BatchPtr batch = std::make_unique<Batch>(t->source, 4);
       t->dec->flush(*batch, now, false);
       emit(*t, std::move(batch), false);
     }
-    if (auto f = t->stream->next_flush(); f && *f <= now) t->stream->flush(false);
+    auto stream_due = t->stream->next_flush();
+    if (stream_due && *stream_due <= now) {
+      t->stream->flush(false);
+      stream_due = t->stream->next_flush();
+    }
     if (t->gone && (!t->forget || (t->at_eof && now - t->last_growth >= o_.rotate_wait))) {
-      release.push_back(key);
+      release.push_back(t->key);
+      t->tended = false;   // leaves tending_ now: released below
+      continue;
+    }
+    const bool quiet = !t->gone && t->at_eof && t->carry.empty() && !t->dec->has_pending() &&
+                       !t->dec->next_flush() && !stream_due;
+    if (quiet) {
+      t->tended = false;
+    } else {
+      tending_[kept++] = t;
     }
   }
-  parked_metric_->store(parked, std::memory_order_relaxed);
+  tending_.resize(kept);
+  parked_metric_->store(static_cast<int64_t>(parked_), std::memory_order_relaxed);
   for (const std::string& key : release) {
     auto node = tails_.extract(key);
     open_.erase(key);
     Tail& t = *node.mapped();
+    unqueue(t);
+    if (t.parked) --parked_;
     t.retire = t.forget && ::fstat(t.fd, &t.released) == 0 && t.released.st_nlink > 0;
     if (t.forget) {
       // The writer is gone: a last line without its terminator will never be finished.

@@ -17,13 +17,17 @@
 // (<name>.1) when its first bytes match.
 //
 // Descriptors: at most max_open_files are open; beyond it idle files are parked (closed, state
-// kept) and reopened by path, checked to be the same inode and fingerprint, when they grow.
+// kept) and reopened by path, checked to be the same device, inode and fingerprint, when an
+// event (or a scan) says they changed and they grew.
 //
 // Driving: one thread calls everything. A scan is begin_scan(), then active()/rotated()/
 // unlisted_dir() for what discovery found, then end_scan(). Between scans read_round() reads
-// every open file in turn (round_bytes each), unpark_round() gives parked files that grew a
-// descriptor back, housekeeping() flushes, releases and drops checkpoints. Nothing here polls
-// on its own, so an event source (inotify) can decide when each step runs.
+// the files that may have data, in turn (round_bytes each), unpark_round() gives those of
+// them that are parked a descriptor back, housekeeping() flushes, releases and drops
+// checkpoints. A file may have data when it is new or reopened, was not read to its end, is
+// draining after a rotation, or changed() named it (an inotify event); a scan, or
+// all_changed() (polling without inotify), says it of every file. A file at its end with no
+// event costs nothing: no read, no stat.
 #include <sys/stat.h>
 
 #include <atomic>
@@ -99,8 +103,16 @@ class Tailer {
   void refresh_sources(const std::string& owner);
 
   // ---- reading ----
-  // Reads every open file in turn; true if any had data.
+  // `path` changed (inotify): if it is a followed file, it is read (or reopened) next round.
+  // True if it is followed.
+  bool changed(const std::string& path);
+  // Every file may have changed: events were lost, or there are none (polling).
+  void all_changed();
+  // Reads every file that may have data, in turn; true if any had data.
   bool read_round();
+  // Files are waiting to be read or reopened, or draining after a rotation: the loop must not
+  // wait for an event to come back.
+  bool busy() const { return !ready_.empty(); }
   // Parked files that grew, or rotated ones to drain, get a descriptor back in turn.
   void unpark_round();
   // Emits timed-out held records, releases drained rotated files, drops settled checkpoints.
@@ -135,10 +147,15 @@ class Tailer {
   Tail* open_tail(const std::string& path, const std::string& owner, bool initial,
                   std::optional<uint64_t> start);
   void update_fingerprint(Tail& t);
-  void verify_fingerprint(Tail& t);
+  // `always`: even when size and mtime are what they were at the last check.
+  void verify_fingerprint(Tail& t, bool always);
+  void queue(Tail& t);
+  void tend(Tail& t);
+  void unqueue(Tail& t);
   void mark_gone(Tail& t);
   void truncated(Tail& t, const char* why);
   bool make_room();
+  bool unpark(Tail& t, bool* full);
   void reopen(Tail& t);
   void forget_deleted_parked();
   bool read_file(Tail& t);
@@ -163,6 +180,12 @@ class Tailer {
   std::size_t max_open_ = 0;
   uint64_t round_ = 0;                           // read rounds so far
   Tail* reading_ = nullptr;                      // the file read_round is reading: not parked
+  // The files that may have data (Tail::queued), read in this order; reused, never shrunk.
+  std::vector<Tail*> ready_;
+  std::vector<Tail*> round_list_;
+  // The files housekeeping looks at (Tail::tended): the others are quiet.
+  std::vector<Tail*> tending_;
+  std::size_t parked_ = 0;
   std::vector<char> buf_;
   MemoryCharge buf_mem_{MemoryPart::kReadBuffers};
   std::atomic<int64_t>* parked_metric_ = nullptr;
