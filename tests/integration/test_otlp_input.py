@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import struct
 import subprocess
 import threading
@@ -268,6 +269,48 @@ service:
         t.join(60)
         self.assertEqual(results["a"][0], 503)
         self.assertEqual(results["a"][2], "1")
+
+    def test_connection_budgets(self):
+        d = self.logship(extra="    max_connections: 2\n    idle_timeout: 700ms\n"
+                               "    read_timeout: 1500ms")
+
+        def closed_by_peer(sock, within):
+            sock.settimeout(within)
+            try:
+                return sock.recv(1) == b""
+            except (socket.timeout, ConnectionResetError):
+                return False
+
+        s1 = socket.create_connection(("127.0.0.1", d.port))
+        s2 = socket.create_connection(("127.0.0.1", d.port))
+        time.sleep(0.2)
+        s3 = socket.create_connection(("127.0.0.1", d.port))
+        self.assertTrue(closed_by_peer(s3, 2), "a third connection is closed at once")
+        # Idle connections are closed after idle_timeout; then new ones are served again.
+        self.assertTrue(closed_by_peer(s1, 3))
+        self.assertTrue(closed_by_peer(s2, 3))
+        a = records(2, "after")
+        self.assertEqual(post(d.port, pb_request("svc", a))[0], 200)
+        # A request trickled in never completes: read_timeout closes it though bytes keep coming.
+        slow = socket.create_connection(("127.0.0.1", d.port))
+        slow.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: x\r\n")
+        t0 = time.monotonic()
+        closed = False
+        while time.monotonic() - t0 < 10:
+            try:
+                slow.sendall(b"X-Slow: 1\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if closed_by_peer(slow, 0.3):
+                closed = True
+                break
+        self.assertTrue(closed)
+        self.assertLess(time.monotonic() - t0, 5)
+        for s in (s1, s2, s3, slow):
+            s.close()
+        self.check(self.wait_records(2), a, "svc")
+        self.assertEqual(d.stop(), 0, d.stderr())
 
 
 if __name__ == "__main__":
