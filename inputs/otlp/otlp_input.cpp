@@ -452,6 +452,9 @@ class OtlpInput final : public Input {
         continue;
       }
       c_.records->fetch_add(records, std::memory_order_relaxed);
+      // Distinct offsets keep records of equal time and message apart in outputs that derive
+      // ids from (source, offset, content), such as elasticsearch.
+      for (Event& e : batch->events()) e.offset = next_offset_++;
       const uint64_t seq = ++seq_;
       batch->acks().add(settle_->track(Position{seq, {}}));
       {
@@ -501,7 +504,8 @@ class OtlpInput final : public Input {
   std::condition_variable jobs_cv_;
   std::deque<Job> jobs_;
   bool stopping_ = false;
-  uint64_t seq_ = 0;   // pump thread only
+  uint64_t seq_ = 0;           // pump thread only
+  uint64_t next_offset_ = 0;   // pump thread only
 };
 
 void Session::wait_for_request() {
