@@ -14,18 +14,21 @@
 #
 # Environment:
 #   LOGSHIP_CACHE_DIR     build cache (default ~/.cache/logship); the binary is
-#                         otelcol-<version>/otelcol. Go's own module and build caches are used.
+#                         otelcol-<version>-2/otelcol. Go's own module and build caches are used.
 #   LOGSHIP_OTELCOL_DIR   run dir (default /tmp/logship-otelcol-$UID): config, logs, pid, the
 #                         file `address` (host:port) tests read, and logs.jsonl
 #   LOGSHIP_OTELCOL_TLS_CERT, LOGSHIP_OTELCOL_TLS_KEY   PEM files (outside the run dir): the
 #                         receiver serves HTTPS; with LOGSHIP_OTELCOL_TLS_CLIENT_CA it also
 #                         requires client certificates signed by that CA
+#   LOGSHIP_OTELCOL_EXTRA_CONFIG   a config file merged over the generated one (e.g. an
+#                         otlphttp exporter replacing the pipeline's exporters)
 set -euo pipefail
 
 VERSION=0.161.0
 PROVIDERS=1.67.0   # confmap providers release alongside collector 0.161.0
 CACHE="${LOGSHIP_CACHE_DIR:-${HOME:-/tmp}/.cache/logship}"
-HOME_DIR="$CACHE/otelcol-$VERSION"
+# The suffix names the component set: a new one rebuilds instead of using a stale binary.
+HOME_DIR="$CACHE/otelcol-$VERSION-2"
 BIN="$HOME_DIR/otelcol"
 RUN="${LOGSHIP_OTELCOL_DIR:-/tmp/logship-otelcol-$(id -u)}"
 
@@ -57,6 +60,7 @@ receivers:
   - gomod: go.opentelemetry.io/collector/receiver/otlpreceiver v$VERSION
 exporters:
   - gomod: go.opentelemetry.io/collector/exporter/debugexporter v$VERSION
+  - gomod: go.opentelemetry.io/collector/exporter/otlphttpexporter v$VERSION
   - gomod: github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v$VERSION
 providers:
   - gomod: go.opentelemetry.io/collector/confmap/provider/fileprovider v$PROVIDERS
@@ -81,7 +85,11 @@ free_port() {
 running() { [ -f "$RUN/pid" ] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null; }
 
 launch() {
-  setsid "$BIN" --config "file:$RUN/config.yaml" >>"$RUN/otelcol.log" 2>&1 </dev/null &
+  local extra=()
+  if [ -n "${LOGSHIP_OTELCOL_EXTRA_CONFIG:-}" ]; then
+    extra=(--config "file:$LOGSHIP_OTELCOL_EXTRA_CONFIG")
+  fi
+  setsid "$BIN" --config "file:$RUN/config.yaml" "${extra[@]}" >>"$RUN/otelcol.log" 2>&1 </dev/null &
   echo $! >"$RUN/pid"
   local port deadline=$((SECONDS + 60))
   port="$(cat "$RUN/port")"
