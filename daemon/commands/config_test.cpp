@@ -3,7 +3,8 @@
 // them (message, stream, source tags and labels), runs the config's real processors and routing
 // with every input and output replaced (no file, socket or server is touched; the state_dir is a
 // temporary one), and compares what reaches each output with what the test expects: exact field
-// values, in order, or a count (0: dropped).
+// values, in order, conditions (`where`, the language routes and filters use), or a count (0:
+// dropped).
 //
 //   tests:
 //     - name: health checks are dropped, errors go to payments
@@ -16,8 +17,9 @@
 //         - output: archive
 //           count: 0
 //         - output: payments
+//           where: 'level >= error'
 //           events:
-//             - {msg: boom, level: error, labels.team: payments}
+//             - {message: boom, labels.team: payments}
 #include <simdjson.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -33,6 +35,7 @@
 
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"
+#include "daemon/core/condition/condition.h"
 #include "daemon/core/dead_letter_record.h"
 #include "daemon/core/rfc3339.h"
 #include "daemon/pipeline/topology.h"
@@ -47,12 +50,18 @@ struct InputEvent {
   int64_t time_ns = 0;
 };
 
+struct ExpectedEvent {
+  std::vector<std::pair<std::string, std::string>> fields;   // field path -> value
+  std::shared_ptr<const condition::Condition> where;        // may be null
+};
+
 struct Expectation {
   std::string output;
   bool has_count = false;
   std::size_t count = 0;
   bool has_events = false;
-  std::vector<std::vector<std::pair<std::string, std::string>>> events;   // field path -> value
+  std::vector<ExpectedEvent> events;
+  std::shared_ptr<const condition::Condition> all_where;   // every event satisfies it
 };
 
 struct TestCase {
@@ -63,10 +72,17 @@ struct TestCase {
   std::vector<Expectation> expect;
 };
 
-// What outputs received, per output: each event as its dead-letter "event" JSON object.
+// What outputs received, per output: each event as its dead-letter "event" JSON object, and
+// the event itself (its batch kept) for conditions.
+struct CapturedEvent {
+  std::string json;
+  SharedBatch batch;
+  std::size_t index = 0;
+  const Event& event() const { return batch->events()[index]; }
+};
 struct Captured {
   std::mutex mu;
-  std::map<std::string, std::vector<std::string>> events;
+  std::map<std::string, std::vector<CapturedEvent>> events;
 };
 
 class ScriptedInput final : public Input {
@@ -108,13 +124,12 @@ class CaptureOutput final : public Output {
   CaptureOutput(std::string name, Captured* into) : name_(std::move(name)), into_(into) {}
   Status start(OutputContext&) override { return Status::ok(); }
   void deliver(std::span<const SharedBatch> batches, DeliverDone done) override {
-    std::vector<std::string> lines;
-    std::string line;
+    std::vector<CapturedEvent> lines;
     for (const SharedBatch& b : batches) {
-      for (const Event& e : b->events()) {
-        line.clear();
-        dead_letter::encode(line, name_, "", "", e, b->source());
-        lines.push_back(line);
+      for (std::size_t i = 0; i < b->events().size(); ++i) {
+        CapturedEvent c{{}, b, i};
+        dead_letter::encode(c.json, name_, "", "", b->events()[i], b->source());
+        lines.push_back(std::move(c));
       }
     }
     {
@@ -221,11 +236,18 @@ bool parse_tests(const std::string& path, std::vector<TestCase>* tests, std::str
     }
     for (const YAML::Node& x : t["expect"]) {
       Expectation ex;
-      if (!x.IsMap() || !x["output"] || (!x["count"] && !x["events"])) {
-        *error = where(x) + "an expectation names an output and gives count or events";
+      if (!x.IsMap() || !x["output"] || (!x["count"] && !x["events"] && !x["where"])) {
+        *error = where(x) + "an expectation names an output and gives count, events or where";
         return false;
       }
       ex.output = x["output"].Scalar();
+      auto compile = [&](const YAML::Node& n, std::shared_ptr<const condition::Condition>* out) {
+        condition::CompileError ce;
+        *out = condition::Condition::compile(n.Scalar(), &ce);
+        if (!*out) *error = where(n) + "where: " + ce.to_string();
+        return *out != nullptr;
+      };
+      if (x["where"] && !compile(x["where"], &ex.all_where)) return false;
       if (x["count"]) {
         ex.has_count = true;
         ex.count = x["count"].as<std::size_t>(0);
@@ -233,11 +255,17 @@ bool parse_tests(const std::string& path, std::vector<TestCase>* tests, std::str
       if (x["events"]) {
         ex.has_events = true;
         for (const YAML::Node& ev : x["events"]) {
-          std::vector<std::pair<std::string, std::string>> fields;
+          ExpectedEvent want;
           if (ev.IsMap()) {
-            for (const auto& kv : ev) fields.emplace_back(kv.first.Scalar(), scalar_text(kv.second));
+            for (const auto& kv : ev) {
+              if (kv.first.Scalar() == "where") {
+                if (!compile(kv.second, &want.where)) return false;
+              } else {
+                want.fields.emplace_back(kv.first.Scalar(), scalar_text(kv.second));
+              }
+            }
           }
-          ex.events.push_back(std::move(fields));
+          ex.events.push_back(std::move(want));
         }
       }
       tc.expect.push_back(std::move(ex));
@@ -282,12 +310,25 @@ std::vector<std::string> run_test(const config::Config& base, const TestCase& tc
     if (!t.stop(std::chrono::seconds(10))) failures.push_back("the pipeline did not drain");
   }
   simdjson::dom::parser parser;
+  auto shown = [&](const CapturedEvent& c) {
+    simdjson::dom::element doc, event;
+    if (parser.parse(c.json).get(doc) || doc["event"].get(event)) return c.json;
+    return simdjson::minify(event);
+  };
   for (const Expectation& ex : tc.expect) {
-    const std::vector<std::string>& got = captured.events[ex.output];
+    const std::vector<CapturedEvent>& got = captured.events[ex.output];
     const std::string at = "output " + ex.output + ": ";
     if (ex.has_count && got.size() != ex.count) {
       failures.push_back(at + "expected " + std::to_string(ex.count) + " events, got " +
                          std::to_string(got.size()));
+    }
+    if (ex.all_where) {
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        if (!ex.all_where->matches(got[i].event(), got[i].batch->source())) {
+          failures.push_back(at + "event " + std::to_string(i + 1) + " does not satisfy `" +
+                             ex.all_where->text() + "`: " + shown(got[i]));
+        }
+      }
     }
     if (!ex.has_events) continue;
     if (got.size() != ex.events.size()) {
@@ -295,12 +336,18 @@ std::vector<std::string> run_test(const config::Config& base, const TestCase& tc
                          std::to_string(got.size()));
     }
     for (std::size_t i = 0; i < got.size() && i < ex.events.size(); ++i) {
+      const ExpectedEvent& want_event = ex.events[i];
+      if (want_event.where &&
+          !want_event.where->matches(got[i].event(), got[i].batch->source())) {
+        failures.push_back(at + "event " + std::to_string(i + 1) + " does not satisfy `" +
+                           want_event.where->text() + "`: " + shown(got[i]));
+      }
       simdjson::dom::element doc, event;
-      if (parser.parse(got[i]).get(doc) || doc["event"].get(event)) {
+      if (parser.parse(got[i].json).get(doc) || doc["event"].get(event)) {
         failures.push_back(at + "event " + std::to_string(i + 1) + " does not decode");
         continue;
       }
-      for (const auto& [path, want] : ex.events[i]) {
+      for (const auto& [path, want] : want_event.fields) {
         std::string have;
         if (!field_text(event, path, &have)) {
           failures.push_back(at + "event " + std::to_string(i + 1) + ": field " + path +
@@ -312,11 +359,7 @@ std::vector<std::string> run_test(const config::Config& base, const TestCase& tc
       }
     }
     for (std::size_t i = ex.events.size(); i < got.size(); ++i) {
-      simdjson::dom::element doc, event;
-      if (!parser.parse(got[i]).get(doc) && !doc["event"].get(event)) {
-        failures.push_back(at + "unexpected event " + std::to_string(i + 1) + ": " +
-                           simdjson::minify(event));
-      }
+      failures.push_back(at + "unexpected event " + std::to_string(i + 1) + ": " + shown(got[i]));
     }
   }
   return failures;

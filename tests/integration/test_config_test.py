@@ -11,6 +11,7 @@ inputs:
 processors:
   parse: {type: json}
   secrets: {type: redact}
+  health: {type: filter, drop_if: 'message contains "/health"'}
 outputs:
   archive:
     type: file
@@ -21,7 +22,7 @@ outputs:
     path: /nonexistent/host/x.log
 routes:
   - match: [containers]
-    processors: [parse, secrets]
+    processors: [health, parse, secrets]
     outputs: [archive]
   - match: [host]
     outputs: [hostlogs]
@@ -38,10 +39,18 @@ tests:
     expect:
       - output: archive
         events:
-          - {level: error, message: boom, n: 3, container_name: web, labels.team: payments}
+          - {level: error, message: boom, n: 3, container_name: web, labels.team: payments,
+             where: 'level >= warn and label("team") == "payments"'}
           - {stream: stderr, message: 'auth Bearer [REDACTED:bearer] ok'}
       - output: hostlogs
         count: 0
+  - name: health checks are dropped
+    input: containers
+    events: ['GET /health 200', 'GET /api 200']
+    expect:
+      - output: archive
+        events:
+          - {message: 'GET /api 200'}
   - name: host lines go to their own output untouched
     input: host
     events: ['{"level":"info"}']
@@ -60,6 +69,7 @@ tests:
     events: ['{"level":"warn"}', '{"level":"info"}']
     expect:
       - output: archive
+        where: 'level >= warn'
         events:
           - {level: error}
 """
@@ -79,8 +89,9 @@ class ConfigTestCommandTest(support.TestCase):
         out = r.stdout.decode()
         self.assertEqual(r.returncode, 0, out + r.stderr.decode())
         self.assertEqual(out, "PASS  container JSON is parsed and secrets redacted\n"
+                              "PASS  health checks are dropped\n"
                               "PASS  host lines go to their own output untouched\n"
-                              "2 tests, 0 failed\n")
+                              "3 tests, 0 failed\n")
         # Expecting the secret itself fails, and says what the output got instead.
         leaked = self.write("leaked.yaml", PASSING.replace("[REDACTED:bearer]", "abcdefgh12345678"))
         r = support.run_logship(["test", "-c", cfg, leaked])
@@ -93,6 +104,9 @@ class ConfigTestCommandTest(support.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stdout.decode(),
                          "FAIL  wrong level\n"
+                         "      output archive: event 2 does not satisfy `level >= warn`: "
+                         "{\"timestamp\":\"2026-01-01T00:00:00.000000000Z\",\"stream\":\"stdout\","
+                         "\"message\":\"\",\"level\":\"info\"}\n"
                          "      output archive: expected 1 events, got 2\n"
                          "      output archive: event 1: field level: expected \"error\", got \"warn\"\n"
                          "      output archive: unexpected event 2: {\"timestamp\":"
@@ -107,6 +121,10 @@ class ConfigTestCommandTest(support.TestCase):
         r = support.run_logship(["test", "-c", cfg, self.write("t.yaml", "tests:\n  - name: x\n")])
         self.assertEqual(r.returncode, 2)
         self.assertIn("a test needs name, input, events and expect", r.stderr.decode())
+        bad_where = "tests:\n  - {name: x, input: host, events: [a], expect: [{output: hostlogs, where: 'level >='}]}\n"
+        r = support.run_logship(["test", "-c", cfg, self.write("w.yaml", bad_where)])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("where: column", r.stderr.decode())
 
 
 if __name__ == "__main__":
