@@ -129,11 +129,15 @@ void Tailer::active(const std::string& path, const std::string& owner) {
   note_present(path);
 }
 
-void Tailer::unlisted_dir(const std::string& dir) { unlisted_dirs_.push_back(dir + "/"); }
+void Tailer::unlisted_dir(const std::string& dir) { unlisted_dirs_.insert(dir + "/"); }
 
+// Each ancestor of the path is looked up: a scan of a few directories names the 10,000 others.
 bool Tailer::in_unlisted_dir(const std::string& path) const {
-  for (const std::string& d : unlisted_dirs_) {
-    if (path.compare(0, d.size(), d) == 0) return true;
+  if (unlisted_dirs_.empty()) return false;
+  const std::string_view p(path);
+  for (std::size_t slash = p.find('/'); slash != std::string_view::npos;
+       slash = p.find('/', slash + 1)) {
+    if (unlisted_dirs_.count(p.substr(0, slash + 1))) return true;
   }
   return false;
 }
@@ -169,12 +173,16 @@ void Tailer::end_scan() {
   for (const auto& [path, owner] : present_paths_) {
     if (!by_path_.count(path)) open_tail(path, owner, !scanned_once_, std::nullopt);
   }
-  for (auto& [key, t] : tails_) {
-    if (!t->gone && !t->parked) verify_fingerprint(*t, false);
+  // A complete scan is also the safety net of events (missed, lost, or none without inotify):
+  // each file gets a fingerprint check (when its size or mtime changed) and a read, which
+  // costs one read() and one fstat() at its end. A partial one (a few directories with
+  // events) leaves the files of the others to their events.
+  if (unlisted_dirs_.empty()) {
+    for (auto& [key, t] : tails_) {
+      if (!t->gone && !t->parked) verify_fingerprint(*t, false);
+    }
+    all_changed();
   }
-  // The scan is also the safety net of events (missed, lost, or none without inotify): each
-  // file gets a read, which costs one read() and one fstat() at its end.
-  all_changed();
   // Checkpoints of released rotated files are kept while the file exists, so a restart can
   // tell a rotated file it read (checkpoint) from one it never saw (none: read from head).
   // A scan can miss a file that is being renamed (Docker shifting <name>.1 to <name>.2 between

@@ -84,8 +84,10 @@ class Tailer {
   // `path` is a rotated generation of `owner`'s files: resumed from its checkpoint, read from
   // the start when never seen, skipped when it is a copy of an active file.
   void rotated(const std::string& path, const std::string& owner);
-  // A directory this scan could not list, or whose files it must not judge: its files are
-  // not taken for gone.
+  // A directory this scan could not list, or did not list (a partial scan of the directories
+  // with events), or whose files it must not judge: its files are not taken for gone. A scan
+  // with any is partial: retired checkpoints, deleted parked files, fingerprints and the
+  // read of every file wait for a complete one.
   void unlisted_dir(const std::string& dir);
   bool in_unlisted_dir(const std::string& path) const;
   void end_scan();
@@ -173,7 +175,7 @@ class Tailer {
   std::map<std::string, Retired> retired_;       // released rotated files still on disk
   std::set<std::string> retired_missed_;         // retired files the last scan did not see
   std::set<std::string> present_keys_;           // files seen by the current scan
-  std::vector<std::string> unlisted_dirs_;       // "<dir>/" the current scan could not list
+  std::set<std::string, std::less<>> unlisted_dirs_;   // "<dir>/" the current scan did not list
   bool scanned_once_ = false;
   bool over_budget_ = false;                     // the last scan left files unopened
   bool aborted_ = false;
