@@ -78,7 +78,9 @@ class Tailer {
   Tailer& operator=(const Tailer&) = delete;
 
   // ---- scan protocol ----
-  void begin_scan();
+  // `dirs`: a partial scan, of the files directly in these directories (where inotify saw
+  // files created, moved or deleted); the others are kept as they are. Null: a complete one.
+  void begin_scan(const std::set<std::string>* dirs = nullptr);
   // `path` is an active file of `owner` (appended to by its writer).
   void active(const std::string& path, const std::string& owner);
   // `path` is a rotated generation of `owner`'s files: resumed from its checkpoint, read from
@@ -144,6 +146,8 @@ class Tailer {
   };
 
   void note_present(const std::string& path);
+  std::map<std::string, std::string>::iterator judge_path(
+      std::map<std::string, std::string>::iterator it);
   bool has_own_checkpoint(const std::string& key, const std::string& path);
   bool copy_of_active(const std::string& owner, const std::string& path);
   Tail* open_tail(const std::string& path, const std::string& owner, bool initial,
@@ -175,6 +179,8 @@ class Tailer {
   std::map<std::string, Retired> retired_;       // released rotated files still on disk
   std::set<std::string> retired_missed_;         // retired files the last scan did not see
   std::set<std::string> present_keys_;           // files seen by the current scan
+  bool partial_ = false;                         // the current scan is of scanned_dirs_ only
+  std::vector<std::string> scanned_dirs_;        // "<dir>/"
   std::set<std::string, std::less<>> unlisted_dirs_;   // "<dir>/" the current scan did not list
   bool scanned_once_ = false;
   bool over_budget_ = false;                     // the last scan left files unopened
