@@ -2,7 +2,7 @@
 """idle-bench: what N containers whose logs were already read cost the docker input.
 
   bench/idle_bench.py [--containers 300,1000,5000,10000] [--runs 3] [--measure 10] [--bin PATH]
-                      [--json FILE]
+                      [--rescan-interval 1s] [--rotations 10] [--json FILE]
 
 For each N: a fake Docker tree (<root>/containers/<id>/<id>-json.log with 3 lines and a
 config.v2.json), logship reading it into a file output; once every line arrived (caught up) and
@@ -10,6 +10,10 @@ one more second passed, the daemon's CPU (user+sys from /proc/PID/stat) is measu
 --measure seconds of idleness. Reported per N (median of --runs): idle CPU as % of one core,
 peak RSS (VmHWM, so the catch-up counts too), RSS at the end of the idle window, open
 descriptors. The daemon gets the open-file hard limit as its soft limit, so 10,000 files fit.
+--rescan-interval sets the docker input's (default: the input's own): with 1s, the idle CPU is
+about the cost of one full scan per second. --rotations R: during the measured window, R
+containers per second (spread over the tree) are rotated like Docker does (rename to .1, a new
+file with one line): the cost of events among many quiet containers.
 """
 import argparse
 import json
@@ -71,7 +75,20 @@ def raise_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def run_one(binary, n, measure_s, keep):
+def rotate_for(root, n, per_s, seconds):
+    """Docker's rotation of `per_s` containers a second for `seconds`."""
+    count = int(per_s * seconds)
+    for k in range(count):
+        cid = f"{(k * 37) % n:064x}"
+        log = os.path.join(root, "containers", cid, f"{cid}-json.log")
+        os.replace(log, log + ".1")
+        with open(log, "w") as f:
+            f.write(json.dumps({"log": f"r={(k * 37) % n}-rot{k} rotated\n", "stream": "stdout",
+                                "time": "2026-12-04T10:00:00.000000001Z"}) + "\n")
+        time.sleep(1.0 / per_s)
+
+
+def run_one(binary, n, measure_s, keep, rescan=None, rotations=0):
     tmp = tempfile.mkdtemp(prefix=f"idle-bench-{n}-")
     try:
         write_tree(os.path.join(tmp, "root"), n)
@@ -79,6 +96,7 @@ def run_one(binary, n, measure_s, keep):
         with open(cfg, "w") as f:
             f.write(f"service:\n  state_dir: {tmp}/state\n"
                     f"inputs:\n  docker:\n    type: docker\n    docker_root: {tmp}/root\n"
+                    + (f"    rescan_interval: {rescan}\n" if rescan else "") +
                     f"outputs:\n  sink:\n    type: file\n    path: {tmp}/out/docker.log\n"
                     f"    compress: false\n")
         with open(os.path.join(tmp, "stderr.log"), "wb") as err:
@@ -97,7 +115,10 @@ def run_one(binary, n, measure_s, keep):
             time.sleep(1.0)
             hz = os.sysconf("SC_CLK_TCK")
             c0, w0 = cpu_ticks(proc.pid), time.monotonic()
-            time.sleep(measure_s)
+            if rotations:
+                rotate_for(os.path.join(tmp, "root"), n, rotations, measure_s)
+            else:
+                time.sleep(measure_s)
             c1, w1 = cpu_ticks(proc.pid), time.monotonic()
             fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
             res = {"containers": n, "catch_up_s": round(catch_up, 2),
@@ -123,13 +144,16 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--measure", type=float, default=10.0)
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--rescan-interval", default=None)
+    p.add_argument("--rotations", type=float, default=0)
     p.add_argument("--json")
     args = p.parse_args()
     report = []
     print("| containers | idle CPU (% of a core) | peak RSS MiB | idle RSS MiB | open fds | catch-up s |")
     print("|---:|---:|---:|---:|---:|---:|")
     for n in (int(x) for x in args.containers.split(",")):
-        runs = [run_one(args.bin, n, args.measure, args.keep) for _ in range(args.runs)]
+        runs = [run_one(args.bin, n, args.measure, args.keep, args.rescan_interval,
+                        args.rotations) for _ in range(args.runs)]
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         med["runs"] = runs
         report.append(med)

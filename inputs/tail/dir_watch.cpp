@@ -94,33 +94,45 @@ bool DirWatch::wait(int timeout_ms, const OnChange& on_change) {
                     log::kv("input", input_) +
                         log::kv("suppressed", static_cast<int64_t>(suppressed)));
         }
+        full_scan_ = true;
         rescan = true;
         continue;
       }
+      auto d = dirs_.find(ev->wd);
+      if (d == dirs_.end()) continue;
       if (ev->mask & IN_IGNORED) {   // the directory is gone (or unmounted)
-        if (auto d = dirs_.find(ev->wd); d != dirs_.end()) {
-          watched_.erase(d->second);
-          dirs_.erase(d);
-        }
+        changed_dirs_.insert(d->second);
+        watched_.erase(d->second);
+        dirs_.erase(d);
         rescan = true;
         continue;
       }
       if (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF)) {
+        changed_dirs_.insert(d->second);
         rescan = true;
         continue;
       }
       if (!(ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB)) || ev->len == 0) continue;
-      auto d = dirs_.find(ev->wd);
-      if (d == dirs_.end()) continue;
       // Reused: no allocation per event once the longest path was seen.
       path_.assign(d->second == "/" ? "" : d->second).append("/").append(ev->name);
       const bool followed = on_change(path_);
       // A file nobody follows finished being written in place (container metadata): the
       // scan reads it. A truncation (IN_ATTRIB... IN_MODIFY) of one is nothing to us.
-      if (!followed && (ev->mask & IN_CLOSE_WRITE)) rescan = true;
+      if (!followed && (ev->mask & IN_CLOSE_WRITE)) {
+        changed_dirs_.insert(d->second);
+        rescan = true;
+      }
     }
   }
   return rescan;
+}
+
+bool DirWatch::take_scan(std::set<std::string>* dirs) {
+  const bool full = full_scan_;
+  full_scan_ = false;
+  dirs->clear();
+  dirs->swap(changed_dirs_);
+  return full;
 }
 
 }  // namespace logship::tail

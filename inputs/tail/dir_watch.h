@@ -1,8 +1,8 @@
 #pragma once
 // inotify on the directories discovery lists: it decides what the follow loop does. A file
 // modified in a watched directory is named to the tailer (read it); a file created, deleted or
-// moved, or a queue overflow, asks for a scan. A file with no event is neither read nor
-// stat'ed. Watches are on directories only: IN_MODIFY of a file is reported on its directory
+// moved asks for a scan of its directory, a queue overflow for a complete one. A file with no
+// event is neither read nor stat'ed. Watches are on directories only: IN_MODIFY of a file is reported on its directory
 // with its name, so one watch per directory covers every file in it.
 //
 // Without inotify (unavailable, or out of watches: max_user_watches) the watch is degraded:
@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -45,6 +46,9 @@ class DirWatch {
   // created, deleted or moved, a change to a file nobody follows being finished (metadata
   // written in place), a watched directory gone, or a queue overflow (events were lost).
   bool wait(int timeout_ms, const OnChange& on_change);
+  // What the scans asked for since the last call: the directories to list again, and whether
+  // only a complete scan will do (an overflow). Forgets them.
+  bool take_scan(std::set<std::string>* dirs);
 
   uint64_t overflows() const { return overflows_; }
 
@@ -59,6 +63,8 @@ class DirWatch {
   std::unordered_map<std::string, int> watched_;   // dir -> wd
   std::unordered_map<int, std::string> dirs_;      // wd -> dir
   std::string path_;                               // scratch: "<dir>/<name>" of an event
+  std::set<std::string> changed_dirs_;             // to list again
+  bool full_scan_ = false;                         // events were lost
   std::atomic<uint64_t>* fallback_metric_ = nullptr;
   std::atomic<uint64_t>* overflow_metric_ = nullptr;
   log::RateLimit overflow_limit_{5, std::chrono::seconds(60)};

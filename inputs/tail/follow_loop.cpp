@@ -23,6 +23,8 @@ void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext&
   TimePoint next_unpark{};
   TimePoint next_poll{};
   bool rescan = true;
+  bool full_scan = true;   // else only the directories with events
+  std::set<std::string> dirs;
   bool finished_reported = false;
   const DirWatch::OnChange on_change = [&tailer](const std::string& path) {
     return tailer.changed(path);
@@ -32,11 +34,17 @@ void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext&
     const bool polling = !watch.healthy();
     if (rescan || now >= next_scan) {
       rescan = false;
-      discovery.scan();   // every file gets a read
-      const auto period = polling ? std::min<std::chrono::milliseconds>(o.rescan_interval,
-                                                                         kPollingRescan)
-                                  : o.rescan_interval;
-      next_scan = SteadyClock::now() + period;
+      if (watch.take_scan(&dirs) || polling || now >= next_scan) full_scan = true;
+      if (full_scan) {
+        full_scan = false;
+        discovery.scan();   // every file gets a read
+        const auto period = polling ? std::min<std::chrono::milliseconds>(o.rescan_interval,
+                                                                           kPollingRescan)
+                                    : o.rescan_interval;
+        next_scan = SteadyClock::now() + period;
+      } else {
+        discovery.scan_dirs(dirs);   // the period of complete scans runs on
+      }
     }
     if (polling && now >= next_poll) {
       tailer.all_changed();
@@ -47,7 +55,7 @@ void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext&
       next_unpark = now + kUnparkInterval;
     }
     bool progress = tailer.read_round();
-    if (tailer.over_budget()) rescan = true;
+    if (tailer.over_budget()) rescan = full_scan = true;   // files elsewhere wait to be opened
     now = SteadyClock::now();
     tailer.housekeeping(now);
     discovery.tick(now);

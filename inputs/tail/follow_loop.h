@@ -3,6 +3,8 @@
 // reads every file in turn while there is data, sleeps on inotify when there is none. emit()
 // blocking on full outputs is the backpressure (the file is the buffer).
 #include <chrono>
+#include <set>
+#include <string>
 
 #include "daemon/core/clock.h"
 #include "daemon/core/plugin_api.h"
@@ -17,6 +19,9 @@ class Discovery {
   virtual ~Discovery() = default;
   // One complete scan: Tailer::begin_scan(), active()/rotated()..., end_scan().
   virtual void scan() = 0;
+  // A scan of what changed in `dirs` (inotify: files created, moved, deleted there); what
+  // is elsewhere is kept (Tailer::unlisted_dir). A complete scan unless overridden.
+  virtual void scan_dirs(const std::set<std::string>& dirs) { scan(); }
   // After each read round and housekeeping (publishing counters...).
   virtual void tick(TimePoint now) {}
 };

@@ -115,9 +115,15 @@ std::string Tailer::key_of(const struct stat& st) const {
 
 // ---- scan protocol ----
 
-void Tailer::begin_scan() {
-  for (auto& [key, t] : tails_) t->update_lag();
-  for (auto& t : closing_) t->update_lag();
+void Tailer::begin_scan(const std::set<std::string>* dirs) {
+  scanned_dirs_.clear();
+  partial_ = dirs != nullptr;
+  if (partial_) {
+    for (const std::string& d : *dirs) scanned_dirs_.push_back(d + "/");
+  } else {
+    for (auto& [key, t] : tails_) t->update_lag();
+    for (auto& t : closing_) t->update_lag();
+  }
   present_paths_.clear();
   present_keys_.clear();
   unlisted_dirs_.clear();
@@ -129,11 +135,15 @@ void Tailer::active(const std::string& path, const std::string& owner) {
   note_present(path);
 }
 
-void Tailer::unlisted_dir(const std::string& dir) { unlisted_dirs_.push_back(dir + "/"); }
+void Tailer::unlisted_dir(const std::string& dir) { unlisted_dirs_.insert(dir + "/"); }
 
+// Each ancestor of the path is looked up: a scan of a few directories names the 10,000 others.
 bool Tailer::in_unlisted_dir(const std::string& path) const {
-  for (const std::string& d : unlisted_dirs_) {
-    if (path.compare(0, d.size(), d) == 0) return true;
+  if (unlisted_dirs_.empty()) return false;
+  const std::string_view p(path);
+  for (std::size_t slash = p.find('/'); slash != std::string_view::npos;
+       slash = p.find('/', slash + 1)) {
+    if (unlisted_dirs_.count(p.substr(0, slash + 1))) return true;
   }
   return false;
 }
@@ -143,44 +153,63 @@ void Tailer::note_present(const std::string& path) {
   if (::stat(path.c_str(), &st) == 0) present_keys_.insert(key_of(st));
 }
 
+// Whether the followed file at by_path_'s `it` is still at its path: if not, it is drained to
+// its end. A path in a directory this scan could not list is not known to be gone.
+std::map<std::string, std::string>::iterator Tailer::judge_path(
+    std::map<std::string, std::string>::iterator it) {
+  auto t = tails_.find(it->second);
+  bool same = false;
+  if (t != tails_.end() && in_unlisted_dir(it->first)) {
+    same = true;
+  } else if (t != tails_.end() && present_paths_.count(it->first)) {
+    struct stat st{};
+    if (::stat(it->first.c_str(), &st) == 0) {
+      same = key_of(st) == t->second->key;
+    } else {
+      same = errno != ENOENT && errno != ENOTDIR;   // ENOMEM, EACCES...: not known gone
+    }
+  }
+  if (same) return std::next(it);
+  if (t != tails_.end()) mark_gone(*t->second);
+  return by_path_.erase(it);
+}
+
 void Tailer::end_scan() {
-  // Files whose path now names another inode, or nothing: drain them to their end.
-  // A path in a directory this scan could not list is not known to be gone.
-  for (auto it = by_path_.begin(); it != by_path_.end();) {
-    auto t = tails_.find(it->second);
-    bool same = false;
-    if (t != tails_.end() && in_unlisted_dir(it->first)) {
-      same = true;
-    } else if (t != tails_.end() && present_paths_.count(it->first)) {
-      struct stat st{};
-      if (::stat(it->first.c_str(), &st) == 0) {
-        same = key_of(st) == t->second->key;
-      } else {
-        same = errno != ENOENT && errno != ENOTDIR;   // ENOMEM, EACCES...: not known gone
+  if (partial_) {
+    // Only the files directly in the scanned directories: a range of the sorted paths each.
+    for (const std::string& d : scanned_dirs_) {
+      for (auto it = by_path_.lower_bound(d);
+           it != by_path_.end() && it->first.compare(0, d.size(), d) == 0;) {
+        if (it->first.find('/', d.size()) != std::string::npos) {
+          ++it;   // deeper: another directory's
+        } else {
+          it = judge_path(it);
+        }
       }
     }
-    if (!same) {
-      if (t != tails_.end()) mark_gone(*t->second);
-      it = by_path_.erase(it);
-    } else {
-      ++it;
-    }
+  } else {
+    for (auto it = by_path_.begin(); it != by_path_.end();) it = judge_path(it);
   }
   for (const auto& [path, owner] : present_paths_) {
     if (!by_path_.count(path)) open_tail(path, owner, !scanned_once_, std::nullopt);
   }
-  for (auto& [key, t] : tails_) {
-    if (!t->gone && !t->parked) verify_fingerprint(*t, false);
+  // A complete scan is also the safety net of events (missed, lost, or none without inotify):
+  // each file gets a fingerprint check (when its size or mtime changed) and a read, which
+  // costs one read() and one fstat() at its end. A partial one (a few directories with
+  // events) leaves the files of the others to their events.
+  const bool complete = !partial_ && unlisted_dirs_.empty();
+  if (complete) {
+    for (auto& [key, t] : tails_) {
+      if (!t->gone && !t->parked) verify_fingerprint(*t, false);
+    }
+    all_changed();
   }
-  // The scan is also the safety net of events (missed, lost, or none without inotify): each
-  // file gets a read, which costs one read() and one fstat() at its end.
-  all_changed();
   // Checkpoints of released rotated files are kept while the file exists, so a restart can
   // tell a rotated file it read (checkpoint) from one it never saw (none: read from head).
   // A scan can miss a file that is being renamed (Docker shifting <name>.1 to <name>.2 between
   // readdir and stat): forgetting its checkpoint then makes the next scan read the whole file
   // again. Only a file missing from two complete scans in a row is gone.
-  for (auto it = retired_.begin(); it != retired_.end() && unlisted_dirs_.empty();) {
+  for (auto it = retired_.begin(); it != retired_.end() && complete;) {
     if (present_keys_.count(it->first)) {
       retired_missed_.erase(it->first);
       ++it;
@@ -194,7 +223,7 @@ void Tailer::end_scan() {
     ctx_.forget_position(it->first);
     it = retired_.erase(it);
   }
-  if (unlisted_dirs_.empty()) forget_deleted_parked();
+  if (complete) forget_deleted_parked();
   scanned_once_ = true;
   // What this scan saw is not needed until the next one: 10,000 paths and keys, freed.
   present_paths_.clear();

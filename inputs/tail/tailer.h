@@ -78,14 +78,18 @@ class Tailer {
   Tailer& operator=(const Tailer&) = delete;
 
   // ---- scan protocol ----
-  void begin_scan();
+  // `dirs`: a partial scan, of the files directly in these directories (where inotify saw
+  // files created, moved or deleted); the others are kept as they are. Null: a complete one.
+  void begin_scan(const std::set<std::string>* dirs = nullptr);
   // `path` is an active file of `owner` (appended to by its writer).
   void active(const std::string& path, const std::string& owner);
   // `path` is a rotated generation of `owner`'s files: resumed from its checkpoint, read from
   // the start when never seen, skipped when it is a copy of an active file.
   void rotated(const std::string& path, const std::string& owner);
-  // A directory this scan could not list, or whose files it must not judge: its files are
-  // not taken for gone.
+  // A directory this scan could not list, or did not list (a partial scan of the directories
+  // with events), or whose files it must not judge: its files are not taken for gone. A scan
+  // with any is partial: retired checkpoints, deleted parked files, fingerprints and the
+  // read of every file wait for a complete one.
   void unlisted_dir(const std::string& dir);
   bool in_unlisted_dir(const std::string& path) const;
   void end_scan();
@@ -142,6 +146,8 @@ class Tailer {
   };
 
   void note_present(const std::string& path);
+  std::map<std::string, std::string>::iterator judge_path(
+      std::map<std::string, std::string>::iterator it);
   bool has_own_checkpoint(const std::string& key, const std::string& path);
   bool copy_of_active(const std::string& owner, const std::string& path);
   Tail* open_tail(const std::string& path, const std::string& owner, bool initial,
@@ -173,7 +179,9 @@ class Tailer {
   std::map<std::string, Retired> retired_;       // released rotated files still on disk
   std::set<std::string> retired_missed_;         // retired files the last scan did not see
   std::set<std::string> present_keys_;           // files seen by the current scan
-  std::vector<std::string> unlisted_dirs_;       // "<dir>/" the current scan could not list
+  bool partial_ = false;                         // the current scan is of scanned_dirs_ only
+  std::vector<std::string> scanned_dirs_;        // "<dir>/"
+  std::set<std::string, std::less<>> unlisted_dirs_;   // "<dir>/" the current scan did not list
   bool scanned_once_ = false;
   bool over_budget_ = false;                     // the last scan left files unopened
   bool aborted_ = false;

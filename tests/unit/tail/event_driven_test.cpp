@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 
 #include "daemon/runtime/metrics.h"
 
@@ -171,6 +172,46 @@ TEST_F(EventDrivenTest, ClosedForTheBudgetReopenedByEventsAcrossARotation) {
   EXPECT_TRUE(exactly_once(
       h.delivered(), concat(concat(numbered_lines("a", 1, 9), numbered_lines("a2-", 1, 4)),
                             concat(numbered_lines("o", 1, 9), numbered_lines("o2-", 1, 4)))));
+}
+
+// A partial scan (the directories inotify named) judges only the files directly in them: a
+// rotation there is followed; a file deleted elsewhere is left to a complete scan.
+TEST_F(EventDrivenTest, APartialScanJudgesOnlyItsDirectories) {
+  const std::string a = dir + "/a", b = dir + "/b";
+  fs::create_directories(a + "/deeper");
+  fs::create_directory(b);
+  append(a + "/app.log", numbered("a", 1, 3));
+  append(a + "/deeper/app.log", numbered("d", 1, 3));
+  append(b + "/app.log", numbered("b", 1, 3));
+  Harness h(dir);
+  auto scan = [&](const std::set<std::string>* only) {
+    h.tailer->begin_scan(only);
+    for (const std::string& d : {a, a + "/deeper", b}) {
+      if (only != nullptr && !only->count(d)) continue;
+      if (fs::exists(d + "/app.log")) h.tailer->active(d + "/app.log", d);
+      if (fs::exists(d + "/app.log.1")) h.tailer->rotated(d + "/app.log.1", d);
+    }
+    h.tailer->end_scan();
+    read_all(h);
+  };
+  scan(nullptr);
+  ASSERT_EQ(h.tailer->files(), 3u);
+  // a/app.log rotated; b/app.log and a/deeper/app.log deleted: only a is scanned.
+  append(a + "/app.log", numbered("a", 4, 5));
+  fs::rename(a + "/app.log", a + "/app.log.1");
+  append(a + "/app.log", numbered("a2-", 1, 2));
+  fs::remove(b + "/app.log");
+  fs::remove(a + "/deeper/app.log");
+  const std::set<std::string> only{a};
+  scan(&only);
+  EXPECT_TRUE(exactly_once(h.delivered(),
+                           concat(concat(numbered_lines("a", 1, 5), numbered_lines("a2-", 1, 2)),
+                                  concat(numbered_lines("d", 1, 3), numbered_lines("b", 1, 3)))));
+  // a's old file drained (released: rotate_wait 0), its new one followed; the two deleted
+  // files elsewhere still followed until a complete scan.
+  EXPECT_EQ(h.tailer->files(), 3u);
+  scan(nullptr);
+  EXPECT_EQ(h.tailer->files(), 1u);
 }
 
 TEST_F(EventDrivenTest, AWatchThatCannotBeAddedIsNotADegradation) {
