@@ -272,7 +272,16 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
     }
     const std::string full = context + " (" + c.type + ")";
     switch (kind) {
-      case PluginKind::kInput: c.make_input = c.plugin->bind_input(body, errors, full); break;
+      case PluginKind::kInput:
+        c.make_input = c.plugin->bind_input(body, errors, full);
+        if (const YAML::Node procs = body["processors"]) {
+          std::string err;
+          c.processors_mark = procs.Mark();
+          if (!OptionTraits<std::vector<std::string>>::parse(procs, &c.processors, &err)) {
+            errors.add(procs.Mark(), context + ".processors: " + err);
+          }
+        }
+        break;
       case PluginKind::kProcessor:
         c.make_processor = c.plugin->bind_processor(body, errors, full);
         break;
@@ -412,6 +421,15 @@ void load_routes(const std::vector<RouteSection>& sections, Config& cfg, Errors&
                                 "it has no condition");
       }
       cfg.routes.push_back(std::move(r));
+    }
+  }
+  for (const auto& in : cfg.inputs) {
+    errors.set_file(in.file);
+    for (const auto& p : in.processors) {
+      if (std::find(processors.begin(), processors.end(), p) == processors.end()) {
+        errors.add(in.processors_mark, "inputs." + in.name + ".processors: no processor named '" +
+                                           p + "'" + did_you_mean(p, processors));
+      }
     }
   }
   // An input takes at most one unconditional route: fan-out to several outputs is one route

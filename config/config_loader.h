@@ -70,6 +70,10 @@ struct ComponentConfig {
   InputMaker make_input;
   ProcessorMaker make_processor;
   OutputMaker make_output;
+  // Inputs only: processors every event of the input goes through before routing, so route
+  // conditions can test what they parse.
+  std::vector<std::string> processors;
+  YAML::Mark processors_mark;
   BufferOptions buffer;   // outputs only
   DeadLetterOptions dead_letter;   // outputs only
 };

@@ -6,6 +6,7 @@ ContentRouter::ContentRouter(std::vector<RouteRule> rules, std::atomic<uint64_t>
     : rules_(std::move(rules)), dropped_(dropped), counts_(rules_.size()) {
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     if (rules_[i].unmatched) unmatched_ = static_cast<int>(i);
+    rules_[i].source_only = rules_[i].condition && rules_[i].condition->source_only();
   }
 }
 
@@ -17,12 +18,23 @@ void ContentRouter::split(BatchPtr batch, std::vector<BatchPtr>* parts) {
   taken_.assign(events.size(), 0);
   std::fill(counts_.begin(), counts_.end(), 0);
   uint64_t dropped = 0;
+  // Conditions on the source alone (labels, input) hold for all of the batch or none of it.
+  uint64_t source_false = 0;
+  for (std::size_t r = 0; r < rules_.size() && !events.empty(); ++r) {
+    const auto& c = rules_[r].condition;
+    if (c && c->source_only() && !c->matches(events.front(), src, &scratch_)) {
+      source_false |= uint64_t{1} << r;
+    }
+  }
   for (std::size_t e = 0; e < events.size(); ++e) {
     uint64_t bits = 0;
     for (std::size_t r = 0; r < rules_.size(); ++r) {
       const RouteRule& rule = rules_[r];
-      if (rule.unmatched) continue;
-      if (rule.condition && !rule.condition->matches(events[e], src, &scratch_)) continue;
+      if (rule.unmatched || (source_false & (uint64_t{1} << r))) continue;
+      if (rule.condition && !rule.source_only &&
+          !rule.condition->matches(events[e], src, &scratch_)) {
+        continue;
+      }
       bits |= uint64_t{1} << r;
       ++counts_[r];
       if (rule.exclusive) break;

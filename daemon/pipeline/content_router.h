@@ -20,6 +20,7 @@ struct RouteRule {
   std::shared_ptr<const condition::Condition> condition;   // null: takes every event
   bool exclusive = false;   // events it takes are not offered to later rules
   bool unmatched = false;   // takes what no other rule took
+  bool source_only = false;   // set by the router: the condition tests the source alone
 };
 
 class ContentRouter {

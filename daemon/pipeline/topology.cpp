@@ -19,6 +19,7 @@ namespace {
 class StreamPipeline final : public FlushableStream {
  public:
   StreamPipeline(std::shared_ptr<const SourceInfo> source, std::shared_ptr<AckTracker> tracker,
+                 const std::vector<ProcessorMaker>& before_routing,
                  const std::vector<const Topology::Route*>& routes,
                  const std::atomic<bool>& abort, std::atomic<uint64_t>& events_in,
                  std::atomic<uint64_t>& bytes_in, std::atomic<uint64_t>& unmatched)
@@ -27,6 +28,7 @@ class StreamPipeline final : public FlushableStream {
         abort_(abort),
         events_in_(events_in),
         bytes_in_(bytes_in) {
+    for (const auto& make : before_routing) before_.push_back(make());
     std::vector<RouteRule> rules;
     for (const Topology::Route* r : routes) {
       Branch b{r, {}};
@@ -50,15 +52,7 @@ class StreamPipeline final : public FlushableStream {
     for (const Event& e : batch->events()) bytes += e.message.size();
     bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
     std::lock_guard lock(mu_);
-    bool ok = true;
-    if (!router_) {
-      ok = run_from(branches_.front(), 0, std::move(batch));
-    } else {
-      router_->split(std::move(batch), &parts_);
-      for (std::size_t i = 0; i < parts_.size(); ++i) {
-        if (parts_[i] && !run_from(branches_[i], 0, std::move(parts_[i]))) ok = false;
-      }
-    }
+    bool ok = run_before_routing(0, std::move(batch));
     publish_next_flush();
     return ok;
   }
@@ -86,6 +80,14 @@ class StreamPipeline final : public FlushableStream {
   bool flush_locked(bool force) {
     TimePoint now = SteadyClock::now();
     bool ok = true;
+    for (std::size_t i = 0; i < before_.size() && ok; ++i) {
+      auto next = before_[i]->next_flush();
+      if (!force && (!next || *next > now)) continue;
+      BatchPtr out = new_batch(16);
+      before_[i]->flush(*out, now, force);
+      if (out->size() == 0 && out->acks().empty()) continue;
+      ok = run_before_routing(i + 1, std::move(out));
+    }
     for (Branch& b : branches_) {
       for (std::size_t i = 0; i < b.processors.size() && ok; ++i) {
         auto next = b.processors[i]->next_flush();
@@ -102,6 +104,10 @@ class StreamPipeline final : public FlushableStream {
 
   std::optional<TimePoint> next_flush_locked() const {
     std::optional<TimePoint> best;
+    for (const auto& p : before_) {
+      auto n = p->next_flush();
+      if (n && (!best || *n < *best)) best = n;
+    }
     for (const Branch& b : branches_) {
       for (const auto& p : b.processors) {
         auto n = p->next_flush();
@@ -123,6 +129,22 @@ class StreamPipeline final : public FlushableStream {
     const Topology::Route* route;
     std::vector<std::unique_ptr<Processor>> processors;
   };
+
+  // The input's own processors, then the routes.
+  bool run_before_routing(std::size_t first, BatchPtr batch) {
+    for (std::size_t i = first; i < before_.size(); ++i) before_[i]->process(*batch);
+    if (!router_) return run_from(branches_.front(), 0, std::move(batch));
+    if (batch->size() == 0) {
+      batch->acks().release();   // filtered out before routing: handled
+      return true;
+    }
+    router_->split(std::move(batch), &parts_);
+    bool ok = true;
+    for (std::size_t i = 0; i < parts_.size(); ++i) {
+      if (parts_[i] && !run_from(branches_[i], 0, std::move(parts_[i]))) ok = false;
+    }
+    return ok;
+  }
 
   bool run_from(Branch& branch, std::size_t first, BatchPtr batch) {
     const Topology::Route& route = *branch.route;
@@ -154,6 +176,7 @@ class StreamPipeline final : public FlushableStream {
   std::atomic<uint64_t>& events_in_;
   std::atomic<uint64_t>& bytes_in_;
   std::mutex mu_;
+  std::vector<std::unique_ptr<Processor>> before_;
   std::vector<Branch> branches_;
   std::unique_ptr<ContentRouter> router_;
   std::vector<BatchPtr> parts_;   // reused by every split
@@ -180,9 +203,11 @@ class StreamPipelineHandle final : public StreamHandle {
 
 class Topology::InputSlot final : public InputContext {
  public:
-  InputSlot(Topology& topo, const config::ComponentConfig& cfg, std::vector<const Route*> routes)
+  InputSlot(Topology& topo, const config::ComponentConfig& cfg,
+            const std::vector<ProcessorMaker>& before_routing, std::vector<const Route*> routes)
       : topo_(topo),
         name_(cfg.name),
+        before_routing_(before_routing),
         routes_(std::move(routes)),
         input_(cfg.make_input()),
         events_in_(Metrics::global().counter("logship_input_events_total", label("input", name_),
@@ -198,7 +223,8 @@ class Topology::InputSlot final : public InputContext {
   std::unique_ptr<StreamHandle> open_stream(std::shared_ptr<const SourceInfo> source,
                                             bool checkpointed) override {
     auto tracker = AckTracker::create(source->key, checkpointed ? &topo_.store_ : nullptr);
-    auto p = std::make_shared<StreamPipeline>(std::move(source), std::move(tracker), routes_,
+    auto p = std::make_shared<StreamPipeline>(std::move(source), std::move(tracker),
+                                              before_routing_, routes_,
                                               topo_.abort_, events_in_, bytes_in_, unmatched_);
     topo_.flusher_.add(p);
     return std::make_unique<StreamPipelineHandle>(std::move(p));
@@ -217,6 +243,7 @@ class Topology::InputSlot final : public InputContext {
  private:
   Topology& topo_;
   std::string name_;
+  const std::vector<ProcessorMaker>& before_routing_;
   const std::vector<const Route*> routes_;
   std::unique_ptr<Input> input_;
   std::atomic<uint64_t>& events_in_;
@@ -329,6 +356,15 @@ Status Topology::start() {
     r.unmatched = rc.unmatched;
     routes_.push_back(std::move(r));
   }
+  for (const auto& ic : cfg_.inputs) {
+    std::vector<ProcessorMaker> makers;
+    for (const auto& pname : ic.processors) {
+      for (const auto& pc : cfg_.processors) {
+        if (pc.name == pname) makers.push_back(pc.make_processor);
+      }
+    }
+    input_processors_.push_back(std::move(makers));
+  }
   for (auto& runner : runners_) LOGSHIP_TRY(runner->start());
   started_ = true;
   ckpt_thread_ = std::thread([this] {
@@ -367,7 +403,8 @@ Status Topology::start() {
     } else {
       routes.push_back(&routes_[cfg_.input_route[i]]);
     }
-    inputs_.push_back(std::make_unique<InputSlot>(*this, cfg_.inputs[i], std::move(routes)));
+    inputs_.push_back(std::make_unique<InputSlot>(*this, cfg_.inputs[i], input_processors_[i],
+                                                  std::move(routes)));
     Status s = inputs_.back()->input().start(*inputs_.back());
     if (!s.is_ok()) {
       inputs_.pop_back();

@@ -54,6 +54,7 @@ class Topology {
   CheckpointStore store_;
   std::vector<std::unique_ptr<OutputRunner>> runners_;
   std::vector<Route> routes_;
+  std::vector<std::vector<ProcessorMaker>> input_processors_;   // per input, before routing
   StreamFlusher flusher_;   // after routes_ and runners_: stops before they go
   std::vector<std::unique_ptr<InputSlot>> inputs_;
   std::atomic<bool> stopping_{false};

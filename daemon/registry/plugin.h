@@ -40,7 +40,8 @@ const PluginInfo* find_plugin(PluginKind kind, std::string_view name);
 
 // Binds `Opts` with its schema, runs `Opts::validate()` (returns "" or why not) when it has one,
 // and returns a maker that constructs `Impl(const Opts&)`.
-// `common` keys belong to the pipeline, not the plugin (`type`; `buffer` and `dead_letter` of outputs).
+// `common` keys belong to the pipeline, not the plugin (`type`; `processors` of inputs; `buffer`
+// and `dead_letter` of outputs).
 template <class Base, class Opts, class Impl>
 std::function<std::unique_ptr<Base>()> bind_plugin(const YAML::Node& node, config::Errors& errors,
                                                    const std::string& context,
@@ -60,7 +61,7 @@ std::function<std::unique_ptr<Base>()> bind_plugin(const YAML::Node& node, confi
 
 template <class Opts, class Impl>
 InputMaker bind_input(const YAML::Node& n, config::Errors& e, const std::string& c) {
-  return bind_plugin<Input, Opts, Impl>(n, e, c);
+  return bind_plugin<Input, Opts, Impl>(n, e, c, {"type", "processors"});
 }
 template <class Opts, class Impl>
 ProcessorMaker bind_processor(const YAML::Node& n, config::Errors& e, const std::string& c) {

@@ -174,26 +174,34 @@ class ModifyProcessor final : public Processor {
 
   void process(Batch& batch) override {
     if (batch.size() == 0) return;
+    prepare(batch);
     uint64_t failed = 0;
+    const std::size_t grows = s_->set.size() + s_->add.size() + s_->copy.size();
     for (Event& e : batch.events()) {
-      for (const auto& [from, to] : s_->rename) {
+      // One allocation for the fields this event may gain, not one per doubling.
+      if (e.fields.capacity() < e.fields.size() + grows) e.fields.reserve(e.fields.size() + grows);
+      for (std::size_t i = 0; i < s_->rename.size(); ++i) {
+        const std::string& from = s_->rename[i].first;
         for (Field& f : e.fields) {
           if (f.key == from) {
-            const std::string_view key = batch.copy(to);
-            erase(e, key);
+            erase(e, rename_to_[i]);
             for (Field& g : e.fields) {
-              if (g.key == from) g.key = key;
+              if (g.key == from) g.key = rename_to_[i];
             }
             break;
           }
         }
       }
-      for (const auto& [from, to] : s_->copy) {
-        if (auto v = get(e, from)) write(batch, e, to, *v);
+      for (std::size_t i = 0; i < s_->copy.size(); ++i) {
+        if (auto v = get(e, s_->copy[i].first)) write_cached(batch, e, copy_to_[i], *v);
       }
-      for (const Template& t : s_->set) write(batch, e, t.field, render(batch, e, t));
-      for (const Template& t : s_->add) {
-        if (!get(e, t.field)) write(batch, e, t.field, render(batch, e, t));
+      for (std::size_t i = 0; i < s_->set.size(); ++i) {
+        write_cached(batch, e, set_keys_[i], value_of(batch, e, s_->set[i], set_values_[i]));
+      }
+      for (std::size_t i = 0; i < s_->add.size(); ++i) {
+        if (!get(e, s_->add[i].field)) {
+          write_cached(batch, e, add_keys_[i], value_of(batch, e, s_->add[i], add_values_[i]));
+        }
       }
       for (const auto& [field, to] : s_->convert) {
         auto v = get(e, field);
@@ -229,8 +237,41 @@ class ModifyProcessor final : public Processor {
     put(b, e, name, v);
   }
 
+  // Keys, targets and literal values are copied into each batch once, not once per event.
+  void prepare(Batch& b) {
+    auto keys = [&](const std::vector<Template>& ts, std::vector<std::string_view>* k,
+                    std::vector<std::string_view>* v) {
+      k->clear();
+      v->clear();
+      for (const Template& t : ts) {
+        k->push_back(is_message(t.field) ? std::string_view("message") : b.copy(t.field));
+        v->push_back(t.is_literal ? b.copy(t.literal) : std::string_view());
+      }
+    };
+    keys(s_->set, &set_keys_, &set_values_);
+    keys(s_->add, &add_keys_, &add_values_);
+    rename_to_.clear();
+    for (const auto& r : s_->rename) rename_to_.push_back(b.copy(r.second));
+    copy_to_.clear();
+    for (const auto& c : s_->copy) {
+      copy_to_.push_back(is_message(c.second) ? std::string_view("message") : b.copy(c.second));
+    }
+  }
+
+  static void write_cached(Batch& b, Event& e, std::string_view arena_key, Value v) {
+    if (is_message(arena_key)) {
+      put(b, e, arena_key, v);
+      return;
+    }
+    e.set(arena_key, v);
+  }
+
+  Value value_of(Batch& b, const Event& e, const Template& t, std::string_view literal) {
+    if (t.is_literal) return Value::string(literal);
+    return render(b, e, t);
+  }
+
   Value render(Batch& b, const Event& e, const Template& t) {
-    if (t.is_literal) return Value::string(b.copy(t.literal));
     buf_.clear();
     t.tmpl.render(e, b.source(), &buf_);
     return Value::string(b.copy(buf_));
@@ -305,6 +346,8 @@ class ModifyProcessor final : public Processor {
 
   std::shared_ptr<const ModifySetup> s_;
   std::string buf_;
+  std::vector<std::string_view> set_keys_, set_values_, add_keys_, add_values_, rename_to_,
+      copy_to_;
 };
 
 }  // namespace

@@ -64,6 +64,9 @@ class Condition {
   bool matches(const Event& e, const SourceInfo& source) const;
 
   const std::string& text() const { return text_; }
+  // True when only the source is tested (input, labels): the result is the same for every
+  // event of a stream, so callers may evaluate it once per batch.
+  bool source_only() const;
   const std::vector<Node>& nodes() const { return nodes_; }
 
  private:

@@ -153,6 +153,18 @@ std::optional<Value> resolve(const Operand& op, const Event& e, const SourceInfo
 
 }  // namespace
 
+bool Condition::source_only() const {
+  for (const Node& n : nodes_) {
+    const bool logic = n.kind == Node::Kind::kAnd || n.kind == Node::Kind::kOr ||
+                       n.kind == Node::Kind::kNot;
+    if (!logic && n.operand.kind != Operand::Kind::kInput &&
+        n.operand.kind != Operand::Kind::kLabel) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool Condition::matches(const Event& e, const SourceInfo& source) const {
   thread_local std::string scratch;
   return matches(e, source, &scratch);

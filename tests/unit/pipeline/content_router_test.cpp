@@ -139,5 +139,32 @@ TEST(ContentRouter, LaterBatchesWaitForEarlierOnesSplitOrNot) {
   EXPECT_EQ(f.tracker->committed()->offset, 20u);
 }
 
+TEST(ContentRouter, SourceOnlyConditionsDecideForTheWholeBatch) {
+  EXPECT_TRUE(cond("label(\"team\") == \"payments\" and input == \"in\"")->source_only());
+  EXPECT_FALSE(cond("label(\"team\") == \"payments\" and level == error")->source_only());
+  auto tracker = AckTracker::create("s", nullptr);
+  std::atomic<uint64_t> dropped{0};
+  ContentRouter router({{cond("label(\"team\") == \"payments\""), true, false},
+                        {nullptr, false, false}},
+                       &dropped);
+  auto make = [&](const std::string& team) {
+    auto src = std::make_shared<SourceInfo>();
+    src->input = "in";
+    src->labels = {{"team", team}};
+    auto b = std::make_unique<Batch>(src);
+    b->add_event().message = b->copy("m1");
+    b->add_event().message = b->copy("m2");
+    b->acks().add(tracker->track(Position{1, {}}));
+    return b;
+  };
+  std::vector<BatchPtr> parts;
+  router.split(make("payments"), &parts);
+  EXPECT_EQ(msgs(parts[0]), (V{"m1", "m2"}));
+  EXPECT_EQ(parts[1], nullptr);
+  router.split(make("search"), &parts);
+  EXPECT_EQ(parts[0], nullptr);
+  EXPECT_EQ(msgs(parts[1]), (V{"m1", "m2"}));
+}
+
 }  // namespace
 }  // namespace logship
