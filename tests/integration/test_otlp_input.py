@@ -94,7 +94,7 @@ def records(n, tag, t0=T0):
 
 
 class OtlpInputTest(support.TestCase):
-    def logship(self, out_path=None, extra=""):
+    def logship(self, out_path=None, extra="", tail=""):
         if out_path is None:
             self.out_dir = os.path.join(self.tmp, "out")
             out_path = f"{self.out_dir}/events.log"
@@ -111,7 +111,7 @@ outputs:
     type: file
     path: {out_path}
     compress: false
-"""
+{tail}"""
         d = self.daemon(cfg).start()
         m = support.wait_for(lambda: re.search(r"http=127\.0\.0\.1:(\d+)", d.stderr()),
                              timeout=20, what="logship listening")
@@ -269,6 +269,23 @@ service:
         t.join(60)
         self.assertEqual(results["a"][0], 503)
         self.assertEqual(results["a"][2], "1")
+
+    def test_records_a_filter_drops_settle_at_once(self):
+        d = self.logship(tail="""processors:
+  health: {type: filter, drop_if: 'message contains "/health"'}
+routes:
+  - match: [otel]
+    processors: [health]
+    outputs: [file]
+""")
+        kept = records(6, "kept")
+        health = [(t, s, n, "GET /health " + body, a) for t, s, n, body, a in records(4, "hc")]
+        t0 = time.monotonic()
+        self.assertEqual(post(d.port, pb_request("svc", health), timeout=10)[0], 200)
+        self.assertLess(time.monotonic() - t0, 5, "a request whose records are all dropped")
+        self.assertEqual(post(d.port, pb_request("svc", health + kept))[0], 200)
+        self.check(self.wait_records(len(kept)), kept, "svc")
+        self.assertEqual(d.stop(), 0, d.stderr())
 
     def test_connection_budgets(self):
         d = self.logship(extra="    max_connections: 2\n    idle_timeout: 700ms\n"
