@@ -242,13 +242,29 @@ def plain_config(tmp, root, args, sink, port=0):
 def docker_config(tmp, root, args, sink, port=0):
     processors = ""
     route = ""
+    input_processors = ""
     if args.parse:
         processors = ("processors:\n  json:\n    type: json\n"
                       "  multiline:\n    type: multiline\n    rules: java\n")
         route = "routes:\n  - match: [docker]\n    processors: [multiline, json]\n    outputs: [sink]\n"
+    elif args.chain == "json":
+        processors = "processors:\n  json:\n    type: json\n"
+        route = "routes:\n  - match: [docker]\n    processors: [json]\n    outputs: [sink]\n"
+    elif args.chain == "transforms":
+        # The json chain plus a 3-clause filter, a 3-operation modify and a route on a label;
+        # the filter matches nothing of this workload, so completeness still holds.
+        processors = ("processors:\n  json:\n    type: json\n"
+                      "  drop_noise:\n    type: filter\n"
+                      "    drop_if: 'path == \"/health\" or level == trace or message contains \"kube-probe\"'\n"
+                      "  shape:\n    type: modify\n    set: {env: prod}\n    add: {team: none}\n"
+                      "    rename: {status: http_status}\n")
+        input_processors = "    processors: [json, drop_noise, shape]\n"
+        route = ("routes:\n  - match: {inputs: [docker], condition: 'label(\"com.docker.compose.project\") == \"bench\"'}\n"
+                 "    exclusive: true\n    outputs: [sink]\n"
+                 "  - match: [docker]\n    outputs: [sink]\n")
     return (f"service:\n  state_dir: {tmp}/state\n  exit_when_done: true\n"
             f"inputs:\n  docker:\n    type: docker\n    docker_root: {root}\n    exit_at_eof: true\n"
-            + processors + "outputs:\n" + SINKS[sink].format(tmp=tmp, port=port) + route)
+            + input_processors + processors + "outputs:\n" + SINKS[sink].format(tmp=tmp, port=port) + route)
 
 
 RID = re.compile(rb"r=(\d+)-(\d+)")
@@ -767,6 +783,9 @@ def main():
     p.add_argument("--trace-lines", type=loadgen.span, default=None, help="docker: MIN-MAX lines per trace")
     p.add_argument("--long-size", type=loadgen.span, default=None, help="docker: MIN-MAX bytes of a long line")
     p.add_argument("--parse", action="store_true", help="docker: json parser + java multiline on")
+    p.add_argument("--chain", choices=["none", "json", "transforms"], default="none",
+                   help="docker without --parse: json parser only, or json + filter + modify + "
+                        "a route on a label")
     p.add_argument("--rate", type=int, default=5000, help="docker-live: lines per second")
     p.add_argument("--duration", type=float, default=10, help="docker-live: seconds of writing")
     p.add_argument("--rotate-size", type=int, default=10 * 2**20, help="docker-live: rotate at bytes")
