@@ -131,15 +131,14 @@ void warn_restart_only(const config::ServiceOptions& cur, const config::ServiceO
   if (cur.allow_root != next.allow_root) warn("allow_root");
 }
 
-// Series of components the new config no longer has (by name and type) leave /metrics; the
-// others keep counting into the same series. Called once the old pipeline is gone.
+// Series of components the new config no longer has leave /metrics; the others keep counting
+// into the same series (shown with their type now). Called once the old pipeline is gone.
 void forget_removed_components(const config::Config& cur, const config::Config& next) {
   auto sweep = [](const char* key, const std::vector<config::ComponentConfig>& was,
                   const std::vector<config::ComponentConfig>& now) {
     for (const auto& c : was) {
-      const bool kept = std::any_of(now.begin(), now.end(), [&](const auto& n) {
-        return n.name == c.name && n.type == c.type;
-      });
+      const bool kept = std::any_of(now.begin(), now.end(),
+                                    [&](const auto& n) { return n.name == c.name; });
       if (!kept) Metrics::global().forget_component(key, c.name);
     }
   };

@@ -93,6 +93,9 @@ void Metrics::forget_component(std::string_view key, std::string_view name) {
   for (auto& [fname, fam] : families_) {
     for (auto it = fam.series.begin(); it != fam.series.end();) {
       if (component_label(it->first) == c) {
+        // Out of /metrics, but kept alive: a config loaded and then rolled back may still
+        // hold a reference (processors make their series when the config is bound).
+        retired_.push_back(std::move(it->second));
         it = fam.series.erase(it);
       } else {
         ++it;
@@ -101,9 +104,8 @@ void Metrics::forget_component(std::string_view key, std::string_view name) {
   }
 }
 
-Metrics::Entry& Metrics::entry(std::string_view name, std::string_view given_labels,
+Metrics::Entry& Metrics::entry(std::string_view name, std::string_view labels,
                                std::string_view help, Type type) {
-  const std::string labels = typed(given_labels);
   auto fit = families_.find(name);
   if (fit == families_.end()) {
     fit = families_.emplace(std::string(name), Family{}).first;
@@ -143,7 +145,7 @@ int64_t Metrics::value(std::string_view name, std::string_view labels) const {
   std::lock_guard lock(mu_);
   auto fit = families_.find(name);
   if (fit == families_.end()) return 0;
-  auto sit = fit->second.series.find(typed(labels));
+  auto sit = fit->second.series.find(labels);
   if (sit == fit->second.series.end()) return 0;
   const Entry& e = *sit->second;
   switch (e.type) {
@@ -190,7 +192,7 @@ void Metrics::remove(std::string_view name, std::string_view labels) {
   std::lock_guard lock(mu_);
   auto fit = families_.find(name);
   if (fit == families_.end()) return;
-  auto sit = fit->second.series.find(typed(labels));
+  auto sit = fit->second.series.find(labels);
   if (sit != fit->second.series.end()) fit->second.series.erase(sit);
 }
 
@@ -203,7 +205,8 @@ std::string Metrics::render_prometheus() const {
                        : fam.type == Type::kGauge ? " gauge\n"
                                                   : " histogram\n";
     out += "# TYPE " + name + type;
-    for (const auto& [labels, e] : fam.series) {
+    for (const auto& [given_labels, e] : fam.series) {
+      const std::string labels = typed(given_labels);
       if (e->type == Type::kHistogram) {
         if (!e->histogram) continue;
         const Histogram& h = *e->histogram;

@@ -52,12 +52,12 @@ class Metrics {
   // Drops a series whose subject is gone (a released file). Its reference must not be used after.
   void remove(std::string_view name, std::string_view labels);
 
-  // The plugin type of a component, put as `type="..."` on every series whose first label is
-  // key="name" (key: input, processor, output) created from now on, so that dashboards can
-  // sum by type. Set before the component makes its series.
+  // The plugin type of a component, shown as `type="..."` on every series whose first label
+  // is key="name" (key: input, processor, output), so that dashboards can sum by type. Callers
+  // keep addressing series by the labels they gave.
   void set_component_type(std::string_view key, std::string_view name, std::string_view type);
-  // A component a reload removed (or gave another type): its series leave /metrics with it.
-  // No reference to them may be used after.
+  // A component a reload removed: its series leave /metrics. References to them stay valid
+  // (counting into series no longer shown).
   void forget_component(std::string_view key, std::string_view name);
 
   // Latency buckets in seconds, 1 ms .. 60 s.
@@ -82,6 +82,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;
   std::map<std::string, std::string, std::less<>> component_types_;   // `input="x"` -> type
+  std::vector<std::unique_ptr<Entry>> retired_;   // forgotten series: hidden, never freed
 };
 
 }  // namespace logship

@@ -168,8 +168,8 @@ outputs:
         self.assertGreater(m['logship_input_events_total{input="gen",type="generate"}'], 0)
         self.assertIn('logship_output_events_total{output="retyped",type="null"}', m)
         self.assertIn('logship_file_rotations_total', m)   # no component label: untouched
-        # A reload removes `gone` and makes `retyped` a file output: their old series leave,
-        # `keep` and `gen` count on in the same series.
+        # A reload removes `gone` (its series leave) and makes `retyped` a file output (its
+        # series go on, shown as type file); `keep` and `gen` count on in the same series.
         keep_before = m['logship_output_events_total{output="keep",type="null"}']
         with open(d.config_path, "w") as f:
             f.write(base + f"""  retyped: {{type: file, path: {self.tmp}/out/y.log}}

@@ -91,7 +91,7 @@ routes:
                          what="records on both outputs")
         m = parse_metrics(get(port, "/metrics")[1])
         self.assertEqual(m.get('logship_processor_dropped_total{processor="no_health",'
-                               'reason="drop_if"}'), 2)
+                               'reason="drop_if",type="filter"}'), 2)
         self.assertEqual(d.stop(), 0)
         self.assertEqual(self.records(pay_out), expected_pay)
         self.assertEqual(self.records(main_out), expected_main)
@@ -117,11 +117,11 @@ outputs:
   file: {{type: file, path: "{out}/{{container_name}}.log", compress: false}}
 """).start()
         port = admin_port(d)
-        key = 'logship_processor_dropped_total{processor="limit",reason="throttle"}'
+        key = 'logship_processor_dropped_total{processor="limit",reason="throttle",type="throttle"}'
 
         def settled():
             m = parse_metrics(get(port, "/metrics")[1])
-            return m.get(key) == 450 and m.get('logship_output_events_total{output="file"}') == 70
+            return m.get(key) == 450 and m.get('logship_output_events_total{output="file",type="file"}') == 70
         support.wait_for(settled, timeout=support.scaled(30), what="450 throttled, 70 delivered")
         self.assertEqual(d.stop(), 0)
         msgs = sorted(r["message"] for r in support.read_file_output(out))
