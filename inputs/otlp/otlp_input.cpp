@@ -33,6 +33,7 @@
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "inputs/otlp/bounded_gunzip.h"
+#include "inputs/common/listen_endpoint.h"
 #include "inputs/otlp/otlp_decoder.h"
 
 namespace logship::plugins {
@@ -92,28 +93,6 @@ struct OtlpInputOptions {
     return "";
   }
 };
-
-// "host:port", "[v6]:port" or ":port" (all addresses).
-bool parse_endpoint(const std::string& s, asio::ip::address* addr, uint16_t* port) {
-  std::size_t colon = s.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) host = "0.0.0.0";
-  if (host == "localhost") host = "127.0.0.1";
-  boost::system::error_code ec;
-  *addr = asio::ip::make_address(host, ec);
-  if (ec) return false;
-  unsigned p = 0;
-  const char* b = s.data() + colon + 1;
-  const char* e = s.data() + s.size();
-  auto r = std::from_chars(b, e, p);
-  if (r.ec != std::errc() || r.ptr != e || p > 65535) return false;
-  *port = static_cast<uint16_t>(p);
-  return true;
-}
 
 struct Counters {
   std::atomic<uint64_t>* requests;
@@ -234,7 +213,7 @@ class OtlpInput final : public Input {
                               "Connections closed after idle_timeout or read_timeout");
     asio::ip::address addr;
     uint16_t port = 0;
-    if (!parse_endpoint(o_.listen, &addr, &port)) {
+    if (!parse_listen_endpoint(o_.listen, &addr, &port)) {
       return Status::invalid("otlp input " + ctx.name() + ": bad listen address " + o_.listen);
     }
     boost::system::error_code ec;

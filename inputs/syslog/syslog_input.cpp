@@ -35,6 +35,7 @@
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "inputs/syslog/syslog_parser.h"
+#include "inputs/common/listen_endpoint.h"
 
 namespace logship::plugins {
 namespace {
@@ -103,28 +104,6 @@ struct SyslogInputOptions {
   }
 };
 
-// "host:port", "[v6]:port" or ":port" (all addresses).
-bool parse_endpoint(const std::string& s, asio::ip::address* addr, uint16_t* port) {
-  std::size_t colon = s.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) host = "0.0.0.0";
-  if (host == "localhost") host = "127.0.0.1";
-  boost::system::error_code ec;
-  *addr = asio::ip::make_address(host, ec);
-  if (ec) return false;
-  unsigned p = 0;
-  const char* b = s.data() + colon + 1;
-  const char* e = s.data() + s.size();
-  auto r = std::from_chars(b, e, p);
-  if (r.ec != std::errc() || r.ptr != e || p > 65535) return false;
-  *port = static_cast<uint16_t>(p);
-  return true;
-}
-
 struct Counters {
   std::atomic<uint64_t>* frames;
   std::atomic<uint64_t>* garbage;
@@ -155,10 +134,10 @@ class SyslogInput final : public Input {
   Status bind_privileged() override {
     asio::ip::address addr;
     uint16_t port = 0;
-    if (parse_endpoint(o_.tcp, &addr, &port) && is_privileged_port(port)) {
+    if (parse_listen_endpoint(o_.tcp, &addr, &port) && is_privileged_port(port)) {
       LOGSHIP_TRY(ListenSockets::global().bind(ListenSockets::Proto::kTcp, addr.to_string(), port));
     }
-    if (parse_endpoint(o_.udp, &addr, &port) && is_privileged_port(port)) {
+    if (parse_listen_endpoint(o_.udp, &addr, &port) && is_privileged_port(port)) {
       LOGSHIP_TRY(ListenSockets::global().bind(ListenSockets::Proto::kUdp, addr.to_string(), port));
     }
     return Status::ok();
@@ -208,7 +187,7 @@ class SyslogInput final : public Input {
     if (!o_.tcp.empty()) {
       asio::ip::address addr;
       uint16_t port;
-      if (!parse_endpoint(o_.tcp, &addr, &port)) {
+      if (!parse_listen_endpoint(o_.tcp, &addr, &port)) {
         return Status::invalid("syslog input " + ctx.name() + ": bad tcp address " + o_.tcp);
       }
       boost::system::error_code ec;
@@ -235,7 +214,7 @@ class SyslogInput final : public Input {
     if (!o_.udp.empty()) {
       asio::ip::address addr;
       uint16_t port;
-      if (!parse_endpoint(o_.udp, &addr, &port)) {
+      if (!parse_listen_endpoint(o_.udp, &addr, &port)) {
         return Status::invalid("syslog input " + ctx.name() + ": bad udp address " + o_.udp);
       }
       boost::system::error_code ec;
