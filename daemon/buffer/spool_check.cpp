@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "daemon/buffer/spool.h"
+#include "daemon/state/atomic_file.h"
 
 namespace logship {
 namespace {
@@ -70,31 +71,6 @@ Result<std::vector<SegmentFile>> list_segments(const std::string& dir) {
     segs[i].size = std::min(segs[i].size, segs[i + 1].base - segs[i].base);
   }
   return segs;
-}
-
-Status write_all(int fd, const char* p, std::size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return Status::io("write " + path, errno);
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return Status::ok();
-}
-
-// Writes `bytes` as the segment at `base`: a temporary file, synced, renamed into place.
-Status write_segment(const std::string& dir, uint64_t base, std::string_view bytes) {
-  const std::string path = segment_path(dir, base);
-  const std::string tmp = path + ".fsck-tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return Status::io("create " + tmp, errno);
-  Status s = write_all(fd, bytes.data(), bytes.size(), tmp);
-  if (s.is_ok() && ::fsync(fd) != 0) s = Status::io("fsync " + tmp, errno);
-  if (::close(fd) != 0 && s.is_ok()) s = Status::io("close " + tmp, errno);
-  if (s.is_ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = Status::io("rename " + tmp, errno);
-  if (!s.is_ok()) ::unlink(tmp.c_str());
-  return s;
 }
 
 Status truncate_and_sync(const std::string& path, uint64_t size) {
@@ -176,8 +152,9 @@ Result<std::vector<std::string>> repair_spool(const SpoolCheck& c) {
       std::string data;
       LOGSHIP_TRY(read_file(seg->path, seg->size, &data));
       const uint64_t rest = cut + d.bytes;
-      LOGSHIP_TRY(write_segment(c.dir, seg->base + rest,
-                                std::string_view(data).substr(static_cast<std::size_t>(rest))));
+      LOGSHIP_TRY(write_file_atomically(
+          segment_path(c.dir, seg->base + rest),
+          std::string_view(data).substr(static_cast<std::size_t>(rest))));
       done.push_back("moved the " + std::to_string(seg->size - rest) + " bytes after offset " +
                      std::to_string(d.offset + d.bytes) + " to " +
                      segment_path(c.dir, seg->base + rest));
@@ -190,13 +167,7 @@ Result<std::vector<std::string>> repair_spool(const SpoolCheck& c) {
       if (s.path == d.segment) s.size = cut;
     }
   }
-  if (!damage.empty()) {
-    const int dfd = ::open(c.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-  }
+  if (!damage.empty()) LOGSHIP_TRY(fsync_dir(c.dir));
   return done;
 }
 

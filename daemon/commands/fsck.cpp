@@ -7,7 +7,6 @@
 // 0 clean, 1 damage found and repaired, 4 damage left, 8 could not check, 2 usage.
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "daemon/buffer/spool_check.h"
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"
+#include "daemon/commands/pid_file.h"
 #include "daemon/core/dead_letter_record.h"
 #include "daemon/state/atomic_file.h"
 #include "daemon/state/checkpoint_store.h"
@@ -63,16 +63,6 @@ std::vector<std::string> subdirs(const std::string& dir) {
   return out;
 }
 
-// The pid of a logship running on this state_dir, or 0.
-long running_daemon(const std::string& state_dir) {
-  std::string text, comm;
-  if (!read_whole_file(state_dir + "/logship.pid", &text)) return 0;
-  const long pid = std::strtol(text.c_str(), nullptr, 10);
-  if (pid <= 1 || ::kill(static_cast<pid_t>(pid), 0) != 0) return 0;
-  if (!read_whole_file("/proc/" + std::to_string(pid) + "/comm", &comm)) return 0;
-  return comm.rfind("logship", 0) == 0 ? pid : 0;
-}
-
 std::string shown(const std::string& s, std::size_t max = 100) {
   return s.size() <= max ? s : s.substr(0, max) + "...";
 }
@@ -83,11 +73,12 @@ class Fsck {
 
   int run() {
     const std::string& dir = a_.state_dir;
-    if (long pid = running_daemon(dir)) {
+    const std::optional<long> pid = read_pid_file(pid_file_path(dir));
+    if (pid && is_running_logship(*pid)) {
       std::fprintf(stderr,
                    "logship fsck: logship (pid %ld) is running on %s; stop it first (fsck reads "
                    "and repairs what the daemon has open)\n",
-                   pid, dir.c_str());
+                   *pid, dir.c_str());
       return kFailed;
     }
     struct stat st {};

@@ -13,6 +13,7 @@
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"
 #include "daemon/commands/config_watch.h"
+#include "daemon/commands/pid_file.h"
 #include "daemon/core/host_identity.h"
 #include "daemon/pipeline/topology.h"
 #include "daemon/runtime/admin_http.h"
@@ -28,9 +29,6 @@ namespace logship::commands {
 
 namespace {
 
-std::string pid_file_path(const config::Config& cfg) {
-  return cfg.service.state_dir + "/logship.pid";
-}
 
 // The running pipeline, swapped on reload. The HTTP thread reads it for /ready.
 class Running {
@@ -305,7 +303,7 @@ int run(const std::vector<std::string>& given) {
   }
 
   config::Config current = std::move(*cfg);
-  const std::string pid_file = pid_file_path(current);
+  const std::string pid_file = pid_file_path(current.service.state_dir);
   bool wrote_pid = make_dirs(current.service.state_dir).is_ok() &&
                    write_file_atomically(pid_file, std::to_string(::getpid()) + "\n").is_ok();
   if (!wrote_pid) {
@@ -455,17 +453,15 @@ int reload(const std::vector<std::string>& given) {
     std::fprintf(stderr, "logship reload: not reloading; the running config stays\n");
     return 1;
   }
-  const std::string path = pid_file_path(*cfg);
-  std::string text;
-  if (!read_whole_file(path, &text)) {
+  const std::string path = pid_file_path(cfg->service.state_dir);
+  const std::optional<long> named = read_pid_file(path);
+  if (!named) {
     std::fprintf(stderr, "logship reload: cannot read %s: is logship running with this config?\n",
                  path.c_str());
     return 1;
   }
-  long pid = std::strtol(text.c_str(), nullptr, 10);
-  std::string comm;
-  if (pid <= 1 || !read_whole_file("/proc/" + std::to_string(pid) + "/comm", &comm) ||
-      comm.rfind("logship", 0) != 0) {
+  const long pid = *named;
+  if (!is_running_logship(pid)) {
     std::fprintf(stderr, "logship reload: %s names pid %ld, which is not a running logship\n",
                  path.c_str(), pid);
     return 1;
