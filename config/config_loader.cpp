@@ -103,6 +103,12 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
                "less a reserve for the rest (16MiB); inputs pause before it is exceeded and "
                "resume as outputs deliver, nothing is dropped. /metrics: logship_memory_bytes.",
                at_least(ByteSize(16 << 20), "16MiB"))
+          .add("max_container_series", &ServiceOptions::max_container_series,
+               "Per-container series of the docker and cri inputs "
+               "(logship_input_container_*{container=\"name\"}) shown by name, for the whole "
+               "process; past it containers are counted in one container=\"_other\" series and "
+               "in logship_input_container_series_overflow_total. 0 = all in _other.",
+               in_range(0, 100000))
           .add("batch_max_events", &ServiceOptions::batch_max_events,
                "Most events an output receives in one delivery call.", in_range(1, 1 << 20))
           .add("batch_max_bytes", &ServiceOptions::batch_max_bytes,

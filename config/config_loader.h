@@ -23,6 +23,7 @@ struct ServiceOptions {
   Millis checkpoint_interval{1000};
   ByteSize queue_max_bytes = 8_MiB;
   ByteSize memory_limit = 64_MiB;
+  int64_t max_container_series = 500;
   int64_t batch_max_events = 4096;
   ByteSize batch_max_bytes = 8_MiB;
   Millis retry_initial{100};

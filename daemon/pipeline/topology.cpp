@@ -5,6 +5,7 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/container_series.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 
@@ -315,6 +316,7 @@ Status Topology::start() {
   }
   LOGSHIP_TRY(store_.open(cfg_.service.state_dir).with_context("state_dir"));
   MemoryBudget::global().set_limit(cfg_.service.memory_limit.bytes);
+  ContainerSeries::set_max_series(static_cast<std::size_t>(cfg_.service.max_container_series));
   RunnerOptions ro;
   ro.queue_max_bytes = cfg_.service.queue_max_bytes.bytes;
   ro.batch_max_events = static_cast<std::size_t>(cfg_.service.batch_max_events);

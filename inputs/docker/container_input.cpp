@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/container_series.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/core/json_writer.h"
@@ -191,6 +192,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     labels_dropped_metric_ = &Metrics::global().counter(
         "logship_input_labels_dropped_total", labels,
         "Container labels left off events by max_labels, max_labels_size, max_label_value_size");
+    series_ = std::make_unique<ContainerSeries>(Metrics::global(), ctx.name());
     tailer_ = std::make_unique<tail::Tailer>(
         o_.tailer(std::string(component()), simdjson::SIMDJSON_PADDING), ctx, *this);
     watch_ = std::make_unique<DirWatch>(component(), ctx.name());
@@ -224,6 +226,25 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
 
   std::unique_ptr<tail::Decoder> new_decoder() override {
     return std::make_unique<FileDecoder>(dopts_, &json_, &stats_, malformed_metric_, &log_limit_);
+  }
+
+  // Counted in its container's series, by name: the id (12 characters, as `docker ps` shows
+  // it) while the name is not known. A rename shows with the container's next file.
+  std::unique_ptr<tail::Decoder> new_decoder_for(const std::string& owner) override {
+    auto dec = std::make_unique<FileDecoder>(dopts_, &json_, &stats_, malformed_metric_,
+                                             &log_limit_);
+    static const ContainerMeta empty;
+    auto it = containers_.find(owner);
+    const ContainerMeta& meta = it != containers_.end() ? it->second.meta : empty;
+    std::string_view name = meta.name;
+    if (name.empty()) name = std::string_view(owner).substr(0, 12);
+    if (format_ == LogFormat::kCri) {
+      dec->count_into(series_->acquire(
+          {{"namespace", meta.namespace_name}, {"pod", meta.pod}, {"container", name}}));
+    } else {
+      dec->count_into(series_->acquire({{"container", name}}));
+    }
+    return dec;
   }
 
   std::shared_ptr<const SourceInfo> source_for(const std::string& owner, const std::string& key,
@@ -514,6 +535,8 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   log::RateLimit meta_limit_{5, std::chrono::seconds(60)};
   // Declared last: destroyed first, while what their files' decoders point to still exists.
   std::unique_ptr<DirWatch> watch_;
+  // Before tailer_: its decoders hold series of it.
+  std::unique_ptr<ContainerSeries> series_;
   std::unique_ptr<tail::Tailer> tailer_;
 };
 

@@ -125,6 +125,7 @@ Event& FileDecoder::new_event(Batch& batch, std::string_view message, Stream s, 
   e.offset = offset;
   e.flags = flags;
   ++stats_->events;
+  series_.count(message.size());
   if (flags & kEventTruncated) ++stats_->truncated;
   return e;
 }

@@ -11,6 +11,7 @@
 
 #include "daemon/core/batch.h"
 #include "daemon/core/clock.h"
+#include "daemon/runtime/container_series.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
 #include "inputs/docker/line_decoder.h"
@@ -63,6 +64,8 @@ class FileDecoder final : public tail::Decoder {
   void flush(Batch& batch, TimePoint now, bool force) override;
   // Forget all state; the next byte consumed is at `offset` (start, truncation).
   void reset(uint64_t offset) override;
+  // The container series this file's events are counted in (none: not counted per container).
+  void count_into(ContainerSeries::Handle series) { series_ = std::move(series); }
 
  private:
   struct Pending {
@@ -94,6 +97,7 @@ class FileDecoder final : public tail::Decoder {
   uint64_t consumed_end_ = 0;
   bool skipping_ = false;            // inside an oversized line, dropping up to its '\n'
   MemoryCharge pending_mem_{MemoryPart::kPartialLines};
+  ContainerSeries::Handle series_;
 };
 
 }  // namespace logship::docker

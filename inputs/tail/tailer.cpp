@@ -342,7 +342,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
     return nullptr;
   }
   auto t = std::make_unique<Tail>();
-  t->dec = client_.new_decoder();
+  t->dec = client_.new_decoder_for(owner);
   t->path = path;
   t->owner = owner;
   t->key = key;

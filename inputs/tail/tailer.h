@@ -64,6 +64,11 @@ class TailerClient {
  public:
   virtual ~TailerClient() = default;
   virtual std::unique_ptr<Decoder> new_decoder() = 0;
+  // The decoder of a file of `owner` (a container input counts each container's events).
+  virtual std::unique_ptr<Decoder> new_decoder_for(const std::string& owner) {
+    (void)owner;
+    return new_decoder();
+  }
   // The source of a file; `owner` is what discovery named it with (a container, a glob).
   virtual std::shared_ptr<const SourceInfo> source_for(const std::string& owner,
                                                        const std::string& key,
