@@ -23,6 +23,10 @@ std::string_view memory_part_name(MemoryPart p) {
     case MemoryPart::kMultiline: return "multiline";
     case MemoryPart::kPartialLines: return "partial_lines";
     case MemoryPart::kReadBuffers: return "read_buffers";
+    case MemoryPart::kKafkaQueue: return "kafka_queue";
+    case MemoryPart::kPluginPending: return "docker_plugin_pending";
+    case MemoryPart::kJournaldPending: return "journald_partial_lines";
+    case MemoryPart::kRequestBodies: return "otlp_request_bodies";
   }
   return "output_queues";
 }
@@ -59,10 +63,18 @@ void MemoryBudget::set_limit(uint64_t bytes) {
   cv_.notify_all();
 }
 
+int64_t MemoryBudget::draining() const {
+  return held(MemoryPart::kOutputQueues) + held(MemoryPart::kDiskReadBack) +
+         held(MemoryPart::kKafkaQueue);
+}
+
+bool MemoryBudget::has_room(uint64_t bytes) const {
+  // Bodies already taken are answered once delivered: they drain too.
+  return fits(bytes) || draining() + held(MemoryPart::kRequestBodies) <= 0;
+}
+
 bool MemoryBudget::wait_for_room(uint64_t bytes, const std::atomic<bool>& abort) {
-  auto draining = [this] {
-    return held(MemoryPart::kOutputQueues) + held(MemoryPart::kDiskReadBack) > 0;
-  };
+  auto draining = [this] { return this->draining() > 0; };
   if (fits(bytes) || !draining()) return !abort.load(std::memory_order_relaxed);
   waiting_.fetch_add(1, std::memory_order_relaxed);
   std::unique_lock lock(mu_);

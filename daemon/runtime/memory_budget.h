@@ -1,7 +1,8 @@
 #pragma once
 // One process-wide memory budget (service.memory_limit). Every buffer that holds events
 // charges the part it belongs to: output queues, the disk buffer's read-back, multiline and
-// partial-line holds, input read buffers. Inputs pause in StreamHandle::emit before the budget
+// partial-line holds, input read buffers, the Kafka client's queue, the docker_plugin FIFOs'
+// pending bytes, journald's held partial lines, the otlp input's request bodies. Inputs pause in StreamHandle::emit before the budget
 // is exceeded, the way they pause for a full output queue, and resume as outputs deliver.
 // /metrics shows logship_memory_bytes{part=...} and logship_memory_limit_bytes.
 //
@@ -23,11 +24,16 @@ enum class MemoryPart : unsigned char {
   kMultiline,      // groups a multiline processor holds across batches
   kPartialLines,   // Docker/CRI partial chunks waiting for their last part
   kReadBuffers,    // input read buffers and incomplete lines waiting for their '\n'
+  kKafkaQueue,     // librdkafka's copies of produced messages awaiting their delivery report
+  kPluginPending,  // docker_plugin FIFOs: a frame being read, a line being merged, records
+                   // the spool refused
+  kJournaldPending,   // journald: Docker partial lines held for their last part
+  kRequestBodies,     // otlp input: request bodies received and not answered yet
 };
-inline constexpr MemoryPart kAllMemoryParts[] = {MemoryPart::kOutputQueues,
-                                                 MemoryPart::kDiskReadBack, MemoryPart::kMultiline,
-                                                 MemoryPart::kPartialLines,
-                                                 MemoryPart::kReadBuffers};
+inline constexpr MemoryPart kAllMemoryParts[] = {
+    MemoryPart::kOutputQueues, MemoryPart::kDiskReadBack,   MemoryPart::kMultiline,
+    MemoryPart::kPartialLines, MemoryPart::kReadBuffers,    MemoryPart::kKafkaQueue,
+    MemoryPart::kPluginPending, MemoryPart::kJournaldPending, MemoryPart::kRequestBodies};
 inline constexpr std::size_t kMemoryParts = std::size(kAllMemoryParts);
 std::string_view memory_part_name(MemoryPart p);
 
@@ -63,11 +69,18 @@ class MemoryBudget {
   // reader itself can release (multiline groups, partial lines) never make it wait: that could
   // wait forever. False once `abort` is set.
   bool wait_for_room(uint64_t bytes, const std::atomic<bool>& abort);
+  // For a receiver that cannot pause its sender (an HTTP server): whether to take `bytes` more
+  // now. False while they would not fit and buffers hold something that delivering releases
+  // (the answer is then "retry later": 429); true when nothing would, so a single request
+  // larger than the budget still goes through rather than never.
+  bool has_room(uint64_t bytes) const;
   // Readers waiting in wait_for_room right now (tests, metrics).
   int waiting() const { return waiting_.load(std::memory_order_relaxed); }
 
  private:
   MemoryBudget(bool exported);
+  // Held bytes that outputs release by delivering.
+  int64_t draining() const;
   std::atomic<int64_t> own_parts_[kMemoryParts];   // a test budget's counters
   std::atomic<int64_t>* parts_[kMemoryParts];      // the exported gauges, or own_parts_
   std::atomic<int64_t> used_{0};

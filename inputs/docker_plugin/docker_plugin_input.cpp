@@ -27,6 +27,7 @@
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/state/atomic_file.h"
 #include "inputs/docker_plugin/frame.h"
@@ -174,8 +175,19 @@ struct Fifo {
   bool paused = false;
   bool eof = false;
   std::deque<std::string> held;   // records the spool refused (when_full: block)
+  std::size_t held_bytes = 0;
   PartialMerger merger;
+  // What the FIFO holds before the spool: a frame being read, a line being merged, refused
+  // records. Charged to the memory budget as docker_plugin_pending.
+  MemoryCharge pending_mem{MemoryPart::kPluginPending};
   Fifo(std::size_t max_frame, std::size_t max_line) : frames(max_frame), merger(max_line) {}
+  void charge() { pending_mem.set(frames.capacity() + merger.capacity() + held_bytes); }
+};
+
+// Charges what a FIFO holds when a step on it ends, however it ends.
+struct ChargeOnExit {
+  Fifo& f;
+  ~ChargeOnExit() { f.charge(); }
 };
 
 SpoolOptions spool_options(const PluginOptions& o) {
@@ -610,6 +622,7 @@ class DockerPluginInput final : public Input {
   // now is saved beside the spool and fed first after the restart, keeping the stream in step.
   void drain(Fifo& f, std::vector<char>& buf, std::vector<Spool*>& touched,
              bool keep_rest = false) {
+    ChargeOnExit charge{f};
     resume(f, true, touched);
     if (!f.eof) read_fifo(f, buf, true, touched);
     // The stream ended mid-line (no last chunk): keep what came, marked truncated.
@@ -639,8 +652,10 @@ class DockerPluginInput final : public Input {
 
   // Appends held records, then the frames already buffered. False while the spool is full.
   bool resume(Fifo& f, bool force, std::vector<Spool*>& touched) {
+    ChargeOnExit charge{f};
     while (!f.held.empty()) {
       if (f.c->spool->append(f.held.front(), force) != Spool::Append::kOk) return false;
+      f.held_bytes -= f.held.front().size();
       f.held.pop_front();
       touched.push_back(f.c->spool.get());
     }
@@ -651,6 +666,7 @@ class DockerPluginInput final : public Input {
 
   void read_fifo(Fifo& f, std::vector<char>& buf, bool force, std::vector<Spool*>& touched) {
     if (f.paused && !force) return;
+    ChargeOnExit charge{f};
     // A bounded number of reads per wake-up keeps one busy container from starving others;
     // a drain (force) reads until the pipe is empty.
     for (int i = 0; force || i < 4; ++i) {
@@ -729,6 +745,7 @@ class DockerPluginInput final : public Input {
       }
     }
     f.held.push_back(record_);
+    f.held_bytes += record_.size();
   }
 
   // ---- HTTP -------------------------------------------------------------------------------

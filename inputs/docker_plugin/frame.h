@@ -82,6 +82,8 @@ class FrameReader {
     return std::string_view(buf_).substr(pos_);
   }
   bool skipping() const { return skip_ > 0; }
+  // Heap the reader holds (charged to the memory budget).
+  std::size_t capacity() const { return buf_.capacity(); }
   void clear() {
     buf_.clear();
     pos_ = 0;

@@ -72,6 +72,8 @@ class PartialMerger {
   }
 
   bool open() const { return open_; }
+  // Heap the merger holds (charged to the memory budget).
+  std::size_t capacity() const { return buf_.capacity(); }
 
  private:
   void append(std::string_view s) {

@@ -46,6 +46,18 @@ class EntryMapper {
   // pass it. nullptr when nothing is held.
   const std::string* oldest_held_cursor() const;
   std::size_t held_lines() const { return held_.size(); }
+  // Heap the held lines take (charged to the memory budget); O(held lines).
+  std::size_t held_bytes() const {
+    std::size_t n = held_.capacity() * sizeof(Held);
+    for (const Held& h : held_) {
+      for (const std::string* s : {&h.key, &h.data, &h.cursor, &h.priority, &h.identifier,
+                                   &h.container_id, &h.container_name, &h.image,
+                                   &h.container_tag}) {
+        n += s->capacity() > kInlineString ? s->capacity() : 0;
+      }
+    }
+    return n;
+  }
   std::optional<TimePoint> next_deadline() const;
 
   // Drops held parts (the reader is repositioned before them).
@@ -54,6 +66,7 @@ class EntryMapper {
   uint64_t timed_out_lines() const { return timed_out_; }
 
  private:
+  static inline const std::size_t kInlineString = std::string().capacity();   // no heap below
   struct Held {
     std::string key;       // container id + '\0' + priority
     std::string data;

@@ -19,6 +19,7 @@
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "inputs/journald/entry_mapper.h"
 #include "inputs/journald/journal_reader.h"
@@ -163,6 +164,7 @@ class JournaldInput final : public Input {
       const std::size_t expired = mapper_.flush_expired(*batch, now, false);
       partials_merged_->store(mapper_.merged_lines(), std::memory_order_relaxed);
       partials_timed_out_->store(mapper_.timed_out_lines(), std::memory_order_relaxed);
+      held_mem_.set(mapper_.held_lines() > 0 ? mapper_.held_bytes() : 0);
       if (batch->size() > 0 || read > 0 || expired > 0) {
         Position pos = current_position();
         if (batch->size() > 0 || !(pos == last_emitted_)) {
@@ -207,6 +209,8 @@ class JournaldInput final : public Input {
   JournaldOptions o_;
   journald::EntryMapper mapper_;
   std::vector<std::string> program_;
+  // The mapper's held partial lines, charged once per batch.
+  MemoryCharge held_mem_{MemoryPart::kJournaldPending};
   InputContext* ctx_ = nullptr;
   std::unique_ptr<StreamHandle> stream_;
   std::optional<Position> saved_;

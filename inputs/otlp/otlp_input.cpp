@@ -31,6 +31,7 @@
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "inputs/otlp/bounded_gunzip.h"
 #include "inputs/common/listen_endpoint.h"
@@ -292,14 +293,18 @@ class OtlpInput final : public Input {
       s->reply(503, status_body(json, 14, "shutting down"), true, 1);
       return;
     }
+    // service.memory_limit too: a sender cannot be paused, so past the budget it is told to
+    // retry (what holds the budget is released as outputs deliver).
     if (held_requests_ >= uint64_t(o_.max_pending_requests) ||
-        held_bytes_ + body.size() > o_.max_pending_bytes.bytes) {
+        held_bytes_ + body.size() > o_.max_pending_bytes.bytes ||
+        !MemoryBudget::global().has_room(body.size())) {
       c_.throttled->fetch_add(1, std::memory_order_relaxed);
       s->reply(429, status_body(json, 8, "too many requests held; retry later"), false, 1);
       return;
     }
     ++held_requests_;
     held_bytes_ += body.size();
+    held_mem_.set(held_bytes_);
     hold_sizes_[s.get()] = body.size();
     {
       std::lock_guard lock(jobs_mu_);
@@ -314,6 +319,7 @@ class OtlpInput final : public Input {
     if (it == hold_sizes_.end()) return;
     --held_requests_;
     held_bytes_ -= it->second;
+    held_mem_.set(held_bytes_);
     hold_sizes_.erase(it);
   }
 
@@ -477,6 +483,7 @@ class OtlpInput final : public Input {
   std::map<const Session*, std::size_t> hold_sizes_;   // sessions with a request held
   uint64_t held_requests_ = 0;
   uint64_t held_bytes_ = 0;
+  MemoryCharge held_mem_{MemoryPart::kRequestBodies};   // held_bytes_, in the memory budget
   bool stopping_io_ = false;
 
   std::mutex jobs_mu_;

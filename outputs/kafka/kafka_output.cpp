@@ -6,6 +6,7 @@
 // delivery back to the pipeline, which retries it (duplicates possible, loss not).
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -21,6 +22,7 @@
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/core/field_template.h"
 #include "outputs/common/document_encoder.h"
@@ -77,7 +79,12 @@ struct MsgRef {
   Delivery* delivery;
   const Event* event;
   const SourceInfo* source;
+  uint32_t charged = 0;   // bytes of librdkafka's copy charged to the memory budget
 };
+
+// What librdkafka keeps per queued message besides its payload, key and headers (the message
+// struct, its header list, the partition queue link): an estimate, the library does not say.
+constexpr uint32_t kQueuedMessageOverhead = 256;
 
 struct Delivery {
   std::vector<SharedBatch> batches;   // keeps events alive for dead-lettering from reports
@@ -204,6 +211,12 @@ class KafkaOutput final : public Output {
   // Produces d's messages from d.next on. True when d needs no more producing (all produced,
   // or given up after an error); false when librdkafka's queue is full. Under produce_mu_.
   bool produce_from(Delivery& d) {
+    // The copies produced here are charged once, however this returns.
+    struct ChargeProduced {
+      KafkaOutput* self;
+      int64_t bytes = 0;
+      ~ChargeProduced() { self->charge_queue(bytes); }
+    } produced{this};
     for (; d.next < d.msgs.size(); ++d.next) {
       MsgRef& ref = d.msgs[d.next];
       const Event& e = *ref.event;
@@ -247,6 +260,7 @@ class KafkaOutput final : public Output {
         vu[n++].u.mem.size = key.size();
       }
       std::size_t h = 0;
+      std::size_t copied = value.size() + key.size() + kQueuedMessageOverhead;
       for (const auto& [header, field] : headers_) {
         if (h == kMaxHeaders) break;
         std::string_view v;
@@ -255,11 +269,17 @@ class KafkaOutput final : public Output {
         vu[n].u.header.name = header.c_str();
         vu[n].u.header.val = v.data();
         vu[n++].u.header.size = static_cast<ssize_t>(v.size());
+        copied += header.size() + v.size();
         ++h;
       }
+      ref.charged = static_cast<uint32_t>(std::min<std::size_t>(copied, UINT32_MAX));
       d.pending.fetch_add(1, std::memory_order_relaxed);
       rd_kafka_error_t* error = rd_kafka_produceva(rk_, vu, n);
-      if (error == nullptr) continue;
+      if (error == nullptr) {
+        produced.bytes += ref.charged;
+        continue;
+      }
+      ref.charged = 0;
       d.pending.fetch_sub(1, std::memory_order_relaxed);
       const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
       const std::string why = rd_kafka_error_string(error);
@@ -350,6 +370,8 @@ class KafkaOutput final : public Output {
     auto* self = static_cast<KafkaOutput*>(opaque);
     auto* ref = static_cast<MsgRef*>(m->_private);
     if (ref == nullptr) return;
+    // librdkafka frees its copy after this report; released in bulk by whoever polls.
+    self->reported_bytes_.fetch_add(ref->charged, std::memory_order_relaxed);
     Delivery* d = ref->delivery;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       self->acked_->fetch_add(1, std::memory_order_relaxed);
@@ -428,6 +450,7 @@ class KafkaOutput final : public Output {
     while (!poller_stop_.load()) {
       const bool blocked = has_blocked_.load();
       rd_kafka_poll(rk_, blocked ? 10 : 100);
+      charge_reports();
       if (blocked) resume_blocked();
     }
   }
@@ -460,7 +483,17 @@ class KafkaOutput final : public Output {
     topic_name_.clear();
     rd_kafka_destroy(rk_);
     rk_ = nullptr;
+    // The handle's queue is gone, reported or not.
+    charge_reports();
+    charge_queue(-queue_charged_.load(std::memory_order_relaxed));
   }
+
+  void charge_queue(int64_t delta) {
+    if (delta == 0) return;
+    queue_charged_.fetch_add(delta, std::memory_order_relaxed);
+    MemoryBudget::global().charge(MemoryPart::kKafkaQueue, delta);
+  }
+  void charge_reports() { charge_queue(-reported_bytes_.exchange(0, std::memory_order_relaxed)); }
 
   // Waits up to flush_timeout for reports; what is unconfirmed then is purged and its
   // deliveries complete with retry, so it stays un-acked and is re-read after a restart.
@@ -490,6 +523,7 @@ class KafkaOutput final : public Output {
                                   std::chrono::milliseconds(1000);
       while (live_count() > 0 && SteadyClock::now() < purge_deadline) rd_kafka_poll(rk_, 50);
     }
+    charge_reports();
     destroy_handle();
     // Nothing can report any more; whatever is still open was never confirmed.
     std::vector<Delivery*> left;
@@ -535,6 +569,11 @@ class KafkaOutput final : public Output {
 
   std::mutex live_mu_;
   std::unordered_set<Delivery*> live_;
+
+  // librdkafka's copies of produced messages in the memory budget (kafka_queue): charged when
+  // produced, released as their reports are polled.
+  std::atomic<int64_t> queue_charged_{0};
+  std::atomic<int64_t> reported_bytes_{0};   // reported since the last charge_reports()
 
   log::RateLimit error_log_{5, std::chrono::seconds(10)};
   log::RateLimit lib_log_{5, std::chrono::seconds(10)};

@@ -214,3 +214,32 @@ TEST_F(EntryMapperTest, AJoinedLineIsCutAtTheMaximumSize) {
 
 }  // namespace
 }  // namespace logship::plugins::journald
+
+namespace logship::plugins::journald {
+namespace {
+
+// What held partial lines take is what journald charges to the memory budget
+// (journald_partial_lines): it grows with the held parts and is nothing once they are emitted.
+TEST_F(EntryMapperTest, HeldBytesFollowTheHeldPartialLines) {
+  EntryMapper m(MapperOptions{});
+  EXPECT_EQ(m.held_lines(), 0u);
+  const std::string chunk(4000, 'p');
+  FakeEntry a1({"MESSAGE=" + chunk, "PRIORITY=6", "CONTAINER_ID=a",
+                "CONTAINER_PARTIAL_MESSAGE=true"}, 10, "ca1");
+  FakeEntry a2({"MESSAGE=" + chunk, "PRIORITY=6", "CONTAINER_ID=a",
+                "CONTAINER_PARTIAL_MESSAGE=true"}, 11, "ca2");
+  FakeEntry a3({"MESSAGE=end", "PRIORITY=6", "CONTAINER_ID=a"}, 12, "ca3");
+  EXPECT_FALSE(m.map(a1, batch_, now_));
+  const std::size_t one = m.held_bytes();
+  EXPECT_GE(one, chunk.size());
+  EXPECT_FALSE(m.map(a2, batch_, now_));
+  EXPECT_GE(m.held_bytes(), 2 * chunk.size());
+  EXPECT_GT(m.held_bytes(), one);
+  EXPECT_TRUE(m.map(a3, batch_, now_));
+  EXPECT_EQ(m.held_lines(), 0u);
+  ASSERT_EQ(batch_.size(), 1u);
+  EXPECT_EQ(batch_.events()[0].message.size(), 2 * chunk.size() + 3);
+}
+
+}  // namespace
+}  // namespace logship::plugins::journald

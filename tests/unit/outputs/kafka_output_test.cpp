@@ -15,6 +15,7 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 
 namespace logship {
@@ -491,6 +492,48 @@ TEST(KafkaOutputTest, BadConfigIsAClearError) {
   ASSERT_TRUE(o.wait(10s));
   EXPECT_EQ(o.result.kind, DeliveryResult::Kind::kRetry);
   out->stop();
+}
+
+}  // namespace
+}  // namespace logship
+
+namespace logship {
+namespace {
+
+// librdkafka's copies of produced messages count against service.memory_limit (kafka_queue)
+// from produce until their delivery report, and are released at stop whatever happened.
+TEST(KafkaOutputTest, TheClientQueueIsChargedToTheMemoryBudgetUntilReported) {
+  MockCluster mc;
+  mc.create_topic("t");
+  auto out = make_output(base_config(mc, "topic: t\nformat: raw\nkey: none\n"
+                                         "message_timeout: 60s\nflush_timeout: 200ms\n"));
+  ASSERT_TRUE(out);
+  FakeContext ctx;
+  ASSERT_TRUE(out->start(ctx).is_ok());
+  MemoryBudget& budget = MemoryBudget::global();
+  const int64_t before = budget.held(MemoryPart::kKafkaQueue);
+  auto src = source("s", "c");
+  Outcome warm;
+  out->deliver(std::vector<SharedBatch>{batch(src, 0, 1)}, warm.callback());
+  ASSERT_TRUE(warm.wait());
+  ASSERT_EQ(warm.result.kind, DeliveryResult::Kind::kDelivered);
+  // Reported: released (by the poller, right after the report).
+  for (int i = 0; i < 100 && budget.held(MemoryPart::kKafkaQueue) != before; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(budget.held(MemoryPart::kKafkaQueue), before);
+
+  rd_kafka_mock_broker_set_down(mc.get(), 1);
+  Outcome held;
+  out->deliver(std::vector<SharedBatch>{batch(src, 1, 10, 100)}, held.callback());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(held.calls, 0);
+  // Each message: its 100-byte value plus librdkafka's per-message overhead.
+  EXPECT_EQ(budget.held(MemoryPart::kKafkaQueue) - before, 10 * (100 + 256));
+  out->stop();
+  EXPECT_EQ(held.calls, 1);
+  EXPECT_EQ(held.result.kind, DeliveryResult::Kind::kRetry);
+  EXPECT_EQ(budget.held(MemoryPart::kKafkaQueue), before);
 }
 
 }  // namespace

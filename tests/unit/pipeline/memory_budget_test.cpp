@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <set>
+#include <string>
 
 #include "tests/unit/pipeline/pipeline_test_util.h"
 
@@ -128,6 +130,54 @@ TEST(MemoryBudgetTest, StalledOutputPausesInputsAtTheBudgetAndNothingIsLost) {
   ASSERT_EQ(rec.offsets.size(), static_cast<std::size_t>(kBatches * kPerBatch));
   for (std::size_t i = 0; i < rec.offsets.size(); ++i) ASSERT_EQ(rec.offsets[i], i);
   EXPECT_EQ(budget.held(MemoryPart::kOutputQueues), 0);
+}
+
+}  // namespace
+}  // namespace logship
+
+namespace logship {
+namespace {
+
+TEST(MemoryBudgetParts, EveryPartHasItsOwnNameInMetrics) {
+  std::set<std::string> names;
+  for (MemoryPart p : kAllMemoryParts) names.insert(std::string(memory_part_name(p)));
+  EXPECT_EQ(names.size(), kMemoryParts);
+  for (const char* n : {"kafka_queue", "docker_plugin_pending", "journald_partial_lines",
+                        "otlp_request_bodies"}) {
+    EXPECT_TRUE(names.count(n)) << n;
+  }
+}
+
+TEST(MemoryBudgetParts, AReceiverIsRefusedOnlyWhileDeliveringWouldMakeRoom) {
+  MemoryBudget budget;
+  budget.set_limit(16ull << 20);   // buffers get the minimum: 4 MiB
+  const uint64_t room = budget.buffer_limit();
+  // Nothing held: even a body larger than the budget is taken (else it never would be).
+  EXPECT_TRUE(budget.has_room(room + 1));
+  {
+    MemoryCharge bodies(MemoryPart::kRequestBodies, budget);
+    bodies.set(room / 2);
+    EXPECT_TRUE(budget.has_room(room / 4));
+    // Bodies taken are answered once delivered: they drain, so a new one past the budget waits.
+    EXPECT_FALSE(budget.has_room(room));
+  }
+  {
+    MemoryCharge kafka(MemoryPart::kKafkaQueue, budget);
+    kafka.set(room);
+    EXPECT_FALSE(budget.has_room(1));
+    // The Kafka queue drains by delivery reports: a reader waits for it too.
+    std::atomic<bool> abort{false};
+    auto waiter = std::async(std::launch::async, [&] { return budget.wait_for_room(1, abort); });
+    EXPECT_EQ(waiter.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+    kafka.set(0);
+    EXPECT_TRUE(waiter.get());
+  }
+  {
+    // What only the reader itself releases (partial lines) never refuses it.
+    MemoryCharge partial(MemoryPart::kJournaldPending, budget);
+    partial.set(room * 2);
+    EXPECT_TRUE(budget.has_room(1));
+  }
 }
 
 }  // namespace
