@@ -99,9 +99,11 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
                at_least(ByteSize(64 * 1024), "64KiB"))
           .add("memory_limit", &ServiceOptions::memory_limit,
                "Memory budget of the whole process. Buffers holding events (output queues, "
-               "disk-buffer read-back, multiline and partial-line holds, read buffers) share it "
-               "less a reserve for the rest (16MiB); inputs pause before it is exceeded and "
-               "resume as outputs deliver, nothing is dropped. /metrics: logship_memory_bytes.",
+               "disk-buffer read-back, multiline and partial-line holds, read buffers, the "
+               "Kafka client's queue, docker_plugin and journald pending lines, otlp request "
+               "bodies) share it less a reserve for the rest (16MiB); inputs pause before it is "
+               "exceeded (the otlp input answers 429) and resume as outputs deliver, nothing is "
+               "dropped. /metrics: logship_memory_bytes{part}.",
                at_least(ByteSize(16 << 20), "16MiB"))
           .add("max_container_series", &ServiceOptions::max_container_series,
                "Per-container series of the docker and cri inputs "
