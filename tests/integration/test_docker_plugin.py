@@ -19,6 +19,12 @@ import threading
 import time
 
 import support
+from ops_support import admin_port, get, parse_metrics
+
+
+def pending_bytes(port):
+    """logship_memory_bytes{part="docker_plugin_pending"} of the daemon."""
+    return parse_metrics(get(port, "/metrics")[1])['logship_memory_bytes{part="docker_plugin_pending"}']
 
 CHUNK = 16 * 1024   # Docker splits lines at 16 KiB
 
@@ -492,7 +498,9 @@ outputs:
 
     def test_block_policy_holds_the_writer_when_the_spool_is_full(self):
         cfg, blocker = self._stall_config(when_full="block", max_buffer="256KiB")
+        cfg = cfg.replace("  drain_timeout: 5s\n", "  drain_timeout: 5s\n  http_listen: 127.0.0.1:0\n")
         d = self.start_daemon(cfg)
+        port = admin_port(d)
         path, w = self.engine.start("d" * 64, "blocky")
         n = 20000
         payload = b"".join(frame(encode_entry(b"row %05d " % i + b"y" * 100, "stdout", 1 + i))
@@ -507,6 +515,9 @@ outputs:
             written = k + 16384
         self.assertTrue(blocked, "a full spool under when_full: block must hold the writer")
         self.assertLess(written, 1500 * 1024)
+        # What the FIFO holds before the spool (the frames read, the records refused) counts
+        # against service.memory_limit.
+        self.assertGreater(pending_bytes(port), 0)
         os.unlink(blocker)
         self.assertTrue(w.write(payload[written:], stall_limit=30.0))
         self.engine.stop(path, w)
@@ -514,6 +525,7 @@ outputs:
         time.sleep(0.3)
         self.assertSameList([r["message"][:10] for r in self.records(blocker)],
                             ["row %05d " % i for i in range(n)])
+        self.assertEqual(pending_bytes(port), 0)   # the FIFO is closed: nothing held
         d.stop()
 
     def test_drop_oldest_policy_never_holds_the_writer(self):
