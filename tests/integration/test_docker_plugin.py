@@ -24,7 +24,9 @@ from ops_support import admin_port, get, parse_metrics
 
 def pending_bytes(port):
     """logship_memory_bytes{part="docker_plugin_pending"} of the daemon."""
-    return parse_metrics(get(port, "/metrics")[1])['logship_memory_bytes{part="docker_plugin_pending"}']
+    metrics = parse_metrics(get(port, "/metrics")[1])
+    return metrics['logship_memory_bytes{part="docker_plugin_pending"}']
+
 
 CHUNK = 16 * 1024   # Docker splits lines at 16 KiB
 
