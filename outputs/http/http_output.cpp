@@ -142,6 +142,9 @@ std::string HttpOptions::validate() const {
     if (hec_ack_path.empty() || hec_ack_path.front() != '/') return "hec_ack_path must start with '/'";
   }
   if (preset == "loki") {
+    if (loki_labels.empty() && loki_static_labels.empty()) {
+      return "preset loki needs loki_labels or loki_static_labels (Loki refuses a stream without labels)";
+    }
     if (loki_labels.size() + loki_static_labels.size() > kMaxLokiLabels) {
       return "loki_labels and loki_static_labels: at most " + std::to_string(kMaxLokiLabels) +
              " labels (Loki's limit per stream)";

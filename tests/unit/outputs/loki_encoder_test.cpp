@@ -167,6 +167,9 @@ TEST(LokiOptions, Checks) {
   EXPECT_EQ(o.validate(), "loki_encoding protobuf is snappy-compressed: compression must be none");
   o.loki_encoding = "json";
   EXPECT_EQ(o.validate(), "");
+  o.loki_labels.clear();
+  o.loki_static_labels.clear();
+  EXPECT_EQ(o.validate(), "preset loki needs loki_labels or loki_static_labels (Loki refuses a stream without labels)");
   EXPECT_TRUE(valid_label_name("_a1"));
   EXPECT_FALSE(valid_label_name("1a"));
   EXPECT_FALSE(valid_label_name(""));
