@@ -48,7 +48,7 @@ const config::OptionSchema<HttpOptions>& HttpOptions::schema() {
                "Statuses resent after Retry-After (or a backoff), `retries` times, then retried "
                "by the core. 413 splits the request; any other status is retried by the core.");
     s.add("preset", &HttpOptions::preset,
-          "none: the generic body above. splunk_hec: Splunk HTTP Event Collector events "
+          "none: the body `format` says. splunk_hec: Splunk HTTP Event Collector events "
           "(path defaults to /services/collector/event). loki: Loki's push API (path defaults "
           "to /loki/api/v1/push). A preset sets the body; `format` does not apply.",
           config::one_of({"none", "splunk_hec", "loki"}))
