@@ -1,9 +1,12 @@
 // Google Benchmark micro-benchmarks of the per-event hot paths: Docker line decode, event JSON
 // encoding (file/stdout outputs), gzip of a segment, RFC 5424 encoding, _bulk encoding, OTLP
-// request encoding.
+// request encoding, the http output's Splunk HEC and Loki request encoding.
 #include <benchmark/benchmark.h>
 #include <zlib.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,8 @@
 #include "inputs/docker/line_decoder.h"
 #include "daemon/core/dead_letter_record.h"
 #include "outputs/elasticsearch/bulk_encoder.h"
+#include "outputs/http/loki_encoder.h"
+#include "outputs/http/splunk_hec_encoder.h"
 #include "outputs/otlp/otlp_encoder.h"
 #include "outputs/elasticsearch/sigv4.h"
 #include "outputs/syslog/syslog_encoder.h"
@@ -176,6 +181,78 @@ void BM_OtlpEncode(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(out.size()));
 }
 BENCHMARK(BM_OtlpEncode)->Arg(0)->Arg(1)->Arg(2)->Arg(3);
+// Heap allocations of this process, so that an encoder benchmark can report how many one
+// request takes once its buffers are grown (0: none per event).
+std::atomic<uint64_t> g_allocations{0};
+
+// Splunk HEC events body of 1024 events. Arg: 0 message only, 1 with three parsed fields and
+// sourcetype/index read from fields. Reports heap allocations per request.
+void BM_SplunkHecEncode(benchmark::State& state) {
+  auto b = batch_of(1024);
+  if (state.range(0) == 1) {
+    for (Event& e : b->events()) {
+      e.fields.push_back(Field{"level", Value::string("info")});
+      e.fields.push_back(Field{"user_id", Value::integer(42)});
+      e.fields.push_back(Field{"sourcetype", Value::string("access_combined")});
+    }
+  }
+  plugins::httpout::SplunkHecOptions o;
+  o.host = "node-1";
+  o.index = "main";
+  plugins::httpout::SplunkHecEncoder enc(o);
+  const plugins::httpbatch::Slice slice{b.get(), 0, static_cast<uint32_t>(b->size())};
+  std::string out;
+  enc.encode(std::span(&slice, 1), out);   // grows the buffers
+  const uint64_t before = g_allocations.load();
+  for (auto _ : state) {
+    enc.encode(std::span(&slice, 1), out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["allocs_per_request"] = benchmark::Counter(
+      static_cast<double>(g_allocations.load() - before) / static_cast<double>(state.iterations()));
+  state.SetItemsProcessed(state.iterations() * 1024);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(out.size()));
+}
+BENCHMARK(BM_SplunkHecEncode)->Arg(0)->Arg(1);
+
+// Loki push body of 1024 events from 8 containers (labels container_name, stream, static job),
+// times out of order within each. Arg: 0 protobuf + snappy, 1 JSON.
+void BM_LokiEncode(benchmark::State& state) {
+  std::vector<std::unique_ptr<Batch>> batches;
+  std::vector<plugins::httpbatch::Slice> slices;
+  for (int c = 0; c < 8; ++c) {
+    auto src = source();
+    auto own = std::make_shared<SourceInfo>(*src);
+    own->tags = {{"container_name", ValueType::kString, "app-" + std::to_string(c)}};
+    auto b = std::make_unique<Batch>(own, 128);
+    for (int i = 0; i < 128; ++i) {
+      Event& e = b->add_event();
+      e.time_ns = 1714557600123456789LL + (i ^ 1);
+      e.stream = i % 7 == 0 ? Stream::kStderr : Stream::kStdout;
+      e.message = b->copy(kMessage);
+    }
+    slices.push_back({b.get(), 0, 128});
+    batches.push_back(std::move(b));
+  }
+  plugins::httpout::LokiOptions o;
+  o.protobuf = state.range(0) == 0;
+  o.label_fields = {"container_name", "stream"};
+  o.static_labels = {{"job", "logship"}};
+  plugins::httpout::LokiEncoder enc(o);
+  std::string out;
+  enc.encode(slices, out);   // grows the buffers
+  const uint64_t before = g_allocations.load();
+  for (auto _ : state) {
+    enc.encode(slices, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["allocs_per_request"] = benchmark::Counter(
+      static_cast<double>(g_allocations.load() - before) / static_cast<double>(state.iterations()));
+  state.SetItemsProcessed(state.iterations() * 1024);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(out.size()));
+}
+BENCHMARK(BM_LokiEncode)->Arg(0)->Arg(1);
+
 // aws_sigv4: the payload hash and the signature of one bulk request of Arg KiB (as sent, after
 // gzip): what signing adds per request.
 void BM_SigV4SignRequest(benchmark::State& state) {
@@ -217,3 +294,12 @@ BENCHMARK(BM_DeadLetterEncode);
 }  // namespace
 
 BENCHMARK_MAIN();
+
+// Counts every allocation of the benchmark process (g_allocations above).
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }

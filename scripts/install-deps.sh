@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   libboost-dev libboost-system-dev
   libsimdjson-dev libre2-dev librdkafka-dev zlib1g-dev libyaml-cpp-dev
-  libsystemd-dev libssl-dev libcap-dev
+  libsystemd-dev libssl-dev libcap-dev libsnappy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # test peers and tools
   logrotate rsyslog rsyslog-gnutls rsyslog-relp systemd-journal-remote kcat

@@ -3,7 +3,9 @@
 // delivered by every output of the route, or durable in a disk buffer. Until then the request
 // is held, so a sender never drops what logship has not got; senders retry what they did not
 // get a 200 for (429/503 with Retry-After when too many requests are held, 503 at shutdown),
-// so delivery is at-least-once.
+// so delivery is at-least-once. With tls_cert_file the listener serves HTTPS only (the TLS
+// context of inputs/common/server_tls, as syslog's); a client that does not complete a TLS
+// handshake within read_timeout (plain HTTP, say) is disconnected and counted.
 //
 // Threads:
 //   io    one Asio thread: accepts, reads requests (idle_timeout between requests,
@@ -27,6 +29,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
@@ -35,6 +38,7 @@
 #include "daemon/runtime/metrics.h"
 #include "inputs/otlp/bounded_gunzip.h"
 #include "inputs/common/listen_endpoint.h"
+#include "inputs/common/server_tls.h"
 #include "inputs/otlp/otlp_decoder.h"
 
 namespace logship::plugins {
@@ -55,6 +59,9 @@ struct OtlpInputOptions {
   ByteSize max_pending_bytes{64u << 20};
   Millis idle_timeout{120000};
   Millis read_timeout{30000};
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
 
   static const config::OptionSchema<OtlpInputOptions>& schema() {
     using O = OtlpInputOptions;
@@ -84,14 +91,27 @@ struct OtlpInputOptions {
             .add("read_timeout", &O::read_timeout,
                  "A request must arrive whole within this long after its first byte; else the "
                  "connection is closed (counted).",
-                 config::at_least(Millis(100), "100ms"));
+                 config::at_least(Millis(100), "100ms"))
+            .add("tls_cert_file", &O::tls_cert_file,
+                 "Server certificate chain (PEM): the listener serves HTTPS only. Empty = plain "
+                 "HTTP.")
+            .add("tls_key_file", &O::tls_key_file, "Server private key (PEM).")
+            .add("tls_ca_file", &O::tls_ca_file,
+                 "When set, clients must present a certificate signed by these CAs (mutual TLS).");
     return s;
   }
   std::string validate() const {
     if (max_pending_bytes.bytes < max_request_size.bytes) {
       return "max_pending_bytes must be at least max_request_size";
     }
-    return "";
+    if (tls_cert_file.empty()) {
+      if (!tls_key_file.empty() || !tls_ca_file.empty()) return "tls_key_file and tls_ca_file need tls_cert_file";
+      return "";
+    }
+    if (tls_key_file.empty()) return "tls_cert_file needs tls_key_file";
+    // Loads the files now, so that a wrong path or PEM is a configuration error, not a failed start.
+    std::optional<asio::ssl::context> tls;
+    return make_server_tls({tls_cert_file, tls_key_file, tls_ca_file}, &tls);
   }
 };
 
@@ -103,6 +123,7 @@ struct Counters {
   std::atomic<uint64_t>* throttled;
   std::atomic<uint64_t>* rejected;
   std::atomic<uint64_t>* timed_out;
+  std::atomic<uint64_t>* tls_failures;
 };
 
 // An OTLP error body: google.rpc.Status {code, message} in the request's encoding.
@@ -131,8 +152,15 @@ class OtlpInput;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(OtlpInput& owner, tcp::socket sock) : owner_(owner), stream_(std::move(sock)) {}
-  void start() { wait_for_request(); }
+  // The stream is built in place: Boost 1.74's ssl::stream does not survive a move intact.
+  Session(OtlpInput& owner, tcp::socket sock, asio::ssl::context* tls) : owner_(owner) {
+    if (tls) {
+      tls_.emplace(std::move(sock), *tls);
+    } else {
+      plain_.emplace(std::move(sock));
+    }
+  }
+  void start();
   // The answer to the request in flight; the connection then reads the next one unless `close`.
   void reply(int status, std::string body, bool close, int retry_after_s = 0);
   void close();
@@ -144,8 +172,20 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_request();
   void on_request();
 
+  beast::tcp_stream& transport() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+  // Calls f with the stream requests are read from and replies written to.
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(*plain_);
+    }
+  }
+
   OtlpInput& owner_;
-  beast::tcp_stream stream_;
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -212,6 +252,13 @@ class OtlpInput final : public Input {
                              "Connections closed because max_connections was reached");
     c_.timed_out = &m.counter("logship_otlp_input_connections_timed_out_total", labels,
                               "Connections closed after idle_timeout or read_timeout");
+    c_.tls_failures = &m.counter("logship_otlp_input_tls_failures_total", labels,
+                                 "TLS handshakes that failed or timed out (plain HTTP to the TLS port)");
+    if (!o_.tls_cert_file.empty()) {
+      const std::string err =
+          make_server_tls({o_.tls_cert_file, o_.tls_key_file, o_.tls_ca_file}, &tls_);
+      if (!err.empty()) return Status::invalid("otlp input " + ctx.name() + ": tls setup: " + err);
+    }
     asio::ip::address addr;
     uint16_t port = 0;
     if (!parse_listen_endpoint(o_.listen, &addr, &port)) {
@@ -247,7 +294,8 @@ class OtlpInput final : public Input {
     pump_thread_ = std::thread([this] { pump(); });
     log::info("otlp", "listening",
               log::kv("input", ctx.name()) +
-                  log::kv("http", local.address().to_string() + ":" + std::to_string(local.port())));
+                  log::kv(tls_ ? "https" : "http",
+                          local.address().to_string() + ":" + std::to_string(local.port())));
     return Status::ok();
   }
 
@@ -328,6 +376,16 @@ class OtlpInput final : public Input {
   }
 
   const OtlpInputOptions& options() const { return o_; }
+  // io thread: a failed TLS handshake, counted and logged (rate-limited).
+  void tls_failed(const beast::error_code& ec) {
+    c_.tls_failures->fetch_add(1, std::memory_order_relaxed);
+    uint64_t suppressed = 0;
+    if (tls_log_.allow(&suppressed)) {
+      log::warn("otlp", "tls handshake failed; connection closed",
+                log::kv("input", ctx_->name()) + log::kv("error", ec.message()) +
+                    log::kv("suppressed", static_cast<int64_t>(suppressed)));
+    }
+  }
   Counters& counters() { return c_; }
   bool stopping_io() const { return stopping_io_; }
 
@@ -351,7 +409,7 @@ class OtlpInput final : public Input {
         boost::system::error_code ignored;
         sock.close(ignored);
       } else {
-        auto s = std::make_shared<Session>(*this, std::move(sock));
+        auto s = std::make_shared<Session>(*this, std::move(sock), tls_ ? &*tls_ : nullptr);
         s->entry_ = sessions_.insert(sessions_.end(), s);
         s->start();
       }
@@ -465,6 +523,7 @@ class OtlpInput final : public Input {
 
   const OtlpInputOptions o_;
   InputContext* ctx_ = nullptr;
+  std::optional<asio::ssl::context> tls_;
   Counters c_{};
   asio::io_context io_{1};
   // Keeps the loop running between requests until stop() lets it finish its last replies.
@@ -485,6 +544,7 @@ class OtlpInput final : public Input {
   uint64_t held_bytes_ = 0;
   MemoryCharge held_mem_{MemoryPart::kRequestBodies};   // held_bytes_, in the memory budget
   bool stopping_io_ = false;
+  log::RateLimit tls_log_{5, std::chrono::seconds(10)};
 
   std::mutex jobs_mu_;
   std::condition_variable jobs_cv_;
@@ -494,50 +554,68 @@ class OtlpInput final : public Input {
   uint64_t next_offset_ = 0;   // pump thread only
 };
 
+void Session::start() {
+  if (!tls_) return wait_for_request();
+  // The handshake must end within read_timeout; plain HTTP fails it at its first bytes.
+  transport().expires_after(owner_.options().read_timeout);
+  tls_->async_handshake(asio::ssl::stream_base::server,
+                        [self = shared_from_this()](beast::error_code ec) {
+                          if (ec) {
+                            self->owner_.tls_failed(ec);
+                            return self->close();
+                          }
+                          self->wait_for_request();
+                        });
+}
+
 void Session::wait_for_request() {
   if (closed_) return;
   if (buf_.size() > 0) return read_request();   // pipelined bytes already here
   // Between requests: idle_timeout for the first byte of the next one.
-  stream_.expires_after(owner_.options().idle_timeout);
-  stream_.async_read_some(buf_.prepare(16 * 1024),
-                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                            if (ec) {
-                              if (ec == beast::error::timeout) {
-                                self->owner_.counters().timed_out->fetch_add(1);
-                              }
-                              return self->close();
-                            }
-                            self->buf_.commit(n);
-                            self->read_request();
-                          });
+  transport().expires_after(owner_.options().idle_timeout);
+  with_stream([&](auto& stream) {
+    stream.async_read_some(buf_.prepare(16 * 1024),
+                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                             if (ec) {
+                               if (ec == beast::error::timeout) {
+                                 self->owner_.counters().timed_out->fetch_add(1);
+                               }
+                               return self->close();
+                             }
+                             self->buf_.commit(n);
+                             self->read_request();
+                           });
+  });
 }
 
 void Session::read_request() {
   parser_.emplace();
   parser_->body_limit(owner_.options().max_request_size.bytes);
   parser_->header_limit(64 * 1024);
-  stream_.expires_after(owner_.options().read_timeout);
-  http::async_read(stream_, buf_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                     if (self->closed_) return;
-                     if (ec == http::error::body_limit) {
-                       self->owner_.counters().too_large->fetch_add(1);
-                       return self->reply(413, status_body(false, 8, "body above max_request_size"),
-                                          true);
-                     }
-                     if (ec) {
-                       if (ec == beast::error::timeout) {
-                         self->owner_.counters().timed_out->fetch_add(1);
+  transport().expires_after(owner_.options().read_timeout);
+  with_stream([&](auto& stream) {
+    http::async_read(stream, buf_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (self->closed_) return;
+                       if (ec == http::error::body_limit) {
+                         self->owner_.counters().too_large->fetch_add(1);
+                         return self->reply(413, status_body(false, 8, "body above max_request_size"),
+                                            true);
                        }
-                       return self->close();
-                     }
-                     self->on_request();
-                   });
+                       if (ec) {
+                         if (ec == beast::error::timeout) {
+                           self->owner_.counters().timed_out->fetch_add(1);
+                         }
+                         return self->close();
+                       }
+                       self->on_request();
+                     });
+  });
 }
 
 void Session::on_request() {
   auto& req = parser_->get();
-  stream_.expires_never();   // held until the pipeline settles the events
+  transport().expires_never();   // held until the pipeline settles the events
   auto sv = [](beast::string_view v) { return std::string_view(v.data(), v.size()); };
   std::string_view ctype = sv(req[http::field::content_type]);
   ctype = ctype.substr(0, ctype.find(';'));
@@ -577,13 +655,15 @@ void Session::reply(int status, std::string body, bool close_after, int retry_af
   response_.keep_alive(keep);
   response_.prepare_payload();
   response_writing_ = true;
-  stream_.expires_after(owner_.options().idle_timeout);
-  http::async_write(stream_, response_,
-                    [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
-                      self->response_writing_ = false;
-                      if (ec || !keep || self->owner_.stopping_io()) return self->close();
-                      self->wait_for_request();
-                    });
+  transport().expires_after(owner_.options().idle_timeout);
+  with_stream([&](auto& stream) {
+    http::async_write(stream, response_,
+                      [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
+                        self->response_writing_ = false;
+                        if (ec || !keep || self->owner_.stopping_io()) return self->close();
+                        self->wait_for_request();
+                      });
+  });
 }
 
 void Session::close() {
@@ -591,8 +671,9 @@ void Session::close() {
   closed_ = true;
   owner_.release_hold(this);
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.socket().close(ignored);
+  // No TLS close_notify: the connection ends with the reply, or is abandoned.
+  transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  transport().socket().close(ignored);
   owner_.closed(this);
 }
 

@@ -36,6 +36,7 @@
 #include "daemon/runtime/metrics.h"
 #include "inputs/syslog/syslog_parser.h"
 #include "inputs/common/listen_endpoint.h"
+#include "inputs/common/server_tls.h"
 
 namespace logship::plugins {
 namespace {
@@ -166,22 +167,9 @@ class SyslogInput final : public Input {
                                 "Connections closed after idle_timeout without data");
     c_.tls_failures = &m.counter("logship_syslog_input_tls_failures_total", labels,
                                  "TLS handshakes that failed or timed out");
-    try {
-      if (o_.tls) {
-        tls_.emplace(asio::ssl::context::tls_server);
-        tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                          asio::ssl::context::no_tlsv1_1);
-        tls_->use_certificate_chain_file(o_.tls_cert_file);
-        tls_->use_private_key_file(o_.tls_key_file, asio::ssl::context::pem);
-        if (!o_.tls_ca_file.empty()) {
-          tls_->load_verify_file(o_.tls_ca_file);
-          tls_->set_verify_mode(asio::ssl::verify_peer |
-                                asio::ssl::verify_fail_if_no_peer_cert);
-        }
-      }
-    } catch (const boost::system::system_error& e) {
-      return Status::invalid("syslog input " + ctx.name() + ": tls setup: " + e.what());
+    if (o_.tls) {
+      const std::string err = make_server_tls({o_.tls_cert_file, o_.tls_key_file, o_.tls_ca_file}, &tls_);
+      if (!err.empty()) return Status::invalid("syslog input " + ctx.name() + ": tls setup: " + err);
     }
     std::string listening;
     if (!o_.tcp.empty()) {

@@ -96,6 +96,12 @@ class HttpBatchOutput : public Output {
   // Rate-limited warning with the output's name.
   void log_problem(std::string_view what, std::string_view kv);
   const std::string& name() const { return name_; }
+  // For a subclass that sends requests of its own from judge() (a poll), to the same server.
+  boost::asio::ssl::context* tls_context() const { return tls_.get(); }
+  const es::HostUrl& url() const { return url_; }
+  const Settings& sender_settings() const { return s_; }
+  // Sleeps `d` unless stop() comes first; false if it did.
+  bool sleep_unless_stopping(std::chrono::milliseconds d);
 
  private:
   struct Job {
@@ -122,7 +128,6 @@ class HttpBatchOutput : public Output {
   Sent send_slices(Sender& s, std::span<const Slice> slices);
   es::HttpResult post(Sender& s, std::string_view payload);
   Status dead_letter(std::span<const Slice> slices, PermanentError why, std::string_view detail);
-  bool sleep_unless_stopping(std::chrono::milliseconds d);
   uint32_t settled(const Batch* b);
   void mark_settled(std::span<const Slice> slices);
   void forget_settled(const Job& job);

@@ -1,8 +1,17 @@
 #include "outputs/http/http_output.h"
 
+#include <cstdio>
+#include <random>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/metrics.h"
+#include "outputs/http/splunk_hec_ack.h"
+#include "outputs/http/splunk_hec_status.h"
 
 namespace logship::plugins {
 namespace httpout {
@@ -38,6 +47,49 @@ const config::OptionSchema<HttpOptions>& HttpOptions::schema() {
           .add("resend_statuses", &HttpOptions::resend_statuses,
                "Statuses resent after Retry-After (or a backoff), `retries` times, then retried "
                "by the core. 413 splits the request; any other status is retried by the core.");
+    s.add("preset", &HttpOptions::preset,
+          "none: the body `format` says. splunk_hec: Splunk HTTP Event Collector events "
+          "(path defaults to /services/collector/event). loki: Loki's push API (path defaults "
+          "to /loki/api/v1/push). A preset sets the body; `format` does not apply.",
+          config::one_of({"none", "splunk_hec", "loki"}))
+        .add("hec_token", &HttpOptions::hec_token,
+             "splunk_hec: the HEC token, sent as `Authorization: Splunk <token>` "
+             "(${file:/run/secrets/hec_token}). Never logged.")
+        .add("hec_channel", &HttpOptions::hec_channel,
+             "splunk_hec: X-Splunk-Request-Channel (a GUID); empty = a random one per start.")
+        .add("hec_host", &HttpOptions::hec_host,
+             "splunk_hec: host when the event has no hec_host_field; empty = the daemon's host name.")
+        .add("hec_host_field", &HttpOptions::hec_host_field,
+             "splunk_hec: event field or source tag that gives host.")
+        .add("hec_sourcetype", &HttpOptions::hec_sourcetype,
+             "splunk_hec: sourcetype when the event has no hec_sourcetype_field.")
+        .add("hec_sourcetype_field", &HttpOptions::hec_sourcetype_field,
+             "splunk_hec: event field or source tag that gives sourcetype.")
+        .add("hec_index", &HttpOptions::hec_index,
+             "splunk_hec: index when the event has no hec_index_field; empty = the token's default.")
+        .add("hec_index_field", &HttpOptions::hec_index_field,
+             "splunk_hec: event field or source tag that gives index.")
+        .add("hec_ack_path", &HttpOptions::hec_ack_path,
+             "splunk_hec: where acknowledgements are polled, when answers carry an ackId.")
+        .add("hec_ack_interval", &HttpOptions::hec_ack_interval,
+             "splunk_hec: time between ack polls of a request.",
+             config::at_least(config::Millis(10), "10ms"))
+        .add("hec_ack_timeout", &HttpOptions::hec_ack_timeout,
+             "splunk_hec: a request not acknowledged by then is retried (it may be indexed twice).",
+             config::at_least(config::Millis(100), "100ms"))
+        .add("loki_encoding", &HttpOptions::loki_encoding,
+             "loki: protobuf (snappy-compressed, Loki's native push) or json.",
+             config::one_of({"protobuf", "json"}))
+        .add("loki_labels", &HttpOptions::loki_labels,
+             "loki: the fields (event fields, source tags such as container_name, `stream`, "
+             "`input`) that become stream labels, under their own names. Keep it small: every "
+             "label set is a Loki stream. Container labels are never sent as labels.")
+        .add("loki_static_labels", &HttpOptions::loki_static_labels,
+             "loki: labels with a fixed value on every stream.")
+        .add("loki_line", &HttpOptions::loki_line,
+             "loki: message: the entry is the message; json: the event in the flat logship JSON "
+             "layout (fields, tags, labels).",
+             config::one_of({"message", "json"}));
     httpbatch::add_sender_options(s, "events", "with a resend status");
     return s;
   }();
@@ -80,6 +132,34 @@ std::string HttpOptions::validate() const {
     if (v.find_first_of("\r\n") != std::string::npos) return "headers: a value holds a newline";
   }
   if (bearer_token.find_first_of("\r\n") != std::string::npos) return "bearer_token holds a newline";
+  if (preset == "splunk_hec") {
+    if (hec_token.empty()) return "preset splunk_hec needs hec_token";
+    if (hec_token.find_first_of("\r\n") != std::string::npos) return "hec_token holds a newline";
+    if (hec_channel.find_first_of("\r\n") != std::string::npos) return "hec_channel holds a newline";
+    if (!basic_user.empty() || !bearer_token.empty()) {
+      return "preset splunk_hec authenticates with hec_token, not basic_user or bearer_token";
+    }
+    if (hec_ack_path.empty() || hec_ack_path.front() != '/') return "hec_ack_path must start with '/'";
+  }
+  if (preset == "loki") {
+    if (loki_labels.empty() && loki_static_labels.empty()) {
+      return "preset loki needs loki_labels or loki_static_labels (Loki refuses a stream without labels)";
+    }
+    if (loki_labels.size() + loki_static_labels.size() > kMaxLokiLabels) {
+      return "loki_labels and loki_static_labels: at most " + std::to_string(kMaxLokiLabels) +
+             " labels (Loki's limit per stream)";
+    }
+    for (const std::string& l : loki_labels) {
+      if (!valid_label_name(l)) return "loki_labels: '" + l + "' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)";
+    }
+    for (const auto& [k, v] : loki_static_labels) {
+      if (!valid_label_name(k)) return "loki_static_labels: '" + k + "' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)";
+      if (v.empty() || v.size() > kMaxLabelValueBytes) return "loki_static_labels: '" + k + "' needs a value of 1 to 1024 bytes";
+    }
+    if (loki_encoding == "protobuf" && compression != "none") {
+      return "loki_encoding protobuf is snappy-compressed: compression must be none";
+    }
+  }
   for (const auto* list : {&success_statuses, &dead_letter_statuses, &resend_statuses}) {
     for (const std::string& p : *list) {
       if (!valid_pattern(p)) return "invalid status pattern '" + p + "' (NNN or Nxx)";
@@ -108,15 +188,43 @@ void JsonLinesEncoder::encode(std::span<const httpbatch::Slice> slices, std::str
   if (array_) out += ']';
 }
 
+std::string HttpOptions::request_path() const {
+  if (path != "/") return path;
+  if (preset == "splunk_hec") return "/services/collector/event";
+  if (preset == "loki") return "/loki/api/v1/push";
+  return path;
+}
+
 namespace {
 
-httpbatch::Settings settings(const HttpOptions& o) {
+// A random (version 4) GUID, what HEC takes as a request channel.
+std::string random_channel() {
+  std::random_device rd;
+  uint8_t b[16];
+  for (auto& x : b) x = static_cast<uint8_t>(rd());
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+std::string content_type(const HttpOptions& o) {
+  if (o.preset == "splunk_hec") return "application/json";
+  if (o.preset == "loki") return o.loki_encoding == "protobuf" ? "application/x-protobuf" : "application/json";
+  return o.format == "ndjson" ? "application/x-ndjson" : "application/json";
+}
+
+httpbatch::Settings settings(const HttpOptions& o, const std::string& hec_channel) {
   httpbatch::Settings s;
   s.component = "http";
   s.endpoint = o.endpoint;
-  s.path = o.path;
+  s.path = o.request_path();
   s.method = o.method;
-  s.content_type = o.format == "ndjson" ? "application/x-ndjson" : "application/json";
+  s.content_type = content_type(o);
   s.gzip = o.compression == "gzip";
   s.gzip_level = static_cast<int>(o.compression_level);
   s.headers = o.headers;
@@ -125,19 +233,167 @@ httpbatch::Settings settings(const HttpOptions& o) {
   } else if (!o.bearer_token.empty()) {
     s.headers["Authorization"] = "Bearer " + o.bearer_token;
   }
+  if (o.preset == "splunk_hec") {
+    s.headers["Authorization"] = "Splunk " + o.hec_token;
+    s.headers["X-Splunk-Request-Channel"] = hec_channel;
+  }
   o.apply(&s);
   return s;
 }
 
+std::string channel_of(const HttpOptions& o) {
+  if (o.preset != "splunk_hec") return "";
+  return o.hec_channel.empty() ? random_channel() : o.hec_channel;
+}
+
 }  // namespace
 
-HttpOutput::HttpOutput(const HttpOptions& o) : HttpBatchOutput(settings(o)), o_(o) {}
+HttpOutput::HttpOutput(const HttpOptions& o)
+    : HttpOutput(o, channel_of(o)) {}
+
+HttpOutput::HttpOutput(const HttpOptions& o, std::string channel)
+    : HttpBatchOutput(settings(o, channel)), o_(o), hec_channel_(std::move(channel)) {}
+
+HttpOutput::~HttpOutput() { stop(); }
+
+Status HttpOutput::start(OutputContext& ctx) {
+  host_ = process_host_identity();
+  if (o_.preset == "splunk_hec") {
+    std::string labels = "output=";
+    json::append_string(labels, ctx.name());
+    auto& m = Metrics::global();
+    acks_confirmed_ = &m.counter("logship_http_hec_acks_confirmed_total", labels,
+                                 "HEC requests whose indexer acknowledgement was confirmed");
+    ack_timeouts_ = &m.counter("logship_http_hec_ack_timeouts_total", labels,
+                               "HEC requests not acknowledged within hec_ack_timeout (retried)");
+  }
+  return HttpBatchOutput::start(ctx);
+}
+
+void HttpOutput::stop() {
+  {
+    std::lock_guard lock(ack_mu_);
+    ack_stopping_ = true;
+    for (auto& c : ack_connections_) c->abort();
+  }
+  HttpBatchOutput::stop();
+}
 
 std::unique_ptr<httpbatch::RequestEncoder> HttpOutput::make_encoder() {
+  if (o_.preset == "splunk_hec") {
+    SplunkHecOptions h;
+    h.host = o_.hec_host.empty() ? host_.name : o_.hec_host;
+    h.host_field = o_.hec_host_field;
+    h.sourcetype = o_.hec_sourcetype;
+    h.sourcetype_field = o_.hec_sourcetype_field;
+    h.index = o_.hec_index;
+    h.index_field = o_.hec_index_field;
+    return std::make_unique<SplunkHecEncoder>(std::move(h));
+  }
+  if (o_.preset == "loki") {
+    LokiOptions l;
+    l.protobuf = o_.loki_encoding == "protobuf";
+    l.json_line = o_.loki_line == "json";
+    l.label_fields = o_.loki_labels;
+    l.static_labels = o_.loki_static_labels;
+    return std::make_unique<LokiEncoder>(std::move(l));
+  }
   return std::make_unique<JsonLinesEncoder>(o_.format == "json_array");
 }
 
 httpbatch::Verdict HttpOutput::judge(const es::HttpResult& r, std::size_t) {
+  return o_.preset == "splunk_hec" ? judge_splunk_hec(r) : judge_generic(r);
+}
+
+es::HttpConnection* HttpOutput::take_ack_connection() {
+  std::lock_guard lock(ack_mu_);
+  if (!idle_ack_connections_.empty()) {
+    es::HttpConnection* c = idle_ack_connections_.back();
+    idle_ack_connections_.pop_back();
+    return c;
+  }
+  const auto& s = sender_settings();
+  ack_connections_.push_back(
+      std::make_unique<es::HttpConnection>(tls_context(), s.tls_verify, s.connect_timeout, s.timeout));
+  if (ack_stopping_) ack_connections_.back()->abort();
+  return ack_connections_.back().get();
+}
+
+void HttpOutput::return_ack_connection(es::HttpConnection* c) {
+  std::lock_guard lock(ack_mu_);
+  idle_ack_connections_.push_back(c);
+}
+
+bool HttpOutput::await_ack(uint64_t ack_id, std::string* why) {
+  namespace http = boost::beast::http;
+  AckWait wait(ack_id, AckWait::Clock::now(), o_.hec_ack_interval, o_.hec_ack_timeout);
+  es::HttpConnection* conn = take_ack_connection();
+  AckWait::Step step = wait.first();
+  while (step.next == AckWait::Next::kPoll) {
+    if (!sleep_unless_stopping(step.wait)) {
+      step = {AckWait::Next::kGiveUp, {}, "output stopping"};
+      break;
+    }
+    http::request<http::string_body> req;
+    req.method(http::verb::post);
+    req.version(11);
+    req.keep_alive(true);
+    req.target(url().path_prefix + o_.hec_ack_path);
+    req.set(http::field::host, url().host_header);
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::user_agent, "logship/" LOGSHIP_VERSION);
+    req.set(http::field::authorization, "Splunk " + o_.hec_token);
+    req.set("X-Splunk-Request-Channel", hec_channel_);
+    req.body() = wait.poll_body();
+    req.prepare_payload();
+    es::HttpResult r = conn->send(url(), req);
+    step = wait.on_answer(r.kind == es::HttpResult::Kind::kOk ? r.status : 0, r.body,
+                          AckWait::Clock::now());
+  }
+  return_ack_connection(conn);
+  if (step.next == AckWait::Next::kConfirmed) {
+    acks_confirmed_->fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  *why = step.reason;
+  return false;
+}
+
+httpbatch::Verdict HttpOutput::judge_splunk_hec(const es::HttpResult& r) {
+  using Kind = httpbatch::Verdict::Kind;
+  httpbatch::Verdict v;
+  const HecJudgement j = judge_splunk_hec_answer(r.status, r.body);
+  v.kind = j.kind;
+  if (j.kind == Kind::kAccepted) {
+    if (std::optional<uint64_t> ack = parse_ack_id(r.body)) {
+      std::string why;
+      if (!await_ack(*ack, &why)) {
+        if (why != "output stopping") {
+          ack_timeouts_->fetch_add(1, std::memory_order_relaxed);
+          log_problem("HEC did not acknowledge a request; retrying it", log::kv("reason", why));
+        }
+        v.kind = Kind::kRetry;
+        v.detail = why;
+      }
+    }
+    return v;
+  }
+  v.detail = "HTTP " + std::to_string(r.status) + ": " + std::string(httpbatch::short_body(r.body));
+  if (j.kind == Kind::kDeadLetter) {
+    log_problem("HEC refused the events; dead-lettered",
+                log::kv("status", r.status) + log::kv("body", httpbatch::short_body(r.body)));
+    v.error = PermanentError::kRejected;
+  } else if (j.config_error) {
+    log::error("http", "HEC refused the request; check hec_token, the channel and the token's settings",
+               log::kv("output", name()) + log::kv("status", r.status) +
+                   log::kv("body", httpbatch::short_body(r.body)));
+  } else if (j.kind == Kind::kRetry) {
+    log_problem("request failed", log::kv("status", r.status) + log::kv("body", httpbatch::short_body(r.body)));
+  }
+  return v;
+}
+
+httpbatch::Verdict HttpOutput::judge_generic(const es::HttpResult& r) {
   using Kind = httpbatch::Verdict::Kind;
   httpbatch::Verdict v;
   if ((r.status >= 200 && r.status < 300) || status_matches(o_.success_statuses, r.status)) {
@@ -171,7 +427,7 @@ httpbatch::Verdict HttpOutput::judge(const es::HttpResult& r, std::size_t) {
 const PluginInfo& http_output() {
   static const PluginInfo info{
       PluginKind::kOutput, "http",
-      "Events as NDJSON or a JSON array to any HTTP endpoint: headers, auth, gzip, per-status policy.",
+      "Events as NDJSON or a JSON array to any HTTP endpoint (headers, auth, gzip, per-status policy); presets for Splunk HEC and Loki.",
       &schema_of<httpout::HttpOptions>, nullptr, nullptr,
       &bind_output<httpout::HttpOptions, httpout::HttpOutput>};
   return info;

@@ -6,13 +6,28 @@
 // success_statuses (besides 2xx), dead_letter_statuses (the request's events are dead-lettered),
 // resend_statuses (resent after Retry-After); 413 splits; anything else is retried by the core.
 // A status pattern is "NNN" or a class "Nxx".
+//
+// Presets make it speak a receiver's own API (the options prefixed hec_ or loki_):
+//  - splunk_hec: Splunk HTTP Event Collector events (splunk_hec_encoder.h), `Authorization:
+//    Splunk <token>`, a request channel, HEC's status policy (splunk_hec_status.h) and, when the
+//    token has indexer acknowledgement on, delivery only once an ack poll confirms it
+//    (splunk_hec_ack.h);
+//  - loki: Loki's push API, JSON or protobuf+snappy (loki_encoder.h), labels from an
+//    allow-list of fields; the status lists above apply (Loki answers 400 for what it can never
+//    take, 429 when rate-limited).
+#include <atomic>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "config/option_schema.h"
+#include "daemon/core/host_identity.h"
 #include "outputs/common/http_batch_output.h"
 #include "outputs/common/http_sender_options.h"
+#include "outputs/http/loki_encoder.h"
+#include "outputs/http/splunk_hec_encoder.h"
 
 namespace logship::plugins::httpout {
 
@@ -31,6 +46,28 @@ struct HttpOptions : httpbatch::SenderOptions {
   std::vector<std::string> success_statuses;
   std::vector<std::string> dead_letter_statuses{"400", "422"};
   std::vector<std::string> resend_statuses{"429", "502", "503", "504"};
+
+  std::string preset = "none";
+  // splunk_hec
+  std::string hec_token;
+  std::string hec_channel;
+  std::string hec_host;
+  std::string hec_host_field = "host";
+  std::string hec_sourcetype = "logship";
+  std::string hec_sourcetype_field = "sourcetype";
+  std::string hec_index;
+  std::string hec_index_field = "index";
+  std::string hec_ack_path = "/services/collector/ack";
+  config::Millis hec_ack_interval{1000};
+  config::Millis hec_ack_timeout{60000};
+  // loki
+  std::string loki_encoding = "protobuf";
+  std::vector<std::string> loki_labels{"input", "stream"};
+  std::map<std::string, std::string> loki_static_labels{{"job", "logship"}};
+  std::string loki_line = "message";
+
+  // The request path: `path`, or the preset's endpoint when `path` is left at "/".
+  std::string request_path() const;
 
   static const config::OptionSchema<HttpOptions>& schema();
   std::string validate() const;
@@ -55,6 +92,10 @@ class JsonLinesEncoder final : public httpbatch::RequestEncoder {
 class HttpOutput final : public httpbatch::HttpBatchOutput {
  public:
   explicit HttpOutput(const HttpOptions& o);
+  HttpOutput(const HttpOptions& o, std::string hec_channel);
+  ~HttpOutput() override;
+  Status start(OutputContext& ctx) override;
+  void stop() override;
 
  protected:
   std::unique_ptr<httpbatch::RequestEncoder> make_encoder() override;
@@ -64,7 +105,23 @@ class HttpOutput final : public httpbatch::HttpBatchOutput {
   }
 
  private:
+  httpbatch::Verdict judge_generic(const es::HttpResult& r);
+  httpbatch::Verdict judge_splunk_hec(const es::HttpResult& r);
+  // Polls HEC until `ack_id` is indexed: true once it is; false (with *why) past the timeout.
+  bool await_ack(uint64_t ack_id, std::string* why);
+  es::HttpConnection* take_ack_connection();
+  void return_ack_connection(es::HttpConnection* c);
+
   const HttpOptions o_;
+  std::string hec_channel_;
+  HostIdentity host_;
+  // Connections for ack polls, one per sender polling at a time; stop() aborts them all.
+  std::mutex ack_mu_;
+  bool ack_stopping_ = false;
+  std::vector<std::unique_ptr<es::HttpConnection>> ack_connections_;
+  std::vector<es::HttpConnection*> idle_ack_connections_;
+  std::atomic<uint64_t>* acks_confirmed_ = nullptr;
+  std::atomic<uint64_t>* ack_timeouts_ = nullptr;
 };
 
 }  // namespace logship::plugins::httpout
