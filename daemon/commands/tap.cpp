@@ -4,6 +4,7 @@
 // side only connects, asks and copies lines to stdout.
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,6 +34,10 @@ struct TapArgs {
   int64_t count = 0;            // 0: until interrupted
   config::Millis duration{0};   // 0: until interrupted
 };
+
+// ^C or SIGTERM ends the tap between lines: what was printed is whole lines.
+volatile sig_atomic_t g_interrupted = 0;
+void on_interrupt(int) { g_interrupted = 1; }
 
 int usage_error(const std::string& why) {
   std::fprintf(stderr, "logship tap: %s\n(logship tap --help)\n", why.c_str());
@@ -157,13 +162,21 @@ int tap(const std::vector<std::string>& args) {
     ::close(fd);
     return 1;
   }
+  struct sigaction sa{};
+  sa.sa_handler = on_interrupt;
+  // Writes to stdout restart (a half-written line is never left); poll() is never restarted,
+  // so the loop sees the flag.
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
   const auto deadline = std::chrono::steady_clock::now() + a.duration;
   std::string buf;
   bool header_done = false;
   int status = 0;
   int64_t lines = 0;
   char chunk[16384];
-  while (a.count == 0 || lines < a.count) {
+  while ((a.count == 0 || lines < a.count) && !g_interrupted) {
     int wait_ms = -1;
     if (a.duration.count() > 0) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
