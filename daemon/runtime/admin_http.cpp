@@ -298,7 +298,12 @@ class Session : public std::enable_shared_from_this<Session> {
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->writing_ = false;
                         self->sending_.clear();
-                        if (ec) self->end_tap_and_close();
+                        if (ec) return self->end_tap_and_close();
+                        // A client that keeps up is fed as fast as it reads, not per poll.
+                        if (self->tap_ && self->tap_->has_lines()) {
+                          for (std::string& line : self->tap_->take()) self->out_ += line;
+                          self->write_tap();
+                        }
                       });
   }
 
