@@ -63,6 +63,8 @@ outputs:
     _, status, ru = os.wait4(d.pid, 0)
     wall = time.monotonic() - start
     text = open(err.name).read()
+    if status != 0:
+        raise SystemExit(f"logship exited with status {status}: {tmp}/err")
     closed = re.search(r'msg="tap closed".*sent=(\d+) dropped_slow_client=(\d+) '
                        r'dropped_rate_limit=(\d+)', text)
     if tap:

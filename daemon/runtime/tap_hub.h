@@ -28,8 +28,8 @@ struct TapOptions {
   std::shared_ptr<const condition::Condition> where;   // null: every event
   double rate_per_second = 100;                          // tokens per second; burst the same
   enum class Format : uint8_t { kJson, kLine } format = Format::kJson;
-  std::size_t max_queued_lines = 1000;
-  std::size_t max_queued_bytes = 1 << 20;
+  std::size_t max_queued_lines = 8192;   // a few whole batches: a batch arrives at once
+  std::size_t max_queued_bytes = 2 << 20;
 };
 
 class TapPoint;
