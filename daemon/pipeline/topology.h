@@ -81,7 +81,7 @@ class Topology {
   class InputSlot;
   friend class InputSlot;
 
-  std::shared_ptr<OutputRunner> make_runner(const config::ComponentConfig& oc) ;
+  std::shared_ptr<OutputRunner> make_runner(const config::ComponentConfig& oc);
 
   config::Config cfg_;
   CheckpointStore store_;
