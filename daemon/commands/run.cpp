@@ -373,14 +373,14 @@ int run(const std::vector<std::string>& given) {
     // The main thread takes SIGHUP (blocked everywhere else) and runs the reload; the answer
     // waits for its outcome, at most a drain and a start.
     const std::string& access = current.service.http_reload;
-    http.enable_reload(access == "any"        ? AdminHttp::ReloadAccess::kAny
-                       : access == "loopback" ? AdminHttp::ReloadAccess::kLoopback
-                                              : AdminHttp::ReloadAccess::kOff,
+    http.enable_reload(access == "any"        ? AdminHttp::Access::kAny
+                       : access == "loopback" ? AdminHttp::Access::kLoopback
+                                              : AdminHttp::Access::kOff,
                        [] { ::kill(::getpid(), SIGHUP); },
                        current.service.drain_timeout + std::chrono::seconds(60));
-    http.enable_tap(current.service.tap == "any"        ? AdminHttp::ReloadAccess::kAny
-                    : current.service.tap == "loopback" ? AdminHttp::ReloadAccess::kLoopback
-                                                        : AdminHttp::ReloadAccess::kOff);
+    http.enable_tap(current.service.tap == "any"        ? AdminHttp::Access::kAny
+                    : current.service.tap == "loopback" ? AdminHttp::Access::kLoopback
+                                                        : AdminHttp::Access::kOff);
     s = http.start(current.service.http_listen, [&running, max_failing](std::string* why) {
       std::shared_ptr<Topology> t = running.get();
       if (!t) {

@@ -84,11 +84,11 @@ using SessionList = std::list<Session*>;
 // What requests are answered with; set before the io thread starts, read-only after.
 struct Handlers {
   AdminHttp::ReadyFn ready;
-  AdminHttp::ReloadAccess reload_access = AdminHttp::ReloadAccess::kOff;
+  AdminHttp::Access reload_access = AdminHttp::Access::kOff;
   std::function<void()> reload_trigger;
   std::chrono::milliseconds reload_wait{0};
   bool tap_enabled = false;
-  AdminHttp::ReloadAccess tap_access = AdminHttp::ReloadAccess::kOff;
+  AdminHttp::Access tap_access = AdminHttp::Access::kOff;
 };
 
 // One request per connection, then close: scrapers and probes reconnect anyway, and it keeps
@@ -172,12 +172,12 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec);
     const bool allowed =
-        handlers_.reload_access == AdminHttp::ReloadAccess::kAny ||
-        (handlers_.reload_access == AdminHttp::ReloadAccess::kLoopback && !ec &&
+        handlers_.reload_access == AdminHttp::Access::kAny ||
+        (handlers_.reload_access == AdminHttp::Access::kLoopback && !ec &&
          peer.address().is_loopback());
     if (!allowed) {
       set(http::status::forbidden, "text/plain",
-          handlers_.reload_access == AdminHttp::ReloadAccess::kOff
+          handlers_.reload_access == AdminHttp::Access::kOff
               ? "reload over HTTP is off (service.http_reload)\n"
               : "reload over HTTP is for loopback clients (service.http_reload)\n");
       return send();
@@ -188,11 +188,11 @@ class Session : public std::enable_shared_from_this<Session> {
     wait_for_outcome();
   }
 
-  bool peer_allowed(AdminHttp::ReloadAccess access) {
+  bool peer_allowed(AdminHttp::Access access) {
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec);
-    return access == AdminHttp::ReloadAccess::kAny ||
-           (access == AdminHttp::ReloadAccess::kLoopback && !ec && peer.address().is_loopback());
+    return access == AdminHttp::Access::kAny ||
+           (access == AdminHttp::Access::kLoopback && !ec && peer.address().is_loopback());
   }
 
   // GET /api/tap?point=P[&where=COND][&rate=N][&format=json|line]: a 200 header, then one line
@@ -206,7 +206,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (!peer_allowed(handlers_.tap_access)) {
       set(http::status::forbidden, "text/plain",
-          handlers_.tap_access == AdminHttp::ReloadAccess::kOff
+          handlers_.tap_access == AdminHttp::Access::kOff
               ? "tap is off (service.tap)\n"
               : "tap is for loopback clients (service.tap)\n");
       return send();
@@ -434,14 +434,14 @@ AdminHttp::AdminHttp() : impl_(std::make_unique<Impl>()) {}
 
 AdminHttp::~AdminHttp() { stop(); }
 
-void AdminHttp::enable_reload(ReloadAccess access, std::function<void()> trigger,
+void AdminHttp::enable_reload(Access access, std::function<void()> trigger,
                               std::chrono::milliseconds wait_limit) {
   impl_->handlers.reload_access = access;
   impl_->handlers.reload_trigger = std::move(trigger);
   impl_->handlers.reload_wait = wait_limit;
 }
 
-void AdminHttp::enable_tap(ReloadAccess access) {
+void AdminHttp::enable_tap(Access access) {
   impl_->handlers.tap_enabled = true;   // off still answers, with 403 and why
   impl_->handlers.tap_access = access;
 }
@@ -484,7 +484,7 @@ Status AdminHttp::start(const std::string& listen, ReadyFn ready) {
             log::kv("address", shown + ":" + std::to_string(impl_->port)) +
                 log::kv("paths", std::string("/metrics /health /ready") +
                                      (impl_->handlers.reload_trigger ? " /api/reload" : "") +
-                                     (impl_->handlers.tap_access != ReloadAccess::kOff
+                                     (impl_->handlers.tap_access != Access::kOff
                                           ? " /api/tap" : "")));
   return Status::ok();
 }
