@@ -233,6 +233,72 @@ routes:
         self.assertEqual(self.checkpoint(), self.N)
 
 
+class ReloadInPlaceDockerTest(support.TestCase):
+    """The same with the docker input under a generated load (a fake Docker tree written at
+    ~3,000 lines/s): b's settings change mid-load; the input keeps its open file and position
+    (one pipeline start, its checkpoint moving through the reload), a gets every line once, b's
+    two directories together get every line once."""
+    N = 12000
+
+    def config(self, b_dir):
+        return f"""
+service:
+  state_dir: {self.tmp}/state
+  drain_timeout: 30s
+  checkpoint_interval: 100ms
+inputs:
+  containers: {{type: docker, docker_root: {self.tmp}/docker, rescan_interval: 200ms}}
+outputs:
+  a: {{type: file, path: "{self.tmp}/a/{{container_name}}.log"}}
+  b: {{type: file, path: "{self.tmp}/{b_dir}/{{container_name}}.log"}}
+"""
+
+    def checkpoint(self):
+        try:
+            with open(f"{self.tmp}/state/checkpoints.json") as f:
+                return sum(s.get("offset", 0) for s in json.load(f)["streams"].values())
+        except (OSError, ValueError, KeyError, AttributeError):
+            return 0
+
+    def test_reloading_one_output_while_the_docker_input_is_under_load(self):
+        from test_docker_input import DockerTree, docker_line
+        tree = DockerTree(f"{self.tmp}/docker")
+        log = tree.create("c" * 64, "loadgen")
+        d = self.daemon(self.config("b1")).start()
+
+        def write():
+            with open(log, "ab") as f:
+                for i in range(0, self.N, 30):
+                    f.write(b"".join(docker_line(f"seq={j} payload\n") for j in range(i, i + 30)))
+                    f.flush()
+                    time.sleep(0.01)
+        writer = threading.Thread(target=write)
+        writer.start()
+        support.wait_for(lambda: len(seqs(f"{self.tmp}/a")) >= 2000, timeout=support.scaled(30),
+                         what="first lines in output a")
+        before = (self.checkpoint(), len(seqs(f"{self.tmp}/a")))
+        with open(d.config_path, "w") as f:
+            f.write(self.config("b2"))
+        r = support.run_logship(["reload", "-c", d.config_path])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        time.sleep(0.3)
+        after = (self.checkpoint(), len(seqs(f"{self.tmp}/a")))
+        self.assertGreater(after[0], before[0], "checkpoint did not move through the reload")
+        self.assertGreater(after[1], before[1], "output a did not grow through the reload")
+        writer.join()
+        support.wait_for(lambda: len(seqs(f"{self.tmp}/a")) == self.N and
+                         len(seqs(f"{self.tmp}/b1")) + len(seqs(f"{self.tmp}/b2")) >= self.N,
+                         timeout=support.scaled(30), what="every line on both outputs")
+        self.assertEqual(d.stop(), 0, d.stderr())
+        text = d.stderr()
+        self.assertEqual(text.count('msg="pipeline started"'), 1, "the input was restarted")
+        self.assertIn("replaced_outputs=b kept_running=inputs,processors,routes,a", text)
+        self.assertEqual(sorted(seqs(f"{self.tmp}/a")), list(range(self.N)))
+        b1, b2 = seqs(f"{self.tmp}/b1"), seqs(f"{self.tmp}/b2")
+        self.assertGreater(len(b2), 0)
+        self.assertEqual(sorted(b1 + b2), list(range(self.N)), "b lost or duplicated lines")
+
+
 class ReloadOutcomeTest(support.TestCase):
     """`logship reload` and POST /api/reload return the daemon's own outcome."""
 
