@@ -31,6 +31,7 @@ struct ServiceOptions {
   bool exit_when_done = false;
   std::string http_listen;                 // "" = no HTTP endpoint
   std::string http_reload = "loopback";    // who may POST /api/reload: loopback, any, off
+  std::string tap = "loopback";            // who may GET /api/tap (logship tap): loopback, any, off
   Millis ready_max_failing{60000};
   bool ready_fails_on_loss = false;
   std::string user;

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   if (verb == "dead-letters") return logship::commands::dead_letters(rest);
   if (verb == "fsck") return logship::commands::fsck(rest);
   if (verb == "top") return logship::commands::top(rest);
+  if (verb == "tap") return logship::commands::tap(rest);
   if (verb == "test") return logship::commands::config_test(rest);
   if (verb == "-c" || verb == "--config") return logship::commands::run(args);
   std::fprintf(stderr, "logship: unknown command '%s'\n\n", verb.c_str());

@@ -14,6 +14,8 @@ int plugins(const std::vector<std::string>& args);
 int dead_letters(const std::vector<std::string>& args);
 int fsck(const std::vector<std::string>& args);
 int top(const std::vector<std::string>& args);
+// `tap --at POINT [--where COND] [--rate N] [--format json|line]`: live events of the daemon.
+int tap(const std::vector<std::string>& args);
 int config_test(const std::vector<std::string>& args);
 // The overview of commands; to stderr (returning 2, a usage error) or stdout (returning 0).
 int print_usage(bool to_stderr);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "config/config_diff.h"
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"
 #include "daemon/commands/config_watch.h"
@@ -125,6 +126,7 @@ void warn_restart_only(const config::ServiceOptions& cur, const config::ServiceO
   };
   if (cur.http_listen != next.http_listen) warn("http_listen");
   if (cur.http_reload != next.http_reload) warn("http_reload");
+  if (cur.tap != next.tap) warn("tap");
   if (cur.user != next.user) warn("user");
   if (cur.allow_root != next.allow_root) warn("allow_root");
 }
@@ -147,6 +149,51 @@ void forget_removed_components(const config::Config& cur, const config::Config& 
 
 std::string reload_status_path(const config::Config& cfg) {
   return cfg.service.state_dir + "/reload.json";
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ",") + n;
+  return out.empty() ? "-" : out;
+}
+
+// Only outputs' own settings changed: the running pipeline keeps its inputs (their streams,
+// in-flight events and positions), processors, routes and other outputs, and swaps the runners
+// of the changed outputs. Nullopt when the swap failed and the pipeline was put back together
+// from the running config: the caller reports it.
+std::optional<ReloadOutcome> reload_outputs_in_place(const ConfigArgs& a,
+                                                     const config::ConfigDiff& diff,
+                                                     config::Config& current,
+                                                     config::Config& next, Running& running) {
+  std::shared_ptr<Topology> t = running.get();
+  if (!t) return std::nullopt;
+  Status s = t->replace_outputs(next, diff.changed_outputs, current.service.drain_timeout);
+  if (s.is_ok()) {
+    t->acknowledge_losses();   // as a rebuilt pipeline would
+    current = std::move(next);
+    apply_log_level(current);
+    log::info("reload", "reloaded", log::kv("config", a.path) +
+                                        log::kv("inputs", static_cast<int64_t>(current.inputs.size())) +
+                                        log::kv("outputs", static_cast<int64_t>(current.outputs.size())) +
+                                        log::kv("replaced_outputs", joined(diff.changed_outputs)) +
+                                        log::kv("kept_running", "inputs,processors,routes," +
+                                                                    joined(diff.unchanged_outputs)));
+    return ReloadOutcomes::global().publish("reloaded", {});
+  }
+  log::error("reload", "an output's new settings failed to start; rebuilding the pipeline from "
+                       "the previous config",
+             log::kv("error", s.message()));
+  const std::string why = "the new config failed to start: " + s.message();
+  std::shared_ptr<Topology> old = running.take();
+  old->stop(current.service.drain_timeout);
+  old.reset();
+  if (auto fresh = start_topology(current, &s)) {
+    running.set(std::move(fresh));
+    return ReloadOutcomes::global().publish("rolled_back", {why});
+  }
+  log::error("reload", "previous config failed to start too", log::kv("error", s.message()));
+  return ReloadOutcomes::global().publish(
+      "failed", {why, "the previous config failed to start too: " + s.message()});
 }
 
 // Validates the file again and swaps pipelines: the old one drains (inputs stop, outputs
@@ -188,8 +235,16 @@ ReloadOutcome reload(const ConfigArgs& a, config::Config& current, Running& runn
   warn_restart_only(current.service, next->service);
   next->service.http_listen = current.service.http_listen;
   next->service.http_reload = current.service.http_reload;
+  next->service.tap = current.service.tap;
   next->service.user = current.service.user;
   next->service.allow_root = current.service.allow_root;
+
+  const config::ConfigDiff diff = config::diff_configs(current, *next);
+  if (diff.outputs_only) {
+    if (std::optional<ReloadOutcome> o = reload_outputs_in_place(a, diff, current, *next, running)) {
+      return *o;
+    }
+  }
 
   std::shared_ptr<Topology> old = running.take();   // /ready answers 503 during the swap
   bool clean = old->stop(current.service.drain_timeout);
@@ -318,11 +373,14 @@ int run(const std::vector<std::string>& given) {
     // The main thread takes SIGHUP (blocked everywhere else) and runs the reload; the answer
     // waits for its outcome, at most a drain and a start.
     const std::string& access = current.service.http_reload;
-    http.enable_reload(access == "any"        ? AdminHttp::ReloadAccess::kAny
-                       : access == "loopback" ? AdminHttp::ReloadAccess::kLoopback
-                                              : AdminHttp::ReloadAccess::kOff,
+    http.enable_reload(access == "any"        ? AdminHttp::Access::kAny
+                       : access == "loopback" ? AdminHttp::Access::kLoopback
+                                              : AdminHttp::Access::kOff,
                        [] { ::kill(::getpid(), SIGHUP); },
                        current.service.drain_timeout + std::chrono::seconds(60));
+    http.enable_tap(current.service.tap == "any"        ? AdminHttp::Access::kAny
+                    : current.service.tap == "loopback" ? AdminHttp::Access::kLoopback
+                                                        : AdminHttp::Access::kOff);
     s = http.start(current.service.http_listen, [&running, max_failing](std::string* why) {
       std::shared_ptr<Topology> t = running.get();
       if (!t) {

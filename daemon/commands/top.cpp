@@ -17,6 +17,7 @@
 
 #include "config/config_loader.h"
 #include "config/substitution.h"
+#include "daemon/commands/admin_address.h"
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"
 #include "daemon/commands/prometheus_text.h"
@@ -239,25 +240,13 @@ int top(const std::vector<std::string>& args) {
       a.config_args.push_back(x);
     }
   }
-  if (a.address.empty()) {
-    ConfigArgs ca = parse_config_args(a.config_args);
-    if (!ca.ok) return usage_error(ca.error);
-    config::OfflineSecretsScope no_secret_files;   // only http_listen is needed
-    std::optional<config::Config> cfg = load_or_report(ca);
-    if (!cfg) return 1;
-    std::string host;
-    uint16_t port = 0;
-    if (!config::parse_listen_address(cfg->service.http_listen, &host, &port) || port == 0) {
-      std::fprintf(stderr, "logship top: the config has no fixed service.http_listen ('%s'); "
-                           "give --address host:port\n", cfg->service.http_listen.c_str());
-      return 1;
+  {
+    std::string error;
+    if (!resolve_admin_address(a.address, a.config_args, &a.address, &error)) {
+      if (error == "cannot load the config") return 1;   // its errors are printed
+      std::fprintf(stderr, "logship top: %s\n", error.c_str());
+      return error.starts_with("give either") ? 2 : 1;
     }
-    if (host == "0.0.0.0") host = "127.0.0.1";
-    if (host == "::") host = "::1";
-    a.address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                std::to_string(port);
-  } else if (!a.config_args.empty()) {
-    return usage_error("give either --address or a config, not both");
   }
   std::string error;
   std::optional<std::string> text = fetch_metrics(a.address, &error);

@@ -89,6 +89,22 @@ const CommandHelp kHelp[] = {
      "dead-lettered and dropped events; the files furthest behind; CPU, RSS, open files and\n"
      "the memory budget. Refreshed every interval; --iterations N stops after N screens\n"
      "(scripts, CI); --no-clear appends screens instead of redrawing.\n"},
+    {"tap",
+     "usage: logship tap [-c FILE | --address HOST:PORT] --at POINT [--where CONDITION]\n"
+     "                   [--rate N] [--format line|json] [--count N] [--for DURATION]\n"
+     "\n"
+     "Prints the live events of a running daemon at one point of its pipeline, from GET\n"
+     "/api/tap on its HTTP endpoint (service.http_listen of FILE, or --address):\n"
+     "  --at input:NAME      what the input read, before any processor\n"
+     "  --at processor:NAME  what leaves that processor (wherever it runs)\n"
+     "  --at output:NAME     what is handed to that output\n"
+     "  --where COND   only events that satisfy the condition (README, \"Conditions\")\n"
+     "  --rate N       at most N events per second (default 100); the rest are dropped\n"
+     "  --format       line (default: time, point, input/stream, message, tags, fields) or\n"
+     "                 json (one {\"point\",\"input\",\"event\"} object per line; --json)\n"
+     "  --count N, --for DURATION  stop after N events or that long (default: until ^C)\n"
+     "The pipeline never waits for a tap: what a slow client cannot take is dropped and\n"
+     "counted (logship_tap_dropped_events_total). service.tap: loopback (default), any, off.\n"},
     {"fsck",
      "usage: logship fsck [-c FILE | --state-dir DIR] [--repair] [--export OUT.ndjson]\n"
      "       logship fsck [-c FILE | --state-dir DIR] --drop-buffer OUTPUT\n"
@@ -121,6 +137,7 @@ int print_usage(bool to_stderr) {
       "  dead-letters replay FILE --output NAME [-c FILE]  send dead letters again\n"
       "  fsck [-c FILE] [--repair] [--export OUT]  check and repair buffers and checkpoints\n"
       "  top [-c FILE | --address HOST:PORT]  live rates, queues, lag and errors\n"
+      "  tap [-c FILE] --at POINT [--where COND]  print live events at an input, processor or output\n"
       "  test [-c FILE] TESTS.yaml   unit-test the config's processors and routes\n"
       "  version                     print the version\n"
       "\n",

@@ -27,6 +27,7 @@ OutputRunner::OutputRunner(std::string name, std::unique_ptr<Output> output,
                            CheckpointStore* store)
     : name_(std::move(name)),
       labels_(label("output", name_)),
+      tap_(TapHub::global().point("output:" + name_)),
       output_(std::move(output)),
       options_(options),
       state_dir_(std::move(state_dir)),
@@ -100,13 +101,14 @@ bool OutputRunner::wait_for_room(const std::atomic<bool>& abort, uint64_t bytes)
            (disk_failing_.load(std::memory_order_relaxed) && bytes_ >= options_.queue_max_bytes);
   };
   while (full()) {
-    if (abort.load(std::memory_order_relaxed) || stop_) return false;
+    if (abort.load(std::memory_order_relaxed) || stop_ || retired()) return false;
     room_cv_.wait_for(lock, std::chrono::milliseconds(50));
   }
-  return !abort.load(std::memory_order_relaxed);
+  return !abort.load(std::memory_order_relaxed) && !retired();
 }
 
 void OutputRunner::push(SharedBatch batch) {
+  if (tap_->active()) tap_->offer(*batch);
   if (disk_) {
     Status s = disk_->append(*batch);
     if (s.is_ok()) {
@@ -145,7 +147,7 @@ void OutputRunner::run() {
   TimePoint next_tick = SteadyClock::now() + kTick;
   while (!stop_) {
     TimePoint now = SteadyClock::now();
-    if (!retry_.empty() && now >= retry_due_ && in_flight_ == 0) {
+    if (!retry_.empty() && now >= retry_due_ && in_flight_ == 0 && !handing_over_) {
       for (auto it = retry_.rbegin(); it != retry_.rend(); ++it) ready_.push_front(std::move(*it));
       retry_.clear();
     }
@@ -159,7 +161,7 @@ void OutputRunner::run() {
     }
     // While a retry is pending nothing new is sent: order is kept and a failing server is not
     // hammered with fresh data.
-    if (!ready_.empty() && retry_.empty() && in_flight_ < max_in_flight_) {
+    if (!ready_.empty() && retry_.empty() && in_flight_ < max_in_flight_ && !handing_over_) {
       std::vector<SharedBatch> take;
       std::size_t events = 0;
       uint64_t bytes = 0;
@@ -311,7 +313,8 @@ bool OutputRunner::drain(TimePoint deadline) {
   work_cv_.notify_all();
   room_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  output_->stop();
+  if (!plugin_stopped_) output_->stop();
+  plugin_stopped_ = true;
   if (!ok) {
     std::lock_guard lock(mu_);
     if (disk_) {
@@ -324,6 +327,39 @@ bool OutputRunner::drain(TimePoint deadline) {
     }
   }
   return ok;
+}
+
+void OutputRunner::retire() {
+  retired_.store(true, std::memory_order_relaxed);
+  room_cv_.notify_all();
+}
+
+std::vector<SharedBatch> OutputRunner::hand_over(TimePoint deadline) {
+  {
+    std::unique_lock lock(mu_);
+    handing_over_ = true;
+    while (in_flight_ > 0 && SteadyClock::now() < deadline) {
+      // on_done notifies room_cv_ as each delivery ends.
+      room_cv_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  room_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  // Deliveries still in flight end here, retried ones landing in retry_.
+  if (!plugin_stopped_) output_->stop();
+  plugin_stopped_ = true;
+  std::lock_guard lock(mu_);
+  std::vector<SharedBatch> out;
+  out.reserve(retry_.size() + ready_.size());
+  for (auto& b : retry_) out.push_back(std::move(b));
+  for (auto& b : ready_) out.push_back(std::move(b));
+  retry_.clear();
+  ready_.clear();
+  bytes_ = 0;
+  queue_bytes_.store(0, std::memory_order_relaxed);
+  return out;
 }
 
 Status OutputRunner::dead_letter(const Event& e, const SourceInfo& source, PermanentError why,

@@ -18,6 +18,7 @@
 #include "daemon/pipeline/backoff.h"
 #include "daemon/pipeline/dead_letter_file.h"
 #include "daemon/runtime/metrics.h"
+#include "daemon/runtime/tap_hub.h"
 
 namespace logship {
 
@@ -43,13 +44,25 @@ class OutputRunner final : public OutputContext {
 
   Status start();
   // Blocks while the queue (or a block-policy disk buffer) has no room for a batch of about
-  // `bytes`. False once `abort` is set.
+  // `bytes`. False once `abort` is set, or once the runner is retired (then push to its
+  // successor).
   bool wait_for_room(const std::atomic<bool>& abort, uint64_t bytes = 0);
   // Queues a batch whose acks already hold a reference for this output; the runner releases it
   // once delivered (or, with a disk buffer, once durable there).
   void push(SharedBatch batch);
   // Delivers what is queued until the deadline, then stops the plugin. True if all delivered.
   bool drain(TimePoint deadline);
+
+  // A reload replaces this runner: wait_for_room() answers false from now on, so pushers turn
+  // to the successor. Nothing else changes until hand_over().
+  void retire();
+  bool retired() const { return retired_.load(std::memory_order_relaxed); }
+  // Memory queue only (no disk buffer): stops sending, waits until the deliveries in flight
+  // ended (at most until `deadline`), stops the plugin and returns every batch not delivered,
+  // oldest first, each still holding this output's acknowledgement reference: the successor
+  // delivers them.
+  std::vector<SharedBatch> hand_over(TimePoint deadline);
+  bool has_disk_buffer() const { return options_.disk.has_value(); }
 
   uint64_t queued_bytes() const;
   // Steady-clock ns since deliveries have been failing without a success in between; 0 while
@@ -75,6 +88,7 @@ class OutputRunner final : public OutputContext {
 
   const std::string name_;
   const std::string labels_;   // output="<name>", every series of this output
+  TapPoint* const tap_;         // "output:<name>": what is pushed to this output
   std::unique_ptr<Output> output_;
   const RunnerOptions options_;
   const std::string state_dir_;
@@ -95,6 +109,9 @@ class OutputRunner final : public OutputContext {
   int in_flight_ = 0;
   uint64_t bytes_ = 0;
   bool draining_ = false;
+  bool handing_over_ = false;   // hand_over(): nothing new is dispatched
+  std::atomic<bool> retired_{false};
+  bool plugin_stopped_ = false;
   bool drained_ = false;
   bool stop_ = false;
   std::thread thread_;

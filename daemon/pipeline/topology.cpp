@@ -8,6 +8,7 @@
 #include "daemon/runtime/container_series.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
+#include "daemon/runtime/tap_hub.h"
 
 namespace logship {
 
@@ -20,12 +21,15 @@ namespace {
 class StreamPipeline final : public FlushableStream {
  public:
   StreamPipeline(std::shared_ptr<const SourceInfo> source, std::shared_ptr<AckTracker> tracker,
-                 const std::vector<ProcessorMaker>& before_routing,
+                 TapPoint* input_tap, const std::vector<ProcessorMaker>& before_routing,
+                 const std::vector<TapPoint*>& before_routing_taps,
                  const std::vector<const Topology::Route*>& routes,
                  const std::atomic<bool>& abort, std::atomic<uint64_t>& events_in,
                  std::atomic<uint64_t>& bytes_in, std::atomic<uint64_t>& unmatched)
       : source_(std::move(source)),
         tracker_(std::move(tracker)),
+        input_tap_(input_tap),
+        before_taps_(before_routing_taps),
         abort_(abort),
         events_in_(events_in),
         bytes_in_(bytes_in) {
@@ -52,6 +56,7 @@ class StreamPipeline final : public FlushableStream {
     uint64_t bytes = 0;
     for (const Event& e : batch->events()) bytes += e.message.size();
     bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
+    if (input_tap_->active()) input_tap_->offer(*batch);
     std::lock_guard lock(mu_);
     bool ok = run_before_routing(0, std::move(batch));
     publish_next_flush();
@@ -87,6 +92,7 @@ class StreamPipeline final : public FlushableStream {
       BatchPtr out = new_batch(16);
       before_[i]->flush(*out, now, force);
       if (out->size() == 0 && out->acks().empty()) continue;
+      tap(before_taps_[i], *out);
       ok = run_before_routing(i + 1, std::move(out));
     }
     for (Branch& b : branches_) {
@@ -96,6 +102,7 @@ class StreamPipeline final : public FlushableStream {
         BatchPtr out = new_batch(16);
         b.processors[i]->flush(*out, now, force);
         if (out->size() == 0 && out->acks().empty()) continue;
+        tap(b.route->processor_taps[i], *out);
         ok = run_from(b, i + 1, std::move(out));
       }
     }
@@ -133,7 +140,10 @@ class StreamPipeline final : public FlushableStream {
 
   // The input's own processors, then the routes.
   bool run_before_routing(std::size_t first, BatchPtr batch) {
-    for (std::size_t i = first; i < before_.size(); ++i) before_[i]->process(*batch);
+    for (std::size_t i = first; i < before_.size(); ++i) {
+      before_[i]->process(*batch);
+      tap(before_taps_[i], *batch);
+    }
     if (!router_) return run_from(branches_.front(), 0, std::move(batch));
     if (batch->size() == 0) {
       batch->acks().release();   // filtered out before routing: handled
@@ -151,6 +161,7 @@ class StreamPipeline final : public FlushableStream {
     const Topology::Route& route = *branch.route;
     for (std::size_t i = first; i < branch.processors.size(); ++i) {
       branch.processors[i]->process(*batch);
+      tap(route.processor_taps[i], *batch);
     }
     if (batch->size() == 0) {
       batch->acks().release();   // nothing left to deliver: settled (holders keep their refs)
@@ -161,18 +172,37 @@ class StreamPipeline final : public FlushableStream {
     if (!MemoryBudget::global().wait_for_room(batch->byte_size(), abort_)) {
       return false;
     }
-    for (OutputRunner* out : route.outputs) {
-      if (!out->wait_for_room(abort_, batch->byte_size())) return false;
+    // The runners of the moment, held until pushed: a reload that swaps one waits for that.
+    held_.clear();
+    for (OutputSlot* slot : route.outputs) held_.push_back(slot->current());
+    for (std::size_t i = 0; i < held_.size(); ++i) {
+      while (!held_[i]->wait_for_room(abort_, batch->byte_size())) {
+        if (abort_.load(std::memory_order_relaxed)) {
+          held_.clear();
+          return false;
+        }
+        held_[i].reset();   // first: the reload waits until no pusher holds the old runner
+        held_[i] = route.outputs[i]->current();   // retired by a reload: its successor
+      }
     }
     SharedBatch shared = share_charged(std::move(batch), MemoryPart::kOutputQueues);
     shared->acks().retain(static_cast<int32_t>(route.outputs.size()));
-    for (OutputRunner* out : route.outputs) out->push(shared);
+    for (auto& out : held_) out->push(shared);
     shared->acks().release();   // the reference the batch was created with
+    held_.clear();
     return true;
+  }
+
+  // Nothing but a relaxed load unless someone taps that point.
+  static void tap(TapPoint* point, const Batch& batch) {
+    if (point->active() && batch.size() > 0) point->offer(batch);
   }
 
   std::shared_ptr<const SourceInfo> source_;
   std::shared_ptr<AckTracker> tracker_;
+  TapPoint* const input_tap_;
+  const std::vector<TapPoint*>& before_taps_;
+  std::vector<std::shared_ptr<OutputRunner>> held_;   // reused by every push
   const std::atomic<bool>& abort_;
   std::atomic<uint64_t>& events_in_;
   std::atomic<uint64_t>& bytes_in_;
@@ -205,10 +235,13 @@ class StreamPipelineHandle final : public StreamHandle {
 class Topology::InputSlot final : public InputContext {
  public:
   InputSlot(Topology& topo, const config::ComponentConfig& cfg,
-            const std::vector<ProcessorMaker>& before_routing, std::vector<const Route*> routes)
+            const std::vector<ProcessorMaker>& before_routing,
+            const std::vector<TapPoint*>& before_routing_taps, std::vector<const Route*> routes)
       : topo_(topo),
         name_(cfg.name),
+        tap_(TapHub::global().point("input:" + cfg.name)),
         before_routing_(before_routing),
+        before_routing_taps_(before_routing_taps),
         routes_(std::move(routes)),
         input_(cfg.make_input()),
         events_in_(Metrics::global().counter("logship_input_events_total", label("input", name_),
@@ -224,8 +257,8 @@ class Topology::InputSlot final : public InputContext {
   std::unique_ptr<StreamHandle> open_stream(std::shared_ptr<const SourceInfo> source,
                                             bool checkpointed) override {
     auto tracker = AckTracker::create(source->key, checkpointed ? &topo_.store_ : nullptr);
-    auto p = std::make_shared<StreamPipeline>(std::move(source), std::move(tracker),
-                                              before_routing_, routes_,
+    auto p = std::make_shared<StreamPipeline>(std::move(source), std::move(tracker), tap_,
+                                              before_routing_, before_routing_taps_, routes_,
                                               topo_.abort_, events_in_, bytes_in_, unmatched_);
     topo_.flusher_.add(p);
     return std::make_unique<StreamPipelineHandle>(std::move(p));
@@ -244,7 +277,9 @@ class Topology::InputSlot final : public InputContext {
  private:
   Topology& topo_;
   std::string name_;
+  TapPoint* const tap_;
   const std::vector<ProcessorMaker>& before_routing_;
+  const std::vector<TapPoint*>& before_routing_taps_;
   const std::vector<const Route*> routes_;
   std::unique_ptr<Input> input_;
   std::atomic<uint64_t>& events_in_;
@@ -266,7 +301,8 @@ bool Topology::ready(std::chrono::milliseconds max_failing, std::string* why) co
   const int64_t now_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
           .count();
-  for (const auto& r : runners_) {
+  for (const auto& slot : outputs_) {
+    const std::shared_ptr<OutputRunner> r = slot->current();
     int64_t since = r->failing_since_ns();
     if (since != 0 && now_ns - since > std::chrono::nanoseconds(max_failing).count()) {
       *why = "output " + r->name() + " failing for " +
@@ -275,6 +311,7 @@ bool Topology::ready(std::chrono::milliseconds max_failing, std::string* why) co
     }
   }
   if (cfg_.service.ready_fails_on_loss) {
+    std::lock_guard lock(lost_mu_);
     for (std::size_t i = 0; i < cfg_.inputs.size() && i < lost_at_start_.size(); ++i) {
       const std::string& name = cfg_.inputs[i].name;
       const int64_t lost =
@@ -288,6 +325,14 @@ bool Topology::ready(std::chrono::milliseconds max_failing, std::string* why) co
     }
   }
   return true;
+}
+
+void Topology::acknowledge_losses() {
+  std::lock_guard lock(lost_mu_);
+  lost_at_start_.clear();
+  for (const auto& c : cfg_.inputs) {
+    lost_at_start_.push_back(Metrics::global().value(kLostBytesMetric, label("input", c.name)));
+  }
 }
 
 void Topology::wait_inputs_finished(const std::function<bool()>& stop_waiting) {
@@ -311,47 +356,30 @@ Status Topology::start() {
   }
   for (const auto& c : cfg_.outputs) Metrics::global().set_component_type("output", c.name, c.type);
   // A loss before this pipeline (acknowledged by the reload that made it) does not count.
-  for (const auto& c : cfg_.inputs) {
-    lost_at_start_.push_back(Metrics::global().value(kLostBytesMetric, label("input", c.name)));
-  }
+  acknowledge_losses();
   LOGSHIP_TRY(store_.open(cfg_.service.state_dir).with_context("state_dir"));
   MemoryBudget::global().set_limit(cfg_.service.memory_limit.bytes);
   ContainerSeries::set_max_series(static_cast<std::size_t>(cfg_.service.max_container_series));
-  RunnerOptions ro;
-  ro.queue_max_bytes = cfg_.service.queue_max_bytes.bytes;
-  ro.batch_max_events = static_cast<std::size_t>(cfg_.service.batch_max_events);
-  ro.batch_max_bytes = cfg_.service.batch_max_bytes.bytes;
-  ro.retry_initial = cfg_.service.retry_initial;
-  ro.retry_max = cfg_.service.retry_max;
-  std::map<std::string, OutputRunner*> by_name;
+  std::map<std::string, OutputSlot*> by_name;
+  std::vector<std::string> points;
   for (const auto& oc : cfg_.outputs) {
-    RunnerOptions o = ro;
-    const config::BufferOptions& b = oc.buffer;
-    if (b.type == "disk") {
-      DiskBufferOptions d;
-      d.max_bytes = b.max_size.bytes != 0 ? b.max_size.bytes : 256ull << 20;
-      d.segment_bytes = b.segment_size.bytes;
-      d.fsync_every_batch = b.fsync == "batch";
-      d.fsync_interval = b.fsync_interval;
-      d.when_full = b.when_full == "drop_oldest" ? FullPolicy::kDropOldest : FullPolicy::kBlock;
-      o.disk = d;
-    } else if (b.max_size.bytes != 0) {
-      o.queue_max_bytes = b.max_size.bytes;
-    }
-    o.dead_letter.max_file_bytes = oc.dead_letter.max_file_size.bytes;
-    o.dead_letter.max_files = static_cast<int>(oc.dead_letter.max_files);
-    o.dead_letter.drop_oldest = oc.dead_letter.when_full == "drop_oldest";
-    runners_.push_back(std::make_unique<OutputRunner>(oc.name, oc.make_output(), o,
-                                                      cfg_.service.state_dir, &store_));
-    by_name[oc.name] = runners_.back().get();
+    outputs_.push_back(std::make_unique<OutputSlot>(make_runner(oc)));
+    by_name[oc.name] = outputs_.back().get();
+    points.push_back("output:" + oc.name);
   }
-  for (const auto& rc : cfg_.routes) {
-    Route r;
-    for (const auto& pname : rc.processors) {
+  auto processor_taps = [&](const std::vector<std::string>& names,
+                            std::vector<ProcessorMaker>* makers, std::vector<TapPoint*>* taps) {
+    for (const auto& pname : names) {
       for (const auto& pc : cfg_.processors) {
-        if (pc.name == pname) r.processors.push_back(pc.make_processor);
+        if (pc.name != pname) continue;
+        makers->push_back(pc.make_processor);
+        taps->push_back(TapHub::global().point("processor:" + pname));
       }
     }
+  };
+  for (const auto& rc : cfg_.routes) {
+    Route r;
+    processor_taps(rc.processors, &r.processors, &r.processor_taps);
     for (const auto& oname : rc.outputs) r.outputs.push_back(by_name.at(oname));
     r.condition = rc.condition.compiled;
     r.exclusive = rc.exclusive;
@@ -360,14 +388,15 @@ Status Topology::start() {
   }
   for (const auto& ic : cfg_.inputs) {
     std::vector<ProcessorMaker> makers;
-    for (const auto& pname : ic.processors) {
-      for (const auto& pc : cfg_.processors) {
-        if (pc.name == pname) makers.push_back(pc.make_processor);
-      }
-    }
+    std::vector<TapPoint*> taps;
+    processor_taps(ic.processors, &makers, &taps);
     input_processors_.push_back(std::move(makers));
+    input_processor_taps_.push_back(std::move(taps));
+    points.push_back("input:" + ic.name);
   }
-  for (auto& runner : runners_) LOGSHIP_TRY(runner->start());
+  for (const auto& pc : cfg_.processors) points.push_back("processor:" + pc.name);
+  TapHub::global().set_live_points(std::move(points));
+  for (auto& slot : outputs_) LOGSHIP_TRY(slot->runner_->start());
   started_ = true;
   ckpt_thread_ = std::thread([this] {
     // Age of the checkpoint file relative to the committed positions: 0 while writes succeed,
@@ -406,7 +435,7 @@ Status Topology::start() {
       routes.push_back(&routes_[cfg_.input_route[i]]);
     }
     inputs_.push_back(std::make_unique<InputSlot>(*this, cfg_.inputs[i], input_processors_[i],
-                                                  std::move(routes)));
+                                                  input_processor_taps_[i], std::move(routes)));
     Status s = inputs_.back()->input().start(*inputs_.back());
     if (!s.is_ok()) {
       inputs_.pop_back();
@@ -415,8 +444,92 @@ Status Topology::start() {
   }
   log::info("daemon", "pipeline started",
             log::kv("inputs", static_cast<int64_t>(inputs_.size())) +
-                log::kv("outputs", static_cast<int64_t>(runners_.size())) +
+                log::kv("outputs", static_cast<int64_t>(outputs_.size())) +
                 log::kv("state_dir", cfg_.service.state_dir));
+  return Status::ok();
+}
+
+std::shared_ptr<OutputRunner> Topology::make_runner(const config::ComponentConfig& oc) {
+  RunnerOptions o;
+  o.queue_max_bytes = cfg_.service.queue_max_bytes.bytes;
+  o.batch_max_events = static_cast<std::size_t>(cfg_.service.batch_max_events);
+  o.batch_max_bytes = cfg_.service.batch_max_bytes.bytes;
+  o.retry_initial = cfg_.service.retry_initial;
+  o.retry_max = cfg_.service.retry_max;
+  const config::BufferOptions& b = oc.buffer;
+  if (b.type == "disk") {
+    DiskBufferOptions d;
+    d.max_bytes = b.max_size.bytes != 0 ? b.max_size.bytes : 256ull << 20;
+    d.segment_bytes = b.segment_size.bytes;
+    d.fsync_every_batch = b.fsync == "batch";
+    d.fsync_interval = b.fsync_interval;
+    d.when_full = b.when_full == "drop_oldest" ? FullPolicy::kDropOldest : FullPolicy::kBlock;
+    o.disk = d;
+  } else if (b.max_size.bytes != 0) {
+    o.queue_max_bytes = b.max_size.bytes;
+  }
+  o.dead_letter.max_file_bytes = oc.dead_letter.max_file_size.bytes;
+  o.dead_letter.max_files = static_cast<int>(oc.dead_letter.max_files);
+  o.dead_letter.drop_oldest = oc.dead_letter.when_full == "drop_oldest";
+  return std::make_shared<OutputRunner>(oc.name, oc.make_output(), o, cfg_.service.state_dir,
+                                        &store_);
+}
+
+Status Topology::replace_outputs(const config::Config& next,
+                                 const std::vector<std::string>& names,
+                                 std::chrono::milliseconds drain_timeout) {
+  for (const std::string& name : names) {
+    std::size_t index = 0;
+    while (index < cfg_.outputs.size() && cfg_.outputs[index].name != name) ++index;
+    auto found = std::find_if(next.outputs.begin(), next.outputs.end(),
+                              [&](const auto& oc) { return oc.name == name; });
+    if (index == cfg_.outputs.size() || found == next.outputs.end()) {
+      return Status::internal("output " + name + " is not in both configs");
+    }
+    OutputSlot& slot = *outputs_[index];
+    std::lock_guard swap(slot.mu_);   // pushers of this output wait here until the swap ends
+    std::shared_ptr<OutputRunner> old = slot.runner_;
+    old->retire();
+    // Pushers that took the old runner before the lock give it back once pushed (or turned away
+    // by retire()); then nothing can reach it but this.
+    while (old.use_count() > 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const TimePoint deadline = SteadyClock::now() + drain_timeout;
+    std::vector<SharedBatch> queued;
+    if (old->has_disk_buffer()) {
+      // One writer per buffer directory: the old runner closes it before the new one opens it.
+      old->drain(deadline);
+    } else {
+      queued = old->hand_over(deadline);
+    }
+    Metrics::global().set_component_type("output", found->name, found->type);
+    std::shared_ptr<OutputRunner> fresh = make_runner(*found);
+    Status s = fresh->start();
+    const config::ComponentConfig* runs = &*found;
+    if (!s.is_ok()) {
+      log::error("reload", "the output's new settings do not start; its previous ones run again",
+                 log::kv("output", name) + log::kv("error", s.message()));
+      Metrics::global().set_component_type("output", name, cfg_.outputs[index].type);
+      fresh = make_runner(cfg_.outputs[index]);
+      runs = &cfg_.outputs[index];
+      if (Status again = fresh->start(); !again.is_ok()) {
+        // Nothing can deliver this output's events: they stay queued in `queued` and go
+        // un-acked when the caller rebuilds the pipeline.
+        slot.runner_ = std::move(fresh);
+        return s.with_context("output " + name + " (and its previous settings: " +
+                              again.message() + ")");
+      }
+    }
+    // Oldest first, before any new batch: the order the output delivers stays the order read.
+    for (SharedBatch& b : queued) fresh->push(std::move(b));
+    log::info("reload", "output replaced while the pipeline runs",
+              log::kv("output", name) +
+                  log::kv("handed_over_batches", static_cast<int64_t>(queued.size())));
+    slot.runner_ = std::move(fresh);
+    if (runs != &cfg_.outputs[index]) cfg_.outputs[index] = *runs;
+    if (!s.is_ok()) {
+      return s.with_context("output " + name);
+    }
+  }
   return Status::ok();
 }
 
@@ -437,8 +550,8 @@ bool Topology::stop(std::chrono::milliseconds drain_timeout) {
   inputs_done.wait();
   // Streams whose input left them open (or never flushes) give up what they hold now.
   flusher_.stop();
-  for (auto& runner : runners_) {
-    if (!runner->drain(deadline)) clean = false;
+  for (auto& slot : outputs_) {
+    if (!slot->current()->drain(deadline)) clean = false;
   }
   abort_.store(true);
   {

@@ -18,6 +18,22 @@
 
 namespace logship {
 
+// Where a route finds an output: the runner of the moment. A reload that changes only outputs'
+// settings swaps the runner here while everything else keeps running.
+class OutputSlot {
+ public:
+  explicit OutputSlot(std::shared_ptr<OutputRunner> runner) : runner_(std::move(runner)) {}
+  std::shared_ptr<OutputRunner> current() const {
+    std::lock_guard lock(mu_);
+    return runner_;
+  }
+
+ private:
+  friend class Topology;
+  mutable std::mutex mu_;   // held by a swap from retiring the old runner to starting the new
+  std::shared_ptr<OutputRunner> runner_;
+};
+
 class Topology {
  public:
   explicit Topology(config::Config cfg);
@@ -38,9 +54,24 @@ class Topology {
   // Blocks until every input called finished(), or `stop_waiting` returns true (polled).
   void wait_inputs_finished(const std::function<bool()>& stop_waiting);
 
+  // Replaces the runners of the named outputs with ones built from `next` (whose inputs,
+  // processors, routes and pipeline options are this pipeline's: config::diff_configs said so).
+  // Inputs, processors and the other outputs keep running. Per output: pushers turn to the slot
+  // and wait there; a memory queue is handed over whole to the new runner (deliveries in
+  // flight end first, until `drain_timeout`); a disk buffer is drained until `drain_timeout`
+  // and its directory opened by the new runner, which reads on where the old one stopped.
+  // On a failure the output's previous settings run again and the error is returned.
+  Status replace_outputs(const config::Config& next, const std::vector<std::string>& names,
+                         std::chrono::milliseconds drain_timeout);
+
+  // A reload that keeps this pipeline acknowledges the inputs' losses so far, as a new
+  // pipeline would (service.ready_fails_on_loss).
+  void acknowledge_losses();
+
   struct Route {
     std::vector<ProcessorMaker> processors;
-    std::vector<OutputRunner*> outputs;
+    std::vector<TapPoint*> processor_taps;   // "processor:<name>", one per processor
+    std::vector<OutputSlot*> outputs;
     std::shared_ptr<const condition::Condition> condition;   // null: every event
     bool exclusive = false;
     bool unmatched = false;
@@ -50,11 +81,14 @@ class Topology {
   class InputSlot;
   friend class InputSlot;
 
+  std::shared_ptr<OutputRunner> make_runner(const config::ComponentConfig& oc);
+
   config::Config cfg_;
   CheckpointStore store_;
-  std::vector<std::unique_ptr<OutputRunner>> runners_;
+  std::vector<std::unique_ptr<OutputSlot>> outputs_;   // in cfg_.outputs order
   std::vector<Route> routes_;
   std::vector<std::vector<ProcessorMaker>> input_processors_;   // per input, before routing
+  std::vector<std::vector<TapPoint*>> input_processor_taps_;
   StreamFlusher flusher_;   // after routes_ and runners_: stops before they go
   std::vector<std::unique_ptr<InputSlot>> inputs_;
   std::atomic<bool> stopping_{false};
@@ -65,7 +99,9 @@ class Topology {
   bool ckpt_stop_ = false;
   std::thread ckpt_thread_;
   std::atomic<std::size_t> inputs_finished_{0};
-  std::vector<int64_t> lost_at_start_;   // each input's lost bytes when this pipeline started
+  mutable std::mutex lost_mu_;
+  std::vector<int64_t> lost_at_start_;   // under lost_mu_: each input's lost bytes at the start
+                                         // (or the last reload that kept this pipeline)
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
 };

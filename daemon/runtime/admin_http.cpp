@@ -5,7 +5,9 @@
 #include <boost/beast/http.hpp>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
+#include <cstdlib>
 #include <list>
 #include <optional>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "daemon/runtime/metrics.h"
 #include "daemon/runtime/process_metrics.h"
 #include "daemon/runtime/reload_outcome.h"
+#include "daemon/runtime/tap_hub.h"
 
 namespace logship {
 
@@ -36,6 +39,44 @@ constexpr auto kAcceptRetry = std::chrono::milliseconds(200);
 // How often a POST /api/reload looks for its outcome: a reload takes at least a pipeline drain.
 constexpr auto kReloadPoll = std::chrono::milliseconds(50);
 
+// How often a tap looks for lines to send, and how long one write to a tap client may stall
+// before the tap is closed (its lines are dropped and counted meanwhile).
+constexpr auto kTapPoll = std::chrono::milliseconds(50);
+constexpr auto kTapStall = std::chrono::seconds(60);
+constexpr std::size_t kMaxTapCondition = 4096;
+
+// Value of `key` in the query of `target`, percent-decoded ('+' is a space).
+std::optional<std::string> query_param(std::string_view target, std::string_view key) {
+  const std::size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != key) continue;
+    std::string_view raw = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    std::string out;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      auto hex = [](char c) {
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+      };
+      if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
+        out.push_back(static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2])));
+        i += 2;
+      } else {
+        out.push_back(raw[i] == '+' ? ' ' : raw[i]);
+      }
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
 class Session;
 // Open sessions, oldest first. Only touched on the io thread.
 using SessionList = std::list<Session*>;
@@ -43,9 +84,11 @@ using SessionList = std::list<Session*>;
 // What requests are answered with; set before the io thread starts, read-only after.
 struct Handlers {
   AdminHttp::ReadyFn ready;
-  AdminHttp::ReloadAccess reload_access = AdminHttp::ReloadAccess::kOff;
+  AdminHttp::Access reload_access = AdminHttp::Access::kOff;
   std::function<void()> reload_trigger;
   std::chrono::milliseconds reload_wait{0};
+  bool tap_enabled = false;
+  AdminHttp::Access tap_access = AdminHttp::Access::kOff;
 };
 
 // One request per connection, then close: scrapers and probes reconnect anyway, and it keeps
@@ -55,13 +98,17 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, const Handlers& handlers, SessionList& live)
       : stream_(std::move(socket)), handlers_(handlers), poll_(stream_.get_executor()),
         live_(live), entry_(live.insert(live.end(), this)) {}
-  ~Session() { unlist(); }
+  ~Session() {
+    unlist();
+    end_tap();
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   // Evicted to make room: pending operations complete with operation_aborted and release it.
   void close() {
     unlist();
+    end_tap();
     poll_.cancel();
     beast::error_code ignored;
     stream_.socket().close(ignored);
@@ -84,6 +131,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string_view path = target.substr(0, target.find('?'));
     if (path == "/api/reload" && handlers_.reload_trigger) {
       start_reload();
+      return;
+    }
+    if (path == "/api/tap" && handlers_.tap_enabled) {
+      start_tap(target);
       return;
     }
     if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
@@ -121,12 +172,12 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec);
     const bool allowed =
-        handlers_.reload_access == AdminHttp::ReloadAccess::kAny ||
-        (handlers_.reload_access == AdminHttp::ReloadAccess::kLoopback && !ec &&
+        handlers_.reload_access == AdminHttp::Access::kAny ||
+        (handlers_.reload_access == AdminHttp::Access::kLoopback && !ec &&
          peer.address().is_loopback());
     if (!allowed) {
       set(http::status::forbidden, "text/plain",
-          handlers_.reload_access == AdminHttp::ReloadAccess::kOff
+          handlers_.reload_access == AdminHttp::Access::kOff
               ? "reload over HTTP is off (service.http_reload)\n"
               : "reload over HTTP is for loopback clients (service.http_reload)\n");
       return send();
@@ -135,6 +186,145 @@ class Session : public std::enable_shared_from_this<Session> {
     deadline_ = std::chrono::steady_clock::now() + handlers_.reload_wait;
     handlers_.reload_trigger();
     wait_for_outcome();
+  }
+
+  bool peer_allowed(AdminHttp::Access access) {
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    return access == AdminHttp::Access::kAny ||
+           (access == AdminHttp::Access::kLoopback && !ec && peer.address().is_loopback());
+  }
+
+  // GET /api/tap?point=P[&where=COND][&rate=N][&format=json|line]: a 200 header, then one line
+  // per tapped event until the client closes. The body has no length; the connection's end
+  // ends it.
+  void start_tap(std::string_view target) {
+    if (request_.method() != http::verb::get) {
+      set(http::status::method_not_allowed, "text/plain", "only GET\n");
+      response_.set(http::field::allow, "GET");
+      return send();
+    }
+    if (!peer_allowed(handlers_.tap_access)) {
+      set(http::status::forbidden, "text/plain",
+          handlers_.tap_access == AdminHttp::Access::kOff
+              ? "tap is off (service.tap)\n"
+              : "tap is for loopback clients (service.tap)\n");
+      return send();
+    }
+    TapOptions options;
+    const std::optional<std::string> point = query_param(target, "point");
+    if (!point || point->empty()) {
+      return bad_tap("point is required, e.g. point=output:es");
+    }
+    if (auto where = query_param(target, "where"); where && !where->empty()) {
+      if (where->size() > kMaxTapCondition) return bad_tap("where: longer than 4096 bytes");
+      condition::CompileError err;
+      options.where = condition::Condition::compile(*where, &err);
+      if (!options.where) return bad_tap("where: " + err.to_string());
+    }
+    if (auto rate = query_param(target, "rate")) {
+      char* end = nullptr;
+      const double r = std::strtod(rate->c_str(), &end);
+      if (rate->empty() || *end != '\0' || !(r >= 0.1 && r <= 100000)) {
+        return bad_tap("rate: events per second between 0.1 and 100000, got '" + *rate + "'");
+      }
+      options.rate_per_second = r;
+    }
+    if (auto format = query_param(target, "format")) {
+      if (*format == "line") {
+        options.format = TapOptions::Format::kLine;
+      } else if (*format != "json") {
+        return bad_tap("format: json or line, got '" + *format + "'");
+      }
+    }
+    std::string error;
+    tap_ = TapHub::global().subscribe(*point, std::move(options), &error);
+    if (!tap_) {
+      set(error.starts_with("too many") ? http::status::too_many_requests : http::status::not_found,
+          "text/plain", error + "\n");
+      return send();
+    }
+    log::info("http", "tap opened", log::kv("point", *point));
+    stream_.expires_never();
+    out_ = "HTTP/1.1 200 OK\r\nServer: logship\r\nContent-Type: ";
+    out_ += tap_format_json(target) ? "application/x-ndjson" : "text/plain; charset=utf-8";
+    out_ += "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+    write_tap();
+    watch_tap_close();
+    poll_tap();
+  }
+
+  static bool tap_format_json(std::string_view target) {
+    auto f = query_param(target, "format");
+    return !f || *f != "line";
+  }
+
+  void bad_tap(const std::string& why) {
+    set(http::status::bad_request, "text/plain", why + "\n");
+    send();
+  }
+
+  // A read that completes only when the client closes (or sends something, ignored).
+  void watch_tap_close() {
+    stream_.socket().async_read_some(
+        asio::buffer(ignored_input_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->end_tap_and_close();
+          self->watch_tap_close();
+        });
+  }
+
+  void poll_tap() {
+    if (!tap_) return;
+    if (writing_ && std::chrono::steady_clock::now() - write_started_ > kTapStall) {
+      return end_tap_and_close();   // a client that stopped reading altogether
+    }
+    if (!writing_ && tap_->has_lines()) {
+      for (std::string& line : tap_->take()) out_ += line;
+      write_tap();
+    }
+    poll_.expires_after(kTapPoll);
+    poll_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->poll_tap();
+    });
+  }
+
+  void write_tap() {
+    if (out_.empty()) return;
+    writing_ = true;
+    write_started_ = std::chrono::steady_clock::now();
+    sending_.swap(out_);
+    out_.clear();
+    asio::async_write(stream_.socket(), asio::buffer(sending_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        self->sending_.clear();
+                        if (ec) return self->end_tap_and_close();
+                        // A client that keeps up is fed as fast as it reads, not per poll.
+                        if (self->tap_ && self->tap_->has_lines()) {
+                          for (std::string& line : self->tap_->take()) self->out_ += line;
+                          self->write_tap();
+                        }
+                      });
+  }
+
+  void end_tap() {
+    if (!tap_) return;
+    log::info("http", "tap closed",
+              log::kv("point", tap_->point()) +
+                  log::kv("sent", static_cast<int64_t>(tap_->sent())) +
+                  log::kv("dropped_slow_client", static_cast<int64_t>(tap_->dropped_slow())) +
+                  log::kv("dropped_rate_limit", static_cast<int64_t>(tap_->dropped_rate())));
+    TapHub::global().unsubscribe(tap_);
+    tap_.reset();
+  }
+
+  void end_tap_and_close() {
+    if (!tap_) return;
+    end_tap();
+    unlist();
+    poll_.cancel();
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
   }
 
   void wait_for_outcome() {
@@ -189,6 +379,13 @@ class Session : public std::enable_shared_from_this<Session> {
   SessionList& live_;
   SessionList::iterator entry_;
   bool listed_ = true;
+  // A tap (GET /api/tap): its subscription, the lines waiting and the lines being written.
+  std::shared_ptr<TapSubscription> tap_;
+  std::string out_;
+  std::string sending_;
+  bool writing_ = false;
+  std::chrono::steady_clock::time_point write_started_;
+  std::array<char, 256> ignored_input_{};
 };
 
 }  // namespace
@@ -237,11 +434,16 @@ AdminHttp::AdminHttp() : impl_(std::make_unique<Impl>()) {}
 
 AdminHttp::~AdminHttp() { stop(); }
 
-void AdminHttp::enable_reload(ReloadAccess access, std::function<void()> trigger,
+void AdminHttp::enable_reload(Access access, std::function<void()> trigger,
                               std::chrono::milliseconds wait_limit) {
   impl_->handlers.reload_access = access;
   impl_->handlers.reload_trigger = std::move(trigger);
   impl_->handlers.reload_wait = wait_limit;
+}
+
+void AdminHttp::enable_tap(Access access) {
+  impl_->handlers.tap_enabled = true;   // off still answers, with 403 and why
+  impl_->handlers.tap_access = access;
 }
 
 Status AdminHttp::start(const std::string& listen, ReadyFn ready) {
@@ -280,8 +482,10 @@ Status AdminHttp::start(const std::string& listen, ReadyFn ready) {
   std::string shown = addr.is_v6() ? "[" + host + "]" : host;
   log::info("http", "admin endpoint listening",
             log::kv("address", shown + ":" + std::to_string(impl_->port)) +
-                log::kv("paths", impl_->handlers.reload_trigger ? "/metrics /health /ready /api/reload"
-                                                                : "/metrics /health /ready"));
+                log::kv("paths", std::string("/metrics /health /ready") +
+                                     (impl_->handlers.reload_trigger ? " /api/reload" : "") +
+                                     (impl_->handlers.tap_access != Access::kOff
+                                          ? " /api/tap" : "")));
   return Status::ok();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// The admin HTTP endpoint: /metrics (Prometheus text), /health, /ready and POST /api/reload. One thread runs an
+// The admin HTTP endpoint: /metrics (Prometheus text), /health, /ready, POST /api/reload and
+// GET /api/tap (a live stream of events at a tap point, see tap_hub.h). One thread runs an
 // io_context; requests are tiny and rare, so one connection at a time per strand is plenty.
 // At most kMaxConnections are open (the oldest is closed for a new one), each for at most
 // kIoTimeout per step.
@@ -24,11 +25,17 @@ class AdminHttp {
   AdminHttp(const AdminHttp&) = delete;
   AdminHttp& operator=(const AdminHttp&) = delete;
 
+  // Who may use a path: nobody, clients on 127.0.0.1/::1, anyone who reaches the endpoint.
+  enum class Access { kOff, kLoopback, kAny };
+
   // POST /api/reload: who may ask, how to start a reload, and how long to wait for its outcome
   // (ReloadOutcomes) before answering 504. Before start(); without it the path is 404.
-  enum class ReloadAccess { kOff, kLoopback, kAny };
-  void enable_reload(ReloadAccess access, std::function<void()> trigger,
+  void enable_reload(Access access, std::function<void()> trigger,
                      std::chrono::milliseconds wait_limit);
+
+  // GET /api/tap: who may tap (service.tap; kOff answers 403). Before start(); without it the
+  // path is 404.
+  void enable_tap(Access access);
 
   // Binds `listen` ("host:port"; port 0 picks one) and starts the thread.
   Status start(const std::string& listen, ReadyFn ready);

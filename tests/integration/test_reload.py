@@ -6,6 +6,8 @@ import json
 import os
 import re
 import socket
+import threading
+import time
 
 import support
 from ops_support import admin_port, get
@@ -140,6 +142,161 @@ routes:
                          what="rejection")
         self.assertEqual(d.wait(timeout=60), 0)
         self.assertEqual(sorted(seqs(f"{self.tmp}/a")), list(range(N)))
+
+
+class ReloadInPlaceTest(support.TestCase):
+    """A reload that changes one output's settings swaps that output only: the input keeps
+    reading through it (one pipeline start, checkpoints moving, the other output growing),
+    every event reaches each output exactly once, and an output whose new settings cannot
+    start is reported as a failed reload while the pipeline goes on."""
+    N = 15000
+
+    def config(self, b_dir, b_extra=""):
+        return f"""
+service:
+  state_dir: {self.tmp}/state
+  exit_when_done: true
+  drain_timeout: 30s
+  checkpoint_interval: 100ms
+inputs:
+  gen: {{type: generate, count: {self.N}, rate: 3000, batch_events: 50, message_size: 32}}
+outputs:
+  a: {{type: file, path: "{self.tmp}/a/{{input}}.log"}}
+  b: {{type: file, path: "{self.tmp}/{b_dir}/{{input}}.log"{b_extra}}}
+routes:
+  - match: ["*"]
+    outputs: [a, b]
+"""
+
+    def checkpoint(self):
+        try:
+            with open(f"{self.tmp}/state/checkpoints.json") as f:
+                return json.load(f)["streams"]["generate:gen"]["offset"]
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    def test_reloading_one_output_keeps_the_input_and_the_other_output_running(self):
+        d = self.daemon(self.config("b1")).start()
+        support.wait_for(lambda: len(seqs(f"{self.tmp}/a")) >= 3000, timeout=support.scaled(30),
+                         what="first events in output a")
+        samples = []   # (time, checkpoint, events in a)
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                samples.append((time.monotonic(), self.checkpoint(), len(seqs(f"{self.tmp}/a"))))
+                time.sleep(0.02)
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        time.sleep(0.5)
+        with open(d.config_path, "w") as f:
+            f.write(self.config("b2"))
+        t0 = time.monotonic()
+        r = support.run_logship(["reload", "-c", d.config_path])
+        t1 = time.monotonic()
+        time.sleep(0.5)
+        stop.set()
+        sampler.join()
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        log = d.stderr()
+        self.assertIn('msg="output replaced while the pipeline runs" output=b', log)
+        self.assertIn("replaced_outputs=b kept_running=inputs,processors,routes,a", log)
+        self.assertEqual(log.count('msg="pipeline started"'), 1, "the input was restarted")
+        # Around the reload the checkpoint and output a kept moving: no stop of the input.
+        around = [s for s in samples if t0 - 0.5 <= s[0] <= t1 + 0.5]
+        self.assertGreater(around[-1][1], around[0][1], "checkpoint did not move")
+        self.assertGreater(around[-1][2], around[0][2], "output a did not grow")
+        moves = [s[0] for prev, s in zip(around, around[1:]) if s[1] != prev[1]]
+        gaps = [b - a for a, b in zip(moves, moves[1:])]
+        self.assertLess(max(gaps), 0.5, f"the checkpoint stood still for {max(gaps):.2f}s")
+
+        # New settings that cannot start (the disk buffer's directory cannot be made): the
+        # command says so, and the pipeline goes on with the running config.
+        os.makedirs(f"{self.tmp}/state", exist_ok=True)
+        with open(f"{self.tmp}/state/buffer", "w") as f:
+            f.write("not a directory")
+        with open(d.config_path, "w") as f:
+            f.write(self.config("b2", ", buffer: {type: disk}"))
+        r = support.run_logship(["reload", "-c", d.config_path])
+        self.assertEqual(r.returncode, 1, r.stderr.decode())
+        self.assertIn("the new config did not start; the previous one runs again", r.stderr.decode())
+        self.assertIn("output b", r.stderr.decode())
+
+        self.assertEqual(d.wait(timeout=support.scaled(60)), 0, d.stderr())
+        a = seqs(f"{self.tmp}/a")
+        self.assertEqual(sorted(a), list(range(self.N)), "a lost or duplicated events")
+        b1, b2 = seqs(f"{self.tmp}/b1"), seqs(f"{self.tmp}/b2")
+        self.assertGreater(len(b1), 0)
+        self.assertGreater(len(b2), 0)
+        self.assertEqual(sorted(b1 + b2), list(range(self.N)), "b lost or duplicated events")
+        self.assertLess(max(b1), min(b2), "b's old settings wrote after its new ones")
+        self.assertEqual(self.checkpoint(), self.N)
+
+
+class ReloadInPlaceDockerTest(support.TestCase):
+    """The same with the docker input under a generated load (a fake Docker tree written at
+    ~3,000 lines/s): b's settings change mid-load; the input keeps its open file and position
+    (one pipeline start, its checkpoint moving through the reload), a gets every line once, b's
+    two directories together get every line once."""
+    N = 12000
+
+    def config(self, b_dir):
+        return f"""
+service:
+  state_dir: {self.tmp}/state
+  drain_timeout: 30s
+  checkpoint_interval: 100ms
+inputs:
+  containers: {{type: docker, docker_root: {self.tmp}/docker, rescan_interval: 200ms}}
+outputs:
+  a: {{type: file, path: "{self.tmp}/a/{{container_name}}.log"}}
+  b: {{type: file, path: "{self.tmp}/{b_dir}/{{container_name}}.log"}}
+"""
+
+    def checkpoint(self):
+        try:
+            with open(f"{self.tmp}/state/checkpoints.json") as f:
+                return sum(s.get("offset", 0) for s in json.load(f)["streams"].values())
+        except (OSError, ValueError, KeyError, AttributeError):
+            return 0
+
+    def test_reloading_one_output_while_the_docker_input_is_under_load(self):
+        from test_docker_input import DockerTree, docker_line
+        tree = DockerTree(f"{self.tmp}/docker")
+        log = tree.create("c" * 64, "loadgen")
+        d = self.daemon(self.config("b1")).start()
+
+        def write():
+            with open(log, "ab") as f:
+                for i in range(0, self.N, 30):
+                    f.write(b"".join(docker_line(f"seq={j} payload\n") for j in range(i, i + 30)))
+                    f.flush()
+                    time.sleep(0.01)
+        writer = threading.Thread(target=write)
+        writer.start()
+        support.wait_for(lambda: len(seqs(f"{self.tmp}/a")) >= 2000, timeout=support.scaled(30),
+                         what="first lines in output a")
+        before = (self.checkpoint(), len(seqs(f"{self.tmp}/a")))
+        with open(d.config_path, "w") as f:
+            f.write(self.config("b2"))
+        r = support.run_logship(["reload", "-c", d.config_path])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        time.sleep(0.3)
+        after = (self.checkpoint(), len(seqs(f"{self.tmp}/a")))
+        self.assertGreater(after[0], before[0], "checkpoint did not move through the reload")
+        self.assertGreater(after[1], before[1], "output a did not grow through the reload")
+        writer.join()
+        support.wait_for(lambda: len(seqs(f"{self.tmp}/a")) == self.N and
+                         len(seqs(f"{self.tmp}/b1")) + len(seqs(f"{self.tmp}/b2")) >= self.N,
+                         timeout=support.scaled(30), what="every line on both outputs")
+        self.assertEqual(d.stop(), 0, d.stderr())
+        text = d.stderr()
+        self.assertEqual(text.count('msg="pipeline started"'), 1, "the input was restarted")
+        self.assertIn("replaced_outputs=b kept_running=inputs,processors,routes,a", text)
+        self.assertEqual(sorted(seqs(f"{self.tmp}/a")), list(range(self.N)))
+        b1, b2 = seqs(f"{self.tmp}/b1"), seqs(f"{self.tmp}/b2")
+        self.assertGreater(len(b2), 0)
+        self.assertEqual(sorted(b1 + b2), list(range(self.N)), "b lost or duplicated lines")
 
 
 class ReloadOutcomeTest(support.TestCase):

@@ -139,3 +139,51 @@ TEST(TopologyReadyTest, DataLostByAnInputTurnsReadyRedUntilTheNextPipeline) {
 
 }  // namespace
 }  // namespace logship
+
+namespace logship {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace pipeline_test;
+
+// The output's settings change while its queue is full and its deliveries hang: the new runner
+// gets the whole queue (the hung deliveries first, given up at the deadline), so every event
+// reaches the new settings exactly once and in order, the input never restarts and the
+// checkpoint ends at the last event.
+TEST(TopologyReplaceOutputTest, TheQueueMovesToTheNewRunnerWholeAndInOrder) {
+  constexpr int kBatches = 200, kPerBatch = 100;
+  std::atomic<int> emitted{0};
+  Recorder old_rec, new_rec;
+  old_rec.gate_open = false;
+  auto input = [&] { return std::make_unique<CountingInput>(kBatches, kPerBatch, &emitted); };
+  const std::string dir = fresh_dir("replace_output");
+  Topology topo(make_config(dir, input, [&] { return std::make_unique<RecordingOutput>(&old_rec, 2); }));
+  ASSERT_TRUE(topo.start().is_ok());
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(old_rec.mu);
+    return old_rec.parked.size() == 2;
+  }));
+  std::this_thread::sleep_for(100ms);   // the queue fills behind them; the input pauses
+  const int paused_at = emitted.load();
+  EXPECT_LT(paused_at, kBatches);
+
+  config::Config next = make_config(dir, input, [&] {
+    return std::make_unique<RecordingOutput>(&new_rec, 2);
+  });
+  ASSERT_TRUE(topo.replace_outputs(next, {"out"}, 200ms).is_ok());
+  ASSERT_TRUE(eventually([&] { return emitted.load() == kBatches; }));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(new_rec.mu);
+    return new_rec.offsets.size() == static_cast<std::size_t>(kBatches * kPerBatch);
+  }));
+  EXPECT_TRUE(topo.stop(5s));
+  EXPECT_TRUE(old_rec.offsets.empty());
+  ASSERT_EQ(new_rec.offsets.size(), static_cast<std::size_t>(kBatches * kPerBatch));
+  for (std::size_t i = 0; i < new_rec.offsets.size(); ++i) ASSERT_EQ(new_rec.offsets[i], i);
+  ASSERT_TRUE(topo.checkpoints().get("counting"));
+  EXPECT_EQ(topo.checkpoints().get("counting")->offset,
+            static_cast<uint64_t>(kBatches * kPerBatch));
+}
+
+}  // namespace
+}  // namespace logship
