@@ -23,6 +23,7 @@ std::string_view memory_part_name(MemoryPart p) {
     case MemoryPart::kMultiline: return "multiline";
     case MemoryPart::kPartialLines: return "partial_lines";
     case MemoryPart::kReadBuffers: return "read_buffers";
+    case MemoryPart::kDelayed: return "delayed";
   }
   return "output_queues";
 }

@@ -1,7 +1,7 @@
 #pragma once
 // One process-wide memory budget (service.memory_limit). Every buffer that holds events
 // charges the part it belongs to: output queues, the disk buffer's read-back, multiline and
-// partial-line holds, input read buffers. Inputs pause in StreamHandle::emit before the budget
+// partial-line holds, input read buffers, throttle delays. Inputs pause in StreamHandle::emit before the budget
 // is exceeded, the way they pause for a full output queue, and resume as outputs deliver.
 // /metrics shows logship_memory_bytes{part=...} and logship_memory_limit_bytes.
 //
@@ -23,11 +23,13 @@ enum class MemoryPart : unsigned char {
   kMultiline,      // groups a multiline processor holds across batches
   kPartialLines,   // Docker/CRI partial chunks waiting for their last part
   kReadBuffers,    // input read buffers and incomplete lines waiting for their '\n'
+  kDelayed,        // events a throttle in delay mode holds back until its key has tokens
 };
 inline constexpr MemoryPart kAllMemoryParts[] = {MemoryPart::kOutputQueues,
                                                  MemoryPart::kDiskReadBack, MemoryPart::kMultiline,
                                                  MemoryPart::kPartialLines,
-                                                 MemoryPart::kReadBuffers};
+                                                 MemoryPart::kReadBuffers,
+                                                 MemoryPart::kDelayed};
 inline constexpr std::size_t kMemoryParts = std::size(kAllMemoryParts);
 std::string_view memory_part_name(MemoryPart p);
 

@@ -244,9 +244,9 @@ class ModifyProcessor final : public Processor {
         write_cached(batch, e, set_keys_[i], value_of(batch, e, s_->set[i], set_values_[i]));
       }
       for (std::size_t i = 0; i < s_->add.size(); ++i) {
-        if (!get(e, s_->add[i].field)) {
-          write_cached(batch, e, add_keys_[i], value_of(batch, e, s_->add[i], add_values_[i]));
-        }
+        // The message is always there; a missing field is appended without a second scan.
+        if (is_message(add_keys_[i]) || e.find(add_keys_[i]) != nullptr) continue;
+        e.fields.push_back(Field{add_keys_[i], value_of(batch, e, s_->add[i], add_values_[i])});
       }
       for (const auto& [field, to] : s_->convert) {
         auto v = get(e, field);
