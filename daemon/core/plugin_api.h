@@ -78,6 +78,10 @@ class Processor {
   // Emits held events into `out` whose flush time passed, or all of them when `force`.
   virtual void flush(Batch& out, TimePoint now, bool force) {}
   virtual std::optional<TimePoint> next_flush() const { return std::nullopt; }
+  // True while the processor holds more than it may (a throttle in delay mode over its bound):
+  // the stream's reader then waits in emit, flushing as next_flush() comes due, until it is
+  // false again, as it waits for a full output queue. Only time must be able to end it.
+  virtual bool over_hold_limit() const { return false; }
 };
 
 // Why events can never be delivered, whatever the wait: they are dead-lettered and acknowledged

@@ -1,5 +1,7 @@
 #include "daemon/pipeline/content_router.h"
 
+#include <algorithm>
+
 namespace logship {
 
 ContentRouter::ContentRouter(std::vector<RouteRule> rules, std::atomic<uint64_t>* dropped)
@@ -7,6 +9,7 @@ ContentRouter::ContentRouter(std::vector<RouteRule> rules, std::atomic<uint64_t>
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     if (rules_[i].unmatched) unmatched_ = static_cast<int>(i);
     rules_[i].source_only = rules_[i].condition && rules_[i].condition->source_only();
+    if (rules_[i].condition && !rules_[i].source_only) per_event_ = true;
   }
 }
 
@@ -26,7 +29,9 @@ void ContentRouter::split(BatchPtr batch, std::vector<BatchPtr>* parts) {
       source_false |= uint64_t{1} << r;
     }
   }
-  for (std::size_t e = 0; e < events.size(); ++e) {
+  // Without a condition on the events themselves every event goes the same way: decided once.
+  const std::size_t decide = per_event_ ? events.size() : std::min<std::size_t>(events.size(), 1);
+  for (std::size_t e = 0; e < decide; ++e) {
     uint64_t bits = 0;
     for (std::size_t r = 0; r < rules_.size(); ++r) {
       const RouteRule& rule = rules_[r];
@@ -48,6 +53,13 @@ void ContentRouter::split(BatchPtr batch, std::vector<BatchPtr>* parts) {
       }
     }
     taken_[e] = bits;
+  }
+  if (!per_event_ && !events.empty()) {
+    std::fill(taken_.begin() + 1, taken_.end(), taken_.front());
+    for (std::size_t r = 0; r < rules_.size(); ++r) {
+      if (counts_[r] != 0) counts_[r] = events.size();
+    }
+    if (dropped != 0) dropped = events.size();
   }
   if (dropped != 0 && dropped_ != nullptr) dropped_->fetch_add(dropped, std::memory_order_relaxed);
   // The last rule taking every event gets the batch itself; the others get copies.

@@ -36,6 +36,7 @@ class ContentRouter {
   std::vector<RouteRule> rules_;
   std::atomic<uint64_t>* dropped_;
   int unmatched_ = -1;
+  bool per_event_ = false;   // some rule tests the events, not only their source
   std::vector<uint64_t> taken_;   // per event: bit i set when rule i takes it (reused)
   std::vector<std::size_t> counts_;
   std::string scratch_;

@@ -57,8 +57,9 @@ class StreamPipeline final : public FlushableStream {
     for (const Event& e : batch->events()) bytes += e.message.size();
     bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
     if (input_tap_->active()) input_tap_->offer(*batch);
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     bool ok = run_before_routing(0, std::move(batch));
+    while (ok && over_hold_limit()) ok = wait_for_release(lock);
     publish_next_flush();
     return ok;
   }
@@ -108,6 +109,34 @@ class StreamPipeline final : public FlushableStream {
     }
     publish_next_flush();
     return ok;
+  }
+
+  bool over_hold_limit() const {
+    for (const auto& p : before_) {
+      if (p->over_hold_limit()) return true;
+    }
+    for (const Branch& b : branches_) {
+      for (const auto& p : b.processors) {
+        if (p->over_hold_limit()) return true;
+      }
+    }
+    return false;
+  }
+
+  // Backpressure from a processor's hold (a throttle in delay mode): the reader sleeps until
+  // the hold's next release is due (the lock let go, so the flusher may release it meanwhile),
+  // then flushes what came due. False once the drain deadline passed.
+  bool wait_for_release(std::unique_lock<std::mutex>& lock) {
+    constexpr auto kLongestSleep = std::chrono::milliseconds(50);
+    const TimePoint now = SteadyClock::now();
+    auto next = next_flush_locked();
+    TimePoint until = now + kLongestSleep;
+    if (next && *next < until) until = *next;
+    lock.unlock();
+    if (until > now) std::this_thread::sleep_until(until);
+    lock.lock();
+    if (abort_.load(std::memory_order_relaxed)) return false;
+    return flush_locked(false);
   }
 
   std::optional<TimePoint> next_flush_locked() const {

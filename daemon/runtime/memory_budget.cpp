@@ -27,6 +27,7 @@ std::string_view memory_part_name(MemoryPart p) {
     case MemoryPart::kPluginPending: return "docker_plugin_pending";
     case MemoryPart::kJournaldPending: return "journald_partial_lines";
     case MemoryPart::kRequestBodies: return "otlp_request_bodies";
+    case MemoryPart::kDelayed: return "delayed";
   }
   return "output_queues";
 }

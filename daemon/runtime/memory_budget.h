@@ -2,7 +2,8 @@
 // One process-wide memory budget (service.memory_limit). Every buffer that holds events
 // charges the part it belongs to: output queues, the disk buffer's read-back, multiline and
 // partial-line holds, input read buffers, the Kafka client's queue, the docker_plugin FIFOs'
-// pending bytes, journald's held partial lines, the otlp input's request bodies. Inputs pause in StreamHandle::emit before the budget
+// pending bytes, journald's held partial lines, the otlp input's request bodies, throttle
+// delays. Inputs pause in StreamHandle::emit before the budget
 // is exceeded, the way they pause for a full output queue, and resume as outputs deliver.
 // /metrics shows logship_memory_bytes{part=...} and logship_memory_limit_bytes.
 //
@@ -29,11 +30,13 @@ enum class MemoryPart : unsigned char {
                    // the spool refused
   kJournaldPending,   // journald: Docker partial lines held for their last part
   kRequestBodies,     // otlp input: request bodies received and not answered yet
+  kDelayed,           // events a throttle in delay mode holds back until its key has tokens
 };
 inline constexpr MemoryPart kAllMemoryParts[] = {
-    MemoryPart::kOutputQueues, MemoryPart::kDiskReadBack,   MemoryPart::kMultiline,
-    MemoryPart::kPartialLines, MemoryPart::kReadBuffers,    MemoryPart::kKafkaQueue,
-    MemoryPart::kPluginPending, MemoryPart::kJournaldPending, MemoryPart::kRequestBodies};
+    MemoryPart::kOutputQueues,  MemoryPart::kDiskReadBack,    MemoryPart::kMultiline,
+    MemoryPart::kPartialLines,  MemoryPart::kReadBuffers,     MemoryPart::kKafkaQueue,
+    MemoryPart::kPluginPending, MemoryPart::kJournaldPending, MemoryPart::kRequestBodies,
+    MemoryPart::kDelayed};
 inline constexpr std::size_t kMemoryParts = std::size(kAllMemoryParts);
 std::string_view memory_part_name(MemoryPart p);
 

@@ -1,5 +1,6 @@
 // The modify processor: shapes event fields. Operations run in a fixed order, whatever their
-// order in the YAML: rename, copy, set, add, convert, lowercase, uppercase, truncate, remove.
+// order in the YAML: flatten, rename, copy, set, add, convert, lowercase, uppercase, truncate,
+// remove, nest (flatten first so the others see its fields, nest last so it gathers theirs).
 // `message` names the event's message in every operation that reads or writes a value.
 #include <charconv>
 #include <cmath>
@@ -10,6 +11,8 @@
 #include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "processors/modify/flatten.h"
+#include "processors/modify/nest.h"
 
 namespace logship::plugins {
 namespace {
@@ -20,6 +23,8 @@ struct ModifyOptions {
   StringMap set, add, rename, copy, convert, truncate;
   std::vector<std::string> remove, lowercase, uppercase;
   std::string truncate_marker = "...";
+  modify::NestOptions nest;
+  modify::FlattenOptions flatten;
 
   static const config::OptionSchema<ModifyOptions>& schema() {
     using S = config::OptionSchema<ModifyOptions>;
@@ -40,7 +45,13 @@ struct ModifyOptions {
                  "truncate_marker appended).")
             .add("truncate_marker", &ModifyOptions::truncate_marker,
                  "Appended to a value truncate cut.")
-            .add("remove", &ModifyOptions::remove, "Fields to remove.");
+            .add("remove", &ModifyOptions::remove, "Fields to remove.")
+            .add("flatten", &ModifyOptions::flatten,
+                 "Object fields made top-level fields: {fields: [kubernetes], separator: \".\", "
+                 "max_depth: 0, keep_name: true, add_prefix: \"\"}.")
+            .add("nest", &ModifyOptions::nest,
+                 "Fields moved under one object field: {under: http, fields: [status, \"http_*\"], "
+                 "remove_prefix: \"http_\"}.");
     return s;
   }
 };
@@ -63,7 +74,12 @@ struct ModifySetup {
   std::vector<std::pair<std::string, std::size_t>> truncate;
   std::vector<std::string> remove, lowercase, uppercase;
   std::string marker;
+  modify::NestOptions nest;
+  modify::FlattenOptions flatten;
+  bool nests = false, flattens = false;
   std::atomic<uint64_t>* convert_failed = nullptr;
+  std::atomic<uint64_t>* collisions = nullptr;
+  std::atomic<uint64_t>* not_object = nullptr;
 
   static std::shared_ptr<const ModifySetup> build(const ModifyOptions& o,
                                                   const std::string& context, std::string* why) {
@@ -120,13 +136,38 @@ struct ModifySetup {
     s->lowercase = o.lowercase;
     s->uppercase = o.uppercase;
     s->marker = o.truncate_marker;
-    if (s->rename.empty() && s->copy.empty() && s->set.empty() && s->add.empty() &&
-        s->convert.empty() && s->truncate.empty() && s->remove.empty() && s->lowercase.empty() &&
-        s->uppercase.empty()) {
-      *why = "no operation: give set, add, rename, copy, remove, convert, lowercase, uppercase "
-             "or truncate";
+    s->nest = o.nest;
+    s->nests = !o.nest.under.empty() || !o.nest.fields.empty();
+    if (s->nests && (o.nest.under.empty() || o.nest.fields.empty())) {
+      *why = "nest: give both under and fields";
       return nullptr;
     }
+    if (s->nests && o.nest.under == "message") {
+      *why = "nest.under: the message is a string, not an object; name a field";
+      return nullptr;
+    }
+    s->flatten = o.flatten;
+    s->flattens = !o.flatten.fields.empty();
+    if (!s->flattens && (o.flatten.separator != "." || o.flatten.max_depth != 0 ||
+                         !o.flatten.keep_name || !o.flatten.add_prefix.empty())) {
+      *why = "flatten: give the fields to flatten";
+      return nullptr;
+    }
+    if (s->rename.empty() && s->copy.empty() && s->set.empty() && s->add.empty() &&
+        s->convert.empty() && s->truncate.empty() && s->remove.empty() && s->lowercase.empty() &&
+        s->uppercase.empty() && !s->nests && !s->flattens) {
+      *why = "no operation: give set, add, rename, copy, remove, convert, lowercase, uppercase, "
+             "truncate, flatten or nest";
+      return nullptr;
+    }
+    const std::string processor = "processor=\"" + parsers::processor_name(context) + "\"";
+    s->collisions = &Metrics::global().counter(
+        "logship_modify_collisions_total", processor,
+        "Fields flatten or nest replaced by another of the same name, and nests skipped because "
+        "the target held no object");
+    s->not_object = &Metrics::global().counter(
+        "logship_modify_not_object_total", processor,
+        "Fields flatten left as they were because they held no JSON object");
     s->convert_failed = &Metrics::global().counter(
         "logship_modify_convert_failed_total",
         "processor=\"" + parsers::processor_name(context) + "\"",
@@ -170,14 +211,18 @@ void erase(Event& e, std::string_view key) {
 
 class ModifyProcessor final : public Processor {
  public:
-  explicit ModifyProcessor(std::shared_ptr<const ModifySetup> setup) : s_(std::move(setup)) {}
+  explicit ModifyProcessor(std::shared_ptr<const ModifySetup> setup)
+      : s_(std::move(setup)), nester_(s_->nest), flattener_(s_->flatten) {}
 
   void process(Batch& batch) override {
     if (batch.size() == 0) return;
     prepare(batch);
-    uint64_t failed = 0;
+    uint64_t failed = 0, collisions = 0;
+    modify::FlattenCounts flattened;
     const std::size_t grows = s_->set.size() + s_->add.size() + s_->copy.size();
+    const std::string_view under = s_->nests ? batch.copy(s_->nest.under) : std::string_view();
     for (Event& e : batch.events()) {
+      if (s_->flattens) flattener_.apply(batch, e, &flattened);
       // One allocation for the fields this event may gain, not one per doubling.
       if (e.fields.capacity() < e.fields.size() + grows) e.fields.reserve(e.fields.size() + grows);
       for (std::size_t i = 0; i < s_->rename.size(); ++i) {
@@ -199,9 +244,9 @@ class ModifyProcessor final : public Processor {
         write_cached(batch, e, set_keys_[i], value_of(batch, e, s_->set[i], set_values_[i]));
       }
       for (std::size_t i = 0; i < s_->add.size(); ++i) {
-        if (!get(e, s_->add[i].field)) {
-          write_cached(batch, e, add_keys_[i], value_of(batch, e, s_->add[i], add_values_[i]));
-        }
+        // The message is always there; a missing field is appended without a second scan.
+        if (is_message(add_keys_[i]) || e.find(add_keys_[i]) != nullptr) continue;
+        e.fields.push_back(Field{add_keys_[i], value_of(batch, e, s_->add[i], add_values_[i])});
       }
       for (const auto& [field, to] : s_->convert) {
         auto v = get(e, field);
@@ -217,8 +262,14 @@ class ModifyProcessor final : public Processor {
       for (const auto& f : s_->uppercase) change_case(batch, e, f, true);
       for (const auto& [field, max] : s_->truncate) cut(batch, e, field, max);
       for (const auto& f : s_->remove) erase(e, f);
+      if (s_->nests) collisions += nester_.apply(batch, e, under);
     }
     if (failed != 0) s_->convert_failed->fetch_add(failed, std::memory_order_relaxed);
+    collisions += flattened.collisions;
+    if (collisions != 0) s_->collisions->fetch_add(collisions, std::memory_order_relaxed);
+    if (flattened.not_object != 0) {
+      s_->not_object->fetch_add(flattened.not_object, std::memory_order_relaxed);
+    }
   }
 
  private:
@@ -345,6 +396,8 @@ class ModifyProcessor final : public Processor {
   }
 
   std::shared_ptr<const ModifySetup> s_;
+  modify::Nester nester_;
+  modify::Flattener flattener_;
   std::string buf_;
   std::vector<std::string_view> set_keys_, set_values_, add_keys_, add_values_, rename_to_,
       copy_to_;
@@ -355,7 +408,8 @@ class ModifyProcessor final : public Processor {
 const PluginInfo& modify_processor() {
   static const PluginInfo info{
       PluginKind::kProcessor, "modify",
-      "Sets, adds, renames, copies, removes, converts, re-cases and truncates fields.",
+      "Sets, adds, renames, copies, removes, converts, re-cases, truncates, flattens and nests "
+      "fields.",
       &schema_of<ModifyOptions>, nullptr,
       &parsers::bind_shared<ModifyOptions, ModifySetup, ModifyProcessor>};
   return info;

@@ -1,9 +1,14 @@
 // The throttle processor: a token bucket per key (e.g. per container): `rate` events a second,
-// bursts up to `burst`. Events over the limit are dropped and counted. The buckets are shared by
-// every stream the processor runs on, so a key may span streams (one image, many containers).
+// bursts up to `burst`. The buckets are shared by every stream the processor runs on, so a key
+// may span streams (one image, many containers).
 //
-// Holding over-limit events back instead of dropping them (a delay mode) is left out: the
-// processor runs on the input's thread, and waiting there would stall every key of the stream.
+// Over the limit, `mode: drop` drops events and counts them. `mode: delay` holds them back in a
+// queue per key (delay_queue.h) and lets them go as the key's bucket refills, from the next
+// batch of the stream or from the flusher (next_flush), so only that key's lines arrive late;
+// the other keys of the stream pass as before. A key with held events passes nothing new ahead
+// of them, so each key keeps its order. The hold is charged to the memory budget and bounded by
+// max_delayed_bytes: over it the stream's reader waits (over_hold_limit), as for a full output
+// queue, until tokens released enough; nothing is dropped.
 #include <algorithm>
 #include <mutex>
 #include <unordered_map>
@@ -11,9 +16,11 @@
 #include "daemon/core/clock.h"
 #include "daemon/core/field_template.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "processors/throttle/delay_queue.h"
 
 namespace logship::plugins {
 namespace {
@@ -23,6 +30,8 @@ struct ThrottleOptions {
   int64_t burst = 0;
   std::string key = "{container_name}";
   int64_t max_keys = 10000;
+  std::string mode = "drop";
+  config::ByteSize max_delayed_bytes = config::operator""_MiB(4);
 
   static const config::OptionSchema<ThrottleOptions>& schema() {
     using S = config::OptionSchema<ThrottleOptions>;
@@ -42,7 +51,16 @@ struct ThrottleOptions {
                  "any field ({level}); \"\" for one bucket.")
             .add("max_keys", &ThrottleOptions::max_keys,
                  "Buckets kept at most; full buckets (idle keys) are forgotten first.",
-                 config::at_least<int64_t>(1, "1"));
+                 config::at_least<int64_t>(1, "1"))
+            .add("mode", &ThrottleOptions::mode,
+                 "Over the limit: drop = events are dropped and counted; delay = the key's events "
+                 "are held back and pass as its bucket refills (late but complete, in order; "
+                 "other keys unaffected).",
+                 config::one_of({"drop", "delay"}))
+            .add("max_delayed_bytes", &ThrottleOptions::max_delayed_bytes,
+                 "delay: events held per stream at most (charged to service.memory_limit); "
+                 "beyond, the stream's reading pauses until tokens release them.",
+                 config::at_least(config::ByteSize(1024), "1KiB"));
     return s;
   }
 };
@@ -54,17 +72,19 @@ struct Bucket {
   TimePoint last{};
 };
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+using throttle::StringHash;
 
 struct ThrottleSetup {
   double rate = 0;
   double burst = 0;
   std::size_t max_keys = 0;
   FieldTemplate key{""};
+  bool delay = false;
+  std::size_t max_delayed_bytes = 0;
   std::atomic<uint64_t>* dropped = nullptr;
+  std::atomic<uint64_t>* delayed = nullptr;
+  std::atomic<int64_t>* held_events = nullptr;
+  std::atomic<int64_t>* held_bytes = nullptr;
   mutable std::mutex mu;
   mutable std::unordered_map<std::string, Bucket, StringHash, std::equal_to<>> buckets;
 
@@ -75,11 +95,38 @@ struct ThrottleSetup {
     s->burst = o.burst > 0 ? static_cast<double>(o.burst) : std::max(1.0, o.rate);
     s->max_keys = static_cast<std::size_t>(o.max_keys);
     s->key = FieldTemplate(o.key, append_raw);
-    s->dropped = &Metrics::global().counter(
-        "logship_processor_dropped_total",
-        "processor=\"" + parsers::processor_name(context) + "\",reason=\"throttle\"",
-        "Events dropped by a processor, per reason");
+    s->delay = o.mode == "delay";
+    s->max_delayed_bytes = static_cast<std::size_t>(o.max_delayed_bytes.bytes);
+    const std::string processor = "processor=\"" + parsers::processor_name(context) + "\"";
+    if (!s->delay) {
+      s->dropped = &Metrics::global().counter("logship_processor_dropped_total",
+                                              processor + ",reason=\"throttle\"",
+                                              "Events dropped by a processor, per reason");
+      return s;
+    }
+    s->delayed = &Metrics::global().counter(
+        "logship_throttle_delayed_total", processor,
+        "Events a throttle in delay mode held back because their key had no token");
+    s->held_events = &Metrics::global().gauge(
+        "logship_throttle_held_events", processor,
+        "Events a throttle in delay mode holds right now, all streams together");
+    s->held_bytes = &Metrics::global().gauge(
+        "logship_throttle_held_bytes", processor,
+        "Bytes of the events a throttle in delay mode holds right now (memory budget part "
+        "\"delayed\")");
     return s;
+  }
+
+  // When `key` has (or had) a token again, from its bucket's last state: a fixed time, not
+  // "now", so a caller comparing it with its own earlier clock reading sees it due. Caller
+  // holds `mu`.
+  TimePoint refill_time(std::string_view key) const {
+    auto it = buckets.find(key);
+    if (it == buckets.end()) return TimePoint{};   // forgotten: full again
+    const Bucket& b = it->second;
+    if (b.tokens >= 1) return b.last;
+    return b.last + std::chrono::ceil<SteadyClock::duration>(
+                        std::chrono::duration<double>((1 - b.tokens) / rate));
   }
 
   // Takes a token of `key` at `now`; false when its bucket is empty. Caller holds `mu`.
@@ -90,9 +137,11 @@ struct ThrottleSetup {
       it = buckets.emplace(std::string(key), Bucket{burst, now}).first;
     }
     Bucket& b = it->second;
-    const double elapsed = std::chrono::duration<double>(now - b.last).count();
+    // Streams share buckets and read the clock on their own: a `now` older than the bucket's
+    // last look adds nothing (and takes nothing away).
+    const double elapsed = std::max(0.0, std::chrono::duration<double>(now - b.last).count());
     b.tokens = std::min(burst, b.tokens + elapsed * rate);
-    b.last = now;
+    b.last = std::max(b.last, now);
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
@@ -116,18 +165,56 @@ class ThrottleProcessor final : public Processor {
  public:
   explicit ThrottleProcessor(std::shared_ptr<const ThrottleSetup> setup)
       : s_(std::move(setup)) {}
+  ~ThrottleProcessor() override {
+    if (!s_->delay) return;
+    s_->held_events->fetch_sub(static_cast<int64_t>(counted_events_), std::memory_order_relaxed);
+    s_->held_bytes->fetch_sub(static_cast<int64_t>(counted_bytes_), std::memory_order_relaxed);
+  }
 
   void process(Batch& batch) override {
     auto& events = batch.events();
-    if (events.empty()) return;
+    if (events.empty() && held_.empty()) return;
     const SourceInfo& src = batch.source();
     const bool per_event = s_->key.varies_per_event(src) || s_->key.has_time();
-    if (!per_event) {
+    if (!per_event && !events.empty()) {
       key_.clear();
       s_->key.render(events.front(), src, &key_);
     }
     const TimePoint now = SteadyClock::now();
     std::lock_guard lock(s_->mu);
+    if (!s_->delay) {
+      drop_over_limit(batch, per_event, now);
+      return;
+    }
+    delay_over_limit(batch, per_event, now);
+  }
+
+  void flush(Batch& out, TimePoint now, bool force) override {
+    if (held_.empty()) return;
+    std::lock_guard lock(s_->mu);
+    release_due(out, now, force);
+    account();
+  }
+
+  std::optional<TimePoint> next_flush() const override {
+    if (held_.empty()) return std::nullopt;
+    std::optional<TimePoint> next;
+    std::lock_guard lock(s_->mu);
+    held_.for_each_key([&](std::string_view key) {
+      const TimePoint t = s_->refill_time(key);
+      if (!next || t < *next) next = t;
+    });
+    return next;
+  }
+
+  bool over_hold_limit() const override {
+    return s_->delay && held_.bytes() > s_->max_delayed_bytes;
+  }
+
+ private:
+  void drop_over_limit(Batch& batch, bool per_event, TimePoint now) {
+    auto& events = batch.events();
+    const SourceInfo& src = batch.source();
     auto gone = std::remove_if(events.begin(), events.end(), [&](const Event& e) {
       if (per_event) {
         key_.clear();
@@ -141,9 +228,67 @@ class ThrottleProcessor final : public Processor {
     s_->dropped->fetch_add(dropped, std::memory_order_relaxed);
   }
 
- private:
+  // Held events whose keys have tokens go first (appended, then rotated to the front: they are
+  // older than every event of this batch); then each event passes only when its key holds
+  // nothing and has a token, else it joins its key's queue.
+  void delay_over_limit(Batch& batch, bool per_event, TimePoint now) {
+    auto& events = batch.events();
+    const std::size_t n = events.size();
+    const std::size_t released = held_.empty() ? 0 : release_due(batch, now, false);
+    const SourceInfo& src = batch.source();
+    held_.begin_batch();
+    uint64_t delayed = 0;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (per_event) {
+        key_.clear();
+        s_->key.render(events[i], src, &key_);
+      }
+      if ((held_.empty() || !held_.holds(key_)) && s_->take(key_, now)) {
+        if (kept != i) events[kept] = std::move(events[i]);
+        ++kept;
+        continue;
+      }
+      held_.hold(key_, events[i], batch);
+      ++delayed;
+    }
+    held_.end_batch();
+    if (kept != n) {
+      events.erase(events.begin() + static_cast<std::ptrdiff_t>(kept),
+                   events.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    if (released != 0) {
+      std::rotate(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(kept),
+                  events.end());
+    }
+    if (delayed != 0) s_->delayed->fetch_add(delayed, std::memory_order_relaxed);
+    account();
+  }
+
+  // Caller holds s_->mu.
+  std::size_t release_due(Batch& out, TimePoint now, bool force) {
+    return held_.release(out, [&](std::string_view key) { return s_->take(key, now); }, force);
+  }
+
+  // The gauges and the memory budget follow the hold, once per batch.
+  void account() {
+    const uint64_t ev = held_.events();
+    const std::size_t by = held_.bytes();
+    s_->held_events->fetch_add(static_cast<int64_t>(ev) - static_cast<int64_t>(counted_events_),
+                               std::memory_order_relaxed);
+    s_->held_bytes->fetch_add(static_cast<int64_t>(by) - static_cast<int64_t>(counted_bytes_),
+                              std::memory_order_relaxed);
+    counted_events_ = ev;
+    counted_bytes_ = by;
+    charge_.set(by);
+  }
+
   std::shared_ptr<const ThrottleSetup> s_;
   std::string key_;
+  throttle::DelayQueue held_;
+  uint64_t counted_events_ = 0;
+  std::size_t counted_bytes_ = 0;
+  MemoryCharge charge_{MemoryPart::kDelayed};
 };
 
 }  // namespace
@@ -151,7 +296,8 @@ class ThrottleProcessor final : public Processor {
 const PluginInfo& throttle_processor() {
   static const PluginInfo info{
       PluginKind::kProcessor, "throttle",
-      "Token bucket per key (e.g. per container): events over rate/burst are dropped and counted.",
+      "Token bucket per key (e.g. per container): events over rate/burst are dropped and "
+      "counted, or with mode: delay held back until the key has tokens.",
       &schema_of<ThrottleOptions>, nullptr,
       &parsers::bind_shared<ThrottleOptions, ThrottleSetup, ThrottleProcessor>};
   return info;

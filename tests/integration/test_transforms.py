@@ -1,7 +1,8 @@
 """Transforms and routing by content on a fake Docker tree: a filter drops health checks, a
 modify adds fields, errors of containers labelled team=payments go to a second file and the rest
 to the first (exact record sets on both); a throttled noisy container beside a quiet one (the
-quiet one untouched, the noisy one's drops counted exactly on /metrics)."""
+quiet one untouched, the noisy one's drops counted exactly on /metrics); the same in
+`mode: delay` (the noisy one's lines all delivered, in order, late; the delays counted exactly)."""
 import json
 import os
 
@@ -127,6 +128,52 @@ outputs:
         msgs = sorted(r["message"] for r in support.read_file_output(out))
         self.assertEqual(msgs, sorted([f"noisy {i}" for i in range(50)] +
                                       [f"quiet {i}" for i in range(20)]))
+
+    def test_throttle_delay_holds_the_noisy_container_back_and_loses_nothing(self):
+        noisy = [f"noisy {i}" for i in range(300)]
+        quiet = [f"quiet {i}" for i in range(20)]
+        self.write("e" * 64, "noisy", {}, [("stdout", m) for m in noisy])
+        self.write("f" * 64, "quiet", {}, [("stdout", m) for m in quiet])
+        out = os.path.join(self.tmp, "out")
+        d = self.daemon(f"""
+service:
+  state_dir: {self.tmp}/state
+  http_listen: 127.0.0.1:0
+inputs:
+  containers:
+    type: docker
+    docker_root: {self.root}
+    rescan_interval: 200ms
+processors:
+  limit: {{type: throttle, rate: 100, burst: 50, key: "{{container_name}}", mode: delay}}
+outputs:
+  file: {{type: file, path: "{out}/{{container_name}}.log", compress: false}}
+""").start()
+        port = admin_port(d)
+        labels = '{processor="limit",type="throttle"}'
+
+        def lines(name):
+            path = os.path.join(out, f"{name}.log")
+            return [r["message"] for r in support.read_file_output(out, f"{name}.log")] \
+                if os.path.exists(path) else []
+
+        # 250 noisy lines wait for tokens at 100/s: 2.5 s. The quiet container does not wait.
+        support.wait_for(lambda: lines("quiet") == quiet, timeout=support.scaled(20),
+                         what="the quiet container's 20 lines")
+        self.assertLess(len(lines("noisy")), 300, "the quiet container waited for the noisy one")
+        support.wait_for(lambda: len(lines("noisy")) >= 300, timeout=support.scaled(30),
+                         what="all 300 noisy lines")
+        self.assertEqual(lines("noisy"), noisy)   # every line, once, in order
+        m = parse_metrics(get(port, "/metrics")[1])
+        self.assertEqual(m.get("logship_throttle_delayed_total" + labels), 250)
+        self.assertEqual(m.get("logship_throttle_held_events" + labels), 0)
+        self.assertEqual(m.get("logship_throttle_held_bytes" + labels), 0)
+        self.assertIsNone(m.get('logship_processor_dropped_total{processor="limit",'
+                                'reason="throttle",type="throttle"}'))
+        self.assertEqual(m.get('logship_output_events_total{output="file",type="file"}'), 320)
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(lines("noisy"), noisy)
+        self.assertEqual(lines("quiet"), quiet)
 
 
 if __name__ == "__main__":
