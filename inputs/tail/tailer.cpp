@@ -18,9 +18,33 @@ namespace logship::tail {
 struct Tailer::Tail {
   ~Tail() {
     if (fd >= 0) ::close(fd);
-    if (lag != nullptr) Metrics::global().remove(kLagMetric, lag_labels);
+    unpublish_lag();
   }
   static constexpr std::string_view kLagMetric = "logship_input_file_lag_bytes";
+  // The series of a file's lag exists while the file is open: a file closed while idle costs
+  // no series (10,000 quiet containers, 10,000 label strings and map nodes less).
+  std::string lag_labels(const std::string& input) const {
+    std::string labels = "input=";
+    json::append_string(labels, input);
+    labels += ",file=";
+    json::append_string(labels, path);
+    // The stream key keeps the series unique: after a rotation the old file (same path) is
+    // still drained while the new one is followed, and releasing one must not remove the other.
+    labels += ",stream=";
+    json::append_string(labels, key);
+    return labels;
+  }
+  void publish_lag(const std::string& input) {
+    if (lag != nullptr) return;
+    lag_input = &input;
+    lag = &Metrics::global().gauge(kLagMetric, lag_labels(input),
+                                   "Bytes of a followed file not read yet");
+  }
+  void unpublish_lag() {
+    if (lag == nullptr) return;
+    Metrics::global().remove(kLagMetric, lag_labels(*lag_input));
+    lag = nullptr;
+  }
   // Bytes of the file not read yet, refreshed at every scan.
   void update_lag() {
     struct stat st{};
@@ -35,7 +59,7 @@ struct Tailer::Tail {
     size_seen = std::max(size_seen, static_cast<uint64_t>(st.st_size));
   }
   std::atomic<int64_t>* lag = nullptr;
-  std::string lag_labels;
+  const std::string* lag_input = nullptr;   // the input's name, for the series' labels
   std::string path;
   std::string owner;
   std::string key;
@@ -93,7 +117,11 @@ Tailer::Tailer(const TailerOptions& o, InputContext& ctx, TailerClient& client)
   json::append_string(labels, ctx.name());
   parked_metric_ = &Metrics::global().gauge(
       "logship_input_files_parked", labels,
-      "Followed files closed for now to stay within max_open_files (reopened in turn)");
+      "Followed files closed for now: idle for close_idle, or to stay within max_open_files "
+      "(reopened when they grow)");
+  idle_closed_metric_ = &Metrics::global().counter(
+      "logship_input_files_idle_closed_total", labels,
+      "Followed files closed after close_idle without new data (reopened when they grow)");
   lost_bytes_metric_ = &Metrics::global().counter(
       "logship_input_lost_bytes_total", labels,
       "Bytes of followed files deleted before they were read (a rotated generation closed for "
@@ -256,7 +284,11 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
     retired_.erase(r);
   }
   if (auto it = tails_.find(key); it != tails_.end() && it->second->parked) {
-    it->second->path = path;   // reopened under the name it has now
+    // Reopened under the name it has now; its lag series (if any) follows the name.
+    const bool published = it->second->lag != nullptr;
+    it->second->unpublish_lag();
+    it->second->path = path;
+    if (published) it->second->publish_lag(ctx_.name());
     it->second->missed_scans = 0;
     it->second->saw_size(st);
   }
@@ -377,17 +409,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
     return nullptr;   // t closes fd
   }
   t->read_off = offset;
-  t->lag_labels = "input=";
-  json::append_string(t->lag_labels, ctx_.name());
-  t->lag_labels += ",file=";
-  json::append_string(t->lag_labels, t->path);
-  // The stream key keeps the series unique: after a rotation the old file (same path) is still
-  // drained while the new one is followed, and releasing one must not remove the other.
-  t->lag_labels += ",stream=";
-  json::append_string(t->lag_labels, t->key);
-  t->lag_labels.shrink_to_fit();   // kept for the file's life
-  t->lag = &Metrics::global().gauge(Tail::kLagMetric, t->lag_labels,
-                                    "Bytes of a followed file not read yet");
+  t->publish_lag(ctx_.name());
   t->update_lag();
   t->dec->reset(offset);
   update_fingerprint(*t);
@@ -576,12 +598,19 @@ bool Tailer::make_room() {
     }
   }
   if (victim == nullptr) return false;
-  ::close(victim->fd);
-  victim->fd = -1;
-  victim->parked = true;
-  ++parked_;
-  open_.erase(victim->key);
+  park(*victim);
   return true;
+}
+
+// Closes the file's descriptor, keeping its state (offset, partial line, fingerprint): it is
+// reopened by path when an event or a scan says it changed and it grew.
+void Tailer::park(Tail& t) {
+  ::close(t.fd);
+  t.fd = -1;
+  t.parked = true;
+  ++parked_;
+  open_.erase(t.key);
+  if (t.at_eof) t.unpublish_lag();   // nothing to read: no series until it is read again
 }
 
 // Only the parked files that may have data (an event, a scan): the others cost nothing.
@@ -635,6 +664,7 @@ void Tailer::reopen(Tail& t) {
     t.parked = false;
     --parked_;
     t.opened_round = round_;
+    t.publish_lag(ctx_.name());
     verify_fingerprint(t, true);   // same device and inode; the same first bytes too
     return;
   }
@@ -809,6 +839,17 @@ void Tailer::housekeeping(TimePoint now) {
     }
     const bool quiet = !t->gone && t->at_eof && t->carry.empty() && !t->dec->has_pending() &&
                        !t->dec->next_flush() && !stream_due;
+    // A quiet file stays tended until it has been quiet for close_idle, then gives its
+    // descriptor back (reopened by path, checked by device, inode and fingerprint, when its
+    // directory's events say it changed).
+    if (quiet && !t->parked && o_.close_idle.count() > 0 && now - t->last_growth < o_.close_idle) {
+      tending_[kept++] = t;
+      continue;
+    }
+    if (quiet && !t->parked && o_.close_idle.count() > 0 && t != reading_) {
+      park(*t);
+      ++idle_closed_;
+    }
     if (quiet) {
       t->tended = false;
     } else {
@@ -817,6 +858,11 @@ void Tailer::housekeeping(TimePoint now) {
   }
   tending_.resize(kept);
   parked_metric_->store(static_cast<int64_t>(parked_), std::memory_order_relaxed);
+  if (idle_closed_ != idle_closed_published_) {
+    idle_closed_metric_->fetch_add(idle_closed_ - idle_closed_published_,
+                                   std::memory_order_relaxed);
+    idle_closed_published_ = idle_closed_;
+  }
   for (const std::string& key : release) {
     auto node = tails_.extract(key);
     open_.erase(key);

@@ -16,9 +16,11 @@
 // restarts at 0; what was appended between our last read and the copy is read from the copy
 // (<name>.1) when its first bytes match.
 //
-// Descriptors: at most max_open_files are open; beyond it idle files are parked (closed, state
-// kept) and reopened by path, checked to be the same device, inode and fingerprint, when an
-// event (or a scan) says they changed and they grew.
+// Descriptors: a file at its end with nothing held back for close_idle is parked (closed, state
+// kept), and at most max_open_files are open (beyond it the longest-open files are parked);
+// a parked file is reopened by path, checked to be the same device, inode and fingerprint,
+// when an event (or a scan) says it changed and it grew. A rotation while parked is found by
+// the scan its directory's events ask for (rotated() names it under its new name).
 //
 // Driving: one thread calls everything. A scan is begin_scan(), then active()/rotated()/
 // unlisted_dir() for what discovery found, then end_scan(). Between scans read_round() reads
@@ -56,6 +58,8 @@ struct TailerOptions {
   uint64_t round_bytes = 1 << 20;      // bytes of one file per round
   std::size_t max_open_files = 0;      // 0 = half of RLIMIT_NOFILE
   std::chrono::milliseconds rotate_wait{5000};
+  // A file at its end with nothing held back is closed after this long (0: kept open).
+  std::chrono::milliseconds close_idle{10000};
   std::size_t read_padding = 0;        // readable bytes the decoder needs past its data
 };
 
@@ -161,6 +165,7 @@ class Tailer {
   void mark_gone(Tail& t);
   void truncated(Tail& t, const char* why);
   bool make_room();
+  void park(Tail& t);
   bool unpark(Tail& t, bool* full);
   void reopen(Tail& t);
   void forget_deleted_parked();
@@ -197,6 +202,9 @@ class Tailer {
   std::vector<char> buf_;
   MemoryCharge buf_mem_{MemoryPart::kReadBuffers};
   std::atomic<int64_t>* parked_metric_ = nullptr;
+  std::atomic<uint64_t>* idle_closed_metric_ = nullptr;
+  uint64_t idle_closed_ = 0;
+  uint64_t idle_closed_published_ = 0;
   std::atomic<uint64_t>* fs_errors_metric_ = nullptr;
   std::atomic<uint64_t>* lost_bytes_metric_ = nullptr;
   log::RateLimit open_limit_{5, std::chrono::seconds(60)};
