@@ -119,6 +119,14 @@ Tailer::Tailer(const TailerOptions& o, InputContext& ctx, TailerClient& client)
       "logship_input_files_parked", labels,
       "Followed files closed for now: idle for close_idle, or to stay within max_open_files "
       "(reopened when they grow)");
+  complete_scans_metric_ = &Metrics::global().counter(
+      "logship_input_scans_total", labels + ",scope=\"complete\"",
+      "Directory scans: complete (every directory; at rescan_interval, on an inotify overflow, "
+      "while files wait for a descriptor) or partial (the directories with inotify events)");
+  partial_scans_metric_ = &Metrics::global().counter(
+      "logship_input_scans_total", labels + ",scope=\"partial\"",
+      "Directory scans: complete (every directory; at rescan_interval, on an inotify overflow, "
+      "while files wait for a descriptor) or partial (the directories with inotify events)");
   idle_closed_metric_ = &Metrics::global().counter(
       "logship_input_files_idle_closed_total", labels,
       "Followed files closed after close_idle without new data (reopened when they grow)");
@@ -146,6 +154,7 @@ std::string Tailer::key_of(const struct stat& st) const {
 void Tailer::begin_scan(const std::set<std::string>* dirs) {
   scanned_dirs_.clear();
   partial_ = dirs != nullptr;
+  (partial_ ? partial_scans_metric_ : complete_scans_metric_)->fetch_add(1, std::memory_order_relaxed);
   if (partial_) {
     for (const std::string& d : *dirs) scanned_dirs_.push_back(d + "/");
   } else {
@@ -156,6 +165,10 @@ void Tailer::begin_scan(const std::set<std::string>* dirs) {
   present_keys_.clear();
   unlisted_dirs_.clear();
   over_budget_ = false;
+}
+
+void Tailer::also_scan_dir(const std::string& dir) {
+  if (partial_) scanned_dirs_.push_back(dir + "/");
 }
 
 void Tailer::active(const std::string& path, const std::string& owner) {

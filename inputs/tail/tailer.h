@@ -85,6 +85,9 @@ class Tailer {
   // `dirs`: a partial scan, of the files directly in these directories (where inotify saw
   // files created, moved or deleted); the others are kept as they are. Null: a complete one.
   void begin_scan(const std::set<std::string>* dirs = nullptr);
+  // A partial scan also judges the files directly in `dir` (one discovery found while
+  // scanning: a nested directory of a directory with events). Nothing in a complete one.
+  void also_scan_dir(const std::string& dir);
   // `path` is an active file of `owner` (appended to by its writer).
   void active(const std::string& path, const std::string& owner);
   // `path` is a rotated generation of `owner`'s files: resumed from its checkpoint, read from
@@ -203,6 +206,8 @@ class Tailer {
   MemoryCharge buf_mem_{MemoryPart::kReadBuffers};
   std::atomic<int64_t>* parked_metric_ = nullptr;
   std::atomic<uint64_t>* idle_closed_metric_ = nullptr;
+  std::atomic<uint64_t>* complete_scans_metric_ = nullptr;
+  std::atomic<uint64_t>* partial_scans_metric_ = nullptr;
   uint64_t idle_closed_ = 0;
   uint64_t idle_closed_published_ = 0;
   std::atomic<uint64_t>* fs_errors_metric_ = nullptr;
