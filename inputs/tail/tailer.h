@@ -137,6 +137,8 @@ class Tailer {
   // An emit failed: the daemon is shutting down past its deadline.
   bool aborted() const { return aborted_; }
   std::size_t files() const { return tails_.size(); }
+  // Files put to sleep so far (closed while idle, their decoder and stream dropped).
+  uint64_t slept() const { return slept_; }
   std::size_t open_files() const;
 
   // A listing or open that failed: counted, logged (rate-limited), retried at the next scan.
@@ -160,6 +162,10 @@ class Tailer {
   Tail* open_tail(const std::string& path, const std::string& owner, bool initial,
                   std::optional<uint64_t> start);
   void update_fingerprint(Tail& t);
+  void wake(Tail& t);
+  void give_head(Tail& t);
+  void sleep(Tail& t);
+  bool starts_with(Tail& t, const std::string& head);
   // `always`: even when size and mtime are what they were at the last check.
   void verify_fingerprint(Tail& t, bool always);
   void queue(Tail& t);
@@ -209,6 +215,7 @@ class Tailer {
   std::atomic<uint64_t>* complete_scans_metric_ = nullptr;
   std::atomic<uint64_t>* partial_scans_metric_ = nullptr;
   uint64_t idle_closed_ = 0;
+  uint64_t slept_ = 0;
   uint64_t idle_closed_published_ = 0;
   std::atomic<uint64_t>* fs_errors_metric_ = nullptr;
   std::atomic<uint64_t>* lost_bytes_metric_ = nullptr;
