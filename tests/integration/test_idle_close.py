@@ -124,6 +124,51 @@ class IdleCloseTest(support.TestCase):
         self.wait_all_closed(d)
         self.assertEqual(d.stop(), 0)
 
+    def test_a_sleeping_file_keeps_its_byte_order(self):
+        # UTF-16 big-endian, told by the byte-order mark at the file's start only: a file
+        # closed while idle gets a new decoder when it wakes, which must see the mark again.
+        logs = os.path.join(self.tmp, "logs")
+        os.makedirs(logs)
+        path = os.path.join(logs, "app.log")
+        with open(path, "wb") as f:
+            f.write("\ufeff".encode("utf-16-be") + "first line \u00e9\n".encode("utf-16-be"))
+        d = self.daemon(f"""
+service:
+  state_dir: {self.tmp}/state
+inputs:
+  app:
+    type: file
+    paths: ["{logs}/*.log"]
+    encoding: utf-16
+    rescan_interval: 1h
+    close_idle: 1s
+outputs:
+  archive:
+    type: file
+    path: {self.out}/all.log
+    compress: false
+""").start()
+
+        def messages():
+            if not os.path.isdir(self.out):
+                return []
+            return [r["message"] for r in support.read_file_output(self.out)]
+
+        def open_app():
+            return [fd for fd in os.listdir(f"/proc/{d.proc.pid}/fd")
+                    if os.path.realpath(f"/proc/{d.proc.pid}/fd/{fd}") == path]
+
+        support.wait_for(lambda: messages() == ["first line \u00e9"], timeout=support.scaled(30))
+        support.wait_for(lambda: not open_app(), timeout=support.scaled(15),
+                         what="the idle file closed")
+        time.sleep(0.5)
+        with open(path, "ab") as f:
+            f.write("second line \u00fc\n".encode("utf-16-be"))
+        support.wait_for(lambda: len(messages()) >= 2, timeout=support.scaled(30))
+        time.sleep(0.5)
+        self.assertEqual(messages(), ["first line \u00e9", "second line \u00fc"])
+        self.assertEqual(d.stop(), 0)
+
 
 if __name__ == "__main__":
     support.main()
