@@ -36,6 +36,10 @@ class StreamHandle {
   // Batches emitted and not yet delivered everywhere.
   virtual uint64_t unsettled() const = 0;
   virtual std::optional<Position> committed() const = 0;
+  // Whether its processors keep state of their own per stream (multiline, dedup, throttle...)
+  // that a new stream of the same source would start without. A stream without any, settled
+  // and holding nothing, may be dropped by an idle input and opened again when data comes.
+  virtual bool keeps_state() const { return true; }
 };
 
 class InputContext {

@@ -82,6 +82,13 @@ class StreamPipeline final : public FlushableStream {
 
   uint64_t unsettled() const { return tracker_->unsettled(); }
   std::optional<Position> committed() const { return tracker_->committed(); }
+  bool keeps_state() const {
+    if (!before_.empty()) return true;
+    for (const Branch& b : branches_) {
+      if (!b.processors.empty()) return true;
+    }
+    return false;
+  }
 
  private:
   bool flush_locked(bool force) {
@@ -254,6 +261,7 @@ class StreamPipelineHandle final : public StreamHandle {
   std::optional<TimePoint> next_flush() const override { return p_->next_flush(); }
   uint64_t unsettled() const override { return p_->unsettled(); }
   std::optional<Position> committed() const override { return p_->committed(); }
+  bool keeps_state() const override { return p_->keeps_state(); }
 
  private:
   std::shared_ptr<StreamPipeline> p_;
@@ -289,7 +297,9 @@ class Topology::InputSlot final : public InputContext {
     auto p = std::make_shared<StreamPipeline>(std::move(source), std::move(tracker), tap_,
                                               before_routing_, before_routing_taps_, routes_,
                                               topo_.abort_, events_in_, bytes_in_, unmatched_);
-    topo_.flusher_.add(p);
+    // A stream without processors never holds anything back: nothing for the flusher, which
+    // would otherwise keep the block of every stream an idle input dropped (weakly held).
+    if (p->keeps_state()) topo_.flusher_.add(p);
     return std::make_unique<StreamPipelineHandle>(std::move(p));
   }
   std::optional<Position> saved_position(const std::string& key) const override {

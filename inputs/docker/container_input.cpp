@@ -238,11 +238,18 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     const ContainerMeta& meta = it != containers_.end() ? it->second.meta : empty;
     std::string_view name = meta.name;
     if (name.empty()) name = std::string_view(owner).substr(0, 12);
-    if (format_ == LogFormat::kCri) {
-      dec->count_into(series_->acquire(
-          {{"namespace", meta.namespace_name}, {"pod", meta.pod}, {"container", name}}));
-    } else {
-      dec->count_into(series_->acquire({{"container", name}}));
+    auto acquire = [&] {
+      if (format_ == LogFormat::kCri) {
+        return series_->acquire(
+            {{"namespace", meta.namespace_name}, {"pod", meta.pod}, {"container", name}});
+      }
+      return series_->acquire({{"container", name}});
+    };
+    dec->count_into(acquire());
+    // A file asleep (close_idle) drops its decoder; the container's series stays in /metrics
+    // until the container is gone, not until its files go quiet.
+    if (it != containers_.end() && !pinned_series_.contains(owner)) {
+      pinned_series_.emplace(owner, acquire());
     }
     return dec;
   }
@@ -270,10 +277,9 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   // docker: the containers directory is listed again (new and removed containers), and only
   // the container directories with events (a file created, rotated, deleted; metadata
   // rewritten) are looked into: with 10,000 containers a rotation costs one directory, not
-  // 10,000. CRI nests pods and containers: complete scans.
-  void scan_dirs(const std::set<std::string>& dirs) override {
-    scan_some(format_ == LogFormat::kDocker ? &dirs : nullptr);
-  }
+  // 10,000. cri: the pods with events (in themselves or in a container directory) are
+  // listed again, and the pods directory only when it had events itself.
+  void scan_dirs(const std::set<std::string>& dirs) override { scan_some(&dirs); }
 
   // `only`: the directories to look into besides new containers; null = all.
   void scan_some(const std::set<std::string>* only) {
@@ -297,6 +303,17 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     }
     watch_->watch(top, DirWatch::kDirMask);
     std::vector<std::string> files;
+    if (only != nullptr && !only->count(top) && format_ == LogFormat::kCri) {
+      // Only pods and containers had events: the pods directory is not listed.
+      std::vector<std::string> names;
+      for (const std::string& pod : cri_pods_with_events(*only, top)) {
+        for_pod_containers(pod, [](Container& c) { c.seen = false; });
+        scan_cri_pod(pod, top + "/" + pod, true, &names, &files);
+      }
+      tailer.end_scan();
+      forget_unseen_containers();
+      return;
+    }
     if (only != nullptr && !only->count(top)) {
       // Only container directories had events: the containers directory is not listed.
       const std::string prefix = top + "/";
@@ -331,42 +348,98 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
         scan_docker_container(id, dir, &files);
       }
     } else {
+      // CRI: a pod is listed again when it has an event (a container directory created or
+      // removed), when one of its containers has one (a file created, rotated, deleted), or
+      // when it is new; the others keep their containers and files as they were.
+      std::set<std::string> event_pods;
+      if (only != nullptr) event_pods = cri_pods_with_events(*only, top);
       for (const std::string& pod : entries) {
-        std::string pdir = top + "/" + pod;
-        watch_->watch(pdir, DirWatch::kDirMask);
-        if (!list_dir(pdir, true, &names)) {
-          unlisted(pdir);
+        if (only != nullptr && !event_pods.count(pod) && known_pod(pod)) {
+          for_pod_containers(pod, [](Container& c) { c.seen = true; });
           continue;
         }
-        for (const std::string& name : names) {
-          std::string dir = pdir + "/" + name;
-          ContainerMeta meta;
-          if (!docker::parse_cri_pod_dir(pod, name, &meta)) continue;
-          watch_->watch(dir, DirWatch::kLeafMask);
-          Container& c = container(pod + "/" + name, dir);
-          if (!c.has_meta) {
-            c.meta = std::move(meta);
-            c.has_meta = true;
-            select(c);
-          }
-          if (!c.selected) continue;
-          if (!list_dir(dir, false, &files)) {
-            unlisted(dir);
-            continue;
-          }
-          for (const std::string& f : files) {
-            if (glob_match("*.log", f)) {
-              tailer.active(dir + "/" + f, c.key);
-            } else if (glob_match("*.log.*", f) && !glob_match("*.gz", f) &&
-                       !glob_match("*.tmp", f)) {
-              tailer.rotated(dir + "/" + f, c.key);
-            }
-          }
+        scan_cri_pod(pod, top + "/" + pod, only != nullptr, &names, &files);
+      }
+      // Removed pods: their containers' files are judged gone.
+      for (const std::string& pod : event_pods) {
+        if (!std::binary_search(entries.begin(), entries.end(), pod)) {
+          scan_cri_pod(pod, top + "/" + pod, true, &names, &files);
         }
       }
     }
     tailer.end_scan();
     forget_unseen_containers();
+  }
+
+  // The pods of the directories with events: "<top>/<pod>" and "<top>/<pod>/<container>".
+  static std::set<std::string> cri_pods_with_events(const std::set<std::string>& dirs,
+                                                    const std::string& top) {
+    std::set<std::string> pods;
+    const std::string prefix = top + "/";
+    for (const std::string& dir : dirs) {
+      if (dir.size() <= prefix.size() || dir.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::size_t slash = dir.find('/', prefix.size());
+      pods.insert(dir.substr(prefix.size(), slash == std::string::npos ? std::string::npos
+                                                                         : slash - prefix.size()));
+    }
+    return pods;
+  }
+
+  bool known_pod(const std::string& pod) {
+    bool known = false;
+    for_pod_containers(pod, [&known](Container&) { known = true; });
+    return known;
+  }
+
+  // CRI containers are keyed "<pod>/<container>": a pod's are one range of the sorted keys.
+  template <class F>
+  void for_pod_containers(const std::string& pod, F f) {
+    const std::string prefix = pod + "/";
+    for (auto it = containers_.lower_bound(prefix);
+         it != containers_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      f(it->second);
+    }
+  }
+
+  // Lists a pod's container directories and their files. `partial`: the tailer judges only the
+  // files of the directories it is told of, so each of this pod's (listed or known) is named.
+  void scan_cri_pod(const std::string& pod, const std::string& pdir, bool partial,
+                    std::vector<std::string>* names, std::vector<std::string>* files) {
+    tail::Tailer& tailer = *tailer_;
+    if (partial) {
+      for_pod_containers(pod, [&tailer](Container& c) { tailer.also_scan_dir(c.dir); });
+    }
+    if (!is_dir(pdir)) return;   // removed: its containers are unseen, their files gone
+    watch_->watch(pdir, DirWatch::kDirMask);
+    if (!list_dir(pdir, true, names)) {
+      unlisted(pdir);
+      return;
+    }
+    for (const std::string& name : *names) {
+      std::string dir = pdir + "/" + name;
+      ContainerMeta meta;
+      if (!docker::parse_cri_pod_dir(pod, name, &meta)) continue;
+      watch_->watch(dir, DirWatch::kLeafMask);
+      if (partial) tailer.also_scan_dir(dir);
+      Container& c = container(pod + "/" + name, dir);
+      if (!c.has_meta) {
+        c.meta = std::move(meta);
+        c.has_meta = true;
+        select(c);
+      }
+      if (!c.selected) continue;
+      if (!list_dir(dir, false, files)) {
+        unlisted(dir);
+        continue;
+      }
+      for (const std::string& f : *files) {
+        if (glob_match("*.log", f)) {
+          tailer.active(dir + "/" + f, c.key);
+        } else if (glob_match("*.log.*", f) && !glob_match("*.gz", f) && !glob_match("*.tmp", f)) {
+          tailer.rotated(dir + "/" + f, c.key);
+        }
+      }
+    }
   }
 
   void scan_docker_container(const std::string& id, const std::string& dir,
@@ -422,6 +495,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
         continue;
       }
       watch_->forget(it->second.dir);   // the kernel drops the watch of a deleted directory
+      pinned_series_.erase(it->first);
       it = containers_.erase(it);
     }
   }
@@ -537,6 +611,9 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   std::unique_ptr<DirWatch> watch_;
   // Before tailer_: its decoders hold series of it.
   std::unique_ptr<ContainerSeries> series_;
+  // Per known container: its share of its series while the container exists (after series_:
+  // released before it).
+  std::map<std::string, ContainerSeries::Handle> pinned_series_;
   std::unique_ptr<tail::Tailer> tailer_;
 };
 

@@ -184,11 +184,15 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
     tail::Tailer& tailer = *tailer_;
     tailer.begin_scan();
     listings_.clear();
+    known_dirs_.clear();
     PathGlob::Walker w;
     w.list = [this](const std::string& dir, std::vector<std::string>* names) {
       return list(dir, names);
     };
-    w.visit = [this](const std::string& dir) { watch_->watch(dir, tail::DirWatch::kLeafMask); };
+    w.visit = [this](const std::string& dir) {
+      known_dirs_.insert(dir);
+      watch_->watch(dir, tail::DirWatch::kLeafMask);
+    };
     std::set<std::string> found;
     for (const PathGlob& g : globs_) g.expand(w, &found);
     for (auto it = found.begin(); it != found.end();) {
@@ -209,6 +213,7 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
     for (const std::string& p : active) dirs.insert(dir_of(p));
     std::vector<std::string> names;
     for (const std::string& dir : dirs) {
+      known_dirs_.insert(dir);
       watch_->watch(dir, tail::DirWatch::kLeafMask);
       if (!list(dir, &names)) continue;
       for (const std::string& n : names) {
@@ -223,6 +228,74 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
     for (const std::string& p : active) tailer.active(p, p);
     for (const auto& [p, owner] : rotated) tailer.rotated(p, owner);
     tailer.end_scan();
+  }
+
+  // The directories with events (files created, moved, deleted there) are listed again and
+  // their files matched against the globs; the files of every other directory are kept as
+  // they were. A directory there that the globs could look into and the last complete scan
+  // did not (a new one) asks for a complete scan, which expands the globs again.
+  void scan_dirs(const std::set<std::string>& dirs) override {
+    std::vector<std::string> names;
+    for (const std::string& dir : dirs) {
+      if (!tail::list_dir(dir, false, &names)) continue;   // judged below (gone) or next time
+      for (const std::string& n : names) {
+        const std::string sub = (dir == "/" ? "" : dir) + "/" + n;
+        if (known_dirs_.count(sub) || !descended(sub)) continue;
+        struct stat st{};
+        if (::lstat(sub.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+          scan();
+          return;
+        }
+      }
+    }
+    tail::Tailer& tailer = *tailer_;
+    tailer.begin_scan(&dirs);
+    for (const std::string& dir : dirs) {
+      if (!tail::list_dir(dir, false, &names)) {
+        if (errno != ENOENT && errno != ENOTDIR) {
+          tailer.fs_error("list a directory", dir, std::strerror(errno));
+          tailer.unlisted_dir(dir);
+        } else {
+          known_dirs_.erase(dir);
+        }
+        continue;
+      }
+      std::set<std::string> found;
+      for (const std::string& n : names) {
+        const std::string path = (dir == "/" ? "" : dir) + "/" + n;
+        if (excluded(path)) continue;
+        struct stat st{};
+        bool match = false;
+        for (const PathGlob& g : globs_) match = match || g.matches(path);
+        if (match && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) found.insert(path);
+      }
+      // As scan() sorts them: active unless a generation of a matched file, and every
+      // generation beside an active file.
+      std::set<std::string> active;
+      for (const std::string& p : found) {
+        if (auto owner = owner_of(p); !owner || !found.count(*owner)) active.insert(p);
+      }
+      for (const std::string& p : active) tailer.active(p, p);
+      for (const std::string& n : names) {
+        const std::string path = (dir == "/" ? "" : dir) + "/" + n;
+        auto owner = owner_of(path);
+        if (!owner || !active.count(*owner) || excluded(path)) continue;
+        struct stat st{};
+        if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) tailer.rotated(path, *owner);
+      }
+      if (!active.empty()) {
+        known_dirs_.insert(dir);
+        watch_->watch(dir, tail::DirWatch::kLeafMask);
+      }
+    }
+    tailer.end_scan();
+  }
+
+  bool descended(const std::string& dir) const {
+    for (const PathGlob& g : globs_) {
+      if (g.may_descend(dir)) return true;
+    }
+    return false;
   }
 
   static std::string dir_of(const std::string& path) {
@@ -276,6 +349,8 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
   InputContext* ctx_ = nullptr;
   std::thread thread_;
   std::map<std::string, std::pair<bool, std::vector<std::string>>> listings_;   // this scan
+  // The directories the last complete scan looked into, and those of its active files.
+  std::set<std::string> known_dirs_;
   std::atomic<uint64_t>* truncated_metric_ = nullptr;
   std::atomic<uint64_t>* truncated_bytes_metric_ = nullptr;
   uint64_t truncated_published_ = 0;

@@ -75,6 +75,18 @@ bool PathGlob::match_from(const std::vector<std::string>& pat, std::size_t pi,
   return si == parts.size();
 }
 
+bool PathGlob::prefix_from(const std::vector<std::string>& pat, std::size_t pi,
+                           const std::vector<std::string_view>& parts, std::size_t si) {
+  if (si == parts.size()) return pi < pat.size();   // a component is left for what is below
+  if (pi == pat.size()) return false;
+  if (pat[pi] == "**") return prefix_from(pat, pi + 1, parts, si) || prefix_from(pat, pi, parts, si + 1);
+  return fn(pat[pi], parts[si]) && prefix_from(pat, pi + 1, parts, si + 1);
+}
+
+bool PathGlob::may_descend(std::string_view dir) const {
+  return prefix_from(parts_, 0, split_path(dir), 0);
+}
+
 bool PathGlob::matches(std::string_view path) const {
   return match_from(parts_, 0, split_path(path), 0);
 }

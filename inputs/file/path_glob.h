@@ -18,6 +18,9 @@ class PathGlob {
 
   // True when the absolute `path` matches.
   bool matches(std::string_view path) const;
+  // True when a path below the directory `dir` could match (the expansion would look into
+  // it): a new directory there asks for a complete scan.
+  bool may_descend(std::string_view dir) const;
 
   // What expansion needs from the filesystem, so scans can cache and count listings.
   struct Walker {
@@ -35,6 +38,8 @@ class PathGlob {
  private:
   void walk(const Walker& w, const std::string& dir, std::size_t i, int depth,
             std::set<std::string>* out) const;
+  static bool prefix_from(const std::vector<std::string>& pat, std::size_t pi,
+                          const std::vector<std::string_view>& parts, std::size_t si);
   static bool match_from(const std::vector<std::string>& pat, std::size_t pi,
                          const std::vector<std::string_view>& parts, std::size_t si);
 

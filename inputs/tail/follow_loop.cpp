@@ -1,5 +1,7 @@
 #include "inputs/tail/follow_loop.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 
 #include "daemon/runtime/log.h"
@@ -14,6 +16,9 @@ static constexpr auto kPollPeriod = std::chrono::milliseconds(250);
 static constexpr auto kPollingRescan = std::chrono::milliseconds(1000);
 // While files drain after a rotation or wait for a descriptor: how often they are looked at.
 static constexpr auto kBusyPeriod = std::chrono::milliseconds(100);
+// After files went to sleep (their decoders and streams freed), the heap is trimmed at most
+// this often, and only once nothing is being read.
+static constexpr auto kTrimInterval = std::chrono::seconds(10);
 // The longest sleep: a stop is polled (InputContext::stopping), not signalled.
 static constexpr auto kStopCheck = std::chrono::milliseconds(250);
 
@@ -22,6 +27,8 @@ void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext&
   TimePoint next_scan{};
   TimePoint next_unpark{};
   TimePoint next_poll{};
+  TimePoint next_trim{};
+  uint64_t slept_at_trim = 0;
   bool rescan = true;
   bool full_scan = true;   // else only the directories with events
   std::set<std::string> dirs;
@@ -68,6 +75,14 @@ void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext&
     if (progress) {
       if (watch.wait(0, on_change)) rescan = true;
       continue;
+    }
+    // Thousands of files that caught up and went to sleep leave their decoders', streams' and
+    // batches' memory in free chunks between live ones: glibc gives such pages back only when
+    // asked (malloc_trim releases free pages anywhere in the heap, not just at its top).
+    if (tailer.slept() != slept_at_trim && now >= next_trim && !tailer.busy()) {
+      slept_at_trim = tailer.slept();
+      next_trim = now + kTrimInterval;
+      ::malloc_trim(0);
     }
     // Idle: sleep until a file changes, a timer is due, or files wait for their turn.
     TimePoint wake = next_scan;

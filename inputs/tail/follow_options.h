@@ -13,6 +13,7 @@ struct FollowOptions {
   std::string read_from = "head";
   config::Millis rescan_interval{60000};
   config::Millis rotate_wait{5000};
+  config::Millis close_idle{10000};
   config::ByteSize read_size{256 << 10};
   config::ByteSize round_bytes{1 << 20};
   int64_t max_open_files = 0;
@@ -26,6 +27,7 @@ struct FollowOptions {
     t.round_bytes = round_bytes.bytes;
     t.max_open_files = static_cast<std::size_t>(max_open_files);
     t.rotate_wait = rotate_wait;
+    t.close_idle = close_idle;
     t.read_padding = read_padding;
     return t;
   }
@@ -49,6 +51,12 @@ struct FollowOptions {
              config::at_least(config::Millis(10), "10ms"))
         .add("rotate_wait", m(&F::rotate_wait),
              "A rotated or deleted file is released after this long at its end without growth.",
+             config::at_least(config::Millis(0), "0"))
+        .add("close_idle", m(&F::close_idle),
+             "A file read to its end is closed after this long without new data, so 10,000 "
+             "quiet containers do not hold 10,000 descriptors; its directory's inotify events "
+             "reopen it (checked to be the same device, inode and first bytes) and it is "
+             "resumed at its offset, also after a rotation while closed. 0 = keep files open.",
              config::at_least(config::Millis(0), "0"))
         .add("read_size", m(&F::read_size), "Bytes per read() call.",
              config::at_least(config::ByteSize(4096), "4KiB"))

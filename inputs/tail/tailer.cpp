@@ -18,9 +18,33 @@ namespace logship::tail {
 struct Tailer::Tail {
   ~Tail() {
     if (fd >= 0) ::close(fd);
-    if (lag != nullptr) Metrics::global().remove(kLagMetric, lag_labels);
+    unpublish_lag();
   }
   static constexpr std::string_view kLagMetric = "logship_input_file_lag_bytes";
+  // The series of a file's lag exists while the file is open: a file closed while idle costs
+  // no series (10,000 quiet containers, 10,000 label strings and map nodes less).
+  std::string lag_labels(const std::string& input) const {
+    std::string labels = "input=";
+    json::append_string(labels, input);
+    labels += ",file=";
+    json::append_string(labels, path);
+    // The stream key keeps the series unique: after a rotation the old file (same path) is
+    // still drained while the new one is followed, and releasing one must not remove the other.
+    labels += ",stream=";
+    json::append_string(labels, key);
+    return labels;
+  }
+  void publish_lag(const std::string& input) {
+    if (lag != nullptr) return;
+    lag_input = &input;
+    lag = &Metrics::global().gauge(kLagMetric, lag_labels(input),
+                                   "Bytes of a followed file not read yet");
+  }
+  void unpublish_lag() {
+    if (lag == nullptr) return;
+    Metrics::global().remove(kLagMetric, lag_labels(*lag_input));
+    lag = nullptr;
+  }
   // Bytes of the file not read yet, refreshed at every scan.
   void update_lag() {
     struct stat st{};
@@ -35,7 +59,7 @@ struct Tailer::Tail {
     size_seen = std::max(size_seen, static_cast<uint64_t>(st.st_size));
   }
   std::atomic<int64_t>* lag = nullptr;
-  std::string lag_labels;
+  const std::string* lag_input = nullptr;   // the input's name, for the series' labels
   std::string path;
   std::string owner;
   std::string key;
@@ -44,13 +68,16 @@ struct Tailer::Tail {
   uint64_t size_seen = 0;
   std::string carry;
   MemoryCharge carry_mem{MemoryPart::kReadBuffers};   // the incomplete last line, in the budget
+  // Null while the file sleeps (closed while idle, nothing held, a stream without state of
+  // its own): 10,000 quiet containers keep no decoder, stream or source. wake() makes them.
   std::unique_ptr<Decoder> dec;
   std::unique_ptr<StreamHandle> stream;
   std::shared_ptr<const SourceInfo> source;
+  bool needs_head = false;    // a decoder made while closed: its head() waits for a descriptor
+  bool fingerprinted = false;
   std::size_t fp_len = 0;
   uint64_t fp_hash = 0;
-  std::string prefix;         // the first fp_len bytes themselves
-  std::string fp_text;
+  std::string fp_text() const { return fingerprinted ? fingerprint_text(fp_len, fp_hash) : ""; }
   uint64_t emitted = UINT64_MAX;
   bool gone = false;          // the path no longer names this file: drain, then release
   // Closed to stay within max_open_files; everything else (offset, partial lines) is kept and
@@ -69,7 +96,7 @@ struct Tailer::Tail {
   TimePoint last_growth{};
   bool forget = true;         // drop the checkpoint when released (excluded: kept)
   bool retire = false;        // released but still on disk (rotated): checkpoint kept
-  struct stat released{};     // the file when released: tells it from a reuse of its inode
+  Retired released;           // the file when released: tells it from a reuse of its inode
 };
 
 bool Tailer::Retired::same_file(const struct stat& st) const {
@@ -93,7 +120,19 @@ Tailer::Tailer(const TailerOptions& o, InputContext& ctx, TailerClient& client)
   json::append_string(labels, ctx.name());
   parked_metric_ = &Metrics::global().gauge(
       "logship_input_files_parked", labels,
-      "Followed files closed for now to stay within max_open_files (reopened in turn)");
+      "Followed files closed for now: idle for close_idle, or to stay within max_open_files "
+      "(reopened when they grow)");
+  complete_scans_metric_ = &Metrics::global().counter(
+      "logship_input_scans_total", labels + ",scope=\"complete\"",
+      "Directory scans: complete (every directory; at rescan_interval, on an inotify overflow, "
+      "while files wait for a descriptor) or partial (the directories with inotify events)");
+  partial_scans_metric_ = &Metrics::global().counter(
+      "logship_input_scans_total", labels + ",scope=\"partial\"",
+      "Directory scans: complete (every directory; at rescan_interval, on an inotify overflow, "
+      "while files wait for a descriptor) or partial (the directories with inotify events)");
+  idle_closed_metric_ = &Metrics::global().counter(
+      "logship_input_files_idle_closed_total", labels,
+      "Followed files closed after close_idle without new data (reopened when they grow)");
   lost_bytes_metric_ = &Metrics::global().counter(
       "logship_input_lost_bytes_total", labels,
       "Bytes of followed files deleted before they were read (a rotated generation closed for "
@@ -118,6 +157,7 @@ std::string Tailer::key_of(const struct stat& st) const {
 void Tailer::begin_scan(const std::set<std::string>* dirs) {
   scanned_dirs_.clear();
   partial_ = dirs != nullptr;
+  (partial_ ? partial_scans_metric_ : complete_scans_metric_)->fetch_add(1, std::memory_order_relaxed);
   if (partial_) {
     for (const std::string& d : *dirs) scanned_dirs_.push_back(d + "/");
   } else {
@@ -128,6 +168,10 @@ void Tailer::begin_scan(const std::set<std::string>* dirs) {
   present_keys_.clear();
   unlisted_dirs_.clear();
   over_budget_ = false;
+}
+
+void Tailer::also_scan_dir(const std::string& dir) {
+  if (partial_) scanned_dirs_.push_back(dir + "/");
 }
 
 void Tailer::active(const std::string& path, const std::string& owner) {
@@ -256,7 +300,11 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
     retired_.erase(r);
   }
   if (auto it = tails_.find(key); it != tails_.end() && it->second->parked) {
-    it->second->path = path;   // reopened under the name it has now
+    // Reopened under the name it has now; its lag series (if any) follows the name.
+    const bool published = it->second->lag != nullptr;
+    it->second->unpublish_lag();
+    it->second->path = path;
+    if (published) it->second->publish_lag(ctx_.name());
     it->second->missed_scans = 0;
     it->second->saw_size(st);
   }
@@ -304,9 +352,8 @@ bool Tailer::copy_of_active(const std::string& owner, const std::string& path) {
   ::close(fd);
   if (!ok || head.empty()) return true;   // nothing to read yet; decide on a later scan
   for (const auto& [key, t] : tails_) {
-    if (t->gone || t->owner != owner || t->prefix.empty()) continue;
-    std::size_t n = std::min(head.size(), t->prefix.size());
-    if (head.compare(0, n, t->prefix, 0, n) == 0) return true;
+    if (t->gone || t->owner != owner) continue;
+    if (starts_with(*t, head)) return true;
   }
   return false;
 }
@@ -342,7 +389,6 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
     return nullptr;
   }
   auto t = std::make_unique<Tail>();
-  t->dec = client_.new_decoder_for(owner);
   t->path = path;
   t->owner = owner;
   t->key = key;
@@ -377,23 +423,10 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
     return nullptr;   // t closes fd
   }
   t->read_off = offset;
-  t->lag_labels = "input=";
-  json::append_string(t->lag_labels, ctx_.name());
-  t->lag_labels += ",file=";
-  json::append_string(t->lag_labels, t->path);
-  // The stream key keeps the series unique: after a rotation the old file (same path) is still
-  // drained while the new one is followed, and releasing one must not remove the other.
-  t->lag_labels += ",stream=";
-  json::append_string(t->lag_labels, t->key);
-  t->lag_labels.shrink_to_fit();   // kept for the file's life
-  t->lag = &Metrics::global().gauge(Tail::kLagMetric, t->lag_labels,
-                                    "Bytes of a followed file not read yet");
+  t->publish_lag(ctx_.name());
   t->update_lag();
-  t->dec->reset(offset);
   update_fingerprint(*t);
-  t->dec->head(t->prefix);
-  t->source = client_.source_for(owner, key, t->path);
-  t->stream = ctx_.open_stream(t->source);
+  wake(*t);
   t->emitted = offset;
   log::info(o_.kind, "tailing file",
             log::kv("input", ctx_.name()) + log::kv("path", path) +
@@ -428,25 +461,73 @@ void Tailer::exclude_owner(const std::string& owner) {
 void Tailer::refresh_sources(const std::string& owner) {
   // SourceInfo is shared and immutable: later batches of the owner's files take a new one.
   for (auto& [key, t] : tails_) {
-    if (t->owner == owner) t->source = client_.source_for(owner, t->key, t->path);
+    // A sleeping file takes its source when it wakes.
+    if (t->owner == owner && t->stream) t->source = client_.source_for(owner, t->key, t->path);
   }
 }
 
 // ---- identity ----
 
 void Tailer::update_fingerprint(Tail& t) {
-  if (t.fp_len >= kFingerprintBytes && !t.fp_text.empty()) return;
+  if (t.fp_len >= kFingerprintBytes && t.fingerprinted) return;
   struct stat st{};
   if (::fstat(t.fd, &st) != 0) return;
   std::size_t len = static_cast<std::size_t>(
       std::min<uint64_t>(kFingerprintBytes, static_cast<uint64_t>(st.st_size)));
-  if (len == t.fp_len && !t.fp_text.empty()) return;
-  std::string prefix;
-  if (!read_prefix(t.fd, len, &prefix)) return;
+  if (len == t.fp_len && t.fingerprinted) return;
+  uint64_t hash = 0;
+  if (!hash_prefix(t.fd, len, &hash)) return;
   t.fp_len = len;
-  t.fp_hash = fnv1a(prefix.data(), len);
-  t.fp_text = fingerprint_text(len, t.fp_hash);
-  t.prefix = std::move(prefix);
+  t.fp_hash = hash;
+  t.fingerprinted = true;
+}
+
+// What the decoder needs and a sleeping file does not keep: made when the file is opened,
+// reopened or looked after again. The decoder starts at the offset read so far (a sleeping
+// file holds nothing back).
+void Tailer::wake(Tail& t) {
+  if (t.stream) return;
+  t.source = client_.source_for(t.owner, t.key, t.path);
+  t.stream = ctx_.open_stream(t.source);
+  t.dec = client_.new_decoder_for(t.owner);
+  t.dec->reset(t.read_off);
+  t.needs_head = true;
+  give_head(t);
+}
+
+// The file's first bytes, for what a byte-order mark says.
+void Tailer::give_head(Tail& t) {
+  if (!t.needs_head || t.fd < 0) return;
+  std::string head;
+  if (t.fp_len > 0 && !read_prefix(t.fd, t.fp_len, &head)) return;
+  t.dec->head(head);
+  t.needs_head = false;
+}
+
+// A closed file at its end, holding nothing, whose stream keeps no state of its own: its
+// decoder, stream and source go (a new stream of the same key resumes from the checkpoint).
+void Tailer::sleep(Tail& t) {
+  if (!t.stream || !t.parked || !t.at_eof || !t.carry.empty() || t.dec->has_pending() ||
+      t.stream->unsettled() != 0 || t.stream->next_flush() || t.stream->keeps_state()) {
+    return;
+  }
+  t.dec.reset();
+  t.stream.reset();
+  t.source.reset();
+  ++slept_;
+}
+
+// True when the file starts with `head` (as far as both go): the fingerprint's hash when
+// `head` covers it, else the file's own first bytes.
+bool Tailer::starts_with(Tail& t, const std::string& head) {
+  if (!t.fingerprinted || t.fp_len == 0) return false;
+  if (head.size() >= t.fp_len) return fnv1a(head.data(), t.fp_len) == t.fp_hash;
+  int fd = t.fd >= 0 ? t.fd : ::open(t.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  std::string mine;
+  const bool same = read_prefix(fd, head.size(), &mine) && mine == head;
+  if (fd != t.fd) ::close(fd);
+  return same;
 }
 
 // A truncated file that grew back past our offset before we noticed: its first bytes differ.
@@ -483,6 +564,7 @@ void Tailer::queue(Tail& t) {
 
 void Tailer::tend(Tail& t) {
   if (t.tended) return;
+  wake(t);   // housekeeping looks at its decoder and stream
   t.tended = true;
   tending_.push_back(&t);
 }
@@ -528,7 +610,7 @@ void Tailer::truncated(Tail& t, const char* why) {
   BatchPtr batch = std::make_unique<Batch>(t.source, 16);
   t.dec->flush(*batch, SteadyClock::now(), true);
   const uint64_t old_off = t.dec->safe_offset();
-  const std::size_t old_fp_len = t.fp_len;
+  const std::size_t old_fp_len = t.fingerprinted ? t.fp_len : 0;
   const uint64_t old_fp_hash = t.fp_hash;
   std::string copy = t.path + ".1";
   t.carry.clear();
@@ -537,7 +619,7 @@ void Tailer::truncated(Tail& t, const char* why) {
   ::lseek(t.fd, 0, SEEK_SET);
   t.dec->reset(0);
   t.fp_len = 0;
-  t.fp_text.clear();
+  t.fingerprinted = false;
   update_fingerprint(t);
   emit(t, std::move(batch), /*force=*/true);
   if (old_fp_len == 0 || t.gone) return;
@@ -576,12 +658,19 @@ bool Tailer::make_room() {
     }
   }
   if (victim == nullptr) return false;
-  ::close(victim->fd);
-  victim->fd = -1;
-  victim->parked = true;
-  ++parked_;
-  open_.erase(victim->key);
+  park(*victim);
   return true;
+}
+
+// Closes the file's descriptor, keeping its state (offset, partial line, fingerprint): it is
+// reopened by path when an event or a scan says it changed and it grew.
+void Tailer::park(Tail& t) {
+  ::close(t.fd);
+  t.fd = -1;
+  t.parked = true;
+  ++parked_;
+  open_.erase(t.key);
+  if (t.at_eof) t.unpublish_lag();   // nothing to read: no series until it is read again
 }
 
 // Only the parked files that may have data (an event, a scan): the others cost nothing.
@@ -635,6 +724,9 @@ void Tailer::reopen(Tail& t) {
     t.parked = false;
     --parked_;
     t.opened_round = round_;
+    t.publish_lag(ctx_.name());
+    wake(t);
+    give_head(t);
     verify_fingerprint(t, true);   // same device and inode; the same first bytes too
     return;
   }
@@ -756,7 +848,7 @@ bool Tailer::emit(Tail& t, BatchPtr batch, bool force) {
   const uint64_t pos = t.dec->safe_offset();
   if (batch->size() == 0 && pos == t.emitted && !force) return true;
   t.emitted = pos;
-  if (!t.stream->emit(std::move(batch), Position{pos, t.fp_text})) {
+  if (!t.stream->emit(std::move(batch), Position{pos, t.fp_text()})) {
     aborted_ = true;
     return false;
   }
@@ -766,7 +858,7 @@ bool Tailer::emit(Tail& t, BatchPtr batch, bool force) {
 bool Tailer::all_idle() const {
   if (over_budget_) return false;   // files found by the last scan still wait to be opened
   for (const auto& [key, t] : tails_) {
-    if (!t->at_eof || t->dec->has_pending() || !t->carry.empty()) return false;
+    if (!t->at_eof || (t->dec && t->dec->has_pending()) || !t->carry.empty()) return false;
   }
   return true;
 }
@@ -781,7 +873,9 @@ std::optional<TimePoint> Tailer::next_flush() const {
 }
 
 void Tailer::flush_all() {
-  for (auto& [key, t] : tails_) t->stream->flush(true);
+  for (auto& [key, t] : tails_) {
+    if (t->stream) t->stream->flush(true);
+  }
   for (auto& t : closing_) t->stream->flush(true);
 }
 
@@ -809,6 +903,23 @@ void Tailer::housekeeping(TimePoint now) {
     }
     const bool quiet = !t->gone && t->at_eof && t->carry.empty() && !t->dec->has_pending() &&
                        !t->dec->next_flush() && !stream_due;
+    // A quiet file stays tended until it has been quiet for close_idle, then gives its
+    // descriptor back (reopened by path, checked by device, inode and fingerprint, when its
+    // directory's events say it changed).
+    if (quiet && !t->parked && o_.close_idle.count() > 0 && now - t->last_growth < o_.close_idle) {
+      tending_[kept++] = t;
+      continue;
+    }
+    if (quiet && !t->parked && o_.close_idle.count() > 0 && t != reading_) {
+      park(*t);
+      ++idle_closed_;
+    }
+    if (quiet && t->parked && t->stream && !t->stream->keeps_state() &&
+        t->stream->unsettled() != 0) {
+      tending_[kept++] = t;   // to sleep once what it emitted is delivered
+      continue;
+    }
+    if (quiet) sleep(*t);
     if (quiet) {
       t->tended = false;
     } else {
@@ -817,13 +928,20 @@ void Tailer::housekeeping(TimePoint now) {
   }
   tending_.resize(kept);
   parked_metric_->store(static_cast<int64_t>(parked_), std::memory_order_relaxed);
+  if (idle_closed_ != idle_closed_published_) {
+    idle_closed_metric_->fetch_add(idle_closed_ - idle_closed_published_,
+                                   std::memory_order_relaxed);
+    idle_closed_published_ = idle_closed_;
+  }
   for (const std::string& key : release) {
     auto node = tails_.extract(key);
     open_.erase(key);
     Tail& t = *node.mapped();
     unqueue(t);
     if (t.parked) --parked_;
-    t.retire = t.forget && ::fstat(t.fd, &t.released) == 0 && t.released.st_nlink > 0;
+    struct stat st{};
+    t.retire = t.forget && t.fd >= 0 && ::fstat(t.fd, &st) == 0 && st.st_nlink > 0;
+    t.released = Retired{st.st_size, st.st_mtim};
     if (t.forget) {
       // The writer is gone: a last line without its terminator will never be finished.
       BatchPtr batch = std::make_unique<Batch>(t.source, 4);
@@ -858,7 +976,7 @@ void Tailer::housekeeping(TimePoint now) {
       continue;
     }
     if ((*it)->retire) {
-      retired_[(*it)->key] = Retired{(*it)->released.st_size, (*it)->released.st_mtim};
+      retired_[(*it)->key] = (*it)->released;
     } else if ((*it)->forget) {
       ctx_.forget_position((*it)->key);
     }

@@ -16,9 +16,11 @@
 // restarts at 0; what was appended between our last read and the copy is read from the copy
 // (<name>.1) when its first bytes match.
 //
-// Descriptors: at most max_open_files are open; beyond it idle files are parked (closed, state
-// kept) and reopened by path, checked to be the same device, inode and fingerprint, when an
-// event (or a scan) says they changed and they grew.
+// Descriptors: a file at its end with nothing held back for close_idle is parked (closed, state
+// kept), and at most max_open_files are open (beyond it the longest-open files are parked);
+// a parked file is reopened by path, checked to be the same device, inode and fingerprint,
+// when an event (or a scan) says it changed and it grew. A rotation while parked is found by
+// the scan its directory's events ask for (rotated() names it under its new name).
 //
 // Driving: one thread calls everything. A scan is begin_scan(), then active()/rotated()/
 // unlisted_dir() for what discovery found, then end_scan(). Between scans read_round() reads
@@ -56,6 +58,8 @@ struct TailerOptions {
   uint64_t round_bytes = 1 << 20;      // bytes of one file per round
   std::size_t max_open_files = 0;      // 0 = half of RLIMIT_NOFILE
   std::chrono::milliseconds rotate_wait{5000};
+  // A file at its end with nothing held back is closed after this long (0: kept open).
+  std::chrono::milliseconds close_idle{10000};
   std::size_t read_padding = 0;        // readable bytes the decoder needs past its data
 };
 
@@ -86,6 +90,9 @@ class Tailer {
   // `dirs`: a partial scan, of the files directly in these directories (where inotify saw
   // files created, moved or deleted); the others are kept as they are. Null: a complete one.
   void begin_scan(const std::set<std::string>* dirs = nullptr);
+  // A partial scan also judges the files directly in `dir` (one discovery found while
+  // scanning: a nested directory of a directory with events). Nothing in a complete one.
+  void also_scan_dir(const std::string& dir);
   // `path` is an active file of `owner` (appended to by its writer).
   void active(const std::string& path, const std::string& owner);
   // `path` is a rotated generation of `owner`'s files: resumed from its checkpoint, read from
@@ -135,6 +142,8 @@ class Tailer {
   // An emit failed: the daemon is shutting down past its deadline.
   bool aborted() const { return aborted_; }
   std::size_t files() const { return tails_.size(); }
+  // Files put to sleep so far (closed while idle, their decoder and stream dropped).
+  uint64_t slept() const { return slept_; }
   std::size_t open_files() const;
 
   // A listing or open that failed: counted, logged (rate-limited), retried at the next scan.
@@ -158,6 +167,10 @@ class Tailer {
   Tail* open_tail(const std::string& path, const std::string& owner, bool initial,
                   std::optional<uint64_t> start);
   void update_fingerprint(Tail& t);
+  void wake(Tail& t);
+  void give_head(Tail& t);
+  void sleep(Tail& t);
+  bool starts_with(Tail& t, const std::string& head);
   // `always`: even when size and mtime are what they were at the last check.
   void verify_fingerprint(Tail& t, bool always);
   void queue(Tail& t);
@@ -166,6 +179,7 @@ class Tailer {
   void mark_gone(Tail& t);
   void truncated(Tail& t, const char* why);
   bool make_room();
+  void park(Tail& t);
   bool unpark(Tail& t, bool* full);
   void reopen(Tail& t);
   void forget_deleted_parked();
@@ -202,6 +216,12 @@ class Tailer {
   std::vector<char> buf_;
   MemoryCharge buf_mem_{MemoryPart::kReadBuffers};
   std::atomic<int64_t>* parked_metric_ = nullptr;
+  std::atomic<uint64_t>* idle_closed_metric_ = nullptr;
+  std::atomic<uint64_t>* complete_scans_metric_ = nullptr;
+  std::atomic<uint64_t>* partial_scans_metric_ = nullptr;
+  uint64_t idle_closed_ = 0;
+  uint64_t slept_ = 0;
+  uint64_t idle_closed_published_ = 0;
   std::atomic<uint64_t>* fs_errors_metric_ = nullptr;
   std::atomic<uint64_t>* lost_bytes_metric_ = nullptr;
   log::RateLimit open_limit_{5, std::chrono::seconds(60)};
