@@ -660,6 +660,7 @@ void Tailer::compressed(const std::string& path, const std::string& owner) {
   if (auto size = gz_trailer_size(fd); size && *size == static_cast<uint32_t>(start->offset)) {
     ::close(fd);
     retired_[key] = judged;
+    if (start->parked != nullptr) hand_over(*start->parked);
     return;
   }
   if (!make_room()) {
@@ -683,6 +684,7 @@ void Tailer::compressed(const std::string& path, const std::string& owner) {
   t->fp_text = std::string(kGzMark) + fingerprint_text(t->fp_len, t->fp_hash);
   t->prefix = head.substr(0, t->fp_len);
   Tail* raw = t.get();
+  if (start->parked != nullptr) hand_over(*start->parked);
   register_tail(std::move(t), start->offset, !start->own, start->why);
   compressed_read_metric_->fetch_add(1, std::memory_order_relaxed);
   by_path_.erase(path);
@@ -719,7 +721,18 @@ std::optional<Tailer::CompressedStart> Tailer::compressed_start(const std::strin
   int matches = 0;
   for (const auto& [k, pos] : ctx_.saved_positions(o_.kind + ":")) {
     if (k == key || !same_head(pos.text, "")) continue;
-    if (tails_.count(k) || closing_keys_.count(k)) {
+    auto t = tails_.find(k);
+    if (t != tails_.end() && t->second->parked && t->second->gone && t->second->forget) {
+      // Lagging: closed for max_open_files, and its plain file compressed away before its
+      // turn. The .gz takes over from where it was.
+      Tail& p = *t->second;
+      struct stat now{};
+      if (::stat(p.path.c_str(), &now) != 0 || key_of(now) != p.key) {
+        return CompressedStart{p.dec->safe_offset(), p.size_seen, k,
+                               "parked generation compressed before its turn", false, &p};
+      }
+    }
+    if (t != tails_.end() || closing_keys_.count(k)) {
       *defer = true;   // read from its own descriptor, which still has every byte
       return std::nullopt;
     }
@@ -752,6 +765,20 @@ bool Tailer::holds_checkpoint(const std::string& key, const Position& pos) {
                     hash_prefix(fd, len, &now_hash) && now_hash == hash;
   ::close(fd);
   return held;
+}
+
+// The parked file's unread part is the compressed generation's now: released at its safe
+// offset, without its held-back records (read again from the .gz) and without a loss.
+void Tailer::hand_over(Tail& p) {
+  const uint64_t at = p.dec->safe_offset();
+  p.carry.clear();
+  p.dec->reset(at);
+  p.read_off = at;
+  p.size_seen = at;
+  p.at_eof = true;
+  p.last_growth = TimePoint{};
+  queue(p);
+  tend(p);
 }
 
 // A compressed generation read as far as it goes: what could not be read is counted.

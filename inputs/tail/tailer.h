@@ -176,11 +176,13 @@ class Tailer {
     std::string supersedes;   // the checkpoint it continues, dropped once it is read
     const char* why = "";
     bool own = false;         // its own checkpoint: nothing to record at the start
+    Tail* parked = nullptr;   // a parked generation whose plain file was compressed away
   };
   std::optional<CompressedStart> compressed_start(const std::string& key, const std::string& owner,
                                                   const std::string& head, bool* defer);
   bool holds_checkpoint(const std::string& key, const Position& pos);
   void compressed_done(Tail& t);
+  void hand_over(Tail& parked);
   void expire_orphans();
   void register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record_start, const char* why);
   void note_present(const std::string& path);

@@ -196,5 +196,31 @@ TEST_F(CompressedGenerationTest, IdentityMismatchByLengthReadsNothing) {
   EXPECT_TRUE(exactly_once(h.delivered(), want));
 }
 
+// Lagging: app.log was parked for max_open_files, rotated and compressed (Docker's
+// compress=true) before its turn came. The .gz takes over from the offset reached: nothing
+// lost, nothing counted lost, nothing twice.
+TEST_F(CompressedGenerationTest, AParkedGenerationCompressedBeforeItsTurnIsReadFromTheGz) {
+  auto& lost = metric("logship_input_lost_bytes_total");
+  const uint64_t lost_before = lost.load();
+  TailerOptions o;
+  o.max_open_files = 1;
+  const std::string other = dir + "/other.log";
+  append(log, numbered("a", 1, 5));
+  append(other, numbered("o", 1, 5));
+  Harness h(dir, o);
+  h.pump();   // app.log, first in order, is parked for other.log
+  append(log, numbered("a", 6, 10));   // never read from the plain file
+  fs::rename(log, log + ".1");
+  h.scan();   // app.log gone; found as app.log.1
+  gzip_file(log + ".1");
+  append(log, numbered("b", 1, 3));
+  append(other, numbered("o", 6, 7));
+  h.pump(10);
+  EXPECT_EQ(lost.load(), lost_before);
+  EXPECT_TRUE(exactly_once(h.delivered(), concat(concat(numbered_lines("a", 1, 10),
+                                                        numbered_lines("b", 1, 3)),
+                                                 numbered_lines("o", 1, 7))));
+}
+
 }  // namespace
 }  // namespace logship::tail::testing
