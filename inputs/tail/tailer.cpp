@@ -103,7 +103,8 @@ Tailer::Tailer(const TailerOptions& o, InputContext& ctx, TailerClient& client)
   lost_bytes_metric_ = &Metrics::global().counter(
       "logship_input_lost_bytes_total", labels,
       "Bytes of followed files deleted before they were read (a rotated generation closed for "
-      "max_open_files and deleted before its turn), as far as their size was seen");
+      "max_open_files and deleted before its turn), as far as their size was seen, and the "
+      "unread end of a compressed generation that could not be read");
   compressed_read_metric_ = &Metrics::global().counter(
       "logship_input_compressed_generations_total", labels,
       "Compressed generations (.gz) read from the checkpoint of the file they were "
@@ -804,7 +805,8 @@ void Tailer::compressed_done(Tail& t) {
 }
 
 // The copy of a truncated file that no compressed generation turned out to be, after two
-// complete scans and the time a compression takes: what it held past our offset is lost.
+// complete scans and the time a compression takes: forgotten. Not counted as lost: the copy
+// may exist under a name the tailer does not tie to the file (dateext's <name>-<date>).
 void Tailer::expire_orphans() {
   const TimePoint now = SteadyClock::now();
   for (auto it = orphans_.begin(); it != orphans_.end();) {
@@ -812,13 +814,11 @@ void Tailer::expire_orphans() {
       ++it;
       continue;
     }
-    const uint64_t lost = it->size_seen > it->offset ? it->size_seen - it->offset : 0;
-    if (lost > 0) {
-      lost_bytes_metric_->fetch_add(lost, std::memory_order_relaxed);
-      log::warn(o_.kind, "truncated file's copy not found; its unread end is lost",
+    if (it->size_seen > it->offset) {
+      log::info(o_.kind, "no compressed copy of a truncated file turned up",
                 log::kv("input", ctx_.name()) + log::kv("path", it->path) +
                     log::kv("offset", static_cast<int64_t>(it->offset)) +
-                    log::kv("lost_bytes", static_cast<int64_t>(lost)));
+                    log::kv("unread_bytes", static_cast<int64_t>(it->size_seen - it->offset)));
     }
     it = orphans_.erase(it);
   }
