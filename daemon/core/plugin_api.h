@@ -10,6 +10,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "daemon/core/batch.h"
 #include "daemon/core/clock.h"
@@ -51,6 +53,12 @@ class InputContext {
   virtual std::unique_ptr<StreamHandle> open_stream(std::shared_ptr<const SourceInfo> source,
                                                     bool checkpointed = true) = 0;
   virtual std::optional<Position> saved_position(const std::string& key) const = 0;
+  // Every saved position whose key starts with `prefix`: a file input looks there for the
+  // checkpoint of a generation that was compressed while it was not reading it.
+  virtual std::vector<std::pair<std::string, Position>> saved_positions(
+      std::string_view prefix) const {
+    return {};
+  }
   // The stream is gone for good (file deleted and read to its end): drop its checkpoint.
   virtual void forget_position(const std::string& key) = 0;
   // Stop was requested: finish the current read, flush and return from the input's threads.

@@ -305,6 +305,10 @@ class Topology::InputSlot final : public InputContext {
   std::optional<Position> saved_position(const std::string& key) const override {
     return topo_.store_.get(key);
   }
+  std::vector<std::pair<std::string, Position>> saved_positions(
+      std::string_view prefix) const override {
+    return topo_.store_.with_prefix(prefix);
+  }
   void forget_position(const std::string& key) override { topo_.store_.forget(key); }
   bool stopping() const override { return topo_.stopping_.load(std::memory_order_relaxed); }
   void finished() override {

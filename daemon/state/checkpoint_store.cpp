@@ -120,6 +120,17 @@ std::optional<Position> CheckpointStore::get(const std::string& key) const {
   return it->second;
 }
 
+std::vector<std::pair<std::string, Position>> CheckpointStore::with_prefix(
+    std::string_view prefix) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, Position>> out;
+  for (auto it = positions_.lower_bound(std::string(prefix));
+       it != positions_.end() && std::string_view(it->first).starts_with(prefix); ++it) {
+    out.emplace_back(*it);
+  }
+  return out;
+}
+
 void CheckpointStore::commit(const std::string& key, const Position& pos) {
   std::lock_guard lock(mu_);
   auto& slot = positions_[key];

@@ -10,6 +10,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "daemon/core/ack.h"
 #include "daemon/core/status.h"
@@ -22,6 +25,7 @@ class CheckpointStore final : public CommitSink {
   // not (the previous copy is used).
   Status open(const std::string& state_dir);
   std::optional<Position> get(const std::string& key) const;
+  std::vector<std::pair<std::string, Position>> with_prefix(std::string_view prefix) const;
   void commit(const std::string& key, const Position& pos) override;
   void forget(const std::string& key);
   // Writes the file if anything changed since the last write.

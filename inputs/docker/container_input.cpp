@@ -439,6 +439,10 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
           tailer.rotated(dir + "/" + f, c.key);
         }
       }
+      // kubelet compresses older generations (<N>.log.<timestamp>.gz): judged last.
+      for (const std::string& f : *files) {
+        if (glob_match("*.log.*.gz", f)) tailer.compressed(dir + "/" + f, c.key);
+      }
     }
   }
 
@@ -464,6 +468,10 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
       } else if (glob_match("*-json.log.*", f) && !glob_match("*.gz", f)) {
         tailer.rotated(dir + "/" + f, c.key);
       }
+    }
+    // compress=true: <id>-json.log.1.gz... Judged last, against the files found above.
+    for (const std::string& f : *files) {
+      if (glob_match("*-json.log.*.gz", f)) tailer.compressed(dir + "/" + f, c.key);
     }
   }
 

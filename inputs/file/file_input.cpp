@@ -4,8 +4,8 @@
 //
 // Discovery: every scan expands `paths` (never through a symlink, never to one), leaves out
 // `exclude`, and sorts what it found into active files and their rotated generations
-// ("<name>.1", "<name>-20261204", see generation_name.h), found beside an active file whether
-// the globs match them or not. A generation's owner is its active file, so a copy made by
+// ("<name>.1", "<name>-20261204", compressed "<name>.1.gz", see generation_name.h), found
+// beside an active file whether the globs match them or not. A generation's owner is its active file, so a copy made by
 // copytruncate is told from a generation to read from the start.
 #include <fnmatch.h>
 #include <sys/stat.h>
@@ -22,6 +22,7 @@
 #include "daemon/runtime/metrics.h"
 #include "inputs/file/generation_name.h"
 #include "inputs/file/path_glob.h"
+#include "inputs/file/path_regex.h"
 #include "inputs/file/text_decoder.h"
 #include "inputs/tail/dir_list.h"
 #include "inputs/tail/follow_loop.h"
@@ -41,6 +42,7 @@ struct FileInputOptions : tail::FollowOptions {
   ByteSize max_line_size{1 << 20};
   std::map<std::string, std::string> fields;
   std::string path_field = "file";
+  std::string path_regex;
 
   static const config::OptionSchema<FileInputOptions>& schema() {
     static const auto s = [] {
@@ -69,7 +71,12 @@ struct FileInputOptions : tail::FollowOptions {
           .add("fields", &F::fields, "Fields added to every event (e.g. service: nginx).")
           .add("path_field", &F::path_field,
                "Field that carries the file's path on every event; empty = none (the ecs "
-               "and otel layouts carry it as log.file.path regardless).");
+               "and otel layouts carry it as log.file.path regardless).")
+          .add("path_regex", &F::path_regex,
+               "RE2 pattern the whole path of a file must match to be read (besides paths); its "
+               "named groups become fields of the file's events, e.g. "
+               "/var/log/(?P<service>[^/]+)/(?P<name>.*)\\.log. Rotated and compressed "
+               "generations take the fields of their active file's path.");
       return s;
     }();
     return s;
@@ -87,6 +94,10 @@ struct FileInputOptions : tail::FollowOptions {
       }
     }
     if (paths.empty()) return "paths: at least one glob is needed";
+    if (!path_regex.empty()) {
+      file::PathRegex re;
+      if (!file::PathRegex::compile(path_regex, &re, &err)) return "path_regex: " + err;
+    }
     return {};
   }
 };
@@ -107,6 +118,7 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
         PathGlob::parse(p, &exclude_globs_.back(), &err);
       }
     }
+    if (!o.path_regex.empty()) file::PathRegex::compile(o.path_regex, &path_re_, &err);
     topts_.max_line_size = o.max_line_size.bytes;
     topts_.encoding = o.encoding == "utf-16"     ? file::Encoding::kUtf16
                       : o.encoding == "utf-16le" ? file::Encoding::kUtf16Le
@@ -154,12 +166,18 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
     return std::make_unique<file::TextDecoder>(topts_, &stats_);
   }
 
-  std::shared_ptr<const SourceInfo> source_for(const std::string&, const std::string& key,
+  // `owner` is the active file's path: a generation carries the fields of its name.
+  std::shared_ptr<const SourceInfo> source_for(const std::string& owner, const std::string& key,
                                                const std::string& path) override {
     auto s = std::make_shared<SourceInfo>();
     s->input = ctx_->name();
     s->key = key;
     for (const auto& [k, v] : o_.fields) s->tags.push_back(Tag{k, ValueType::kString, v});
+    if (!path_re_.empty()) {
+      std::vector<std::pair<std::string, std::string>> groups;
+      path_re_.match(owner, &groups);
+      for (auto& [k, v] : groups) s->tags.push_back(Tag{k, ValueType::kString, std::move(v)});
+    }
     if (!o_.path_field.empty()) s->tags.push_back(Tag{o_.path_field, ValueType::kString, path});
     s->file_path = path;
     return s;
@@ -198,35 +216,19 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
     for (auto it = found.begin(); it != found.end();) {
       it = excluded(*it) ? found.erase(it) : std::next(it);
     }
-    // Active: matched and not a generation of another matched file in its directory.
-    std::map<std::string, std::string> rotated;   // path -> owner (its active file)
-    std::set<std::string> active;
-    for (const std::string& p : found) {
-      if (auto owner = owner_of(p); owner && found.count(*owner)) {
-        rotated[p] = *owner;
-      } else {
-        active.insert(p);
-      }
-    }
+    narrow_by_path_regex(&found);
+    Sorted sorted = sort_found(found);
     // Generations beside an active file, whether the globs match them or not.
     std::set<std::string> dirs;
-    for (const std::string& p : active) dirs.insert(dir_of(p));
+    for (const std::string& p : sorted.active) dirs.insert(dir_of(p));
     std::vector<std::string> names;
     for (const std::string& dir : dirs) {
       known_dirs_.insert(dir);
       watch_->watch(dir, tail::DirWatch::kLeafMask);
       if (!list(dir, &names)) continue;
-      for (const std::string& n : names) {
-        const std::string path = (dir == "/" ? "" : dir) + "/" + n;
-        auto owner = owner_of(path);
-        if (!owner || !active.count(*owner) || excluded(path)) continue;
-        struct stat st{};
-        // lstat: a symlink named like a generation is not one.
-        if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) rotated[path] = *owner;
-      }
+      add_generations(dir, names, &sorted);
     }
-    for (const std::string& p : active) tailer.active(p, p);
-    for (const auto& [p, owner] : rotated) tailer.rotated(p, owner);
+    follow(sorted);
     tailer.end_scan();
   }
 
@@ -271,24 +273,74 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
       }
       // As scan() sorts them: active unless a generation of a matched file, and every
       // generation beside an active file.
-      std::set<std::string> active;
-      for (const std::string& p : found) {
-        if (auto owner = owner_of(p); !owner || !found.count(*owner)) active.insert(p);
-      }
-      for (const std::string& p : active) tailer.active(p, p);
-      for (const std::string& n : names) {
-        const std::string path = (dir == "/" ? "" : dir) + "/" + n;
-        auto owner = owner_of(path);
-        if (!owner || !active.count(*owner) || excluded(path)) continue;
-        struct stat st{};
-        if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) tailer.rotated(path, *owner);
-      }
-      if (!active.empty()) {
+      narrow_by_path_regex(&found);
+      Sorted sorted = sort_found(found);
+      add_generations(dir, names, &sorted);
+      follow(sorted);
+      const bool any_active = !sorted.active.empty();
+      if (any_active) {
         known_dirs_.insert(dir);
         watch_->watch(dir, tail::DirWatch::kLeafMask);
       }
     }
     tailer.end_scan();
+  }
+
+  // What a scan found, sorted: active files, and their rotated and compressed generations
+  // (path -> the active file it belongs to).
+  struct Sorted {
+    std::set<std::string> active;
+    std::map<std::string, std::string> rotated;
+    std::map<std::string, std::string> compressed;
+  };
+
+  // path_regex narrows what is read to the active files it matches (and their generations).
+  void narrow_by_path_regex(std::set<std::string>* found) const {
+    if (path_re_.empty()) return;
+    for (auto it = found->begin(); it != found->end();) {
+      auto owner = owner_of(*it);
+      if (!owner) owner = compressed_owner_of(*it);
+      it = path_re_.matches(*it) || (owner && path_re_.matches(*owner)) ? std::next(it)
+                                                                          : found->erase(it);
+    }
+  }
+
+  // Active: matched and not a generation of another matched file in its directory.
+  static Sorted sort_found(const std::set<std::string>& found) {
+    Sorted s;
+    for (const std::string& p : found) {
+      if (auto owner = owner_of(p); owner && found.count(*owner)) {
+        s.rotated[p] = *owner;
+      } else if (auto owner = compressed_owner_of(p); owner && found.count(*owner)) {
+        s.compressed[p] = *owner;
+      } else {
+        s.active.insert(p);
+      }
+    }
+    return s;
+  }
+
+  // The generations in `dir` (listed as `names`) of its active files, matched or not.
+  void add_generations(const std::string& dir, const std::vector<std::string>& names,
+                       Sorted* s) const {
+    for (const std::string& n : names) {
+      const std::string path = (dir == "/" ? "" : dir) + "/" + n;
+      auto owner = owner_of(path);
+      auto& into = owner ? s->rotated : s->compressed;
+      if (!owner) owner = compressed_owner_of(path);
+      if (!owner || !s->active.count(*owner) || excluded(path)) continue;
+      struct stat st{};
+      // lstat: a symlink named like a generation is not one.
+      if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) into[path] = *owner;
+    }
+  }
+
+  void follow(const Sorted& s) {
+    tail::Tailer& tailer = *tailer_;
+    for (const std::string& p : s.active) tailer.active(p, p);
+    for (const auto& [p, owner] : s.rotated) tailer.rotated(p, owner);
+    // Last: a compressed generation is judged against the files the scan found on disk.
+    for (const auto& [p, owner] : s.compressed) tailer.compressed(p, owner);
   }
 
   bool descended(const std::string& dir) const {
@@ -307,6 +359,14 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
   static std::optional<std::string> owner_of(const std::string& path) {
     const std::size_t slash = path.rfind('/');
     auto base = file::generation_base(std::string_view(path).substr(slash + 1));
+    if (!base) return std::nullopt;
+    return path.substr(0, slash + 1) + std::string(*base);
+  }
+
+  // The active file a compressed generation's path belongs to ("/d/app.log" of "/d/app.log.1.gz").
+  static std::optional<std::string> compressed_owner_of(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    auto base = file::compressed_generation_base(std::string_view(path).substr(slash + 1));
     if (!base) return std::nullopt;
     return path.substr(0, slash + 1) + std::string(*base);
   }
@@ -344,6 +404,7 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
   const FileInputOptions o_;
   std::vector<PathGlob> globs_, exclude_globs_;
   std::vector<std::string> exclude_names_;
+  file::PathRegex path_re_;
   file::TextOptions topts_;
   file::TextStats stats_;
   InputContext* ctx_ = nullptr;

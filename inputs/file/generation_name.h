@@ -1,7 +1,7 @@
 #pragma once
 // Names logrotate (and most rotating writers) give a file's older generations beside it:
-// "<name>.1", "<name>.2" (rotate N), "<name>-20261204" (dateext). Compressed generations
-// ("<name>.2.gz") are not among them: they are not read.
+// "<name>.1", "<name>.2" (rotate N), "<name>-20261204" (dateext), and compressed ones:
+// "<name>.2.gz", "<name>-20261204.gz" (compress).
 #include <optional>
 #include <string_view>
 
@@ -25,6 +25,16 @@ inline std::optional<std::string_view> generation_base(std::string_view name) {
     if (c < '0' || c > '9') return std::nullopt;
   }
   return name.substr(0, sep);
+}
+
+// The active file's name a compressed generation name belongs to ("app.log" of "app.log.1.gz",
+// "app.log-20261204.gz"), if any.
+inline std::optional<std::string_view> compressed_generation_base(std::string_view name) {
+  constexpr std::string_view kGz = ".gz";
+  if (name.size() <= kGz.size() || name.substr(name.size() - kGz.size()) != kGz) {
+    return std::nullopt;
+  }
+  return generation_base(name.substr(0, name.size() - kGz.size()));
 }
 
 }  // namespace logship::file

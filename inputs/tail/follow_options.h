@@ -18,6 +18,8 @@ struct FollowOptions {
   config::ByteSize round_bytes{1 << 20};
   int64_t max_open_files = 0;
   bool exit_at_eof = false;
+  bool read_compressed = true;
+  config::ByteSize max_decompressed_size{4ull << 30};
 
   TailerOptions tailer(std::string kind, std::size_t read_padding) const {
     TailerOptions t;
@@ -29,6 +31,8 @@ struct FollowOptions {
     t.rotate_wait = rotate_wait;
     t.close_idle = close_idle;
     t.read_padding = read_padding;
+    t.read_compressed = read_compressed;
+    t.max_decompressed_size = max_decompressed_size.bytes;
     return t;
   }
 
@@ -68,6 +72,16 @@ struct FollowOptions {
              "they grow (read in turn). 0 = half the process's open-file limit "
              "(RLIMIT_NOFILE), so outputs, checkpoints and connections keep theirs.",
              config::in_range(0, 1 << 24))
+        .add("read_compressed", m(&F::read_compressed),
+             "Read a gzip-compressed generation (<name>.1.gz, Docker's compress=true) from the "
+             "checkpoint of the file it was compressed from, when logship had not finished that "
+             "file (stopped, lagging, or a copytruncate copy compressed at once). Other .gz "
+             "files are never read. false: they are skipped and what they held past the "
+             "checkpoint is lost.")
+        .add("max_decompressed_size", m(&F::max_decompressed_size),
+             "Uncompressed bytes read from one compressed generation at most (a gzip bomb "
+             "stops here; counted in logship_input_compressed_failed_total).",
+             config::at_least(config::ByteSize(1 << 20), "1MiB"))
         .add("exit_at_eof", m(&F::exit_at_eof),
              "Report the input finished once every file is read to its end (benchmarks; with "
              "service.exit_when_done the daemon then exits).");

@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "daemon/core/json_writer.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "inputs/tail/fingerprint.h"
+#include "inputs/tail/gz_reader.h"
 
 namespace logship::tail {
 
@@ -48,7 +50,7 @@ struct Tailer::Tail {
   // Bytes of the file not read yet, refreshed at every scan.
   void update_lag() {
     struct stat st{};
-    if (lag != nullptr && fd >= 0 && ::fstat(fd, &st) == 0) {
+    if (lag != nullptr && fd >= 0 && gz == nullptr && ::fstat(fd, &st) == 0) {
       saw_size(st);
       lag->store(std::max<int64_t>(0, static_cast<int64_t>(st.st_size) - static_cast<int64_t>(read_off)),
                  std::memory_order_relaxed);
@@ -77,7 +79,12 @@ struct Tailer::Tail {
   bool fingerprinted = false;
   std::size_t fp_len = 0;
   uint64_t fp_hash = 0;
-  std::string fp_text() const { return fingerprinted ? fingerprint_text(fp_len, fp_hash) : ""; }
+  // A compressed generation's checkpoint is marked "gz:" (its offset counts uncompressed bytes).
+  std::string fp_text() const {
+    if (!fingerprinted) return "";
+    return gz != nullptr ? "gz:" + fingerprint_text(fp_len, fp_hash)
+                         : fingerprint_text(fp_len, fp_hash);
+  }
   uint64_t emitted = UINT64_MAX;
   bool gone = false;          // the path no longer names this file: drain, then release
   // Closed to stay within max_open_files; everything else (offset, partial lines) is kept and
@@ -97,6 +104,11 @@ struct Tailer::Tail {
   bool forget = true;         // drop the checkpoint when released (excluded: kept)
   bool retire = false;        // released but still on disk (rotated): checkpoint kept
   Retired released;           // the file when released: tells it from a reuse of its inode
+  // A compressed generation: its bytes come from here, uncompressed (read_off counts those).
+  std::unique_ptr<GzReader> gz;
+  uint64_t gz_size_hint = 0;  // the plain file's size as last seen, if known
+  std::string supersedes;     // the plain file's checkpoint, dropped once this one settled
+  std::string gz_head;        // a compressed generation's first uncompressed bytes
 };
 
 bool Tailer::Retired::same_file(const struct stat& st) const {
@@ -136,7 +148,16 @@ Tailer::Tailer(const TailerOptions& o, InputContext& ctx, TailerClient& client)
   lost_bytes_metric_ = &Metrics::global().counter(
       "logship_input_lost_bytes_total", labels,
       "Bytes of followed files deleted before they were read (a rotated generation closed for "
-      "max_open_files and deleted before its turn), as far as their size was seen");
+      "max_open_files and deleted before its turn), as far as their size was seen, and the "
+      "unread end of a compressed generation that could not be read");
+  compressed_read_metric_ = &Metrics::global().counter(
+      "logship_input_compressed_generations_total", labels,
+      "Compressed generations (.gz) read from the checkpoint of the file they were "
+      "compressed from");
+  compressed_failed_metric_ = &Metrics::global().counter(
+      "logship_input_compressed_failed_total", labels,
+      "Compressed generations that could not be read to their end: corrupt, cut short, or over "
+      "max_decompressed_size (the bytes known to be lost are in logship_input_lost_bytes_total)");
   fs_errors_metric_ = &Metrics::global().counter(
       "logship_input_fs_errors_total", labels,
       "Directory listings and file opens that failed (EMFILE, EACCES...), retried at the next "
@@ -166,6 +187,7 @@ void Tailer::begin_scan(const std::set<std::string>* dirs) {
   }
   present_paths_.clear();
   present_keys_.clear();
+  present_files_.clear();
   unlisted_dirs_.clear();
   over_budget_ = false;
 }
@@ -194,7 +216,10 @@ bool Tailer::in_unlisted_dir(const std::string& path) const {
 
 void Tailer::note_present(const std::string& path) {
   struct stat st{};
-  if (::stat(path.c_str(), &st) == 0) present_keys_.insert(key_of(st));
+  if (::stat(path.c_str(), &st) == 0) {
+    present_keys_.insert(key_of(st));
+    present_files_[key_of(st)] = path;
+  }
 }
 
 // Whether the followed file at by_path_'s `it` is still at its path: if not, it is drained to
@@ -268,10 +293,12 @@ void Tailer::end_scan() {
     it = retired_.erase(it);
   }
   if (complete) forget_deleted_parked();
+  if (complete) expire_orphans();
   scanned_once_ = true;
   // What this scan saw is not needed until the next one: 10,000 paths and keys, freed.
   present_paths_.clear();
   present_keys_.clear();
+  present_files_.clear();
 }
 
 void Tailer::all_gone() {
@@ -292,6 +319,7 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   std::string key = key_of(st);
   present_keys_.insert(key);
+  present_files_[key] = path;
   if (auto r = retired_.find(key); r != retired_.end() && !r->second.same_file(st)) {
     // Not the file we released: the writer deleted it and a newer file got its inode, then it
     // was rotated before a scan saw it as the active file. Never read: read it like any rotated
@@ -422,6 +450,19 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
     fs_error("seek in a log file", path, std::strerror(errno));
     return nullptr;   // t closes fd
   }
+  Tail* raw = t.get();
+  register_tail(std::move(t), offset, offset > 0 && !from_checkpoint, why);
+  return raw;
+}
+
+// Starts following an opened file from `offset`. `record_start`: the start is committed at
+// once: with nothing more to read there would be no commit, and a restart would take the file
+// for one never seen and read it from its start (the copy of a truncated file, read_from tail,
+// a compressed generation).
+void Tailer::register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record_start,
+                           const char* why) {
+  const std::string path = t->path;
+  const std::string key = t->key;
   t->read_off = offset;
   t->publish_lag(ctx_.name());
   t->update_lag();
@@ -437,11 +478,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
   tails_.emplace(key, std::move(t));
   queue(*raw);
   tend(*raw);
-  // A start not from a checkpoint (the copy of a truncated file, read_from tail) is recorded
-  // at once: with nothing more to read there would be no commit, and a restart would take the
-  // file for one never seen and read it from its start.
-  if (offset > 0 && !from_checkpoint) emit(*raw, std::make_unique<Batch>(raw->source, 1), true);
-  return raw;
+  if (record_start) emit(*raw, std::make_unique<Batch>(raw->source, 1), true);
 }
 
 // ---- owners ----
@@ -469,6 +506,7 @@ void Tailer::refresh_sources(const std::string& owner) {
 // ---- identity ----
 
 void Tailer::update_fingerprint(Tail& t) {
+  if (t.gz != nullptr) return;   // set from the uncompressed bytes when it was opened
   if (t.fp_len >= kFingerprintBytes && t.fingerprinted) return;
   struct stat st{};
   if (::fstat(t.fd, &st) != 0) return;
@@ -498,6 +536,11 @@ void Tailer::wake(Tail& t) {
 // The file's first bytes, for what a byte-order mark says.
 void Tailer::give_head(Tail& t) {
   if (!t.needs_head || t.fd < 0) return;
+  if (t.gz != nullptr) {   // its descriptor holds compressed bytes
+    t.dec->head(t.gz_head);
+    t.needs_head = false;
+    return;
+  }
   std::string head;
   if (t.fp_len > 0 && !read_prefix(t.fd, t.fp_len, &head)) return;
   t.dec->head(head);
@@ -534,7 +577,7 @@ bool Tailer::starts_with(Tail& t, const std::string& head) {
 // Rewriting them changes the size or the mtime, so a file whose both are what they were at
 // the last check is not read again (a pread per file per scan, 10,000 files).
 void Tailer::verify_fingerprint(Tail& t, bool always) {
-  if (t.fp_len == 0) return;
+  if (t.fp_len == 0 || t.gz != nullptr) return;
   struct stat st{};
   const bool have = ::fstat(t.fd, &st) == 0;
   if (!always && have && st.st_size == t.fp_checked_size &&
@@ -612,6 +655,7 @@ void Tailer::truncated(Tail& t, const char* why) {
   const uint64_t old_off = t.dec->safe_offset();
   const std::size_t old_fp_len = t.fingerprinted ? t.fp_len : 0;
   const uint64_t old_fp_hash = t.fp_hash;
+  const uint64_t old_size = t.size_seen;
   std::string copy = t.path + ".1";
   t.carry.clear();
   t.read_off = 0;
@@ -623,12 +667,23 @@ void Tailer::truncated(Tail& t, const char* why) {
   update_fingerprint(t);
   emit(t, std::move(batch), /*force=*/true);
   if (old_fp_len == 0 || t.gone) return;
+  // Not found as <path>.1 (compressed at once, or named otherwise): a compressed generation
+  // that appears with these first bytes is read from old_off (compressed()).
+  auto orphan = [&] {
+    if (!o_.read_compressed) return;
+    orphans_.push_back(Orphan{t.owner, old_fp_len, old_fp_hash, old_off, old_size, t.path,
+                              SteadyClock::now(), 0});
+  };
   int fd = ::open(copy.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return;
+  if (fd < 0) {
+    orphan();
+    return;
+  }
   struct stat st{};
   uint64_t h = 0;
   bool match = ::fstat(fd, &st) == 0 && hash_prefix(fd, old_fp_len, &h) && h == old_fp_hash;
   ::close(fd);
+  if (!match) orphan();
   if (!match || tails_.count(key_of(st)) || retired_.count(key_of(st))) return;
   // Opened even when we had read it all: its checkpoint then marks it as seen.
   Tail* c = open_tail(copy, t.owner, false,
@@ -636,6 +691,231 @@ void Tailer::truncated(Tail& t, const char* why) {
   if (c != nullptr) {
     by_path_.erase(copy);
     mark_gone(*c);
+  }
+}
+
+// ---- compressed generations ----
+
+namespace {
+
+constexpr std::string_view kGzMark = "gz:";
+
+// How long a compressed generation whose first bytes cannot be read yet (gzip or Docker is
+// writing it) is given before it is judged as it is.
+constexpr auto kCompressingGrace = std::chrono::seconds(10);
+
+// Where a file's committed position is: a sleeping file (no decoder) holds nothing back.
+uint64_t safe_offset(const auto& t) { return t.dec ? t.dec->safe_offset() : t.read_off; }
+
+bool recently_modified(const struct stat& st) {
+  struct timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return now.tv_sec - st.st_mtim.tv_sec < kCompressingGrace.count();
+}
+
+}  // namespace
+
+void Tailer::compressed(const std::string& path, const std::string& owner) {
+  if (!o_.read_compressed) return;
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  const std::string key = key_of(st);
+  present_keys_.insert(key);
+  if (tails_.count(key) || closing_keys_.count(key)) return;
+  // Judged already (read, or nothing to read): unless its inode now holds another file.
+  if (auto r = retired_.find(key); r != retired_.end()) {
+    if (r->second.same_file(st)) return;
+    retired_missed_.erase(key);
+    retired_.erase(r);
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno != ENOENT) fs_error("open a compressed generation", path, std::strerror(errno));
+    return;
+  }
+  std::string head;
+  bool complete = false;
+  const bool readable = gz_prefix(fd, kFingerprintBytes, &head, &complete);
+  if (head.size() < kFingerprintBytes && !complete && recently_modified(st)) {
+    ::close(fd);   // being written: its first bytes are not all there yet
+    return;
+  }
+  bool defer = false;
+  std::optional<CompressedStart> start;
+  if (readable && !head.empty()) start = compressed_start(key, owner, head, &defer);
+  if (defer) {
+    ::close(fd);   // its plain file is still being read: that read has every byte
+    return;
+  }
+  const Retired judged{st.st_size, st.st_mtim};
+  if (!start) {
+    ::close(fd);
+    retired_[key] = judged;   // not a generation logship was reading: left alone
+    return;
+  }
+  // Nothing past the offset: the trailer's size says so without decompressing the file.
+  if (auto size = gz_trailer_size(fd); size && *size == static_cast<uint32_t>(start->offset)) {
+    ::close(fd);
+    retired_[key] = judged;
+    if (start->parked != nullptr) hand_over(*start->parked);
+    return;
+  }
+  if (!make_room()) {
+    ::close(fd);
+    over_budget_ = true;
+    return;
+  }
+  auto t = std::make_unique<Tail>();
+  t->path = path;
+  t->owner = owner;
+  t->key = key;
+  t->fd = fd;
+  t->opened_round = round_;
+  t->last_growth = SteadyClock::now();
+  t->gz = std::make_unique<GzReader>(fd, start->offset, o_.max_decompressed_size);
+  t->gz_size_hint = start->size_hint;
+  t->supersedes = start->supersedes;
+  t->fp_len = std::min(head.size(), kFingerprintBytes);
+  t->fp_hash = fnv1a(head.data(), t->fp_len);
+  t->fingerprinted = true;   // fp_text() adds kGzMark
+  t->gz_head = head.substr(0, t->fp_len);
+  Tail* raw = t.get();
+  if (start->parked != nullptr) hand_over(*start->parked);
+  register_tail(std::move(t), start->offset, !start->own, start->why);
+  compressed_read_metric_->fetch_add(1, std::memory_order_relaxed);
+  by_path_.erase(path);
+  mark_gone(*raw);
+}
+
+// Where a compressed generation (first uncompressed bytes `head`) resumes: its own checkpoint;
+// else the copy of a truncated file this one is; else the checkpoint of the file it was
+// compressed from, which no file on disk holds any longer. `defer`: that file is still read.
+std::optional<Tailer::CompressedStart> Tailer::compressed_start(const std::string& key,
+                                                                const std::string& owner,
+                                                                const std::string& head,
+                                                                bool* defer) {
+  auto same_head = [&](const std::string& text, std::string_view mark) {
+    std::size_t len = 0;
+    uint64_t hash = 0;
+    if (text.compare(0, mark.size(), mark) != 0) return false;
+    return parse_fingerprint(text.substr(mark.size()), &len, &hash) && len > 0 &&
+           len <= head.size() && fnv1a(head.data(), len) == hash;
+  };
+  if (auto own = ctx_.saved_position(key); own && same_head(own->text, kGzMark)) {
+    return CompressedStart{own->offset, 0, {}, "checkpoint", true};
+  }
+  for (auto it = orphans_.begin(); it != orphans_.end(); ++it) {
+    if (it->owner != owner || it->fp_len > head.size() ||
+        fnv1a(head.data(), it->fp_len) != it->fp_hash) {
+      continue;
+    }
+    CompressedStart s{it->offset, it->size_seen, {}, "compressed copy of a truncated file"};
+    orphans_.erase(it);
+    return s;
+  }
+  std::optional<CompressedStart> found;
+  int matches = 0;
+  for (const auto& [k, pos] : ctx_.saved_positions(o_.kind + ":")) {
+    if (k == key || !same_head(pos.text, "")) continue;
+    auto t = tails_.find(k);
+    if (t != tails_.end() && t->second->parked && t->second->gone && t->second->forget) {
+      // Lagging: closed for max_open_files, and its plain file compressed away before its
+      // turn. The .gz takes over from where it was.
+      Tail& p = *t->second;
+      struct stat now{};
+      if (::stat(p.path.c_str(), &now) != 0 || key_of(now) != p.key) {
+        return CompressedStart{safe_offset(p), p.size_seen, k,
+                               "parked generation compressed before its turn", false, &p};
+      }
+    }
+    if (t != tails_.end() || closing_keys_.count(k)) {
+      *defer = true;   // read from its own descriptor, which still has every byte
+      return std::nullopt;
+    }
+    if (holds_checkpoint(k, pos)) continue;   // the plain file is still on disk
+    if (!found || found->offset != pos.offset) ++matches;
+    found = CompressedStart{pos.offset, 0, k, "checkpoint of the file it was compressed from"};
+  }
+  if (matches > 1) {
+    // Files that start with the same bytes, at different offsets: which one this was compressed
+    // from cannot be told; reading from either could repeat or skip lines.
+    log::warn(o_.kind, "compressed generation matches several checkpoints; not read",
+              log::kv("input", ctx_.name()) + log::kv("key", key));
+    return std::nullopt;
+  }
+  return found;
+}
+
+// True when a file this scan saw is the one the checkpoint was taken on (same inode, same
+// first bytes, not shorter than the offset).
+bool Tailer::holds_checkpoint(const std::string& key, const Position& pos) {
+  auto f = present_files_.find(key);
+  if (f == present_files_.end()) return false;
+  std::size_t len = 0;
+  uint64_t hash = 0, now_hash = 0;
+  if (!parse_fingerprint(pos.text, &len, &hash)) return false;
+  int fd = ::open(f->second.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  struct stat st{};
+  const bool held = ::fstat(fd, &st) == 0 && pos.offset <= static_cast<uint64_t>(st.st_size) &&
+                    hash_prefix(fd, len, &now_hash) && now_hash == hash;
+  ::close(fd);
+  return held;
+}
+
+// The parked file's unread part is the compressed generation's now: released at its safe
+// offset, without its held-back records (read again from the .gz) and without a loss.
+void Tailer::hand_over(Tail& p) {
+  const uint64_t at = safe_offset(p);
+  p.carry.clear();
+  if (p.dec) p.dec->reset(at);
+  p.read_off = at;
+  p.size_seen = at;
+  p.at_eof = true;
+  p.last_growth = TimePoint{};
+  queue(p);
+  tend(p);
+}
+
+// A compressed generation read as far as it goes: what could not be read is counted.
+void Tailer::compressed_done(Tail& t) {
+  GzReader& gz = *t.gz;
+  if (gz.ended_before_start()) {
+    log::warn(o_.kind, "compressed generation shorter than the checkpoint it matched; not read",
+              log::kv("input", ctx_.name()) + log::kv("path", t.path) +
+                  log::kv("offset", static_cast<int64_t>(gz.position())));
+    return;
+  }
+  if (gz.finished()) return;
+  // A line cut by the damage is not a line the writer wrote: dropped, not finished.
+  t.carry.clear();
+  const std::string why = gz.failed() ? gz.error() : "gzip stream cut short";
+  const uint64_t lost = t.gz_size_hint > t.read_off ? t.gz_size_hint - t.read_off : 0;
+  compressed_failed_metric_->fetch_add(1, std::memory_order_relaxed);
+  lost_bytes_metric_->fetch_add(lost, std::memory_order_relaxed);
+  log::warn(o_.kind, "compressed generation not read to its end",
+            log::kv("input", ctx_.name()) + log::kv("path", t.path) + log::kv("error", why) +
+                log::kv("offset", static_cast<int64_t>(t.read_off)) +
+                log::kv("lost_bytes", static_cast<int64_t>(lost)));
+}
+
+// The copy of a truncated file that no compressed generation turned out to be, after two
+// complete scans and the time a compression takes: forgotten. Not counted as lost: the copy
+// may exist under a name the tailer does not tie to the file (dateext's <name>-<date>).
+void Tailer::expire_orphans() {
+  const TimePoint now = SteadyClock::now();
+  for (auto it = orphans_.begin(); it != orphans_.end();) {
+    if (++it->missed_scans < 2 || now - it->since < kCompressingGrace) {
+      ++it;
+      continue;
+    }
+    if (it->size_seen > it->offset) {
+      log::info(o_.kind, "no compressed copy of a truncated file turned up",
+                log::kv("input", ctx_.name()) + log::kv("path", it->path) +
+                    log::kv("offset", static_cast<int64_t>(it->offset)) +
+                    log::kv("unread_bytes", static_cast<int64_t>(it->size_seen - it->offset)));
+    }
+    it = orphans_.erase(it);
   }
 }
 
@@ -791,7 +1071,12 @@ bool Tailer::read_file(Tail& t) {
     if (buf_.size() < need) buf_.resize(need);
     buf_mem_.set(buf_.capacity());
     if (carry) std::memcpy(buf_.data(), t.carry.data(), carry);
-    ssize_t n = ::read(t.fd, buf_.data() + carry, chunk);
+    ssize_t n = t.gz != nullptr ? t.gz->read(buf_.data() + carry, chunk)
+                                : ::read(t.fd, buf_.data() + carry, chunk);
+    if (n < 0 && t.gz != nullptr) {
+      t.at_eof = true;   // judged when released (compressed_done)
+      break;
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       uint64_t suppressed = 0;
@@ -800,6 +1085,10 @@ bool Tailer::read_file(Tail& t) {
                   log::kv("input", ctx_.name()) + log::kv("path", t.path) +
                       log::kv("error", std::strerror(errno)));
       }
+      break;
+    }
+    if (n == 0 && t.gz != nullptr) {
+      t.at_eof = true;   // the end, or waiting for the rest of a file being compressed
       break;
     }
     if (n == 0) {
@@ -942,6 +1231,7 @@ void Tailer::housekeeping(TimePoint now) {
     struct stat st{};
     t.retire = t.forget && t.fd >= 0 && ::fstat(t.fd, &st) == 0 && st.st_nlink > 0;
     t.released = Retired{st.st_size, st.st_mtim};
+    if (t.gz != nullptr) compressed_done(t);
     if (t.forget) {
       // The writer is gone: a last line without its terminator will never be finished.
       BatchPtr batch = std::make_unique<Batch>(t.source, 4);
@@ -979,6 +1269,12 @@ void Tailer::housekeeping(TimePoint now) {
       retired_[(*it)->key] = (*it)->released;
     } else if ((*it)->forget) {
       ctx_.forget_position((*it)->key);
+    }
+    // A compressed generation continued the checkpoint of the file it was compressed from:
+    // read and settled, that one has no file left to mark (unless a new file took its inode).
+    const std::string& old = (*it)->supersedes;
+    if (!old.empty() && !tails_.count(old) && !closing_keys_.count(old) && !retired_.count(old)) {
+      ctx_.forget_position(old);
     }
     closing_keys_.erase((*it)->key);
     it = closing_.erase(it);

@@ -16,6 +16,13 @@
 // restarts at 0; what was appended between our last read and the copy is read from the copy
 // (<name>.1) when its first bytes match.
 //
+// Compressed generations (<name>.1.gz, Docker's -json.log.1.gz): read only when a checkpoint
+// says logship had not finished the file they were compressed from (it was stopped, lagging,
+// or the copy of a truncated file was compressed before it was read): the checkpoint whose
+// fingerprint matches their first uncompressed bytes, and that no file on disk still holds,
+// gives the uncompressed offset to resume from (GzReader). Read to their end, they keep a
+// checkpoint of their own ("gz:fp=...") while they exist. Any other .gz is left alone.
+//
 // Descriptors: a file at its end with nothing held back for close_idle is parked (closed, state
 // kept), and at most max_open_files are open (beyond it the longest-open files are parked);
 // a parked file is reopened by path, checked to be the same device, inode and fingerprint,
@@ -61,6 +68,8 @@ struct TailerOptions {
   // A file at its end with nothing held back is closed after this long (0: kept open).
   std::chrono::milliseconds close_idle{10000};
   std::size_t read_padding = 0;        // readable bytes the decoder needs past its data
+  bool read_compressed = true;         // resume unfinished generations from their .gz
+  uint64_t max_decompressed_size = 4ull << 30;   // per compressed generation
 };
 
 // What the input above the tailer provides for each file it opens.
@@ -98,6 +107,10 @@ class Tailer {
   // `path` is a rotated generation of `owner`'s files: resumed from its checkpoint, read from
   // the start when never seen, skipped when it is a copy of an active file.
   void rotated(const std::string& path, const std::string& owner);
+  // `path` is a gzip-compressed generation of `owner`'s files. Called after active() and
+  // rotated() for the owner's other files. Read from the offset a checkpoint of the file it was
+  // compressed from reached; skipped when there is none.
+  void compressed(const std::string& path, const std::string& owner);
   // A directory this scan could not list, or did not list (a partial scan of the directories
   // with events), or whose files it must not judge: its files are not taken for gone. A scan
   // with any is partial: retired checkpoints, deleted parked files, fingerprints and the
@@ -159,6 +172,33 @@ class Tailer {
     bool same_file(const struct stat& st) const;
   };
 
+  // The file a copytruncate copied from, when its copy was not found beside it: what was not
+  // read of it may be in a compressed copy (<name>.1.gz) that appears later.
+  struct Orphan {
+    std::string owner;
+    std::size_t fp_len = 0;
+    uint64_t fp_hash = 0;
+    uint64_t offset = 0;
+    uint64_t size_seen = 0;
+    std::string path;
+    TimePoint since{};
+    int missed_scans = 0;
+  };
+  struct CompressedStart {
+    uint64_t offset = 0;
+    uint64_t size_hint = 0;   // the plain file's size as last seen, if known (lost bytes)
+    std::string supersedes;   // the checkpoint it continues, dropped once it is read
+    const char* why = "";
+    bool own = false;         // its own checkpoint: nothing to record at the start
+    Tail* parked = nullptr;   // a parked generation whose plain file was compressed away
+  };
+  std::optional<CompressedStart> compressed_start(const std::string& key, const std::string& owner,
+                                                  const std::string& head, bool* defer);
+  bool holds_checkpoint(const std::string& key, const Position& pos);
+  void compressed_done(Tail& t);
+  void hand_over(Tail& parked);
+  void expire_orphans();
+  void register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record_start, const char* why);
   void note_present(const std::string& path);
   std::map<std::string, std::string>::iterator judge_path(
       std::map<std::string, std::string>::iterator it);
@@ -198,6 +238,8 @@ class Tailer {
   std::map<std::string, Retired> retired_;       // released rotated files still on disk
   std::set<std::string> retired_missed_;         // retired files the last scan did not see
   std::set<std::string> present_keys_;           // files seen by the current scan
+  std::map<std::string, std::string> present_files_;   // this scan: key -> a path of it
+  std::vector<Orphan> orphans_;
   bool partial_ = false;                         // the current scan is of scanned_dirs_ only
   std::vector<std::string> scanned_dirs_;        // "<dir>/"
   std::set<std::string, std::less<>> unlisted_dirs_;   // "<dir>/" the current scan did not list
@@ -224,6 +266,8 @@ class Tailer {
   uint64_t idle_closed_published_ = 0;
   std::atomic<uint64_t>* fs_errors_metric_ = nullptr;
   std::atomic<uint64_t>* lost_bytes_metric_ = nullptr;
+  std::atomic<uint64_t>* compressed_read_metric_ = nullptr;
+  std::atomic<uint64_t>* compressed_failed_metric_ = nullptr;
   log::RateLimit open_limit_{5, std::chrono::seconds(60)};
 };
 

@@ -148,6 +148,37 @@ class FileInputTest(support.TestCase):
             ("a1", a, "nginx", "edge"), ("a2", a, "nginx", "edge"), ("a3", a, "nginx", "edge"),
             ("b1", b, "nginx", "edge"), ("c1", c, "nginx", "edge")]))
 
+    def test_path_regex_fields_generations_and_validate(self):
+        ngx = self.write("nginx/access.log", "n1\n")
+        app = self.write("app/jobs/run.log", "j1\n")
+        self.write("notes/readme.txt", "not matched by the regex\n")
+        self.write("top.log", "not matched: no service directory\n")
+        regex = f"{self.logs}/(?P<service>[^/]+)/(?P<name>.*)\\.log"
+        cfg = config(self.tmp, [f"{self.logs}/**/*"], f"    path_regex: '{regex}'\n")
+        d = self.daemon(cfg).start()
+        self.wait_records(2)
+        # A rotated generation carries its active file's fields.
+        os.rename(ngx, ngx + ".1")
+        self.write("nginx/access.log.1", "n2\n")
+        self.write("nginx/access.log", "n3\n")
+        self.wait_records(4)
+        time.sleep(0.6)   # three rescans: nothing else may follow
+        self.assertEqual(d.stop(), 0)
+        got = sorted((r["message"], r["service"], r["name"]) for r in records(self.out))
+        self.assertEqual(got, [("j1", "app", "jobs/run"), ("n1", "nginx", "access"),
+                               ("n2", "nginx", "access"), ("n3", "nginx", "access")])
+        # A pattern that does not compile, or makes no field, is refused with RE2's reason.
+        for bad, why in ((f"{self.logs}/(?P<service>[^/]+", "missing )"),
+                         (f"{self.logs}/.*\\.log", "no named group")):
+            path = os.path.join(self.tmp, "bad.yaml")
+            with open(path, "w") as f:
+                f.write(config(self.tmp, [f"{self.logs}/**/*"], f"    path_regex: '{bad}'\n"))
+            r = support.run_logship(["validate", "-c", path])
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            err = (r.stdout + r.stderr).decode()
+            self.assertIn("path_regex:", err)
+            self.assertIn(why, err)
+
     def test_crlf_long_lines_and_read_from_tail(self):
         self.write("old.log", "before start 1\r\nbefore start 2\r\npartial")
         d = self.daemon(config(self.tmp, [f"{self.logs}/*.log"],

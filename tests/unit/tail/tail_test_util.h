@@ -35,6 +35,14 @@ class FakeContext final : public InputContext {
                                             bool) override {
     return std::make_unique<Stream>(std::move(source), this);
   }
+  std::vector<std::pair<std::string, Position>> saved_positions(
+      std::string_view prefix) const override {
+    std::vector<std::pair<std::string, Position>> out;
+    for (const auto& [k, p] : committed) {
+      if (std::string_view(k).starts_with(prefix)) out.emplace_back(k, p);
+    }
+    return out;
+  }
   std::optional<Position> saved_position(const std::string& k) const override {
     auto it = committed.find(k);
     return it == committed.end() ? std::nullopt : std::optional<Position>(it->second);
@@ -109,17 +117,21 @@ class Harness {
     tailer->begin_scan();
     std::vector<std::string> names;
     list_dir(dir_, false, &names);
+    std::vector<std::pair<std::string, std::string>> gz;
     for (const std::string& n : names) {
       const std::string path = dir_ + "/" + n;
       const std::size_t log = n.find(".log");
-      if (log == std::string::npos || n.ends_with(".gz")) continue;
+      if (log == std::string::npos) continue;
       const std::string owner = n.substr(0, log);
-      if (log + 4 == n.size()) {
+      if (n.ends_with(".gz")) {
+        gz.emplace_back(path, owner);   // judged last, as the inputs do
+      } else if (log + 4 == n.size()) {
         tailer->active(path, owner);
       } else if (n[log + 4] == '.') {
         tailer->rotated(path, owner);
       }
     }
+    for (const auto& [path, owner] : gz) tailer->compressed(path, owner);
     tailer->end_scan();
   }
   // Scans and reads until nothing is left: what the follow loop does, without waiting.

@@ -227,9 +227,9 @@ TEST_F(TailerTest, CopytruncateRewrittenPastTheOffsetIsSeenByTheFingerprint) {
                            concat(numbered_lines("a", 1, 12), numbered_lines("b", 1, 30))));
 }
 
-// Without delaycompress the copy is compressed at once (app.log.1.gz): the lines written
-// between the last read and the copy are not read (compressed generations are not read yet),
-// the rest is, each once.
+// The copy became app.log.1.gz but is no gzip file (a stand-in, or damage): the lines written
+// between the last read and the copy cannot be read from it; the rest is, each once. (A real
+// compressed copy is read: compressed_generation_test.cpp.)
 TEST_F(TailerTest, CopytruncateWithoutDelaycompressMissesOnlyTheUnreadTail) {
   append(log, numbered("a", 1, 10));
   Harness h(dir);
