@@ -71,7 +71,8 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
                "delivery is handed back to the core's retry.",
                config::in_range(0, 1000))
           .add("item_retry_initial", &EsOptions::item_retry_initial,
-               "First backoff before resending rejected items (doubles, with jitter).",
+               "First backoff before resending rejected items (doubles each round; the wait "
+               "is drawn from a tenth of it up to it).",
                config::at_least(Millis(1), "1ms"))
           .add("item_retry_max", &EsOptions::item_retry_max, "Longest backoff between rounds.",
                config::at_least(Millis(1), "1ms"))
@@ -153,7 +154,7 @@ EsOutput::Sender::Sender(const EsOutput& out)
     : encoder(encoder_options(out.o_), out.o_, out.host_),
       conn(out.tls_.get(), out.o_.tls_verify, out.o_.connect_timeout, out.o_.timeout),
       gzip(static_cast<int>(out.o_.compression_level)),
-      rng(std::random_device{}()) {}
+      item_backoff(out.o_.item_retry_initial, out.o_.item_retry_max) {}
 
 EsOutput::EsOutput(const EsOptions& o)
     : o_(o), create_(o.mode != "index"), gzip_(o.compression == "gzip") {
@@ -425,10 +426,7 @@ DeliveryResult EsOutput::run_job(Sender& s, const Job& job) {
     item_retries_->fetch_add(failed.size(), std::memory_order_relaxed);
     log_problem("items rejected; resending them", log::kv("items", static_cast<int64_t>(failed.size())) +
                                                      log::kv("reason", fail_reason));
-    int64_t base = o_.item_retry_initial.count() << std::min<int64_t>(round, 20);
-    base = std::min<int64_t>(base, o_.item_retry_max.count());
-    int64_t jittered = base / 2 + static_cast<int64_t>(s.rng() % static_cast<uint64_t>(base / 2 + 1));
-    if (!sleep_unless_stopping(std::chrono::milliseconds(jittered))) {
+    if (!sleep_unless_stopping(s.item_backoff.next(static_cast<uint32_t>(round)))) {
       return DeliveryResult::retry("output stopping");
     }
     pending.swap(failed);

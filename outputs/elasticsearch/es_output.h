@@ -11,12 +11,12 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "config/option_schema.h"
+#include "daemon/core/backoff.h"
 #include "daemon/core/plugin_api.h"
 #include "daemon/runtime/log.h"
 #include "outputs/common/document_options.h"
@@ -94,7 +94,7 @@ class EsOutput final : public Output {
     std::string encoded;
     std::vector<Item> items;
     std::string body;
-    std::minstd_rand rng;
+    Backoff item_backoff;   // between rounds of resending rejected items
     std::thread thread;
   };
   // Outcome of one request: done, or the whole delivery must be retried by the core.
