@@ -17,6 +17,7 @@
 #include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "parsers/common/parser_options.h"
 #include "parsers/multiline/detect.h"
 #include "parsers/multiline/line_checks.h"
 #include "parsers/multiline/log_header.h"
@@ -43,42 +44,43 @@ struct MultilineOptions {
 
   static const config::OptionSchema<MultilineOptions>& schema() {
     using S = config::OptionSchema<MultilineOptions>;
-    static const auto s =
-        S{}.add("rules", &MultilineOptions::rules,
-                "Rule set: java (frames, Caused by, Suppressed, ... N more), python (tracebacks, "
-                "chained exceptions), go (panics, goroutine dumps, %+v stacks), nodejs (stacks, "
-                "uncaught exception reports, pino-pretty), ruby (backtraces, Rails blocks), dotnet "
-                "(unhandled exceptions, inner exceptions), php (uncaught exceptions, stack "
-                "traces), header (a record starts with a time stamp or level header), custom "
-                "(start/continue), or auto: the set named by the container label `label`, else "
-                "the set whose traces the stream's own lines show. Built-in sets join a trace to "
-                "the log statement printed right above it.",
-                config::one_of({"auto", "java", "python", "go", "nodejs", "ruby", "dotnet", "php",
-                                "header", "custom"}))
-            .add("label", &MultilineOptions::label,
-                 "For rules: auto, the container label naming the rule set (java, python, go, "
-                 "nodejs, ruby, dotnet, php, header, none, auto, or custom when start/continue "
-                 "are configured). Without it the stream's rule set is detected.")
-            .add("start", &MultilineOptions::start,
-                 "custom: RE2 pattern of a line that starts a group. Alone: every other line "
-                 "continues the open group.")
-            .add("continue", &MultilineOptions::cont,
-                 "custom: RE2 pattern of a line that continues the open group. With `start` too, "
-                 "lines matching neither pass alone.")
-            .add("negate", &MultilineOptions::negate,
-                 "custom: lines NOT matching `continue` continue the group.")
-            .add("max_lines", &MultilineOptions::max_lines,
-                 "Lines per group; a longer group is emitted in parts (nothing is dropped).",
-                 config::in_range(2, 1000000))
-            .add("max_bytes", &MultilineOptions::max_bytes,
-                 "Bytes per merged message; a longer group is emitted in parts.",
-                 config::at_least(ByteSize(256), "256B"))
-            .add("flush_timeout", &MultilineOptions::flush_timeout,
-                 "Emit an open group when no line came for this long.",
-                 config::at_least(Millis(1), "1ms"))
-            .add("when_label", &MultilineOptions::when_label,
-                 "Apply only to containers whose label matches: LABEL=VALUE[|VALUE...] or LABEL "
-                 "(present). Empty = every stream.");
+    static const auto s = [] {
+      S s;
+      s.add("rules", &MultilineOptions::rules,
+            "Rule set: java (frames, Caused by, Suppressed, ... N more), python (tracebacks, "
+            "chained exceptions), go (panics, goroutine dumps, %+v stacks), nodejs (stacks, "
+            "uncaught exception reports, pino-pretty), ruby (backtraces, Rails blocks), dotnet "
+            "(unhandled exceptions, inner exceptions), php (uncaught exceptions, stack "
+            "traces), header (a record starts with a time stamp or level header), custom "
+            "(start/continue), or auto: the set named by the container label `label`, else "
+            "the set whose traces the stream's own lines show. Built-in sets join a trace to "
+            "the log statement printed right above it.",
+            config::one_of({"auto", "java", "python", "go", "nodejs", "ruby", "dotnet", "php",
+                            "header", "custom"}))
+          .add("label", &MultilineOptions::label,
+               "For rules: auto, the container label naming the rule set (java, python, go, "
+               "nodejs, ruby, dotnet, php, header, none, auto, or custom when start/continue "
+               "are configured). Without it the stream's rule set is detected.")
+          .add("start", &MultilineOptions::start,
+               "custom: RE2 pattern of a line that starts a group. Alone: every other line "
+               "continues the open group.")
+          .add("continue", &MultilineOptions::cont,
+               "custom: RE2 pattern of a line that continues the open group. With `start` too, "
+               "lines matching neither pass alone.")
+          .add("negate", &MultilineOptions::negate,
+               "custom: lines NOT matching `continue` continue the group.")
+          .add("max_lines", &MultilineOptions::max_lines,
+               "Lines per group; a longer group is emitted in parts (nothing is dropped).",
+               config::in_range(2, 1000000))
+          .add("max_bytes", &MultilineOptions::max_bytes,
+               "Bytes per merged message; a longer group is emitted in parts.",
+               config::at_least(ByteSize(256), "256B"))
+          .add("flush_timeout", &MultilineOptions::flush_timeout,
+               "Emit an open group when no line came for this long.",
+               config::at_least(Millis(1), "1ms"));
+      parsers::add_when_label_option(s, &MultilineOptions::when_label);
+      return s;
+    }();
     return s;
   }
 };
