@@ -1,4 +1,4 @@
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,6 +1,8 @@
 #pragma once
 // Loads the whole config: service options, components bound through their plugins' schemas, and
-// routes. All errors are collected so one run of `logship validate` shows every problem.
+// routes. It needs the plugin registry to bind components, so it lives beside the registry:
+// config/ stays a leaf (core <- config <- registry <- plugins <- daemon). All errors are
+// collected so one run of `logship validate` shows every problem.
 #include <optional>
 #include <string>
 #include <vector>
@@ -8,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/condition_option.h"
+#include "config/default_config.h"
 #include "config/errors.h"
 #include "config/option_schema.h"
 #include "daemon/registry/plugin.h"
@@ -116,9 +119,6 @@ std::optional<Config> load_config_text(const std::string& text, const std::strin
 // and outputs from all of them (a name defined in two files is an error naming both), routes
 // concatenated (main file first), `service` in the main file only.
 std::optional<Config> load_config_file(const std::string& path, Errors& errors);
-
-// The default config shipped in the binary (config/default.yaml).
-const std::string& default_config_text();
 
 // "127.0.0.1:2020", "[::1]:2020", "0.0.0.0:0" -> host and port. False on anything else.
 bool parse_listen_address(std::string_view s, std::string* host, uint16_t* port);

@@ -1,4 +1,4 @@
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 
 #include "config/config_sources.h"
 #include "config/peer_spellings.h"
@@ -109,7 +109,8 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
                "Most bytes an output receives in one delivery call.",
                at_least(ByteSize(4096), "4KiB"))
           .add("retry_initial", &ServiceOptions::retry_initial,
-               "First retry delay of a failed delivery; doubles each attempt, with full jitter.",
+               "First retry delay of a failed delivery; doubles each attempt (the wait is drawn "
+               "from a tenth of it up to it).",
                at_least(Millis(1), "1ms"))
           .add("retry_max", &ServiceOptions::retry_max, "Longest delay between retries.",
                at_least(Millis(1), "1ms"))
