@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
@@ -19,13 +20,19 @@ namespace {
 
 using parsers::ParserStats;
 
+// What becomes of text that is not a JSON object (the `non_object` option).
+enum class NonObject { kFail, kPass };
+constexpr config::EnumNames<NonObject, 2> enum_names(NonObject) {
+  return {{{"fail", NonObject::kFail}, {"pass", NonObject::kPass}}};
+}
+
 struct JsonOptions {
   std::string field;
   std::string target;
   bool keep_original = false;
   std::vector<std::string> message_key = {"message", "msg"};
   std::string when_label;
-  std::string non_object = "fail";
+  NonObject non_object = NonObject::kFail;
 
   static const config::OptionSchema<JsonOptions>& schema() {
     using S = config::OptionSchema<JsonOptions>;
@@ -41,8 +48,7 @@ struct JsonOptions {
       parsers::add_when_label_option(s, &JsonOptions::when_label, "logship.parser=json");
       s.add("non_object", &JsonOptions::non_object,
             "Text that does not start with '{': fail = mark it parse-failed like invalid "
-            "JSON; pass = leave it untouched (counted as skipped), for mixed streams.",
-            config::one_of({"fail", "pass"}));
+            "JSON; pass = leave it untouched (counted as skipped), for mixed streams.");
       return s;
     }();
     return s;
@@ -120,7 +126,7 @@ class JsonParser final : public Processor {
     std::size_t lead = 0;
     while (lead < text.size() && json_space(text[lead])) ++lead;
     if (lead == text.size() || text[lead] != '{') {
-      if (o_.non_object == "pass") return Result::kSkipped;
+      if (o_.non_object == NonObject::kPass) return Result::kSkipped;
       return fail(e, "not a JSON object");
     }
     if (!o_.target.empty()) return parse_nested(batch, e, text);

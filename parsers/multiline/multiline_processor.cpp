@@ -12,6 +12,7 @@
 #include <array>
 #include <cstring>
 
+#include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
@@ -31,8 +32,26 @@ using config::Millis;
 using parsers::LineAction;
 using parsers::LineRules;
 
+// The `rules` option: a built-in set by name, custom (start/continue), or auto (label, else
+// detection).
+enum class RulesOption {
+  kAuto, kJava, kPython, kGo, kNodejs, kRuby, kDotnet, kPhp, kHeader, kCustom
+};
+constexpr config::EnumNames<RulesOption, 10> enum_names(RulesOption) {
+  return {{{"auto", RulesOption::kAuto},
+           {"java", RulesOption::kJava},
+           {"python", RulesOption::kPython},
+           {"go", RulesOption::kGo},
+           {"nodejs", RulesOption::kNodejs},
+           {"ruby", RulesOption::kRuby},
+           {"dotnet", RulesOption::kDotnet},
+           {"php", RulesOption::kPhp},
+           {"header", RulesOption::kHeader},
+           {"custom", RulesOption::kCustom}}};
+}
+
 struct MultilineOptions {
-  std::string rules = "auto";
+  RulesOption rules = RulesOption::kAuto;
   std::string label = "logship.multiline";
   std::string start;
   std::string cont;
@@ -54,9 +73,7 @@ struct MultilineOptions {
             "traces), header (a record starts with a time stamp or level header), custom "
             "(start/continue), or auto: the set named by the container label `label`, else "
             "the set whose traces the stream's own lines show. Built-in sets join a trace to "
-            "the log statement printed right above it.",
-            config::one_of({"auto", "java", "python", "go", "nodejs", "ruby", "dotnet", "php",
-                            "header", "custom"}))
+            "the log statement printed right above it.")
           .add("label", &MultilineOptions::label,
                "For rules: auto, the container label naming the rule set (java, python, go, "
                "nodejs, ruby, dotnet, php, header, none, auto, or custom when start/continue "
@@ -116,7 +133,7 @@ struct MultilineSetup {
       return nullptr;
     }
     const bool has_custom = !o.start.empty() || !o.cont.empty();
-    if (o.rules == "custom" || (o.rules == "auto" && has_custom)) {
+    if (o.rules == RulesOption::kCustom || (o.rules == RulesOption::kAuto && has_custom)) {
       s->custom = std::make_unique<parsers::CustomRules>();
       if (std::string w = s->custom->compile(o.start, o.cont, o.negate); !w.empty()) {
         *why = w;
@@ -126,8 +143,11 @@ struct MultilineSetup {
       *why = "'start', 'continue' and 'negate' belong to rules: custom (or auto)";
       return nullptr;
     }
-    if (o.rules == "custom") s->fixed = s->custom.get();
-    else if (o.rules != "auto") s->fixed = parsers::builtin_rules(o.rules);
+    switch (o.rules) {
+      case RulesOption::kCustom: s->fixed = s->custom.get(); break;
+      case RulesOption::kAuto: break;
+      default: s->fixed = parsers::builtin_rules(config::enum_name(o.rules)); break;
+    }
     std::string labels = "processor=\"" + s->name + "\"";
     auto& m = Metrics::global();
     s->groups = &m.counter("logship_multiline_groups_total", labels,
