@@ -325,20 +325,21 @@ Status Topology::start() {
   for (const auto& oc : cfg_.outputs) {
     RunnerOptions o = ro;
     const config::BufferOptions& b = oc.buffer;
-    if (b.type == "disk") {
+    if (b.type == config::BufferType::kDisk) {
       DiskBufferOptions d;
       d.max_bytes = b.max_size.bytes != 0 ? b.max_size.bytes : 256ull << 20;
       d.segment_bytes = b.segment_size.bytes;
-      d.fsync_every_batch = b.fsync == "batch";
+      d.fsync_every_batch = b.fsync == config::BufferFsync::kBatch;
       d.fsync_interval = b.fsync_interval;
-      d.when_full = b.when_full == "drop_oldest" ? FullPolicy::kDropOldest : FullPolicy::kBlock;
+      d.when_full = b.when_full == config::BufferWhenFull::kDropOldest ? FullPolicy::kDropOldest
+                                                                       : FullPolicy::kBlock;
       o.disk = d;
     } else if (b.max_size.bytes != 0) {
       o.queue_max_bytes = b.max_size.bytes;
     }
     o.dead_letter.max_file_bytes = oc.dead_letter.max_file_size.bytes;
     o.dead_letter.max_files = static_cast<int>(oc.dead_letter.max_files);
-    o.dead_letter.drop_oldest = oc.dead_letter.when_full == "drop_oldest";
+    o.dead_letter.drop_oldest = oc.dead_letter.when_full == config::DeadLetterWhenFull::kDropOldest;
     runners_.push_back(std::make_unique<OutputRunner>(oc.name, oc.make_output(), o,
                                                       cfg_.service.state_dir, &store_));
     by_name[oc.name] = runners_.back().get();

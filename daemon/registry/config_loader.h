@@ -11,6 +11,7 @@
 
 #include "config/condition_option.h"
 #include "config/default_config.h"
+#include "config/enum_option.h"
 #include "config/errors.h"
 #include "config/option_schema.h"
 #include "daemon/registry/plugin.h"
@@ -43,12 +44,30 @@ struct ServiceOptions {
   static const OptionSchema<ServiceOptions>& schema();
 };
 
+enum class BufferType { kMemory, kDisk };
+constexpr EnumNames<BufferType, 2> enum_names(BufferType) {
+  return {{{"memory", BufferType::kMemory}, {"disk", BufferType::kDisk}}};
+}
+enum class BufferWhenFull { kBlock, kDropOldest };
+constexpr EnumNames<BufferWhenFull, 2> enum_names(BufferWhenFull) {
+  return {{{"block", BufferWhenFull::kBlock}, {"drop_oldest", BufferWhenFull::kDropOldest}}};
+}
+enum class BufferFsync { kInterval, kBatch };
+constexpr EnumNames<BufferFsync, 2> enum_names(BufferFsync) {
+  return {{{"interval", BufferFsync::kInterval}, {"batch", BufferFsync::kBatch}}};
+}
+enum class DeadLetterWhenFull { kDropNewest, kDropOldest };
+constexpr EnumNames<DeadLetterWhenFull, 2> enum_names(DeadLetterWhenFull) {
+  return {{{"drop_newest", DeadLetterWhenFull::kDropNewest},
+           {"drop_oldest", DeadLetterWhenFull::kDropOldest}}};
+}
+
 // An output's `buffer:` block: where batches wait for the output.
 struct BufferOptions {
-  std::string type = "memory";
+  BufferType type = BufferType::kMemory;
   ByteSize max_size{0};   // 0: memory -> service.queue_max_bytes, disk -> 256MiB
-  std::string when_full = "block";
-  std::string fsync = "interval";
+  BufferWhenFull when_full = BufferWhenFull::kBlock;
+  BufferFsync fsync = BufferFsync::kInterval;
   Millis fsync_interval{1000};
   ByteSize segment_size = 8_MiB;
   static const OptionSchema<BufferOptions>& schema();
@@ -59,7 +78,7 @@ struct BufferOptions {
 struct DeadLetterOptions {
   ByteSize max_file_size = 64_MiB;
   int64_t max_files = 4;
-  std::string when_full = "drop_newest";
+  DeadLetterWhenFull when_full = DeadLetterWhenFull::kDropNewest;
   static const OptionSchema<DeadLetterOptions>& schema();
 };
 
