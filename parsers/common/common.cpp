@@ -152,7 +152,7 @@ void clear_source(Event& e, std::string_view field) {
 
 ParserStats::ParserStats(std::string_view prefix, const std::string& processor)
     : name(processor) {
-  std::string labels = "processor=\"" + processor + "\"";
+  const std::string labels = label("processor", processor);
   auto& m = Metrics::global();
   std::string p(prefix);
   parsed = &m.counter(p + "_parsed_total", labels, "Events the parser parsed");

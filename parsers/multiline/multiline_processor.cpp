@@ -148,7 +148,7 @@ struct MultilineSetup {
       case RulesOption::kAuto: break;
       default: s->fixed = parsers::builtin_rules(config::enum_name(o.rules)); break;
     }
-    std::string labels = "processor=\"" + s->name + "\"";
+    const std::string labels = label("processor", s->name);
     auto& m = Metrics::global();
     s->groups = &m.counter("logship_multiline_groups_total", labels,
                            "Merged events emitted (groups of two lines or more)");

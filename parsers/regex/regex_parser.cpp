@@ -85,7 +85,7 @@ struct RegexSetup {
   RegexSetup(const RegexOptions& opts, const std::string& name)
       : o(opts), stats("logship_regex_parser", name) {
     type_errors = &Metrics::global().counter("logship_regex_parser_type_errors_total",
-                                             "processor=\"" + name + "\"",
+                                             label("processor", name),
                                              "Captures that did not convert to their type");
   }
 

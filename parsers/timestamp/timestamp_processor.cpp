@@ -69,7 +69,7 @@ struct TimestampSetup {
       *why = "'when_label': " + w;
       return nullptr;
     }
-    std::string labels = "processor=\"" + s->name + "\"";
+    const std::string labels = label("processor", s->name);
     auto& m = Metrics::global();
     s->parsed = &m.counter("logship_timestamp_parsed_total", labels, "Event times set");
     s->failed = &m.counter("logship_timestamp_failed_total", labels,
