@@ -66,9 +66,8 @@ struct JsonSetup {
   static std::shared_ptr<const JsonSetup> build(const JsonOptions& o, const std::string& context,
                                                 std::string* why) {
     auto s = std::make_shared<JsonSetup>(o, parsers::processor_name(context));
-    *why = s->when.parse(o.when_label);
-    if (!why->empty()) {
-      *why = "'when_label': " + *why;
+    if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
+      *why = "'when_label': " + st.message();
       return nullptr;
     }
     return s;

@@ -55,8 +55,8 @@ struct LogfmtSetup {
   static std::shared_ptr<const LogfmtSetup> build(const LogfmtOptions& o,
                                                   const std::string& context, std::string* why) {
     auto s = std::make_shared<LogfmtSetup>(o, parsers::processor_name(context));
-    if (std::string w = s->when.parse(o.when_label); !w.empty()) {
-      *why = "'when_label': " + w;
+    if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
+      *why = "'when_label': " + st.message();
       return nullptr;
     }
     for (const auto& [k, v] : o.types) {

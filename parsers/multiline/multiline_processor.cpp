@@ -128,8 +128,8 @@ struct MultilineSetup {
     auto s = std::make_shared<MultilineSetup>();
     s->o = o;
     s->name = parsers::processor_name(context);
-    if (std::string w = s->when.parse(o.when_label); !w.empty()) {
-      *why = "'when_label': " + w;
+    if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
+      *why = "'when_label': " + st.message();
       return nullptr;
     }
     const bool has_custom = !o.start.empty() || !o.cont.empty();

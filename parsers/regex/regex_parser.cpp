@@ -92,8 +92,8 @@ struct RegexSetup {
   static std::shared_ptr<const RegexSetup> build(const RegexOptions& o, const std::string& context,
                                                  std::string* why) {
     auto s = std::make_shared<RegexSetup>(o, parsers::processor_name(context));
-    if (std::string w = s->when.parse(o.when_label); !w.empty()) {
-      *why = "'when_label': " + w;
+    if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
+      *why = "'when_label': " + st.message();
       return nullptr;
     }
     std::vector<std::string> sources = o.pattern;

@@ -65,8 +65,8 @@ struct TimestampSetup {
       *why = "'format': " + w;
       return nullptr;
     }
-    if (std::string w = s->when.parse(o.when_label); !w.empty()) {
-      *why = "'when_label': " + w;
+    if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
+      *why = "'when_label': " + st.message();
       return nullptr;
     }
     const std::string labels = label("processor", s->name);
