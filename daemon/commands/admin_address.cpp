@@ -1,6 +1,6 @@
 #include "daemon/commands/admin_address.h"
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 #include "config/substitution.h"
 #include "daemon/commands/config_args.h"
 

@@ -340,12 +340,6 @@ int replay(const std::vector<std::string>& args) {
       if (result.kind == DeliveryResult::Kind::kRetry) {
         kept.push_back(std::move(lines[line_of[k]]));
         ++not_sent;
-      } else if (result.kind == DeliveryResult::Kind::kRejected) {
-        dead_letter::encode(again, output, permanent_error_name(PermanentError::kRejected),
-                            result.reason, events[k], shared->source());
-        again.pop_back();
-        kept.push_back(std::move(again));
-        ++rejected_again;
       } else if (ctx.take(&events[k], &again)) {
         kept.push_back(std::move(again));
         ++rejected_again;

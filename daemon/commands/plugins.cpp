@@ -1,6 +1,6 @@
 #include <cstdio>
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 #include "daemon/commands/commands.h"
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"

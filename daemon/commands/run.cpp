@@ -10,7 +10,7 @@
 #include <mutex>
 #include <thread>
 
-#include "config/config_diff.h"
+#include "daemon/registry/config_diff.h"
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"
 #include "daemon/commands/config_watch.h"

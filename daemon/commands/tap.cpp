@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 #include "config/option_types.h"
 #include "daemon/commands/admin_address.h"
 #include "daemon/commands/commands.h"

@@ -15,7 +15,7 @@
 #include <optional>
 #include <thread>
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 #include "config/substitution.h"
 #include "daemon/commands/admin_address.h"
 #include "daemon/commands/commands.h"

@@ -1,6 +1,6 @@
 #include <cstdio>
 
-#include "config/config_dump.h"
+#include "daemon/registry/config_dump.h"
 #include "config/substitution.h"
 #include "daemon/commands/commands.h"
 #include "daemon/commands/config_args.h"

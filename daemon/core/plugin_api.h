@@ -120,14 +120,14 @@ constexpr std::string_view permanent_error_name(PermanentError e) {
   return "rejected";
 }
 
-// kRejected: every event of the delivery failed permanently (see PermanentError::kRejected).
+// What became of a delivery: every event settled (delivered, or dead-lettered one by one through
+// OutputContext::dead_letter), or nothing is acknowledged and the runner retries it whole.
 struct DeliveryResult {
-  enum class Kind { kDelivered, kRetry, kRejected };
+  enum class Kind { kDelivered, kRetry };
   Kind kind = Kind::kDelivered;
   std::string reason;
   static DeliveryResult delivered() { return {}; }
   static DeliveryResult retry(std::string why) { return {Kind::kRetry, std::move(why)}; }
-  static DeliveryResult rejected(std::string why) { return {Kind::kRejected, std::move(why)}; }
 };
 using DeliverDone = std::function<void(DeliveryResult)>;
 

@@ -246,19 +246,6 @@ void OutputRunner::on_done(const std::vector<SharedBatch>& batches, const Delive
     }
     return;
   }
-  if (result.kind == DeliveryResult::Kind::kRejected) {
-    for (const auto& b : batches) {
-      for (const Event& e : b->events()) {
-        Status s = dead_letter(e, b->source(), PermanentError::kRejected, result.reason);
-        if (!s.is_ok()) {
-          // Not written anywhere: the events stay un-acked and the whole delivery is retried
-          // (what was dead-lettered already may then appear twice in the file, never zero times).
-          on_done(batches, DeliveryResult::retry(s.message()), started);
-          return;
-        }
-      }
-    }
-  }
   std::size_t events = 0;
   uint64_t bytes = 0;
   uint64_t message_bytes = 0;

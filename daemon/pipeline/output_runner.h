@@ -15,7 +15,7 @@
 
 #include "daemon/buffer/disk_buffer.h"
 #include "daemon/core/plugin_api.h"
-#include "daemon/pipeline/backoff.h"
+#include "daemon/core/backoff.h"
 #include "daemon/pipeline/dead_letter_file.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/runtime/tap_hub.h"

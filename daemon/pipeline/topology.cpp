@@ -500,20 +500,21 @@ std::shared_ptr<OutputRunner> Topology::make_runner(const config::ComponentConfi
   o.retry_initial = cfg_.service.retry_initial;
   o.retry_max = cfg_.service.retry_max;
   const config::BufferOptions& b = oc.buffer;
-  if (b.type == "disk") {
+  if (b.type == config::BufferType::kDisk) {
     DiskBufferOptions d;
     d.max_bytes = b.max_size.bytes != 0 ? b.max_size.bytes : 256ull << 20;
     d.segment_bytes = b.segment_size.bytes;
-    d.fsync_every_batch = b.fsync == "batch";
+    d.fsync_every_batch = b.fsync == config::BufferFsync::kBatch;
     d.fsync_interval = b.fsync_interval;
-    d.when_full = b.when_full == "drop_oldest" ? FullPolicy::kDropOldest : FullPolicy::kBlock;
+    d.when_full = b.when_full == config::BufferWhenFull::kDropOldest ? FullPolicy::kDropOldest
+                                                                     : FullPolicy::kBlock;
     o.disk = d;
   } else if (b.max_size.bytes != 0) {
     o.queue_max_bytes = b.max_size.bytes;
   }
   o.dead_letter.max_file_bytes = oc.dead_letter.max_file_size.bytes;
   o.dead_letter.max_files = static_cast<int>(oc.dead_letter.max_files);
-  o.dead_letter.drop_oldest = oc.dead_letter.when_full == "drop_oldest";
+  o.dead_letter.drop_oldest = oc.dead_letter.when_full == config::DeadLetterWhenFull::kDropOldest;
   return std::make_shared<OutputRunner>(oc.name, oc.make_output(), o, cfg_.service.state_dir,
                                         &store_);
 }

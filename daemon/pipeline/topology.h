@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 #include "daemon/pipeline/content_router.h"
 #include "daemon/pipeline/output_runner.h"
 #include "daemon/pipeline/stream_flusher.h"

@@ -12,7 +12,7 @@
 #include <optional>
 #include <thread>
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
 #include "daemon/runtime/process_metrics.h"

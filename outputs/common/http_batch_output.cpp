@@ -21,7 +21,7 @@ HttpBatchOutput::Sender::Sender(const HttpBatchOutput& out, std::unique_ptr<Requ
     : encoder(std::move(enc)),
       conn(out.tls_.get(), out.s_.tls_verify, out.s_.connect_timeout, out.s_.timeout),
       gzip(out.s_.gzip_level),
-      rng(std::random_device{}()) {}
+      backoff(out.s_.retry_initial, out.s_.retry_max) {}
 
 HttpBatchOutput::HttpBatchOutput(Settings s) : s_(std::move(s)) {
   std::string err;
@@ -304,9 +304,7 @@ HttpBatchOutput::Sent HttpBatchOutput::send_slices(Sender& s, std::span<const Sl
     if (r.retry_after_seconds >= 0) {
       wait_ms = std::min<int64_t>(r.retry_after_seconds * 1000, s_.retry_max.count());
     } else {
-      const int64_t base =
-          std::min<int64_t>(s_.retry_initial.count() << std::min<int64_t>(attempt, 20), s_.retry_max.count());
-      wait_ms = base / 2 + static_cast<int64_t>(s.rng() % static_cast<uint64_t>(base / 2 + 1));
+      wait_ms = s.backoff.next(static_cast<uint32_t>(attempt)).count();
     }
     log_problem("receiver busy; resending", log::kv("status", r.status) + log::kv("wait_ms", wait_ms));
     if (!sleep_unless_stopping(std::chrono::milliseconds(wait_ms))) return {true, "output stopping"};

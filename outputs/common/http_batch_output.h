@@ -6,7 +6,8 @@
 //  - dead-letter the request's records (a 400: the server can never take them),
 //  - split (413): halves down to one record, which is dead-lettered as too large,
 //  - resend (429/503...): after the server's Retry-After (seconds or an HTTP date, at most
-//    retry_max) or a jittered backoff, `retries` times, then the core's retry,
+//    retry_max) or the jittered
+//    backoff of daemon/core/backoff.h, `retries` times, then the core's retry,
 //  - retry: the core's retry (an outage, 401, anything unexpected).
 // Only accepted or dead-lettered records are acknowledged. A delivery handed back for retry
 // remembers, per batch, how many records were settled, so the core's retry resends only the
@@ -17,13 +18,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/core/backoff.h"
 #include "daemon/core/plugin_api.h"
 #include "daemon/runtime/log.h"
 #include "outputs/elasticsearch/http_client.h"
@@ -114,7 +115,7 @@ class HttpBatchOutput : public Output {
     es::HttpConnection conn;
     es::Gzip gzip;
     std::string body;
-    std::mt19937_64 rng;
+    Backoff backoff;   // between resends when the server names no Retry-After
     std::thread thread;
   };
   // What became of one request: settled (accepted or dead-lettered), or retry the delivery.

@@ -75,7 +75,8 @@ void add_sender_options(config::OptionSchema<O>& s, std::string_view records,
                " before the delivery is handed back to the core's retry (which never gives up).",
            config::in_range(0, 1000))
       .add("retry_initial", m(&B::retry_initial),
-           "First backoff when the server gives no Retry-After (doubles, with jitter).",
+           "First backoff when the server gives no Retry-After (doubles each resend; the "
+           "wait is drawn from a tenth of it up to it).",
            config::at_least(config::Millis(1), "1ms"))
       .add("retry_max", m(&B::retry_max), "Longest wait between resends, Retry-After included.",
            config::at_least(config::Millis(1), "1ms"));

@@ -32,8 +32,7 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
           .add("mode", &EsOptions::mode,
                "index: `index` actions (create or replace); create: `create` actions (with "
                "deterministic_ids a resend is a harmless 409); data_stream: `create` actions into "
-               "the data stream named by `index`.",
-               config::one_of({"index", "create", "data_stream"}))
+               "the data stream named by `index`.")
           .add("deterministic_ids", &EsOptions::deterministic_ids,
                "Document _id = hash of the source key + event offset + event time and message, "
                "so retries and restarts never index an event twice (and a file that reuses an "
@@ -46,8 +45,7 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
                config::at_least(ByteSize(1024), "1KiB"))
           .add("bulk_max_events", &EsOptions::bulk_max_events, "Most documents per bulk request.",
                config::in_range(1, 1000000))
-          .add("compression", &EsOptions::compression, "Request body encoding.",
-               config::one_of({"gzip", "none"}))
+          .add("compression", &EsOptions::compression, "Request body encoding.")
           .add("compression_level", &EsOptions::compression_level, "gzip level: 1 fastest.",
                config::in_range(1, 9))
           .add("username", &EsOptions::username, "Basic auth user.")
@@ -71,7 +69,8 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
                "delivery is handed back to the core's retry.",
                config::in_range(0, 1000))
           .add("item_retry_initial", &EsOptions::item_retry_initial,
-               "First backoff before resending rejected items (doubles, with jitter).",
+               "First backoff before resending rejected items (doubles each round; the wait "
+               "is drawn from a tenth of it up to it).",
                config::at_least(Millis(1), "1ms"))
           .add("item_retry_max", &EsOptions::item_retry_max, "Longest backoff between rounds.",
                config::at_least(Millis(1), "1ms"))
@@ -123,7 +122,7 @@ std::string EsOptions::validate() const {
     std::string err;
     if (!parse_proxy_url(proxy, false, &p, &err)) return err;
   }
-  if (mode == "data_stream" && index.find('%') != std::string::npos) {
+  if (mode == EsMode::kDataStream && index.find('%') != std::string::npos) {
     return "data_stream mode: index names the data stream; the backing indices carry the date";
   }
   return "";
@@ -134,7 +133,7 @@ namespace {
 BulkEncoderOptions encoder_options(const EsOptions& o) {
   BulkEncoderOptions e;
   e.index = o.index;
-  e.action = o.mode == "index" ? BulkAction::kIndex : BulkAction::kCreate;
+  e.action = o.mode == EsMode::kIndex ? BulkAction::kIndex : BulkAction::kCreate;
   e.deterministic_ids = o.deterministic_ids;
   return e;
 }
@@ -153,10 +152,10 @@ EsOutput::Sender::Sender(const EsOutput& out)
     : encoder(encoder_options(out.o_), out.o_, out.host_),
       conn(out.tls_.get(), out.o_.tls_verify, out.o_.connect_timeout, out.o_.timeout),
       gzip(static_cast<int>(out.o_.compression_level)),
-      rng(std::random_device{}()) {}
+      item_backoff(out.o_.item_retry_initial, out.o_.item_retry_max) {}
 
 EsOutput::EsOutput(const EsOptions& o)
-    : o_(o), create_(o.mode != "index"), gzip_(o.compression == "gzip") {
+    : o_(o), create_(o.mode != EsMode::kIndex), gzip_(o.compression == EsCompression::kGzip) {
   for (const auto& h : o_.hosts) {
     HostUrl url;
     std::string err;
@@ -340,7 +339,7 @@ void EsOutput::log_problem(std::string_view what, std::string_view kv) {
 std::string EsOutput::ensure_index_template(Sender& s) {
   std::lock_guard lock(template_mu_);
   if (template_installed_) return "";
-  TemplateSpec spec{index_pattern(o_.index), o_.mode == "data_stream", o_.ilm_policy};
+  TemplateSpec spec{index_pattern(o_.index), o_.mode == EsMode::kDataStream, o_.ilm_policy};
   http::request<http::string_body> req;
   req.method(http::verb::put);
   req.version(11);
@@ -425,10 +424,7 @@ DeliveryResult EsOutput::run_job(Sender& s, const Job& job) {
     item_retries_->fetch_add(failed.size(), std::memory_order_relaxed);
     log_problem("items rejected; resending them", log::kv("items", static_cast<int64_t>(failed.size())) +
                                                      log::kv("reason", fail_reason));
-    int64_t base = o_.item_retry_initial.count() << std::min<int64_t>(round, 20);
-    base = std::min<int64_t>(base, o_.item_retry_max.count());
-    int64_t jittered = base / 2 + static_cast<int64_t>(s.rng() % static_cast<uint64_t>(base / 2 + 1));
-    if (!sleep_unless_stopping(std::chrono::milliseconds(jittered))) {
+    if (!sleep_unless_stopping(s.item_backoff.next(static_cast<uint32_t>(round)))) {
       return DeliveryResult::retry("output stopping");
     }
     pending.swap(failed);

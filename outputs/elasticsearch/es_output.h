@@ -11,12 +11,13 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "config/enum_option.h"
 #include "config/option_schema.h"
+#include "daemon/core/backoff.h"
 #include "daemon/core/plugin_api.h"
 #include "daemon/runtime/log.h"
 #include "outputs/common/document_options.h"
@@ -27,18 +28,30 @@
 
 namespace logship::plugins::es {
 
+// The bulk action: index (create or replace), create, or create into a data stream.
+enum class EsMode { kIndex, kCreate, kDataStream };
+constexpr config::EnumNames<EsMode, 3> enum_names(EsMode) {
+  return {{{"index", EsMode::kIndex},
+           {"create", EsMode::kCreate},
+           {"data_stream", EsMode::kDataStream}}};
+}
+enum class EsCompression { kGzip, kNone };
+constexpr config::EnumNames<EsCompression, 2> enum_names(EsCompression) {
+  return {{{"gzip", EsCompression::kGzip}, {"none", EsCompression::kNone}}};
+}
+
 struct EsOptions : doc::DocumentOptions {
   EsOptions() : DocumentOptions("ecs") {}
 
   std::vector<std::string> hosts{"http://127.0.0.1:9200"};
   std::string index = "logship-%Y.%m.%d";
-  std::string mode = "index";
+  EsMode mode = EsMode::kIndex;
   bool deterministic_ids = false;
   std::string pipeline;
   int64_t max_in_flight = 2;
   config::ByteSize bulk_max_bytes{5u << 20};
   int64_t bulk_max_events = 5000;
-  std::string compression = "gzip";
+  EsCompression compression = EsCompression::kGzip;
   int64_t compression_level = 1;
   std::string username;
   std::string password;
@@ -94,7 +107,7 @@ class EsOutput final : public Output {
     std::string encoded;
     std::vector<Item> items;
     std::string body;
-    std::minstd_rand rng;
+    Backoff item_backoff;   // between rounds of resending rejected items
     std::thread thread;
   };
   // Outcome of one request: done, or the whole delivery must be retried by the core.

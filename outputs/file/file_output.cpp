@@ -23,6 +23,7 @@
 #include "daemon/runtime/metrics.h"
 #include "daemon/state/atomic_file.h"
 #include "outputs/common/document_encoder.h"
+#include "outputs/common/record_format.h"
 #include "outputs/file/archiver.h"
 #include "outputs/file/output_file.h"
 #include "daemon/core/field_template.h"
@@ -34,11 +35,19 @@ namespace fs = std::filesystem;
 using config::ByteSize;
 using config::Millis;
 
+// When a write is acknowledged (the `sync` option).
+enum class SyncPolicy { kNone, kBatch, kInterval };
+constexpr config::EnumNames<SyncPolicy, 3> enum_names(SyncPolicy) {
+  return {{{"none", SyncPolicy::kNone},
+           {"batch", SyncPolicy::kBatch},
+           {"interval", SyncPolicy::kInterval}}};
+}
+
 struct FileOptions : doc::DocumentOptions {
   FileOptions() : DocumentOptions("logship") {}
 
   std::string path = "/var/log/logship/{container_name}/%Y-%m-%d.log";
-  std::string format = "json";
+  RecordFormat format = RecordFormat::kJson;
   ByteSize max_size = config::operator""_MiB(100);
   Millis max_age{86400000};
   Millis idle_close{300000};
@@ -47,7 +56,7 @@ struct FileOptions : doc::DocumentOptions {
   int64_t keep_files = 10;
   ByteSize keep_bytes{0};
   Millis keep_age{0};
-  std::string sync = "none";
+  SyncPolicy sync = SyncPolicy::kNone;
   Millis sync_interval{1000};
   int64_t max_open_files = 64;
 
@@ -64,8 +73,7 @@ struct FileOptions : doc::DocumentOptions {
                 "regular file (name too long; a directory, FIFO or symlink in the way) are "
                 "dead-lettered with the reason; the others go on. Other errors (the output "
                 "directory missing or replaced, disk full, EMFILE) are retried.")
-            .add("format", &FileOptions::format, "json: one JSON object per line; raw: the message.",
-                 config::one_of({"json", "raw"}))
+            .add("format", &FileOptions::format, "json: one JSON object per line; raw: the message.")
             .add("max_size", &FileOptions::max_size, "Rotate the active file at this size.",
                  config::at_least(ByteSize(1024), "1KiB"))
             .add("max_age", &FileOptions::max_age, "Rotate the active file at this age; 0 = never.")
@@ -85,8 +93,7 @@ struct FileOptions : doc::DocumentOptions {
                  "When data is acknowledged: none = once written to the kernel (survives a crash "
                  "of logship, not of the machine); batch = after fdatasync of every write; "
                  "interval = after the next periodic fdatasync. A failed fdatasync is never "
-                 "acknowledged: what it covered is cut and written again.",
-                 config::one_of({"none", "batch", "interval"}))
+                 "acknowledged: what it covered is cut and written again.")
             .add("sync_interval", &FileOptions::sync_interval, "fsync period for sync: interval.",
                  config::at_least(Millis(1), "1ms"))
             .add("max_open_files", &FileOptions::max_open_files,
@@ -104,8 +111,6 @@ struct FileOptions : doc::DocumentOptions {
     return "";
   }
 };
-
-enum class SyncPolicy { kNone, kBatch, kInterval };
 
 // Encoded bytes a segment gathers before writing them: bounds a delivery's memory per file.
 constexpr std::size_t kWriteChunk = 256 << 10;
@@ -146,10 +151,8 @@ class FileOutput final : public Output {
   explicit FileOutput(const FileOptions& o)
       : o_(o),
         template_(o.path),
-        raw_(o.format == "raw"),
-        sync_(o.sync == "batch"      ? SyncPolicy::kBatch
-              : o.sync == "interval" ? SyncPolicy::kInterval
-                                     : SyncPolicy::kNone),
+        raw_(o.format == RecordFormat::kRaw),
+        sync_(o.sync),
         archiver_(o.compress, static_cast<int>(o.compression_level),
                   RetentionPolicy{o.keep_files, o.keep_bytes.bytes, o.keep_age}) {}
 

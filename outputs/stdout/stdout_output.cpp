@@ -5,23 +5,24 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
+#include "outputs/common/record_format.h"
 
 namespace logship::plugins {
 namespace {
 
 struct StdoutOptions {
-  std::string format = "json";
+  RecordFormat format = RecordFormat::kJson;
   static const config::OptionSchema<StdoutOptions>& schema() {
     static const auto s = config::OptionSchema<StdoutOptions>{}.add(
         "format", &StdoutOptions::format,
-        "json: one JSON object per event; raw: the message only.", config::one_of({"json", "raw"}));
+        "json: one JSON object per event; raw: the message only.");
     return s;
   }
 };
 
 class StdoutOutput final : public Output {
  public:
-  explicit StdoutOutput(const StdoutOptions& o) : raw_(o.format == "raw") {}
+  explicit StdoutOutput(const StdoutOptions& o) : raw_(o.format == RecordFormat::kRaw) {}
   Status start(OutputContext&) override { return Status::ok(); }
   void deliver(std::span<const SharedBatch> batches, DeliverDone done) override {
     buf_.clear();

@@ -17,6 +17,7 @@
 #include <charconv>
 #include <climits>
 
+#include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/metrics.h"
@@ -25,8 +26,44 @@
 #include "outputs/syslog/syslog_encoder.h"
 #include "outputs/syslog/syslog_transport.h"
 
+namespace logship::syslog {
+
+constexpr config::EnumNames<Format, 2> enum_names(Format) {
+  return {{{"rfc5424", Format::k5424}, {"rfc3164", Format::k3164}}};
+}
+
+}  // namespace logship::syslog
+
 namespace logship::plugins {
 namespace {
+
+// The `transport` option: the wire below (syslog::Transport) and whether RELP runs on it.
+enum class TransportOption { kUdp, kTcp, kTls, kRelp, kRelpTls };
+constexpr config::EnumNames<TransportOption, 5> enum_names(TransportOption) {
+  return {{{"udp", TransportOption::kUdp},
+           {"tcp", TransportOption::kTcp},
+           {"tls", TransportOption::kTls},
+           {"relp", TransportOption::kRelp},
+           {"relp+tls", TransportOption::kRelpTls}}};
+}
+constexpr bool is_relp(TransportOption t) {
+  return t == TransportOption::kRelp || t == TransportOption::kRelpTls;
+}
+constexpr syslog::Transport wire_of(TransportOption t) {
+  switch (t) {
+    case TransportOption::kUdp: return syslog::Transport::kUdp;
+    case TransportOption::kTls:
+    case TransportOption::kRelpTls: return syslog::Transport::kTls;
+    case TransportOption::kTcp:
+    case TransportOption::kRelp: return syslog::Transport::kTcp;
+  }
+  return syslog::Transport::kTcp;
+}
+
+enum class Framing { kOctetCounting, kLf };
+constexpr config::EnumNames<Framing, 2> enum_names(Framing) {
+  return {{{"octet-counting", Framing::kOctetCounting}, {"lf", Framing::kLf}}};
+}
 
 using config::ByteSize;
 using config::Millis;
@@ -34,9 +71,9 @@ using config::Millis;
 struct SyslogOutputOptions {
   std::string host = "127.0.0.1";
   int64_t port = 0;
-  std::string transport = "tcp";
-  std::string format = "rfc5424";
-  std::string framing = "octet-counting";
+  TransportOption transport = TransportOption::kTcp;
+  syslog::Format format = syslog::Format::k5424;
+  Framing framing = Framing::kOctetCounting;
   std::string facility = "user";
   std::string severity = "info";
   std::string severity_field = "level";
@@ -72,14 +109,12 @@ struct SyslogOutputOptions {
                  "messages were acknowledged; on connection loss the rest is resent "
                  "(duplicates possible, loss not). tcp/tls lose what sat in socket buffers when "
                  "the server dies. relp+tls is TLS from the first byte (imrelp tls=\"on\") "
-                 "and uses the tls_* options.",
-                 config::one_of({"udp", "tcp", "tls", "relp", "relp+tls"}))
-            .add("format", &O::format, "Message format.", config::one_of({"rfc5424", "rfc3164"}))
+                 "and uses the tls_* options.")
+            .add("format", &O::format, "Message format.")
             .add("framing", &O::framing,
                  "TCP framing (RFC 6587): octet-counting is binary safe; lf ends each message "
                  "with a newline and turns newlines inside messages into spaces. TLS always "
-                 "uses octet-counting; RELP frames messages itself (binary safe).",
-                 config::one_of({"octet-counting", "lf"}))
+                 "uses octet-counting; RELP frames messages itself (binary safe).")
             .add("facility", &O::facility, "Facility name (user, daemon, local0..local7) or 0..23.")
             .add("severity", &O::severity,
                  "Severity when the event has no level field and no stream (stderr = err, "
@@ -124,16 +159,16 @@ struct SyslogOutputOptions {
     if (host.empty()) return "host must not be empty";
     if (syslog::facility_from_name(facility) < 0) return "unknown facility '" + facility + "'";
     if (syslog::severity_from_word(severity) < 0) return "unknown severity '" + severity + "'";
-    if ((transport == "relp" || transport == "relp+tls") && framing != "octet-counting") {
+    if (is_relp(transport) && framing != Framing::kOctetCounting) {
       return "framing does not apply to relp (RELP frames messages itself)";
     }
-    if (transport == "tls" && framing != "octet-counting") {
+    if (transport == TransportOption::kTls && framing != Framing::kOctetCounting) {
       return "tls requires framing: octet-counting (RFC 5425)";
     }
     if (max_message_size.bytes != 0 && max_message_size.bytes < 480) {
       return "max_message_size must be at least 480 bytes (RFC 5424 minimum)";
     }
-    if (transport == "udp" && max_message_size.bytes > 65507) {
+    if (transport == TransportOption::kUdp && max_message_size.bytes > 65507) {
       return "max_message_size for udp must be at most 65507 bytes";
     }
     return "";
@@ -150,11 +185,9 @@ class SyslogOutput final : public Output {
  public:
   explicit SyslogOutput(const SyslogOutputOptions& o)
       : o_(o),
-        relp_(o.transport == "relp" || o.transport == "relp+tls"),
-        transport_(o.transport == "udp"                             ? syslog::Transport::kUdp
-                   : o.transport == "tls" || o.transport == "relp+tls" ? syslog::Transport::kTls
-                                                                       : syslog::Transport::kTcp),
-        octet_counting_(o.framing == "octet-counting"),
+        relp_(is_relp(o.transport)),
+        transport_(wire_of(o.transport)),
+        octet_counting_(o.framing == Framing::kOctetCounting),
         conn_(transport_, o.host,
               static_cast<uint16_t>(o.port != 0                         ? o.port
                                     : relp_                             ? 2514
@@ -279,7 +312,7 @@ class SyslogOutput final : public Output {
       return false;
     }
     log::info("syslog", "connected", log::kv("output", name_) + log::kv("host", o_.host) +
-                                         log::kv("transport", o_.transport));
+                                         log::kv("transport", config::enum_name(o_.transport)));
     return true;
   }
 
@@ -354,7 +387,7 @@ class SyslogOutput final : public Output {
   static syslog::EncoderSettings settings(const SyslogOutputOptions& o, syslog::Transport t,
                                           bool relp) {
     syslog::EncoderSettings s;
-    s.format = o.format == "rfc3164" ? syslog::Format::k3164 : syslog::Format::k5424;
+    s.format = o.format;
     s.facility = std::max(0, syslog::facility_from_name(o.facility));
     s.default_severity = std::max(0, syslog::severity_from_word(o.severity));
     s.hostname = o.hostname.empty() ? local_hostname() : o.hostname;
@@ -366,7 +399,7 @@ class SyslogOutput final : public Output {
     s.sd_tags = o.sd_tags;
     s.sd_fields = o.sd_fields;
     s.bom = o.bom;
-    s.replace_newlines = !relp && t != syslog::Transport::kUdp && o.framing == "lf";
+    s.replace_newlines = !relp && t != syslog::Transport::kUdp && o.framing == Framing::kLf;
     s.max_size = o.max_message_size.bytes != 0 ? o.max_message_size.bytes
                  : t == syslog::Transport::kUdp ? 2048
                                                 : 8096;

@@ -14,14 +14,17 @@ std::string processor_name(const std::string& context) {
   return std::string(c);
 }
 
-std::string LabelCondition::parse(std::string_view spec) {
+Status LabelCondition::parse(std::string_view spec) {
   key_.clear();
   values_.clear();
-  if (spec.empty()) return "";
+  if (spec.empty()) return Status::ok();
   auto eq = spec.find('=');
   key_ = std::string(spec.substr(0, eq));
-  if (key_.empty()) return "expected LABEL or LABEL=VALUE[|VALUE...], got \"" + std::string(spec) + "\"";
-  if (eq == std::string_view::npos) return "";
+  if (key_.empty()) {
+    return Status::invalid("expected LABEL or LABEL=VALUE[|VALUE...], got \"" +
+                           std::string(spec) + "\"");
+  }
+  if (eq == std::string_view::npos) return Status::ok();
   std::string_view rest = spec.substr(eq + 1);
   while (true) {
     auto bar = rest.find('|');
@@ -29,7 +32,7 @@ std::string LabelCondition::parse(std::string_view spec) {
     if (bar == std::string_view::npos) break;
     rest.remove_prefix(bar + 1);
   }
-  return "";
+  return Status::ok();
 }
 
 bool LabelCondition::matches(const SourceInfo& src) const {
@@ -152,7 +155,7 @@ void clear_source(Event& e, std::string_view field) {
 
 ParserStats::ParserStats(std::string_view prefix, const std::string& processor)
     : name(processor) {
-  std::string labels = "processor=\"" + processor + "\"";
+  const std::string labels = label("processor", processor);
   auto& m = Metrics::global();
   std::string p(prefix);
   parsed = &m.counter(p + "_parsed_total", labels, "Events the parser parsed");

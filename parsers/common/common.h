@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "daemon/core/batch.h"
+#include "daemon/core/status.h"
 #include "daemon/runtime/log.h"
 
 namespace logship::parsers {
@@ -21,8 +22,8 @@ std::string processor_name(const std::string& context);
 // of the |-separated values) or "logship.parser" (label present). Empty = always true.
 class LabelCondition {
  public:
-  // "" on success, otherwise why the spec is invalid.
-  std::string parse(std::string_view spec);
+  // Invalid (with why) when the spec is not LABEL or LABEL=VALUE[|VALUE...].
+  Status parse(std::string_view spec);
   bool matches(const SourceInfo& src) const;
   bool always() const { return key_.empty(); }
 

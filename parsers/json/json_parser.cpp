@@ -9,14 +9,22 @@
 #include <charconv>
 #include <cstring>
 
+#include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "parsers/common/parser_options.h"
 
 namespace logship::plugins {
 namespace {
 
 using parsers::ParserStats;
+
+// What becomes of text that is not a JSON object (the `non_object` option).
+enum class NonObject { kFail, kPass };
+constexpr config::EnumNames<NonObject, 2> enum_names(NonObject) {
+  return {{{"fail", NonObject::kFail}, {"pass", NonObject::kPass}}};
+}
 
 struct JsonOptions {
   std::string field;
@@ -24,31 +32,25 @@ struct JsonOptions {
   bool keep_original = false;
   std::vector<std::string> message_key = {"message", "msg"};
   std::string when_label;
-  std::string non_object = "fail";
+  NonObject non_object = NonObject::kFail;
 
   static const config::OptionSchema<JsonOptions>& schema() {
     using S = config::OptionSchema<JsonOptions>;
-    static const auto s =
-        S{}.add("field", &JsonOptions::field,
-                "What to parse: the message (empty or \"message\") or the event field of this "
-                "name. Events without it pass untouched.")
-            .add("target", &JsonOptions::target,
-                 "Empty: the object's keys become top-level fields (replacing fields of the same "
-                 "name). Otherwise the whole object is nested under this one field.")
-            .add("keep_original", &JsonOptions::keep_original,
-                 "Keep the parsed text. Without it a parsed message is replaced by the "
-                 "message_key value (or emptied) and a parsed field is removed. With it and the "
-                 "message parsed, message_key is not applied (its key stays a field).")
-            .add("message_key", &JsonOptions::message_key,
-                 "Keys in order of preference; the first present becomes the event message (a "
-                 "non-string as its JSON text) and is not added as a field. [] = none.")
-            .add("when_label", &JsonOptions::when_label,
-                 "Apply only to containers whose label matches: LABEL=VALUE[|VALUE...] or LABEL "
-                 "(present). E.g. logship.parser=json. Empty = every stream.")
-            .add("non_object", &JsonOptions::non_object,
-                 "Text that does not start with '{': fail = mark it parse-failed like invalid "
-                 "JSON; pass = leave it untouched (counted as skipped), for mixed streams.",
-                 config::one_of({"fail", "pass"}));
+    static const auto s = [] {
+      S s;
+      parsers::add_field_option(s, &JsonOptions::field);
+      s.add("target", &JsonOptions::target,
+            "Empty: the object's keys become top-level fields (replacing fields of the same "
+            "name). Otherwise the whole object is nested under this one field.");
+      parsers::add_keep_original_option(s, &JsonOptions::keep_original, "the message_key value",
+                                        parsers::kKeepOriginalSkipsMessageKey);
+      parsers::add_message_key_option(s, &JsonOptions::message_key);
+      parsers::add_when_label_option(s, &JsonOptions::when_label, "logship.parser=json");
+      s.add("non_object", &JsonOptions::non_object,
+            "Text that does not start with '{': fail = mark it parse-failed like invalid "
+            "JSON; pass = leave it untouched (counted as skipped), for mixed streams.");
+      return s;
+    }();
     return s;
   }
 };
@@ -64,9 +66,8 @@ struct JsonSetup {
   static std::shared_ptr<const JsonSetup> build(const JsonOptions& o, const std::string& context,
                                                 std::string* why) {
     auto s = std::make_shared<JsonSetup>(o, parsers::processor_name(context));
-    *why = s->when.parse(o.when_label);
-    if (!why->empty()) {
-      *why = "'when_label': " + *why;
+    if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
+      *why = "'when_label': " + st.message();
       return nullptr;
     }
     return s;
@@ -124,7 +125,7 @@ class JsonParser final : public Processor {
     std::size_t lead = 0;
     while (lead < text.size() && json_space(text[lead])) ++lead;
     if (lead == text.size() || text[lead] != '{') {
-      if (o_.non_object == "pass") return Result::kSkipped;
+      if (o_.non_object == NonObject::kPass) return Result::kSkipped;
       return fail(e, "not a JSON object");
     }
     if (!o_.target.empty()) return parse_nested(batch, e, text);

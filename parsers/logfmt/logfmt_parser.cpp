@@ -7,6 +7,7 @@
 #include "daemon/registry/plugin.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "parsers/common/parser_options.h"
 
 namespace logship::plugins {
 namespace {
@@ -24,25 +25,20 @@ struct LogfmtOptions {
 
   static const config::OptionSchema<LogfmtOptions>& schema() {
     using S = config::OptionSchema<LogfmtOptions>;
-    static const auto s =
-        S{}.add("field", &LogfmtOptions::field,
-                "What to parse: the message (empty or \"message\") or the event field of this "
-                "name. Events without it pass untouched.")
-            .add("keep_original", &LogfmtOptions::keep_original,
-                 "Keep the parsed text. Without it a parsed message is replaced by the "
-                 "message_key value (or emptied) and a parsed field is removed. With it and the "
-                 "message parsed, message_key is not applied.")
-            .add("message_key", &LogfmtOptions::message_key,
-                 "Keys tried in order; the first present becomes the event message and is not "
-                 "added as a field. [] = none.")
-            .add("types", &LogfmtOptions::types,
-                 "Key types: {status: int, took: double, ok: bool}; a value that does not convert "
-                 "stays a string.")
-            .add("auto_types", &LogfmtOptions::auto_types,
-                 "Keys without a type become int, double or bool when their bare value looks so.")
-            .add("when_label", &LogfmtOptions::when_label,
-                 "Apply only to containers whose label matches: LABEL=VALUE[|VALUE...] or LABEL "
-                 "(present). E.g. logship.parser=logfmt. Empty = every stream.");
+    static const auto s = [] {
+      S s;
+      parsers::add_field_option(s, &LogfmtOptions::field);
+      parsers::add_keep_original_option(s, &LogfmtOptions::keep_original, "the message_key value",
+                                        parsers::kKeepOriginalSkipsMessageKey);
+      parsers::add_message_key_option(s, &LogfmtOptions::message_key);
+      s.add("types", &LogfmtOptions::types,
+            "Key types: {status: int, took: double, ok: bool}; a value that does not convert "
+            "stays a string.")
+          .add("auto_types", &LogfmtOptions::auto_types,
+               "Keys without a type become int, double or bool when their bare value looks so.");
+      parsers::add_when_label_option(s, &LogfmtOptions::when_label, "logship.parser=logfmt");
+      return s;
+    }();
     return s;
   }
 };
@@ -59,8 +55,8 @@ struct LogfmtSetup {
   static std::shared_ptr<const LogfmtSetup> build(const LogfmtOptions& o,
                                                   const std::string& context, std::string* why) {
     auto s = std::make_shared<LogfmtSetup>(o, parsers::processor_name(context));
-    if (std::string w = s->when.parse(o.when_label); !w.empty()) {
-      *why = "'when_label': " + w;
+    if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
+      *why = "'when_label': " + st.message();
       return nullptr;
     }
     for (const auto& [k, v] : o.types) {

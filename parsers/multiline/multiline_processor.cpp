@@ -12,11 +12,13 @@
 #include <array>
 #include <cstring>
 
+#include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "parsers/common/parser_options.h"
 #include "parsers/multiline/detect.h"
 #include "parsers/multiline/line_checks.h"
 #include "parsers/multiline/log_header.h"
@@ -30,8 +32,26 @@ using config::Millis;
 using parsers::LineAction;
 using parsers::LineRules;
 
+// The `rules` option: a built-in set by name, custom (start/continue), or auto (label, else
+// detection).
+enum class RulesOption {
+  kAuto, kJava, kPython, kGo, kNodejs, kRuby, kDotnet, kPhp, kHeader, kCustom
+};
+constexpr config::EnumNames<RulesOption, 10> enum_names(RulesOption) {
+  return {{{"auto", RulesOption::kAuto},
+           {"java", RulesOption::kJava},
+           {"python", RulesOption::kPython},
+           {"go", RulesOption::kGo},
+           {"nodejs", RulesOption::kNodejs},
+           {"ruby", RulesOption::kRuby},
+           {"dotnet", RulesOption::kDotnet},
+           {"php", RulesOption::kPhp},
+           {"header", RulesOption::kHeader},
+           {"custom", RulesOption::kCustom}}};
+}
+
 struct MultilineOptions {
-  std::string rules = "auto";
+  RulesOption rules = RulesOption::kAuto;
   std::string label = "logship.multiline";
   std::string start;
   std::string cont;
@@ -43,42 +63,41 @@ struct MultilineOptions {
 
   static const config::OptionSchema<MultilineOptions>& schema() {
     using S = config::OptionSchema<MultilineOptions>;
-    static const auto s =
-        S{}.add("rules", &MultilineOptions::rules,
-                "Rule set: java (frames, Caused by, Suppressed, ... N more), python (tracebacks, "
-                "chained exceptions), go (panics, goroutine dumps, %+v stacks), nodejs (stacks, "
-                "uncaught exception reports, pino-pretty), ruby (backtraces, Rails blocks), dotnet "
-                "(unhandled exceptions, inner exceptions), php (uncaught exceptions, stack "
-                "traces), header (a record starts with a time stamp or level header), custom "
-                "(start/continue), or auto: the set named by the container label `label`, else "
-                "the set whose traces the stream's own lines show. Built-in sets join a trace to "
-                "the log statement printed right above it.",
-                config::one_of({"auto", "java", "python", "go", "nodejs", "ruby", "dotnet", "php",
-                                "header", "custom"}))
-            .add("label", &MultilineOptions::label,
-                 "For rules: auto, the container label naming the rule set (java, python, go, "
-                 "nodejs, ruby, dotnet, php, header, none, auto, or custom when start/continue "
-                 "are configured). Without it the stream's rule set is detected.")
-            .add("start", &MultilineOptions::start,
-                 "custom: RE2 pattern of a line that starts a group. Alone: every other line "
-                 "continues the open group.")
-            .add("continue", &MultilineOptions::cont,
-                 "custom: RE2 pattern of a line that continues the open group. With `start` too, "
-                 "lines matching neither pass alone.")
-            .add("negate", &MultilineOptions::negate,
-                 "custom: lines NOT matching `continue` continue the group.")
-            .add("max_lines", &MultilineOptions::max_lines,
-                 "Lines per group; a longer group is emitted in parts (nothing is dropped).",
-                 config::in_range(2, 1000000))
-            .add("max_bytes", &MultilineOptions::max_bytes,
-                 "Bytes per merged message; a longer group is emitted in parts.",
-                 config::at_least(ByteSize(256), "256B"))
-            .add("flush_timeout", &MultilineOptions::flush_timeout,
-                 "Emit an open group when no line came for this long.",
-                 config::at_least(Millis(1), "1ms"))
-            .add("when_label", &MultilineOptions::when_label,
-                 "Apply only to containers whose label matches: LABEL=VALUE[|VALUE...] or LABEL "
-                 "(present). Empty = every stream.");
+    static const auto s = [] {
+      S s;
+      s.add("rules", &MultilineOptions::rules,
+            "Rule set: java (frames, Caused by, Suppressed, ... N more), python (tracebacks, "
+            "chained exceptions), go (panics, goroutine dumps, %+v stacks), nodejs (stacks, "
+            "uncaught exception reports, pino-pretty), ruby (backtraces, Rails blocks), dotnet "
+            "(unhandled exceptions, inner exceptions), php (uncaught exceptions, stack "
+            "traces), header (a record starts with a time stamp or level header), custom "
+            "(start/continue), or auto: the set named by the container label `label`, else "
+            "the set whose traces the stream's own lines show. Built-in sets join a trace to "
+            "the log statement printed right above it.")
+          .add("label", &MultilineOptions::label,
+               "For rules: auto, the container label naming the rule set (java, python, go, "
+               "nodejs, ruby, dotnet, php, header, none, auto, or custom when start/continue "
+               "are configured). Without it the stream's rule set is detected.")
+          .add("start", &MultilineOptions::start,
+               "custom: RE2 pattern of a line that starts a group. Alone: every other line "
+               "continues the open group.")
+          .add("continue", &MultilineOptions::cont,
+               "custom: RE2 pattern of a line that continues the open group. With `start` too, "
+               "lines matching neither pass alone.")
+          .add("negate", &MultilineOptions::negate,
+               "custom: lines NOT matching `continue` continue the group.")
+          .add("max_lines", &MultilineOptions::max_lines,
+               "Lines per group; a longer group is emitted in parts (nothing is dropped).",
+               config::in_range(2, 1000000))
+          .add("max_bytes", &MultilineOptions::max_bytes,
+               "Bytes per merged message; a longer group is emitted in parts.",
+               config::at_least(ByteSize(256), "256B"))
+          .add("flush_timeout", &MultilineOptions::flush_timeout,
+               "Emit an open group when no line came for this long.",
+               config::at_least(Millis(1), "1ms"));
+      parsers::add_when_label_option(s, &MultilineOptions::when_label);
+      return s;
+    }();
     return s;
   }
 };
@@ -109,12 +128,12 @@ struct MultilineSetup {
     auto s = std::make_shared<MultilineSetup>();
     s->o = o;
     s->name = parsers::processor_name(context);
-    if (std::string w = s->when.parse(o.when_label); !w.empty()) {
-      *why = "'when_label': " + w;
+    if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
+      *why = "'when_label': " + st.message();
       return nullptr;
     }
     const bool has_custom = !o.start.empty() || !o.cont.empty();
-    if (o.rules == "custom" || (o.rules == "auto" && has_custom)) {
+    if (o.rules == RulesOption::kCustom || (o.rules == RulesOption::kAuto && has_custom)) {
       s->custom = std::make_unique<parsers::CustomRules>();
       if (std::string w = s->custom->compile(o.start, o.cont, o.negate); !w.empty()) {
         *why = w;
@@ -124,9 +143,12 @@ struct MultilineSetup {
       *why = "'start', 'continue' and 'negate' belong to rules: custom (or auto)";
       return nullptr;
     }
-    if (o.rules == "custom") s->fixed = s->custom.get();
-    else if (o.rules != "auto") s->fixed = parsers::builtin_rules(o.rules);
-    std::string labels = "processor=\"" + s->name + "\"";
+    switch (o.rules) {
+      case RulesOption::kCustom: s->fixed = s->custom.get(); break;
+      case RulesOption::kAuto: break;
+      default: s->fixed = parsers::builtin_rules(config::enum_name(o.rules)); break;
+    }
+    const std::string labels = label("processor", s->name);
     auto& m = Metrics::global();
     s->groups = &m.counter("logship_multiline_groups_total", labels,
                            "Merged events emitted (groups of two lines or more)");

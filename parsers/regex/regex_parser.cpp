@@ -11,6 +11,7 @@
 #include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "parsers/common/parser_options.h"
 #include "parsers/regex/builtin_patterns.h"
 #include "parsers/regex/combined_scanner.h"
 
@@ -32,31 +33,29 @@ struct RegexOptions {
 
   static const config::OptionSchema<RegexOptions>& schema() {
     using S = config::OptionSchema<RegexOptions>;
-    static const auto s =
-        S{}.add("field", &RegexOptions::field,
-                "What to parse: the message (empty or \"message\") or the event field of this "
-                "name. Events without it pass untouched.")
-            .add("pattern", &RegexOptions::pattern,
-                 "RE2 pattern(s) with named groups (?P<name>...); each group that takes part in "
-                 "the match becomes a field. Several patterns are tried in order.")
-            .add("format", &RegexOptions::format,
-                 "A built-in pattern instead of `pattern`: combined (alias nginx, apache: NCSA "
-                 "combined/common access logs), syslog_rfc5424, syslog_rfc3164, syslog (5424, "
-                 "then 3164; these add facility and severity and take the message group).")
-            .add("types", &RegexOptions::types,
-                 "Group types: {status: int, duration: double, ok: bool, x: auto}; others are "
-                 "strings. A capture that does not convert stays a string and is counted.")
-            .add("keep_original", &RegexOptions::keep_original,
-                 "Keep the parsed text. Without it a parsed message is emptied (or replaced by "
-                 "message_group) and a parsed field is removed.")
-            .add("message_group", &RegexOptions::message_group,
-                 "Group whose capture becomes the event message (not added as a field).")
-            .add("skip_dash", &RegexOptions::skip_dash,
-                 "A capture that is exactly \"-\" (the access-log and syslog nil value) is left "
-                 "out.")
-            .add("when_label", &RegexOptions::when_label,
-                 "Apply only to containers whose label matches: LABEL=VALUE[|VALUE...] or LABEL "
-                 "(present). E.g. logship.parser=nginx. Empty = every stream.");
+    static const auto s = [] {
+      S s;
+      parsers::add_field_option(s, &RegexOptions::field);
+      s.add("pattern", &RegexOptions::pattern,
+            "RE2 pattern(s) with named groups (?P<name>...); each group that takes part in "
+            "the match becomes a field. Several patterns are tried in order.")
+          .add("format", &RegexOptions::format,
+               "A built-in pattern instead of `pattern`: combined (alias nginx, apache: NCSA "
+               "combined/common access logs), syslog_rfc5424, syslog_rfc3164, syslog (5424, "
+               "then 3164; these add facility and severity and take the message group).")
+          .add("types", &RegexOptions::types,
+               "Group types: {status: int, duration: double, ok: bool, x: auto}; others are "
+               "strings. A capture that does not convert stays a string and is counted.");
+      parsers::add_keep_original_option(s, &RegexOptions::keep_original,
+                                        "the message_group capture");
+      s.add("message_group", &RegexOptions::message_group,
+            "Group whose capture becomes the event message (not added as a field).")
+          .add("skip_dash", &RegexOptions::skip_dash,
+               "A capture that is exactly \"-\" (the access-log and syslog nil value) is left "
+               "out.");
+      parsers::add_when_label_option(s, &RegexOptions::when_label, "logship.parser=nginx");
+      return s;
+    }();
     return s;
   }
 };
@@ -86,15 +85,15 @@ struct RegexSetup {
   RegexSetup(const RegexOptions& opts, const std::string& name)
       : o(opts), stats("logship_regex_parser", name) {
     type_errors = &Metrics::global().counter("logship_regex_parser_type_errors_total",
-                                             "processor=\"" + name + "\"",
+                                             label("processor", name),
                                              "Captures that did not convert to their type");
   }
 
   static std::shared_ptr<const RegexSetup> build(const RegexOptions& o, const std::string& context,
                                                  std::string* why) {
     auto s = std::make_shared<RegexSetup>(o, parsers::processor_name(context));
-    if (std::string w = s->when.parse(o.when_label); !w.empty()) {
-      *why = "'when_label': " + w;
+    if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
+      *why = "'when_label': " + st.message();
       return nullptr;
     }
     std::vector<std::string> sources = o.pattern;

@@ -4,6 +4,7 @@
 #include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "parsers/common/parser_options.h"
 #include "parsers/timestamp/time_format.h"
 
 namespace logship::plugins {
@@ -18,23 +19,24 @@ struct TimestampOptions {
 
   static const config::OptionSchema<TimestampOptions>& schema() {
     using S = config::OptionSchema<TimestampOptions>;
-    static const auto s =
-        S{}.add("field", &TimestampOptions::field,
-                "Field holding the time (\"message\" = the message). A string, or a number for "
-                "epoch formats.")
-            .add("format", &TimestampOptions::format,
-                 "rfc3339 (alias iso8601; offsets and 0-9 fractional digits), epoch (seconds, "
-                 "fraction allowed; alias epoch_s), epoch_ms, epoch_us, epoch_ns, or a strptime "
-                 "pattern: %Y %y %m %d %e %j %H %I %M %S %f (fraction digits) %p %z (Z, +hh:mm, "
-                 "+hhmm) %Z (UTC/GMT/Z) %b %B %a %A %T %F %s %%. Without a year (syslog) the "
-                 "current one is used.")
-            .add("timezone", &TimestampOptions::timezone,
-                 "Offset for times without one: UTC or +hh:mm / -hh:mm.")
-            .add("remove_field", &TimestampOptions::remove_field,
-                 "Drop the field once it set the time.")
-            .add("when_label", &TimestampOptions::when_label,
-                 "Apply only to containers whose label matches: LABEL=VALUE[|VALUE...] or LABEL "
-                 "(present). Empty = every stream.");
+    static const auto s = [] {
+      S s;
+      s.add("field", &TimestampOptions::field,
+            "Field holding the time (\"message\" = the message). A string, or a number for "
+            "epoch formats.")
+          .add("format", &TimestampOptions::format,
+               "rfc3339 (alias iso8601; offsets and 0-9 fractional digits), epoch (seconds, "
+               "fraction allowed; alias epoch_s), epoch_ms, epoch_us, epoch_ns, or a strptime "
+               "pattern: %Y %y %m %d %e %j %H %I %M %S %f (fraction digits) %p %z (Z, +hh:mm, "
+               "+hhmm) %Z (UTC/GMT/Z) %b %B %a %A %T %F %s %%. Without a year (syslog) the "
+               "current one is used.")
+          .add("timezone", &TimestampOptions::timezone,
+               "Offset for times without one: UTC or +hh:mm / -hh:mm.")
+          .add("remove_field", &TimestampOptions::remove_field,
+               "Drop the field once it set the time.");
+      parsers::add_when_label_option(s, &TimestampOptions::when_label);
+      return s;
+    }();
     return s;
   }
 };
@@ -63,11 +65,11 @@ struct TimestampSetup {
       *why = "'format': " + w;
       return nullptr;
     }
-    if (std::string w = s->when.parse(o.when_label); !w.empty()) {
-      *why = "'when_label': " + w;
+    if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
+      *why = "'when_label': " + st.message();
       return nullptr;
     }
-    std::string labels = "processor=\"" + s->name + "\"";
+    const std::string labels = label("processor", s->name);
     auto& m = Metrics::global();
     s->parsed = &m.counter("logship_timestamp_parsed_total", labels, "Event times set");
     s->failed = &m.counter("logship_timestamp_failed_total", labels,

@@ -7,9 +7,9 @@
 
 #include "config/option_types.h"
 #include "daemon/registry/plugin.h"
-#include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "processors/common/drop_events.h"
 
 namespace logship::plugins {
 namespace {
@@ -46,10 +46,7 @@ struct DedupSetup {
     s->history = static_cast<std::size_t>(o.history);
     s->window_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(o.window).count();
     s->repeated_field = o.repeated_field;
-    s->dropped = &Metrics::global().counter(
-        "logship_processor_dropped_total",
-        "processor=\"" + parsers::processor_name(context) + "\",reason=\"dedup\"",
-        "Events dropped by a processor, per reason");
+    s->dropped = &processors::dropped_counter(context, "dedup");
     return s;
   }
 };

@@ -4,9 +4,9 @@
 
 #include "config/condition_option.h"
 #include "daemon/registry/plugin.h"
-#include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "processors/common/drop_events.h"
 
 namespace logship::plugins {
 namespace {
@@ -40,10 +40,7 @@ struct FilterSetup {
     auto s = std::make_shared<FilterSetup>();
     s->keep = static_cast<bool>(o.keep_if);
     s->condition = s->keep ? o.keep_if.compiled : o.drop_if.compiled;
-    std::string labels = "processor=\"" + parsers::processor_name(context) + "\",reason=\"" +
-                         (s->keep ? "keep_if" : "drop_if") + "\"";
-    s->dropped = &Metrics::global().counter("logship_processor_dropped_total", labels,
-                                            "Events dropped by a processor, per reason");
+    s->dropped = &processors::dropped_counter(context, s->keep ? "keep_if" : "drop_if");
     return s;
   }
 };
@@ -53,17 +50,12 @@ class FilterProcessor final : public Processor {
   explicit FilterProcessor(std::shared_ptr<const FilterSetup> setup) : setup_(std::move(setup)) {}
 
   void process(Batch& batch) override {
-    auto& events = batch.events();
     const SourceInfo& src = batch.source();
     const condition::Condition& c = *setup_->condition;
     const bool keep = setup_->keep;
-    auto gone = std::remove_if(events.begin(), events.end(), [&](const Event& e) {
+    processors::drop_events(batch, *setup_->dropped, [&](const Event& e) {
       return c.matches(e, src, &scratch_) != keep;
     });
-    const auto dropped = static_cast<uint64_t>(events.end() - gone);
-    if (dropped == 0) return;
-    events.erase(gone, events.end());
-    setup_->dropped->fetch_add(dropped, std::memory_order_relaxed);
   }
 
  private:

@@ -8,9 +8,9 @@
 #include "config/condition_option.h"
 #include "daemon/core/field_template.h"
 #include "daemon/registry/plugin.h"
-#include "daemon/runtime/metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "processors/common/drop_events.h"
 
 namespace logship::plugins {
 namespace {
@@ -61,10 +61,7 @@ struct SampleSetup {
     s->max_keys = static_cast<std::size_t>(o.max_keys);
     s->key = FieldTemplate(o.key, append_raw);
     s->always_keep = o.always_keep.compiled;
-    s->dropped = &Metrics::global().counter(
-        "logship_processor_dropped_total",
-        "processor=\"" + parsers::processor_name(context) + "\",reason=\"sample\"",
-        "Events dropped by a processor, per reason");
+    s->dropped = &processors::dropped_counter(context, "sample");
     return s;
   }
 
@@ -93,7 +90,7 @@ class SampleProcessor final : public Processor {
       s_->key.render(events.front(), src, &key_);
     }
     std::lock_guard lock(s_->mu);
-    auto gone = std::remove_if(events.begin(), events.end(), [&](const Event& e) {
+    processors::drop_events(batch, *s_->dropped, [&](const Event& e) {
       if (s_->always_keep && s_->always_keep->matches(e, src, &scratch_)) return false;
       if (per_event) {
         key_.clear();
@@ -101,10 +98,6 @@ class SampleProcessor final : public Processor {
       }
       return !s_->keep(key_);
     });
-    const auto dropped = static_cast<uint64_t>(events.end() - gone);
-    if (dropped == 0) return;
-    events.erase(gone, events.end());
-    s_->dropped->fetch_add(dropped, std::memory_order_relaxed);
   }
 
  private:

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

@@ -1,4 +1,4 @@
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -62,10 +62,10 @@ outputs:
                               "t", errors);
   ASSERT_TRUE(cfg) << errors.to_string();
   const BufferOptions& b = cfg->outputs[0].buffer;
-  EXPECT_EQ(b.type, "disk");
+  EXPECT_EQ(b.type, BufferType::kDisk);
   EXPECT_EQ(b.max_size.bytes, 2ull << 30);
-  EXPECT_EQ(b.when_full, "drop_oldest");
-  EXPECT_EQ(b.fsync, "batch");
+  EXPECT_EQ(b.when_full, BufferWhenFull::kDropOldest);
+  EXPECT_EQ(b.fsync, BufferFsync::kBatch);
 
   auto errs = load_errors(R"(inputs:
   gen: {type: generate}

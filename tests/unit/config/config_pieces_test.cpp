@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "config/config_dump.h"
-#include "config/config_loader.h"
+#include "daemon/registry/config_dump.h"
+#include "daemon/registry/config_loader.h"
 #include "config/config_sources.h"
 #include "daemon/commands/config_watch.h"
 

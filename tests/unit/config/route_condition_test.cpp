@@ -2,7 +2,7 @@
 // errors `logship validate` gives for them.
 #include <gtest/gtest.h>
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 
 namespace logship::config {
 namespace {

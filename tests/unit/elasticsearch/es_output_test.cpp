@@ -202,7 +202,7 @@ EsOptions base_options(const std::string& url) {
   EsOptions o;
   o.hosts = {url};
   o.index = "t";
-  o.mode = "create";
+  o.mode = EsMode::kCreate;
   o.deterministic_ids = true;
   o.max_in_flight = 1;
   o.item_retries = 3;
@@ -320,7 +320,7 @@ TEST(EsOutput, SplitsByEventCountAndBytes) {
   FakeContext ctx;
   EsOptions o = base_options(server.url());
   o.bulk_max_events = 4;
-  o.compression = "none";
+  o.compression = EsCompression::kNone;
   EsOutput out(o);
   ASSERT_TRUE(out.start(ctx).is_ok());
   DeliveryResult r = deliver_and_wait(out, {make_batch(6, "a"), make_batch(4, "b")});

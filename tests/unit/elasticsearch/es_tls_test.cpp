@@ -113,7 +113,7 @@ class EsTls : public ::testing::Test {
     NullContext ctx;
     EsOutput out(o);
     Status st = out.start(ctx);
-    if (!st.is_ok()) return DeliveryResult::rejected(st.message());
+    if (!st.is_ok()) return DeliveryResult::retry("start: " + st.message());
     auto src = std::make_shared<SourceInfo>();
     src->key = "k";
     auto b = std::make_shared<Batch>(src);
@@ -177,7 +177,8 @@ TEST_F(EsTls, MissingCaFileFailsAtStart) {
   EsOptions o = options("https://127.0.0.1:1");
   o.tls_ca_file = file("nope.pem");
   DeliveryResult r = deliver(o);
-  EXPECT_EQ(r.kind, DeliveryResult::Kind::kRejected);
+  EXPECT_EQ(r.kind, DeliveryResult::Kind::kRetry);
+  EXPECT_TRUE(r.reason.starts_with("start: ")) << r.reason;
   EXPECT_NE(r.reason.find("tls_ca_file"), std::string::npos) << r.reason;
 }
 

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 #include "config/option_schema.h"
 #include "config/substitution.h"
 

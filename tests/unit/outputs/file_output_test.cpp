@@ -1,8 +1,10 @@
 // The file output against a real directory: poison paths are dead-lettered while the other
 // events are written, a symlink at the output path is refused and its target left untouched,
 // a failed delivery that rotated puts the archive back (no extra archive per retry), and the
-// number of open files stays under max_open_files.
+// number of open files stays under max_open_files; the rotation, retention, crash recovery,
+// sync and format policies write exactly what they promise.
 #include <dirent.h>
+#include <zlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/metrics.h"
 #include "outputs/file/archiver.h"
 #include "outputs/file/output_file.h"
 
@@ -236,6 +239,131 @@ TEST_F(FileOutputTest, FailedDeliveryPutsItsRotationsBackAndTheRetryRotatesOnce)
   EXPECT_EQ(lines(rotated[0]).size(), 11u);
   EXPECT_EQ(lines(rotated[1]).size(), 11u);
   EXPECT_EQ(ctx_.dead.size(), 1u);
+}
+
+// Every line of the archives (oldest first) and then of the active file.
+std::vector<std::string> rotated_then_active(const std::string& dir, const std::string& name) {
+  std::vector<std::string> all;
+  for (const auto& f : archives(dir, name)) {
+    for (auto& l : lines(f)) all.push_back(std::move(l));
+  }
+  for (auto& l : lines(dir + "/" + name)) all.push_back(std::move(l));
+  return all;
+}
+
+std::string gunzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) return "<cannot open " + path + ">";
+  std::string out;
+  char buf[4096];
+  for (int n; (n = gzread(f, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  gzclose(f);
+  return out;
+}
+
+TEST_F(FileOutputTest, RotationCutsAtMaxSizeAndRetentionKeepsTheNewestArchives) {
+  auto out = make_file_output(config("{container_name}.log", "max_size: 1KiB\nkeep_files: 2\n"));
+  ASSERT_TRUE(out->start(ctx_).is_ok());
+  // 60 lines of 101 bytes: a file rotates with the line that takes it past 1 KiB (11 lines),
+  // so 5 archives are made and the active file keeps the last 5 lines.
+  ASSERT_EQ(deliver(*out, {batch(container("a"), "r", 60, 100)}).kind,
+            DeliveryResult::Kind::kDelivered);
+  out->stop();   // finishes the archiver's queue: retention has run for every archive
+  const auto kept = archives(dir_, "a.log");
+  ASSERT_EQ(kept.size(), 2u);
+  for (const auto& f : kept) EXPECT_EQ(lines(f).size(), 11u) << f;
+  const auto all = rotated_then_active(dir_, "a.log");
+  ASSERT_EQ(all.size(), 27u);   // the 3 oldest archives (33 lines) are gone
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const std::string want = "r-" + std::to_string(i + 33) + " ";
+    EXPECT_EQ(all[i].substr(0, want.size()), want) << i;
+  }
+}
+
+TEST_F(FileOutputTest, ATornLineLeftByACrashIsCutOnceAndCounted) {
+  std::ofstream(dir_ + "/a.log", std::ios::binary) << "old-0\nold-1\npartial-wri";
+  const int64_t torn_before = Metrics::global().value("logship_file_torn_lines_removed_total", "");
+  auto out = make_file_output(config("{container_name}.log"));
+  ASSERT_TRUE(out->start(ctx_).is_ok());
+  ASSERT_EQ(deliver(*out, {batch(container("a"), "new", 2, 6)}).kind, DeliveryResult::Kind::kDelivered);
+  ASSERT_EQ(deliver(*out, {batch(container("a"), "more", 1, 6)}).kind, DeliveryResult::Kind::kDelivered);
+  out->stop();
+  EXPECT_EQ(read(dir_ + "/a.log"), "old-0\nold-1\nnew-0 \nnew-1 \nmore-0 \n");
+  EXPECT_EQ(Metrics::global().value("logship_file_torn_lines_removed_total", "") - torn_before, 1);
+}
+
+TEST_F(FileOutputTest, ASegmentLeftUncompressedByACrashIsCompressedAtTheFirstWrite) {
+  const std::string left = dir_ + "/a.log.00000000000000000001";
+  std::ofstream(left, std::ios::binary) << "archived-0\narchived-1\n";
+  std::ofstream(left + ".gz.tmp", std::ios::binary) << "half a gzip";
+  auto out = make_file_output("path: " + dir_ + "/{container_name}.log\nformat: raw\n");
+  ASSERT_TRUE(out->start(ctx_).is_ok());
+  ASSERT_EQ(deliver(*out, {batch(container("a"), "x", 1, 2)}).kind, DeliveryResult::Kind::kDelivered);
+  out->stop();
+  EXPECT_FALSE(fs::exists(left));
+  EXPECT_FALSE(fs::exists(left + ".gz.tmp"));
+  EXPECT_EQ(gunzip(left + ".gz"), "archived-0\narchived-1\n");
+  EXPECT_EQ(read(dir_ + "/a.log"), "x-0 \n");
+}
+
+TEST_F(FileOutputTest, SyncBatchAcknowledgesEachDeliveryAtOnce) {
+  auto out = make_file_output(config("{container_name}.log", "sync: batch\n"));
+  ASSERT_TRUE(out->start(ctx_).is_ok());
+  EXPECT_EQ(out->max_in_flight(), 1);
+  ASSERT_EQ(deliver(*out, {batch(container("a"), "s", 3, 2)}).kind, DeliveryResult::Kind::kDelivered);
+  EXPECT_EQ(read(dir_ + "/a.log"), "s-0 \ns-1 \ns-2 \n");
+  out->stop();
+}
+
+TEST_F(FileOutputTest, SyncIntervalAcknowledgesOnlyAfterThePeriodicSync) {
+  auto out = make_file_output(config("{container_name}.log", "sync: interval\nsync_interval: 1h\n"));
+  ASSERT_TRUE(out->start(ctx_).is_ok());
+  EXPECT_EQ(out->max_in_flight(), 64);
+  std::vector<DeliveryResult> results;
+  const std::vector<SharedBatch> batches{batch(container("a"), "i", 2, 2)};
+  out->deliver(batches, [&](DeliveryResult r) { results.push_back(std::move(r)); });
+  // Written to the kernel, but not acknowledged before an fdatasync covers it.
+  EXPECT_EQ(read(dir_ + "/a.log"), "i-0 \ni-1 \n");
+  EXPECT_TRUE(results.empty());
+  out->tick(SteadyClock::now() + std::chrono::minutes(1));   // before the hour: no sync yet
+  EXPECT_TRUE(results.empty());
+  out->tick(SteadyClock::now() + std::chrono::hours(2));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].kind, DeliveryResult::Kind::kDelivered);
+  out->stop();
+}
+
+TEST_F(FileOutputTest, JsonFormatWritesOneObjectPerEventAndRawTheMessageAlone) {
+  auto json = make_file_output("path: " + dir_ + "/j.log\nformat: json\ncompress: false\n");
+  ASSERT_TRUE(json->start(ctx_).is_ok());
+  ASSERT_EQ(deliver(*json, {batch(container("a"), "m", 2, 2)}).kind, DeliveryResult::Kind::kDelivered);
+  json->stop();
+  const auto objects = lines(dir_ + "/j.log");
+  ASSERT_EQ(objects.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(objects[i].front(), '{') << objects[i];
+    EXPECT_EQ(objects[i].back(), '}') << objects[i];
+    EXPECT_NE(objects[i].find("\"message\":\"m-" + std::to_string(i) + " \""), std::string::npos)
+        << objects[i];
+  }
+  auto raw = make_file_output("path: " + dir_ + "/r.log\nformat: raw\ncompress: false\n");
+  ASSERT_TRUE(raw->start(ctx_).is_ok());
+  ASSERT_EQ(deliver(*raw, {batch(container("a"), "m", 2, 2)}).kind, DeliveryResult::Kind::kDelivered);
+  raw->stop();
+  EXPECT_EQ(read(dir_ + "/r.log"), "m-0 \nm-1 \n");
+}
+
+TEST_F(FileOutputTest, AMisspeltEnumOptionIsRefusedWithTheNearestName) {
+  const PluginInfo* p = find_plugin(PluginKind::kOutput, "file");
+  ASSERT_NE(p, nullptr);
+  config::Errors errors;
+  OutputMaker maker = p->bind_output(YAML::Load("path: /x/y.log\nsync: intervall\n"), errors,
+                                     "outputs.f (file)");
+  EXPECT_FALSE(maker);
+  EXPECT_NE(errors.to_string().find(
+                R"('sync': expected one of none, batch, interval, got "intervall"; did you mean 'interval'?)"),
+            std::string::npos)
+      << errors.to_string();
 }
 
 TEST_F(FileOutputTest, OpenFilesStayUnderMaxOpenFiles) {

@@ -1,5 +1,5 @@
 // The runner's dead-letter-and-continue path: an output settles the events that can never be
-// delivered through OutputContext::dead_letter (or rejects a whole delivery), and the runner
+// delivered through OutputContext::dead_letter, and the runner
 // writes them with their reason, counts them per error, acknowledges them and lets every other
 // event through: nothing held up, nothing lost, nothing written twice.
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Delivers every event except those whose message starts with "poison" (dead-lettered as
-// kBadPath) and rejects whole any delivery holding a "reject" event.
+// kBadPath) or "reject" (dead-lettered as kRejected, as a 400 answer does).
 class PoisonAwareOutput final : public Output {
  public:
   Status start(OutputContext& ctx) override {
@@ -31,17 +31,14 @@ class PoisonAwareOutput final : public Output {
     std::vector<std::string> written;
     for (const auto& b : batches) {
       for (const Event& e : b->events()) {
-        if (e.message.starts_with("reject")) return done(DeliveryResult::rejected("HTTP 400"));
-      }
-    }
-    for (const auto& b : batches) {
-      for (const Event& e : b->events()) {
-        if (!e.message.starts_with("poison")) {
+        Status s = Status::ok();
+        if (e.message.starts_with("poison")) {
+          s = ctx_->dead_letter(e, b->source(), PermanentError::kBadPath, "open /x: File name too long");
+        } else if (e.message.starts_with("reject")) {
+          s = ctx_->dead_letter(e, b->source(), PermanentError::kRejected, "HTTP 400");
+        } else {
           written.emplace_back(e.message);
-          continue;
         }
-        Status s = ctx_->dead_letter(e, b->source(), PermanentError::kBadPath,
-                                     "open /x: File name too long");
         if (!s.is_ok()) return done(DeliveryResult::retry(s.message()));
       }
     }

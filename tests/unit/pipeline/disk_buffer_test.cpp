@@ -20,7 +20,7 @@ constexpr int kPerBatch = 100;
 config::Config disk_config(const std::string& dir, InputMaker in, OutputMaker out,
                            config::BufferOptions b = {}) {
   config::Config cfg = make_config(dir, std::move(in), std::move(out));
-  b.type = "disk";
+  b.type = config::BufferType::kDisk;
   if (b.max_size.bytes == 0) b.max_size = config::ByteSize(64ull << 20);
   if (b.fsync_interval.count() == 1000) b.fsync_interval = config::Millis(20);
   cfg.outputs[0].buffer = b;
@@ -125,7 +125,7 @@ TEST(DiskBufferTest, FsyncEveryBatchAcksWithoutWaiting) {
   Recorder rec;
   rec.gate_open = false;
   config::BufferOptions b;
-  b.fsync = "batch";
+  b.fsync = config::BufferFsync::kBatch;
   b.fsync_interval = config::Millis(3'600'000);
   Topology topo(disk_config(fresh_dir("disk_fsync_batch"), counting(20, &emitted),
                             recording(&rec), b));
@@ -212,7 +212,7 @@ TEST(DiskBufferTest, DropOldestNeverBlocksKeepsTheNewestAndCountsWhatWent) {
   config::BufferOptions b;
   b.max_size = config::ByteSize(1u << 20);
   b.segment_size = config::ByteSize(64 * 1024);
-  b.when_full = "drop_oldest";
+  b.when_full = config::BufferWhenFull::kDropOldest;
   const int64_t dropped_before = metric("logship_output_dropped_events_total");
   Topology topo(disk_config(fresh_dir("disk_drop"), counting(kBatches, &emitted), recording(&rec),
                             b));

@@ -1,4 +1,4 @@
-#include "config/config_diff.h"
+#include "daemon/registry/config_diff.h"
 
 #include <algorithm>
 #include <set>

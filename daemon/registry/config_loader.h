@@ -1,6 +1,8 @@
 #pragma once
 // Loads the whole config: service options, components bound through their plugins' schemas, and
-// routes. All errors are collected so one run of `logship validate` shows every problem.
+// routes. It needs the plugin registry to bind components, so it lives beside the registry:
+// config/ stays a leaf (core <- config <- registry <- plugins <- daemon). All errors are
+// collected so one run of `logship validate` shows every problem.
 #include <optional>
 #include <string>
 #include <vector>
@@ -8,6 +10,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/condition_option.h"
+#include "config/default_config.h"
+#include "config/enum_option.h"
 #include "config/errors.h"
 #include "config/option_schema.h"
 #include "daemon/registry/plugin.h"
@@ -42,12 +46,30 @@ struct ServiceOptions {
   static const OptionSchema<ServiceOptions>& schema();
 };
 
+enum class BufferType { kMemory, kDisk };
+constexpr EnumNames<BufferType, 2> enum_names(BufferType) {
+  return {{{"memory", BufferType::kMemory}, {"disk", BufferType::kDisk}}};
+}
+enum class BufferWhenFull { kBlock, kDropOldest };
+constexpr EnumNames<BufferWhenFull, 2> enum_names(BufferWhenFull) {
+  return {{{"block", BufferWhenFull::kBlock}, {"drop_oldest", BufferWhenFull::kDropOldest}}};
+}
+enum class BufferFsync { kInterval, kBatch };
+constexpr EnumNames<BufferFsync, 2> enum_names(BufferFsync) {
+  return {{{"interval", BufferFsync::kInterval}, {"batch", BufferFsync::kBatch}}};
+}
+enum class DeadLetterWhenFull { kDropNewest, kDropOldest };
+constexpr EnumNames<DeadLetterWhenFull, 2> enum_names(DeadLetterWhenFull) {
+  return {{{"drop_newest", DeadLetterWhenFull::kDropNewest},
+           {"drop_oldest", DeadLetterWhenFull::kDropOldest}}};
+}
+
 // An output's `buffer:` block: where batches wait for the output.
 struct BufferOptions {
-  std::string type = "memory";
+  BufferType type = BufferType::kMemory;
   ByteSize max_size{0};   // 0: memory -> service.queue_max_bytes, disk -> 256MiB
-  std::string when_full = "block";
-  std::string fsync = "interval";
+  BufferWhenFull when_full = BufferWhenFull::kBlock;
+  BufferFsync fsync = BufferFsync::kInterval;
   Millis fsync_interval{1000};
   ByteSize segment_size = 8_MiB;
   static const OptionSchema<BufferOptions>& schema();
@@ -58,7 +80,7 @@ struct BufferOptions {
 struct DeadLetterOptions {
   ByteSize max_file_size = 64_MiB;
   int64_t max_files = 4;
-  std::string when_full = "drop_newest";
+  DeadLetterWhenFull when_full = DeadLetterWhenFull::kDropNewest;
   static const OptionSchema<DeadLetterOptions>& schema();
 };
 
@@ -118,9 +140,6 @@ std::optional<Config> load_config_text(const std::string& text, const std::strin
 // and outputs from all of them (a name defined in two files is an error naming both), routes
 // concatenated (main file first), `service` in the main file only.
 std::optional<Config> load_config_file(const std::string& path, Errors& errors);
-
-// The default config shipped in the binary (config/default.yaml).
-const std::string& default_config_text();
 
 // "127.0.0.1:2020", "[::1]:2020", "0.0.0.0:0" -> host and port. False on anything else.
 bool parse_listen_address(std::string_view s, std::string* host, uint16_t* port);

@@ -1,4 +1,4 @@
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 
 #include "config/config_sources.h"
 #include "config/peer_spellings.h"
@@ -17,20 +17,17 @@ const OptionSchema<BufferOptions>& BufferOptions::schema() {
           .add("type", &BufferOptions::type,
                "memory: a bounded queue in memory (inputs pause when it is full). disk: batches "
                "are written to <state_dir>/buffer/<output>/ and read back for delivery, so an "
-               "outage costs disk instead of memory and survives restarts.",
-               one_of({"memory", "disk"}))
+               "outage costs disk instead of memory and survives restarts.")
           .add("max_size", &BufferOptions::max_size,
                "Most bytes buffered for this output. Default: service.queue_max_bytes in memory, "
                "256MiB on disk.")
           .add("when_full", &BufferOptions::when_full,
                "disk only. block: inputs pause (backpressure). drop_oldest: the oldest "
                "undelivered segment is deleted and its events counted in "
-               "logship_output_dropped_events_total.",
-               one_of({"block", "drop_oldest"}))
+               "logship_output_dropped_events_total.")
           .add("fsync", &BufferOptions::fsync,
                "disk only. interval: fdatasync every fsync_interval; inputs checkpoint past a "
-               "batch once it is synced. batch: fdatasync every batch (slower, nothing waits).",
-               one_of({"interval", "batch"}))
+               "batch once it is synced. batch: fdatasync every batch (slower, nothing waits).")
           .add("fsync_interval", &BufferOptions::fsync_interval,
                "disk only. How often written data is synced with fsync: interval.",
                at_least(Millis(10), "10ms"))
@@ -42,13 +39,13 @@ const OptionSchema<BufferOptions>& BufferOptions::schema() {
 }
 
 std::string BufferOptions::validate() const {
-  if (type == "memory" && when_full != "block") {
+  if (type == BufferType::kMemory && when_full != BufferWhenFull::kBlock) {
     return "buffer: when_full: drop_oldest needs type: disk (a memory buffer only blocks)";
   }
-  if (type == "disk" && max_size.bytes != 0 && max_size.bytes < (1u << 20)) {
+  if (type == BufferType::kDisk && max_size.bytes != 0 && max_size.bytes < (1u << 20)) {
     return "buffer: max_size of a disk buffer must be at least 1MiB";
   }
-  if (type == "memory" && max_size.bytes != 0 && max_size.bytes < 64 * 1024) {
+  if (type == BufferType::kMemory && max_size.bytes != 0 && max_size.bytes < 64 * 1024) {
     return "buffer: max_size of a memory buffer must be at least 64KiB";
   }
   return "";
@@ -68,8 +65,7 @@ const OptionSchema<DeadLetterOptions>& DeadLetterOptions::schema() {
                "When every file is full. drop_newest: new dead letters are not written (the "
                "files keep the first failures). drop_oldest: the oldest file is deleted. Either "
                "way the events lost are counted in logship_output_dead_letters_dropped_total "
-               "and logged.",
-               one_of({"drop_newest", "drop_oldest"}));
+               "and logged.");
   return s;
 }
 
@@ -117,7 +113,8 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
                "Most bytes an output receives in one delivery call.",
                at_least(ByteSize(4096), "4KiB"))
           .add("retry_initial", &ServiceOptions::retry_initial,
-               "First retry delay of a failed delivery; doubles each attempt, with full jitter.",
+               "First retry delay of a failed delivery; doubles each attempt (the wait is drawn "
+               "from a tenth of it up to it).",
                at_least(Millis(1), "1ms"))
           .add("retry_max", &ServiceOptions::retry_max, "Longest delay between retries.",
                at_least(Millis(1), "1ms"))

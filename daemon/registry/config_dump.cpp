@@ -1,4 +1,4 @@
-#include "config/config_dump.h"
+#include "daemon/registry/config_dump.h"
 
 #include <yaml-cpp/yaml.h>
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 
 namespace logship::config {
 

@@ -4,7 +4,7 @@
 // the daemon runs with without a secret reaching a terminal, a ticket or a log.
 #include <string>
 
-#include "config/config_loader.h"
+#include "daemon/registry/config_loader.h"
 
 namespace logship::config {
 
