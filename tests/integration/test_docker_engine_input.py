@@ -218,6 +218,67 @@ class DockerEngineInputTest(support.TestCase):
         print(f"container started after logship: first lines delivered in {picked_up:.2f} s")
         self.assertLess(picked_up, 3.0)
 
+    def test_the_engines_own_log_through_the_file_input(self):
+        """dockerd's own log, as a host without systemd keeps it in a file, read by the file input
+        and parsed by logfmt: every line the engine (and its containerd) wrote arrives once, in
+        the engine's order, with the engine's level as a field."""
+        log = os.path.join(self.engine.dir, "dockerd.log")
+        self.assertTrue(os.path.getsize(log) > 0, "the engine fixture writes no log")
+        cfg = f"""
+service:
+  state_dir: {self.tmp}/state
+  checkpoint_interval: 200ms
+inputs:
+  host:
+    type: file
+    paths: ["{log}"]
+    read_from: head
+    rescan_interval: 200ms
+    fields: {{service: dockerd}}
+processors:
+  engine_fields:
+    type: logfmt
+    keep_original: true
+outputs:
+  archive:
+    type: file
+    path: {self.out}/dockerd.log
+    compress: false
+routes:
+  - match: host
+    processors: [engine_fields]
+    outputs: [archive]
+"""
+        d = self.daemon(cfg).start()
+        # A container's life makes the engine write while logship follows its log.
+        cid = self.start_container("echo hello")
+        self.assertEqual(self.engine.wait(cid), 0)
+        self.engine.rm(cid)
+        self.containers.remove(cid)
+
+        def engine_lines():
+            with open(log, "rb") as f:
+                data = f.read()
+            return data[:data.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines()
+
+        written = engine_lines()
+        support.wait_for(lambda: len(self.records()) >= len(written), timeout=support.scaled(30),
+                         what=f"{len(written)} lines of the engine's log")
+        time.sleep(0.5)   # duplicates, if any, would show now
+        self.assertEqual(d.stop(), 0)
+        got = [r["message"] for r in self.records()]
+        # The engine may have written more meanwhile (other tests share it): what arrived is the
+        # log's beginning, in its order, at least as far as it was when the container was gone.
+        self.assertGreaterEqual(len(got), len(written))
+        self.assertEqual(got, engine_lines()[:len(got)])
+        recs = self.records()
+        self.assertTrue(all(r["service"] == "dockerd" and r["file"] == log for r in recs))
+        parsed = [r for r in recs if r["message"].startswith("time=")]
+        self.assertTrue(parsed, "no logfmt line in the engine's log")
+        for r in parsed:
+            self.assertIn(r.get("level"), ("debug", "info", "warning", "error", "fatal"), r)
+            self.assertIn("msg", r)
+
     def test_engine_restart_while_logship_runs(self):
         d = self.start_daemon()
         cid = self.start_container(docker_support.numbered_lines_script("before", 500) + "; sleep 600",
