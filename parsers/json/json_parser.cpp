@@ -13,6 +13,7 @@
 #include "daemon/registry/plugin.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "parsers/common/json_text.h"
 #include "parsers/common/parser_options.h"
 
 namespace logship::plugins {
@@ -74,17 +75,6 @@ struct JsonSetup {
   }
 };
 
-// Grows a reusable buffer to hold `s` plus simdjson's padding; returns its capacity.
-inline bool json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::size_t fill_padded(std::vector<char>& buf, std::string_view s) {
-  std::size_t need = s.size() + simdjson::SIMDJSON_PADDING;
-  if (buf.size() < need) buf.resize(std::max(need, buf.size() * 2));
-  std::memcpy(buf.data(), s.data(), s.size());
-  std::memset(buf.data() + s.size(), 0, simdjson::SIMDJSON_PADDING);
-  return buf.size();
-}
-
 class JsonParser final : public Processor {
  public:
   explicit JsonParser(std::shared_ptr<const JsonSetup> setup)
@@ -123,7 +113,7 @@ class JsonParser final : public Processor {
 
   Result parse_one(Batch& batch, Event& e, std::string_view text) {
     std::size_t lead = 0;
-    while (lead < text.size() && json_space(text[lead])) ++lead;
+    while (lead < text.size() && parsers::json_text::is_space(text[lead])) ++lead;
     if (lead == text.size() || text[lead] != '{') {
       if (o_.non_object == NonObject::kPass) return Result::kSkipped;
       return fail(e, "not a JSON object");
@@ -137,7 +127,7 @@ class JsonParser final : public Processor {
     std::string_view new_message;
     bool have_message = false;
     const bool use_message_key = !(o_.keep_original && parsers::is_message(o_.field));
-    std::size_t cap = fill_padded(pad_, text);
+    std::size_t cap = parsers::json_text::fill_padded(pad_, text);
     simdjson::ondemand::document doc;
     if (parser_.iterate(pad_.data(), text.size(), cap).get(doc)) return fail(e, "invalid JSON");
     simdjson::ondemand::object obj;
@@ -189,13 +179,9 @@ class JsonParser final : public Processor {
           // On-Demand would only skip over a nested value (brackets, not contents), so walk it
           // fully to validate it, then take its text from where it started to where the
           // iterator stopped.
-          const char* start = v.raw_json_token().data();
-          if (!walk(v)) return fail(e, "invalid JSON");
-          const char* end = nullptr;
-          if (doc.current_location().get(end)) return fail(e, "invalid JSON");
-          std::string_view raw(start, static_cast<std::size_t>(end - start));
-          while (!raw.empty() && json_space(raw.back())) raw.remove_suffix(1);
-          val = Value::raw_json(keep_raw(batch, raw));
+          std::string_view raw;
+          if (!parsers::json_text::take_raw(doc, v, &raw)) return fail(e, "invalid JSON");
+          val = Value::raw_json(parsers::json_text::keep_raw(batch, raw));
           break;
         }
       }
@@ -257,67 +243,11 @@ class JsonParser final : public Processor {
     return {};
   }
 
-  // Consumes a value completely, so every byte of it is validated.
-  static bool walk(simdjson::ondemand::value v) {
-    simdjson::ondemand::json_type t;
-    if (v.type().get(t)) return false;
-    switch (t) {
-      case simdjson::ondemand::json_type::object: {
-        simdjson::ondemand::object o;
-        if (v.get_object().get(o)) return false;
-        for (auto item : o) {
-          simdjson::ondemand::field f;
-          std::string_view k;
-          if (std::move(item).get(f) || f.unescaped_key().get(k) || !walk(f.value())) return false;
-        }
-        return true;
-      }
-      case simdjson::ondemand::json_type::array: {
-        simdjson::ondemand::array a;
-        if (v.get_array().get(a)) return false;
-        for (auto item : a) {
-          simdjson::ondemand::value x;
-          if (std::move(item).get(x) || !walk(x)) return false;
-        }
-        return true;
-      }
-      case simdjson::ondemand::json_type::string: {
-        std::string_view sv;
-        return v.get_string().get(sv) == simdjson::SUCCESS;
-      }
-      case simdjson::ondemand::json_type::number: {
-        simdjson::ondemand::number n;
-        return v.get_number().get(n) == simdjson::SUCCESS;
-      }
-      case simdjson::ondemand::json_type::boolean: {
-        bool b;
-        return v.get_bool().get(b) == simdjson::SUCCESS;
-      }
-      case simdjson::ondemand::json_type::null: {
-        bool n = false;
-        return v.is_null().get(n) == simdjson::SUCCESS && n;
-      }
-    }
-    return false;
-  }
-
-  // Copies validated raw JSON (inside the padded buffer) into the arena, minified when it has
-  // line breaks so JSON-lines outputs stay one event per line.
-  static std::string_view keep_raw(Batch& batch, std::string_view raw) {
-    if (raw.find_first_of("\r\n") == std::string_view::npos) return batch.copy(raw);
-    char* dst = batch.allocate(raw.size());
-    std::size_t len = 0;
-    if (simdjson::minify(raw.data(), raw.size(), dst, len) != simdjson::SUCCESS) {
-      return batch.copy(raw);   // cannot happen for validated JSON; keep it rather than lose it
-    }
-    return std::string_view(dst, len);
-  }
-
   // On-Demand only skips over nested values (it checks brackets, not their contents), so they
   // are validated fully before being passed on as raw JSON. Line breaks are minified away so
   // JSON-lines outputs stay one event per line.
   bool raw_value(Batch& batch, std::string_view raw, std::string_view* out) {
-    std::size_t cap = fill_padded(pad2_, raw);
+    std::size_t cap = parsers::json_text::fill_padded(pad2_, raw);
     (void)cap;
     simdjson::dom::element root;
     if (dom_.parse(reinterpret_cast<const uint8_t*>(pad2_.data()), raw.size(), false).get(root)) {
@@ -336,8 +266,8 @@ class JsonParser final : public Processor {
 
   // target: the whole object, validated, goes under one field as raw JSON.
   Result parse_nested(Batch& batch, Event& e, std::string_view text) {
-    while (!text.empty() && json_space(text.back())) text.remove_suffix(1);
-    while (!text.empty() && json_space(text.front())) text.remove_prefix(1);
+    while (!text.empty() && parsers::json_text::is_space(text.back())) text.remove_suffix(1);
+    while (!text.empty() && parsers::json_text::is_space(text.front())) text.remove_prefix(1);
     std::string_view kept;
     if (!raw_value(batch, text, &kept)) return fail(e, "invalid JSON");
     std::string_view new_message;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "processors/modify/json_text.h"
+#include "parsers/common/json_text.h"
 
 namespace logship::plugins::modify {
 
@@ -38,11 +38,11 @@ void Flattener::apply(Batch& b, Event& e, FlattenCounts* counts) {
 
 bool Flattener::flatten_field(Batch& b, Event& e, std::size_t index, FlattenCounts* counts) {
   const Value v = e.fields[index].value;
-  if (v.type != ValueType::kRawJson || !json_text::is_object(v.s)) {
+  if (v.type != ValueType::kRawJson || !parsers::json_text::is_object(v.s)) {
     ++counts->not_object;
     return false;
   }
-  std::size_t cap = json_text::fill_padded(pad_, v.s);
+  std::size_t cap = parsers::json_text::fill_padded(pad_, v.s);
   simdjson::ondemand::object obj;
   // keep_name: every new name starts with the field's own.
   path_.assign(o_.keep_name ? e.fields[index].key : std::string_view());
@@ -121,8 +121,8 @@ bool Flattener::leaf(Batch& b, simdjson::ondemand::value v, simdjson::ondemand::
     case simdjson::ondemand::json_type::object:
     case simdjson::ondemand::json_type::array: {
       std::string_view raw;
-      if (!json_text::take_raw(doc_, v, &raw)) return false;
-      out = Value::raw_json(json_text::keep_raw(b, raw));
+      if (!parsers::json_text::take_raw(doc_, v, &raw)) return false;
+      out = Value::raw_json(parsers::json_text::keep_raw(b, raw));
       break;
     }
   }

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "daemon/core/json_writer.h"
-#include "processors/modify/json_text.h"
+#include "parsers/common/json_text.h"
 
 namespace logship::plugins::modify {
 
@@ -41,7 +41,7 @@ std::string_view Nester::member_name(std::string_view key) const {
 // Reads the members of the object `under` holds into members_ (views into pad_).
 bool Nester::existing_members(std::string_view object_json) {
   members_.clear();
-  std::size_t cap = json_text::fill_padded(pad_, object_json);
+  std::size_t cap = parsers::json_text::fill_padded(pad_, object_json);
   simdjson::ondemand::object obj;
   if (parser_.iterate(pad_.data(), object_json.size(), cap).get(doc_) ||
       doc_.get_object().get(obj)) {
@@ -56,7 +56,7 @@ bool Nester::existing_members(std::string_view object_json) {
     if (v.type().get(t)) return false;
     std::string_view raw;
     if (t == simdjson::ondemand::json_type::object || t == simdjson::ondemand::json_type::array) {
-      if (!json_text::take_raw(doc_, v, &raw)) return false;
+      if (!parsers::json_text::take_raw(doc_, v, &raw)) return false;
     } else {
       // Scalars: validated by reading them, their text taken as written.
       raw = v.raw_json_token();
@@ -105,7 +105,7 @@ uint64_t Nester::apply(Batch& b, Event& e, std::string_view under_key) {
   members_.clear();
   if (under >= 0) {
     const Value& u = fields[static_cast<std::size_t>(under)].value;
-    if (u.type != ValueType::kRawJson || !json_text::is_object(u.s) || !existing_members(u.s)) {
+    if (u.type != ValueType::kRawJson || !parsers::json_text::is_object(u.s) || !existing_members(u.s)) {
       return 1;   // `under` holds no object: the event stays as it is
     }
   }

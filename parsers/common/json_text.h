@@ -1,6 +1,7 @@
 #pragma once
-// JSON text helpers shared by modify's nest and flatten: the object test, simdjson's padded
-// copy, and taking a nested value's text whole (validated, minified when it spans lines).
+// JSON text helpers shared by the json parser and modify's nest and flatten: the object test,
+// simdjson's padded copy, and taking a nested value's text whole (validated, minified when it
+// spans lines).
 #include <simdjson.h>
 
 #include <string_view>
@@ -8,7 +9,10 @@
 
 #include "daemon/core/batch.h"
 
-namespace logship::plugins::modify::json_text {
+namespace logship::parsers::json_text {
+
+// JSON's insignificant whitespace.
+inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // True when `s` (raw JSON text) is an object: its first non-space character is '{'.
 bool is_object(std::string_view s);
@@ -25,4 +29,4 @@ bool take_raw(simdjson::ondemand::document& doc, simdjson::ondemand::value v,
 // outputs stay one event per line.
 std::string_view keep_raw(Batch& b, std::string_view raw);
 
-}  // namespace logship::plugins::modify::json_text
+}  // namespace logship::parsers::json_text

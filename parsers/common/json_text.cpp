@@ -1,12 +1,10 @@
-#include "processors/modify/json_text.h"
+#include "parsers/common/json_text.h"
 
 #include <algorithm>
 #include <cstring>
 
-namespace logship::plugins::modify::json_text {
+namespace logship::parsers::json_text {
 namespace {
-
-bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // Consumes a value completely, so every byte of it is validated.
 bool walk(simdjson::ondemand::value v) {
@@ -56,7 +54,7 @@ bool walk(simdjson::ondemand::value v) {
 
 bool is_object(std::string_view s) {
   std::size_t i = 0;
-  while (i < s.size() && space(s[i])) ++i;
+  while (i < s.size() && is_space(s[i])) ++i;
   return i < s.size() && s[i] == '{';
 }
 
@@ -75,7 +73,7 @@ bool take_raw(simdjson::ondemand::document& doc, simdjson::ondemand::value v,
   const char* end = nullptr;
   if (doc.current_location().get(end)) return false;
   std::string_view r(start, static_cast<std::size_t>(end - start));
-  while (!r.empty() && space(r.back())) r.remove_suffix(1);
+  while (!r.empty() && is_space(r.back())) r.remove_suffix(1);
   *raw = r;
   return true;
 }
@@ -90,4 +88,4 @@ std::string_view keep_raw(Batch& b, std::string_view raw) {
   return std::string_view(dst, len);
 }
 
-}  // namespace logship::plugins::modify::json_text
+}  // namespace logship::parsers::json_text
