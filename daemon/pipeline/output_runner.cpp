@@ -297,11 +297,7 @@ bool OutputRunner::drain(TimePoint deadline) {
     ok = drained_cv_.wait_until(lock, deadline, [this] { return drained_; });
     stop_ = true;
   }
-  work_cv_.notify_all();
-  room_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  if (!plugin_stopped_) output_->stop();
-  plugin_stopped_ = true;
+  join_worker_and_stop_output();
   if (!ok) {
     std::lock_guard lock(mu_);
     if (disk_) {
@@ -314,6 +310,15 @@ bool OutputRunner::drain(TimePoint deadline) {
     }
   }
   return ok;
+}
+
+void OutputRunner::join_worker_and_stop_output() {
+  work_cv_.notify_all();
+  room_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  // Deliveries still in flight end here, retried ones landing in retry_.
+  if (!plugin_stopped_) output_->stop();
+  plugin_stopped_ = true;
 }
 
 void OutputRunner::retire() {
@@ -331,12 +336,7 @@ std::vector<SharedBatch> OutputRunner::hand_over(TimePoint deadline) {
     }
     stop_ = true;
   }
-  work_cv_.notify_all();
-  room_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  // Deliveries still in flight end here, retried ones landing in retry_.
-  if (!plugin_stopped_) output_->stop();
-  plugin_stopped_ = true;
+  join_worker_and_stop_output();
   std::lock_guard lock(mu_);
   std::vector<SharedBatch> out;
   out.reserve(retry_.size() + ready_.size());

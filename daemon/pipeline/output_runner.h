@@ -81,6 +81,8 @@ class OutputRunner final : public OutputContext {
 
  private:
   void run();
+  // After stop_ is set: wakes and joins the worker, then stops the plugin (once).
+  void join_worker_and_stop_output();
   void read_from_disk(std::unique_lock<std::mutex>& lock);
   void dispatch(std::vector<SharedBatch> batches, std::unique_lock<std::mutex>& lock);
   void on_done(const std::vector<SharedBatch>& batches, const DeliveryResult& result,

@@ -22,6 +22,18 @@ struct Tailer::Tail {
     if (fd >= 0) ::close(fd);
     unpublish_lag();
   }
+  // A file just opened as `fd`: it owns the descriptor from here on.
+  static std::unique_ptr<Tail> opened(const std::string& path, const std::string& owner,
+                                      const std::string& key, int fd, uint64_t round) {
+    auto t = std::make_unique<Tail>();
+    t->path = path;
+    t->owner = owner;
+    t->key = key;
+    t->fd = fd;
+    t->opened_round = round;
+    t->last_growth = SteadyClock::now();
+    return t;
+  }
   static constexpr std::string_view kLagMetric = "logship_input_file_lag_bytes";
   // The series of a file's lag exists while the file is open: a file closed while idle costs
   // no series (10,000 quiet containers, 10,000 label strings and map nodes less).
@@ -416,13 +428,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
     ::close(fd);
     return nullptr;
   }
-  auto t = std::make_unique<Tail>();
-  t->path = path;
-  t->owner = owner;
-  t->key = key;
-  t->fd = fd;
-  t->opened_round = round_;
-  t->last_growth = SteadyClock::now();
+  auto t = Tail::opened(path, owner, key, fd, round_);
   t->saw_size(st);
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   uint64_t offset = 0;
@@ -765,13 +771,7 @@ void Tailer::compressed(const std::string& path, const std::string& owner) {
     over_budget_ = true;
     return;
   }
-  auto t = std::make_unique<Tail>();
-  t->path = path;
-  t->owner = owner;
-  t->key = key;
-  t->fd = fd;
-  t->opened_round = round_;
-  t->last_growth = SteadyClock::now();
+  auto t = Tail::opened(path, owner, key, fd, round_);
   t->gz = std::make_unique<GzReader>(fd, start->offset, o_.max_decompressed_size);
   t->gz_size_hint = start->size_hint;
   t->supersedes = start->supersedes;
