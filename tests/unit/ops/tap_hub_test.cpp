@@ -22,7 +22,8 @@ BatchPtr batch_of(int n, const std::string& level_of_odd = "error") {
     e.time_ns = 1'700'000'000'000'000'000 + i;
     e.stream = Stream::kStdout;
     e.message = b->copy("m" + std::to_string(i));
-    e.set("level", Value::string(i % 2 ? level_of_odd : "info"));
+    // Into the arena: an event's values are views, and the level chosen here is a temporary.
+    e.set("level", Value::string(b->copy(i % 2 ? level_of_odd : std::string("info"))));
   }
   return b;
 }
