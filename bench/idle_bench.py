@@ -8,7 +8,7 @@
 
 For each N: a fake Docker tree (<root>/containers/<id>/<id>-json.log with 3 lines and a
 config.v2.json), logship reading it into a file output; once every line arrived (caught up) and
-one more second passed, the daemon's CPU (user+sys from /proc/PID/stat) is measured over
+--settle seconds passed (default 1), the daemon's CPU (user+sys from /proc/PID/stat) is measured over
 --measure seconds of idleness. Reported per N (median of --runs): idle CPU as % of one core,
 peak RSS (VmHWM, so the catch-up counts too), RSS at the end of the idle window, open
 descriptors. The daemon gets the open-file hard limit as its soft limit, so 10,000 files fit.
@@ -22,6 +22,11 @@ a second each for --duration s; each line carries its write time, and the file s
 every 10 ms: latency p50/p99 of the busy lines. Then --silence s with nothing written (the
 rescan is set to 24h, so only inotify acts: an hour of silence needs no more than that), and
 one line a second to --quiet-lines quiet containers: the slowest one's latency.
+
+Peer (--peer fluent-bit=/path/to/fluent-bit): the same tree and measurements with Fluent Bit's
+`tail` input (Docker's JSON decoded by `multiline.parser docker`, a position db, the file
+output), its glob polled every --peer-refresh seconds (Fluent Bit's `refresh_interval`; default
+5, the value the issue measured Fluent Bit 5.1.1 with). Idle mode only.
 """
 import argparse
 import json
@@ -226,31 +231,64 @@ def pct(values, p):
     return v[min(len(v) - 1, int(len(v) * p / 100))]
 
 
-def run_one(binary, n, measure_s, keep, rescan=None, rotations=0):
+def fluent_bit_command(path, tmp, refresh):
+    """Fluent Bit reading the same tree: tail with Docker's JSON decoded, a position db, the
+    file output (one JSON line per record, counted like logship's)."""
+    os.makedirs(os.path.join(tmp, "out"))
+    conf = os.path.join(tmp, "fluent-bit.conf")
+    with open(conf, "w") as f:
+        f.write(f"""[SERVICE]
+    flush 1
+    log_level warn
+[INPUT]
+    name tail
+    path {tmp}/root/containers/*/*-json.log
+    read_from_head true
+    refresh_interval {refresh}
+    multiline.parser docker
+    db {tmp}/fb.db
+    mem_buf_limit 64MB
+[OUTPUT]
+    name file
+    match *
+    path {tmp}/out
+    format plain
+""")
+    return [path, "-c", conf]
+
+
+def logship_command(binary, tmp, rescan):
+    cfg = os.path.join(tmp, "bench.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"service:\n  state_dir: {tmp}/state\n"
+                f"inputs:\n  docker:\n    type: docker\n    docker_root: {tmp}/root\n"
+                + (f"    rescan_interval: {rescan}\n" if rescan else "") +
+                f"outputs:\n  sink:\n    type: file\n    path: {tmp}/out/docker.log\n"
+                f"    compress: false\n")
+    return [binary, "run", "-c", cfg]
+
+
+def run_one(binary, n, measure_s, keep, rescan=None, rotations=0, peer=None, settle=1.0):
+    """peer: None (logship at `binary`) or ("fluent-bit", path, refresh_interval)."""
     tmp = tempfile.mkdtemp(prefix=f"idle-bench-{n}-")
     try:
         write_tree(os.path.join(tmp, "root"), n)
-        cfg = os.path.join(tmp, "bench.yaml")
-        with open(cfg, "w") as f:
-            f.write(f"service:\n  state_dir: {tmp}/state\n"
-                    f"inputs:\n  docker:\n    type: docker\n    docker_root: {tmp}/root\n"
-                    + (f"    rescan_interval: {rescan}\n" if rescan else "") +
-                    f"outputs:\n  sink:\n    type: file\n    path: {tmp}/out/docker.log\n"
-                    f"    compress: false\n")
+        cmd = (fluent_bit_command(peer[1], tmp, peer[2]) if peer
+               else logship_command(binary, tmp, rescan))
         with open(os.path.join(tmp, "stderr.log"), "wb") as err:
-            proc = subprocess.Popen([binary, "run", "-c", cfg], stdout=subprocess.DEVNULL,
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                     stderr=err, preexec_fn=raise_nofile)
         try:
             t0 = time.monotonic()
             want = n * LINES
             while out_lines(os.path.join(tmp, "out")) < want:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"logship exited; see {tmp}/stderr.log")
+                    raise RuntimeError(f"{cmd[0]} exited; see {tmp}/stderr.log")
                 if time.monotonic() - t0 > 600:
                     raise RuntimeError(f"not caught up in 600 s; see {tmp}/stderr.log")
                 time.sleep(0.2)
             catch_up = time.monotonic() - t0
-            time.sleep(1.0)
+            time.sleep(settle)
             hz = os.sysconf("SC_CLK_TCK")
             c0, w0 = cpu_ticks(proc.pid), time.monotonic()
             if rotations:
@@ -283,6 +321,9 @@ def main():
     p.add_argument("--measure", type=float, default=10.0)
     p.add_argument("--keep", action="store_true")
     p.add_argument("--rescan-interval", default=None)
+    p.add_argument("--settle", type=float, default=1.0,
+                   help="seconds between catching up and the measured window (e.g. past "
+                        "close_idle, so the window holds only idleness)")
     p.add_argument("--rotations", type=float, default=0)
     p.add_argument("--json")
     p.add_argument("--busy", type=int, default=0,
@@ -292,7 +333,16 @@ def main():
     p.add_argument("--silence", type=float, default=120.0,
                    help="mostly idle: seconds of silence before the quiet lines")
     p.add_argument("--quiet-lines", type=int, default=5)
+    p.add_argument("--peer", default=None, help="fluent-bit=/path/to/fluent-bit (idle mode)")
+    p.add_argument("--peer-refresh", type=int, default=5,
+                   help="the peer's glob poll interval in seconds (Fluent Bit refresh_interval)")
     args = p.parse_args()
+    peer = None
+    if args.peer:
+        name, _, path = args.peer.partition("=")
+        if name != "fluent-bit" or not path or args.busy:
+            raise SystemExit("--peer takes fluent-bit=PATH, in idle mode (no --busy)")
+        peer = (name, path, args.peer_refresh)
     report = []
     if args.busy:
         print("| containers | busy x lines/s | busy delivered | busy p50 / p99 ms | silence s | "
@@ -316,7 +366,7 @@ def main():
     print("|---:|---:|---:|---:|---:|---:|")
     for n in (int(x) for x in args.containers.split(",")):
         runs = [run_one(args.bin, n, args.measure, args.keep, args.rescan_interval,
-                        args.rotations) for _ in range(args.runs)]
+                        args.rotations, peer, args.settle) for _ in range(args.runs)]
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         med["runs"] = runs
         report.append(med)
