@@ -432,10 +432,12 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
         unlisted(dir);
         continue;
       }
+      // Active files first: a generation is judged against them (copy_made_while_stopped).
       for (const std::string& f : *files) {
-        if (glob_match("*.log", f)) {
-          tailer.active(dir + "/" + f, c.key);
-        } else if (glob_match("*.log.*", f) && !glob_match("*.gz", f) && !glob_match("*.tmp", f)) {
+        if (glob_match("*.log", f)) tailer.active(dir + "/" + f, c.key);
+      }
+      for (const std::string& f : *files) {
+        if (glob_match("*.log.*", f) && !glob_match("*.gz", f) && !glob_match("*.tmp", f)) {
           tailer.rotated(dir + "/" + f, c.key);
         }
       }
@@ -462,10 +464,12 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
       unlisted(dir);
       return;
     }
+    // Active files first: a generation is judged against them (copy_made_while_stopped).
     for (const std::string& f : *files) {
-      if (glob_match("*-json.log", f)) {
-        tailer.active(dir + "/" + f, c.key);
-      } else if (glob_match("*-json.log.*", f) && !glob_match("*.gz", f)) {
+      if (glob_match("*-json.log", f)) tailer.active(dir + "/" + f, c.key);
+    }
+    for (const std::string& f : *files) {
+      if (glob_match("*-json.log.*", f) && !glob_match("*.gz", f)) {
         tailer.rotated(dir + "/" + f, c.key);
       }
     }

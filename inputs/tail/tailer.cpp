@@ -354,7 +354,11 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
   // just made often gets the inode of the copy it deleted) says nothing about this one.
   if (!has_own_checkpoint(key, path)) {
     if (copy_of_active(owner, path)) return;
-    if (!scanned_once_ && o_.read_from_tail) start = static_cast<uint64_t>(st.st_size);
+    if (auto at = copy_made_while_stopped(owner, path)) {
+      start = *at;
+    } else if (!scanned_once_ && o_.read_from_tail) {
+      start = static_cast<uint64_t>(st.st_size);
+    }
   }
   Tail* t = open_tail(path, owner, false, start);
   by_path_.erase(path);
@@ -396,6 +400,41 @@ bool Tailer::copy_of_active(const std::string& owner, const std::string& path) {
     if (starts_with(*t, head)) return true;
   }
   return false;
+}
+
+// The copy logrotate's copytruncate made while logship was stopped: an active file of the
+// same owner (reported earlier in this scan: inputs report active files before generations) has
+// a checkpoint with this file's first bytes but no longer holds them itself (truncated after
+// the copy). The copy resumes where that checkpoint is, so what was read before the stop is
+// not read again. Only the owner's files count: files elsewhere may start with the same bytes.
+std::optional<uint64_t> Tailer::copy_made_while_stopped(const std::string& owner,
+                                                        const std::string& path) {
+  std::optional<uint64_t> found;
+  for (const auto& [active_path, active_owner] : present_paths_) {
+    if (active_owner != owner || active_path == path) continue;
+    struct stat active{};
+    if (::stat(active_path.c_str(), &active) != 0) continue;
+    auto saved = ctx_.saved_position(key_of(active));
+    std::size_t len = 0;
+    uint64_t hash = 0;
+    if (!saved || !parse_fingerprint(saved->text, &len, &hash) || len == 0) continue;
+    // Whether the file at `p` starts with the checkpoint's first bytes and reaches its offset.
+    auto holds = [&](const std::string& p) {
+      int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd < 0) return false;
+      struct stat st{};
+      uint64_t now_hash = 0;
+      const bool same = ::fstat(fd, &st) == 0 &&
+                        saved->offset <= static_cast<uint64_t>(st.st_size) &&
+                        hash_prefix(fd, len, &now_hash) && now_hash == hash;
+      ::close(fd);
+      return same;
+    };
+    if (holds(active_path) || !holds(path)) continue;
+    if (found && *found != saved->offset) return std::nullopt;   // which one cannot be told
+    found = saved->offset;
+  }
+  return found;
 }
 
 // Opens `path` and starts tailing it. `start` overrides the checkpoint (copytruncate copy).

@@ -204,6 +204,8 @@ class Tailer {
       std::map<std::string, std::string>::iterator it);
   bool has_own_checkpoint(const std::string& key, const std::string& path);
   bool copy_of_active(const std::string& owner, const std::string& path);
+  std::optional<uint64_t> copy_made_while_stopped(const std::string& owner,
+                                                  const std::string& path);
   Tail* open_tail(const std::string& path, const std::string& owner, bool initial,
                   std::optional<uint64_t> start);
   void update_fingerprint(Tail& t);

@@ -117,7 +117,7 @@ class Harness {
     tailer->begin_scan();
     std::vector<std::string> names;
     list_dir(dir_, false, &names);
-    std::vector<std::pair<std::string, std::string>> gz;
+    std::vector<std::pair<std::string, std::string>> rotated, gz;
     for (const std::string& n : names) {
       const std::string path = dir_ + "/" + n;
       const std::size_t log = n.find(".log");
@@ -128,9 +128,10 @@ class Harness {
       } else if (log + 4 == n.size()) {
         tailer->active(path, owner);
       } else if (n[log + 4] == '.') {
-        tailer->rotated(path, owner);
+        rotated.emplace_back(path, owner);   // after the active files, as the inputs do
       }
     }
+    for (const auto& [path, owner] : rotated) tailer->rotated(path, owner);
     for (const auto& [path, owner] : gz) tailer->compressed(path, owner);
     tailer->end_scan();
   }

@@ -213,6 +213,37 @@ TEST_F(TailerTest, CopyOfATruncatedFileIsNotReadAgainAfterARestart) {
                            concat(numbered_lines("a", 1, 10), numbered_lines("b", 1, 3))));
 }
 
+// copytruncate while stopped: the copy (a new inode, no checkpoint of its own) holds what was
+// read before the stop and what was written after it; the truncated original starts anew.
+// The copy resumes where the original's checkpoint was, so nothing is read twice.
+TEST_F(TailerTest, CopytruncateWhileStoppedResumesTheCopyAtTheCheckpoint) {
+  append(log, numbered("a", 1, 10));
+  Harness h(dir);
+  h.pump();
+  h.tailer.reset();
+  append(log, numbered("a", 11, 15));   // written after the stop, before the copy
+  copytruncate(log);
+  append(log, numbered("b", 1, 3));
+  h.restart();
+  h.pump();
+  EXPECT_TRUE(exactly_once(h.delivered(),
+                           concat(numbered_lines("a", 1, 15), numbered_lines("b", 1, 3))));
+}
+
+// The same with nothing new in the copy: it is not read again at all.
+TEST_F(TailerTest, CopytruncateWhileStoppedOfAFileReadToItsEnd) {
+  append(log, numbered("a", 1, 10));
+  Harness h(dir);
+  h.pump();
+  h.tailer.reset();
+  copytruncate(log);
+  append(log, numbered("b", 1, 3));
+  h.restart();
+  h.pump();
+  EXPECT_TRUE(exactly_once(h.delivered(),
+                           concat(numbered_lines("a", 1, 10), numbered_lines("b", 1, 3))));
+}
+
 // The new content grew past the old offset before the tailer looked: the fingerprint shows
 // the truncation.
 TEST_F(TailerTest, CopytruncateRewrittenPastTheOffsetIsSeenByTheFingerprint) {
