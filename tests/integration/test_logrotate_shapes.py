@@ -199,6 +199,11 @@ outputs:
         open(path, "w").close()
         cfg = self.file_config([path])
         daemons = [self.daemon(cfg, name="run0").start()]
+        # Writing starts once app.log is followed: a generation rotated and compressed before
+        # logship ever saw it is history it does not read (a slow start, e.g. under TSan, would
+        # otherwise lose the first generation by design, not by fault).
+        support.wait_for(lambda: "tailing file" in daemons[0].stderr(), timeout=support.scaled(30),
+                         what="app.log followed")
         w = Writer(path, "app", 40000, rate=8000)
         w.start()
 
@@ -229,6 +234,11 @@ outputs:
         open(path, "w").close()
         cfg = self.file_config([path])
         daemons = [self.daemon(cfg, name="run0").start()]
+        # Writing starts once app.log is followed: a generation rotated and compressed before
+        # logship ever saw it is history it does not read (a slow start, e.g. under TSan, would
+        # otherwise lose the first generation by design, not by fault).
+        support.wait_for(lambda: "tailing file" in daemons[0].stderr(), timeout=support.scaled(30),
+                         what="app.log followed")
         w = Writer(path, "app", 40000, rate=8000)
         w.start()
         kills = []
