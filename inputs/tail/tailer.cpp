@@ -365,21 +365,34 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
   if (t != nullptr && !t->gone) mark_gone(*t);
 }
 
+namespace {
+
+enum class Holds { kYes, kNo, kUnopened };
+
+// Whether the file at `path` starts with the bytes fingerprinted in `pos` and reaches its
+// offset: the file the checkpoint was taken on, or a copy of it.
+Holds file_holds(const std::string& path, const Position& pos) {
+  std::size_t len = 0;
+  uint64_t hash = 0, now_hash = 0;
+  if (!parse_fingerprint(pos.text, &len, &hash)) return Holds::kNo;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Holds::kUnopened;
+  struct stat st{};
+  const bool held = ::fstat(fd, &st) == 0 && pos.offset <= static_cast<uint64_t>(st.st_size) &&
+                    hash_prefix(fd, len, &now_hash) && now_hash == hash;
+  ::close(fd);
+  return held ? Holds::kYes : Holds::kNo;
+}
+
+}  // namespace
+
 // True when the checkpoint under `key` was taken on the file now at `path`: same first bytes,
 // and not past its end.
 bool Tailer::has_own_checkpoint(const std::string& key, const std::string& path) {
   auto saved = ctx_.saved_position(key);
   if (!saved) return false;
-  std::size_t len = 0;
-  uint64_t hash = 0, now_hash = 0;
-  if (!parse_fingerprint(saved->text, &len, &hash)) return false;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return true;   // gone or unreadable now: judged when opened
-  struct stat st{};
-  const bool own = ::fstat(fd, &st) == 0 && saved->offset <= static_cast<uint64_t>(st.st_size) &&
-                   hash_prefix(fd, len, &now_hash) && now_hash == hash;
-  ::close(fd);
-  return own;
+  // Gone or unreadable now: judged when opened.
+  return file_holds(path, *saved) != Holds::kNo;
 }
 
 // True when `path` starts like an active file of the owner (or is still empty, as a copy
@@ -418,19 +431,10 @@ std::optional<uint64_t> Tailer::copy_made_while_stopped(const std::string& owner
     std::size_t len = 0;
     uint64_t hash = 0;
     if (!saved || !parse_fingerprint(saved->text, &len, &hash) || len == 0) continue;
-    // Whether the file at `p` starts with the checkpoint's first bytes and reaches its offset.
-    auto holds = [&](const std::string& p) {
-      int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (fd < 0) return false;
-      struct stat st{};
-      uint64_t now_hash = 0;
-      const bool same = ::fstat(fd, &st) == 0 &&
-                        saved->offset <= static_cast<uint64_t>(st.st_size) &&
-                        hash_prefix(fd, len, &now_hash) && now_hash == hash;
-      ::close(fd);
-      return same;
-    };
-    if (holds(active_path) || !holds(path)) continue;
+    if (file_holds(active_path, *saved) == Holds::kYes ||
+        file_holds(path, *saved) != Holds::kYes) {
+      continue;
+    }
     if (found && *found != saved->offset) return std::nullopt;   // which one cannot be told
     found = saved->offset;
   }
@@ -889,17 +893,7 @@ std::optional<Tailer::CompressedStart> Tailer::compressed_start(const std::strin
 // first bytes, not shorter than the offset).
 bool Tailer::holds_checkpoint(const std::string& key, const Position& pos) {
   auto f = present_files_.find(key);
-  if (f == present_files_.end()) return false;
-  std::size_t len = 0;
-  uint64_t hash = 0, now_hash = 0;
-  if (!parse_fingerprint(pos.text, &len, &hash)) return false;
-  int fd = ::open(f->second.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return false;
-  struct stat st{};
-  const bool held = ::fstat(fd, &st) == 0 && pos.offset <= static_cast<uint64_t>(st.st_size) &&
-                    hash_prefix(fd, len, &now_hash) && now_hash == hash;
-  ::close(fd);
-  return held;
+  return f != present_files_.end() && file_holds(f->second, pos) == Holds::kYes;
 }
 
 // The parked file's unread part is the compressed generation's now: released at its safe
