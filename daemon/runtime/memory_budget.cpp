@@ -7,9 +7,11 @@
 namespace logship {
 namespace {
 
-// What the process needs besides its buffers: code, stacks, metadata of every container,
-// allocator slack, the batch being read. Measured with 1,000 containers (bench/README.md,
-// "Memory budget"): about 9 MiB at rest, up to 14 MiB while a backlog is read.
+// What the process needs besides its buffers and the standing costs it charges (followed files,
+// container metadata): code, stacks, allocator slack, the batch being read. Measured with
+// 1,000 containers (bench/README.md, "Memory budget"): about 9 MiB at rest, up to 14 MiB while
+// a backlog is read. The standing costs come on top, so 10,000 containers leave the buffers
+// less room rather than push the process past its limit.
 constexpr uint64_t kReserve = 16ull << 20;
 // Buffers always get at least this much, however small the limit.
 constexpr uint64_t kMinBuffers = 4ull << 20;
@@ -28,6 +30,8 @@ std::string_view memory_part_name(MemoryPart p) {
     case MemoryPart::kJournaldPending: return "journald_partial_lines";
     case MemoryPart::kRequestBodies: return "otlp_request_bodies";
     case MemoryPart::kDelayed: return "delayed";
+    case MemoryPart::kFollowedFiles: return "followed_files";
+    case MemoryPart::kContainerMetadata: return "container_metadata";
   }
   return "output_queues";
 }
@@ -62,6 +66,12 @@ void MemoryBudget::set_limit(uint64_t bytes) {
                       std::memory_order_relaxed);
   if (limit_gauge_ != nullptr) limit_gauge_->store(static_cast<int64_t>(bytes));
   cv_.notify_all();
+}
+
+uint64_t MemoryBudget::buffer_limit() const {
+  const uint64_t base = buffer_limit_.load(std::memory_order_relaxed);
+  const uint64_t standing = static_cast<uint64_t>(std::max<int64_t>(0, this->standing()));
+  return std::max(kMinBuffers, base > standing ? base - standing : 0);
 }
 
 int64_t MemoryBudget::draining() const {

@@ -2,8 +2,8 @@
 // One process-wide memory budget (service.memory_limit). Every buffer that holds events
 // charges the part it belongs to: output queues, the disk buffer's read-back, multiline and
 // partial-line holds, input read buffers, the Kafka client's queue, the docker_plugin FIFOs'
-// pending bytes, journald's held partial lines, the otlp input's request bodies, throttle
-// delays. Inputs pause in StreamHandle::emit before the budget
+// pending bytes, journald's held partial lines, the otlp input's request bodies (and their
+// decompressed copies), throttle delays. Inputs pause in StreamHandle::emit before the budget
 // is exceeded, the way they pause for a full output queue, and resume as outputs deliver.
 // /metrics shows logship_memory_bytes{part=...} and logship_memory_limit_bytes.
 //
@@ -31,12 +31,20 @@ enum class MemoryPart : unsigned char {
   kJournaldPending,   // journald: Docker partial lines held for their last part
   kRequestBodies,     // otlp input: request bodies received and not answered yet
   kDelayed,           // events a throttle in delay mode holds back until its key has tokens
+  // What the process keeps per followed file and per container however quiet they are
+  // (estimated from measurements, see bench/README.md): not a buffer, so it never makes a
+  // reader wait, but it leaves the buffers that much less of the limit.
+  kFollowedFiles,       // the tailer's state of each file (names, position, watch, stream)
+  kContainerMetadata,   // each container's names and labels
 };
 inline constexpr MemoryPart kAllMemoryParts[] = {
     MemoryPart::kOutputQueues,  MemoryPart::kDiskReadBack,    MemoryPart::kMultiline,
     MemoryPart::kPartialLines,  MemoryPart::kReadBuffers,     MemoryPart::kKafkaQueue,
     MemoryPart::kPluginPending, MemoryPart::kJournaldPending, MemoryPart::kRequestBodies,
-    MemoryPart::kDelayed};
+    MemoryPart::kDelayed,       MemoryPart::kFollowedFiles,   MemoryPart::kContainerMetadata};
+constexpr bool is_standing_cost(MemoryPart p) {
+  return p == MemoryPart::kFollowedFiles || p == MemoryPart::kContainerMetadata;
+}
 inline constexpr std::size_t kMemoryParts = std::size(kAllMemoryParts);
 std::string_view memory_part_name(MemoryPart p);
 
@@ -48,18 +56,21 @@ class MemoryBudget {
   MemoryBudget();
 
   // Total bytes of the process; buffers may use buffer_limit() of it (the rest is for code,
-  // metadata and the allocator's slack).
+  // the standing costs of files and containers, and the allocator's slack).
   void set_limit(uint64_t bytes);
   uint64_t limit() const { return limit_.load(std::memory_order_relaxed); }
-  uint64_t buffer_limit() const { return buffer_limit_.load(std::memory_order_relaxed); }
+  uint64_t buffer_limit() const;
 
   // Adds (or, negative, releases) bytes of a part.
   void charge(MemoryPart p, int64_t delta) {
     parts_[static_cast<std::size_t>(p)]->fetch_add(delta, std::memory_order_relaxed);
-    used_.fetch_add(delta, std::memory_order_relaxed);
+    (is_standing_cost(p) ? standing_ : used_).fetch_add(delta, std::memory_order_relaxed);
     if (delta < 0 && waiting_.load(std::memory_order_relaxed) > 0) cv_.notify_all();
   }
+  // Bytes held by buffers (every part but the standing costs).
   int64_t used() const { return used_.load(std::memory_order_relaxed); }
+  // Bytes of the standing costs (followed files, container metadata).
+  int64_t standing() const { return standing_.load(std::memory_order_relaxed); }
   int64_t held(MemoryPart p) const {
     return parts_[static_cast<std::size_t>(p)]->load(std::memory_order_relaxed);
   }
@@ -87,8 +98,9 @@ class MemoryBudget {
   std::atomic<int64_t> own_parts_[kMemoryParts];   // a test budget's counters
   std::atomic<int64_t>* parts_[kMemoryParts];      // the exported gauges, or own_parts_
   std::atomic<int64_t> used_{0};
+  std::atomic<int64_t> standing_{0};
   std::atomic<uint64_t> limit_{0};
-  std::atomic<uint64_t> buffer_limit_{0};
+  std::atomic<uint64_t> buffer_limit_{0};   // the limit less the reserve
   std::atomic<int64_t>* limit_gauge_ = nullptr;
   std::atomic<int> waiting_{0};
   std::mutex mu_;

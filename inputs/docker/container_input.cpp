@@ -153,7 +153,12 @@ struct Container {
   bool selected = false;
   std::string reject_reason;
   bool seen = false;
+  std::size_t charged = 0;   // its share of the container_metadata memory part
 };
+
+// What a container costs besides its metadata's strings: the entry, its map node, its
+// directory's watch and the series pinned for it (heaptrack, bench/README.md).
+constexpr std::size_t kContainerEntryBytes = 1024;
 
 class ContainerLogInput final : public Input, public tail::Discovery, public tail::TailerClient {
  public:
@@ -426,6 +431,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
         c.meta = std::move(meta);
         c.has_meta = true;
         select(c);
+        charge(c);
       }
       if (!c.selected) continue;
       if (!list_dir(dir, false, files)) {
@@ -496,6 +502,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
       c.key = key;
       c.dir = dir;
       if (format_ == LogFormat::kDocker) c.meta.id = key;
+      charge(c);
     }
     return c;
   }
@@ -508,6 +515,8 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
       }
       watch_->forget(it->second.dir);   // the kernel drops the watch of a deleted directory
       pinned_series_.erase(it->first);
+      containers_bytes_ -= it->second.charged;
+      containers_mem_.set(containers_bytes_);
       it = containers_.erase(it);
     }
   }
@@ -561,8 +570,19 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     c.has_meta = true;
     select(c);   // on every label: filters see what the events will not carry
     limit_labels(c);
+    charge(c);
     tailer_->refresh_sources(c.key);
     return true;
+  }
+
+  // The memory budget learns what keeping `c` costs now.
+  void charge(Container& c) {
+    const std::size_t now = kContainerEntryBytes + c.key.capacity() + c.dir.capacity() +
+                            c.reject_reason.capacity() + c.meta.held_bytes();
+    containers_bytes_ += now;
+    containers_bytes_ -= c.charged;
+    c.charged = now;
+    containers_mem_.set(containers_bytes_);
   }
 
   void limit_labels(Container& c) {
@@ -609,6 +629,8 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   std::thread thread_;
   bool root_missing_logged_ = false;
   std::map<std::string, Container> containers_;
+  std::size_t containers_bytes_ = 0;   // what charge() counted for containers_
+  MemoryCharge containers_mem_{MemoryPart::kContainerMetadata};
   docker::DockerLineDecoder json_;
   docker::DecoderStats stats_;
   std::atomic<uint64_t>* malformed_metric_ = nullptr;

@@ -18,6 +18,14 @@ const std::string* ContainerMeta::label(std::string_view k) const {
   return nullptr;
 }
 
+std::size_t ContainerMeta::held_bytes() const {
+  std::size_t n = id.capacity() + name.capacity() + image.capacity() + hostname.capacity() +
+                  namespace_name.capacity() + pod.capacity() + pod_uid.capacity() +
+                  labels.capacity() * sizeof(labels[0]);
+  for (const auto& [k, v] : labels) n += k.capacity() + v.capacity();
+  return n;
+}
+
 bool parse_container_config(std::string_view json, ContainerMeta* out, std::string* err) {
   using namespace simdjson;
   *out = ContainerMeta{};

@@ -19,6 +19,8 @@ struct ContainerMeta {
   std::string namespace_name, pod, pod_uid;   // CRI only
   std::vector<std::pair<std::string, std::string>> labels;
   const std::string* label(std::string_view k) const;
+  // The bytes its strings and labels hold: what it costs to keep while the container exists.
+  std::size_t held_bytes() const;
 };
 
 // Parses config.v2.json text. False with *err on anything that is not a container config.

@@ -455,6 +455,16 @@ class OtlpInput final : public Input {
   void pump() {
     simdjson::dom::parser parser;
     std::string inflated;
+    // The decompressed copy of a gzip body is memory like the body itself (up to
+    // max_request_size while a request decodes, at most 1 MiB kept between requests).
+    MemoryCharge inflated_mem(MemoryPart::kRequestBodies);
+    const auto charge_inflated = [&] {   // a string's inline capacity is no heap memory
+      inflated_mem.set(inflated.capacity() > std::string().capacity() ? inflated.capacity() : 0);
+    };
+    const auto keep_inflated_small = [&] {
+      if (inflated.capacity() > (1u << 20)) std::string().swap(inflated);
+      charge_inflated();
+    };
     for (;;) {
       Job job;
       {
@@ -466,7 +476,10 @@ class OtlpInput final : public Input {
       }
       std::string_view body = job.body;
       if (job.gzip) {
-        switch (otlp_in::gunzip_bounded(job.body, o_.max_request_size.bytes, &inflated)) {
+        const auto gunzipped = otlp_in::gunzip_bounded(job.body, o_.max_request_size.bytes, &inflated);
+        charge_inflated();
+        if (gunzipped != otlp_in::GunzipResult::kOk) keep_inflated_small();
+        switch (gunzipped) {
           case otlp_in::GunzipResult::kOk: body = inflated; break;
           case otlp_in::GunzipResult::kTooLarge:
             c_.too_large->fetch_add(1, std::memory_order_relaxed);
@@ -482,7 +495,7 @@ class OtlpInput final : public Input {
       const int64_t now = wall_now_ns();
       std::string why = job.json ? otlp_in::decode_json(body, *batch, now, parser)
                                  : otlp_in::decode_protobuf(body, *batch, now);
-      if (inflated.capacity() > (1u << 20)) std::string().swap(inflated);   // keep idle memory small
+      keep_inflated_small();   // decoded: the events hold what they need
       if (!why.empty()) {
         c_.malformed->fetch_add(1, std::memory_order_relaxed);
         answer(job, 400, "malformed ExportLogsServiceRequest: " + why, false);

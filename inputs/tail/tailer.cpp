@@ -1204,6 +1204,7 @@ void Tailer::flush_all() {
 // Only the tended files: one at its end with nothing held back has nothing to flush or release
 // until it is read again (10,000 quiet files cost nothing here).
 void Tailer::housekeeping(TimePoint now) {
+  files_mem_.set((tails_.size() + closing_.size()) * kFollowedFileBytes);
   std::vector<std::string> release;
   std::size_t kept = 0;
   for (std::size_t i = 0; i < tending_.size(); ++i) {

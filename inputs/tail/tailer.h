@@ -58,6 +58,12 @@
 
 namespace logship::tail {
 
+// What following one file costs while it exists, awake or asleep: its Tail, path and key
+// strings, their map nodes, checkpoint entry and lag series, and the allocator's slack between
+// them (heaptrack and RSS per container at 10,000 idle containers, bench/README.md). Charged
+// to the memory budget's followed_files part.
+inline constexpr std::size_t kFollowedFileBytes = 4096;
+
 struct TailerOptions {
   std::string kind;                    // "docker", "cri", "file": log component, key prefix
   bool read_from_tail = false;         // files found by the first scan without a checkpoint
@@ -259,6 +265,7 @@ class Tailer {
   std::size_t parked_ = 0;
   std::vector<char> buf_;
   MemoryCharge buf_mem_{MemoryPart::kReadBuffers};
+  MemoryCharge files_mem_{MemoryPart::kFollowedFiles};   // kFollowedFileBytes per file
   std::atomic<int64_t>* parked_metric_ = nullptr;
   std::atomic<uint64_t>* idle_closed_metric_ = nullptr;
   std::atomic<uint64_t>* complete_scans_metric_ = nullptr;

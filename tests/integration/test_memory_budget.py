@@ -105,6 +105,10 @@ routes:
         text = support.wait_for(paused, timeout=support.scaled(60), interval=0.3,
                                 what="the input paused at the budget with the output down")
         self.assertEqual(series(text, "logship_memory_limit_bytes")[""], MEMORY_LIMIT)
+        # What following the containers costs is charged too (not a buffer: it never pauses).
+        mem = series(text, "logship_memory_bytes")
+        self.assertEqual(mem['part="followed_files"'], CONTAINERS * 4096)
+        self.assertGreaterEqual(mem['part="container_metadata"'], CONTAINERS * 1024)
         # Paused means paused: what the input read stays put for a while.
         read_before = series(text, "logship_input_events_total")
         deadline = time.monotonic() + 1.0

@@ -3,6 +3,7 @@ blocked the input holds request bodies (otlp_request_bodies in logship_memory_by
 the budget and answers 429 with Retry-After past it, instead of holding more. Once the output
 writes again every request answered 200 is in the output exactly once, and a retried 429 goes
 through."""
+import gzip
 import os
 import re
 import threading
@@ -117,6 +118,37 @@ outputs:
         got = [(r["tag"], r["seq"]) for r in recs]
         self.assertEqual(len(got), len(expected), "no duplicates")
         self.assertEqual(set(got), expected)
+        parts, _ = memory(port)
+        self.assertEqual(parts["otlp_request_bodies"], 0, parts)
+        self.assertEqual(d.stop(), 0, d.stderr())
+
+    def test_the_decompressed_copy_of_a_gzip_body_is_charged(self):
+        out = os.path.join(self.tmp, "out")
+        d = self.daemon(f"""
+service:
+  state_dir: {self.tmp}/state
+  http_listen: 127.0.0.1:0
+inputs:
+  otel: {{type: otlp, listen: "127.0.0.1:0"}}
+outputs:
+  file: {{type: file, path: {out}/events.log, compress: false}}
+""").start()
+        port = admin_port(d)
+        m = support.wait_for(lambda: re.search(r"http=127\.0\.0\.1:(\d+)", d.stderr()),
+                             timeout=20, what="otlp listening")
+        otlp_port = int(m.group(1))
+        # About 420 kB once decompressed: the input keeps that copy's buffer for the next
+        # request (up to 1 MiB), and it stays charged while kept.
+        small = pb_request("svc", request_records("s"))
+        self.assertEqual(post(otlp_port, gzip.compress(small), encoding="gzip")[0], 200)
+        parts, _ = memory(port)
+        self.assertGreaterEqual(parts["otlp_request_bodies"], len(small), parts)
+        self.assertLessEqual(parts["otlp_request_bodies"], 1 << 20, parts)
+        # Over 1 MiB decompressed: the buffer goes once the request is decoded, and so does
+        # its charge.
+        large = pb_request("svc", request_records("l") * 4)
+        self.assertGreater(len(large), 1 << 20)
+        self.assertEqual(post(otlp_port, gzip.compress(large), encoding="gzip")[0], 200)
         parts, _ = memory(port)
         self.assertEqual(parts["otlp_request_bodies"], 0, parts)
         self.assertEqual(d.stop(), 0, d.stderr())

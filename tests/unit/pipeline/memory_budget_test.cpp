@@ -61,6 +61,31 @@ TEST(MemoryBudgetTest, BuffersGetTheLimitLessTheReserve) {
   EXPECT_EQ(budget.buffer_limit(), 4ull << 20);   // never less than a few batches
 }
 
+TEST(MemoryBudgetTest, StandingCostsShrinkTheBuffersShareButNeverMakeAReaderWait) {
+  MemoryBudget budget;
+  budget.set_limit(64ull << 20);   // 48 MiB for buffers
+  MemoryCharge files(MemoryPart::kFollowedFiles, budget);
+  MemoryCharge containers(MemoryPart::kContainerMetadata, budget);
+  files.set(10000 * 4096);         // 10,000 followed files
+  containers.set(2ull << 20);
+  EXPECT_EQ(budget.standing(), 10000 * 4096 + (2 << 20));
+  EXPECT_EQ(budget.used(), 0);     // not a buffer
+  EXPECT_EQ(budget.held(MemoryPart::kFollowedFiles), 10000 * 4096);
+  EXPECT_EQ(budget.buffer_limit(), (48ull << 20) - 10000 * 4096 - (2ull << 20));
+  EXPECT_TRUE(budget.fits(4ull << 20));
+  EXPECT_FALSE(budget.fits(7ull << 20));
+  // Past the limit: the buffers keep their minimum, and a reader with nothing draining ahead
+  // of it goes on (only outputs' deliveries can make room; standing costs never drain).
+  files.set(20000 * 4096);
+  EXPECT_EQ(budget.buffer_limit(), 4ull << 20);
+  std::atomic<bool> abort{false};
+  EXPECT_TRUE(budget.wait_for_room(8ull << 20, abort));
+  files.set(0);
+  containers.set(0);
+  EXPECT_EQ(budget.standing(), 0);
+  EXPECT_EQ(budget.buffer_limit(), 48ull << 20);
+}
+
 TEST(MemoryBudgetTest, ReaderWaitsUntilOutputsReleaseEnough) {
   MemoryBudget budget;
   budget.set_limit(16ull << 20);   // 4 MiB for buffers (the minimum)

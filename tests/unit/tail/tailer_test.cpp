@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
 #include "inputs/tail/fingerprint.h"
 #include "tests/unit/tail/tail_test_util.h"
@@ -351,6 +352,28 @@ TEST_F(TailerTest, DeletedFileIsDrainedAndItsCheckpointForgotten) {
   EXPECT_TRUE(exactly_once(h.delivered(), numbered_lines("a", 1, 8)));
   EXPECT_EQ(h.tailer->files(), 0u);
   EXPECT_TRUE(h.ctx.forgotten.count(key));
+}
+
+// Each followed file is a standing cost of the memory budget while the tailer keeps it, asleep
+// or awake; a deleted file read to its end and the tailer's end give it back.
+TEST_F(TailerTest, FollowedFilesAreChargedToTheMemoryBudget) {
+  MemoryBudget& budget = MemoryBudget::global();
+  const int64_t before = budget.held(MemoryPart::kFollowedFiles);
+  const std::string other = dir + "/other.log";
+  append(log, numbered("a", 1, 3));
+  append(other, numbered("b", 1, 3));
+  {
+    Harness h(dir);
+    h.pump();
+    EXPECT_EQ(budget.held(MemoryPart::kFollowedFiles) - before,
+              static_cast<int64_t>(2 * kFollowedFileBytes));
+    fs::remove(other);
+    h.pump();
+    EXPECT_EQ(h.tailer->files(), 1u);
+    EXPECT_EQ(budget.held(MemoryPart::kFollowedFiles) - before,
+              static_cast<int64_t>(kFollowedFileBytes));
+  }
+  EXPECT_EQ(budget.held(MemoryPart::kFollowedFiles), before);
 }
 
 }  // namespace
