@@ -307,6 +307,7 @@ void Tailer::end_scan() {
   if (complete) forget_deleted_parked();
   if (complete) expire_orphans();
   scanned_once_ = true;
+  charge_files();   // before the first read: the buffers' share is known when reading starts
   // What this scan saw is not needed until the next one: 10,000 paths and keys, freed.
   present_paths_.clear();
   present_keys_.clear();
@@ -516,7 +517,6 @@ void Tailer::register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record
   t->publish_lag(ctx_.name());
   t->update_lag();
   update_fingerprint(*t);
-  wake(*t);
   t->emitted = offset;
   log::info(o_.kind, "tailing file",
             log::kv("input", ctx_.name()) + log::kv("path", path) +
@@ -526,8 +526,13 @@ void Tailer::register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record
   open_[key] = raw;
   tails_.emplace(key, std::move(t));
   queue(*raw);
-  tend(*raw);
-  if (record_start) emit(*raw, std::make_unique<Batch>(raw->source, 1), true);
+  // Its decoder, stream and source are made when it is first read (read_round), not here: a
+  // scan that finds 10,000 files first makes what stays for each of them, side by side, and
+  // what goes once they are read comes after, so its memory can be given back as a whole.
+  if (record_start) {
+    tend(*raw);
+    emit(*raw, std::make_unique<Batch>(raw->source, 1), true);
+  }
 }
 
 // ---- owners ----
@@ -695,6 +700,7 @@ void Tailer::mark_gone(Tail& t) {
 // copytruncate: restart at 0. What was written between our last read and the copy is in
 // the copy (<path>.1) if logrotate made one; read it from our offset.
 void Tailer::truncated(Tail& t, const char* why) {
+  wake(t);   // found by a scan before its first read
   log::info(o_.kind, "file truncated; reading from the start",
             log::kv("input", ctx_.name()) + log::kv("path", t.path) + log::kv("reason", why) +
                 log::kv("offset", static_cast<int64_t>(t.read_off)));
@@ -1080,6 +1086,7 @@ bool Tailer::read_round() {
     const bool stop = ctx_.stopping() || aborted_;
     if (!stop && !t->parked) {
       reading_ = t;
+      wake(*t);   // a file found by a scan gets its decoder and stream at its first read
       if (read_file(*t)) progress = true;
       reading_ = nullptr;
       tend(*t);
@@ -1203,8 +1210,12 @@ void Tailer::flush_all() {
 
 // Only the tended files: one at its end with nothing held back has nothing to flush or release
 // until it is read again (10,000 quiet files cost nothing here).
-void Tailer::housekeeping(TimePoint now) {
+void Tailer::charge_files() {
   files_mem_.set((tails_.size() + closing_.size()) * kFollowedFileBytes);
+}
+
+void Tailer::housekeeping(TimePoint now) {
+  charge_files();
   std::vector<std::string> release;
   std::size_t kept = 0;
   for (std::size_t i = 0; i < tending_.size(); ++i) {

@@ -204,6 +204,8 @@ class Tailer {
   void compressed_done(Tail& t);
   void hand_over(Tail& parked);
   void expire_orphans();
+  // The memory budget's followed_files part: kFollowedFileBytes per file kept.
+  void charge_files();
   void register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record_start, const char* why);
   void note_present(const std::string& path);
   std::map<std::string, std::string>::iterator judge_path(
