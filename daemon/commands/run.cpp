@@ -226,9 +226,10 @@ std::optional<ReloadOutcome> reload_in_place(const ConfigArgs& a, const config::
       "failed", {why, "the previous config failed to start too: " + s.message()});
 }
 
-// Validates the file again and swaps pipelines: the old one drains (inputs stop, outputs
-// deliver, final checkpoint) and the new one starts from the same state_dir, so inputs resume
-// at their committed positions. The outcome goes to ReloadOutcomes (POST /api/reload waits on
+// Validates the file again and applies it: in place when only inputs and outputs' settings
+// changed (reload_in_place), otherwise by swapping pipelines: the old one drains (inputs stop,
+// outputs deliver, final checkpoint) and the new one starts from the same state_dir, so inputs
+// resume at their committed positions. The outcome goes to ReloadOutcomes (POST /api/reload waits on
 // it) and to <state_dir>/reload.json (`logship reload` waits on that).
 ReloadOutcome reload(const ConfigArgs& a, config::Config& current, Running& running) {
   auto outcome = [](const char* result, std::vector<std::string> errors) {
