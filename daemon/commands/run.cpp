@@ -201,7 +201,9 @@ std::optional<ReloadOutcome> reload_in_place(const ConfigArgs& a, const config::
   if (s.is_ok()) {
     t->acknowledge_losses();   // as a rebuilt pipeline would
     forget_removed_components(current, next);
-    ListenSockets::global().close_untaken();   // a removed input frees its port
+    // No ListenSockets::close_untaken() here: kept inputs took their privileged ports before
+    // its last call, so it would close theirs. A removed input's port bound at start stays
+    // held until the next pipeline rebuild.
     current = std::move(next);
     apply_log_level(current);
     log::info("reload", "reloaded",
