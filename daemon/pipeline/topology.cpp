@@ -693,7 +693,6 @@ Status Topology::replace_outputs(const config::Config& next,
 }
 
 void Topology::abort_emits() {
-  abort_.store(true);
   for (auto& in : inputs_) in->abort_emits();
 }
 

@@ -99,7 +99,8 @@ class Topology {
   Status start_input(const config::Config& from, std::size_t index);
   // True when the input stopped and its events settled before `deadline`.
   bool stop_input(InputSlot& slot, TimePoint deadline);
-  // Past a drain deadline: every emit and flush gives up.
+  // Past a drain deadline: every emit and flush gives up (each input's streams hold their
+  // input's flag, which outlives the pipeline's slot for them).
   void abort_emits();
   void acknowledge_losses_locked();   // under lost_mu_
 
@@ -110,7 +111,6 @@ class Topology {
   StreamFlusher flusher_;   // after routes_ and runners_: stops before they go
   std::vector<std::unique_ptr<InputSlot>> inputs_;
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> abort_{false};   // past the drain deadline: emits give up
 
   std::mutex ckpt_mu_;
   std::condition_variable ckpt_cv_;
