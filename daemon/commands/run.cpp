@@ -157,31 +157,63 @@ std::string joined(const std::vector<std::string>& names) {
   return out.empty() ? "-" : out;
 }
 
-// Only outputs' own settings changed: the running pipeline keeps its inputs (their streams,
-// in-flight events and positions), processors, routes and other outputs, and swaps the runners
-// of the changed outputs. Nullopt when the swap failed and the pipeline was put back together
-// from the running config: the caller reports it.
-std::optional<ReloadOutcome> reload_outputs_in_place(const ConfigArgs& a,
-                                                     const config::ConfigDiff& diff,
-                                                     config::Config& current,
-                                                     config::Config& next, Running& running) {
+std::vector<std::string> concatenated(std::vector<std::string> a,
+                                      const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// The log fields of a reload applied in place: what was replaced, and what kept running.
+std::string in_place_fields(const config::ConfigDiff& diff) {
+  std::string kv;
+  if (diff.inputs_differ()) {
+    kv += log::kv("restarted_inputs", joined(diff.changed_inputs)) +
+          log::kv("added_inputs", joined(diff.added_inputs)) +
+          log::kv("removed_inputs", joined(diff.removed_inputs));
+  }
+  kv += log::kv("replaced_outputs", joined(diff.changed_outputs));
+  // Every input kept: "inputs", as before inputs could be replaced in place.
+  const std::string inputs = diff.inputs_differ() ? "inputs:" + joined(diff.unchanged_inputs)
+                                                  : "inputs";
+  return kv + log::kv("kept_running",
+                      inputs + ",processors,routes," + joined(diff.unchanged_outputs));
+}
+
+// Only inputs and outputs' own settings changed: the running pipeline keeps its processors,
+// routes, unchanged inputs (their streams, in-flight events and positions) and unchanged
+// outputs (their queues and open files); it swaps the runners of the changed outputs, stops the
+// removed and changed inputs and starts the added and changed ones, which resume at their
+// committed positions. Nullopt when that failed and the pipeline was put back together from the
+// running config: the caller reports it.
+std::optional<ReloadOutcome> reload_in_place(const ConfigArgs& a, const config::ConfigDiff& diff,
+                                             config::Config& current, config::Config& next,
+                                             Running& running) {
   std::shared_ptr<Topology> t = running.get();
   if (!t) return std::nullopt;
   Status s = t->replace_outputs(next, diff.changed_outputs, current.service.drain_timeout);
+  const char* what = "an output's new settings failed to start";
+  if (s.is_ok() && diff.inputs_differ()) {
+    s = t->replace_inputs(next, concatenated(diff.removed_inputs, diff.changed_inputs),
+                          concatenated(diff.changed_inputs, diff.added_inputs),
+                          current.service.drain_timeout);
+    what = "an input's new settings failed to start";
+  }
   if (s.is_ok()) {
     t->acknowledge_losses();   // as a rebuilt pipeline would
+    forget_removed_components(current, next);
+    // No ListenSockets::close_untaken() here: kept inputs took their privileged ports before
+    // its last call, so it would close theirs. A removed input's port bound at start stays
+    // held until the next pipeline rebuild.
     current = std::move(next);
     apply_log_level(current);
-    log::info("reload", "reloaded", log::kv("config", a.path) +
-                                        log::kv("inputs", static_cast<int64_t>(current.inputs.size())) +
-                                        log::kv("outputs", static_cast<int64_t>(current.outputs.size())) +
-                                        log::kv("replaced_outputs", joined(diff.changed_outputs)) +
-                                        log::kv("kept_running", "inputs,processors,routes," +
-                                                                    joined(diff.unchanged_outputs)));
+    log::info("reload", "reloaded",
+              log::kv("config", a.path) +
+                  log::kv("inputs", static_cast<int64_t>(current.inputs.size())) +
+                  log::kv("outputs", static_cast<int64_t>(current.outputs.size())) +
+                  in_place_fields(diff));
     return ReloadOutcomes::global().publish("reloaded", {});
   }
-  log::error("reload", "an output's new settings failed to start; rebuilding the pipeline from "
-                       "the previous config",
+  log::error("reload", std::string(what) + "; rebuilding the pipeline from the previous config",
              log::kv("error", s.message()));
   const std::string why = "the new config failed to start: " + s.message();
   std::shared_ptr<Topology> old = running.take();
@@ -196,9 +228,10 @@ std::optional<ReloadOutcome> reload_outputs_in_place(const ConfigArgs& a,
       "failed", {why, "the previous config failed to start too: " + s.message()});
 }
 
-// Validates the file again and swaps pipelines: the old one drains (inputs stop, outputs
-// deliver, final checkpoint) and the new one starts from the same state_dir, so inputs resume
-// at their committed positions. The outcome goes to ReloadOutcomes (POST /api/reload waits on
+// Validates the file again and applies it: in place when only inputs and outputs' settings
+// changed (reload_in_place), otherwise by swapping pipelines: the old one drains (inputs stop,
+// outputs deliver, final checkpoint) and the new one starts from the same state_dir, so inputs
+// resume at their committed positions. The outcome goes to ReloadOutcomes (POST /api/reload waits on
 // it) and to <state_dir>/reload.json (`logship reload` waits on that).
 ReloadOutcome reload(const ConfigArgs& a, config::Config& current, Running& running) {
   auto outcome = [](const char* result, std::vector<std::string> errors) {
@@ -240,8 +273,10 @@ ReloadOutcome reload(const ConfigArgs& a, config::Config& current, Running& runn
   next->service.allow_root = current.service.allow_root;
 
   const config::ConfigDiff diff = config::diff_configs(current, *next);
-  if (diff.outputs_only) {
-    if (std::optional<ReloadOutcome> o = reload_outputs_in_place(a, diff, current, *next, running)) {
+  // Processor and route changes (and pipeline service options) still rebuild the pipeline:
+  // streams carry their processors' state and routes' choices from the start.
+  if (diff.inputs_and_outputs_only) {
+    if (std::optional<ReloadOutcome> o = reload_in_place(a, diff, current, *next, running)) {
       return *o;
     }
   }

@@ -16,21 +16,24 @@ namespace {
 
 // One source stream: its ack tracker and its own instances of its routes' processors. The
 // input's thread and the flusher's both call in; `mu_` keeps the processors single-threaded.
+// The flusher may hold a stream for a moment after its input left a running pipeline (a
+// reload), so the stream keeps its own copy of what the input's slot owns.
 // A stream with one unconditional route hands its batches on whole; otherwise a ContentRouter
 // splits each batch between the routes that take its events.
 class StreamPipeline final : public FlushableStream {
  public:
   StreamPipeline(std::shared_ptr<const SourceInfo> source, std::shared_ptr<AckTracker> tracker,
                  TapPoint* input_tap, const std::vector<ProcessorMaker>& before_routing,
-                 const std::vector<TapPoint*>& before_routing_taps,
+                 std::vector<TapPoint*> before_routing_taps,
                  const std::vector<const Topology::Route*>& routes,
-                 const std::atomic<bool>& abort, std::atomic<uint64_t>& events_in,
+                 std::shared_ptr<const std::atomic<bool>> abort, std::atomic<uint64_t>& events_in,
                  std::atomic<uint64_t>& bytes_in, std::atomic<uint64_t>& unmatched)
       : source_(std::move(source)),
         tracker_(std::move(tracker)),
         input_tap_(input_tap),
-        before_taps_(before_routing_taps),
-        abort_(abort),
+        before_taps_(std::move(before_routing_taps)),
+        abort_owner_(std::move(abort)),
+        abort_(*abort_owner_),
         events_in_(events_in),
         bytes_in_(bytes_in) {
     for (const auto& make : before_routing) before_.push_back(make());
@@ -237,8 +240,10 @@ class StreamPipeline final : public FlushableStream {
   std::shared_ptr<const SourceInfo> source_;
   std::shared_ptr<AckTracker> tracker_;
   TapPoint* const input_tap_;
-  const std::vector<TapPoint*>& before_taps_;
+  const std::vector<TapPoint*> before_taps_;
   std::vector<std::shared_ptr<OutputRunner>> held_;   // reused by every push
+  // True once emits must give up: past the drain deadline of the pipeline or of this input.
+  const std::shared_ptr<const std::atomic<bool>> abort_owner_;
   const std::atomic<bool>& abort_;
   std::atomic<uint64_t>& events_in_;
   std::atomic<uint64_t>& bytes_in_;
@@ -272,13 +277,13 @@ class StreamPipelineHandle final : public StreamHandle {
 class Topology::InputSlot final : public InputContext {
  public:
   InputSlot(Topology& topo, const config::ComponentConfig& cfg,
-            const std::vector<ProcessorMaker>& before_routing,
-            const std::vector<TapPoint*>& before_routing_taps, std::vector<const Route*> routes)
+            std::vector<ProcessorMaker> before_routing, std::vector<TapPoint*> before_routing_taps,
+            std::vector<const Route*> routes)
       : topo_(topo),
         name_(cfg.name),
         tap_(TapHub::global().point("input:" + cfg.name)),
-        before_routing_(before_routing),
-        before_routing_taps_(before_routing_taps),
+        before_routing_(std::move(before_routing)),
+        before_routing_taps_(std::move(before_routing_taps)),
         routes_(std::move(routes)),
         input_(cfg.make_input()),
         events_in_(Metrics::global().counter("logship_input_events_total", label("input", name_),
@@ -294,9 +299,10 @@ class Topology::InputSlot final : public InputContext {
   std::unique_ptr<StreamHandle> open_stream(std::shared_ptr<const SourceInfo> source,
                                             bool checkpointed) override {
     auto tracker = AckTracker::create(source->key, checkpointed ? &topo_.store_ : nullptr);
+    remember(tracker);
     auto p = std::make_shared<StreamPipeline>(std::move(source), std::move(tracker), tap_,
                                               before_routing_, before_routing_taps_, routes_,
-                                              topo_.abort_, events_in_, bytes_in_, unmatched_);
+                                              abort_, events_in_, bytes_in_, unmatched_);
     // A stream without processors never holds anything back: nothing for the flusher, which
     // would otherwise keep the block of every stream an idle input dropped (weakly held).
     if (p->keeps_state()) topo_.flusher_.add(p);
@@ -310,25 +316,58 @@ class Topology::InputSlot final : public InputContext {
     return topo_.store_.with_prefix(prefix);
   }
   void forget_position(const std::string& key) override { topo_.store_.forget(key); }
-  bool stopping() const override { return topo_.stopping_.load(std::memory_order_relaxed); }
+  bool stopping() const override {
+    return stopping_.load(std::memory_order_relaxed) ||
+           topo_.stopping_.load(std::memory_order_relaxed);
+  }
   void finished() override {
     if (!finished_.exchange(true)) topo_.inputs_finished_.fetch_add(1);
   }
 
   Input& input() { return *input_; }
+  bool has_finished() const { return finished_.load(); }
+  // This input alone stops (a reload): stopping() answers true from now on.
+  void begin_stop() { stopping_.store(true); }
+  // Past the deadline: the input's emits and the flushes of its streams give up.
+  void abort_emits() { abort_->store(true); }
+
+  // Batches of this input's streams still on their way to the outputs.
+  uint64_t unsettled() const {
+    std::lock_guard lock(trackers_mu_);
+    uint64_t n = 0;
+    for (const auto& w : trackers_) {
+      if (auto t = w.lock()) n += t->unsettled();
+    }
+    return n;
+  }
 
  private:
   Topology& topo_;
   std::string name_;
   TapPoint* const tap_;
-  const std::vector<ProcessorMaker>& before_routing_;
-  const std::vector<TapPoint*>& before_routing_taps_;
+  const std::vector<ProcessorMaker> before_routing_;
+  const std::vector<TapPoint*> before_routing_taps_;
   const std::vector<const Route*> routes_;
   std::unique_ptr<Input> input_;
   std::atomic<uint64_t>& events_in_;
   std::atomic<uint64_t>& bytes_in_;
   std::atomic<uint64_t>& unmatched_;
   std::atomic<bool> finished_{false};
+  std::atomic<bool> stopping_{false};
+  const std::shared_ptr<std::atomic<bool>> abort_ = std::make_shared<std::atomic<bool>>(false);
+  mutable std::mutex trackers_mu_;
+  std::vector<std::weak_ptr<AckTracker>> trackers_;   // one per stream opened; pruned as they go
+  std::size_t live_trackers_ = 0;
+
+  void remember(const std::shared_ptr<AckTracker>& tracker) {
+    std::lock_guard lock(trackers_mu_);
+    // An input with churning streams (containers come and go) must not grow this forever.
+    if (trackers_.size() >= 2 * live_trackers_ + 64) {
+      std::erase_if(trackers_, [](const auto& w) { return w.expired(); });
+      live_trackers_ = trackers_.size();
+    }
+    trackers_.push_back(tracker);
+  }
 };
 
 namespace {
@@ -372,6 +411,10 @@ bool Topology::ready(std::chrono::milliseconds max_failing, std::string* why) co
 
 void Topology::acknowledge_losses() {
   std::lock_guard lock(lost_mu_);
+  acknowledge_losses_locked();
+}
+
+void Topology::acknowledge_losses_locked() {
   lost_at_start_.clear();
   for (const auto& c : cfg_.inputs) {
     lost_at_start_.push_back(Metrics::global().value(kLostBytesMetric, label("input", c.name)));
@@ -393,7 +436,6 @@ Topology::~Topology() {
 
 Status Topology::start() {
   // Before any component makes its series: each carries its plugin type.
-  for (const auto& c : cfg_.inputs) Metrics::global().set_component_type("input", c.name, c.type);
   for (const auto& c : cfg_.processors) {
     Metrics::global().set_component_type("processor", c.name, c.type);
   }
@@ -404,41 +446,20 @@ Status Topology::start() {
   MemoryBudget::global().set_limit(cfg_.service.memory_limit.bytes);
   ContainerSeries::set_max_series(static_cast<std::size_t>(cfg_.service.max_container_series));
   std::map<std::string, OutputSlot*> by_name;
-  std::vector<std::string> points;
   for (const auto& oc : cfg_.outputs) {
     outputs_.push_back(std::make_unique<OutputSlot>(make_runner(oc)));
     by_name[oc.name] = outputs_.back().get();
-    points.push_back("output:" + oc.name);
   }
-  auto processor_taps = [&](const std::vector<std::string>& names,
-                            std::vector<ProcessorMaker>* makers, std::vector<TapPoint*>* taps) {
-    for (const auto& pname : names) {
-      for (const auto& pc : cfg_.processors) {
-        if (pc.name != pname) continue;
-        makers->push_back(pc.make_processor);
-        taps->push_back(TapHub::global().point("processor:" + pname));
-      }
-    }
-  };
   for (const auto& rc : cfg_.routes) {
     Route r;
-    processor_taps(rc.processors, &r.processors, &r.processor_taps);
+    processors_named(rc.processors, &r.processors, &r.processor_taps);
     for (const auto& oname : rc.outputs) r.outputs.push_back(by_name.at(oname));
     r.condition = rc.condition.compiled;
     r.exclusive = rc.exclusive;
     r.unmatched = rc.unmatched;
     routes_.push_back(std::move(r));
   }
-  for (const auto& ic : cfg_.inputs) {
-    std::vector<ProcessorMaker> makers;
-    std::vector<TapPoint*> taps;
-    processor_taps(ic.processors, &makers, &taps);
-    input_processors_.push_back(std::move(makers));
-    input_processor_taps_.push_back(std::move(taps));
-    points.push_back("input:" + ic.name);
-  }
-  for (const auto& pc : cfg_.processors) points.push_back("processor:" + pc.name);
-  TapHub::global().set_live_points(std::move(points));
+  publish_tap_points();
   for (auto& slot : outputs_) LOGSHIP_TRY(slot->runner_->start());
   started_ = true;
   ckpt_thread_ = std::thread([this] {
@@ -470,25 +491,119 @@ Status Topology::start() {
     }
   });
   flusher_.start();
-  for (std::size_t i = 0; i < cfg_.inputs.size(); ++i) {
-    std::vector<const Route*> routes;
-    if (i < cfg_.input_routes.size()) {
-      for (std::size_t ri : cfg_.input_routes[i]) routes.push_back(&routes_[ri]);
-    } else {
-      routes.push_back(&routes_[cfg_.input_route[i]]);
-    }
-    inputs_.push_back(std::make_unique<InputSlot>(*this, cfg_.inputs[i], input_processors_[i],
-                                                  input_processor_taps_[i], std::move(routes)));
-    Status s = inputs_.back()->input().start(*inputs_.back());
-    if (!s.is_ok()) {
-      inputs_.pop_back();
-      return s.with_context("input " + cfg_.inputs[i].name);
-    }
-  }
+  for (std::size_t i = 0; i < cfg_.inputs.size(); ++i) LOGSHIP_TRY(start_input(cfg_, i));
   log::info("daemon", "pipeline started",
             log::kv("inputs", static_cast<int64_t>(inputs_.size())) +
                 log::kv("outputs", static_cast<int64_t>(outputs_.size())) +
                 log::kv("state_dir", cfg_.service.state_dir));
+  return Status::ok();
+}
+
+void Topology::processors_named(const std::vector<std::string>& names,
+                                std::vector<ProcessorMaker>* makers,
+                                std::vector<TapPoint*>* taps) const {
+  for (const auto& pname : names) {
+    for (const auto& pc : cfg_.processors) {
+      if (pc.name != pname) continue;
+      makers->push_back(pc.make_processor);
+      taps->push_back(TapHub::global().point("processor:" + pname));
+    }
+  }
+}
+
+void Topology::publish_tap_points() const {
+  std::vector<std::string> points;
+  for (const auto& oc : cfg_.outputs) points.push_back("output:" + oc.name);
+  for (const auto& ic : cfg_.inputs) points.push_back("input:" + ic.name);
+  for (const auto& pc : cfg_.processors) points.push_back("processor:" + pc.name);
+  TapHub::global().set_live_points(std::move(points));
+}
+
+Status Topology::start_input(const config::Config& from, std::size_t index) {
+  const config::ComponentConfig& ic = from.inputs[index];
+  // Before the slot makes the input's series: each carries its plugin type.
+  Metrics::global().set_component_type("input", ic.name, ic.type);
+  // Route indexes of `from` are this pipeline's: the route lists are the same.
+  std::vector<const Route*> routes;
+  if (index < from.input_routes.size()) {
+    for (std::size_t ri : from.input_routes[index]) routes.push_back(&routes_[ri]);
+  } else {
+    routes.push_back(&routes_[from.input_route[index]]);
+  }
+  std::vector<ProcessorMaker> makers;
+  std::vector<TapPoint*> taps;
+  processors_named(ic.processors, &makers, &taps);
+  inputs_.push_back(std::make_unique<InputSlot>(*this, ic, std::move(makers), std::move(taps),
+                                                std::move(routes)));
+  Status s = inputs_.back()->input().start(*inputs_.back());
+  if (!s.is_ok()) {
+    inputs_.pop_back();
+    return s.with_context("input " + ic.name);
+  }
+  return Status::ok();
+}
+
+bool Topology::stop_input(InputSlot& slot, TimePoint deadline) {
+  slot.begin_stop();
+  // On a helper thread: an input blocked on a full queue must not hold the deadline.
+  auto stopped = std::async(std::launch::async, [&slot] { slot.input().stop(); });
+  bool clean = true;
+  if (stopped.wait_until(deadline) != std::future_status::ready) {
+    clean = false;
+    slot.abort_emits();
+  }
+  stopped.wait();
+  // Its events still on their way settle (and commit their positions) as the outputs deliver.
+  while (clean && slot.unsettled() > 0) {
+    if (SteadyClock::now() >= deadline) {
+      clean = false;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return clean;
+}
+
+Status Topology::replace_inputs(const config::Config& next, const std::vector<std::string>& stop,
+                                const std::vector<std::string>& start,
+                                std::chrono::milliseconds drain_timeout) {
+  const TimePoint deadline = SteadyClock::now() + drain_timeout;
+  for (const std::string& name : stop) {
+    auto it = std::find_if(inputs_.begin(), inputs_.end(),
+                           [&](const auto& in) { return in->name() == name; });
+    if (it == inputs_.end()) return Status::internal("input " + name + " is not running");
+    const bool clean = stop_input(**it, deadline);
+    if (!clean) {
+      log::warn("reload", "input did not settle before the drain deadline; its undelivered "
+                          "events stay un-acked and are read again if it starts again",
+                log::kv("input", name));
+    }
+    if ((*it)->has_finished()) inputs_finished_.fetch_sub(1);
+    inputs_.erase(it);
+    log::info("reload", "input stopped while the pipeline runs", log::kv("input", name));
+  }
+  // What a stop commits, written now: a crash after this reload resumes from here.
+  if (Status s = store_.flush(); !s.is_ok()) {
+    log::error("checkpoint", "cannot write checkpoints", log::kv("error", s.message()));
+  }
+  {
+    // ready() reads the inputs beside their losses: both change at once.
+    std::lock_guard lock(lost_mu_);
+    cfg_.inputs = next.inputs;
+    cfg_.input_route = next.input_route;
+    cfg_.input_routes = next.input_routes;
+    acknowledge_losses_locked();
+  }
+  publish_tap_points();
+  for (const std::string& name : start) {
+    std::size_t index = 0;
+    while (index < cfg_.inputs.size() && cfg_.inputs[index].name != name) ++index;
+    if (index == cfg_.inputs.size()) {
+      return Status::internal("input " + name + " is not in the new config");
+    }
+    LOGSHIP_TRY(start_input(cfg_, index));
+    log::info("reload", "input started while the pipeline runs", log::kv("input", name));
+  }
   return Status::ok();
 }
 
@@ -577,6 +692,10 @@ Status Topology::replace_outputs(const config::Config& next,
   return Status::ok();
 }
 
+void Topology::abort_emits() {
+  for (auto& in : inputs_) in->abort_emits();
+}
+
 bool Topology::stop(std::chrono::milliseconds drain_timeout) {
   if (stopped_) return true;
   stopped_ = true;
@@ -589,7 +708,7 @@ bool Topology::stop(std::chrono::milliseconds drain_timeout) {
   bool clean = true;
   if (inputs_done.wait_until(deadline) != std::future_status::ready) {
     clean = false;
-    abort_.store(true);
+    abort_emits();
   }
   inputs_done.wait();
   // Streams whose input left them open (or never flushes) give up what they hold now.
@@ -597,7 +716,7 @@ bool Topology::stop(std::chrono::milliseconds drain_timeout) {
   for (auto& slot : outputs_) {
     if (!slot->current()->drain(deadline)) clean = false;
   }
-  abort_.store(true);
+  abort_emits();
   {
     std::lock_guard lock(ckpt_mu_);
     ckpt_stop_ = true;

@@ -64,6 +64,16 @@ class Topology {
   Status replace_outputs(const config::Config& next, const std::vector<std::string>& names,
                          std::chrono::milliseconds drain_timeout);
 
+  // Stops the inputs named in `stop` and starts those named in `start` from `next` (whose
+  // processors, routes and pipeline options are this pipeline's: config::diff_configs said so);
+  // the other inputs and every output keep running. A stopped input's events on their way
+  // settle first (until `drain_timeout`), so its positions are committed and an input started
+  // again under the same name resumes there. On an error (an input that does not start) the
+  // pipeline is left part-way: the caller rebuilds it.
+  Status replace_inputs(const config::Config& next, const std::vector<std::string>& stop,
+                        const std::vector<std::string>& start,
+                        std::chrono::milliseconds drain_timeout);
+
   // A reload that keeps this pipeline acknowledges the inputs' losses so far, as a new
   // pipeline would (service.ready_fails_on_loss).
   void acknowledge_losses();
@@ -82,17 +92,25 @@ class Topology {
   friend class InputSlot;
 
   std::shared_ptr<OutputRunner> make_runner(const config::ComponentConfig& oc);
+  void processors_named(const std::vector<std::string>& names, std::vector<ProcessorMaker>* makers,
+                        std::vector<TapPoint*>* taps) const;
+  void publish_tap_points() const;
+  // Makes and starts the slot of `from.inputs[index]`.
+  Status start_input(const config::Config& from, std::size_t index);
+  // True when the input stopped and its events settled before `deadline`.
+  bool stop_input(InputSlot& slot, TimePoint deadline);
+  // Past a drain deadline: every emit and flush gives up (each input's streams hold their
+  // input's flag, which outlives the pipeline's slot for them).
+  void abort_emits();
+  void acknowledge_losses_locked();   // under lost_mu_
 
   config::Config cfg_;
   CheckpointStore store_;
   std::vector<std::unique_ptr<OutputSlot>> outputs_;   // in cfg_.outputs order
   std::vector<Route> routes_;
-  std::vector<std::vector<ProcessorMaker>> input_processors_;   // per input, before routing
-  std::vector<std::vector<TapPoint*>> input_processor_taps_;
   StreamFlusher flusher_;   // after routes_ and runners_: stops before they go
   std::vector<std::unique_ptr<InputSlot>> inputs_;
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> abort_{false};   // past the drain deadline: emits give up
 
   std::mutex ckpt_mu_;
   std::condition_variable ckpt_cv_;

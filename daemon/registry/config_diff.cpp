@@ -61,7 +61,8 @@ std::string rendered_service(const Config& c) {
   return dump(kept);
 }
 
-bool same_routes(const Config& a, const Config& b) {
+// The route list itself; which routes each input takes follows from it and the input's name.
+bool same_route_list(const Config& a, const Config& b) {
   if (a.routes.size() != b.routes.size()) return false;
   for (std::size_t i = 0; i < a.routes.size(); ++i) {
     const RouteConfig& x = a.routes[i];
@@ -72,7 +73,26 @@ bool same_routes(const Config& a, const Config& b) {
       return false;
     }
   }
-  return a.input_route == b.input_route && a.input_routes == b.input_routes;
+  return true;
+}
+
+bool same_routes(const Config& a, const Config& b) {
+  return same_route_list(a, b) && a.input_route == b.input_route &&
+         a.input_routes == b.input_routes;
+}
+
+bool has_name(const std::vector<ComponentConfig>& list, const std::string& name) {
+  return std::any_of(list.begin(), list.end(), [&](const auto& c) { return c.name == name; });
+}
+
+// Names of `of` that `in` does not have, in `of`'s order.
+std::vector<std::string> missing(const std::vector<ComponentConfig>& of,
+                                 const std::vector<ComponentConfig>& in) {
+  std::vector<std::string> out;
+  for (const auto& c : of) {
+    if (!has_name(in, c.name)) out.push_back(c.name);
+  }
+  return out;
 }
 
 // Fills `unchanged` with the names of `next` rendered as in `running`; true when both lists
@@ -109,7 +129,10 @@ std::string rendered_component(const ComponentConfig& c) {
 
 ConfigDiff diff_configs(const Config& running, const Config& next) {
   ConfigDiff d;
-  const bool inputs_same = compare(running.inputs, next.inputs, &d.unchanged_inputs, nullptr);
+  const bool inputs_same =
+      compare(running.inputs, next.inputs, &d.unchanged_inputs, &d.changed_inputs);
+  d.added_inputs = missing(next.inputs, running.inputs);
+  d.removed_inputs = missing(running.inputs, next.inputs);
   const bool processors_same =
       compare(running.processors, next.processors, &d.unchanged_processors, nullptr);
   compare(running.outputs, next.outputs, &d.unchanged_outputs, &d.changed_outputs);
@@ -117,8 +140,10 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
   for (std::size_t i = 0; output_names_same && i < next.outputs.size(); ++i) {
     output_names_same = running.outputs[i].name == next.outputs[i].name;
   }
-  d.outputs_only = inputs_same && processors_same && output_names_same &&
-                   same_routes(running, next) && rendered_service(running) == rendered_service(next);
+  d.inputs_and_outputs_only = processors_same && output_names_same &&
+                              same_route_list(running, next) &&
+                              rendered_service(running) == rendered_service(next);
+  d.outputs_only = d.inputs_and_outputs_only && inputs_same && same_routes(running, next);
   return d;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // What a reload changes: which components of the new config are identical to the running ones
 // (same type and the same options once every ${...} is expanded), and whether everything but
-// some outputs' own settings is identical, so the running pipeline can keep its inputs,
-// processors, routes and other outputs and swap only those outputs' runners.
+// some inputs and some outputs' own settings is identical, so the running pipeline can keep its
+// processors, routes and the other inputs and outputs, stop and start only those inputs and
+// swap only those outputs' runners.
 #include <string>
 #include <vector>
 
@@ -17,6 +18,19 @@ struct ConfigDiff {
   std::vector<std::string> unchanged_outputs;
   // Outputs of both configs whose settings differ.
   std::vector<std::string> changed_outputs;
+  // Inputs of both configs whose settings differ, inputs only `next` has, only `running` has.
+  std::vector<std::string> changed_inputs;
+  std::vector<std::string> added_inputs;
+  std::vector<std::string> removed_inputs;
+  // Same processors, routes (and so the same output names) and pipeline service options as in
+  // outputs_only, whatever the inputs: the reload can stop the removed and changed inputs,
+  // start the added and changed ones and swap `changed_outputs`, all in place. Routes match
+  // inputs by name, so each input's routes follow from the unchanged route list.
+  bool inputs_and_outputs_only = false;
+  // Some input is added, removed or changed.
+  bool inputs_differ() const {
+    return !changed_inputs.empty() || !added_inputs.empty() || !removed_inputs.empty();
+  }
   // Same inputs, processors, routes (and so the same output names) and the same service
   // options but those a reload applies without a new pipeline (log_level, log_format,
   // config_watch_interval, drain_timeout) or does not apply at all (restart-only): the reload

@@ -85,6 +85,70 @@ TEST(ConfigDiffTest, AddedOrRemovedOutputNeedsANewPipeline) {
   EXPECT_EQ(d.unchanged_outputs, (Names{"a", "b"}));
 }
 
+// base() with `gen`'s rate and one more input after it ("" for none).
+std::string with_inputs(const std::string& gen_rate, const std::string& more_inputs,
+                        const std::string& b_path = "/tmp/b") {
+  std::string s = base(b_path);
+  s.replace(s.find("rate: 100}"), 10, "rate: " + gen_rate + "}" + more_inputs);
+  return s;
+}
+
+TEST(ConfigDiffTest, IdenticalConfigsHaveNoInputDifference) {
+  ConfigDiff d = diff_configs(load(base()), load(base()));
+  EXPECT_TRUE(d.inputs_and_outputs_only);
+  EXPECT_FALSE(d.inputs_differ());
+}
+
+TEST(ConfigDiffTest, ChangedInputIsRestartedInPlace) {
+  const std::string two = "\n  other: {type: generate, rate: 5}";
+  ConfigDiff d = diff_configs(load(with_inputs("100", two)), load(with_inputs("200", two)));
+  EXPECT_FALSE(d.outputs_only);
+  EXPECT_TRUE(d.inputs_and_outputs_only);
+  EXPECT_TRUE(d.inputs_differ());
+  EXPECT_EQ(d.changed_inputs, Names{"gen"});
+  EXPECT_EQ(d.unchanged_inputs, Names{"other"});
+  EXPECT_EQ(d.added_inputs, Names{});
+  EXPECT_EQ(d.removed_inputs, Names{});
+}
+
+TEST(ConfigDiffTest, AddedAndRemovedInputsAreInPlace) {
+  ConfigDiff d = diff_configs(load(with_inputs("100", "\n  old: {type: generate, rate: 5}")),
+                              load(with_inputs("100", "\n  new: {type: generate, rate: 5}")));
+  EXPECT_TRUE(d.inputs_and_outputs_only);
+  EXPECT_FALSE(d.outputs_only);
+  EXPECT_EQ(d.added_inputs, Names{"new"});
+  EXPECT_EQ(d.removed_inputs, Names{"old"});
+  EXPECT_EQ(d.changed_inputs, Names{});
+  EXPECT_EQ(d.unchanged_inputs, Names{"gen"});
+}
+
+TEST(ConfigDiffTest, InputAndOutputChangesTogetherAreInPlace) {
+  ConfigDiff d = diff_configs(load(with_inputs("100", "")), load(with_inputs("200", "", "/tmp/b2")));
+  EXPECT_TRUE(d.inputs_and_outputs_only);
+  EXPECT_EQ(d.changed_inputs, Names{"gen"});
+  EXPECT_EQ(d.changed_outputs, Names{"b"});
+}
+
+TEST(ConfigDiffTest, InputChangeWithRouteOrProcessorChangeNeedsANewPipeline) {
+  std::string routes_changed = with_inputs("200", "");
+  routes_changed.replace(routes_changed.find("processors: [p]"), 15, "processors: []");
+  ConfigDiff d = diff_configs(load(base()), load(routes_changed));
+  EXPECT_FALSE(d.inputs_and_outputs_only);
+  EXPECT_EQ(d.changed_inputs, Names{"gen"});
+  std::string sampled = with_inputs("200", "");
+  sampled.replace(sampled.find("rate: 2}"), 8, "rate: 3}");
+  EXPECT_FALSE(diff_configs(load(base()), load(sampled)).inputs_and_outputs_only);
+  std::string service = with_inputs("200", "");
+  service.replace(service.find("log_level: info"), 15, "log_level: info\n  queue_max_bytes: 1MiB");
+  EXPECT_FALSE(diff_configs(load(base()), load(service)).inputs_and_outputs_only);
+}
+
+TEST(ConfigDiffTest, InputChangeWithAddedOutputNeedsANewPipeline) {
+  std::string more = with_inputs("200", "");
+  more.replace(more.find("routes:"), 7, "  c: {type: file, path: /tmp/c}\nroutes:");
+  EXPECT_FALSE(diff_configs(load(base()), load(more)).inputs_and_outputs_only);
+}
+
 TEST(ConfigDiffTest, ComparesSubstitutedValues) {
   ::setenv("LOGSHIP_DIFF_TEST_PATH", "/tmp/b", 1);
   const std::string with_env = base("\"${LOGSHIP_DIFF_TEST_PATH}\"");

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/unit/pipeline/pipeline_test_util.h"
 
 namespace logship {
@@ -183,6 +185,93 @@ TEST(TopologyReplaceOutputTest, TheQueueMovesToTheNewRunnerWholeAndInOrder) {
   ASSERT_TRUE(topo.checkpoints().get("counting"));
   EXPECT_EQ(topo.checkpoints().get("counting")->offset,
             static_cast<uint64_t>(kBatches * kPerBatch));
+}
+
+// Emits `total` single-event batches at a steady pace, resuming after its saved position; its
+// event offsets are `base` + position, so two of them share one recorder.
+class ResumingInput final : public Input {
+ public:
+  ResumingInput(std::string key, uint64_t base, uint64_t total, std::atomic<int>* starts)
+      : key_(std::move(key)), base_(base), total_(total), starts_(starts) {}
+  ~ResumingInput() override { stop(); }
+  Status start(InputContext& ctx) override {
+    starts_->fetch_add(1);
+    auto src = std::make_shared<SourceInfo>();
+    src->input = ctx.name();
+    src->key = key_;
+    uint64_t pos = 0;
+    if (auto saved = ctx.saved_position(key_)) pos = saved->offset;
+    stream_ = ctx.open_stream(src);
+    thread_ = std::thread([this, &ctx, pos]() mutable {
+      for (; pos < total_ && !ctx.stopping(); ++pos) {
+        BatchPtr batch = stream_->new_batch(1);
+        Event& e = batch->add_event();
+        e.offset = base_ + pos;
+        e.message = batch->copy("x");
+        if (!stream_->emit(std::move(batch), Position{pos + 1, {}})) return;
+        std::this_thread::sleep_for(200us);
+      }
+      stream_->flush(true);
+    });
+    return Status::ok();
+  }
+  void stop() override {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::string key_;
+  uint64_t base_, total_;
+  std::atomic<int>* starts_;
+  std::unique_ptr<StreamHandle> stream_;
+  std::thread thread_;
+};
+
+// One input's settings change while both read: it stops (its events delivered, its position
+// committed) and starts again at that position; the other never stops. Each event arrives once.
+TEST(TopologyReplaceInputTest, AChangedInputResumesWhereItStoppedAndTheOtherKeepsReading) {
+  constexpr uint64_t kTotal = 3000, kBase = 1'000'000;
+  std::atomic<int> steady_starts{0}, changing_starts{0};
+  Recorder rec;
+  const std::string dir = fresh_dir("replace_input");
+  auto config = [&] {
+    config::Config cfg = make_config(
+        dir,
+        [&] { return std::make_unique<ResumingInput>("steady", 0, kTotal, &steady_starts); },
+        [&] { return std::make_unique<RecordingOutput>(&rec, 2); });
+    config::ComponentConfig changing;
+    changing.name = "changing";
+    changing.make_input = [&] {
+      return std::make_unique<ResumingInput>("changing", kBase, kTotal, &changing_starts);
+    };
+    cfg.inputs.push_back(std::move(changing));
+    cfg.input_route = {0, 0};
+    return cfg;
+  };
+  Topology topo(config());
+  ASSERT_TRUE(topo.start().is_ok());
+  auto received = [&](uint64_t from, uint64_t to) {
+    std::lock_guard lock(rec.mu);
+    return std::count_if(rec.offsets.begin(), rec.offsets.end(),
+                         [&](uint64_t o) { return o >= from && o < to; });
+  };
+  ASSERT_TRUE(eventually([&] { return received(kBase, kBase + kTotal) >= 300; }));
+  ASSERT_TRUE(topo.replace_inputs(config(), {"changing"}, {"changing"}, 5s).is_ok());
+  // The changing input resumed after what it had delivered, not at the start.
+  ASSERT_TRUE(topo.checkpoints().get("changing"));
+  EXPECT_GE(topo.checkpoints().get("changing")->offset, 300u);
+  ASSERT_TRUE(eventually([&] {
+    return received(0, kTotal) == kTotal && received(kBase, kBase + kTotal) == kTotal;
+  }));
+  EXPECT_TRUE(topo.stop(5s));
+  EXPECT_EQ(steady_starts.load(), 1);
+  EXPECT_EQ(changing_starts.load(), 2);
+  std::vector<uint64_t> got = rec.offsets;
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end()) << "an event arrived twice";
+  EXPECT_EQ(got.size(), 2 * kTotal);
+  EXPECT_EQ(topo.checkpoints().get("steady")->offset, kTotal);
+  EXPECT_EQ(topo.checkpoints().get("changing")->offset, kTotal);
 }
 
 }  // namespace
