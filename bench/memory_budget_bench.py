@@ -188,7 +188,7 @@ routes:
             t.start()
         time.sleep(args.stall)
         os.unlink(out)
-        os.makedirs(out)
+        os.makedirs(out, exist_ok=True)   # the output may have made it first
         recovered_at[0] = time.monotonic() - t0
         # Until the busy backlog is read and delivered, then --after seconds more.
         deadline = time.monotonic() + 600

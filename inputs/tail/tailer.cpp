@@ -48,16 +48,29 @@ struct Tailer::Tail {
     json::append_string(labels, key);
     return labels;
   }
+  static constexpr std::string_view kReadTimeMetric = "logship_input_file_read_timestamp_seconds";
   void publish_lag(const std::string& input) {
     if (lag != nullptr) return;
     lag_input = &input;
-    lag = &Metrics::global().gauge(kLagMetric, lag_labels(input),
-                                   "Bytes of a followed file not read yet");
+    const std::string labels = lag_labels(input);
+    lag = &Metrics::global().gauge(kLagMetric, labels, "Bytes of a followed file not read yet");
+    read_time = &Metrics::global().gauge(
+        kReadTimeMetric, labels,
+        "When the newest record read from a followed file was written (its timestamp): while "
+        "its lag bytes are above 0, time() minus this is how far behind its reader is");
   }
   void unpublish_lag() {
     if (lag == nullptr) return;
-    Metrics::global().remove(kLagMetric, lag_labels(*lag_input));
+    const std::string labels = lag_labels(*lag_input);
+    Metrics::global().remove(kLagMetric, labels);
+    Metrics::global().remove(kReadTimeMetric, labels);
     lag = nullptr;
+    read_time = nullptr;
+  }
+  // The newest record of a batch just read: how far behind the reader is, in time.
+  void note_read(const Batch& batch) {
+    if (read_time == nullptr || batch.size() == 0) return;
+    read_time->store(batch.events().back().time_ns / 1'000'000'000, std::memory_order_relaxed);
   }
   // Bytes of the file not read yet, refreshed at every scan.
   void update_lag() {
@@ -73,6 +86,7 @@ struct Tailer::Tail {
     size_seen = std::max(size_seen, static_cast<uint64_t>(st.st_size));
   }
   std::atomic<int64_t>* lag = nullptr;
+  std::atomic<int64_t>* read_time = nullptr;   // kReadTimeMetric, published with lag
   const std::string* lag_input = nullptr;   // the input's name, for the series' labels
   std::string path;
   std::string owner;
@@ -1163,6 +1177,7 @@ bool Tailer::read_file(Tail& t) {
     BatchPtr batch = std::make_unique<Batch>(t.source, total / 128 + 16, total + 4096);
     std::size_t used = t.dec->consume(buf_.data(), total, buf_.size(), t.read_off - total,
                                       *batch, t.last_growth);
+    t.note_read(*batch);
     t.carry.assign(buf_.data() + used, total - used);
     // An idle file keeps no large carry: 1,000 followed files must not each hold their largest.
     if (t.carry.empty() && t.carry.capacity() > 4096) std::string().swap(t.carry);

@@ -121,7 +121,7 @@ routes:
                         f"peak RSS {peak_stalled >> 20} MiB while stalled")
 
         os.unlink(out)
-        os.makedirs(out)
+        os.makedirs(out, exist_ok=True)   # the output may have made it first
         support.wait_for(lambda: (lambda l: l and all(v == 0 for v in l.values()))(
             series(metrics(port), "logship_input_file_lag_bytes")),
             timeout=support.scaled(120), what="every file read to its end")

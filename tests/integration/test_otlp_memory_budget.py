@@ -101,7 +101,7 @@ outputs:
 
         # The output writes again: every held request is answered 200, the refused one retried.
         os.remove(blocker)
-        os.mkdir(blocker)
+        os.makedirs(blocker, exist_ok=True)   # the output may have made it first
         for t in threads:
             t.join(120)
         self.assertEqual({t: answers[t] for t in held}, {t: 200 for t in held})

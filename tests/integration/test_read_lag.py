@@ -5,6 +5,7 @@ import re
 import shutil
 import socket
 import sys
+import time
 import urllib.request
 
 import support
@@ -26,6 +27,58 @@ class ReadLagTest(support.TestCase):
         except OSError:
             return []   # not listening yet
         return [int(v) for v in re.findall(r'^logship_input_file_lag_bytes\{[^}]*\} (\d+)$', text, re.M)]
+
+    def series(self, port, name):
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        except OSError:
+            return []
+        return [int(v) for v in re.findall(r'^' + name + r'\{[^}]*\} (-?\d+)$', text, re.M)]
+
+    def test_how_far_behind_in_time_is_the_newest_record_read(self):
+        """Lines written a second apart a day ago: while the output is stalled the reader stops
+        somewhere in the file, and the read timestamp says which second it reached; once read
+        to the end it is the last line's."""
+        root = os.path.join(self.tmp, "docker")
+        cid = loadgen.container_id(0, 7)
+        cdir = os.path.join(root, "containers", cid)
+        os.makedirs(cdir)
+        loadgen.write_config(cdir, cid, 0)
+        lines = 20000
+        t0 = int(time.time()) - 86400
+        with open(os.path.join(cdir, f"{cid}-json.log"), "w") as f:
+            for i in range(lines):
+                f.write(loadgen.json_line(f"line {i} " + "x" * 150 + "\n", "stdout",
+                                          (t0 + i) * 1_000_000_000))
+        out = os.path.join(self.tmp, "out")
+        with open(out, "w") as f:   # a file where the output needs a directory: every write fails
+            f.write("blocker")
+        port = free_port()
+        d = self.daemon(f"""
+service:
+  state_dir: {self.tmp}/state
+  http_listen: 127.0.0.1:{port}
+  queue_max_bytes: 64KiB
+  retry_max: 200ms
+inputs:
+  docker: {{type: docker, docker_root: {root}}}
+outputs:
+  sink: {{type: file, path: "{out}/all.log"}}
+""").start()
+        support.wait_for(lambda: (lambda l: l == [1] or None)(
+            [1 for v in self.lags(port) if v > 0]), timeout=30, what="lag while stalled")
+        read_at = self.series(port, "logship_input_file_read_timestamp_seconds")
+        self.assertEqual(len(read_at), 1)
+        self.assertGreaterEqual(read_at[0], t0)
+        self.assertLess(read_at[0], t0 + lines - 1, "stalled: the last line is not read yet")
+        self.assertGreater(time.time() - read_at[0], 86400 - lines, "about a day behind")
+        os.unlink(out)
+        os.makedirs(out, exist_ok=True)   # the output may have made it first
+        support.wait_for(lambda: self.lags(port) == [0], timeout=60, what="lag back to 0")
+        self.assertEqual(self.series(port, "logship_input_file_read_timestamp_seconds"),
+                         [t0 + lines - 1])
+        self.assertEqual(d.stop(), 0, d.stderr())
+        self.assertEqual(len(support.read_lines(os.path.join(out, "all.log"))), lines)
 
     def test_lag_reported_per_file_and_drains_to_zero(self):
         root = os.path.join(self.tmp, "docker")
@@ -49,7 +102,7 @@ outputs:
                                 timeout=30, what="two files with lag while the output is stalled")
         self.assertTrue(all(v > 100000 for v in lags), lags)
         os.unlink(out)
-        os.makedirs(out)
+        os.makedirs(out, exist_ok=True)   # the output may have made it first
         support.wait_for(lambda: self.lags(port) == [0, 0], timeout=60, what="lag back to 0")
         self.assertEqual(d.stop(), 0, d.stderr())
         lines = sum(len(support.read_lines(os.path.join(out, f))) for f in os.listdir(out))
