@@ -222,6 +222,44 @@ Status HttpBatchOutput::dead_letter(std::span<const Slice> slices, PermanentErro
   return Status::ok();
 }
 
+// The request's records before `index`, the one at it, and those after it.
+static void cut_at(std::span<const Slice> slices, std::size_t index, std::vector<Slice>* before,
+                   Slice* at, std::vector<Slice>* after) {
+  std::size_t seen = 0;
+  for (const Slice& sl : slices) {
+    const std::size_t len = sl.end - sl.begin;
+    if (seen + len <= index) {
+      before->push_back(sl);
+    } else if (seen > index) {
+      after->push_back(sl);
+    } else {
+      const auto i = static_cast<uint32_t>(sl.begin + (index - seen));
+      if (i > sl.begin) before->push_back(Slice{sl.batch, sl.begin, i});
+      *at = Slice{sl.batch, i, i + 1};
+      if (i + 1 < sl.end) after->push_back(Slice{sl.batch, i + 1, sl.end});
+    }
+    seen += len;
+  }
+}
+
+// In this order, so that what is settled of each batch is always a prefix of it: the records
+// before the refused one (a request of their own), the refused one (dead-lettered), the rest.
+HttpBatchOutput::Sent HttpBatchOutput::dead_letter_one(Sender& s, std::span<const Slice> slices,
+                                                        std::size_t index, PermanentError why,
+                                                        const std::string& detail) {
+  std::vector<Slice> before, after;
+  Slice at{};
+  cut_at(slices, index, &before, &at, &after);
+  if (!before.empty()) {
+    Sent r = send_slices(s, before);
+    if (r.retry) return r;
+  }
+  if (Status dl = dead_letter({&at, 1}, why, detail); !dl.is_ok()) return {true, dl.message()};
+  mark_settled({&at, 1});
+  if (after.empty()) return {};
+  return send_slices(s, after);
+}
+
 HttpBatchOutput::Sent HttpBatchOutput::send_slices(Sender& s, std::span<const Slice> slices) {
   std::size_t records = 0;
   for (const Slice& sl : slices) records += sl.end - sl.begin;
@@ -260,6 +298,9 @@ HttpBatchOutput::Sent HttpBatchOutput::send_slices(Sender& s, std::span<const Sl
         return {};
       }
       case Verdict::Kind::kDeadLetter: {
+        if (v.only_record && *v.only_record < records) {
+          return dead_letter_one(s, slices, *v.only_record, v.error, v.detail);
+        }
         if (Status dl = dead_letter(slices, v.error, v.detail); !dl.is_ok()) return {true, dl.message()};
         mark_settled(slices);
         return {};

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -70,6 +71,9 @@ struct Verdict {
   Kind kind = Kind::kRetry;
   std::size_t rejected = 0;   // kAccepted: the request's last `rejected` records are dead-lettered
   PermanentError error = PermanentError::kRejected;   // kDeadLetter
+  // kDeadLetter: only this record of the request (from 0) is dead-lettered; the records before
+  // and after it are sent again, each part as a request of its own. Unset: all of them.
+  std::optional<std::size_t> only_record;
   std::string detail;         // the dead-letter reason, or why the delivery is retried
 };
 
@@ -127,6 +131,10 @@ class HttpBatchOutput : public Output {
   void sender_loop(Sender& s);
   DeliveryResult run_job(Sender& s, const Job& job);
   Sent send_slices(Sender& s, std::span<const Slice> slices);
+  // The receiver refused the request's record at `index` for good: it is dead-lettered, the
+  // others are sent again.
+  Sent dead_letter_one(Sender& s, std::span<const Slice> slices, std::size_t index,
+                       PermanentError why, const std::string& detail);
   es::HttpResult post(Sender& s, std::string_view payload);
   Status dead_letter(std::span<const Slice> slices, PermanentError why, std::string_view detail);
   uint32_t settled(const Batch* b);

@@ -380,7 +380,9 @@ httpbatch::Verdict HttpOutput::judge_splunk_hec(const es::HttpResult& r) {
   }
   v.detail = "HTTP " + std::to_string(r.status) + ": " + std::string(httpbatch::short_body(r.body));
   if (j.kind == Kind::kDeadLetter) {
-    log_problem("HEC refused the events; dead-lettered",
+    v.only_record = j.invalid_event;
+    log_problem(j.invalid_event ? "HEC refused an event; dead-lettered, the others sent again"
+                                : "HEC refused the events; dead-lettered",
                 log::kv("status", r.status) + log::kv("body", httpbatch::short_body(r.body)));
     v.error = PermanentError::kRejected;
   } else if (j.config_error) {

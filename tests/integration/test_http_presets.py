@@ -272,6 +272,60 @@ outputs:
             t = T0 + (s + (1 if s % 2 == 0 else -1)) * 1000
             self.assertEqual(e["time"], f"{t // 10**9}.{t % 10**9 // 1000:06d}")
 
+    def test_splunk_hec_invalid_event_number_dead_letters_that_event_only(self):
+        """Splunk answers a request with a bad event 400 {"code":6,"invalid-event-number":N},
+        having indexed the events before N. logship dead-letters event N alone and sends the
+        others again: every good line arrives (those before a bad one may twice: at least
+        once), each bad one is dead-lettered once and never indexed."""
+        indexed = []
+
+        def handle(peer, path, headers, body):
+            with peer.lock:
+                events = hec_events(body)
+                for n, e in enumerate(events):
+                    if "poison" in e["event"]:
+                        return 400, json.dumps({"text": "Invalid data format", "code": 6,
+                                                "invalid-event-number": n}).encode()
+                    indexed.append(e["event"])
+                return 200, b'{"text":"Success","code":0}'
+
+        peer = Peer(handle)
+        self.addCleanup(peer.close)
+        tree = DockerTree(os.path.join(self.tmp, "docker"))
+        path = tree.create("c3" * 32, "app")
+        bad = {7, 8, 23, 59}
+        with open(path, "ab") as f:
+            for s in range(60):
+                f.write(docker_line(f"app line {s}{' poison' if s in bad else ''}\n", "stdout"))
+        d = self.daemon(f"""
+service:
+  state_dir: {self.tmp}/state
+  exit_when_done: true
+  drain_timeout: {support.scaled(30)}s
+inputs:
+  containers:
+    type: docker
+    docker_root: {tree.root}
+    exit_at_eof: true
+outputs:
+  hec:
+    type: http
+    preset: splunk_hec
+    endpoint: http://{peer.address()}
+    hec_token: t
+    max_in_flight: 1
+    batch_max_events: 20
+""").start()
+        self.assertEqual(d.wait(timeout=support.scaled(60)), 0, d.stderr())
+        good = {f"app line {s}" for s in range(60) if s not in bad}
+        self.assertEqual(set(indexed), good)
+        with open(os.path.join(self.tmp, "state", "dlq", "hec.ndjson")) as f:
+            dead = [json.loads(line) for line in f]
+        self.assertEqual(sorted(r["event"]["message"] for r in dead),
+                         sorted(f"app line {s} poison" for s in bad))
+        for r in dead:
+            self.assertIn("invalid-event-number", r["reason"])
+
     def run_loki(self, encoding):
         def handle(peer, path, headers, body):
             with peer.lock:

@@ -14,7 +14,7 @@ from ops_support import admin_port, get, parse_metrics
 from test_otlp_input import T0, pb_request, post
 
 MEMORY_LIMIT = 16 << 20          # the smallest service.memory_limit
-BUFFERS = 4 << 20                # what buffers get of it (the limit less a 16 MiB reserve, >= 4 MiB)
+BUFFERS = 4 << 20                # what buffers get of it (the limit less a 20 MiB reserve, >= 4 MiB)
 RECORDS_PER_REQUEST = 400
 BODY = 1000                      # bytes of each record's body
 

@@ -99,6 +99,22 @@ TEST(SplunkHecStatus, Policy) {
   EXPECT_EQ(splunk_hec_code("{}"), -1);
 }
 
+TEST(SplunkHecStatus, InvalidEventNumberNamesTheOneEventToDeadLetter) {
+  const HecJudgement one = judge_splunk_hec_answer(
+      400, R"({"text":"Invalid data format","code":6,"invalid-event-number":3})");
+  EXPECT_EQ(one.kind, Kind::kDeadLetter);
+  EXPECT_EQ(one.invalid_event, std::optional<std::size_t>(3));
+  EXPECT_EQ(judge_splunk_hec_answer(400, R"({"text":"Incorrect index","code":7,"invalid-event-number":0})")
+                .invalid_event,
+            std::optional<std::size_t>(0));
+  // Without it, or with a value that is no index, the whole request is dead-lettered.
+  EXPECT_FALSE(judge_splunk_hec_answer(400, R"({"text":"Invalid data format","code":6})").invalid_event);
+  EXPECT_FALSE(judge_splunk_hec_answer(400, R"({"code":6,"invalid-event-number":-1})").invalid_event);
+  EXPECT_FALSE(judge_splunk_hec_answer(400, R"({"code":6,"invalid-event-number":"2"})").invalid_event);
+  // A configuration problem keeps being retried whatever it names.
+  EXPECT_FALSE(judge_splunk_hec_answer(400, R"({"code":10,"invalid-event-number":2})").invalid_event);
+}
+
 TEST(SplunkHecAck, AckIdOfAnswer) {
   EXPECT_EQ(parse_ack_id(R"({"text":"Success","code":0,"ackId":7})"), std::optional<uint64_t>(7));
   EXPECT_EQ(parse_ack_id(R"({"text":"Success","code":0})"), std::nullopt);   // acks off

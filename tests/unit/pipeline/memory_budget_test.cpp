@@ -56,24 +56,24 @@ TEST(MemoryBudgetTest, BuffersGetTheLimitLessTheReserve) {
   MemoryBudget budget;
   budget.set_limit(64ull << 20);
   EXPECT_EQ(budget.limit(), 64ull << 20);
-  EXPECT_EQ(budget.buffer_limit(), 48ull << 20);
+  EXPECT_EQ(budget.buffer_limit(), 44ull << 20);
   budget.set_limit(1ull << 20);
   EXPECT_EQ(budget.buffer_limit(), 4ull << 20);   // never less than a few batches
 }
 
 TEST(MemoryBudgetTest, StandingCostsShrinkTheBuffersShareButNeverMakeAReaderWait) {
   MemoryBudget budget;
-  budget.set_limit(64ull << 20);   // 48 MiB for buffers
+  budget.set_limit(64ull << 20);   // 44 MiB for buffers
   MemoryCharge files(MemoryPart::kFollowedFiles, budget);
   MemoryCharge containers(MemoryPart::kContainerMetadata, budget);
-  files.set(10000 * 4096);         // 10,000 followed files
+  files.set(8000 * 4096);          // 8,000 followed files: 31.25 MiB
   containers.set(2ull << 20);
-  EXPECT_EQ(budget.standing(), 10000 * 4096 + (2 << 20));
+  EXPECT_EQ(budget.standing(), 8000 * 4096 + (2 << 20));
   EXPECT_EQ(budget.used(), 0);     // not a buffer
-  EXPECT_EQ(budget.held(MemoryPart::kFollowedFiles), 10000 * 4096);
-  EXPECT_EQ(budget.buffer_limit(), (48ull << 20) - 10000 * 4096 - (2ull << 20));
-  EXPECT_TRUE(budget.fits(4ull << 20));
-  EXPECT_FALSE(budget.fits(7ull << 20));
+  EXPECT_EQ(budget.held(MemoryPart::kFollowedFiles), 8000 * 4096);
+  EXPECT_EQ(budget.buffer_limit(), (44ull << 20) - 8000 * 4096 - (2ull << 20));   // 10.75 MiB
+  EXPECT_TRUE(budget.fits(10ull << 20));
+  EXPECT_FALSE(budget.fits(11ull << 20));
   // Past the limit: the buffers keep their minimum, and a reader with nothing draining ahead
   // of it goes on (only outputs' deliveries can make room; standing costs never drain).
   files.set(20000 * 4096);
@@ -83,7 +83,7 @@ TEST(MemoryBudgetTest, StandingCostsShrinkTheBuffersShareButNeverMakeAReaderWait
   files.set(0);
   containers.set(0);
   EXPECT_EQ(budget.standing(), 0);
-  EXPECT_EQ(budget.buffer_limit(), 48ull << 20);
+  EXPECT_EQ(budget.buffer_limit(), 44ull << 20);
 }
 
 TEST(MemoryBudgetTest, ReaderWaitsUntilOutputsReleaseEnough) {
