@@ -181,6 +181,23 @@ def hec_events(body):
 
 
 class HttpPresetsTest(support.TestCase):
+    def read_once(self, tree, drain, outputs):
+        """The docker input reads `tree` to its end into `outputs` (YAML under `outputs:`) and
+        the daemon exits once everything is delivered."""
+        d = self.daemon(f"""
+service:
+  state_dir: {self.tmp}/state
+  exit_when_done: true
+  drain_timeout: {support.scaled(drain)}s
+inputs:
+  containers:
+    type: docker
+    docker_root: {tree.root}
+    exit_at_eof: true
+outputs:
+{outputs}""").start()
+        self.assertEqual(d.wait(timeout=support.scaled(60)), 0, d.stderr())
+
     def docker(self, lines_per_container):
         tree = DockerTree(os.path.join(self.tmp, "docker"))
         for cid, name, image in (("a1" * 32, "web", "nginx:1"), ("b2" * 32, "db", "postgres:16")):
@@ -220,17 +237,7 @@ class HttpPresetsTest(support.TestCase):
         peer = Peer(handle)
         self.addCleanup(peer.close)
         tree = self.docker(60)
-        d = self.daemon(f"""
-service:
-  state_dir: {self.tmp}/state
-  exit_when_done: true
-  drain_timeout: {support.scaled(30)}s
-inputs:
-  containers:
-    type: docker
-    docker_root: {tree.root}
-    exit_at_eof: true
-outputs:
+        self.read_once(tree, drain=30, outputs=f"""
   hec:
     type: http
     preset: splunk_hec
@@ -243,8 +250,7 @@ outputs:
     hec_ack_timeout: 500ms
     max_in_flight: 1
     batch_max_events: 40
-""").start()
-        self.assertEqual(d.wait(timeout=support.scaled(60)), 0, d.stderr())
+""")
         channels = {h["X-Splunk-Request-Channel"] for _, h, _ in peer.requests}
         self.assertEqual(len(channels), 1)
         self.assertRegex(channels.pop(), r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -297,17 +303,7 @@ outputs:
         with open(path, "ab") as f:
             for s in range(60):
                 f.write(docker_line(f"app line {s}{' poison' if s in bad else ''}\n", "stdout"))
-        d = self.daemon(f"""
-service:
-  state_dir: {self.tmp}/state
-  exit_when_done: true
-  drain_timeout: {support.scaled(30)}s
-inputs:
-  containers:
-    type: docker
-    docker_root: {tree.root}
-    exit_at_eof: true
-outputs:
+        self.read_once(tree, drain=30, outputs=f"""
   hec:
     type: http
     preset: splunk_hec
@@ -315,8 +311,7 @@ outputs:
     hec_token: t
     max_in_flight: 1
     batch_max_events: 20
-""").start()
-        self.assertEqual(d.wait(timeout=support.scaled(60)), 0, d.stderr())
+""")
         good = {f"app line {s}" for s in range(60) if s not in bad}
         self.assertEqual(set(indexed), good)
         with open(os.path.join(self.tmp, "state", "dlq", "hec.ndjson")) as f:
@@ -337,17 +332,7 @@ outputs:
         peer = Peer(handle)
         self.addCleanup(peer.close)
         tree = self.docker(50)
-        d = self.daemon(f"""
-service:
-  state_dir: {self.tmp}/state
-  exit_when_done: true
-  drain_timeout: {support.scaled(20)}s
-inputs:
-  containers:
-    type: docker
-    docker_root: {tree.root}
-    exit_at_eof: true
-outputs:
+        self.read_once(tree, drain=20, outputs=f"""
   loki:
     type: http
     preset: loki
@@ -357,8 +342,7 @@ outputs:
     loki_static_labels: {{job: logship, env: test}}
     max_in_flight: 1
     batch_max_events: 30
-""").start()
-        self.assertEqual(d.wait(timeout=support.scaled(60)), 0, d.stderr())
+""")
         got = []
         for path, headers, body in peer.requests:
             self.assertEqual(headers["Content-Type"],

@@ -28,6 +28,31 @@ class ReadLagTest(support.TestCase):
             return []   # not listening yet
         return [int(v) for v in re.findall(r'^logship_input_file_lag_bytes\{[^}]*\} (\d+)$', text, re.M)]
 
+    def stalled_daemon(self, root, file_name):
+        """The docker input over `root` into a file output whose directory is a plain file, so
+        every write fails until unstall(); the input pauses with lag. (daemon, port, out)"""
+        out = os.path.join(self.tmp, "out")
+        with open(out, "w") as f:
+            f.write("blocker")
+        port = free_port()
+        d = self.daemon(f"""
+service:
+  state_dir: {self.tmp}/state
+  http_listen: 127.0.0.1:{port}
+  queue_max_bytes: 64KiB
+  retry_max: 200ms
+inputs:
+  docker: {{type: docker, docker_root: {root}}}
+outputs:
+  sink: {{type: file, path: "{out}/{file_name}"}}
+""").start()
+        return d, port, out
+
+    @staticmethod
+    def unstall(out):
+        os.unlink(out)
+        os.makedirs(out, exist_ok=True)   # the output may have made it first
+
     def series(self, port, name):
         try:
             text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
@@ -50,21 +75,7 @@ class ReadLagTest(support.TestCase):
             for i in range(lines):
                 f.write(loadgen.json_line(f"line {i} " + "x" * 150 + "\n", "stdout",
                                           (t0 + i) * 1_000_000_000))
-        out = os.path.join(self.tmp, "out")
-        with open(out, "w") as f:   # a file where the output needs a directory: every write fails
-            f.write("blocker")
-        port = free_port()
-        d = self.daemon(f"""
-service:
-  state_dir: {self.tmp}/state
-  http_listen: 127.0.0.1:{port}
-  queue_max_bytes: 64KiB
-  retry_max: 200ms
-inputs:
-  docker: {{type: docker, docker_root: {root}}}
-outputs:
-  sink: {{type: file, path: "{out}/all.log"}}
-""").start()
+        d, port, out = self.stalled_daemon(root, "all.log")
         support.wait_for(lambda: (lambda l: l == [1] or None)(
             [1 for v in self.lags(port) if v > 0]), timeout=30, what="lag while stalled")
         read_at = self.series(port, "logship_input_file_read_timestamp_seconds")
@@ -72,8 +83,7 @@ outputs:
         self.assertGreaterEqual(read_at[0], t0)
         self.assertLess(read_at[0], t0 + lines - 1, "stalled: the last line is not read yet")
         self.assertGreater(time.time() - read_at[0], 86400 - lines, "about a day behind")
-        os.unlink(out)
-        os.makedirs(out, exist_ok=True)   # the output may have made it first
+        self.unstall(out)
         support.wait_for(lambda: self.lags(port) == [0], timeout=60, what="lag back to 0")
         self.assertEqual(self.series(port, "logship_input_file_read_timestamp_seconds"),
                          [t0 + lines - 1])
@@ -83,26 +93,11 @@ outputs:
     def test_lag_reported_per_file_and_drains_to_zero(self):
         root = os.path.join(self.tmp, "docker")
         loadgen.write_tree(root, containers=2, lines=40000, size=180, json_share=0, multiline_share=0)
-        out = os.path.join(self.tmp, "out")
-        with open(out, "w") as f:   # a file where the output needs a directory: every write fails
-            f.write("blocker")
-        port = free_port()
-        d = self.daemon(f"""
-service:
-  state_dir: {self.tmp}/state
-  http_listen: 127.0.0.1:{port}
-  queue_max_bytes: 64KiB
-  retry_max: 200ms
-inputs:
-  docker: {{type: docker, docker_root: {root}}}
-outputs:
-  sink: {{type: file, path: "{out}/{{container_name}}.log"}}
-""").start()
+        d, port, out = self.stalled_daemon(root, "{container_name}.log")
         lags = support.wait_for(lambda: (lambda l: l if len(l) == 2 and all(v > 0 for v in l) else None)(self.lags(port)),
                                 timeout=30, what="two files with lag while the output is stalled")
         self.assertTrue(all(v > 100000 for v in lags), lags)
-        os.unlink(out)
-        os.makedirs(out, exist_ok=True)   # the output may have made it first
+        self.unstall(out)
         support.wait_for(lambda: self.lags(port) == [0, 0], timeout=60, what="lag back to 0")
         self.assertEqual(d.stop(), 0, d.stderr())
         lines = sum(len(support.read_lines(os.path.join(out, f))) for f in os.listdir(out))
