@@ -6,11 +6,18 @@
 #include <string_view>
 #include <type_traits>
 
+#include "config/enum_option.h"
 #include "config/option_schema.h"
 #include "config/option_types.h"
 #include "outputs/common/http_batch_output.h"
 
 namespace logship::plugins::httpbatch {
+
+// A request body's Content-Encoding.
+enum class Compression { kGzip, kNone };
+constexpr config::EnumNames<Compression, 2> enum_names(Compression) {
+  return {{{"gzip", Compression::kGzip}, {"none", Compression::kNone}}};
+}
 
 struct SenderOptions {
   int64_t max_in_flight = 2;

@@ -26,10 +26,8 @@ const config::OptionSchema<HttpOptions>& HttpOptions::schema() {
           .add("method", &HttpOptions::method, "Request method.", config::one_of({"POST", "PUT"}))
           .add("format", &HttpOptions::format,
                "ndjson: one JSON object per line (application/x-ndjson); json_array: one JSON "
-               "array per request (application/json). Events in the flat logship layout.",
-               config::one_of({"ndjson", "json_array"}))
-          .add("compression", &HttpOptions::compression, "Request body encoding.",
-               config::one_of({"gzip", "none"}))
+               "array per request (application/json). Events in the flat logship layout.")
+          .add("compression", &HttpOptions::compression, "Request body encoding.")
           .add("compression_level", &HttpOptions::compression_level, "gzip level: 1 fastest.",
                config::in_range(1, 9))
           .add("headers", &HttpOptions::headers,
@@ -50,8 +48,7 @@ const config::OptionSchema<HttpOptions>& HttpOptions::schema() {
     s.add("preset", &HttpOptions::preset,
           "none: the body `format` says. splunk_hec: Splunk HTTP Event Collector events "
           "(path defaults to /services/collector/event). loki: Loki's push API (path defaults "
-          "to /loki/api/v1/push). A preset sets the body; `format` does not apply.",
-          config::one_of({"none", "splunk_hec", "loki"}))
+          "to /loki/api/v1/push). A preset sets the body; `format` does not apply.")
         .add("hec_token", &HttpOptions::hec_token,
              "splunk_hec: the HEC token, sent as `Authorization: Splunk <token>` "
              "(${file:/run/secrets/hec_token}). Never logged.")
@@ -78,8 +75,7 @@ const config::OptionSchema<HttpOptions>& HttpOptions::schema() {
              "splunk_hec: a request not acknowledged by then is retried (it may be indexed twice).",
              config::at_least(config::Millis(100), "100ms"))
         .add("loki_encoding", &HttpOptions::loki_encoding,
-             "loki: protobuf (snappy-compressed, Loki's native push) or json.",
-             config::one_of({"protobuf", "json"}))
+             "loki: protobuf (snappy-compressed, Loki's native push) or json.")
         .add("loki_labels", &HttpOptions::loki_labels,
              "loki: the fields (event fields, source tags such as container_name, `stream`, "
              "`input`) that become stream labels, under their own names. Keep it small: every "
@@ -88,8 +84,7 @@ const config::OptionSchema<HttpOptions>& HttpOptions::schema() {
              "loki: labels with a fixed value on every stream.")
         .add("loki_line", &HttpOptions::loki_line,
              "loki: message: the entry is the message; json: the event in the flat logship JSON "
-             "layout (fields, tags, labels).",
-             config::one_of({"message", "json"}));
+             "layout (fields, tags, labels).");
     httpbatch::add_sender_options(s, "events", "with a resend status");
     return s;
   }();
@@ -132,7 +127,7 @@ std::string HttpOptions::validate() const {
     if (v.find_first_of("\r\n") != std::string::npos) return "headers: a value holds a newline";
   }
   if (bearer_token.find_first_of("\r\n") != std::string::npos) return "bearer_token holds a newline";
-  if (preset == "splunk_hec") {
+  if (preset == Preset::kSplunkHec) {
     if (hec_token.empty()) return "preset splunk_hec needs hec_token";
     if (hec_token.find_first_of("\r\n") != std::string::npos) return "hec_token holds a newline";
     if (hec_channel.find_first_of("\r\n") != std::string::npos) return "hec_channel holds a newline";
@@ -141,7 +136,7 @@ std::string HttpOptions::validate() const {
     }
     if (hec_ack_path.empty() || hec_ack_path.front() != '/') return "hec_ack_path must start with '/'";
   }
-  if (preset == "loki") {
+  if (preset == Preset::kLoki) {
     if (loki_labels.empty() && loki_static_labels.empty()) {
       return "preset loki needs loki_labels or loki_static_labels (Loki refuses a stream without labels)";
     }
@@ -156,7 +151,7 @@ std::string HttpOptions::validate() const {
       if (!valid_label_name(k)) return "loki_static_labels: '" + k + "' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)";
       if (v.empty() || v.size() > kMaxLabelValueBytes) return "loki_static_labels: '" + k + "' needs a value of 1 to 1024 bytes";
     }
-    if (loki_encoding == "protobuf" && compression != "none") {
+    if (loki_encoding == LokiEncoding::kProtobuf && compression != Compression::kNone) {
       return "loki_encoding protobuf is snappy-compressed: compression must be none";
     }
   }
@@ -190,8 +185,8 @@ void JsonLinesEncoder::encode(std::span<const httpbatch::Slice> slices, std::str
 
 std::string HttpOptions::request_path() const {
   if (path != "/") return path;
-  if (preset == "splunk_hec") return "/services/collector/event";
-  if (preset == "loki") return "/loki/api/v1/push";
+  if (preset == Preset::kSplunkHec) return "/services/collector/event";
+  if (preset == Preset::kLoki) return "/loki/api/v1/push";
   return path;
 }
 
@@ -213,9 +208,9 @@ std::string random_channel() {
 }
 
 std::string content_type(const HttpOptions& o) {
-  if (o.preset == "splunk_hec") return "application/json";
-  if (o.preset == "loki") return o.loki_encoding == "protobuf" ? "application/x-protobuf" : "application/json";
-  return o.format == "ndjson" ? "application/x-ndjson" : "application/json";
+  if (o.preset == Preset::kSplunkHec) return "application/json";
+  if (o.preset == Preset::kLoki) return o.loki_encoding == LokiEncoding::kProtobuf ? "application/x-protobuf" : "application/json";
+  return o.format == BodyFormat::kNdjson ? "application/x-ndjson" : "application/json";
 }
 
 httpbatch::Settings settings(const HttpOptions& o, const std::string& hec_channel) {
@@ -225,7 +220,7 @@ httpbatch::Settings settings(const HttpOptions& o, const std::string& hec_channe
   s.path = o.request_path();
   s.method = o.method;
   s.content_type = content_type(o);
-  s.gzip = o.compression == "gzip";
+  s.gzip = o.compression == Compression::kGzip;
   s.gzip_level = static_cast<int>(o.compression_level);
   s.headers = o.headers;
   if (!o.basic_user.empty()) {
@@ -233,7 +228,7 @@ httpbatch::Settings settings(const HttpOptions& o, const std::string& hec_channe
   } else if (!o.bearer_token.empty()) {
     s.headers["Authorization"] = "Bearer " + o.bearer_token;
   }
-  if (o.preset == "splunk_hec") {
+  if (o.preset == Preset::kSplunkHec) {
     s.headers["Authorization"] = "Splunk " + o.hec_token;
     s.headers["X-Splunk-Request-Channel"] = hec_channel;
   }
@@ -242,7 +237,7 @@ httpbatch::Settings settings(const HttpOptions& o, const std::string& hec_channe
 }
 
 std::string channel_of(const HttpOptions& o) {
-  if (o.preset != "splunk_hec") return "";
+  if (o.preset != Preset::kSplunkHec) return "";
   return o.hec_channel.empty() ? random_channel() : o.hec_channel;
 }
 
@@ -258,7 +253,7 @@ HttpOutput::~HttpOutput() { stop(); }
 
 Status HttpOutput::start(OutputContext& ctx) {
   host_ = process_host_identity();
-  if (o_.preset == "splunk_hec") {
+  if (o_.preset == Preset::kSplunkHec) {
     std::string labels = "output=";
     json::append_string(labels, ctx.name());
     auto& m = Metrics::global();
@@ -280,7 +275,7 @@ void HttpOutput::stop() {
 }
 
 std::unique_ptr<httpbatch::RequestEncoder> HttpOutput::make_encoder() {
-  if (o_.preset == "splunk_hec") {
+  if (o_.preset == Preset::kSplunkHec) {
     SplunkHecOptions h;
     h.host = o_.hec_host.empty() ? host_.name : o_.hec_host;
     h.host_field = o_.hec_host_field;
@@ -290,19 +285,19 @@ std::unique_ptr<httpbatch::RequestEncoder> HttpOutput::make_encoder() {
     h.index_field = o_.hec_index_field;
     return std::make_unique<SplunkHecEncoder>(std::move(h));
   }
-  if (o_.preset == "loki") {
+  if (o_.preset == Preset::kLoki) {
     LokiOptions l;
-    l.protobuf = o_.loki_encoding == "protobuf";
-    l.json_line = o_.loki_line == "json";
+    l.protobuf = o_.loki_encoding == LokiEncoding::kProtobuf;
+    l.json_line = o_.loki_line == LokiLine::kJson;
     l.label_fields = o_.loki_labels;
     l.static_labels = o_.loki_static_labels;
     return std::make_unique<LokiEncoder>(std::move(l));
   }
-  return std::make_unique<JsonLinesEncoder>(o_.format == "json_array");
+  return std::make_unique<JsonLinesEncoder>(o_.format == BodyFormat::kJsonArray);
 }
 
 httpbatch::Verdict HttpOutput::judge(const es::HttpResult& r, std::size_t) {
-  return o_.preset == "splunk_hec" ? judge_splunk_hec(r) : judge_generic(r);
+  return o_.preset == Preset::kSplunkHec ? judge_splunk_hec(r) : judge_generic(r);
 }
 
 es::HttpConnection* HttpOutput::take_ack_connection() {

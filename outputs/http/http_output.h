@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "config/enum_option.h"
 #include "config/option_schema.h"
 #include "daemon/core/host_identity.h"
 #include "outputs/common/http_batch_output.h"
@@ -31,13 +32,31 @@
 
 namespace logship::plugins::httpout {
 
+enum class BodyFormat { kNdjson, kJsonArray };
+constexpr config::EnumNames<BodyFormat, 2> enum_names(BodyFormat) {
+  return {{{"ndjson", BodyFormat::kNdjson}, {"json_array", BodyFormat::kJsonArray}}};
+}
+using httpbatch::Compression;
+enum class Preset { kNone, kSplunkHec, kLoki };
+constexpr config::EnumNames<Preset, 3> enum_names(Preset) {
+  return {{{"none", Preset::kNone}, {"splunk_hec", Preset::kSplunkHec}, {"loki", Preset::kLoki}}};
+}
+enum class LokiEncoding { kProtobuf, kJson };
+constexpr config::EnumNames<LokiEncoding, 2> enum_names(LokiEncoding) {
+  return {{{"protobuf", LokiEncoding::kProtobuf}, {"json", LokiEncoding::kJson}}};
+}
+enum class LokiLine { kMessage, kJson };
+constexpr config::EnumNames<LokiLine, 2> enum_names(LokiLine) {
+  return {{{"message", LokiLine::kMessage}, {"json", LokiLine::kJson}}};
+}
+
 struct HttpOptions : httpbatch::SenderOptions {
   HttpOptions() { batch_max_events = 1000; }
   std::string endpoint = "http://127.0.0.1:8080";
   std::string path = "/";
   std::string method = "POST";
-  std::string format = "ndjson";
-  std::string compression = "none";
+  BodyFormat format = BodyFormat::kNdjson;
+  Compression compression = Compression::kNone;
   int64_t compression_level = 1;
   std::map<std::string, std::string> headers;
   std::string basic_user;
@@ -47,7 +66,7 @@ struct HttpOptions : httpbatch::SenderOptions {
   std::vector<std::string> dead_letter_statuses{"400", "422"};
   std::vector<std::string> resend_statuses{"429", "502", "503", "504"};
 
-  std::string preset = "none";
+  Preset preset = Preset::kNone;
   // splunk_hec
   std::string hec_token;
   std::string hec_channel;
@@ -61,10 +80,10 @@ struct HttpOptions : httpbatch::SenderOptions {
   config::Millis hec_ack_interval{1000};
   config::Millis hec_ack_timeout{60000};
   // loki
-  std::string loki_encoding = "protobuf";
+  LokiEncoding loki_encoding = LokiEncoding::kProtobuf;
   std::vector<std::string> loki_labels{"input", "stream"};
   std::map<std::string, std::string> loki_static_labels{{"job", "logship"}};
-  std::string loki_line = "message";
+  LokiLine loki_line = LokiLine::kMessage;
 
   // The request path: `path`, or the preset's endpoint when `path` is left at "/".
   std::string request_path() const;

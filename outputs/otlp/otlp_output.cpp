@@ -16,10 +16,8 @@ const config::OptionSchema<OtlpOptions>& OtlpOptions::schema() {
               "http://collector:4318.")
           .add("path", &OtlpOptions::path, "Request path appended to the endpoint.")
           .add("encoding", &OtlpOptions::encoding,
-               "protobuf (application/x-protobuf, what every receiver takes) or json (OTLP/JSON).",
-               config::one_of({"protobuf", "json"}))
-          .add("compression", &OtlpOptions::compression, "Request body encoding.",
-               config::one_of({"gzip", "none"}))
+               "protobuf (application/x-protobuf, what every receiver takes) or json (OTLP/JSON).")
+          .add("compression", &OtlpOptions::compression, "Request body encoding.")
           .add("compression_level", &OtlpOptions::compression_level, "gzip level: 1 fastest.",
                config::in_range(1, 9))
           .add("headers", &OtlpOptions::headers,
@@ -40,8 +38,7 @@ const config::OptionSchema<OtlpOptions>& OtlpOptions::schema() {
                "syslog's 0-7) and is not repeated as an attribute. [] = none.")
           .add("body", &OtlpOptions::body,
                "string: the message is the body, parsed fields are attributes. map: events with "
-               "parsed fields get a map body ({message, fields...}, nested JSON as maps).",
-               config::one_of({"string", "map"}));
+               "parsed fields get a map body ({message, fields...}, nested JSON as maps).");
     httpbatch::add_sender_options(s, "log records", "429/502/503/504");
     return s;
   }();
@@ -67,8 +64,8 @@ namespace {
 
 EncoderOptions encoder_options(const OtlpOptions& o, const HostIdentity& host) {
   EncoderOptions e;
-  e.json = o.encoding == "json";
-  e.map_body = o.body == "map";
+  e.json = o.encoding == Encoding::kJson;
+  e.map_body = o.body == Body::kMap;
   e.host = host;
   e.service_name_label = o.service_name_label;
   e.resource_labels = o.resource_labels;
@@ -81,8 +78,8 @@ httpbatch::Settings settings(const OtlpOptions& o) {
   s.component = "otlp";
   s.endpoint = o.endpoint;
   s.path = o.path;
-  s.content_type = o.encoding == "json" ? "application/json" : "application/x-protobuf";
-  s.gzip = o.compression == "gzip";
+  s.content_type = o.encoding == Encoding::kJson ? "application/json" : "application/x-protobuf";
+  s.gzip = o.compression == Compression::kGzip;
   s.gzip_level = static_cast<int>(o.compression_level);
   s.headers = o.headers;
   o.apply(&s);
@@ -119,7 +116,7 @@ httpbatch::Verdict OtlpOutput::judge(const es::HttpResult& r, std::size_t record
     v.kind = Kind::kAccepted;
     int64_t rejected = 0;
     std::string message;
-    const bool readable = o_.encoding == "json" ? parse_json_partial_success(r.body, &rejected, &message)
+    const bool readable = o_.encoding == Encoding::kJson ? parse_json_partial_success(r.body, &rejected, &message)
                                                 : parse_partial_success(r.body, &rejected, &message);
     if (!readable) {
       // The records were accepted (2xx); only the details of a partial success could be lost.

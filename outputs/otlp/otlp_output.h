@@ -24,18 +24,28 @@
 
 namespace logship::plugins::otlp {
 
+using httpbatch::Compression;
+enum class Encoding { kProtobuf, kJson };
+constexpr config::EnumNames<Encoding, 2> enum_names(Encoding) {
+  return {{{"protobuf", Encoding::kProtobuf}, {"json", Encoding::kJson}}};
+}
+enum class Body { kString, kMap };
+constexpr config::EnumNames<Body, 2> enum_names(Body) {
+  return {{{"string", Body::kString}, {"map", Body::kMap}}};
+}
+
 struct OtlpOptions : httpbatch::SenderOptions {
   std::string endpoint = "http://127.0.0.1:4318";
   std::string path = "/v1/logs";
-  std::string encoding = "protobuf";
-  std::string compression = "gzip";
+  Encoding encoding = Encoding::kProtobuf;
+  Compression compression = Compression::kGzip;
   int64_t compression_level = 1;
   std::map<std::string, std::string> headers;
   std::string host_name;
   std::string service_name_label;
   std::vector<std::string> resource_labels{"*"};
   std::vector<std::string> severity_fields{"level", "lvl", "loglevel", "log.level", "severity"};
-  std::string body = "string";
+  Body body = Body::kString;
 
   static const config::OptionSchema<OtlpOptions>& schema();
   std::string validate() const;

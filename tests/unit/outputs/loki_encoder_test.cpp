@@ -155,7 +155,7 @@ TEST(LokiEncoder, ManyStreamsGrowTheTable) {
 
 TEST(LokiOptions, Checks) {
   HttpOptions o;
-  o.preset = "loki";
+  o.preset = Preset::kLoki;
   EXPECT_EQ(o.validate(), "");
   EXPECT_EQ(o.request_path(), "/loki/api/v1/push");
   o.loki_labels = {"container.name"};
@@ -163,9 +163,9 @@ TEST(LokiOptions, Checks) {
   o.loki_labels.assign(15, "a");
   EXPECT_EQ(o.validate(), "loki_labels and loki_static_labels: at most 15 labels (Loki's limit per stream)");
   o.loki_labels = {"stream"};
-  o.compression = "gzip";
+  o.compression = Compression::kGzip;
   EXPECT_EQ(o.validate(), "loki_encoding protobuf is snappy-compressed: compression must be none");
-  o.loki_encoding = "json";
+  o.loki_encoding = LokiEncoding::kJson;
   EXPECT_EQ(o.validate(), "");
   o.loki_labels.clear();
   o.loki_static_labels.clear();

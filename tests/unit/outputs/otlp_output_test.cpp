@@ -366,8 +366,8 @@ TEST(OtlpOutput, JsonEncodingPartialSuccess) {
   });
   FakeContext ctx;
   OtlpOptions o = base_options(server.url());
-  o.encoding = "json";
-  o.compression = "none";
+  o.encoding = Encoding::kJson;
+  o.compression = Compression::kNone;
   OtlpOutput out(o);
   ASSERT_TRUE(out.start(ctx).is_ok());
   DeliveryResult r = deliver_and_wait(out, {make_batch(3)});

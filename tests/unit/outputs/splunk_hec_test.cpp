@@ -158,7 +158,7 @@ TEST(SplunkHecAck, GivesUpPastTheTimeout) {
 
 TEST(SplunkHecOptions, Checks) {
   HttpOptions o;
-  o.preset = "splunk_hec";
+  o.preset = Preset::kSplunkHec;
   EXPECT_EQ(o.validate(), "preset splunk_hec needs hec_token");
   o.hec_token = "abc";
   EXPECT_EQ(o.validate(), "");
