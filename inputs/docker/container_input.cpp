@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/container_series.h"
 #include "daemon/runtime/log.h"
@@ -41,9 +42,14 @@ using docker::LogFormat;
 using tail::DirWatch;
 using tail::list_dir;
 
+enum class OnMalformed { kRaw, kSkip };
+constexpr config::EnumNames<OnMalformed, 2> enum_names(OnMalformed) {
+  return {{{"raw", OnMalformed::kRaw}, {"skip", OnMalformed::kSkip}}};
+}
+
 struct ContainerLogOptions : tail::FollowOptions {
   ByteSize max_line_size{1 << 20};
-  std::string on_malformed = "raw";
+  OnMalformed on_malformed = OnMalformed::kRaw;
   Millis partial_timeout{5000};
   std::vector<std::string> include_names, exclude_names, include_images, exclude_images;
   std::vector<std::string> include_labels, exclude_labels;
@@ -65,8 +71,7 @@ struct ContainerLogOptions : tail::FollowOptions {
           config::at_least(ByteSize(1024), "1KiB"))
         .add("on_malformed", m(&C::on_malformed),
              "A line that cannot be decoded: raw = pass it on as the message, flagged "
-             "malformed; skip = drop it. Both count logship_input_malformed_total.",
-             config::one_of({"raw", "skip"}))
+             "malformed; skip = drop it. Both count logship_input_malformed_total.")
         .add("partial_timeout", m(&C::partial_timeout),
              "Emit an unfinished partial line after this long without its next chunk.",
              config::at_least(Millis(1), "1ms"))
@@ -166,7 +171,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
       : o_(o), format_(format), root_(std::move(root)) {
     dopts_.format = format;
     dopts_.max_line_size = o.max_line_size.bytes;
-    dopts_.skip_malformed = o.on_malformed == "skip";
+    dopts_.skip_malformed = o.on_malformed == OnMalformed::kSkip;
     dopts_.partial_timeout = o.partial_timeout;
     filter_.include_names = o.include_names;
     filter_.exclude_names = o.exclude_names;

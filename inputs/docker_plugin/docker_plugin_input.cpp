@@ -25,6 +25,7 @@
 #include <unordered_map>
 
 #include "daemon/core/json_writer.h"
+#include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
@@ -35,6 +36,13 @@
 #include "inputs/docker_plugin/merger.h"
 #include "inputs/docker_plugin/protocol.h"
 #include "daemon/buffer/spool.h"
+
+namespace logship {
+// The spool's policy under the option's names (found by argument-dependent lookup).
+constexpr config::EnumNames<FullPolicy, 2> enum_names(FullPolicy) {
+  return {{{"block", FullPolicy::kBlock}, {"drop_oldest", FullPolicy::kDropOldest}}};
+}
+}  // namespace logship
 
 namespace logship::plugins {
 namespace {
@@ -49,7 +57,7 @@ struct PluginOptions {
   ByteSize max_frame_size{(1u << 20) + (64u << 10)};
   ByteSize max_line{4u << 20};
   ByteSize max_buffer_size{256u << 20};
-  std::string when_full = "block";
+  FullPolicy when_full = FullPolicy::kBlock;
   ByteSize segment_size{8u << 20};
   ByteSize keep_size{64u << 20};
   bool read_logs = true;
@@ -80,8 +88,7 @@ struct PluginOptions {
             .add("when_full", &PluginOptions::when_full,
                  "When the spool is full: block = stop reading the FIFO (the container blocks "
                  "on write, like Docker's mode=blocking); drop_oldest = delete the oldest "
-                 "un-delivered data (counted in logship_plugin_dropped_total).",
-                 config::one_of({"block", "drop_oldest"}))
+                 "un-delivered data (counted in logship_plugin_dropped_total).")
             .add("segment_size", &PluginOptions::segment_size,
                  "Spool segment file size (capped at max_buffer_size/4); the unit of dropping "
                  "and trimming.",
@@ -196,7 +203,7 @@ SpoolOptions spool_options(const PluginOptions& o) {
   s.segment_bytes = std::max<uint64_t>(1024, std::min(o.segment_size.bytes,
                                                       o.max_buffer_size.bytes / 4));
   s.keep_bytes = o.keep_size.bytes;
-  s.when_full = o.when_full == "drop_oldest" ? FullPolicy::kDropOldest : FullPolicy::kBlock;
+  s.when_full = o.when_full;
   s.dropped_counter = &Metrics::global().counter(
       "logship_plugin_dropped_total", "",
       "Log records dropped by the docker_plugin spool (when_full: drop_oldest)");

@@ -37,8 +37,8 @@ using file::PathGlob;
 struct FileInputOptions : tail::FollowOptions {
   std::vector<std::string> paths;
   std::vector<std::string> exclude;
-  std::string line_ending = "lf";
-  std::string encoding = "utf-8";
+  file::Framing line_ending = file::Framing::kLf;
+  file::Encoding encoding = file::Encoding::kUtf8;
   ByteSize max_line_size{1 << 20};
   std::map<std::string, std::string> fields;
   std::string path_field = "file";
@@ -57,13 +57,11 @@ struct FileInputOptions : tail::FollowOptions {
             "Globs of files not to read: absolute path globs, or file name globs (no '/').");
       tail::FollowOptions::add_to(s);
       s.add("line_ending", &F::line_ending,
-            "What ends a line: lf; crlf (a '\\r' before the '\\n' is removed); nul.",
-            config::one_of({"lf", "crlf", "nul"}))
+            "What ends a line: lf; crlf (a '\\r' before the '\\n' is removed); nul.")
           .add("encoding", &F::encoding,
                "The files' encoding; events are UTF-8. utf-8 (a byte-order mark is dropped), "
                "utf-16 (endianness from the byte-order mark, little-endian without one), "
-               "utf-16le, utf-16be, latin-1 (ISO-8859-1).",
-               config::one_of({"utf-8", "utf-16", "utf-16le", "utf-16be", "latin-1"}))
+               "utf-16le, utf-16be, latin-1 (ISO-8859-1).")
           .add("max_line_size", &F::max_line_size,
                "Longest line; the rest is dropped, the event marked truncated and the bytes "
                "counted in logship_input_truncated_bytes_total.",
@@ -120,14 +118,8 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
     }
     if (!o.path_regex.empty()) file::PathRegex::compile(o.path_regex, &path_re_, &err);
     topts_.max_line_size = o.max_line_size.bytes;
-    topts_.encoding = o.encoding == "utf-16"     ? file::Encoding::kUtf16
-                      : o.encoding == "utf-16le" ? file::Encoding::kUtf16Le
-                      : o.encoding == "utf-16be" ? file::Encoding::kUtf16Be
-                      : o.encoding == "latin-1"  ? file::Encoding::kLatin1
-                                                 : file::Encoding::kUtf8;
-    topts_.framing = o.line_ending == "crlf" ? file::Framing::kCrlf
-                     : o.line_ending == "nul" ? file::Framing::kNul
-                                              : file::Framing::kLf;
+    topts_.encoding = o.encoding;
+    topts_.framing = o.line_ending;
   }
   ~FileInput() override { stop(); }
 

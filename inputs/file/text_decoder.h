@@ -10,12 +10,23 @@
 #include <cstdint>
 #include <string>
 
+#include "config/enum_option.h"
 #include "inputs/tail/decoder.h"
 
 namespace logship::file {
 
 enum class Framing { kLf, kCrlf, kNul };
+constexpr config::EnumNames<Framing, 3> enum_names(Framing) {
+  return {{{"lf", Framing::kLf}, {"crlf", Framing::kCrlf}, {"nul", Framing::kNul}}};
+}
 enum class Encoding { kUtf8, kUtf16, kUtf16Le, kUtf16Be, kLatin1 };
+constexpr config::EnumNames<Encoding, 5> enum_names(Encoding) {
+  return {{{"utf-8", Encoding::kUtf8},
+           {"utf-16", Encoding::kUtf16},
+           {"utf-16le", Encoding::kUtf16Le},
+           {"utf-16be", Encoding::kUtf16Be},
+           {"latin-1", Encoding::kLatin1}}};
+}
 
 struct TextOptions {
   Framing framing = Framing::kLf;

@@ -97,7 +97,7 @@ class JournaldInput final : public Input {
       }
       journald::StartResult started;
       if (s.is_ok()) {
-        s = reader_.start(program_, from ? &*from : nullptr, o_.read_from == "tail", &started);
+        s = reader_.start(program_, from ? &*from : nullptr, o_.read_from == journald::ReadFrom::kTail, &started);
       }
       if (s.is_ok()) {
         if (started.cursor_lost) {

@@ -71,7 +71,7 @@ const config::OptionSchema<JournaldOptions>& JournaldOptions::schema() {
                "Read these journal files instead of the system journal; unreadable or corrupt "
                "files are reported and skipped.")
           .add("read_from", &O::read_from,
-               "Where to start when there is no saved cursor.", config::one_of({"head", "tail"}))
+               "Where to start when there is no saved cursor.")
           .add("follow", &O::follow,
                "Keep waiting for new entries; false = stop at the end (the input finishes).")
           .add("matches", &O::matches,

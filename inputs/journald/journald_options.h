@@ -4,15 +4,22 @@
 #include <string>
 #include <vector>
 
+#include "config/enum_option.h"
 #include "config/option_schema.h"
 
 namespace logship::plugins::journald {
+
+// Where to start when there is no saved cursor.
+enum class ReadFrom { kHead, kTail };
+constexpr config::EnumNames<ReadFrom, 2> enum_names(ReadFrom) {
+  return {{{"head", ReadFrom::kHead}, {"tail", ReadFrom::kTail}}};
+}
 
 struct JournaldOptions {
   // Where to read: the local system journal unless `directory` or `files` is given.
   std::string directory;
   std::vector<std::string> files;
-  std::string read_from = "tail";
+  ReadFrom read_from = ReadFrom::kTail;
   bool follow = true;
   // Filters, combined as journalctl combines its arguments: each list is one group whose terms
   // are ORed, and the groups are ANDed.

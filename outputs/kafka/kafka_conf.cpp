@@ -17,16 +17,14 @@ const config::OptionSchema<KafkaOptions>& KafkaOptions::schema() {
                "[A-Za-z0-9._-].")
           .add("key", &KafkaOptions::key,
                "Message key: none; field = the value of key_field; event_id = a deterministic "
-               "hash of the source and the event's offset (same event, same key on re-sends).",
-               config::one_of({"none", "field", "event_id"}))
+               "hash of the source and the event's offset (same event, same key on re-sends).")
           .add("key_field", &KafkaOptions::key_field,
                "Tag or event field used as the key with key: field (container_id keeps one "
                "container's lines in one partition, in order).")
           .add("headers", &KafkaOptions::headers,
                "Message headers: header name -> tag or event field; absent values are omitted.")
           .add("format", &KafkaOptions::format,
-               "Message value: json = the event as a JSON object; raw = the message alone.",
-               config::one_of({"json", "raw"}))
+               "Message value: json = the event as a JSON object; raw = the message alone.")
           .add("compression", &KafkaOptions::compression, "Batch compression codec.",
                config::one_of({"none", "gzip", "snappy", "lz4", "zstd"}))
           .add("acks", &KafkaOptions::acks,
@@ -73,7 +71,7 @@ std::string KafkaOptions::validate() const {
   }
   if (topic.empty()) return "topic must not be empty";
   if (idempotence && acks != "all") return "idempotence needs acks: all";
-  if (key == "field" && key_field.empty()) return "key: field needs key_field";
+  if (key == KafkaKey::kField && key_field.empty()) return "key: field needs key_field";
   if (headers.size() > kMaxHeaders) {
     return "at most " + std::to_string(kMaxHeaders) + " headers are supported";
   }

@@ -6,10 +6,22 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "config/enum_option.h"
 #include "config/option_schema.h"
 #include "outputs/common/document_options.h"
 
 namespace logship::plugins {
+
+// A message's key: none, the value of key_field, or a hash of the source and offset.
+enum class KafkaKey { kNone, kField, kEventId };
+constexpr config::EnumNames<KafkaKey, 3> enum_names(KafkaKey) {
+  return {{{"none", KafkaKey::kNone}, {"field", KafkaKey::kField}, {"event_id", KafkaKey::kEventId}}};
+}
+// A message's value: the event as JSON, or the message alone.
+enum class KafkaFormat { kJson, kRaw };
+constexpr config::EnumNames<KafkaFormat, 2> enum_names(KafkaFormat) {
+  return {{{"json", KafkaFormat::kJson}, {"raw", KafkaFormat::kRaw}}};
+}
 
 struct KafkaOptions : doc::DocumentOptions {
   KafkaOptions() : DocumentOptions("logship") {}
@@ -17,10 +29,10 @@ struct KafkaOptions : doc::DocumentOptions {
   static constexpr std::size_t kMaxHeaders = 16;
   std::vector<std::string> brokers;
   std::string topic = "logs";
-  std::string key = "none";
+  KafkaKey key = KafkaKey::kNone;
   std::string key_field = "container_id";
   std::map<std::string, std::string> headers;
-  std::string format = "json";
+  KafkaFormat format = KafkaFormat::kJson;
   std::string compression = "lz4";
   std::string acks = "all";
   bool idempotence = true;

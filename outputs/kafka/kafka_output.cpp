@@ -109,7 +109,7 @@ struct Delivery {
 class KafkaOutput final : public Output {
  public:
   explicit KafkaOutput(const KafkaOptions& o)
-      : o_(o), topic_template_(o.topic), raw_(o.format == "raw") {
+      : o_(o), topic_template_(o.topic), raw_(o.format == KafkaFormat::kRaw) {
     for (const auto& [header, field] : o_.headers) headers_.emplace_back(header, field);
   }
 
@@ -321,8 +321,8 @@ class KafkaOutput final : public Output {
   }
 
   std::string_view key_for(const Event& e, const SourceInfo& src) {
-    if (o_.key == "none") return {};
-    if (o_.key == "event_id") {
+    if (o_.key == KafkaKey::kNone) return {};
+    if (o_.key == KafkaKey::kEventId) {
       const uint64_t id = mix64(fnv1a64(src.key) ^ mix64(e.offset));
       static constexpr char kHex[] = "0123456789abcdef";
       for (int i = 0; i < 16; ++i) key_buf_[i] = kHex[(id >> (60 - 4 * i)) & 0xf];

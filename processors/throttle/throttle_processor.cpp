@@ -13,6 +13,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "config/enum_option.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/field_template.h"
 #include "daemon/registry/plugin.h"
@@ -25,12 +26,17 @@
 namespace logship::plugins {
 namespace {
 
+enum class ThrottleMode { kDrop, kDelay };
+constexpr config::EnumNames<ThrottleMode, 2> enum_names(ThrottleMode) {
+  return {{{"drop", ThrottleMode::kDrop}, {"delay", ThrottleMode::kDelay}}};
+}
+
 struct ThrottleOptions {
   double rate = 0;
   int64_t burst = 0;
   std::string key = "{container_name}";
   int64_t max_keys = 10000;
-  std::string mode = "drop";
+  ThrottleMode mode = ThrottleMode::kDrop;
   config::ByteSize max_delayed_bytes = config::operator""_MiB(4);
 
   static const config::OptionSchema<ThrottleOptions>& schema() {
@@ -55,8 +61,7 @@ struct ThrottleOptions {
             .add("mode", &ThrottleOptions::mode,
                  "Over the limit: drop = events are dropped and counted; delay = the key's events "
                  "are held back and pass as its bucket refills (late but complete, in order; "
-                 "other keys unaffected).",
-                 config::one_of({"drop", "delay"}))
+                 "other keys unaffected).")
             .add("max_delayed_bytes", &ThrottleOptions::max_delayed_bytes,
                  "delay: events held per stream at most (charged to service.memory_limit); "
                  "beyond, the stream's reading pauses until tokens release them.",
@@ -95,7 +100,7 @@ struct ThrottleSetup {
     s->burst = o.burst > 0 ? static_cast<double>(o.burst) : std::max(1.0, o.rate);
     s->max_keys = static_cast<std::size_t>(o.max_keys);
     s->key = FieldTemplate(o.key, append_raw);
-    s->delay = o.mode == "delay";
+    s->delay = o.mode == ThrottleMode::kDelay;
     s->max_delayed_bytes = static_cast<std::size_t>(o.max_delayed_bytes.bytes);
     const std::string processor = "processor=\"" + parsers::processor_name(context) + "\"";
     if (!s->delay) {
