@@ -118,6 +118,15 @@ std::shared_ptr<Topology> start_topology(const config::Config& cfg, Status* s) {
   return t;
 }
 
+AdminHttp::Access admin_access(config::ClientAccess a) {
+  switch (a) {
+    case config::ClientAccess::kAny: return AdminHttp::Access::kAny;
+    case config::ClientAccess::kLoopback: return AdminHttp::Access::kLoopback;
+    case config::ClientAccess::kOff: return AdminHttp::Access::kOff;
+  }
+  return AdminHttp::Access::kOff;
+}
+
 // Service options a running process cannot change: they act once at start.
 void warn_restart_only(const config::ServiceOptions& cur, const config::ServiceOptions& next) {
   auto warn = [](const char* option) {
@@ -407,15 +416,10 @@ int run(const std::vector<std::string>& given) {
     auto max_failing = current.service.ready_max_failing;
     // The main thread takes SIGHUP (blocked everywhere else) and runs the reload; the answer
     // waits for its outcome, at most a drain and a start.
-    const std::string& access = current.service.http_reload;
-    http.enable_reload(access == "any"        ? AdminHttp::Access::kAny
-                       : access == "loopback" ? AdminHttp::Access::kLoopback
-                                              : AdminHttp::Access::kOff,
+    http.enable_reload(admin_access(current.service.http_reload),
                        [] { ::kill(::getpid(), SIGHUP); },
                        current.service.drain_timeout + std::chrono::seconds(60));
-    http.enable_tap(current.service.tap == "any"        ? AdminHttp::Access::kAny
-                    : current.service.tap == "loopback" ? AdminHttp::Access::kLoopback
-                                                        : AdminHttp::Access::kOff);
+    http.enable_tap(admin_access(current.service.tap));
     s = http.start(current.service.http_listen, [&running, max_failing](std::string* why) {
       std::shared_ptr<Topology> t = running.get();
       if (!t) {

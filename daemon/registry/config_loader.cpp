@@ -137,15 +137,13 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
           .add("http_reload", &ServiceOptions::http_reload,
                "Who may POST /api/reload on the HTTP endpoint (it answers once the new config "
                "runs or was refused): loopback = clients on 127.0.0.1/::1 only, any, off. "
-               "Needs a restart to change.",
-               one_of({"loopback", "any", "off"}))
+               "Needs a restart to change.")
           .add("tap", &ServiceOptions::tap,
                "Who may watch live events with `logship tap` (GET /api/tap on the HTTP "
                "endpoint): loopback = clients on 127.0.0.1/::1 only, any, off. A point nobody "
                "taps costs nothing; a slow tap client loses tap lines (counted in "
                "logship_tap_dropped_events_total), never pipeline events. Needs a restart to "
-               "change.",
-               one_of({"loopback", "any", "off"}))
+               "change.")
           .add("ready_max_failing", &ServiceOptions::ready_max_failing,
                "/ready answers 503 once an output has failed every delivery for this long.",
                at_least(Millis(1), "1ms"))

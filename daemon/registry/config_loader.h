@@ -18,6 +18,12 @@
 
 namespace logship::config {
 
+// Who may use an admin endpoint action (POST /api/reload, GET /api/tap).
+enum class ClientAccess { kLoopback, kAny, kOff };
+constexpr EnumNames<ClientAccess, 3> enum_names(ClientAccess) {
+  return {{{"loopback", ClientAccess::kLoopback}, {"any", ClientAccess::kAny}, {"off", ClientAccess::kOff}}};
+}
+
 struct ServiceOptions {
   std::string state_dir = "/var/lib/logship";
   std::string log_level = "info";
@@ -34,8 +40,8 @@ struct ServiceOptions {
   Millis retry_max{30000};
   bool exit_when_done = false;
   std::string http_listen;                 // "" = no HTTP endpoint
-  std::string http_reload = "loopback";    // who may POST /api/reload: loopback, any, off
-  std::string tap = "loopback";            // who may GET /api/tap (logship tap): loopback, any, off
+  ClientAccess http_reload = ClientAccess::kLoopback;   // who may POST /api/reload
+  ClientAccess tap = ClientAccess::kLoopback;           // who may GET /api/tap (logship tap)
   Millis ready_max_failing{60000};
   bool ready_fails_on_loss = false;
   std::string user;

@@ -182,7 +182,7 @@ DeliveryResult HttpBatchOutput::run_job(Sender& s, const Job& job) {
 
 es::HttpResult HttpBatchOutput::post(Sender& s, std::string_view payload) {
   http::request<http::string_body> req;
-  req.method(s_.method == "PUT" ? http::verb::put : http::verb::post);
+  req.method(s_.put ? http::verb::put : http::verb::post);
   req.version(11);
   req.keep_alive(true);
   req.target(target_);

@@ -50,7 +50,7 @@ struct Settings {
   std::string component;        // log component and metric prefix: logship_<component>_...
   std::string endpoint;         // http(s)://host[:port][/prefix]
   std::string path;             // appended to the endpoint's prefix
-  std::string method = "POST";  // POST or PUT
+  bool put = false;              // the request method: PUT, else POST
   std::string content_type;
   bool gzip = true;
   int gzip_level = 1;

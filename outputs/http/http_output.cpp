@@ -23,7 +23,7 @@ const config::OptionSchema<HttpOptions>& HttpOptions::schema() {
     S s;
     s.add("endpoint", &HttpOptions::endpoint, "Base URL of the receiver (http:// or https://).")
           .add("path", &HttpOptions::path, "Request path appended to the endpoint.")
-          .add("method", &HttpOptions::method, "Request method.", config::one_of({"POST", "PUT"}))
+          .add("method", &HttpOptions::method, "Request method.")
           .add("format", &HttpOptions::format,
                "ndjson: one JSON object per line (application/x-ndjson); json_array: one JSON "
                "array per request (application/json). Events in the flat logship layout.")
@@ -218,7 +218,7 @@ httpbatch::Settings settings(const HttpOptions& o, const std::string& hec_channe
   s.component = "http";
   s.endpoint = o.endpoint;
   s.path = o.request_path();
-  s.method = o.method;
+  s.put = o.method == HttpMethod::kPut;
   s.content_type = content_type(o);
   s.gzip = o.compression == Compression::kGzip;
   s.gzip_level = static_cast<int>(o.compression_level);

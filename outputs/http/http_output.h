@@ -45,6 +45,10 @@ enum class LokiEncoding { kProtobuf, kJson };
 constexpr config::EnumNames<LokiEncoding, 2> enum_names(LokiEncoding) {
   return {{{"protobuf", LokiEncoding::kProtobuf}, {"json", LokiEncoding::kJson}}};
 }
+enum class HttpMethod { kPost, kPut };
+constexpr config::EnumNames<HttpMethod, 2> enum_names(HttpMethod) {
+  return {{{"POST", HttpMethod::kPost}, {"PUT", HttpMethod::kPut}}};
+}
 enum class LokiLine { kMessage, kJson };
 constexpr config::EnumNames<LokiLine, 2> enum_names(LokiLine) {
   return {{{"message", LokiLine::kMessage}, {"json", LokiLine::kJson}}};
@@ -54,7 +58,7 @@ struct HttpOptions : httpbatch::SenderOptions {
   HttpOptions() { batch_max_events = 1000; }
   std::string endpoint = "http://127.0.0.1:8080";
   std::string path = "/";
-  std::string method = "POST";
+  HttpMethod method = HttpMethod::kPost;
   BodyFormat format = BodyFormat::kNdjson;
   Compression compression = Compression::kNone;
   int64_t compression_level = 1;
