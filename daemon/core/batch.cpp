@@ -16,20 +16,10 @@ std::string_view stream_name(Stream s) {
   return "";
 }
 
-void* CountingResource::do_allocate(std::size_t n, std::size_t align) {
-  bytes_ += n;
-  return ::operator new(n, std::align_val_t(align));
-}
-
-void CountingResource::do_deallocate(void* p, std::size_t n, std::size_t align) {
-  bytes_ -= n;
-  ::operator delete(p, std::align_val_t(align));
-}
-
 Batch::Batch(std::shared_ptr<const SourceInfo> source, std::size_t expected_events,
              std::size_t expected_bytes)
     : source_(std::move(source)),
-      arena_(expected_bytes + expected_events * (sizeof(Event) + 2 * sizeof(Field)), &counting_),
+      arena_(expected_bytes + expected_events * (sizeof(Event) + 2 * sizeof(Field))),
       events_(&arena_),
       created_ns_(wall_now_ns()) {
   events_.reserve(expected_events);

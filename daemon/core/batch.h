@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "daemon/core/ack.h"
+#include "daemon/core/batch_arena.h"
 #include "daemon/core/event.h"
 
 namespace logship {
@@ -49,18 +50,6 @@ struct SourceInfo {
   }
 };
 
-// Counts the bytes the arena takes from the heap, so queues can be bounded in real memory.
-class CountingResource final : public std::pmr::memory_resource {
- public:
-  std::size_t bytes() const { return bytes_; }
-
- private:
-  void* do_allocate(std::size_t n, std::size_t align) override;
-  void do_deallocate(void* p, std::size_t n, std::size_t align) override;
-  bool do_is_equal(const memory_resource& o) const noexcept override { return this == &o; }
-  std::size_t bytes_ = 0;
-};
-
 class Batch {
  public:
   explicit Batch(std::shared_ptr<const SourceInfo> source, std::size_t expected_events = 64,
@@ -80,8 +69,8 @@ class Batch {
   char* allocate(std::size_t n) { return static_cast<char*>(arena_.allocate(n, 1)); }
   std::pmr::memory_resource* arena() { return &arena_; }
 
-  // Heap bytes held by this batch (arena blocks plus the batch itself).
-  std::size_t byte_size() const { return counting_.bytes() + sizeof(Batch); }
+  // Memory held by this batch (arena blocks plus the batch itself).
+  std::size_t byte_size() const { return arena_.bytes() + sizeof(Batch); }
 
   const SourceInfo& source() const { return *source_; }
   const std::shared_ptr<const SourceInfo>& source_ptr() const { return source_; }
@@ -91,8 +80,7 @@ class Batch {
 
  private:
   std::shared_ptr<const SourceInfo> source_;
-  CountingResource counting_;
-  std::pmr::monotonic_buffer_resource arena_;
+  BatchArena arena_;
   std::pmr::vector<Event> events_;
   AckSet acks_;
   int64_t created_ns_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 
+#include "daemon/core/block_pool.h"
 #include "daemon/core/json_writer.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/container_series.h"
@@ -444,6 +445,10 @@ Status Topology::start() {
   acknowledge_losses();
   LOGSHIP_TRY(store_.open(cfg_.service.state_dir).with_context("state_dir"));
   MemoryBudget::global().set_limit(cfg_.service.memory_limit.bytes);
+  // Freed batch blocks kept for reuse are outside the buffers' share: a sixteenth of the limit
+  // at most, within the reserve kept for the allocator's slack.
+  BlockPool::global().set_keep_limit(
+      std::min<std::size_t>(BlockPool::kDefaultKeep, cfg_.service.memory_limit.bytes / 16));
   ContainerSeries::set_max_series(static_cast<std::size_t>(cfg_.service.max_container_series));
   std::map<std::string, OutputSlot*> by_name;
   for (const auto& oc : cfg_.outputs) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "daemon/core/block_pool.h"
 #include "daemon/runtime/log.h"
 
 namespace logship::tail {
@@ -78,11 +79,13 @@ void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext&
     }
     // Thousands of files that caught up and went to sleep leave their decoders', streams' and
     // batches' memory in free chunks between live ones: glibc gives such pages back only when
-    // asked (malloc_trim releases free pages anywhere in the heap, not just at its top).
+    // asked (malloc_trim releases free pages anywhere in the heap, not just at its top). The
+    // batch blocks kept for reuse go back too: a node gone quiet needs none of them.
     if (tailer.slept() != slept_at_trim && now >= next_trim && !tailer.busy()) {
       slept_at_trim = tailer.slept();
       next_trim = now + kTrimInterval;
       ::malloc_trim(0);
+      BlockPool::global().release_kept();
     }
     // Idle: sleep until a file changes, a timer is due, or files wait for their turn.
     TimePoint wake = next_scan;
