@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/core/block_pool.h"
 #include "daemon/runtime/metrics.h"
 
 namespace logship {
@@ -104,6 +105,10 @@ std::string render_process_metrics() {
     gauge(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
           static_cast<double>(rl.rlim_cur));
   }
+  gauge(out, "logship_batch_blocks_kept_bytes", "gauge",
+        "Freed batch memory kept for reuse (at most a sixteenth of memory_limit; returned when "
+        "inputs go idle).",
+        static_cast<double>(BlockPool::global().kept_bytes()));
   out += "# HELP logship_build_info The version and source commit of this binary.\n"
          "# TYPE logship_build_info gauge\nlogship_build_info{";
   out += label("version", LOGSHIP_VERSION);

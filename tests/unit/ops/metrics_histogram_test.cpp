@@ -53,7 +53,8 @@ TEST(ProcessMetrics, StandardSeriesAndBuildInfo) {
   const std::string text = render_process_metrics();
   for (const char* series : {"\nprocess_cpu_seconds_total ", "\nprocess_resident_memory_bytes ",
                              "\nprocess_virtual_memory_bytes ", "\nprocess_start_time_seconds ",
-                             "\nprocess_open_fds ", "\nprocess_max_fds "}) {
+                             "\nprocess_open_fds ", "\nprocess_max_fds ",
+                             "\nlogship_batch_blocks_kept_bytes "}) {
     EXPECT_NE(text.find(series), std::string::npos) << series << " in\n" << text;
   }
   EXPECT_NE(text.find("logship_build_info{version=\"" LOGSHIP_VERSION "\",commit=\""),
