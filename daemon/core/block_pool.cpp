@@ -62,6 +62,7 @@ int BlockPool::size_class(std::size_t size) {
 
 void* BlockPool::take(std::size_t n) {
   const std::size_t size = block_size(n);
+  if (size < kMapFrom) return ::operator new(size);
   const int c = size_class(size);
   if (c >= 0) {
     std::lock_guard lock(mu_);
@@ -78,6 +79,10 @@ void* BlockPool::take(std::size_t n) {
 void BlockPool::give(void* block, std::size_t n) {
   if (block == nullptr) return;
   const std::size_t size = block_size(n);
+  if (size < kMapFrom) {
+    ::operator delete(block, size);
+    return;
+  }
   const int c = size_class(size);
   if (c >= 0) {
     std::lock_guard lock(mu_);

@@ -1,12 +1,12 @@
 #pragma once
-// Where batch arenas get their memory: whole pages mapped apart from the malloc heap, in sizes
-// a quarter of a power of two apart, with freed blocks kept for reuse up to a bound.
+// Where batch arenas get their memory: blocks in sizes a quarter of a power of two apart; from
+// 128 KiB on, pages mapped for the block and kept for reuse, up to a bound, once freed.
 //
-// Why not malloc: a batch lives for milliseconds, the state a reader makes beside it (a file's
-// tail, a checkpoint entry) for hours. From one heap they interleave, and every batch freed
-// leaves a hole between long-lived chunks that no trim gives back (10,000 small files read at
-// once left 40 MB of such holes). Why keep freed blocks: a busy pipeline frees and needs the
-// same sizes again at once, and a kept block's pages are already faulted in.
+// Why: glibc maps every allocation from 128 KiB on (M_MMAP_THRESHOLD, fixed in main.cpp so RSS
+// follows what is live) and unmaps it when freed, so each big batch faulted its pages in afresh:
+// page faults were a fifth of a busy pipeline's CPU. A busy pipeline frees and needs the same
+// sizes again at once; a kept block's pages are already there. Smaller blocks come from malloc,
+// whose free lists already reuse them (and whose holes ASan checks).
 #include <cstddef>
 #include <mutex>
 
@@ -14,8 +14,10 @@ namespace logship {
 
 class BlockPool {
  public:
-  // Sizes 4 KiB .. 4 MiB are pooled; larger blocks are mapped and unmapped as they come.
+  // Blocks of 128 KiB .. 4 MiB are mapped and kept; larger ones are mapped and unmapped as they
+  // come, smaller ones come from malloc.
   static constexpr std::size_t kMinBlock = std::size_t{4} << 10;
+  static constexpr std::size_t kMapFrom = std::size_t{128} << 10;
   static constexpr std::size_t kMaxPooledBlock = std::size_t{4} << 20;
   static constexpr std::size_t kDefaultKeep = std::size_t{8} << 20;
 
@@ -28,7 +30,8 @@ class BlockPool {
   // The size a request of `n` bytes gets: whole pages, at most a quarter more than asked for
   // (4, 8, 12, 16, 20, 24, 28, 32, 40, 48 ... KiB), so that few sizes serve every request.
   static std::size_t block_size(std::size_t n);
-  // A block of block_size(n) bytes, page-aligned. Throws std::bad_alloc when no memory is left.
+  // A block of block_size(n) bytes, aligned for any object (page-aligned from kMapFrom on).
+  // Throws std::bad_alloc when no memory is left.
   void* take(std::size_t n);
   // Gives back a block take(n) returned (`n` as given to take, or its block_size).
   void give(void* block, std::size_t n);

@@ -45,28 +45,42 @@ TEST(BlockPoolTest, EverySizeUpToThePooledLimitHasItsOwnClass) {
 }
 
 TEST(BlockPoolTest, AGivenBlockIsTakenAgainAndTheBoundIsKept) {
-  BlockPool pool(3 * 8192);
-  void* a = pool.take(8000);
-  void* b = pool.take(8192);
-  void* c = pool.take(5000);
-  void* d = pool.take(8192);
+  constexpr std::size_t kBig = 160u << 10;   // a class of its own from kMapFrom on
+  BlockPool pool(3 * kBig);
+  void* a = pool.take(kBig - 1000);
+  void* b = pool.take(kBig);
+  void* c = pool.take(kBig - 5000);
+  void* d = pool.take(kBig);
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a) % 4096, 0u);
-  std::memset(a, 0xab, 8192);   // the whole block is usable
-  pool.give(a, 8192);
-  pool.give(b, 8192);
-  pool.give(c, 8192);
-  EXPECT_EQ(pool.kept_bytes(), 3u * 8192);
-  pool.give(d, 8192);   // over the bound: unmapped, not kept
-  EXPECT_EQ(pool.kept_bytes(), 3u * 8192);
-  std::set<void*> again{pool.take(8192), pool.take(8192), pool.take(8192)};
-  EXPECT_EQ(again, (std::set<void*>{a, b, c}));   // last given, first taken; all reused
+  std::memset(a, 0xab, kBig);   // the whole block is usable
+  pool.give(a, kBig);
+  pool.give(b, kBig);
+  pool.give(c, kBig);
+  EXPECT_EQ(pool.kept_bytes(), 3 * kBig);
+  pool.give(d, kBig);   // over the bound: unmapped, not kept
+  EXPECT_EQ(pool.kept_bytes(), 3 * kBig);
+  std::set<void*> again{pool.take(kBig), pool.take(kBig), pool.take(kBig)};
+  EXPECT_EQ(again, (std::set<void*>{a, b, c}));   // every kept block served again
   EXPECT_EQ(pool.kept_bytes(), 0u);
-  void* small = pool.take(100);
-  for (void* p : again) pool.give(p, 8192);
-  pool.give(small, 100);
-  EXPECT_EQ(pool.kept_bytes(), 3u * 8192);   // 4 KiB more did not fit beside three 8 KiB
+  void* other = pool.take(BlockPool::kMapFrom);   // another class: freshly mapped
+  EXPECT_EQ(again.count(other), 0u);
+  for (void* p : again) pool.give(p, kBig);
+  pool.give(other, BlockPool::kMapFrom);   // does not fit beside the three under the bound
+  EXPECT_EQ(pool.kept_bytes(), 3 * kBig);
   pool.release_kept();
+  EXPECT_EQ(pool.kept_bytes(), 0u);
+  pool.set_keep_limit(0);
+  void* e = pool.take(kBig);
+  pool.give(e, kBig);
+  EXPECT_EQ(pool.kept_bytes(), 0u);
+}
+
+TEST(BlockPoolTest, SmallBlocksComeFromMallocAndAreNeverKept) {
+  BlockPool pool(64u << 20);
+  void* small = pool.take(100000);
+  std::memset(small, 1, 100000);
+  pool.give(small, 100000);
   EXPECT_EQ(pool.kept_bytes(), 0u);
 }
 
