@@ -20,7 +20,7 @@
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "daemon/state/atomic_file.h"
 #include "outputs/common/document_encoder.h"
 #include "outputs/common/record_format.h"
@@ -162,12 +162,12 @@ class FileOutput final : public Output {
     ctx_ = &ctx;
     name_ = ctx.name();
     document_.emplace(o_, process_host_identity());
-    torn_ = &Metrics::global().counter("logship_file_torn_lines_removed_total", "",
-                                       "Partial lines cut from active files after a crash");
-    rotations_ = &Metrics::global().counter("logship_file_rotations_total", "",
-                                            "Active files rotated");
-    sync_failures_ = &Metrics::global().counter(
-        "logship_file_sync_failures_total", label("output", name_),
+    const ComponentMetrics metrics("output", name_);
+    torn_ = &metrics.counter("logship_file_torn_lines_removed_total",
+                             "Partial lines cut from active files after a crash");
+    rotations_ = &metrics.counter("logship_file_rotations_total", "Active files rotated");
+    sync_failures_ = &metrics.counter(
+        "logship_file_sync_failures_total",
         "fdatasync calls that failed; the data they covered was not acknowledged");
     next_sync_ = SteadyClock::now() + o_.sync_interval;
     return Status::ok();

@@ -3,16 +3,9 @@
 #include <charconv>
 #include <cmath>
 
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 
 namespace logship::parsers {
-
-std::string processor_name(const std::string& context) {
-  std::string_view c = context;
-  if (auto dot = c.find('.'); dot != std::string_view::npos) c.remove_prefix(dot + 1);
-  if (auto sp = c.find(" ("); sp != std::string_view::npos) c = c.substr(0, sp);
-  return std::string(c);
-}
 
 Status LabelCondition::parse(std::string_view spec) {
   key_.clear();
@@ -155,12 +148,11 @@ void clear_source(Event& e, std::string_view field) {
 
 ParserStats::ParserStats(std::string_view prefix, const std::string& processor)
     : name(processor) {
-  const std::string labels = label("processor", processor);
-  auto& m = Metrics::global();
+  const ComponentMetrics m("processor", processor);
   std::string p(prefix);
-  parsed = &m.counter(p + "_parsed_total", labels, "Events the parser parsed");
-  failed = &m.counter(p + "_failed_total", labels, "Events kept raw because they did not parse");
-  skipped = &m.counter(p + "_skipped_total", labels,
+  parsed = &m.counter(p + "_parsed_total", "Events the parser parsed");
+  failed = &m.counter(p + "_failed_total", "Events kept raw because they did not parse");
+  skipped = &m.counter(p + "_skipped_total",
                        "Events the parser did not apply to (label condition, missing field)");
 }
 

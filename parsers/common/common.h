@@ -15,9 +15,6 @@
 
 namespace logship::parsers {
 
-// `processors.NAME (type)` -> NAME; the label processors use in metrics.
-std::string processor_name(const std::string& context);
-
 // A condition on the stream's container labels, e.g. "logship.parser=json" (label equals one
 // of the |-separated values) or "logship.parser" (label present). Empty = always true.
 class LabelCondition {

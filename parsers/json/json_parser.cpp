@@ -11,6 +11,7 @@
 
 #include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/component_metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
 #include "parsers/common/json_text.h"
@@ -66,7 +67,7 @@ struct JsonSetup {
 
   static std::shared_ptr<const JsonSetup> build(const JsonOptions& o, const std::string& context,
                                                 std::string* why) {
-    auto s = std::make_shared<JsonSetup>(o, parsers::processor_name(context));
+    auto s = std::make_shared<JsonSetup>(o, ComponentMetrics::of_processor(context).name());
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       *why = "'when_label': " + st.message();
       return nullptr;

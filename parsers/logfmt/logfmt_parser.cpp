@@ -5,6 +5,7 @@
 #include <map>
 
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/component_metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
 #include "parsers/common/parser_options.h"
@@ -54,7 +55,7 @@ struct LogfmtSetup {
 
   static std::shared_ptr<const LogfmtSetup> build(const LogfmtOptions& o,
                                                   const std::string& context, std::string* why) {
-    auto s = std::make_shared<LogfmtSetup>(o, parsers::processor_name(context));
+    auto s = std::make_shared<LogfmtSetup>(o, ComponentMetrics::of_processor(context).name());
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       *why = "'when_label': " + st.message();
       return nullptr;

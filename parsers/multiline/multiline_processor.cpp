@@ -15,7 +15,7 @@
 #include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/memory_budget.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
 #include "parsers/common/parser_options.h"
@@ -127,7 +127,7 @@ struct MultilineSetup {
                                                      const std::string& context, std::string* why) {
     auto s = std::make_shared<MultilineSetup>();
     s->o = o;
-    s->name = parsers::processor_name(context);
+    s->name = ComponentMetrics::of_processor(context).name();
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       *why = "'when_label': " + st.message();
       return nullptr;
@@ -148,24 +148,23 @@ struct MultilineSetup {
       case RulesOption::kAuto: break;
       default: s->fixed = parsers::builtin_rules(config::enum_name(o.rules)); break;
     }
-    const std::string labels = label("processor", s->name);
-    auto& m = Metrics::global();
-    s->groups = &m.counter("logship_multiline_groups_total", labels,
+    const ComponentMetrics m("processor", s->name);
+    s->groups = &m.counter("logship_multiline_groups_total",
                            "Merged events emitted (groups of two lines or more)");
-    s->lines_merged = &m.counter("logship_multiline_lines_merged_total", labels,
+    s->lines_merged = &m.counter("logship_multiline_lines_merged_total",
                                  "Lines folded into a previous line's event");
-    s->splits = &m.counter("logship_multiline_splits_total", labels,
+    s->splits = &m.counter("logship_multiline_splits_total",
                            "Groups emitted in parts because of max_lines or max_bytes");
-    s->timeouts = &m.counter("logship_multiline_flush_timeouts_total", labels,
+    s->timeouts = &m.counter("logship_multiline_flush_timeouts_total",
                              "Groups emitted because no line came within flush_timeout");
-    s->unknown_label = &m.counter("logship_multiline_unknown_rules_total", labels,
+    s->unknown_label = &m.counter("logship_multiline_unknown_rules_total",
                                   "Streams whose label names no rule set (passed untouched)");
     for (std::string_view set : parsers::builtin_rule_names()) {
       if (set == "header") continue;   // never detected: it has no trace lines to see
       s->detected.emplace_back(
           set, &m.counter("logship_multiline_detected_streams_total",
-                          labels + ",rules=\"" + std::string(set) + "\"",
-                          "Streams under rules: auto whose own lines chose this rule set"));
+                          "Streams under rules: auto whose own lines chose this rule set",
+                          "rules", set));
     }
     return s;
   }

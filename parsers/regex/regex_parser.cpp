@@ -8,7 +8,7 @@
 #include <set>
 
 #include "daemon/registry/plugin.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
 #include "parsers/common/parser_options.h"
@@ -84,14 +84,14 @@ struct RegexSetup {
 
   RegexSetup(const RegexOptions& opts, const std::string& name)
       : o(opts), stats("logship_regex_parser", name) {
-    type_errors = &Metrics::global().counter("logship_regex_parser_type_errors_total",
-                                             label("processor", name),
-                                             "Captures that did not convert to their type");
+    type_errors = &ComponentMetrics("processor", name)
+                       .counter("logship_regex_parser_type_errors_total",
+                                "Captures that did not convert to their type");
   }
 
   static std::shared_ptr<const RegexSetup> build(const RegexOptions& o, const std::string& context,
                                                  std::string* why) {
-    auto s = std::make_shared<RegexSetup>(o, parsers::processor_name(context));
+    auto s = std::make_shared<RegexSetup>(o, ComponentMetrics::of_processor(context).name());
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       *why = "'when_label': " + st.message();
       return nullptr;

@@ -1,7 +1,7 @@
 // `timestamp` processor: sets the event time from a field (or the message) in a given format.
 // The format is compiled once per config; parsing is a straight scan without allocation.
 #include "daemon/registry/plugin.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
 #include "parsers/common/parser_options.h"
@@ -55,7 +55,7 @@ struct TimestampSetup {
                                                      const std::string& context, std::string* why) {
     auto s = std::make_shared<TimestampSetup>();
     s->o = o;
-    s->name = parsers::processor_name(context);
+    s->name = ComponentMetrics::of_processor(context).name();
     int32_t off = 0;
     if (!parsers::parse_fixed_offset(o.timezone, &off)) {
       *why = "'timezone': expected UTC or an offset like +02:00, got \"" + o.timezone + "\"";
@@ -69,13 +69,11 @@ struct TimestampSetup {
       *why = "'when_label': " + st.message();
       return nullptr;
     }
-    const std::string labels = label("processor", s->name);
-    auto& m = Metrics::global();
-    s->parsed = &m.counter("logship_timestamp_parsed_total", labels, "Event times set");
-    s->failed = &m.counter("logship_timestamp_failed_total", labels,
+    const ComponentMetrics m("processor", s->name);
+    s->parsed = &m.counter("logship_timestamp_parsed_total", "Event times set");
+    s->failed = &m.counter("logship_timestamp_failed_total",
                            "Times that did not parse; the event kept its time");
-    s->missing = &m.counter("logship_timestamp_missing_total", labels,
-                            "Events without the time field");
+    s->missing = &m.counter("logship_timestamp_missing_total", "Events without the time field");
     return s;
   }
 };

@@ -8,18 +8,19 @@
 #include <string_view>
 
 #include "daemon/core/batch.h"
-#include "daemon/runtime/metrics.h"
-#include "parsers/common/common.h"
+#include "daemon/runtime/component_metrics.h"
 
 namespace logship::processors {
 
-// logship_processor_dropped_total{processor, reason} of the processor configured at `context`
-// ("processors.NAME (type)"); label values escaped.
+// logship_processor_dropped_total{processor, reason} of a processor.
+inline std::atomic<uint64_t>& dropped_counter(const ComponentMetrics& processor,
+                                              std::string_view reason) {
+  return processor.counter("logship_processor_dropped_total",
+                           "Events dropped by a processor, per reason", "reason", reason);
+}
+// The same, for the processor configured at `context` ("processors.NAME (type)").
 inline std::atomic<uint64_t>& dropped_counter(const std::string& context, std::string_view reason) {
-  return Metrics::global().counter(
-      "logship_processor_dropped_total",
-      label("processor", parsers::processor_name(context)) + "," + label("reason", reason),
-      "Events dropped by a processor, per reason");
+  return dropped_counter(ComponentMetrics::of_processor(context), reason);
 }
 
 // Removes the events for which `drop(const Event&)` is true, keeping the others in order, and

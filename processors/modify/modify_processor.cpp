@@ -8,7 +8,7 @@
 #include "daemon/core/field_template.h"
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
 #include "processors/modify/flatten.h"
@@ -160,17 +160,16 @@ struct ModifySetup {
              "truncate, flatten or nest";
       return nullptr;
     }
-    const std::string processor = "processor=\"" + parsers::processor_name(context) + "\"";
-    s->collisions = &Metrics::global().counter(
-        "logship_modify_collisions_total", processor,
+    const auto metrics = ComponentMetrics::of_processor(context);
+    s->collisions = &metrics.counter(
+        "logship_modify_collisions_total",
         "Fields flatten or nest replaced by another of the same name, and nests skipped because "
         "the target held no object");
-    s->not_object = &Metrics::global().counter(
-        "logship_modify_not_object_total", processor,
+    s->not_object = &metrics.counter(
+        "logship_modify_not_object_total",
         "Fields flatten left as they were because they held no JSON object");
-    s->convert_failed = &Metrics::global().counter(
+    s->convert_failed = &metrics.counter(
         "logship_modify_convert_failed_total",
-        "processor=\"" + parsers::processor_name(context) + "\"",
         "Values convert left as they were because they did not fit the type");
     return s;
   }

@@ -18,9 +18,10 @@
 #include "daemon/core/field_template.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/memory_budget.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
+#include "processors/common/drop_events.h"
 #include "processors/throttle/delay_queue.h"
 
 namespace logship::plugins {
@@ -102,21 +103,19 @@ struct ThrottleSetup {
     s->key = FieldTemplate(o.key, append_raw);
     s->delay = o.mode == ThrottleMode::kDelay;
     s->max_delayed_bytes = static_cast<std::size_t>(o.max_delayed_bytes.bytes);
-    const std::string processor = "processor=\"" + parsers::processor_name(context) + "\"";
+    const auto metrics = ComponentMetrics::of_processor(context);
     if (!s->delay) {
-      s->dropped = &Metrics::global().counter("logship_processor_dropped_total",
-                                              processor + ",reason=\"throttle\"",
-                                              "Events dropped by a processor, per reason");
+      s->dropped = &processors::dropped_counter(metrics, "throttle");
       return s;
     }
-    s->delayed = &Metrics::global().counter(
-        "logship_throttle_delayed_total", processor,
+    s->delayed = &metrics.counter(
+        "logship_throttle_delayed_total",
         "Events a throttle in delay mode held back because their key had no token");
-    s->held_events = &Metrics::global().gauge(
-        "logship_throttle_held_events", processor,
+    s->held_events = &metrics.gauge(
+        "logship_throttle_held_events",
         "Events a throttle in delay mode holds right now, all streams together");
-    s->held_bytes = &Metrics::global().gauge(
-        "logship_throttle_held_bytes", processor,
+    s->held_bytes = &metrics.gauge(
+        "logship_throttle_held_bytes",
         "Bytes of the events a throttle in delay mode holds right now (memory budget part "
         "\"delayed\")");
     return s;

@@ -167,7 +167,7 @@ outputs:
         m = metrics_when(lambda m: m.get('logship_output_events_total{output="gone",type="file"}', 0) > 0)
         self.assertGreater(m['logship_input_events_total{input="gen",type="generate"}'], 0)
         self.assertIn('logship_output_events_total{output="retyped",type="null"}', m)
-        self.assertIn('logship_file_rotations_total', m)   # no component label: untouched
+        self.assertIn('logship_file_rotations_total{output="gone",type="file"}', m)
         # A reload removes `gone` (its series leave) and makes `retyped` a file output (its
         # series go on, shown as type file); `keep` and `gen` count on in the same series.
         keep_before = m['logship_output_events_total{output="keep",type="null"}']

@@ -282,14 +282,16 @@ TEST_F(FileOutputTest, RotationCutsAtMaxSizeAndRetentionKeepsTheNewestArchives) 
 
 TEST_F(FileOutputTest, ATornLineLeftByACrashIsCutOnceAndCounted) {
   std::ofstream(dir_ + "/a.log", std::ios::binary) << "old-0\nold-1\npartial-wri";
-  const int64_t torn_before = Metrics::global().value("logship_file_torn_lines_removed_total", "");
+  const int64_t torn_before = Metrics::global().value("logship_file_torn_lines_removed_total",
+                                                     label("output", ctx_.name()));
   auto out = make_file_output(config("{container_name}.log"));
   ASSERT_TRUE(out->start(ctx_).is_ok());
   ASSERT_EQ(deliver(*out, {batch(container("a"), "new", 2, 6)}).kind, DeliveryResult::Kind::kDelivered);
   ASSERT_EQ(deliver(*out, {batch(container("a"), "more", 1, 6)}).kind, DeliveryResult::Kind::kDelivered);
   out->stop();
   EXPECT_EQ(read(dir_ + "/a.log"), "old-0\nold-1\nnew-0 \nnew-1 \nmore-0 \n");
-  EXPECT_EQ(Metrics::global().value("logship_file_torn_lines_removed_total", "") - torn_before, 1);
+  EXPECT_EQ(Metrics::global().value("logship_file_torn_lines_removed_total",
+                                                     label("output", ctx_.name())) - torn_before, 1);
 }
 
 TEST_F(FileOutputTest, ASegmentLeftUncompressedByACrashIsCompressedAtTheFirstWrite) {
