@@ -21,7 +21,7 @@
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/container_series.h"
 #include "daemon/runtime/log.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "daemon/core/json_writer.h"
 #include "daemon/core/safe_file.h"
 #include "inputs/docker/file_decoder.h"
@@ -189,18 +189,17 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
     dopts_.input_name = ctx.name();
-    std::string labels = "input=";
-    json::append_string(labels, ctx.name());
-    malformed_metric_ = &Metrics::global().counter(
-        "logship_input_malformed_total", labels, "Lines that could not be decoded");
-    truncated_metric_ = &Metrics::global().counter(
-        "logship_input_truncated_total", labels, "Events cut at max_line_size");
-    metadata_skipped_metric_ = &Metrics::global().counter(
-        "logship_input_metadata_skipped_total", labels,
+    const ComponentMetrics metrics("input", ctx.name());
+    malformed_metric_ = &metrics.counter(
+        "logship_input_malformed_total", "Lines that could not be decoded");
+    truncated_metric_ = &metrics.counter(
+        "logship_input_truncated_total", "Events cut at max_line_size");
+    metadata_skipped_metric_ = &metrics.counter(
+        "logship_input_metadata_skipped_total",
         "Container metadata files not read: not a regular file, a symlink, over "
         "max_metadata_size, or not a container config");
-    labels_dropped_metric_ = &Metrics::global().counter(
-        "logship_input_labels_dropped_total", labels,
+    labels_dropped_metric_ = &metrics.counter(
+        "logship_input_labels_dropped_total",
         "Container labels left off events by max_labels, max_labels_size, max_label_value_size");
     series_ = std::make_unique<ContainerSeries>(Metrics::global(), ctx.name());
     tailer_ = std::make_unique<tail::Tailer>(

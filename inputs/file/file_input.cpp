@@ -19,7 +19,7 @@
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "inputs/file/generation_name.h"
 #include "inputs/file/path_glob.h"
 #include "inputs/file/path_regex.h"
@@ -125,12 +125,11 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
 
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
-    std::string labels = "input=";
-    json::append_string(labels, ctx.name());
-    truncated_metric_ = &Metrics::global().counter(
-        "logship_input_truncated_total", labels, "Events cut at max_line_size");
-    truncated_bytes_metric_ = &Metrics::global().counter(
-        "logship_input_truncated_bytes_total", labels, "Bytes cut off lines at max_line_size");
+    const ComponentMetrics metrics("input", ctx.name());
+    truncated_metric_ = &metrics.counter(
+        "logship_input_truncated_total", "Events cut at max_line_size");
+    truncated_bytes_metric_ = &metrics.counter(
+        "logship_input_truncated_bytes_total", "Bytes cut off lines at max_line_size");
     tailer_ = std::make_unique<tail::Tailer>(o_.tailer("file", 0), ctx, *this);
     watch_ = std::make_unique<tail::DirWatch>("file", ctx.name());
     thread_ = std::thread([this] { run(); });

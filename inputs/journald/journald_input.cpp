@@ -20,7 +20,7 @@
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "inputs/journald/entry_mapper.h"
 #include "inputs/journald/journal_reader.h"
 #include "inputs/journald/journald_options.h"
@@ -34,12 +34,6 @@ using journald::JournalReader;
 constexpr std::string_view kComponent = "journald";
 constexpr auto kWaitSlice = std::chrono::milliseconds(200);
 constexpr auto kRetryDelay = std::chrono::seconds(1);
-
-std::string input_labels(const std::string& name) {
-  std::string l = "input=";
-  json::append_string(l, name);
-  return l;
-}
 
 class JournaldInput final : public Input {
  public:
@@ -59,19 +53,18 @@ class JournaldInput final : public Input {
     src->input = ctx.name();
     src->key = o_.stream_key.empty() ? "journald:" + ctx.name() : o_.stream_key;
     saved_ = ctx.saved_position(src->key);
-    const std::string labels = input_labels(ctx.name());
-    auto& m = Metrics::global();
-    cursor_lost_ = &m.counter("logship_journald_cursor_lost_total", labels,
-                              "Saved cursors no longer in the journal (read again from the oldest "
+    const ComponentMetrics metrics("input", ctx.name());
+    cursor_lost_ = &metrics.counter("logship_journald_cursor_lost_total",
+        "Saved cursors no longer in the journal (read again from the oldest "
                               "entry)");
-    bad_files_ = &m.counter("logship_journald_skipped_files_total", labels,
-                            "Journal files that could not be opened (corrupt, truncated, missing)");
-    read_errors_ = &m.counter("logship_journald_read_errors_total", labels,
-                              "Errors moving to the next journal entry");
-    partials_merged_ = &m.counter("logship_journald_partial_lines_merged_total", labels,
-                                  "Docker lines joined from CONTAINER_PARTIAL_MESSAGE parts");
-    partials_timed_out_ = &m.counter("logship_journald_partial_lines_timed_out_total", labels,
-                                     "Docker split lines emitted unfinished after the timeout");
+    bad_files_ = &metrics.counter("logship_journald_skipped_files_total",
+        "Journal files that could not be opened (corrupt, truncated, missing)");
+    read_errors_ = &metrics.counter("logship_journald_read_errors_total",
+        "Errors moving to the next journal entry");
+    partials_merged_ = &metrics.counter("logship_journald_partial_lines_merged_total",
+        "Docker lines joined from CONTAINER_PARTIAL_MESSAGE parts");
+    partials_timed_out_ = &metrics.counter("logship_journald_partial_lines_timed_out_total",
+        "Docker split lines emitted unfinished after the timeout");
     stream_ = ctx.open_stream(std::move(src), /*checkpointed=*/true);
     thread_ = std::thread([this] { run(); });
     return Status::ok();

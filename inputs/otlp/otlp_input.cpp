@@ -35,7 +35,7 @@
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "inputs/otlp/bounded_gunzip.h"
 #include "inputs/common/listen_endpoint.h"
 #include "inputs/common/server_tls.h"
@@ -235,25 +235,23 @@ class OtlpInput final : public Input {
 
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
-    std::string labels = "input=";
-    json::append_string(labels, ctx.name());
-    auto& m = Metrics::global();
-    c_.requests = &m.counter("logship_otlp_input_requests_total", labels,
-                             "Export requests answered 200");
-    c_.records = &m.counter("logship_otlp_input_records_total", labels,
-                            "Log records received in requests answered 200");
-    c_.malformed = &m.counter("logship_otlp_input_malformed_total", labels,
-                              "Requests refused as malformed (400) or unsupported (404, 405, 415)");
-    c_.too_large = &m.counter("logship_otlp_input_too_large_total", labels,
-                              "Requests above max_request_size, compressed or not (413)");
-    c_.throttled = &m.counter("logship_otlp_input_throttled_total", labels,
-                              "Requests answered 429 because too many were held");
-    c_.rejected = &m.counter("logship_otlp_input_connections_rejected_total", labels,
-                             "Connections closed because max_connections was reached");
-    c_.timed_out = &m.counter("logship_otlp_input_connections_timed_out_total", labels,
-                              "Connections closed after idle_timeout or read_timeout");
-    c_.tls_failures = &m.counter("logship_otlp_input_tls_failures_total", labels,
-                                 "TLS handshakes that failed or timed out (plain HTTP to the TLS port)");
+    const ComponentMetrics metrics("input", ctx.name());
+    c_.requests = &metrics.counter("logship_otlp_input_requests_total",
+        "Export requests answered 200");
+    c_.records = &metrics.counter("logship_otlp_input_records_total",
+        "Log records received in requests answered 200");
+    c_.malformed = &metrics.counter("logship_otlp_input_malformed_total",
+        "Requests refused as malformed (400) or unsupported (404, 405, 415)");
+    c_.too_large = &metrics.counter("logship_otlp_input_too_large_total",
+        "Requests above max_request_size, compressed or not (413)");
+    c_.throttled = &metrics.counter("logship_otlp_input_throttled_total",
+        "Requests answered 429 because too many were held");
+    c_.rejected = &metrics.counter("logship_otlp_input_connections_rejected_total",
+        "Connections closed because max_connections was reached");
+    c_.timed_out = &metrics.counter("logship_otlp_input_connections_timed_out_total",
+        "Connections closed after idle_timeout or read_timeout");
+    c_.tls_failures = &metrics.counter("logship_otlp_input_tls_failures_total",
+        "TLS handshakes that failed or timed out (plain HTTP to the TLS port)");
     if (!o_.tls_cert_file.empty()) {
       const std::string err =
           make_server_tls({o_.tls_cert_file, o_.tls_key_file, o_.tls_ca_file}, &tls_);

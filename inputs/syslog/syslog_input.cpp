@@ -33,7 +33,7 @@
 #include "daemon/runtime/listen_sockets.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "inputs/syslog/syslog_parser.h"
 #include "inputs/common/listen_endpoint.h"
 #include "inputs/common/server_tls.h"
@@ -146,27 +146,25 @@ class SyslogInput final : public Input {
 
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
-    std::string labels = "input=";
-    json::append_string(labels, ctx.name());
-    auto& m = Metrics::global();
-    c_.frames = &m.counter("logship_syslog_input_messages_total", labels, "Messages parsed");
-    c_.garbage = &m.counter("logship_syslog_input_garbage_total", labels,
-                            "Frames without a valid <PRI>, skipped");
-    c_.oversized = &m.counter("logship_syslog_input_oversized_total", labels,
-                              "Frames or datagrams above max_message_size, skipped");
-    c_.incomplete = &m.counter("logship_syslog_input_incomplete_total", labels,
-                               "Octet-counted frames cut off by the connection's end");
-    c_.malformed = &m.counter("logship_syslog_input_malformed_total", labels,
-                              "Messages with a broken header, kept raw");
-    c_.rejected = &m.counter("logship_syslog_input_connections_rejected_total", labels,
-                             "Connections closed because max_connections was reached");
+    const ComponentMetrics metrics("input", ctx.name());
+    c_.frames = &metrics.counter("logship_syslog_input_messages_total", "Messages parsed");
+    c_.garbage = &metrics.counter("logship_syslog_input_garbage_total",
+        "Frames without a valid <PRI>, skipped");
+    c_.oversized = &metrics.counter("logship_syslog_input_oversized_total",
+        "Frames or datagrams above max_message_size, skipped");
+    c_.incomplete = &metrics.counter("logship_syslog_input_incomplete_total",
+        "Octet-counted frames cut off by the connection's end");
+    c_.malformed = &metrics.counter("logship_syslog_input_malformed_total",
+        "Messages with a broken header, kept raw");
+    c_.rejected = &metrics.counter("logship_syslog_input_connections_rejected_total",
+        "Connections closed because max_connections was reached");
     c_.rejected_per_address =
-        &m.counter("logship_syslog_input_connections_rejected_per_address_total", labels,
-                   "Connections closed because their address had max_connections_per_address");
-    c_.idle_closed = &m.counter("logship_syslog_input_connections_idle_closed_total", labels,
-                                "Connections closed after idle_timeout without data");
-    c_.tls_failures = &m.counter("logship_syslog_input_tls_failures_total", labels,
-                                 "TLS handshakes that failed or timed out");
+        &metrics.counter("logship_syslog_input_connections_rejected_per_address_total",
+            "Connections closed because their address had max_connections_per_address");
+    c_.idle_closed = &metrics.counter("logship_syslog_input_connections_idle_closed_total",
+        "Connections closed after idle_timeout without data");
+    c_.tls_failures = &metrics.counter("logship_syslog_input_tls_failures_total",
+        "TLS handshakes that failed or timed out");
     if (o_.tls) {
       const std::string err = make_server_tls({o_.tls_cert_file, o_.tls_key_file, o_.tls_ca_file}, &tls_);
       if (!err.empty()) return Status::invalid("syslog input " + ctx.name() + ": tls setup: " + err);

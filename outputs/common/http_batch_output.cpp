@@ -7,7 +7,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "daemon/core/json_writer.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 
 namespace logship::plugins::httpbatch {
 
@@ -41,16 +41,16 @@ Status HttpBatchOutput::start(OutputContext& ctx) {
   if (!s_.tls_verify) {
     log::warn(s_.component, "TLS certificate verification is off", log::kv("output", name_));
   }
-  std::string labels = "output=";
-  json::append_string(labels, name_);
+  const ComponentMetrics metrics("output", name_);
   const std::string p = "logship_" + s_.component + "_";
-  auto& m = Metrics::global();
-  requests_ = &m.counter(p + "requests_total", labels, "Requests sent");
-  request_bytes_ = &m.counter(p + "request_bytes_total", labels, "Request body bytes sent (after compression)");
-  resends_ = &m.counter(p + "retries_total", labels, "Requests resent after a busy answer (429, 503 ...)");
-  rejected_ = &m.counter(p + "rejected_records_total", labels,
-                         "Records the receiver reported refused in an accepted request (dead-lettered)");
-  splits_ = &m.counter(p + "request_splits_total", labels, "Requests split after a 413");
+  requests_ = &metrics.counter(p + "requests_total", "Requests sent");
+  request_bytes_ = &metrics.counter(p + "request_bytes_total",
+      "Request body bytes sent (after compression)");
+  resends_ = &metrics.counter(p + "retries_total",
+      "Requests resent after a busy answer (429, 503 ...)");
+  rejected_ = &metrics.counter(p + "rejected_records_total",
+      "Records the receiver reported refused in an accepted request (dead-lettered)");
+  splits_ = &metrics.counter(p + "request_splits_total", "Requests split after a 413");
   for (int64_t i = 0; i < s_.max_in_flight; ++i) {
     senders_.push_back(std::make_unique<Sender>(*this, make_encoder()));
   }

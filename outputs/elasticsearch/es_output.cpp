@@ -8,7 +8,7 @@
 
 #include "daemon/core/safe_file.h"
 #include "daemon/registry/plugin.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "outputs/elasticsearch/index_template.h"
 
 namespace logship::plugins {
@@ -138,12 +138,6 @@ BulkEncoderOptions encoder_options(const EsOptions& o) {
   return e;
 }
 
-std::string labels_for(const std::string& name) {
-  std::string l = "output=";
-  json::append_string(l, name);
-  return l;
-}
-
 std::string_view short_body(std::string_view b) { return b.substr(0, std::min<std::size_t>(b.size(), 300)); }
 
 }  // namespace
@@ -204,17 +198,16 @@ Status EsOutput::start(OutputContext& ctx) {
               log::kv("output", name_) + log::kv("region", o_.aws_sigv4.region) +
                   log::kv("service", o_.aws_sigv4.service) + log::kv("credentials", aws_->source()));
   }
-  const std::string labels = labels_for(name_);
-  auto& m = Metrics::global();
-  requests_ = &m.counter("logship_es_requests_total", labels, "Bulk requests sent");
-  request_bytes_ = &m.counter("logship_es_request_bytes_total", labels,
-                              "Bulk request body bytes sent (after compression)");
-  item_retries_ = &m.counter("logship_es_item_retries_total", labels,
-                             "Items resent after a 429/5xx item status");
-  duplicates_ = &m.counter("logship_es_duplicates_total", labels,
-                           "Items already indexed (409 on create with a deterministic id)");
-  splits_ = &m.counter("logship_es_request_splits_total", labels, "Requests split after a 413");
-  failovers_ = &m.counter("logship_es_failovers_total", labels, "Switches to another host");
+  const ComponentMetrics metrics("output", name_);
+  requests_ = &metrics.counter("logship_es_requests_total", "Bulk requests sent");
+  request_bytes_ = &metrics.counter("logship_es_request_bytes_total",
+      "Bulk request body bytes sent (after compression)");
+  item_retries_ = &metrics.counter("logship_es_item_retries_total",
+      "Items resent after a 429/5xx item status");
+  duplicates_ = &metrics.counter("logship_es_duplicates_total",
+      "Items already indexed (409 on create with a deterministic id)");
+  splits_ = &metrics.counter("logship_es_request_splits_total", "Requests split after a 413");
+  failovers_ = &metrics.counter("logship_es_failovers_total", "Switches to another host");
   for (int64_t i = 0; i < o_.max_in_flight; ++i) {
     senders_.push_back(std::make_unique<Sender>(*this));
   }

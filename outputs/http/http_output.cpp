@@ -9,7 +9,7 @@
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "outputs/http/splunk_hec_ack.h"
 #include "outputs/http/splunk_hec_status.h"
 
@@ -254,13 +254,11 @@ HttpOutput::~HttpOutput() { stop(); }
 Status HttpOutput::start(OutputContext& ctx) {
   host_ = process_host_identity();
   if (o_.preset == Preset::kSplunkHec) {
-    std::string labels = "output=";
-    json::append_string(labels, ctx.name());
-    auto& m = Metrics::global();
-    acks_confirmed_ = &m.counter("logship_http_hec_acks_confirmed_total", labels,
-                                 "HEC requests whose indexer acknowledgement was confirmed");
-    ack_timeouts_ = &m.counter("logship_http_hec_ack_timeouts_total", labels,
-                               "HEC requests not acknowledged within hec_ack_timeout (retried)");
+    const ComponentMetrics metrics("output", ctx.name());
+    acks_confirmed_ = &metrics.counter("logship_http_hec_acks_confirmed_total",
+        "HEC requests whose indexer acknowledgement was confirmed");
+    ack_timeouts_ = &metrics.counter("logship_http_hec_ack_timeouts_total",
+        "HEC requests not acknowledged within hec_ack_timeout (retried)");
   }
   return HttpBatchOutput::start(ctx);
 }

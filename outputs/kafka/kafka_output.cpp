@@ -23,7 +23,7 @@
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "daemon/core/field_template.h"
 #include "outputs/common/document_encoder.h"
 #include "outputs/kafka/kafka_conf.h"
@@ -64,12 +64,6 @@ std::optional<PermanentError> permanent_message_error(rd_kafka_resp_err_t err) {
     default:
       return std::nullopt;
   }
-}
-
-std::string labels_for(const std::string& name) {
-  std::string l = "output=";
-  json::append_string(l, name);
-  return l;
 }
 
 struct Delivery;
@@ -119,16 +113,15 @@ class KafkaOutput final : public Output {
     ctx_ = &ctx;
     name_ = ctx.name();
     document_.emplace(o_, process_host_identity());
-    const std::string labels = labels_for(name_);
-    auto& m = Metrics::global();
-    queue_full_ = &m.counter("logship_kafka_queue_full_total", labels,
-                             "Produce calls refused because librdkafka's queue was full");
-    acked_ = &m.counter("logship_kafka_messages_acked_total", labels,
-                        "Messages confirmed by a delivery report");
-    failed_ = &m.counter("logship_kafka_messages_failed_total", labels,
-                         "Messages whose delivery report carried a retriable error");
-    rejected_ = &m.counter("logship_kafka_messages_dead_lettered_total", labels,
-                           "Messages dead-lettered for a permanent error");
+    const ComponentMetrics metrics("output", name_);
+    queue_full_ = &metrics.counter("logship_kafka_queue_full_total",
+        "Produce calls refused because librdkafka's queue was full");
+    acked_ = &metrics.counter("logship_kafka_messages_acked_total",
+        "Messages confirmed by a delivery report");
+    failed_ = &metrics.counter("logship_kafka_messages_failed_total",
+        "Messages whose delivery report carried a retriable error");
+    rejected_ = &metrics.counter("logship_kafka_messages_dead_lettered_total",
+        "Messages dead-lettered for a permanent error");
     LOGSHIP_TRY(create_handle());
     poller_ = std::thread([this] { poll_loop(); });
     return Status::ok();

@@ -20,7 +20,7 @@
 #include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/log.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
 #include "daemon/core/json_writer.h"
 #include "outputs/syslog/relp_client.h"
 #include "outputs/syslog/syslog_encoder.h"
@@ -202,22 +202,21 @@ class SyslogOutput final : public Output {
 
   Status start(OutputContext& ctx) override {
     name_ = ctx.name();
-    std::string labels = "output=";
-    json::append_string(labels, name_);
-    sent_ = &Metrics::global().counter("logship_syslog_messages_sent_total", labels,
-                                       "Syslog messages written to the connection");
-    truncated_ = &Metrics::global().counter("logship_syslog_truncated_total", labels,
-                                            "Syslog messages cut to max_message_size");
-    connect_failures_ = &Metrics::global().counter(
-        "logship_syslog_connect_failures_total", labels,
+    const ComponentMetrics metrics("output", name_);
+    sent_ = &metrics.counter("logship_syslog_messages_sent_total",
+        "Syslog messages written to the connection");
+    truncated_ = &metrics.counter("logship_syslog_truncated_total",
+        "Syslog messages cut to max_message_size");
+    connect_failures_ = &metrics.counter(
+        "logship_syslog_connect_failures_total",
         "Failed connects and TLS handshakes (including certificate verification)");
-    write_failures_ = &Metrics::global().counter("logship_syslog_write_failures_total", labels,
-                                                 "Writes that failed (connection broken)");
-    relp_refused_ = &Metrics::global().counter(
-        "logship_syslog_relp_refused_total", labels,
+    write_failures_ = &metrics.counter("logship_syslog_write_failures_total",
+        "Writes that failed (connection broken)");
+    relp_refused_ = &metrics.counter(
+        "logship_syslog_relp_refused_total",
         "RELP transactions the server answered with an error (the delivery is retried)");
-    relp_protocol_errors_ = &Metrics::global().counter(
-        "logship_syslog_relp_protocol_errors_total", labels,
+    relp_protocol_errors_ = &metrics.counter(
+        "logship_syslog_relp_protocol_errors_total",
         "RELP sessions dropped for garbage, bad framing or replies out of order");
     return conn_.init().with_context("syslog output " + name_);
   }
