@@ -11,20 +11,20 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/runtime/log.h"
+#include "daemon/runtime/component_metrics.h"
 #include "daemon/runtime/metrics.h"
 
 namespace logship::tail {
 
 DirWatch::DirWatch(std::string_view component, const std::string& input)
     : component_(component), input_(input) {
-  std::string labels = "input=";
-  json::append_string(labels, input);
-  fallback_metric_ = &Metrics::global().counter(
-      "logship_input_watch_fallbacks_total", labels,
+  const ComponentMetrics metrics("input", input);
+  fallback_metric_ = &metrics.counter(
+      "logship_input_watch_fallbacks_total",
       "Times inotify was unavailable or refused a watch (max_user_watches), so the input polls "
       "its files instead");
-  overflow_metric_ = &Metrics::global().counter(
-      "logship_input_watch_overflows_total", labels,
+  overflow_metric_ = &metrics.counter(
+      "logship_input_watch_overflows_total",
       "inotify queue overflows (events lost), each answered by a full scan");
   fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd_ < 0) degrade("inotify unavailable", "", errno);

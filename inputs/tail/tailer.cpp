@@ -11,6 +11,7 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/runtime/memory_budget.h"
+#include "daemon/runtime/component_metrics.h"
 #include "daemon/runtime/metrics.h"
 #include "inputs/tail/fingerprint.h"
 #include "inputs/tail/gz_reader.h"
@@ -154,38 +155,39 @@ std::size_t default_max_open_files() {
 
 Tailer::Tailer(const TailerOptions& o, InputContext& ctx, TailerClient& client)
     : o_(o), ctx_(ctx), client_(client) {
-  std::string labels = "input=";
-  json::append_string(labels, ctx.name());
-  parked_metric_ = &Metrics::global().gauge(
-      "logship_input_files_parked", labels,
+  const ComponentMetrics metrics("input", ctx.name());
+  parked_metric_ = &metrics.gauge(
+      "logship_input_files_parked",
       "Followed files closed for now: idle for close_idle, or to stay within max_open_files "
       "(reopened when they grow)");
-  complete_scans_metric_ = &Metrics::global().counter(
-      "logship_input_scans_total", labels + ",scope=\"complete\"",
+  complete_scans_metric_ = &metrics.counter(
+      "logship_input_scans_total",
       "Directory scans: complete (every directory; at rescan_interval, on an inotify overflow, "
-      "while files wait for a descriptor) or partial (the directories with inotify events)");
-  partial_scans_metric_ = &Metrics::global().counter(
-      "logship_input_scans_total", labels + ",scope=\"partial\"",
+      "while files wait for a descriptor) or partial (the directories with inotify events)",
+      "scope", "complete");
+  partial_scans_metric_ = &metrics.counter(
+      "logship_input_scans_total",
       "Directory scans: complete (every directory; at rescan_interval, on an inotify overflow, "
-      "while files wait for a descriptor) or partial (the directories with inotify events)");
-  idle_closed_metric_ = &Metrics::global().counter(
-      "logship_input_files_idle_closed_total", labels,
+      "while files wait for a descriptor) or partial (the directories with inotify events)",
+      "scope", "partial");
+  idle_closed_metric_ = &metrics.counter(
+      "logship_input_files_idle_closed_total",
       "Followed files closed after close_idle without new data (reopened when they grow)");
-  lost_bytes_metric_ = &Metrics::global().counter(
-      "logship_input_lost_bytes_total", labels,
+  lost_bytes_metric_ = &metrics.counter(
+      "logship_input_lost_bytes_total",
       "Bytes of followed files deleted before they were read (a rotated generation closed for "
       "max_open_files and deleted before its turn), as far as their size was seen, and the "
       "unread end of a compressed generation that could not be read");
-  compressed_read_metric_ = &Metrics::global().counter(
-      "logship_input_compressed_generations_total", labels,
+  compressed_read_metric_ = &metrics.counter(
+      "logship_input_compressed_generations_total",
       "Compressed generations (.gz) read from the checkpoint of the file they were "
       "compressed from");
-  compressed_failed_metric_ = &Metrics::global().counter(
-      "logship_input_compressed_failed_total", labels,
+  compressed_failed_metric_ = &metrics.counter(
+      "logship_input_compressed_failed_total",
       "Compressed generations that could not be read to their end: corrupt, cut short, or over "
       "max_decompressed_size (the bytes known to be lost are in logship_input_lost_bytes_total)");
-  fs_errors_metric_ = &Metrics::global().counter(
-      "logship_input_fs_errors_total", labels,
+  fs_errors_metric_ = &metrics.counter(
+      "logship_input_fs_errors_total",
       "Directory listings and file opens that failed (EMFILE, EACCES...), retried at the next "
       "scan");
   max_open_ = o_.max_open_files > 0 ? o_.max_open_files : default_max_open_files();
