@@ -18,17 +18,18 @@ struct Rule {
   std::unique_ptr<RE2> re;
   bool luhn = false;   // the replaced text must be a card number passing the Luhn check
   std::string marker;
-  std::atomic<uint64_t>* counter = nullptr;   // logship_redactions_total{rule=...}
+  std::atomic<uint64_t>* counter = nullptr;   // logship_redactions_total{processor, rule}
 };
 
 class RuleSet {
  public:
   // Names of the built-in rules, in the order they run.
   static const std::vector<std::string>& builtin_names();
-  // Compiles builtins (by name) then custom rules (name -> pattern). "" or why not.
+  // Compiles builtins (by name) then custom rules (name -> pattern). "" or why not. Matches are
+  // counted per rule in the series of `processor` (the redact processor's name).
   std::string build(const std::vector<std::string>& builtins,
                     const std::map<std::string, std::string>& custom,
-                    const std::string& marker_template);
+                    const std::string& marker_template, const std::string& processor);
   const std::vector<Rule>& rules() const { return rules_; }
   // One pass over all rules at once: false means no rule can match, the common case.
   bool may_match(std::string_view text) const;

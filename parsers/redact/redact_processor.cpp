@@ -2,7 +2,8 @@
 // before any output sees them.
 #include "daemon/registry/plugin.h"
 #include "daemon/core/json_writer.h"
-#include "daemon/runtime/metrics.h"
+#include "daemon/runtime/component_metrics.h"
+#include "parsers/common/bind.h"
 #include "parsers/redact/redact.h"
 
 namespace logship::redact {
@@ -59,12 +60,6 @@ bool known_issuer(const char* d, std::size_t n) {
   return false;
 }
 
-std::string labels_for(const std::string& rule) {
-  std::string l = "rule=";
-  json::append_string(l, rule);
-  return l;
-}
-
 bool valid_rule_name(const std::string& n) {
   if (n.empty()) return false;
   for (char c : n) {
@@ -97,7 +92,8 @@ const std::vector<std::string>& RuleSet::builtin_names() {
 
 std::string RuleSet::build(const std::vector<std::string>& builtins,
                            const std::map<std::string, std::string>& custom,
-                           const std::string& marker_template) {
+                           const std::string& marker_template, const std::string& processor) {
+  const ComponentMetrics metrics("processor", processor);
   RE2::Options opts;
   opts.set_log_errors(false);
   std::string any;
@@ -111,8 +107,9 @@ std::string RuleSet::build(const std::vector<std::string>& builtins,
     for (auto p = r.marker.find("{rule}"); p != std::string::npos; p = r.marker.find("{rule}")) {
       r.marker.replace(p, 6, name);
     }
-    r.counter = &Metrics::global().counter("logship_redactions_total", labels_for(name),
-                                           "Matches replaced by the redact processor, per rule");
+    r.counter = &metrics.counter("logship_redactions_total",
+                                 "Matches replaced by the redact processor, per rule", "rule",
+                                 name);
     if (!any.empty()) any += '|';
     any += "(?:" + pattern + ")";
     rules_.push_back(std::move(r));
@@ -196,7 +193,6 @@ struct RedactOptions {
   std::map<std::string, std::string> rules;
   std::vector<std::string> fields = {"message"};
   std::string marker = "[REDACTED:{rule}]";
-  std::shared_ptr<const redact::RuleSet> compiled;
 
   static const config::OptionSchema<RedactOptions>& schema() {
     using S = config::OptionSchema<RedactOptions>;
@@ -214,20 +210,38 @@ struct RedactOptions {
                  "Replacement text; {rule} becomes the rule's name.");
     return s;
   }
-  std::string validate() {
-    if (fields.empty()) return "fields: name at least one field (e.g. message)";
+};
+
+// The compiled rules, shared by every stream's processor.
+struct RedactSetup {
+  RedactOptions o;
+  std::shared_ptr<const redact::RuleSet> rules;
+
+  static std::shared_ptr<const RedactSetup> build(const RedactOptions& o,
+                                                  const std::string& context, std::string* why) {
+    if (o.fields.empty()) {
+      *why = "fields: name at least one field (e.g. message)";
+      return nullptr;
+    }
     auto set = std::make_shared<redact::RuleSet>();
-    std::string why = set->build(builtins, rules, marker);
-    if (!why.empty()) return why;
-    if (set->rules().empty()) return "no rules: keep some builtins or add rules";
-    compiled = std::move(set);
-    return "";
+    *why = set->build(o.builtins, o.rules, o.marker,
+                      ComponentMetrics::of_processor(context).name());
+    if (!why->empty()) return nullptr;
+    if (set->rules().empty()) {
+      *why = "no rules: keep some builtins or add rules";
+      return nullptr;
+    }
+    auto s = std::make_shared<RedactSetup>();
+    s->o = o;
+    s->rules = std::move(set);
+    return s;
   }
 };
 
 class RedactProcessor final : public Processor {
  public:
-  explicit RedactProcessor(const RedactOptions& o) : o_(o), redactor_(o.compiled) {
+  explicit RedactProcessor(std::shared_ptr<const RedactSetup> setup)
+      : setup_(std::move(setup)), o_(setup_->o), redactor_(setup_->rules) {
     for (const auto& f : o_.fields) {
       if (f == "message") {
         message_ = true;
@@ -251,6 +265,7 @@ class RedactProcessor final : public Processor {
   }
 
  private:
+  std::shared_ptr<const RedactSetup> setup_;
   const RedactOptions& o_;
   redact::Redactor redactor_;
   bool message_ = false;
@@ -264,7 +279,8 @@ const PluginInfo& redact_processor() {
       PluginKind::kProcessor, "redact",
       "Replaces secrets (URL passwords, bearer tokens, AWS keys, JWTs, card numbers) and custom "
       "RE2 matches with a marker.",
-      &schema_of<RedactOptions>, nullptr, &bind_processor<RedactOptions, RedactProcessor>};
+      &schema_of<RedactOptions>, nullptr,
+      &parsers::bind_shared<RedactOptions, RedactSetup, RedactProcessor>};
   return info;
 }
 

@@ -14,7 +14,7 @@ std::shared_ptr<const RuleSet> rules(std::vector<std::string> builtins,
                                      std::map<std::string, std::string> custom = {},
                                      std::string marker = "[REDACTED:{rule}]") {
   auto s = std::make_shared<RuleSet>();
-  std::string why = s->build(builtins, custom, marker);
+  std::string why = s->build(builtins, custom, marker, "scrub");
   EXPECT_EQ(why, "");
   return s;
 }
@@ -116,8 +116,10 @@ TEST(Redact, CustomRulesMarkerAndCounts) {
                              {"session", R"(session=([0-9a-f]{8}))"}},
                    "<{rule}>");
   Redactor r(set);
-  auto& email = Metrics::global().counter("logship_redactions_total", "rule=\"email\"");
-  auto& session = Metrics::global().counter("logship_redactions_total", "rule=\"session\"");
+  auto& email = Metrics::global().counter("logship_redactions_total",
+                                         "processor=\"scrub\",rule=\"email\"");
+  auto& session = Metrics::global().counter("logship_redactions_total",
+                                           "processor=\"scrub\",rule=\"session\"");
   const uint64_t e0 = email.load(), s0 = session.load();
   EXPECT_EQ(run(r, "to a.b@x.org and c@y.io session=deadbeef!"),
             "to <email> and <email> session=<session>!");
@@ -137,12 +139,12 @@ TEST(Redact, UnchangedTextIsNotCopied) {
 
 TEST(Redact, InvalidConfigsAreRejected) {
   RuleSet a;
-  EXPECT_NE(a.build({"jwtt"}, {}, "x").find("did you mean 'jwt'"), std::string::npos);
+  EXPECT_NE(a.build({"jwtt"}, {}, "x", "p").find("did you mean 'jwt'"), std::string::npos);
   RuleSet b;
-  EXPECT_NE(b.build({}, {{"bad", "(unclosed"}}, "x").find("rules.bad: invalid RE2"),
+  EXPECT_NE(b.build({}, {{"bad", "(unclosed"}}, "x", "p").find("rules.bad: invalid RE2"),
             std::string::npos);
   RuleSet c;
-  EXPECT_NE(c.build({"jwt"}, {{"jwt", "x"}}, "x").find("built-in"), std::string::npos);
+  EXPECT_NE(c.build({"jwt"}, {{"jwt", "x"}}, "x", "p").find("built-in"), std::string::npos);
 }
 
 TEST(Redact, ProcessorRedactsMessageAndChosenFields) {
