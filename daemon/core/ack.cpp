@@ -18,6 +18,28 @@ std::shared_ptr<AckTracker> AckTracker::create(std::string key, std::shared_ptr<
   return t;
 }
 
+void AckTracker::Slots::push_back(Slot s) {
+  if (count_ == ring_.size()) {
+    std::vector<Slot> bigger(ring_.empty() ? 4 : ring_.size() * 2);
+    for (std::size_t i = 0; i < count_; ++i) bigger[i] = std::move((*this)[i]);
+    ring_ = std::move(bigger);
+    head_ = 0;
+  }
+  (*this)[count_] = std::move(s);
+  ++count_;
+}
+
+void AckTracker::Slots::pop_front() {
+  front() = Slot{};
+  head_ = (head_ + 1) & (ring_.size() - 1);
+  --count_;
+  // Past a burst, an empty ring goes back to nothing; a small one stays for the next batch.
+  if (count_ == 0 && ring_.size() > 16) {
+    ring_ = {};
+    head_ = 0;
+  }
+}
+
 AckRef AckTracker::track(Position end) {
   auto entry = std::make_shared<AckEntry>();
   entry->tracker = shared_from_this();

@@ -30,7 +30,7 @@ std::optional<std::size_t> splunk_hec_invalid_event(std::string_view body);
 struct HecJudgement {
   httpbatch::Verdict::Kind kind;
   bool config_error = false;   // retried, but needs the operator: logged as an error
-  std::optional<std::size_t> invalid_event;   // kDeadLetter: only this event of the request
+  std::optional<std::size_t> invalid_event = std::nullopt;   // kDeadLetter: only this event
 };
 
 HecJudgement judge_splunk_hec_answer(int status, std::string_view body);
