@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "daemon/runtime/log.h"
-#include "daemon/runtime/metrics.h"
 #include "daemon/state/atomic_file.h"
 
 namespace logship::plugins {
@@ -48,6 +47,11 @@ void Archiver::wait_idle() {
   idle_cv_.wait(lock, [this] { return jobs_.empty() && !busy_; });
 }
 
+void Archiver::count_removals_in(std::atomic<uint64_t>* removed) {
+  std::lock_guard lock(mu_);
+  removed_ = removed;
+}
+
 void Archiver::run() {
   std::unique_lock lock(mu_);
   while (true) {
@@ -56,6 +60,7 @@ void Archiver::run() {
     Job job = std::move(jobs_.front());
     jobs_.pop_front();
     busy_ = true;
+    std::atomic<uint64_t>* removed = removed_;
     lock.unlock();
     if (compress_ && fs::exists(job.segment)) {
       Status s = gzip_file(job.segment, job.segment + ".gz", level_);
@@ -66,7 +71,7 @@ void Archiver::run() {
         ::unlink(job.segment.c_str());
       }
     }
-    apply_retention(job.active_path, retention_, compress_);
+    apply_retention(job.active_path, retention_, compress_, removed);
     lock.lock();
     busy_ = false;
     if (jobs_.empty()) idle_cv_.notify_all();
@@ -152,7 +157,7 @@ Status Archiver::gzip_file(const std::string& src, const std::string& dst, int l
 }
 
 void Archiver::apply_retention(const std::string& active_path, const RetentionPolicy& p,
-                               bool compressed) {
+                               bool compressed, std::atomic<uint64_t>* removed) {
   if (p.keep_files <= 0 && p.keep_bytes == 0 && p.keep_age.count() <= 0) return;
   const fs::path active(active_path);
   const std::string prefix = active.filename().string() + ".";
@@ -179,15 +184,13 @@ void Archiver::apply_retention(const std::string& active_path, const RetentionPo
   for (const auto& a : archives) total += a.size;
   const auto now = fs::file_time_type::clock::now();
   std::size_t remaining = archives.size();
-  static auto& removed = Metrics::global().counter(
-      "logship_file_archives_removed_total", "", "Archives deleted by the retention policy");
   for (const auto& a : archives) {
     bool too_many = p.keep_files > 0 && remaining > static_cast<std::size_t>(p.keep_files);
     bool too_big = p.keep_bytes > 0 && total > p.keep_bytes;
     bool too_old = p.keep_age.count() > 0 && now - a.mtime > p.keep_age;
     if (!too_many && !too_big && !too_old) continue;
     if (::unlink(a.path.c_str()) == 0) {
-      removed.fetch_add(1);
+      if (removed != nullptr) removed->fetch_add(1, std::memory_order_relaxed);
       total -= a.size;
       --remaining;
     }

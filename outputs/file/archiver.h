@@ -3,6 +3,7 @@
 // path. Compression writes `<segment>.gz.tmp`, fsyncs, renames to `<segment>.gz` and only then
 // unlinks the segment, so an archive that exists is always complete (`gzip -t` passes) and a
 // crash at any point loses nothing: a leftover segment is compressed again at the next start.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -32,10 +33,15 @@ class Archiver {
   void stop(std::chrono::steady_clock::time_point deadline);
   // Waits until the queue is empty (tests).
   void wait_idle();
+  // Where archives the retention policy deletes are counted from now on (the output's series
+  // of logship_file_archives_removed_total, known once it starts).
+  void count_removals_in(std::atomic<uint64_t>* removed);
 
   static Status gzip_file(const std::string& src, const std::string& dst, int level);
+  // Deletes the archives of `active_path` the policy no longer keeps; adds them to `removed`
+  // when given.
   static void apply_retention(const std::string& active_path, const RetentionPolicy& policy,
-                              bool compressed);
+                              bool compressed, std::atomic<uint64_t>* removed = nullptr);
 
  private:
   void run();
@@ -51,6 +57,7 @@ class Archiver {
   std::condition_variable idle_cv_;
   std::deque<Job> jobs_;
   bool busy_ = false;
+  std::atomic<uint64_t>* removed_ = nullptr;   // guarded by mu_
   bool stop_ = false;
   std::thread thread_;
 };

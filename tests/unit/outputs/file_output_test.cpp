@@ -262,6 +262,9 @@ std::string gunzip(const std::string& path) {
 }
 
 TEST_F(FileOutputTest, RotationCutsAtMaxSizeAndRetentionKeepsTheNewestArchives) {
+  const std::string output = label("output", ctx_.name());
+  const int64_t removed_before =
+      Metrics::global().value("logship_file_archives_removed_total", output);
   auto out = make_file_output(config("{container_name}.log", "max_size: 1KiB\nkeep_files: 2\n"));
   ASSERT_TRUE(out->start(ctx_).is_ok());
   // 60 lines of 101 bytes: a file rotates with the line that takes it past 1 KiB (11 lines),
@@ -274,6 +277,9 @@ TEST_F(FileOutputTest, RotationCutsAtMaxSizeAndRetentionKeepsTheNewestArchives) 
   for (const auto& f : kept) EXPECT_EQ(lines(f).size(), 11u) << f;
   const auto all = rotated_then_active(dir_, "a.log");
   ASSERT_EQ(all.size(), 27u);   // the 3 oldest archives (33 lines) are gone
+  EXPECT_EQ(Metrics::global().value("logship_file_archives_removed_total", output) -
+                removed_before,
+            3);
   for (std::size_t i = 0; i < all.size(); ++i) {
     const std::string want = "r-" + std::to_string(i + 33) + " ";
     EXPECT_EQ(all[i].substr(0, want.size()), want) << i;
