@@ -28,7 +28,9 @@ TEST(BlockPoolTest, SizesAreWholePagesAtMostAQuarterOverTheRequest) {
     const std::size_t size = BlockPool::block_size(n);
     ASSERT_GE(size, n);
     ASSERT_EQ(size % 4096, 0u) << n;
-    if (n > 16384) ASSERT_LE(size, n + n / 4) << n;
+    if (n > 16384) {
+      ASSERT_LE(size, n + n / 4) << n;
+    }
   }
 }
 
