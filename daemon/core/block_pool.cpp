@@ -80,7 +80,7 @@ void BlockPool::give(void* block, std::size_t n) {
   if (block == nullptr) return;
   const std::size_t size = block_size(n);
   if (size < kMapFrom) {
-    ::operator delete(block, size);
+    ::operator delete(block);
     return;
   }
   const int c = size_class(size);
