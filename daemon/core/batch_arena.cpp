@@ -1,5 +1,6 @@
 #include "daemon/core/batch_arena.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "daemon/core/block_pool.h"
@@ -43,9 +44,9 @@ void* BatchArena::from_new_block(std::size_t n, std::size_t align) {
   b->size = size;
   last_ = b;
   bytes_ += size;
-  // Doubling keeps the number of blocks of a big batch logarithmic; past the pooled sizes a
-  // block is mapped for itself, so stop growing there.
-  if (next_block_ < BlockPool::kMaxPooledBlock) next_block_ = size * 2;
+  // Doubling keeps the number of blocks of a big batch logarithmic, up to the largest pooled
+  // size: one oversized request gets a block of its own without making every later block as big.
+  next_block_ = std::min(size * 2, BlockPool::kMaxPooledBlock);
   char* start = reinterpret_cast<char*>(b) + sizeof(Block);
   end_ = reinterpret_cast<char*>(b) + size;
   char* p = align_up(start, align);

@@ -6,7 +6,14 @@
 #include <bit>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__)   // GCC
+#define LOGSHIP_ASAN 1
+#elif defined(__has_feature)        // clang
+#if __has_feature(address_sanitizer)
+#define LOGSHIP_ASAN 1
+#endif
+#endif
+#if defined(LOGSHIP_ASAN)
 #include <sanitizer/asan_interface.h>
 #define LOGSHIP_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
 #define LOGSHIP_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)

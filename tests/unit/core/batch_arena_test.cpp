@@ -129,6 +129,10 @@ TEST(BatchArenaTest, OneRequestLargerThanTheNextBlockGetsABlockOfItsOwn) {
   void* big = arena.allocate(6u << 20, 4096);
   std::memset(big, 0, 6u << 20);
   EXPECT_EQ(arena.bytes(), 114688u + (7u << 20));
+  // The big request does not make the next block as big: it is at most the largest pooled size.
+  void* more = arena.allocate(1u << 20, 16);
+  std::memset(more, 0, 1u << 20);
+  EXPECT_LE(arena.bytes(), 114688u + (7u << 20) + BlockPool::kMaxPooledBlock);
 }
 
 TEST(BatchArenaTest, ABatchCountsItsBlocks) {
