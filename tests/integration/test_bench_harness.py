@@ -112,6 +112,11 @@ class BenchHarnessTest(support.TestCase):
                 with socket.create_connection(("127.0.0.1", sink.port), timeout=5) as c:
                     for k in range(0, len(payload), 7):   # frames cut across reads
                         c.sendall(payload[k:k + 7])
+            # Both connections are closed on this side before the sink's loop may have accepted the
+            # second one; "finish" only waits for open connections, so wait for the records first.
+            deadline = time.monotonic() + 10
+            while sink.command("status")["records"] < 10 and time.monotonic() < deadline:
+                time.sleep(0.02)
             r = sink.command("finish 5")
         finally:
             sink.close()
