@@ -17,6 +17,8 @@ static constexpr auto kPollPeriod = std::chrono::milliseconds(250);
 static constexpr auto kPollingRescan = std::chrono::milliseconds(1000);
 // While files drain after a rotation or wait for a descriptor: how often they are looked at.
 static constexpr auto kBusyPeriod = std::chrono::milliseconds(100);
+// Files wait for others to go to sleep (max_awake): those wait only for their deliveries.
+static constexpr auto kWavePeriod = std::chrono::milliseconds(10);
 // After files went to sleep (their decoders and streams freed), the heap is trimmed at most
 // this often, and only once nothing is being read.
 static constexpr auto kTrimInterval = std::chrono::seconds(10);
@@ -90,7 +92,7 @@ void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext&
     // Idle: sleep until a file changes, a timer is due, or files wait for their turn.
     TimePoint wake = next_scan;
     if (polling) wake = std::min(wake, next_poll);
-    if (tailer.busy()) wake = std::min(wake, now + kBusyPeriod);
+    if (tailer.busy()) wake = std::min(wake, now + (tailer.deferring() ? kWavePeriod : kBusyPeriod));
     if (auto f = tailer.next_flush()) wake = std::min(wake, *f);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
     // Capped so a stop is seen in time (ctx.stopping() is polled).

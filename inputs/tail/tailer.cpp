@@ -120,6 +120,7 @@ struct Tailer::Tail {
   uint64_t opened_round = 0;  // read round in which the descriptor was (re)opened
   int missed_scans = 0;       // parked and gone: complete scans that did not find it
   bool at_eof = false;
+  uint16_t deferred_rounds = 0;   // read rounds its first read waited for max_awake
   // In ready_: may have data (new, reopened, not read to its end, draining, or an event).
   bool queued = false;
   // In tending_: housekeeping has something to look at (read lately, held back, draining).
@@ -1098,9 +1099,18 @@ bool Tailer::read_round() {
   round_list_.clear();
   round_list_.swap(ready_);
   for (Tail* t : round_list_) t->queued = false;
+  deferring_ = false;
   for (Tail* t : round_list_) {
     const bool stop = ctx_.stopping() || aborted_;
+    if (!stop && !t->parked && !t->stream && tending_.size() >= o_.max_awake &&
+        t->deferred_rounds < o_.max_deferred_rounds) {
+      ++t->deferred_rounds;
+      deferring_ = true;
+      queue(*t);
+      continue;
+    }
     if (!stop && !t->parked) {
+      t->deferred_rounds = 0;
       reading_ = t;
       wake(*t);   // a file found by a scan gets its decoder and stream at its first read
       if (read_file(*t)) progress = true;
@@ -1114,6 +1124,12 @@ bool Tailer::read_round() {
   }
   round_list_.clear();
   return progress;
+}
+
+std::size_t Tailer::awake_files() const {
+  std::size_t n = 0;
+  for (const auto& [key, t] : tails_) n += t->stream != nullptr;
+  return n;
 }
 
 // Reads up to round_bytes from the file; true if it got data.
@@ -1256,8 +1272,9 @@ void Tailer::housekeeping(TimePoint now) {
                        !t->dec->next_flush() && !stream_due;
     // A quiet file stays tended until it has been quiet for close_idle, then gives its
     // descriptor back (reopened by path, checked by device, inode and fingerprint, when its
-    // directory's events say it changed).
-    if (quiet && !t->parked && o_.close_idle.count() > 0 && now - t->last_growth < o_.close_idle) {
+    // directory's events say it changed). At once while files wait for max_awake.
+    if (quiet && !t->parked && o_.close_idle.count() > 0 && !deferring_ &&
+        now - t->last_growth < o_.close_idle) {
       tending_[kept++] = t;
       continue;
     }

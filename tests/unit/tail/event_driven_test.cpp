@@ -250,5 +250,61 @@ TEST_F(EventDrivenTest, WithoutInotifyTheWatchIsDegradedAndCounted) {
   EXPECT_GE(SteadyClock::now() - t0, std::chrono::milliseconds(50));   // slept: the poll period
 }
 
+// 20 files found by one scan, max_awake 4: they are read in waves, never more than 4 awake
+// (each with a decoder and stream) at once; those read to their end sleep at once instead of
+// after close_idle while others wait, and every line arrives exactly once.
+TEST_F(EventDrivenTest, AScanOfManyFilesIsReadInWavesOfMaxAwake) {
+  TailerOptions o;
+  o.max_awake = 4;
+  std::vector<std::string> want;
+  for (int f = 0; f < 20; ++f) {
+    const std::string p = "f" + std::to_string(f) + "-";
+    append(dir + "/" + p + ".log", numbered(p, 1, 3));
+    want = concat(want, numbered_lines(p, 1, 3));
+  }
+  Harness h(dir, o);
+  h.ctx.keeps_state = false;   // a pipeline without stateful processors
+  h.scan();
+  std::size_t most_awake = 0;
+  int rounds = 0;
+  for (; rounds < 100 && h.delivered().lines.size() < want.size(); ++rounds) {
+    h.tailer->read_round();
+    most_awake = std::max(most_awake, h.tailer->awake_files());
+    h.tailer->housekeeping(SteadyClock::now());
+  }
+  EXPECT_TRUE(exactly_once(h.delivered(), want));
+  EXPECT_EQ(most_awake, 4u);
+  EXPECT_GE(rounds, 5);   // 20 files, 4 at a time
+  h.tailer->housekeeping(SteadyClock::now());
+  EXPECT_LE(h.tailer->awake_files(), 4u);   // the waves before the last slept at once
+  EXPECT_FALSE(h.tailer->busy());
+}
+
+// Files that never reach their end (more than a round's bytes each time) cannot keep another
+// file waiting past max_deferred_rounds: it is read anyway.
+TEST_F(EventDrivenTest, FilesThatNeverReachTheirEndCannotStarveTheOthers) {
+  TailerOptions o;
+  o.max_awake = 2;
+  o.max_deferred_rounds = 5;
+  o.round_bytes = 40;   // one read (4 KiB) per file per round: 20 rounds to their ends
+  append(dir + "/busy-a.log", numbered("a", 1, 2000));
+  append(dir + "/busy-b.log", numbered("b", 1, 2000));
+  Harness h(dir, o);
+  h.ctx.keeps_state = false;
+  h.scan();
+  h.tailer->read_round();   // both awake, neither at its end
+  append(dir + "/quiet.log", numbered("q", 1, 1));
+  h.scan();
+  int rounds = 0;
+  while (h.delivered().count.count(numbered_lines("q", 1, 1)[0]) == 0 && rounds < 50) {
+    h.tailer->read_round();
+    h.tailer->housekeeping(SteadyClock::now());
+    ++rounds;
+  }
+  EXPECT_LE(rounds, 7);   // waited its 5 rounds, then read
+  EXPECT_GE(rounds, 5);
+  EXPECT_LT(h.delivered().lines.size(), 2000u);   // the busy ones were still far from their end
+}
+
 }  // namespace
 }  // namespace logship::tail::testing

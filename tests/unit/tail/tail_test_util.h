@@ -58,6 +58,7 @@ class FakeContext final : public InputContext {
   std::map<std::string, Position> committed;   // what a checkpoint store would hold
   std::set<std::string> forgotten;
   Delivered delivered;
+  bool keeps_state = true;   // as a pipeline with stateful processors: its files never sleep
 
  private:
   class Stream final : public StreamHandle {
@@ -75,6 +76,7 @@ class FakeContext final : public InputContext {
     bool flush(bool) override { return true; }
     std::optional<TimePoint> next_flush() const override { return std::nullopt; }
     uint64_t unsettled() const override { return 0; }
+    bool keeps_state() const override { return ctx_->keeps_state; }
     std::optional<Position> committed() const override { return std::nullopt; }
 
    private:
