@@ -291,6 +291,7 @@ void Tailer::end_scan() {
   for (const auto& [path, owner] : present_paths_) {
     if (!by_path_.count(path)) open_tail(path, owner, !scanned_once_, std::nullopt);
   }
+  publish_new_lags();
   // A complete scan is also the safety net of events (missed, lost, or none without inotify):
   // each file gets a fingerprint check (when its size or mtime changed) and a read, which
   // costs one read() and one fstat() at its end. A partial one (a few directories with
@@ -531,8 +532,7 @@ void Tailer::register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record
   const std::string path = t->path;
   const std::string key = t->key;
   t->read_off = offset;
-  t->publish_lag(ctx_.name());
-  t->update_lag();
+  unpublished_.push_back(t.get());
   update_fingerprint(*t);
   t->emitted = offset;
   log::info(o_.kind, "tailing file",
@@ -1091,7 +1091,21 @@ void Tailer::forget_deleted_parked() {
 
 // ---- reading ----
 
+// The lag series of the files registered since the last call. Made after a scan registered
+// them all rather than one by one: side by side above what stays for each file, they are
+// freed together when the files go to sleep instead of leaving a hole between every file's
+// Tail and map nodes (8 MiB of idle RSS at 10,000 containers).
+void Tailer::publish_new_lags() {
+  for (Tail* t : unpublished_) {
+    if (t->fd < 0) continue;   // parked meanwhile: published when it is reopened
+    t->publish_lag(ctx_.name());
+    t->update_lag();
+  }
+  unpublished_.clear();
+}
+
 bool Tailer::read_round() {
+  publish_new_lags();
   ++round_;
   bool progress = false;
   // This round reads what was queued before it; what it queues (a copy of a truncated file)
@@ -1248,6 +1262,7 @@ void Tailer::charge_files() {
 }
 
 void Tailer::housekeeping(TimePoint now) {
+  publish_new_lags();   // before any file is released
   charge_files();
   std::vector<std::string> release;
   std::size_t kept = 0;
@@ -1306,6 +1321,7 @@ void Tailer::housekeeping(TimePoint now) {
     open_.erase(key);
     Tail& t = *node.mapped();
     unqueue(t);
+    std::erase(unpublished_, &t);
     if (t.parked) --parked_;
     struct stat st{};
     t.retire = t.forget && t.fd >= 0 && ::fstat(t.fd, &st) == 0 && st.st_nlink > 0;

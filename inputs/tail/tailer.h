@@ -220,6 +220,7 @@ class Tailer {
   // The memory budget's followed_files part: kFollowedFileBytes per file kept.
   void charge_files();
   void register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record_start, const char* why);
+  void publish_new_lags();
   void note_present(const std::string& path);
   std::map<std::string, std::string>::iterator judge_path(
       std::map<std::string, std::string>::iterator it);
@@ -277,6 +278,7 @@ class Tailer {
   std::vector<Tail*> round_list_;
   // The files housekeeping looks at (Tail::tended): the others are quiet.
   std::vector<Tail*> tending_;
+  std::vector<Tail*> unpublished_;   // registered, lag series not made yet (publish_new_lags)
   bool deferring_ = false;   // this round left files waiting for max_awake: quiet ones sleep
   std::size_t parked_ = 0;
   std::vector<char> buf_;
