@@ -60,6 +60,7 @@ class ContainerSeries {
       bytes_->fetch_add(bytes, std::memory_order_relaxed);
     }
     bool overflowed() const { return overflowed_; }
+    bool active() const { return owner_ != nullptr; }
 
    private:
     friend class ContainerSeries;

@@ -144,9 +144,10 @@ bool glob_match(const char* pattern, const std::string& name) {
 }
 
 struct Container {
-  std::string key;   // docker: id; cri: "<pod dir>/<container>"
-  std::string dir;
+  std::string key;   // docker: id; cri: "<pod dir>/<container>"; its directory is <scan root>/<key>
   ContainerMeta meta;
+  // Its series in /metrics stays while the container exists, whether its files are awake.
+  ContainerSeries::Handle pinned_series;
   bool has_meta = false;
   // The config.v2.json last tried (lstat), whatever came of it: a file once rejected or
   // parsed is not read again until it changes.
@@ -257,8 +258,8 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     dec->count_into(acquire());
     // A file asleep (close_idle) drops its decoder; the container's series stays in /metrics
     // until the container is gone, not until its files go quiet.
-    if (it != containers_.end() && !pinned_series_.contains(owner)) {
-      pinned_series_.emplace(owner, acquire());
+    if (it != containers_.end() && !it->second.pinned_series.active()) {
+      it->second.pinned_series = acquire();
     }
     return dec;
   }
@@ -416,7 +417,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
                     std::vector<std::string>* names, std::vector<std::string>* files) {
     tail::Tailer& tailer = *tailer_;
     if (partial) {
-      for_pod_containers(pod, [&tailer](Container& c) { tailer.also_scan_dir(c.dir); });
+      for_pod_containers(pod, [&](Container& c) { tailer.also_scan_dir(dir_of(c)); });
     }
     if (!is_dir(pdir)) return;   // removed: its containers are unseen, their files gone
     watch_->watch(pdir, DirWatch::kDirMask);
@@ -430,7 +431,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
       if (!docker::parse_cri_pod_dir(pod, name, &meta)) continue;
       watch_->watch(dir, DirWatch::kLeafMask);
       if (partial) tailer.also_scan_dir(dir);
-      Container& c = container(pod + "/" + name, dir);
+      Container& c = container(pod + "/" + name);
       if (!c.has_meta) {
         c.meta = std::move(meta);
         c.has_meta = true;
@@ -462,7 +463,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
                              std::vector<std::string>* files) {
     tail::Tailer& tailer = *tailer_;
     watch_->watch(dir, DirWatch::kLeafMask);
-    Container& c = container(id, dir);
+    Container& c = container(id);
     if (!refresh_docker_meta(c)) {
       // Its metadata could not be read for now (EMFILE...): its logs wait on disk rather
       // than go out without name and labels, and its files are not taken for gone.
@@ -494,17 +495,19 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     tailer_->fs_error("list a directory", dir, std::strerror(errno));
     tailer_->unlisted_dir(dir);
     for (auto& [k, c] : containers_) {
-      if (tailer_->in_unlisted_dir(c.dir)) c.seen = true;
+      if (tailer_->in_unlisted_dir(dir_of(c))) c.seen = true;
     }
   }
 
-  Container& container(const std::string& key, const std::string& dir) {
+  // <scan root>/<pod>/<container> (CRI), <root>/containers/<id> (Docker).
+  std::string dir_of(const Container& c) const { return scan_root() + "/" + c.key; }
+
+  Container& container(const std::string& key) {
     auto [it, inserted] = containers_.try_emplace(key);
     Container& c = it->second;
     c.seen = true;
     if (inserted) {
       c.key = key;
-      c.dir = dir;
       if (format_ == LogFormat::kDocker) c.meta.id = key;
       charge(c);
     }
@@ -517,8 +520,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
         ++it;
         continue;
       }
-      watch_->forget(it->second.dir);   // the kernel drops the watch of a deleted directory
-      pinned_series_.erase(it->first);
+      watch_->forget(dir_of(it->second));   // the kernel drops the watch of a deleted directory
       containers_bytes_ -= it->second.charged;
       containers_mem_.set(containers_bytes_);
       it = containers_.erase(it);
@@ -527,7 +529,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
 
   // False when the file is there but could not be read for now and nothing is known yet.
   bool refresh_docker_meta(Container& c) {
-    const std::string path = c.dir + "/config.v2.json";
+    const std::string path = dir_of(c) + "/config.v2.json";
     struct stat st{};
     // lstat: a symlink is judged as itself, never by what it points to.
     if (::lstat(path.c_str(), &st) != 0) {
@@ -581,7 +583,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
 
   // The memory budget learns what keeping `c` costs now.
   void charge(Container& c) {
-    const std::size_t now = kContainerEntryBytes + c.key.capacity() + c.dir.capacity() +
+    const std::size_t now = kContainerEntryBytes + c.key.capacity() +
                             c.reject_reason.capacity() + c.meta.held_bytes();
     containers_bytes_ += now;
     containers_bytes_ -= c.charged;
@@ -632,7 +634,6 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   InputContext* ctx_ = nullptr;
   std::thread thread_;
   bool root_missing_logged_ = false;
-  std::map<std::string, Container> containers_;
   std::size_t containers_bytes_ = 0;   // what charge() counted for containers_
   MemoryCharge containers_mem_{MemoryPart::kContainerMetadata};
   docker::DockerLineDecoder json_;
@@ -649,9 +650,8 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   std::unique_ptr<DirWatch> watch_;
   // Before tailer_: its decoders hold series of it.
   std::unique_ptr<ContainerSeries> series_;
-  // Per known container: its share of its series while the container exists (after series_:
-  // released before it).
-  std::map<std::string, ContainerSeries::Handle> pinned_series_;
+  // After series_: each holds its series (released before series_ goes).
+  std::map<std::string, Container> containers_;
   std::unique_ptr<tail::Tailer> tailer_;
 };
 
