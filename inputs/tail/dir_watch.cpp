@@ -53,15 +53,17 @@ void DirWatch::watch(const std::string& dir, uint32_t mask) {
   }
   // The same directory under another name (a symlinked glob root) gets the same wd.
   if (auto old = dirs_.find(wd); old != dirs_.end()) watched_.erase(old->second);
-  watched_[dir] = wd;
-  dirs_[wd] = dir;
+  std::string& stored = dirs_[wd];
+  stored = dir;
+  watched_[stored] = wd;
 }
 
 void DirWatch::forget(const std::string& dir) {
   auto it = watched_.find(dir);
   if (it == watched_.end()) return;
-  dirs_.erase(it->second);
-  watched_.erase(it);
+  const int wd = it->second;
+  watched_.erase(it);   // before the string its key views
+  dirs_.erase(wd);
 }
 
 bool DirWatch::wait(int timeout_ms, const OnChange& on_change) {
@@ -102,7 +104,7 @@ bool DirWatch::wait(int timeout_ms, const OnChange& on_change) {
       if (d == dirs_.end()) continue;
       if (ev->mask & IN_IGNORED) {   // the directory is gone (or unmounted)
         changed_dirs_.insert(d->second);
-        watched_.erase(d->second);
+        watched_.erase(d->second);   // before the string its key views
         dirs_.erase(d);
         rescan = true;
         continue;

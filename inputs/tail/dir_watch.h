@@ -60,8 +60,10 @@ class DirWatch {
   int fd_ = -1;
   bool degraded_ = false;
   uint64_t overflows_ = 0;
-  std::unordered_map<std::string, int> watched_;   // dir -> wd
-  std::unordered_map<int, std::string> dirs_;      // wd -> dir
+  std::unordered_map<int, std::string> dirs_;           // wd -> dir
+  // dir -> wd, its keys viewing dirs_' strings (stable: nodes do not move): one copy of each
+  // path, 10,000 container directories.
+  std::unordered_map<std::string_view, int> watched_;
   std::string path_;                               // scratch: "<dir>/<name>" of an event
   std::set<std::string> changed_dirs_;             // to list again
   bool full_scan_ = false;                         // events were lost
