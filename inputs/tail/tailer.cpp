@@ -253,23 +253,44 @@ void Tailer::note_present(const std::string& path) {
 
 // Whether the followed file at by_path_'s `it` is still at its path: if not, it is drained to
 // its end. A path in a directory this scan could not list is not known to be gone.
-std::map<std::string, std::string>::iterator Tailer::judge_path(
-    std::map<std::string, std::string>::iterator it) {
-  auto t = tails_.find(it->second);
+Tailer::PathMap::iterator Tailer::judge_path(PathMap::iterator it) {
+  Tail& t = *it->second;
   bool same = false;
-  if (t != tails_.end() && in_unlisted_dir(it->first)) {
+  if (in_unlisted_dir(t.path)) {
     same = true;
-  } else if (t != tails_.end() && present_paths_.count(it->first)) {
+  } else if (present_paths_.count(t.path)) {
     struct stat st{};
-    if (::stat(it->first.c_str(), &st) == 0) {
-      same = key_of(st) == t->second->key;
+    if (::stat(t.path.c_str(), &st) == 0) {
+      same = key_of(st) == t.key;
     } else {
       same = errno != ENOENT && errno != ENOTDIR;   // ENOMEM, EACCES...: not known gone
     }
   }
   if (same) return std::next(it);
-  if (t != tails_.end()) mark_gone(*t->second);
-  return by_path_.erase(it);
+  auto next = by_path_.erase(it);
+  mark_gone(t);
+  return next;
+}
+
+// `t` is the file at `path` now: a parked file found under another name, a file moved to
+// another followed name. Its lag series (if any) follows the name.
+void Tailer::follow_path(Tail& t, const std::string& path) {
+  if (t.path != path) {
+    unfollow_path(t);
+    const bool published = t.lag != nullptr;
+    t.unpublish_lag();
+    t.path = path;
+    if (published) t.publish_lag(ctx_.name());
+  }
+  // A key views its Tail's path: an entry of another Tail at this path goes, key and all.
+  if (auto it = by_path_.find(t.path); it != by_path_.end()) by_path_.erase(it);
+  by_path_.emplace(t.path, &t);
+}
+
+void Tailer::unfollow_path(Tail& t) {
+  if (auto it = by_path_.find(t.path); it != by_path_.end() && it->second == &t) {
+    by_path_.erase(it);
+  }
 }
 
 void Tailer::end_scan() {
@@ -333,10 +354,9 @@ void Tailer::end_scan() {
 }
 
 void Tailer::all_gone() {
-  for (auto& [path, key] : by_path_) {
-    if (auto t = tails_.find(key); t != tails_.end()) mark_gone(*t->second);
-  }
-  by_path_.clear();
+  PathMap followed;
+  followed.swap(by_path_);
+  for (auto& [path, t] : followed) mark_gone(*t);
   scanned_once_ = true;
 }
 
@@ -359,13 +379,18 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
     retired_.erase(r);
   }
   if (auto it = tails_.find(key); it != tails_.end() && it->second->parked) {
-    // Reopened under the name it has now; its lag series (if any) follows the name.
-    const bool published = it->second->lag != nullptr;
-    it->second->unpublish_lag();
-    it->second->path = path;
-    if (published) it->second->publish_lag(ctx_.name());
-    it->second->missed_scans = 0;
-    it->second->saw_size(st);
+    // Reopened under the name it has now, no longer the file at its old one.
+    Tail& t = *it->second;
+    if (!t.gone) {
+      unfollow_path(t);
+      mark_gone(t);
+    }
+    const bool published = t.lag != nullptr;
+    t.unpublish_lag();
+    t.path = path;
+    if (published) t.publish_lag(ctx_.name());
+    t.missed_scans = 0;
+    t.saw_size(st);
   }
   if (tails_.count(key) || closing_keys_.count(key) || retired_.count(key)) return;
   std::optional<uint64_t> start;
@@ -483,7 +508,7 @@ Tailer::Tail* Tailer::open_tail(const std::string& path, const std::string& owne
   std::string key = key_of(st);
   if (auto it = tails_.find(key); it != tails_.end()) {
     ::close(fd);
-    if (!it->second->gone) by_path_[path] = key;
+    if (!it->second->gone) follow_path(*it->second, path);
     return it->second.get();
   }
   if (closing_keys_.count(key)) {
@@ -539,9 +564,9 @@ void Tailer::register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record
             log::kv("input", ctx_.name()) + log::kv("path", path) +
                 log::kv("offset", static_cast<int64_t>(offset)) + log::kv("from", why));
   Tail* raw = t.get();
-  by_path_[path] = key;
   open_[key] = raw;
   tails_.emplace(key, std::move(t));
+  follow_path(*raw, path);
   queue(*raw);
   // Its decoder, stream and source are made when it is first read (read_round), not here: a
   // scan that finds 10,000 files first makes what stays for each of them, side by side, and
@@ -692,9 +717,7 @@ void Tailer::unqueue(Tail& t) {
 bool Tailer::changed(const std::string& path) {
   auto p = by_path_.find(path);
   if (p == by_path_.end()) return false;
-  auto t = tails_.find(p->second);
-  if (t == tails_.end()) return false;
-  queue(*t->second);
+  queue(*p->second);
   return true;
 }
 

@@ -222,8 +222,12 @@ class Tailer {
   void register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record_start, const char* why);
   void publish_new_lags();
   void note_present(const std::string& path);
-  std::map<std::string, std::string>::iterator judge_path(
-      std::map<std::string, std::string>::iterator it);
+  // Active path -> the file followed there; each key views that Tail's path (one copy of each
+  // path: 10,000 containers' log paths).
+  using PathMap = std::map<std::string_view, Tail*, std::less<>>;
+  PathMap::iterator judge_path(PathMap::iterator it);
+  void follow_path(Tail& t, const std::string& path);
+  void unfollow_path(Tail& t);
   bool has_own_checkpoint(const std::string& key, const std::string& path);
   bool copy_of_active(const std::string& owner, const std::string& path);
   std::optional<uint64_t> copy_made_while_stopped(const std::string& owner,
@@ -255,7 +259,7 @@ class Tailer {
   TailerClient& client_;
   std::map<std::string, std::unique_ptr<Tail>> tails_;   // by key
   std::map<std::string, Tail*> open_;                    // the tails holding a descriptor
-  std::map<std::string, std::string> by_path_;           // active path -> key
+  PathMap by_path_;
   std::map<std::string, std::string> present_paths_;     // this scan: active path -> owner
   std::deque<std::unique_ptr<Tail>> closing_;
   std::set<std::string> closing_keys_;
