@@ -92,7 +92,6 @@ struct Tailer::Tail {
   std::string path;
   std::string owner;
   std::string key;
-  int fd = -1;
   uint64_t read_off = 0;
   uint64_t size_seen = 0;
   std::string carry;
@@ -102,8 +101,6 @@ struct Tailer::Tail {
   std::unique_ptr<Decoder> dec;
   std::unique_ptr<StreamHandle> stream;
   std::shared_ptr<const SourceInfo> source;
-  bool needs_head = false;    // a decoder made while closed: its head() waits for a descriptor
-  bool fingerprinted = false;
   std::size_t fp_len = 0;
   uint64_t fp_hash = 0;
   // A compressed generation's checkpoint is marked "gz:" (its offset counts uncompressed bytes).
@@ -113,30 +110,42 @@ struct Tailer::Tail {
                          : fingerprint_text(fp_len, fp_hash);
   }
   uint64_t emitted = UINT64_MAX;
-  bool gone = false;          // the path no longer names this file: drain, then release
-  // Closed to stay within max_open_files; everything else (offset, partial lines) is kept and
-  // the file is reopened by path, checked to be the same inode, when it grows.
-  bool parked = false;
   uint64_t opened_round = 0;  // read round in which the descriptor was (re)opened
-  int missed_scans = 0;       // parked and gone: complete scans that did not find it
-  bool at_eof = false;
-  uint16_t deferred_rounds = 0;   // read rounds its first read waited for max_awake
-  // In ready_: may have data (new, reopened, not read to its end, draining, or an event).
-  bool queued = false;
-  // In tending_: housekeeping has something to look at (read lately, held back, draining).
-  bool tended = false;
   // Size and mtime when the fingerprint was last checked: unchanged, the first bytes are too.
   off_t fp_checked_size = -1;
   struct timespec fp_checked_mtime{};
   TimePoint last_growth{};
+  Retired released;           // the file when released: tells it from a reuse of its inode
+  // The small ones together (no padding between them): 10,000 files.
+  int fd = -1;
+  int missed_scans = 0;       // parked and gone: complete scans that did not find it
+  uint16_t deferred_rounds = 0;   // read rounds its first read waited for max_awake
+  bool needs_head = false;    // a decoder made while closed: its head() waits for a descriptor
+  bool fingerprinted = false;
+  bool gone = false;          // the path no longer names this file: drain, then release
+  // Closed to stay within max_open_files; everything else (offset, partial lines) is kept and
+  // the file is reopened by path, checked to be the same inode, when it grows.
+  bool parked = false;
+  bool at_eof = false;
+  // In ready_: may have data (new, reopened, not read to its end, draining, or an event).
+  bool queued = false;
+  // In tending_: housekeeping has something to look at (read lately, held back, draining).
+  bool tended = false;
   bool forget = true;         // drop the checkpoint when released (excluded: kept)
   bool retire = false;        // released but still on disk (rotated): checkpoint kept
-  Retired released;           // the file when released: tells it from a reuse of its inode
   // A compressed generation: its bytes come from here, uncompressed (read_off counts those).
-  std::unique_ptr<GzReader> gz;
-  uint64_t gz_size_hint = 0;  // the plain file's size as last seen, if known
-  std::string supersedes;     // the plain file's checkpoint, dropped once this one settled
-  std::string gz_head;        // a compressed generation's first uncompressed bytes
+  // Apart: 10,000 plain files do not carry its fields.
+  struct Compressed {
+    std::unique_ptr<GzReader> reader;
+    uint64_t size_hint = 0;   // the plain file's size as last seen, if known
+    std::string supersedes;   // the plain file's checkpoint, dropped once this one settled
+    std::string head;         // its first uncompressed bytes
+  };
+  std::unique_ptr<Compressed> gz;
+  const std::string& supersedes() const {
+    static const std::string none;
+    return gz != nullptr ? gz->supersedes : none;
+  }
 };
 
 bool Tailer::Retired::same_file(const struct stat& st) const {
@@ -565,7 +574,7 @@ void Tailer::register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record
                 log::kv("offset", static_cast<int64_t>(offset)) + log::kv("from", why));
   Tail* raw = t.get();
   open_[key] = raw;
-  tails_.emplace(key, std::move(t));
+  tails_.emplace(std::string_view(raw->key), std::move(t));   // the key views the Tail's own
   follow_path(*raw, path);
   queue(*raw);
   // Its decoder, stream and source are made when it is first read (read_round), not here: a
@@ -633,7 +642,7 @@ void Tailer::wake(Tail& t) {
 void Tailer::give_head(Tail& t) {
   if (!t.needs_head || t.fd < 0) return;
   if (t.gz != nullptr) {   // its descriptor holds compressed bytes
-    t.dec->head(t.gz_head);
+    t.dec->head(t.gz->head);
     t.needs_head = false;
     return;
   }
@@ -861,13 +870,14 @@ void Tailer::compressed(const std::string& path, const std::string& owner) {
     return;
   }
   auto t = Tail::opened(path, owner, key, fd, round_);
-  t->gz = std::make_unique<GzReader>(fd, start->offset, o_.max_decompressed_size);
-  t->gz_size_hint = start->size_hint;
-  t->supersedes = start->supersedes;
+  t->gz = std::make_unique<Tail::Compressed>();
+  t->gz->reader = std::make_unique<GzReader>(fd, start->offset, o_.max_decompressed_size);
+  t->gz->size_hint = start->size_hint;
+  t->gz->supersedes = start->supersedes;
   t->fp_len = std::min(head.size(), kFingerprintBytes);
   t->fp_hash = fnv1a(head.data(), t->fp_len);
   t->fingerprinted = true;   // fp_text() adds kGzMark
-  t->gz_head = head.substr(0, t->fp_len);
+  t->gz->head = head.substr(0, t->fp_len);
   Tail* raw = t.get();
   if (start->parked != nullptr) hand_over(*start->parked);
   register_tail(std::move(t), start->offset, !start->own, start->why);
@@ -958,7 +968,7 @@ void Tailer::hand_over(Tail& p) {
 
 // A compressed generation read as far as it goes: what could not be read is counted.
 void Tailer::compressed_done(Tail& t) {
-  GzReader& gz = *t.gz;
+  GzReader& gz = *t.gz->reader;
   if (gz.ended_before_start()) {
     log::warn(o_.kind, "compressed generation shorter than the checkpoint it matched; not read",
               log::kv("input", ctx_.name()) + log::kv("path", t.path) +
@@ -969,7 +979,7 @@ void Tailer::compressed_done(Tail& t) {
   // A line cut by the damage is not a line the writer wrote: dropped, not finished.
   t.carry.clear();
   const std::string why = gz.failed() ? gz.error() : "gzip stream cut short";
-  const uint64_t lost = t.gz_size_hint > t.read_off ? t.gz_size_hint - t.read_off : 0;
+  const uint64_t lost = t.gz->size_hint > t.read_off ? t.gz->size_hint - t.read_off : 0;
   compressed_failed_metric_->fetch_add(1, std::memory_order_relaxed);
   lost_bytes_metric_->fetch_add(lost, std::memory_order_relaxed);
   log::warn(o_.kind, "compressed generation not read to its end",
@@ -1096,7 +1106,7 @@ void Tailer::reopen(Tail& t) {
 // under a rotated name was deleted before it was read to its end: release it.
 void Tailer::forget_deleted_parked() {
   for (auto& [key, t] : tails_) {
-    if (!t->parked || !t->gone || t->at_eof || present_keys_.count(key)) {
+    if (!t->parked || !t->gone || t->at_eof || present_keys_.count(t->key)) {
       t->missed_scans = 0;
       continue;
     }
@@ -1180,7 +1190,7 @@ bool Tailer::read_file(Tail& t) {
     if (buf_.size() < need) buf_.resize(need);
     buf_mem_.set(buf_.capacity());
     if (carry) std::memcpy(buf_.data(), t.carry.data(), carry);
-    ssize_t n = t.gz != nullptr ? t.gz->read(buf_.data() + carry, chunk)
+    ssize_t n = t.gz != nullptr ? t.gz->reader->read(buf_.data() + carry, chunk)
                                 : ::read(t.fd, buf_.data() + carry, chunk);
     if (n < 0 && t.gz != nullptr) {
       t.at_eof = true;   // judged when released (compressed_done)
@@ -1390,7 +1400,7 @@ void Tailer::housekeeping(TimePoint now) {
     }
     // A compressed generation continued the checkpoint of the file it was compressed from:
     // read and settled, that one has no file left to mark (unless a new file took its inode).
-    const std::string& old = (*it)->supersedes;
+    const std::string& old = (*it)->supersedes();
     if (!old.empty() && !tails_.count(old) && !closing_keys_.count(old) && !retired_.count(old)) {
       ctx_.forget_position(old);
     }
