@@ -223,9 +223,7 @@ void Tailer::begin_scan(const std::set<std::string>* dirs) {
     for (auto& [key, t] : tails_) t->update_lag();
     for (auto& t : closing_) t->update_lag();
   }
-  present_paths_.clear();
-  present_keys_.clear();
-  present_files_.clear();
+  forget_scan();
   unlisted_dirs_.clear();
   over_budget_ = false;
 }
@@ -235,7 +233,8 @@ void Tailer::also_scan_dir(const std::string& dir) {
 }
 
 void Tailer::active(const std::string& path, const std::string& owner) {
-  present_paths_[path] = owner;
+  auto [it, added] = present_paths_.emplace(std::string_view(path), std::string_view(owner));
+  if (!added) it->second = owner;
   note_present(path);
 }
 
@@ -255,8 +254,9 @@ bool Tailer::in_unlisted_dir(const std::string& path) const {
 void Tailer::note_present(const std::string& path) {
   struct stat st{};
   if (::stat(path.c_str(), &st) == 0) {
-    present_keys_.insert(key_of(st));
-    present_files_[key_of(st)] = path;
+    const std::string key = key_of(st);
+    present_keys_.emplace(std::string_view(key));
+    note_file(key, path);
   }
 }
 
@@ -319,7 +319,9 @@ void Tailer::end_scan() {
     for (auto it = by_path_.begin(); it != by_path_.end();) it = judge_path(it);
   }
   for (const auto& [path, owner] : present_paths_) {
-    if (!by_path_.count(path)) open_tail(path, owner, !scanned_once_, std::nullopt);
+    if (!by_path_.count(path)) {
+      open_tail(std::string(path), std::string(owner), !scanned_once_, std::nullopt);
+    }
   }
   publish_new_lags();
   // A complete scan is also the safety net of events (missed, lost, or none without inotify):
@@ -357,9 +359,19 @@ void Tailer::end_scan() {
   scanned_once_ = true;
   charge_files();   // before the first read: the buffers' share is known when reading starts
   // What this scan saw is not needed until the next one: 10,000 paths and keys, freed.
+  forget_scan();
+}
+
+void Tailer::note_file(const std::string& key, const std::string& path) {
+  auto [it, added] = present_files_.emplace(std::string_view(key), std::string_view(path));
+  if (!added) it->second = path;
+}
+
+void Tailer::forget_scan() {
   present_paths_.clear();
   present_keys_.clear();
   present_files_.clear();
+  scan_mem_.release();
 }
 
 void Tailer::all_gone() {
@@ -378,8 +390,8 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   std::string key = key_of(st);
-  present_keys_.insert(key);
-  present_files_[key] = path;
+  present_keys_.emplace(std::string_view(key));
+  note_file(key, path);
   if (auto r = retired_.find(key); r != retired_.end() && !r->second.same_file(st)) {
     // Not the file we released: the writer deleted it and a newer file got its inode, then it
     // was rotated before a scan saw it as the active file. Never read: read it like any rotated
@@ -477,14 +489,14 @@ std::optional<uint64_t> Tailer::copy_made_while_stopped(const std::string& owner
                                                         const std::string& path) {
   std::optional<uint64_t> found;
   for (const auto& [active_path, active_owner] : present_paths_) {
-    if (active_owner != owner || active_path == path) continue;
+    if (std::string_view(active_owner) != owner || std::string_view(active_path) == path) continue;
     struct stat active{};
     if (::stat(active_path.c_str(), &active) != 0) continue;
     auto saved = ctx_.saved_position(key_of(active));
     std::size_t len = 0;
     uint64_t hash = 0;
     if (!saved || !parse_fingerprint(saved->text, &len, &hash) || len == 0) continue;
-    if (file_holds(active_path, *saved) == Holds::kYes ||
+    if (file_holds(std::string(active_path), *saved) == Holds::kYes ||
         file_holds(path, *saved) != Holds::kYes) {
       continue;
     }
@@ -824,7 +836,7 @@ void Tailer::compressed(const std::string& path, const std::string& owner) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   const std::string key = key_of(st);
-  present_keys_.insert(key);
+  present_keys_.emplace(std::string_view(key));
   if (tails_.count(key) || closing_keys_.count(key)) return;
   // Judged already (read, or nothing to read): unless its inode now holds another file.
   if (auto r = retired_.find(key); r != retired_.end()) {
@@ -949,7 +961,7 @@ std::optional<Tailer::CompressedStart> Tailer::compressed_start(const std::strin
 // first bytes, not shorter than the offset).
 bool Tailer::holds_checkpoint(const std::string& key, const Position& pos) {
   auto f = present_files_.find(key);
-  return f != present_files_.end() && file_holds(f->second, pos) == Holds::kYes;
+  return f != present_files_.end() && file_holds(std::string(f->second), pos) == Holds::kYes;
 }
 
 // The parked file's unread part is the compressed generation's now: released at its safe

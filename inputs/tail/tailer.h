@@ -44,6 +44,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <set>
 #include <string>
@@ -261,13 +262,23 @@ class Tailer {
   std::map<std::string_view, std::unique_ptr<Tail>, std::less<>> tails_;
   std::map<std::string, Tail*> open_;                    // the tails holding a descriptor
   PathMap by_path_;
-  std::map<std::string, std::string> present_paths_;     // this scan: active path -> owner
+  // What the current scan saw, in memory of its own (released when the scan ends): the 10,000
+  // paths and keys a scan notes go together instead of leaving holes between the containers'
+  // and files' lasting state made during the same scan. Declared before what uses it.
+  struct ViewLess {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a < b; }
+  };
+  std::pmr::monotonic_buffer_resource scan_mem_{std::size_t{128} << 10};
+  void forget_scan();
+  void note_file(const std::string& key, const std::string& path);
+  std::pmr::map<std::pmr::string, std::pmr::string, ViewLess> present_paths_{&scan_mem_};   // active path -> owner
   std::deque<std::unique_ptr<Tail>> closing_;
   std::set<std::string> closing_keys_;
   std::map<std::string, Retired> retired_;       // released rotated files still on disk
   std::set<std::string> retired_missed_;         // retired files the last scan did not see
-  std::set<std::string> present_keys_;           // files seen by the current scan
-  std::map<std::string, std::string> present_files_;   // this scan: key -> a path of it
+  std::pmr::set<std::pmr::string, ViewLess> present_keys_{&scan_mem_};   // files seen by the current scan
+  std::pmr::map<std::pmr::string, std::pmr::string, ViewLess> present_files_{&scan_mem_};   // key -> a path of it
   std::vector<Orphan> orphans_;
   bool partial_ = false;                         // the current scan is of scanned_dirs_ only
   std::vector<std::string> scanned_dirs_;        // "<dir>/"
