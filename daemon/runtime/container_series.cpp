@@ -31,7 +31,7 @@ ContainerSeries::Handle& ContainerSeries::Handle::operator=(Handle&& o) noexcept
   if (this != &o) {
     reset();
     owner_ = std::exchange(o.owner_, nullptr);
-    key_ = std::move(o.key_);
+    key_ = std::exchange(o.key_, nullptr);
     events_ = std::exchange(o.events_, nullptr);
     bytes_ = std::exchange(o.bytes_, nullptr);
     overflowed_ = std::exchange(o.overflowed_, false);
@@ -40,10 +40,10 @@ ContainerSeries::Handle& ContainerSeries::Handle::operator=(Handle&& o) noexcept
 }
 
 void ContainerSeries::Handle::reset() {
-  if (owner_ != nullptr) owner_->release(key_, overflowed_);
+  if (owner_ != nullptr) owner_->release(*key_, overflowed_);
   owner_ = nullptr;
   events_ = bytes_ = nullptr;
-  key_.clear();
+  key_ = nullptr;
   overflowed_ = false;
 }
 
@@ -107,7 +107,7 @@ ContainerSeries::Handle ContainerSeries::acquire(
   ++e.refs;
   Handle h;
   h.owner_ = this;
-  h.key_ = key;
+  h.key_ = &it->first;
   h.overflowed_ = e.overflowed;
   const std::string series = series_labels(e.overflowed ? overflow_key_ : key);
   if (e.overflowed) ++overflow_refs_;
@@ -123,11 +123,12 @@ void ContainerSeries::release(const std::string& key, bool overflowed) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
   if (--it->second.refs == 0) {
+    // `key` may be the entry's own (a Handle's): used before the entry goes.
+    const std::string series = series_labels(key);
     entries_.erase(it);
     if (!overflowed) {
       g_named.fetch_sub(1, std::memory_order_relaxed);
       named_gauge_->fetch_sub(1, std::memory_order_relaxed);
-      const std::string series = series_labels(key);
       metrics_.remove(kEventsMetric, series);
       metrics_.remove(kBytesMetric, series);
     }

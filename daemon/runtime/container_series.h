@@ -65,7 +65,7 @@ class ContainerSeries {
    private:
     friend class ContainerSeries;
     ContainerSeries* owner_ = nullptr;
-    std::string key_;
+    const std::string* key_ = nullptr;   // its entry's key (entries are kept while held)
     std::atomic<uint64_t>* events_ = nullptr;
     std::atomic<uint64_t>* bytes_ = nullptr;
     bool overflowed_ = false;

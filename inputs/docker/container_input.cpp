@@ -144,7 +144,10 @@ bool glob_match(const char* pattern, const std::string& name) {
 }
 
 struct Container {
-  std::string key;   // docker: id; cri: "<pod dir>/<container>"; its directory is <scan root>/<key>
+  // docker: id; cri: "<pod dir>/<container>"; its directory is <scan root>/<key>. The map's key,
+  // not a copy of it (10,000 containers).
+  const std::string& key() const { return *key_; }
+  const std::string* key_ = nullptr;
   ContainerMeta meta;
   // Its series in /metrics stays while the container exists, whether its files are awake.
   ContainerSeries::Handle pinned_series;
@@ -268,8 +271,9 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
                                                const std::string& path) override {
     static const ContainerMeta empty;
     auto it = containers_.find(owner);
+    // Docker: the directory names the container (its id is the key, not kept in meta twice).
     return docker::make_source(ctx_->name(), key, it != containers_.end() ? it->second.meta : empty,
-                               path);
+                               path, format_ == LogFormat::kDocker ? owner : std::string());
   }
 
   // ---- tail::Discovery ----
@@ -445,16 +449,16 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
       }
       // Active files first: a generation is judged against them (copy_made_while_stopped).
       for (const std::string& f : *files) {
-        if (glob_match("*.log", f)) tailer.active(dir + "/" + f, c.key);
+        if (glob_match("*.log", f)) tailer.active(dir + "/" + f, c.key());
       }
       for (const std::string& f : *files) {
         if (glob_match("*.log.*", f) && !glob_match("*.gz", f) && !glob_match("*.tmp", f)) {
-          tailer.rotated(dir + "/" + f, c.key);
+          tailer.rotated(dir + "/" + f, c.key());
         }
       }
       // kubelet compresses older generations (<N>.log.<timestamp>.gz): judged last.
       for (const std::string& f : *files) {
-        if (glob_match("*.log.*.gz", f)) tailer.compressed(dir + "/" + f, c.key);
+        if (glob_match("*.log.*.gz", f)) tailer.compressed(dir + "/" + f, c.key());
       }
     }
   }
@@ -477,16 +481,16 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     }
     // Active files first: a generation is judged against them (copy_made_while_stopped).
     for (const std::string& f : *files) {
-      if (glob_match("*-json.log", f)) tailer.active(dir + "/" + f, c.key);
+      if (glob_match("*-json.log", f)) tailer.active(dir + "/" + f, c.key());
     }
     for (const std::string& f : *files) {
       if (glob_match("*-json.log.*", f) && !glob_match("*.gz", f)) {
-        tailer.rotated(dir + "/" + f, c.key);
+        tailer.rotated(dir + "/" + f, c.key());
       }
     }
     // compress=true: <id>-json.log.1.gz... Judged last, against the files found above.
     for (const std::string& f : *files) {
-      if (glob_match("*-json.log.*.gz", f)) tailer.compressed(dir + "/" + f, c.key);
+      if (glob_match("*-json.log.*.gz", f)) tailer.compressed(dir + "/" + f, c.key());
     }
   }
 
@@ -500,15 +504,14 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   }
 
   // <scan root>/<pod>/<container> (CRI), <root>/containers/<id> (Docker).
-  std::string dir_of(const Container& c) const { return scan_root() + "/" + c.key; }
+  std::string dir_of(const Container& c) const { return scan_root() + "/" + c.key(); }
 
   Container& container(const std::string& key) {
     auto [it, inserted] = containers_.try_emplace(key);
     Container& c = it->second;
     c.seen = true;
     if (inserted) {
-      c.key = key;
-      if (format_ == LogFormat::kDocker) c.meta.id = key;
+      c.key_ = &it->first;
       charge(c);
     }
     return c;
@@ -571,19 +574,20 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
       if (!c.has_meta) select(c);
       return true;
     }
-    meta.id = c.key;   // the directory is the truth; ID only confirms it
+    // The directory is the truth (the key); ID only confirms it and is not kept twice.
+    std::string().swap(meta.id);
     c.meta = std::move(meta);
     c.has_meta = true;
     select(c);   // on every label: filters see what the events will not carry
     limit_labels(c);
     charge(c);
-    tailer_->refresh_sources(c.key);
+    tailer_->refresh_sources(c.key());
     return true;
   }
 
   // The memory budget learns what keeping `c` costs now.
   void charge(Container& c) {
-    const std::size_t now = kContainerEntryBytes + c.key.capacity() +
+    const std::size_t now = kContainerEntryBytes +
                             c.reject_reason.capacity() + c.meta.held_bytes();
     containers_bytes_ += now;
     containers_bytes_ -= c.charged;
@@ -599,7 +603,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     if (c.labels_limit_logged) return;
     c.labels_limit_logged = true;
     log::warn(component(), "container labels over the limits; dropped from its events",
-              log::kv("input", ctx_->name()) + log::kv("container", c.key) +
+              log::kv("input", ctx_->name()) + log::kv("container", c.key()) +
                   log::kv("name", c.meta.name) + log::kv("labels", static_cast<int64_t>(before)) +
                   log::kv("dropped", static_cast<int64_t>(dropped)));
   }
@@ -616,13 +620,13 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     c.selected = why.empty();
     if (!c.selected && why != c.reject_reason) {
       log::info(component(), "container not read",
-                log::kv("input", ctx_->name()) + log::kv("container", c.key) +
+                log::kv("input", ctx_->name()) + log::kv("container", c.key()) +
                     log::kv("name", c.meta.name) + log::kv("reason", why));
     }
     c.reject_reason = why;
     if (was && !c.selected) {
       // Excluded now: stop reading, keep the checkpoint in case it is selected again.
-      tailer_->exclude_owner(c.key);
+      tailer_->exclude_owner(c.key());
     }
   }
 

@@ -146,14 +146,15 @@ bool parse_cri_pod_dir(std::string_view pod_dir, std::string_view container, Con
 
 std::shared_ptr<const SourceInfo> make_source(const std::string& input, const std::string& key,
                                               const ContainerMeta& m,
-                                              const std::string& file_path) {
+                                              const std::string& file_path,
+                                              const std::string& container_id) {
   auto s = std::make_shared<SourceInfo>();
   s->input = input;
   s->key = key;
   auto tag = [&](const char* k, const std::string& v) {
     if (!v.empty()) s->tags.push_back(Tag{k, ValueType::kString, v});
   };
-  tag("container_id", m.id);
+  tag("container_id", container_id.empty() ? m.id : container_id);
   tag("container_name", m.name);
   tag("image", m.image);
   tag("hostname", m.hostname);

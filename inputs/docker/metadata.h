@@ -44,10 +44,11 @@ std::size_t limit_labels(const LabelLimits& limits,
 bool parse_cri_pod_dir(std::string_view pod_dir, std::string_view container, ContainerMeta* out);
 
 // Tags in the conventional keys and the labels, for every stream of the container;
-// `file_path`: the log file the stream is read from.
+// `file_path`: the log file the stream is read from; `container_id`: when not in m.id.
 std::shared_ptr<const SourceInfo> make_source(const std::string& input, const std::string& key,
                                               const ContainerMeta& m,
-                                              const std::string& file_path = {});
+                                              const std::string& file_path = {},
+                                              const std::string& container_id = {});
 
 // Include/exclude by glob (fnmatch). Each non-empty include list must have a match; any exclude
 // match, or opt_out_label set to "false", excludes. Label patterns are "key" or "key=value",
