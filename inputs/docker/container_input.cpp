@@ -151,18 +151,18 @@ struct Container {
   ContainerMeta meta;
   // Its series in /metrics stays while the container exists, whether its files are awake.
   ContainerSeries::Handle pinned_series;
-  bool has_meta = false;
   // The config.v2.json last tried (lstat), whatever came of it: a file once rejected or
-  // parsed is not read again until it changes.
-  bool meta_tried = false;
+  // parsed is not read again until it changes (meta_tried).
   struct timespec meta_mtime{};
   ino_t meta_ino = 0;
   off_t meta_size = -1;
+  std::string reject_reason;
+  std::size_t charged = 0;   // its share of the container_metadata memory part
+  bool has_meta = false;
+  bool meta_tried = false;
   bool labels_limit_logged = false;
   bool selected = false;
-  std::string reject_reason;
   bool seen = false;
-  std::size_t charged = 0;   // its share of the container_metadata memory part
 };
 
 // What a container costs besides its metadata's strings: the entry, its map node, its
@@ -254,7 +254,9 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     auto acquire = [&] {
       if (format_ == LogFormat::kCri) {
         return series_->acquire(
-            {{"namespace", meta.namespace_name}, {"pod", meta.pod}, {"container", name}});
+            {{"namespace", meta.pod ? meta.pod->namespace_name : std::string_view()},
+             {"pod", meta.pod ? meta.pod->pod : std::string_view()},
+             {"container", name}});
       }
       return series_->acquire({{"container", name}});
     };

@@ -20,8 +20,11 @@ const std::string* ContainerMeta::label(std::string_view k) const {
 
 std::size_t ContainerMeta::held_bytes() const {
   std::size_t n = id.capacity() + name.capacity() + image.capacity() + hostname.capacity() +
-                  namespace_name.capacity() + pod.capacity() + pod_uid.capacity() +
                   labels.capacity() * sizeof(labels[0]);
+  if (pod) {
+    n += sizeof(PodMeta) + pod->namespace_name.capacity() + pod->pod.capacity() +
+         pod->pod_uid.capacity();
+  }
   for (const auto& [k, v] : labels) n += k.capacity() + v.capacity();
   return n;
 }
@@ -137,9 +140,10 @@ bool parse_cri_pod_dir(std::string_view pod_dir, std::string_view container, Con
   std::size_t b = pod_dir.find('_', a + 1);
   if (b == std::string_view::npos || b == a + 1 || b + 1 >= pod_dir.size()) return false;
   if (pod_dir.find('_', b + 1) != std::string_view::npos) return false;
-  out->namespace_name.assign(pod_dir.substr(0, a));
-  out->pod.assign(pod_dir.substr(a + 1, b - a - 1));
-  out->pod_uid.assign(pod_dir.substr(b + 1));
+  out->pod = std::make_unique<PodMeta>();
+  out->pod->namespace_name.assign(pod_dir.substr(0, a));
+  out->pod->pod.assign(pod_dir.substr(a + 1, b - a - 1));
+  out->pod->pod_uid.assign(pod_dir.substr(b + 1));
   out->name.assign(container);
   return !container.empty();
 }
@@ -160,9 +164,11 @@ std::shared_ptr<const SourceInfo> make_source(const std::string& input, const st
   tag("hostname", m.hostname);
   if (const auto* p = m.label(kComposeProject)) tag("compose_project", *p);
   if (const auto* p = m.label(kComposeService)) tag("compose_service", *p);
-  tag("namespace", m.namespace_name);
-  tag("pod", m.pod);
-  tag("pod_uid", m.pod_uid);
+  if (m.pod) {
+    tag("namespace", m.pod->namespace_name);
+    tag("pod", m.pod->pod);
+    tag("pod_uid", m.pod->pod_uid);
+  }
   s->labels = m.labels;
   s->file_path = file_path;
   return s;

@@ -11,12 +11,17 @@
 
 namespace logship::docker {
 
+// The pod a CRI container belongs to (from its directory's name).
+struct PodMeta {
+  std::string namespace_name, pod, pod_uid;
+};
+
 struct ContainerMeta {
   std::string id;
   std::string name;        // without Docker's leading '/'
   std::string image;       // Config.Image, as the user gave it
   std::string hostname;
-  std::string namespace_name, pod, pod_uid;   // CRI only
+  std::unique_ptr<PodMeta> pod;   // CRI only: apart, so 10,000 Docker containers carry none
   std::vector<std::pair<std::string, std::string>> labels;
   const std::string* label(std::string_view k) const;
   // The bytes its strings and labels hold: what it costs to keep while the container exists.

@@ -74,9 +74,10 @@ TEST(ContainerConfig, NullLabelsAndBadInput) {
 TEST(CriPodDir, SplitsNamespacePodUid) {
   ContainerMeta m;
   ASSERT_TRUE(parse_cri_pod_dir("kube-system_coredns-5d78c9869d-abcde_1f2e3d4c-aaaa-bbbb", "coredns", &m));
-  EXPECT_EQ(m.namespace_name, "kube-system");
-  EXPECT_EQ(m.pod, "coredns-5d78c9869d-abcde");
-  EXPECT_EQ(m.pod_uid, "1f2e3d4c-aaaa-bbbb");
+  ASSERT_NE(m.pod, nullptr);
+  EXPECT_EQ(m.pod->namespace_name, "kube-system");
+  EXPECT_EQ(m.pod->pod, "coredns-5d78c9869d-abcde");
+  EXPECT_EQ(m.pod->pod_uid, "1f2e3d4c-aaaa-bbbb");
   EXPECT_EQ(m.name, "coredns");
   auto s = make_source("k8s", "cri:1:2", m);
   EXPECT_EQ(s->find("namespace")->value, "kube-system");
