@@ -156,7 +156,8 @@ struct Container {
   struct timespec meta_mtime{};
   ino_t meta_ino = 0;
   off_t meta_size = -1;
-  std::string reject_reason;
+  // Why it is not read (a hash of the reason, 0 when it is): the log says so once per reason.
+  std::size_t reject_hash = 0;
   std::size_t charged = 0;   // its share of the container_metadata memory part
   bool has_meta = false;
   bool meta_tried = false;
@@ -590,7 +591,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   // The memory budget learns what keeping `c` costs now.
   void charge(Container& c) {
     const std::size_t now = kContainerEntryBytes +
-                            c.reject_reason.capacity() + c.meta.held_bytes();
+                            c.meta.held_bytes();
     containers_bytes_ += now;
     containers_bytes_ -= c.charged;
     c.charged = now;
@@ -620,12 +621,13 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     }
     bool was = c.selected;
     c.selected = why.empty();
-    if (!c.selected && why != c.reject_reason) {
+    const std::size_t why_hash = why.empty() ? 0 : std::hash<std::string>{}(why) | 1;
+    if (!c.selected && why_hash != c.reject_hash) {
       log::info(component(), "container not read",
                 log::kv("input", ctx_->name()) + log::kv("container", c.key()) +
                     log::kv("name", c.meta.name) + log::kv("reason", why));
     }
-    c.reject_reason = why;
+    c.reject_hash = why_hash;
     if (was && !c.selected) {
       // Excluded now: stop reading, keep the checkpoint in case it is selected again.
       tailer_->exclude_owner(c.key());

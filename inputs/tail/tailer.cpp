@@ -28,7 +28,7 @@ struct Tailer::Tail {
                                       const std::string& key, int fd, uint64_t round) {
     auto t = std::make_unique<Tail>();
     t->path = path;
-    t->owner = owner;
+    t->set_owner(owner);
     t->key = key;
     t->fd = fd;
     t->opened_round = round;
@@ -90,7 +90,29 @@ struct Tailer::Tail {
   std::atomic<int64_t>* read_time = nullptr;   // kReadTimeMetric, published with lag
   const std::string* lag_input = nullptr;   // the input's name, for the series' labels
   std::string path;
-  std::string owner;
+  // What discovery named it with (a container, a glob). Most often part of its path (a
+  // container's id is its directory's name): then kept as a range of the path, not a copy.
+  std::string_view owner() const {
+    return owner_own ? std::string_view(*owner_own)
+                     : std::string_view(path).substr(owner_at, owner_len);
+  }
+  void set_owner(std::string_view o) {
+    const std::size_t at = path.rfind(o);
+    if (at != std::string::npos && o.size() <= UINT16_MAX && at <= UINT16_MAX) {
+      owner_own.reset();
+      owner_at = static_cast<uint16_t>(at);
+      owner_len = static_cast<uint16_t>(o.size());
+    } else {
+      owner_own = std::make_unique<std::string>(o);
+    }
+  }
+  // Renamed: the owner stays what it was.
+  void set_path(const std::string& p) {
+    const std::string o(owner());
+    path = p;
+    set_owner(o);
+  }
+  std::unique_ptr<std::string> owner_own;
   std::string key;
   uint64_t read_off = 0;
   uint64_t size_seen = 0;
@@ -115,10 +137,10 @@ struct Tailer::Tail {
   off_t fp_checked_size = -1;
   struct timespec fp_checked_mtime{};
   TimePoint last_growth{};
-  Retired released;           // the file when released: tells it from a reuse of its inode
   // The small ones together (no padding between them): 10,000 files.
   int fd = -1;
   int missed_scans = 0;       // parked and gone: complete scans that did not find it
+  uint16_t owner_at = 0, owner_len = 0;   // owner() within the path
   uint16_t deferred_rounds = 0;   // read rounds its first read waited for max_awake
   bool needs_head = false;    // a decoder made while closed: its head() waits for a descriptor
   bool fingerprinted = false;
@@ -288,7 +310,7 @@ void Tailer::follow_path(Tail& t, const std::string& path) {
     unfollow_path(t);
     const bool published = t.lag != nullptr;
     t.unpublish_lag();
-    t.path = path;
+    t.set_path(path);
     if (published) t.publish_lag(ctx_.name());
   }
   // A key views its Tail's path: an entry of another Tail at this path goes, key and all.
@@ -408,7 +430,7 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
     }
     const bool published = t.lag != nullptr;
     t.unpublish_lag();
-    t.path = path;
+    t.set_path(path);
     if (published) t.publish_lag(ctx_.name());
     t.missed_scans = 0;
     t.saw_size(st);
@@ -474,7 +496,7 @@ bool Tailer::copy_of_active(const std::string& owner, const std::string& path) {
   ::close(fd);
   if (!ok || head.empty()) return true;   // nothing to read yet; decide on a later scan
   for (const auto& [key, t] : tails_) {
-    if (t->gone || t->owner != owner) continue;
+    if (t->gone || t->owner() != owner) continue;
     if (starts_with(*t, head)) return true;
   }
   return false;
@@ -602,7 +624,7 @@ void Tailer::register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record
 
 void Tailer::exclude_owner(const std::string& owner) {
   for (auto& [key, t] : tails_) {
-    if (t->owner == owner) {
+    if (t->owner() == owner) {
       t->gone = true;
       t->forget = false;
       t->last_growth = TimePoint{};
@@ -616,7 +638,7 @@ void Tailer::refresh_sources(const std::string& owner) {
   // SourceInfo is shared and immutable: later batches of the owner's files take a new one.
   for (auto& [key, t] : tails_) {
     // A sleeping file takes its source when it wakes.
-    if (t->owner == owner && t->stream) t->source = client_.source_for(owner, t->key, t->path);
+    if (t->owner() == owner && t->stream) t->source = client_.source_for(owner, t->key, t->path);
   }
 }
 
@@ -642,9 +664,10 @@ void Tailer::update_fingerprint(Tail& t) {
 // file holds nothing back).
 void Tailer::wake(Tail& t) {
   if (t.stream) return;
-  t.source = client_.source_for(t.owner, t.key, t.path);
+  const std::string owner(t.owner());
+  t.source = client_.source_for(owner, t.key, t.path);
   t.stream = ctx_.open_stream(t.source);
-  t.dec = client_.new_decoder_for(t.owner);
+  t.dec = client_.new_decoder_for(owner);
   t.dec->reset(t.read_off);
   t.needs_head = true;
   give_head(t);
@@ -787,7 +810,7 @@ void Tailer::truncated(Tail& t, const char* why) {
   // that appears with these first bytes is read from old_off (compressed()).
   auto orphan = [&] {
     if (!o_.read_compressed) return;
-    orphans_.push_back(Orphan{t.owner, old_fp_len, old_fp_hash, old_off, old_size, t.path,
+    orphans_.push_back(Orphan{std::string(t.owner()), old_fp_len, old_fp_hash, old_off, old_size, t.path,
                               SteadyClock::now(), 0});
   };
   int fd = ::open(copy.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -802,7 +825,7 @@ void Tailer::truncated(Tail& t, const char* why) {
   if (!match) orphan();
   if (!match || tails_.count(key_of(st)) || retired_.count(key_of(st))) return;
   // Opened even when we had read it all: its checkpoint then marks it as seen.
-  Tail* c = open_tail(copy, t.owner, false,
+  Tail* c = open_tail(copy, std::string(t.owner()), false,
                       std::min<uint64_t>(old_off, static_cast<uint64_t>(st.st_size)));
   if (c != nullptr) {
     by_path_.erase(copy);
@@ -1370,7 +1393,7 @@ void Tailer::housekeeping(TimePoint now) {
     if (t.parked) --parked_;
     struct stat st{};
     t.retire = t.forget && t.fd >= 0 && ::fstat(t.fd, &st) == 0 && st.st_nlink > 0;
-    t.released = Retired{st.st_size, st.st_mtim};
+    const Retired released{st.st_size, st.st_mtim};   // tells it from a reuse of its inode
     if (t.gz != nullptr) compressed_done(t);
     if (t.forget) {
       // The writer is gone: a last line without its terminator will never be finished.
@@ -1395,7 +1418,7 @@ void Tailer::housekeeping(TimePoint now) {
     log::info(o_.kind, "file released",
               log::kv("input", ctx_.name()) + log::kv("path", t.path) +
                   log::kv("offset", static_cast<int64_t>(t.read_off)));
-    closing_keys_.insert(key);
+    closing_keys_.emplace(key, released);
     closing_.push_back(std::move(node.mapped()));
   }
   // A checkpoint is dropped only once everything before it settled, or a late commit would
@@ -1406,7 +1429,7 @@ void Tailer::housekeeping(TimePoint now) {
       continue;
     }
     if ((*it)->retire) {
-      retired_[(*it)->key] = (*it)->released;
+      retired_[(*it)->key] = closing_keys_[(*it)->key];
     } else if ((*it)->forget) {
       ctx_.forget_position((*it)->key);
     }

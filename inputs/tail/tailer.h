@@ -274,7 +274,7 @@ class Tailer {
   void note_file(const std::string& key, const std::string& path);
   std::pmr::map<std::pmr::string, std::pmr::string, ViewLess> present_paths_{&scan_mem_};   // active path -> owner
   std::deque<std::unique_ptr<Tail>> closing_;
-  std::set<std::string> closing_keys_;
+  std::map<std::string, Retired> closing_keys_;   // released files (closing_): as released
   std::map<std::string, Retired> retired_;       // released rotated files still on disk
   std::set<std::string> retired_missed_;         // retired files the last scan did not see
   std::pmr::set<std::pmr::string, ViewLess> present_keys_{&scan_mem_};   // files seen by the current scan
