@@ -164,6 +164,9 @@ struct Container {
   bool labels_limit_logged = false;
   bool selected = false;
   bool seen = false;
+  // First seen after the first scan: started while logship runs, so no earlier run read any
+  // of its files (Tailer::compressed's owner_since_start).
+  bool since_start = false;
 };
 
 // What a container costs besides its metadata's strings: the entry, its map node, its
@@ -461,7 +464,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
       }
       // kubelet compresses older generations (<N>.log.<timestamp>.gz): judged last.
       for (const std::string& f : *files) {
-        if (glob_match("*.log.*.gz", f)) tailer.compressed(dir + "/" + f, c.key());
+        if (glob_match("*.log.*.gz", f)) tailer.compressed(dir + "/" + f, c.key(), c.since_start);
       }
     }
   }
@@ -493,7 +496,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     }
     // compress=true: <id>-json.log.1.gz... Judged last, against the files found above.
     for (const std::string& f : *files) {
-      if (glob_match("*-json.log.*.gz", f)) tailer.compressed(dir + "/" + f, c.key());
+      if (glob_match("*-json.log.*.gz", f)) tailer.compressed(dir + "/" + f, c.key(), c.since_start);
     }
   }
 
@@ -513,6 +516,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     auto [it, inserted] = containers_.try_emplace(key);
     Container& c = it->second;
     c.seen = true;
+    if (inserted) c.since_start = tailer_->scanned_once();
     if (inserted) {
       c.key_ = &it->first;
       charge(c);

@@ -377,6 +377,7 @@ void Tailer::end_scan() {
     it = retired_.erase(it);
   }
   if (complete) forget_deleted_parked();
+  if (complete) std::erase_if(held_gz_, [&](const std::string& k) { return !present_keys_.count(k); });
   if (complete) expire_orphans();
   scanned_once_ = true;
   charge_files();   // before the first read: the buffers' share is known when reading starts
@@ -854,7 +855,8 @@ bool recently_modified(const struct stat& st) {
 
 }  // namespace
 
-void Tailer::compressed(const std::string& path, const std::string& owner) {
+void Tailer::compressed(const std::string& path, const std::string& owner,
+                        bool owner_since_start) {
   if (!o_.read_compressed) return;
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
@@ -880,11 +882,20 @@ void Tailer::compressed(const std::string& path, const std::string& owner) {
     return;
   }
   bool defer = false;
+  bool matched = false;
   std::optional<CompressedStart> start;
-  if (readable && !head.empty()) start = compressed_start(key, owner, head, &defer);
+  if (readable && !head.empty()) start = compressed_start(key, owner, head, &defer, &matched);
   if (defer) {
     ::close(fd);   // its plain file is still being read: that read has every byte
+    held_gz_.insert(key);   // even once that file's checkpoint is gone
     return;
+  }
+  const bool held = held_gz_.erase(key) > 0;
+  if (!start && owner_since_start && readable && !head.empty() && !matched && !held &&
+      !plain_file_holds(owner, head)) {
+    // Created, filled, rotated and compressed between two looks, in a container started while
+    // logship runs: nothing of it was read, and no other file holds its lines.
+    start = CompressedStart{0, 0, {}, "generation compressed before logship saw it"};
   }
   const Retired judged{st.st_size, st.st_mtim};
   if (!start) {
@@ -927,7 +938,7 @@ void Tailer::compressed(const std::string& path, const std::string& owner) {
 std::optional<Tailer::CompressedStart> Tailer::compressed_start(const std::string& key,
                                                                 const std::string& owner,
                                                                 const std::string& head,
-                                                                bool* defer) {
+                                                                bool* defer, bool* matched) {
   auto same_head = [&](const std::string& text, std::string_view mark) {
     std::size_t len = 0;
     uint64_t hash = 0;
@@ -951,6 +962,7 @@ std::optional<Tailer::CompressedStart> Tailer::compressed_start(const std::strin
   int matches = 0;
   for (const auto& [k, pos] : ctx_.saved_positions(o_.kind + ":")) {
     if (k == key || !same_head(pos.text, "")) continue;
+    *matched = true;
     auto t = tails_.find(k);
     if (t != tails_.end() && t->second->parked && t->second->gone && t->second->forget) {
       // Lagging: closed for max_open_files, and its plain file compressed away before its
@@ -978,6 +990,15 @@ std::optional<Tailer::CompressedStart> Tailer::compressed_start(const std::strin
     return std::nullopt;
   }
   return found;
+}
+
+// A plain (not compressed) file of the owner starts with `head`: the compressed generation is
+// a copy of it (Docker deletes the plain one only once the .gz is written).
+bool Tailer::plain_file_holds(const std::string& owner, const std::string& head) {
+  for (const auto& [key, t] : tails_) {
+    if (t->gz == nullptr && t->owner() == owner && starts_with(*t, head)) return true;
+  }
+  return false;
 }
 
 // True when a file this scan saw is the one the checkpoint was taken on (same inode, same

@@ -126,7 +126,13 @@ class Tailer {
   // `path` is a gzip-compressed generation of `owner`'s files. Called after active() and
   // rotated() for the owner's other files. Read from the offset a checkpoint of the file it was
   // compressed from reached; skipped when there is none.
-  void compressed(const std::string& path, const std::string& owner);
+  // `owner_since_start`: discovery first found the owner after the first scan (a container
+  // started while logship runs), so no earlier run read any of its files: a generation no
+  // checkpoint names was created, filled, rotated and compressed between two looks and is read
+  // from its start, unless a plain file of the owner holds the same bytes (Docker compressing a
+  // generation it has not deleted yet). Otherwise such a .gz may be an archive read long ago.
+  void compressed(const std::string& path, const std::string& owner,
+                  bool owner_since_start = false);
   // A directory this scan could not list, or did not list (a partial scan of the directories
   // with events), or whose files it must not judge: its files are not taken for gone. A scan
   // with any is partial: retired checkpoints, deleted parked files, fingerprints and the
@@ -212,8 +218,11 @@ class Tailer {
     bool own = false;         // its own checkpoint: nothing to record at the start
     Tail* parked = nullptr;   // a parked generation whose plain file was compressed away
   };
+  // *matched: a checkpoint of another file starts with `head` (whether or not it was chosen).
   std::optional<CompressedStart> compressed_start(const std::string& key, const std::string& owner,
-                                                  const std::string& head, bool* defer);
+                                                  const std::string& head, bool* defer,
+                                                  bool* matched);
+  bool plain_file_holds(const std::string& owner, const std::string& head);
   bool holds_checkpoint(const std::string& key, const Position& pos);
   void compressed_done(Tail& t);
   void hand_over(Tail& parked);
@@ -276,6 +285,9 @@ class Tailer {
   std::deque<std::unique_ptr<Tail>> closing_;
   std::map<std::string, Retired> closing_keys_;   // released files (closing_): as released
   std::map<std::string, Retired> retired_;       // released rotated files still on disk
+  // Compressed generations whose plain file was being read when they were judged: never read
+  // from their start (owner_since_start), even once that file and its checkpoint are gone.
+  std::set<std::string> held_gz_;
   std::set<std::string> retired_missed_;         // retired files the last scan did not see
   std::pmr::set<std::pmr::string, ViewLess> present_keys_{&scan_mem_};   // files seen by the current scan
   std::pmr::map<std::pmr::string, std::pmr::string, ViewLess> present_files_{&scan_mem_};   // key -> a path of it

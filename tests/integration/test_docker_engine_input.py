@@ -130,9 +130,10 @@ class DockerEngineInputTest(support.TestCase):
 
     def test_compressed_generations_and_restart(self):
         # Docker gzips each rotated generation (-json.log.1.gz ...) right after renaming it.
-        # logship reads a .gz only from the checkpoint of the file it was compressed from: a
-        # generation Docker creates, fills, rotates and compresses before logship opens it has
-        # none and would be lost (tests/RELIABILITY.md). At a rate
+        # logship reads a .gz from the checkpoint of the file it was compressed from, or, for a
+        # container started while it runs, from its start when nothing else holds its lines
+        # (a generation Docker created, filled, rotated and compressed before logship looked:
+        # tests/RELIABILITY.md). At a rate
         # where each generation lives a few hundred ms, logship reads every one while it is the
         # active file; a restart with .gz generations present neither re-reads them nor loses
         # the active file's unread lines.

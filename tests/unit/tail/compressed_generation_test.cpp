@@ -222,5 +222,68 @@ TEST_F(CompressedGenerationTest, AParkedGenerationCompressedBeforeItsTurnIsReadF
                                                  numbered_lines("o", 1, 7))));
 }
 
+// A container started while logship runs, first seen after Docker had already rotated and
+// compressed its first generation (a slow scan, a busy host), then one more generation created,
+// filled, rotated and compressed between two scans: nothing of either can have been read, so
+// each .gz is read from its start; each line once, and not again after a restart.
+TEST_F(CompressedGenerationTest, GenerationsCompressedBeforeLogshipSawThemAreReadForAnOwnerSinceStart) {
+  Harness h(dir);
+  h.pump();   // the first scan: an empty directory
+  h.owners_since_start = {"app"};
+  append(log + ".1", numbered("a", 1, 20));
+  gzip_file(log + ".1");
+  append(log, numbered("b", 1, 3));
+  h.pump();
+  EXPECT_TRUE(exactly_once(h.delivered(), concat(numbered_lines("a", 1, 20), numbered_lines("b", 1, 3))));
+  // Docker rotates twice between two scans: app.log -> .1 -> .1.gz, then the new app.log
+  // (never seen) -> .1 -> .1.gz, the older one shifted to .2.gz.
+  append(log, numbered("b", 4, 6));
+  h.tailer->housekeeping(SteadyClock::now());
+  fs::rename(log + ".1.gz", log + ".2.gz");
+  fs::rename(log, log + ".1");
+  gzip_file(log + ".1");
+  fs::rename(log + ".1.gz", log + ".3.gz");
+  append(log, numbered("c", 1, 20));
+  fs::rename(log, log + ".1");
+  gzip_file(log + ".1");
+  append(log, numbered("d", 1, 2));
+  h.pump();
+  const auto want = concat(concat(numbered_lines("a", 1, 20), numbered_lines("b", 1, 6)),
+                           concat(numbered_lines("c", 1, 20), numbered_lines("d", 1, 2)));
+  EXPECT_TRUE(exactly_once(h.delivered(), want));
+  // After a restart the container is found by the first scan: not one since the start.
+  h.owners_since_start.clear();
+  h.restart();
+  h.pump();
+  EXPECT_TRUE(exactly_once(h.delivered(), want));
+}
+
+// Caught while Docker compresses: the plain generation and its .gz are both there. The plain
+// one is read; the .gz holds the same lines and is left alone.
+TEST_F(CompressedGenerationTest, AnOwnerSinceStartsPlainGenerationBesideItsGzIsReadOnce) {
+  Harness h(dir);
+  h.pump();
+  h.owners_since_start = {"app"};
+  append(log + ".1", numbered("a", 1, 20));
+  write_gz(log + ".1.gz", read_all(log + ".1"));
+  append(log, numbered("b", 1, 3));
+  h.pump(1);
+  fs::remove(log + ".1");   // Docker finishes
+  h.pump();
+  EXPECT_TRUE(exactly_once(h.delivered(), concat(numbered_lines("a", 1, 20), numbered_lines("b", 1, 3))));
+}
+
+// The same .gz found in a later scan of an owner seen before is left alone, as before: its
+// lines may have been read under the plain file's name.
+TEST_F(CompressedGenerationTest, GenerationOfAnOwnerSeenBeforeWithoutACheckpointIsLeftAlone) {
+  append(log, numbered("b", 1, 3));
+  Harness h(dir);
+  h.pump();
+  append(dir + "/app.log.5", numbered("z", 1, 20));
+  gzip_file(dir + "/app.log.5");
+  h.pump();
+  EXPECT_TRUE(exactly_once(h.delivered(), numbered_lines("b", 1, 3)));
+}
+
 }  // namespace
 }  // namespace logship::tail::testing

@@ -134,7 +134,9 @@ class Harness {
       }
     }
     for (const auto& [path, owner] : rotated) tailer->rotated(path, owner);
-    for (const auto& [path, owner] : gz) tailer->compressed(path, owner);
+    for (const auto& [path, owner] : gz) {
+      tailer->compressed(path, owner, owners_since_start.count(owner) > 0);
+    }
     tailer->end_scan();
   }
   // Scans and reads until nothing is left: what the follow loop does, without waiting.
@@ -151,6 +153,9 @@ class Harness {
 
   FakeContext ctx;
   TextClient client;
+  // Owners discovery reports as first seen after the first scan (containers started while
+  // logship runs).
+  std::set<std::string> owners_since_start;
   std::unique_ptr<Tailer> tailer;
 
  private:
