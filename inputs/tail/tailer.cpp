@@ -665,6 +665,10 @@ void Tailer::update_fingerprint(Tail& t) {
 // file holds nothing back).
 void Tailer::wake(Tail& t) {
   if (t.stream) return;
+  if (t.lag == nullptr && t.fd >= 0) {   // its series was left for its first read
+    t.publish_lag(ctx_.name());
+    t.update_lag();
+  }
   const std::string owner(t.owner());
   t.source = client_.source_for(owner, t.key, t.path);
   t.stream = ctx_.open_stream(t.source);
@@ -1184,9 +1188,13 @@ void Tailer::forget_deleted_parked() {
 // them all rather than one by one: side by side above what stays for each file, they are
 // freed together when the files go to sleep instead of leaving a hole between every file's
 // Tail and map nodes (8 MiB of idle RSS at 10,000 containers).
+// At most max_awake of them at once: the others wait for their first read anyway (read in
+// waves) and get theirs then, so a catch-up of 10,000 files does not hold 10,000 series.
 void Tailer::publish_new_lags() {
+  std::size_t made = 0;
   for (Tail* t : unpublished_) {
     if (t->fd < 0) continue;   // parked meanwhile: published when it is reopened
+    if (made++ >= o_.max_awake) break;
     t->publish_lag(ctx_.name());
     t->update_lag();
   }
