@@ -276,9 +276,7 @@ bool Tailer::in_unlisted_dir(const std::string& path) const {
 void Tailer::note_present(const std::string& path) {
   struct stat st{};
   if (::stat(path.c_str(), &st) == 0) {
-    const std::string key = key_of(st);
-    present_keys_.emplace(std::string_view(key));
-    note_file(key, path);
+    note_file(key_of(st), path);
   }
 }
 
@@ -308,14 +306,19 @@ Tailer::PathMap::iterator Tailer::judge_path(PathMap::iterator it) {
 void Tailer::follow_path(Tail& t, const std::string& path) {
   if (t.path != path) {
     unfollow_path(t);
-    const bool published = t.lag != nullptr;
-    t.unpublish_lag();
-    t.set_path(path);
-    if (published) t.publish_lag(ctx_.name());
+    rename(t, path);
   }
   // A key views its Tail's path: an entry of another Tail at this path goes, key and all.
   if (auto it = by_path_.find(t.path); it != by_path_.end()) by_path_.erase(it);
   by_path_.emplace(t.path, &t);
+}
+
+// Its lag series (if any) follows the name.
+void Tailer::rename(Tail& t, const std::string& path) {
+  const bool published = t.lag != nullptr;
+  t.unpublish_lag();
+  t.set_path(path);
+  if (published) t.publish_lag(ctx_.name());
 }
 
 void Tailer::unfollow_path(Tail& t) {
@@ -386,6 +389,7 @@ void Tailer::end_scan() {
 }
 
 void Tailer::note_file(const std::string& key, const std::string& path) {
+  present_keys_.emplace(std::string_view(key));
   auto [it, added] = present_files_.emplace(std::string_view(key), std::string_view(path));
   if (!added) it->second = path;
 }
@@ -413,7 +417,6 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   std::string key = key_of(st);
-  present_keys_.emplace(std::string_view(key));
   note_file(key, path);
   if (auto r = retired_.find(key); r != retired_.end() && !r->second.same_file(st)) {
     // Not the file we released: the writer deleted it and a newer file got its inode, then it
@@ -429,10 +432,7 @@ void Tailer::rotated(const std::string& path, const std::string& owner) {
       unfollow_path(t);
       mark_gone(t);
     }
-    const bool published = t.lag != nullptr;
-    t.unpublish_lag();
-    t.set_path(path);
-    if (published) t.publish_lag(ctx_.name());
+    rename(t, path);
     t.missed_scans = 0;
     t.saw_size(st);
   }

@@ -238,6 +238,7 @@ class Tailer {
   PathMap::iterator judge_path(PathMap::iterator it);
   void follow_path(Tail& t, const std::string& path);
   void unfollow_path(Tail& t);
+  void rename(Tail& t, const std::string& path);
   bool has_own_checkpoint(const std::string& key, const std::string& path);
   bool copy_of_active(const std::string& owner, const std::string& path);
   std::optional<uint64_t> copy_made_while_stopped(const std::string& owner,
@@ -280,6 +281,7 @@ class Tailer {
   };
   std::pmr::monotonic_buffer_resource scan_mem_{std::size_t{128} << 10};
   void forget_scan();
+  // The scan saw the file `key` at `path` (present_keys_, present_files_).
   void note_file(const std::string& key, const std::string& path);
   std::pmr::map<std::pmr::string, std::pmr::string, ViewLess> present_paths_{&scan_mem_};   // active path -> owner
   std::deque<std::unique_ptr<Tail>> closing_;
