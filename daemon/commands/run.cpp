@@ -114,7 +114,7 @@ std::shared_ptr<Topology> start_topology(const config::Config& cfg, Status* s) {
     t->stop(std::chrono::milliseconds(0));
     return nullptr;
   }
-  ListenSockets::global().close_untaken();   // an input that left the config frees its port
+  ListenSockets::global().close_unleased();   // an input that left the config frees its port
   return t;
 }
 
@@ -174,45 +174,33 @@ std::vector<std::string> concatenated(std::vector<std::string> a,
 
 // The log fields of a reload applied in place: what was replaced, and what kept running.
 std::string in_place_fields(const config::ConfigDiff& diff) {
-  std::string kv;
-  if (diff.inputs_differ()) {
-    kv += log::kv("restarted_inputs", joined(diff.changed_inputs)) +
-          log::kv("added_inputs", joined(diff.added_inputs)) +
-          log::kv("removed_inputs", joined(diff.removed_inputs));
-  }
-  kv += log::kv("replaced_outputs", joined(diff.changed_outputs));
-  // Every input kept: "inputs", as before inputs could be replaced in place.
-  const std::string inputs = diff.inputs_differ() ? "inputs:" + joined(diff.unchanged_inputs)
-                                                  : "inputs";
-  return kv + log::kv("kept_running",
-                      inputs + ",processors,routes," + joined(diff.unchanged_outputs));
+  std::string kv = log::kv("restarted_inputs", joined(diff.restarted_inputs)) +
+                   log::kv("added_inputs", joined(diff.added_inputs)) +
+                   log::kv("removed_inputs", joined(diff.removed_inputs)) +
+                   log::kv("replaced_outputs", joined(diff.changed_outputs)) +
+                   log::kv("added_outputs", joined(diff.added_outputs)) +
+                   log::kv("removed_outputs", joined(diff.removed_outputs));
+  return kv + log::kv("kept_inputs", joined(diff.unchanged_inputs)) +
+         log::kv("kept_outputs", joined(diff.unchanged_outputs));
 }
 
-// Only inputs and outputs' own settings changed: the running pipeline keeps its processors,
-// routes, unchanged inputs (their streams, in-flight events and positions) and unchanged
-// outputs (their queues and open files); it swaps the runners of the changed outputs, stops the
-// removed and changed inputs and starts the added and changed ones, which resume at their
-// committed positions. Nullopt when that failed and the pipeline was put back together from the
-// running config: the caller reports it.
-std::optional<ReloadOutcome> reload_in_place(const ConfigArgs& a, const config::ConfigDiff& diff,
-                                             config::Config& current, config::Config& next,
-                                             Running& running) {
-  std::shared_ptr<Topology> t = running.get();
-  if (!t) return std::nullopt;
-  Status s = t->replace_outputs(next, diff.changed_outputs, current.service.drain_timeout);
-  const char* what = "an output's new settings failed to start";
-  if (s.is_ok() && diff.inputs_differ()) {
-    s = t->replace_inputs(next, concatenated(diff.removed_inputs, diff.changed_inputs),
-                          concatenated(diff.changed_inputs, diff.added_inputs),
-                          current.service.drain_timeout);
-    what = "an input's new settings failed to start";
+// The pipeline's service options are unchanged: the running pipeline takes the new config
+// (Topology::reconfigure). Unchanged inputs keep their streams, in-flight events, processors'
+// state and positions, unchanged outputs their queues and open files; changed outputs' runners
+// are swapped; inputs whose settings or processors/routes changed stop and start again at their
+// committed positions. Nullopt never: a failure puts the pipeline back together from the
+// running config, and the outcome says so.
+ReloadOutcome reload_in_place(const ConfigArgs& a, const config::ConfigDiff& diff,
+                              config::Config& current, config::Config& next, Running& running) {
+  Status s = Status::internal("no running pipeline");
+  if (std::shared_ptr<Topology> t = running.get()) {
+    s = t->reconfigure(next, diff, current.service.drain_timeout);
+    if (s.is_ok()) t->acknowledge_losses();   // as a rebuilt pipeline would
   }
   if (s.is_ok()) {
-    t->acknowledge_losses();   // as a rebuilt pipeline would
     forget_removed_components(current, next);
-    // No ListenSockets::close_untaken() here: kept inputs took their privileged ports before
-    // its last call, so it would close theirs. A removed input's port bound at start stays
-    // held until the next pipeline rebuild.
+    // Inputs that stopped gave their privileged ports back, the ones started took theirs.
+    ListenSockets::global().close_unleased();
     current = std::move(next);
     apply_log_level(current);
     log::info("reload", "reloaded",
@@ -222,12 +210,11 @@ std::optional<ReloadOutcome> reload_in_place(const ConfigArgs& a, const config::
                   in_place_fields(diff));
     return ReloadOutcomes::global().publish("reloaded", {});
   }
-  log::error("reload", std::string(what) + "; rebuilding the pipeline from the previous config",
+  log::error("reload", "the new config failed to start in place; rebuilding the pipeline from "
+                       "the previous config",
              log::kv("error", s.message()));
   const std::string why = "the new config failed to start: " + s.message();
-  std::shared_ptr<Topology> old = running.take();
-  old->stop(current.service.drain_timeout);
-  old.reset();
+  if (std::shared_ptr<Topology> old = running.take()) old->stop(current.service.drain_timeout);
   if (auto fresh = start_topology(current, &s)) {
     running.set(std::move(fresh));
     return ReloadOutcomes::global().publish("rolled_back", {why});
@@ -237,8 +224,8 @@ std::optional<ReloadOutcome> reload_in_place(const ConfigArgs& a, const config::
       "failed", {why, "the previous config failed to start too: " + s.message()});
 }
 
-// Validates the file again and applies it: in place when only inputs and outputs' settings
-// changed (reload_in_place), otherwise by swapping pipelines: the old one drains (inputs stop,
+// Validates the file again and applies it: in place when the pipeline's service options did
+// not change (reload_in_place), otherwise by swapping pipelines: the old one drains (inputs stop,
 // outputs deliver, final checkpoint) and the new one starts from the same state_dir, so inputs
 // resume at their committed positions. The outcome goes to ReloadOutcomes (POST /api/reload waits on
 // it) and to <state_dir>/reload.json (`logship reload` waits on that).
@@ -282,13 +269,9 @@ ReloadOutcome reload(const ConfigArgs& a, config::Config& current, Running& runn
   next->service.allow_root = current.service.allow_root;
 
   const config::ConfigDiff diff = config::diff_configs(current, *next);
-  // Processor and route changes (and pipeline service options) still rebuild the pipeline:
-  // streams carry their processors' state and routes' choices from the start.
-  if (diff.inputs_and_outputs_only) {
-    if (std::optional<ReloadOutcome> o = reload_in_place(a, diff, current, *next, running)) {
-      return *o;
-    }
-  }
+  // Pipeline service options (memory, queues, batches, retries, checkpoints) are read once by
+  // every component: a change there builds a new pipeline.
+  if (diff.in_place) return reload_in_place(a, diff, current, *next, running);
 
   std::shared_ptr<Topology> old = running.take();   // /ready answers 503 during the swap
   bool clean = old->stop(current.service.drain_timeout);

@@ -26,7 +26,7 @@ class StreamPipeline final : public FlushableStream {
   StreamPipeline(std::shared_ptr<const SourceInfo> source, std::shared_ptr<AckTracker> tracker,
                  TapPoint* input_tap, const std::vector<ProcessorMaker>& before_routing,
                  std::vector<TapPoint*> before_routing_taps,
-                 const std::vector<const Topology::Route*>& routes,
+                 const std::vector<std::shared_ptr<const Topology::Route>>& routes,
                  std::shared_ptr<const std::atomic<bool>> abort, std::atomic<uint64_t>& events_in,
                  std::atomic<uint64_t>& bytes_in, std::atomic<uint64_t>& unmatched)
       : source_(std::move(source)),
@@ -39,7 +39,7 @@ class StreamPipeline final : public FlushableStream {
         bytes_in_(bytes_in) {
     for (const auto& make : before_routing) before_.push_back(make());
     std::vector<RouteRule> rules;
-    for (const Topology::Route* r : routes) {
+    for (const auto& r : routes) {
       Branch b{r, {}};
       for (const auto& make : r->processors) b.processors.push_back(make());
       branches_.push_back(std::move(b));
@@ -174,7 +174,7 @@ class StreamPipeline final : public FlushableStream {
   }
 
   struct Branch {
-    const Topology::Route* route;
+    std::shared_ptr<const Topology::Route> route;
     std::vector<std::unique_ptr<Processor>> processors;
   };
 
@@ -214,7 +214,7 @@ class StreamPipeline final : public FlushableStream {
     }
     // The runners of the moment, held until pushed: a reload that swaps one waits for that.
     held_.clear();
-    for (OutputSlot* slot : route.outputs) held_.push_back(slot->current());
+    for (const auto& slot : route.outputs) held_.push_back(slot->current());
     for (std::size_t i = 0; i < held_.size(); ++i) {
       while (!held_[i]->wait_for_room(abort_, batch->byte_size())) {
         if (abort_.load(std::memory_order_relaxed)) {
@@ -279,7 +279,7 @@ class Topology::InputSlot final : public InputContext {
  public:
   InputSlot(Topology& topo, const config::ComponentConfig& cfg,
             std::vector<ProcessorMaker> before_routing, std::vector<TapPoint*> before_routing_taps,
-            std::vector<const Route*> routes)
+            std::vector<std::shared_ptr<const Route>> routes)
       : topo_(topo),
         name_(cfg.name),
         tap_(TapHub::global().point("input:" + cfg.name)),
@@ -348,7 +348,7 @@ class Topology::InputSlot final : public InputContext {
   TapPoint* const tap_;
   const std::vector<ProcessorMaker> before_routing_;
   const std::vector<TapPoint*> before_routing_taps_;
-  const std::vector<const Route*> routes_;
+  const std::vector<std::shared_ptr<const Route>> routes_;
   std::unique_ptr<Input> input_;
   std::atomic<uint64_t>& events_in_;
   std::atomic<uint64_t>& bytes_in_;
@@ -384,6 +384,7 @@ bool Topology::ready(std::chrono::milliseconds max_failing, std::string* why) co
   const int64_t now_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
           .count();
+  std::lock_guard outputs_lock(outputs_mu_);
   for (const auto& slot : outputs_) {
     const std::shared_ptr<OutputRunner> r = slot->current();
     int64_t since = r->failing_since_ns();
@@ -450,20 +451,13 @@ Status Topology::start() {
   BlockPool::global().set_keep_limit(
       std::min<std::size_t>(BlockPool::kDefaultKeep, cfg_.service.memory_limit.bytes / 16));
   ContainerSeries::set_max_series(static_cast<std::size_t>(cfg_.service.max_container_series));
-  std::map<std::string, OutputSlot*> by_name;
-  for (const auto& oc : cfg_.outputs) {
-    outputs_.push_back(std::make_unique<OutputSlot>(make_runner(oc)));
-    by_name[oc.name] = outputs_.back().get();
+  {
+    std::lock_guard lock(outputs_mu_);
+    for (const auto& oc : cfg_.outputs) {
+      outputs_.push_back(std::make_shared<OutputSlot>(make_runner(oc)));
+    }
   }
-  for (const auto& rc : cfg_.routes) {
-    Route r;
-    processors_named(rc.processors, &r.processors, &r.processor_taps);
-    for (const auto& oname : rc.outputs) r.outputs.push_back(by_name.at(oname));
-    r.condition = rc.condition.compiled;
-    r.exclusive = rc.exclusive;
-    r.unmatched = rc.unmatched;
-    routes_.push_back(std::move(r));
-  }
+  make_routes();
   publish_tap_points();
   for (auto& slot : outputs_) LOGSHIP_TRY(slot->runner_->start());
   started_ = true;
@@ -504,6 +498,26 @@ Status Topology::start() {
   return Status::ok();
 }
 
+std::shared_ptr<OutputSlot> Topology::output_slot(const std::string& name) const {
+  for (std::size_t i = 0; i < cfg_.outputs.size(); ++i) {
+    if (cfg_.outputs[i].name == name) return outputs_[i];
+  }
+  return nullptr;
+}
+
+void Topology::make_routes() {
+  routes_.clear();
+  for (const auto& rc : cfg_.routes) {
+    auto r = std::make_shared<Route>();
+    processors_named(rc.processors, &r->processors, &r->processor_taps);
+    for (const auto& oname : rc.outputs) r->outputs.push_back(output_slot(oname));
+    r->condition = rc.condition.compiled;
+    r->exclusive = rc.exclusive;
+    r->unmatched = rc.unmatched;
+    routes_.push_back(std::move(r));
+  }
+}
+
 void Topology::processors_named(const std::vector<std::string>& names,
                                 std::vector<ProcessorMaker>* makers,
                                 std::vector<TapPoint*>* taps) const {
@@ -529,11 +543,11 @@ Status Topology::start_input(const config::Config& from, std::size_t index) {
   // Before the slot makes the input's series: each carries its plugin type.
   Metrics::global().set_component_type("input", ic.name, ic.type);
   // Route indexes of `from` are this pipeline's: the route lists are the same.
-  std::vector<const Route*> routes;
+  std::vector<std::shared_ptr<const Route>> routes;
   if (index < from.input_routes.size()) {
-    for (std::size_t ri : from.input_routes[index]) routes.push_back(&routes_[ri]);
+    for (std::size_t ri : from.input_routes[index]) routes.push_back(routes_[ri]);
   } else {
-    routes.push_back(&routes_[from.input_route[index]]);
+    routes.push_back(routes_[from.input_route[index]]);
   }
   std::vector<ProcessorMaker> makers;
   std::vector<TapPoint*> taps;
@@ -569,45 +583,89 @@ bool Topology::stop_input(InputSlot& slot, TimePoint deadline) {
   return clean;
 }
 
-Status Topology::replace_inputs(const config::Config& next, const std::vector<std::string>& stop,
-                                const std::vector<std::string>& start,
-                                std::chrono::milliseconds drain_timeout) {
-  const TimePoint deadline = SteadyClock::now() + drain_timeout;
-  for (const std::string& name : stop) {
+void Topology::stop_inputs(const std::vector<std::string>& names, TimePoint deadline) {
+  for (const std::string& name : names) {
     auto it = std::find_if(inputs_.begin(), inputs_.end(),
                            [&](const auto& in) { return in->name() == name; });
-    if (it == inputs_.end()) return Status::internal("input " + name + " is not running");
-    const bool clean = stop_input(**it, deadline);
-    if (!clean) {
+    if (it == inputs_.end()) continue;   // it had failed to start
+    if (!stop_input(**it, deadline)) {
       log::warn("reload", "input did not settle before the drain deadline; its undelivered "
                           "events stay un-acked and are read again if it starts again",
                 log::kv("input", name));
     }
+    // A flush of one of its streams still under way (the flusher's) gives up instead of waiting
+    // for room at an output that may be going.
+    (*it)->abort_emits();
     if ((*it)->has_finished()) inputs_finished_.fetch_sub(1);
     inputs_.erase(it);
     log::info("reload", "input stopped while the pipeline runs", log::kv("input", name));
   }
+}
+
+Status Topology::reconfigure(const config::Config& next, const config::ConfigDiff& diff,
+                             std::chrono::milliseconds drain_timeout) {
+  if (!diff.in_place) return Status::internal("this change needs a new pipeline");
+  LOGSHIP_TRY(replace_outputs(next, diff.changed_outputs, drain_timeout));
+  const TimePoint deadline = SteadyClock::now() + drain_timeout;
+  std::vector<std::string> stopping = diff.removed_inputs;
+  stopping.insert(stopping.end(), diff.restarted_inputs.begin(), diff.restarted_inputs.end());
+  stop_inputs(stopping, deadline);
   // What a stop commits, written now: a crash after this reload resumes from here.
   if (Status s = store_.flush(); !s.is_ok()) {
     log::error("checkpoint", "cannot write checkpoints", log::kv("error", s.message()));
   }
+  // The outputs in `next`'s order: kept slots (their runners swapped above or untouched), new
+  // ones started; removed ones drained once the inputs below run again.
+  std::vector<std::shared_ptr<OutputSlot>> outputs, removed;
+  for (const auto& oc : next.outputs) {
+    std::shared_ptr<OutputSlot> slot = output_slot(oc.name);
+    if (!slot) {
+      Metrics::global().set_component_type("output", oc.name, oc.type);
+      slot = std::make_shared<OutputSlot>(make_runner(oc));
+      if (Status s = slot->runner_->start(); !s.is_ok()) return s.with_context("output " + oc.name);
+      log::info("reload", "output added while the pipeline runs", log::kv("output", oc.name));
+    }
+    outputs.push_back(std::move(slot));
+  }
+  for (const std::string& name : diff.removed_outputs) removed.push_back(output_slot(name));
+  for (const auto& pc : next.processors) {
+    Metrics::global().set_component_type("processor", pc.name, pc.type);
+  }
   {
-    // ready() reads the inputs beside their losses: both change at once.
-    std::lock_guard lock(lost_mu_);
+    // ready() reads the outputs, and the inputs beside their losses.
+    std::scoped_lock lock(outputs_mu_, lost_mu_);
+    outputs_ = std::move(outputs);
+    cfg_.outputs = next.outputs;
+    cfg_.processors = next.processors;
+    cfg_.routes = next.routes;
     cfg_.inputs = next.inputs;
     cfg_.input_route = next.input_route;
     cfg_.input_routes = next.input_routes;
     acknowledge_losses_locked();
   }
+  if (diff.rewired) make_routes();
   publish_tap_points();
-  for (const std::string& name : start) {
-    std::size_t index = 0;
-    while (index < cfg_.inputs.size() && cfg_.inputs[index].name != name) ++index;
-    if (index == cfg_.inputs.size()) {
-      return Status::internal("input " + name + " is not in the new config");
-    }
-    LOGSHIP_TRY(start_input(cfg_, index));
+  for (std::size_t i = 0; i < cfg_.inputs.size(); ++i) {
+    const std::string& name = cfg_.inputs[i].name;
+    auto named = [&](const std::vector<std::string>& v) {
+      return std::find(v.begin(), v.end(), name) != v.end();
+    };
+    if (!named(diff.restarted_inputs) && !named(diff.added_inputs)) continue;
+    LOGSHIP_TRY(start_input(cfg_, i));
     log::info("reload", "input started while the pipeline runs", log::kv("input", name));
+  }
+  // Only stopped inputs took these; their events settled above (or were given up).
+  for (const auto& slot : removed) {
+    if (!slot) continue;
+    std::shared_ptr<OutputRunner> runner = slot->current();
+    runner->retire();
+    if (!runner->drain(deadline)) {
+      log::warn("reload", "a removed output did not deliver everything before the drain "
+                          "deadline; those events stay un-acked",
+                log::kv("output", runner->name()));
+    }
+    log::info("reload", "output removed while the pipeline runs",
+              log::kv("output", runner->name()));
   }
   return Status::ok();
 }

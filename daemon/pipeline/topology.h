@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/registry/config_diff.h"
 #include "daemon/registry/config_loader.h"
 #include "daemon/pipeline/content_router.h"
 #include "daemon/pipeline/output_runner.h"
@@ -64,15 +65,16 @@ class Topology {
   Status replace_outputs(const config::Config& next, const std::vector<std::string>& names,
                          std::chrono::milliseconds drain_timeout);
 
-  // Stops the inputs named in `stop` and starts those named in `start` from `next` (whose
-  // processors, routes and pipeline options are this pipeline's: config::diff_configs said so);
-  // the other inputs and every output keep running. A stopped input's events on their way
-  // settle first (until `drain_timeout`), so its positions are committed and an input started
-  // again under the same name resumes there. On an error (an input that does not start) the
-  // pipeline is left part-way: the caller rebuilds it.
-  Status replace_inputs(const config::Config& next, const std::vector<std::string>& stop,
-                        const std::vector<std::string>& start,
-                        std::chrono::milliseconds drain_timeout);
+  // Takes `next` while running (diff_configs(running, next) said `diff`, and diff.in_place):
+  // swaps the changed outputs' runners (as replace_outputs), stops the removed and restarted
+  // inputs, starts the added outputs, makes the routes anew when `diff.rewired`, starts the
+  // restarted and added inputs and drains the removed outputs. Unchanged inputs keep their
+  // streams, processors' state and routes; unchanged outputs their queues, buffers and open
+  // files. A stopped input's events on their way settle first (until `drain_timeout`), so its
+  // positions are committed and it resumes there. On an error (an output or input that does
+  // not start) the pipeline is left part-way: the caller rebuilds it.
+  Status reconfigure(const config::Config& next, const config::ConfigDiff& diff,
+                     std::chrono::milliseconds drain_timeout);
 
   // A reload that keeps this pipeline acknowledges the inputs' losses so far, as a new
   // pipeline would (service.ready_fails_on_loss).
@@ -81,7 +83,7 @@ class Topology {
   struct Route {
     std::vector<ProcessorMaker> processors;
     std::vector<TapPoint*> processor_taps;   // "processor:<name>", one per processor
-    std::vector<OutputSlot*> outputs;
+    std::vector<std::shared_ptr<OutputSlot>> outputs;
     std::shared_ptr<const condition::Condition> condition;   // null: every event
     bool exclusive = false;
     bool unmatched = false;
@@ -97,6 +99,11 @@ class Topology {
   void publish_tap_points() const;
   // Makes and starts the slot of `from.inputs[index]`.
   Status start_input(const config::Config& from, std::size_t index);
+  // Routes of cfg_.routes, over the output slots of the moment.
+  void make_routes();
+  std::shared_ptr<OutputSlot> output_slot(const std::string& name) const;
+  // Stops the named inputs (they leave inputs_); false when one did not settle in time.
+  void stop_inputs(const std::vector<std::string>& names, TimePoint deadline);
   // True when the input stopped and its events settled before `deadline`.
   bool stop_input(InputSlot& slot, TimePoint deadline);
   // Past a drain deadline: every emit and flush gives up (each input's streams hold their
@@ -106,8 +113,11 @@ class Topology {
 
   config::Config cfg_;
   CheckpointStore store_;
-  std::vector<std::unique_ptr<OutputSlot>> outputs_;   // in cfg_.outputs order
-  std::vector<Route> routes_;
+  mutable std::mutex outputs_mu_;   // the list (ready() reads it while a reload adds or removes)
+  std::vector<std::shared_ptr<OutputSlot>> outputs_;   // in cfg_.outputs order
+  // In cfg_.routes order. Shared: an input started before a reload that made them anew keeps
+  // those it started with, and its streams hold them.
+  std::vector<std::shared_ptr<const Route>> routes_;
   StreamFlusher flusher_;   // after routes_ and runners_: stops before they go
   std::vector<std::unique_ptr<InputSlot>> inputs_;
   std::atomic<bool> stopping_{false};

@@ -61,7 +61,6 @@ std::string rendered_service(const Config& c) {
   return dump(kept);
 }
 
-// The route list itself; which routes each input takes follows from it and the input's name.
 bool same_route_list(const Config& a, const Config& b) {
   if (a.routes.size() != b.routes.size()) return false;
   for (std::size_t i = 0; i < a.routes.size(); ++i) {
@@ -76,9 +75,39 @@ bool same_route_list(const Config& a, const Config& b) {
   return true;
 }
 
-bool same_routes(const Config& a, const Config& b) {
-  return same_route_list(a, b) && a.input_route == b.input_route &&
-         a.input_routes == b.input_routes;
+bool same_names(const std::vector<ComponentConfig>& a, const std::vector<ComponentConfig>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const auto& x, const auto& y) { return x.name == y.name; });
+}
+
+void append_processors(const Config& c, const std::vector<std::string>& names, std::string* out) {
+  for (const std::string& name : names) {
+    auto it = std::find_if(c.processors.begin(), c.processors.end(),
+                           [&](const ComponentConfig& p) { return p.name == name; });
+    *out += name + "\x1f" + (it == c.processors.end() ? "" : rendered_component(*it)) + "\x1e";
+  }
+}
+
+// What the events of input `index` go through, rendered: its own processors, then each route it
+// takes (condition, first-match, unmatched, processors, output names). Equal for two configs
+// when an input read under one would deliver the same events under the other.
+std::string wiring(const Config& c, std::size_t index) {
+  std::string out;
+  append_processors(c, c.inputs[index].processors, &out);
+  std::vector<std::size_t> routes;
+  if (index < c.input_routes.size()) {
+    routes = c.input_routes[index];
+  } else if (index < c.input_route.size()) {
+    routes.push_back(c.input_route[index]);
+  }
+  for (std::size_t ri : routes) {
+    const RouteConfig& r = c.routes[ri];
+    out += "\x1droute " + r.name + "\x1f" + r.condition.text + "\x1f" +
+           (r.exclusive ? "x" : "-") + (r.unmatched ? "u" : "-") + "\x1e";
+    append_processors(c, r.processors, &out);
+    for (const std::string& o : r.outputs) out += o + "\x1e";
+  }
+  return out;
 }
 
 bool has_name(const std::vector<ComponentConfig>& list, const std::string& name) {
@@ -136,14 +165,30 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
   const bool processors_same =
       compare(running.processors, next.processors, &d.unchanged_processors, nullptr);
   compare(running.outputs, next.outputs, &d.unchanged_outputs, &d.changed_outputs);
-  bool output_names_same = running.outputs.size() == next.outputs.size();
-  for (std::size_t i = 0; output_names_same && i < next.outputs.size(); ++i) {
-    output_names_same = running.outputs[i].name == next.outputs[i].name;
+  d.added_outputs = missing(next.outputs, running.outputs);
+  d.removed_outputs = missing(running.outputs, next.outputs);
+  const bool output_names_same = same_names(running.outputs, next.outputs);
+  for (std::size_t i = 0; i < next.inputs.size(); ++i) {
+    const std::string& name = next.inputs[i].name;
+    auto was = std::find_if(running.inputs.begin(), running.inputs.end(),
+                            [&](const ComponentConfig& c) { return c.name == name; });
+    if (was == running.inputs.end()) continue;
+    const bool changed =
+        std::find(d.changed_inputs.begin(), d.changed_inputs.end(), name) != d.changed_inputs.end();
+    if (changed || wiring(running, static_cast<std::size_t>(was - running.inputs.begin())) !=
+                       wiring(next, i)) {
+      d.restarted_inputs.push_back(name);
+    }
   }
-  d.inputs_and_outputs_only = processors_same && output_names_same &&
-                              same_route_list(running, next) &&
-                              rendered_service(running) == rendered_service(next);
-  d.outputs_only = d.inputs_and_outputs_only && inputs_same && same_routes(running, next);
+  // A restarted input is not unchanged, even when its own settings are.
+  std::erase_if(d.unchanged_inputs, [&](const std::string& n) {
+    return std::find(d.restarted_inputs.begin(), d.restarted_inputs.end(), n) !=
+           d.restarted_inputs.end();
+  });
+  d.rewired = !processors_same || !output_names_same || !same_route_list(running, next);
+  d.in_place = rendered_service(running) == rendered_service(next);
+  d.outputs_only = !d.rewired && inputs_same && running.input_route == next.input_route &&
+                   running.input_routes == next.input_routes;
   return d;
 }
 

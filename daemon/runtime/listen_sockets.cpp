@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace logship {
 
@@ -54,32 +55,61 @@ Status ListenSockets::bind(Proto proto, const std::string& ip, uint16_t port) {
     ::close(fd);
     return Status::io("bind " + what, err);
   }
-  entries_.push_back(Entry{proto, ip, port, fd, false});
+  entries_.push_back(Entry{proto, ip, port, fd, next_id_++, 0});
   return Status::ok();
 }
 
-int ListenSockets::take(Proto proto, const std::string& ip, uint16_t port) {
+ListenSockets::Lease ListenSockets::take(Proto proto, const std::string& ip, uint16_t port) {
   std::lock_guard lock(mu_);
+  Lease lease;
   for (Entry& e : entries_) {
     if (e.proto != proto || e.ip != ip || e.port != port) continue;
-    int fd = ::fcntl(e.fd, F_DUPFD_CLOEXEC, 0);
-    if (fd >= 0) e.taken = true;
-    return fd;
+    ++e.leases;
+    lease.owner_ = this;
+    lease.id_ = e.id;
+    break;
   }
+  return lease;
+}
+
+void ListenSockets::close_unleased() {
+  std::lock_guard lock(mu_);
+  std::erase_if(entries_, [](const Entry& e) {
+    if (e.leases > 0) return false;
+    ::close(e.fd);
+    return true;
+  });
+}
+
+ListenSockets::Lease& ListenSockets::Lease::operator=(Lease&& other) noexcept {
+  if (this != &other) {
+    release();
+    owner_ = std::exchange(other.owner_, nullptr);
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+int ListenSockets::Lease::duplicate() const {
+  if (!owner_) {
+    errno = EBADF;
+    return -1;
+  }
+  std::lock_guard lock(owner_->mu_);
+  for (const Entry& e : owner_->entries_) {
+    if (e.id == id_) return ::fcntl(e.fd, F_DUPFD_CLOEXEC, 0);
+  }
+  errno = EBADF;
   return -1;
 }
 
-void ListenSockets::close_untaken() {
-  std::lock_guard lock(mu_);
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    if (!it->taken) {
-      ::close(it->fd);
-      it = entries_.erase(it);
-    } else {
-      it->taken = false;
-      ++it;
-    }
+void ListenSockets::Lease::release() {
+  if (!owner_) return;
+  std::lock_guard lock(owner_->mu_);
+  for (Entry& e : owner_->entries_) {
+    if (e.id == id_) --e.leases;
   }
+  owner_ = nullptr;
 }
 
 }  // namespace logship

@@ -179,10 +179,16 @@ class SyslogInput final : public Input {
       boost::system::error_code ec;
       acceptor_.emplace(io_);
       tcp::endpoint ep(addr, port);
-      if (int fd = ListenSockets::global().take(ListenSockets::Proto::kTcp, addr.to_string(), port);
-          fd >= 0) {
-        acceptor_->assign(ep.protocol(), fd, ec);   // bound at start, before the privilege drop
-        if (ec) ::close(fd);
+      tcp_lease_ = ListenSockets::global().take(ListenSockets::Proto::kTcp, addr.to_string(), port);
+      if (tcp_lease_) {
+        // Bound at start, before the privilege drop; leased while this input runs.
+        int fd = tcp_lease_.duplicate();
+        if (fd < 0) {
+          ec.assign(errno, boost::system::system_category());
+        } else {
+          acceptor_->assign(ep.protocol(), fd, ec);
+          if (ec) ::close(fd);
+        }
       } else {
         acceptor_->open(ep.protocol(), ec);
         if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -206,10 +212,16 @@ class SyslogInput final : public Input {
       boost::system::error_code ec;
       udp::endpoint ep(addr, port);
       udp_.emplace(io_);
-      if (int fd = ListenSockets::global().take(ListenSockets::Proto::kUdp, addr.to_string(), port);
-          fd >= 0) {
-        udp_->assign(ep.protocol(), fd, ec);   // bound at start, before the privilege drop
-        if (ec) ::close(fd);
+      udp_lease_ = ListenSockets::global().take(ListenSockets::Proto::kUdp, addr.to_string(), port);
+      if (udp_lease_) {
+        // Bound at start, before the privilege drop; leased while this input runs.
+        int fd = udp_lease_.duplicate();
+        if (fd < 0) {
+          ec.assign(errno, boost::system::system_category());
+        } else {
+          udp_->assign(ep.protocol(), fd, ec);
+          if (ec) ::close(fd);
+        }
       } else {
         udp_->open(ep.protocol(), ec);
         if (!ec) udp_->set_option(udp::socket::reuse_address(true), ec);
@@ -421,6 +433,9 @@ class SyslogInput final : public Input {
   std::optional<asio::ssl::context> tls_;
   std::optional<tcp::acceptor> acceptor_;
   std::optional<udp::socket> udp_;
+  // The privileged sockets this input runs on (bound at daemon start): a reload that removes
+  // the input lets them close.
+  ListenSockets::Lease tcp_lease_, udp_lease_;
   std::unique_ptr<StreamHandle> udp_stream_;
   std::vector<char> udp_buf_;
   uint64_t udp_offset_ = 0;

@@ -228,6 +228,27 @@ outputs:
         support.wait_for(lambda: 'msg="reloaded"' in d.stderr(), timeout=30, what="reload")
         want += send(b"second", 100)
         self.wait_messages(want)
+
+        def reload(text, count):
+            with open(d.config_path, "w") as f:
+                f.write(text)
+            d.proc.send_signal(signal.SIGHUP)
+            support.wait_for(lambda: d.stderr().count('msg="reloaded"') == count, timeout=30,
+                             what=f"reload {count}")
+        # Its settings change: the input restarts in place and leases the same sockets again.
+        with open(d.config_path) as f:
+            text = f.read()
+        reload(text.replace("    type: syslog\n", "    type: syslog\n    max_message_size: 16KiB\n"), 2)
+        self.assertIn("restarted_inputs=sys ", d.stderr())
+        want += send(b"third", 100)
+        self.wait_messages(want)
+        # The input leaves the config: its privileged port is closed, not held.
+        gone = re.sub(r"inputs:\n.*?\noutputs:", "inputs:\n  gen: {type: generate, rate: 1}\n"
+                      "outputs:", text, flags=re.S)
+        reload(gone, 3)
+        self.assertIn("removed_inputs=sys ", d.stderr())
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=10).close()
         stop_promptly(self, d)
 
 

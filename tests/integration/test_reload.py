@@ -200,7 +200,8 @@ routes:
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         log = d.stderr()
         self.assertIn('msg="output replaced while the pipeline runs" output=b', log)
-        self.assertIn("replaced_outputs=b kept_running=inputs,processors,routes,a", log)
+        self.assertIn("replaced_outputs=b added_outputs=- removed_outputs=- kept_inputs=gen "
+                      "kept_outputs=a", log)
         self.assertEqual(log.count('msg="pipeline started"'), 1, "the input was restarted")
         # Around the reload the checkpoint and output a kept moving: no stop of the input.
         around = [s for s in samples if t0 - 0.5 <= s[0] <= t1 + 0.5]
@@ -292,7 +293,8 @@ outputs:
         self.assertEqual(d.stop(), 0, d.stderr())
         text = d.stderr()
         self.assertEqual(text.count('msg="pipeline started"'), 1, "the input was restarted")
-        self.assertIn("replaced_outputs=b kept_running=inputs,processors,routes,a", text)
+        self.assertIn("replaced_outputs=b added_outputs=- removed_outputs=- kept_inputs=containers "
+                      "kept_outputs=a", text)
         self.assertEqual(sorted(seqs(f"{self.tmp}/a")), list(range(self.N)))
         b1, b2 = seqs(f"{self.tmp}/b1"), seqs(f"{self.tmp}/b2")
         self.assertGreater(len(b2), 0)
@@ -306,19 +308,21 @@ class ReloadInputsInPlaceTest(support.TestCase):
     at their committed positions, and every line of every input arrives exactly once."""
     N = 12000
 
-    def config(self, inputs):
+    def config(self, inputs, rest=None):
         ins = "".join(f"""
   {name}: {{type: file, paths: ["{self.tmp}/logs/{name}.log"], rescan_interval: {rescan}}}"""
                       for name, rescan in inputs)
+        if rest is None:
+            rest = f"""outputs:
+  out: {{type: file, path: "{self.tmp}/out/{{input}}/lines.log"}}
+"""
         return f"""
 service:
   state_dir: {self.tmp}/state
   drain_timeout: 30s
   checkpoint_interval: 100ms
 inputs:{ins}
-outputs:
-  out: {{type: file, path: "{self.tmp}/out/{{input}}/lines.log"}}
-"""
+{rest}"""
 
     def append(self, name, first, last):
         os.makedirs(f"{self.tmp}/logs", exist_ok=True)
@@ -337,9 +341,9 @@ outputs:
         except (OSError, ValueError, KeyError):
             return 0
 
-    def reload(self, d, inputs):
-        """Reloads with `inputs`; returns the longest time a's checkpoint stood still from
-        0.5s before the reload to 0.5s after it."""
+    def reload(self, d, inputs, rest=None):
+        """Reloads with `inputs` (and `rest` after them); returns the longest time a's checkpoint
+        stood still from 0.5s before the reload to 0.5s after it."""
         samples = []
         stop = threading.Event()
 
@@ -351,7 +355,7 @@ outputs:
         sampler.start()
         time.sleep(0.5)
         with open(d.config_path, "w") as f:
-            f.write(self.config(inputs))
+            f.write(self.config(inputs, rest))
         t0 = time.monotonic()
         r = support.run_logship(["reload", "-c", d.config_path])
         t1 = time.monotonic()
@@ -405,9 +409,9 @@ outputs:
         self.assertEqual(len(re.findall(r'msg="tailing file" input=b ', log)), 2, log)
         self.assertEqual(log.count('msg="pipeline started"'), 1, "the pipeline was rebuilt")
         self.assertIn("restarted_inputs=b added_inputs=- removed_inputs=- replaced_outputs=- "
-                      "kept_running=inputs:a,processors,routes,out", log)
+                      "added_outputs=- removed_outputs=- kept_inputs=a kept_outputs=out", log)
         self.assertIn("restarted_inputs=- added_inputs=c removed_inputs=b replaced_outputs=- "
-                      "kept_running=inputs:a,processors,routes,out", log)
+                      "added_outputs=- removed_outputs=- kept_inputs=a kept_outputs=out", log)
         self.assertNotIn("output replaced", log)
         self.assertEqual(sorted(self.got("a")), list(range(self.N)), "a lost or duplicated lines")
         self.assertEqual(sorted(self.got("b")), list(range(2000)), "b lost or duplicated lines")
@@ -416,6 +420,66 @@ outputs:
               f"{pause_swap:.3f}s (b removed, c added)")
         self.assertLess(pause_change, 0.5, "a paused while b restarted")
         self.assertLess(pause_swap, 0.5, "a paused while b left and c came")
+
+    def test_processors_routes_and_outputs_change_while_a_keeps_reading(self):
+        """b's route gains a processor and a new output, then loses both: b restarts alone each
+        time, a reads on; the new output gets exactly b's lines read while it was routed to,
+        and only those lines carry the processor's field."""
+        def rest(tagged):
+            extra = f"""
+  extra: {{type: file, path: "{self.tmp}/extra/{{input}}/lines.log"}}""" if tagged else ""
+            return f"""processors:
+  tag: {{type: modify, set: {{stage: tagged}}}}
+outputs:
+  out: {{type: file, path: "{self.tmp}/out/{{input}}/lines.log"}}{extra}
+routes:
+  - {{match: [a], outputs: [out]}}
+  - {{match: [b], processors: [{"tag" if tagged else ""}], outputs: [out{", extra" if tagged else ""}]}}
+"""
+        inputs = [("a", "200ms"), ("b", "200ms")]
+        self.append("a", 0, 0)
+        self.append("b", 0, 1000)
+        d = self.daemon(self.config(inputs, rest(False))).start()
+
+        def write_a():
+            for i in range(0, self.N, 30):
+                self.append("a", i, i + 30)
+                time.sleep(0.01)
+        writer = threading.Thread(target=write_a)
+        writer.start()
+        support.wait_for(lambda: len(self.got("a")) >= 2000 and len(self.got("b")) == 1000,
+                         timeout=support.scaled(30), what="first lines of a and b")
+        pause_add = self.reload(d, inputs, rest(True))
+        self.append("b", 1000, 2000)
+        support.wait_for(lambda: len(self.got("b")) >= 2000, timeout=support.scaled(30),
+                         what="b's lines after the first reload")
+        pause_remove = self.reload(d, inputs, rest(False))
+        self.append("b", 2000, 3000)
+        writer.join()
+        support.wait_for(lambda: len(self.got("a")) >= self.N and len(self.got("b")) >= 3000,
+                         timeout=support.scaled(30), what="every line of a and b")
+        log = d.stderr()
+        self.assertEqual(d.stop(), 0, d.stderr())
+        self.assertEqual(log.count('msg="pipeline started"'), 1, "the pipeline was rebuilt")
+        self.assertEqual(len(re.findall(r'msg="tailing file" input=a ', log)), 1, log)
+        self.assertEqual(len(re.findall(r'msg="input stopped" input=b ', log)), 2, log)
+        self.assertIn("restarted_inputs=b added_inputs=- removed_inputs=- replaced_outputs=- "
+                      "added_outputs=extra removed_outputs=- kept_inputs=a kept_outputs=out", log)
+        self.assertIn("restarted_inputs=b added_inputs=- removed_inputs=- replaced_outputs=- "
+                      "added_outputs=- removed_outputs=extra kept_inputs=a kept_outputs=out", log)
+        self.assertEqual(sorted(self.got("a")), list(range(self.N)), "a lost or duplicated lines")
+        self.assertEqual(sorted(self.got("b")), list(range(3000)), "b lost or duplicated lines")
+        self.assertEqual(sorted(seqs(f"{self.tmp}/extra/b")), list(range(1000, 2000)),
+                         "the added output got other lines than those routed to it")
+        tagged = sorted(int(re.match(r"seq=(\d+) ", r["message"]).group(1))
+                        for r in support.read_file_output(f"{self.tmp}/out/b")
+                        if r.get("stage") == "tagged")
+        self.assertEqual(tagged, list(range(1000, 2000)), "the processor ran on other lines")
+        self.assertFalse(any("stage" in r for r in support.read_file_output(f"{self.tmp}/out/a")))
+        print(f"a's checkpoint stood still at most {pause_add:.3f}s (b's route gained a "
+              f"processor and an output), {pause_remove:.3f}s (and lost them)")
+        self.assertLess(pause_add, 0.5, "a paused while b's route changed")
+        self.assertLess(pause_remove, 0.5, "a paused while b's route changed back")
 
     def test_an_added_input_that_cannot_start_rolls_back(self):
         self.append("a", 0, 3000)
@@ -440,7 +504,7 @@ outputs:"""))
         self.assertIn(f"127.0.0.1:{port}", err)
         with open(f"{self.tmp}/state/reload.json") as f:
             self.assertEqual(json.load(f)["result"], "rolled_back")
-        self.assertIn("an input's new settings failed to start", d.stderr())
+        self.assertIn("the new config failed to start in place", d.stderr())
         self.append("a", 3000, 4000)
         support.wait_for(lambda: len(self.got("a")) >= 4000, timeout=support.scaled(30),
                          what="lines of a after the rollback")

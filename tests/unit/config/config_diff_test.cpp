@@ -63,26 +63,80 @@ TEST(ConfigDiffTest, LogLevelAndRestartOnlyOptionsDoNotNeedANewPipeline) {
 
 TEST(ConfigDiffTest, PipelineServiceOptionsNeedANewPipeline) {
   ConfigDiff d = diff_configs(load(base()), load(base("/tmp/b", "\n  queue_max_bytes: 1MiB")));
-  EXPECT_FALSE(d.outputs_only);
+  EXPECT_FALSE(d.in_place);
   EXPECT_EQ(d.unchanged_outputs, (Names{"a", "b"}));
 }
 
-TEST(ConfigDiffTest, ChangedRouteOrProcessorNeedsANewPipeline) {
-  EXPECT_FALSE(diff_configs(load(base()), load(base("/tmp/b", "", "[]"))).outputs_only);
+TEST(ConfigDiffTest, ChangedRouteOrProcessorRestartsTheInputInPlace) {
+  ConfigDiff routes = diff_configs(load(base()), load(base("/tmp/b", "", "[]")));
+  EXPECT_TRUE(routes.in_place);
+  EXPECT_FALSE(routes.outputs_only);
+  EXPECT_TRUE(routes.rewired);
+  EXPECT_EQ(routes.restarted_inputs, Names{"gen"});
+  EXPECT_EQ(routes.changed_inputs, Names{});
+  EXPECT_EQ(routes.unchanged_inputs, Names{});
   std::string sampled = base();
   sampled.replace(sampled.find("rate: 2"), 7, "rate: 3");
   ConfigDiff d = diff_configs(load(base()), load(sampled));
+  EXPECT_TRUE(d.in_place);
   EXPECT_FALSE(d.outputs_only);
+  EXPECT_TRUE(d.rewired);
+  EXPECT_EQ(d.restarted_inputs, Names{"gen"});
   EXPECT_EQ(d.unchanged_processors, Names{});
   EXPECT_EQ(d.unchanged_outputs, (Names{"a", "b"}));
 }
 
-TEST(ConfigDiffTest, AddedOrRemovedOutputNeedsANewPipeline) {
+TEST(ConfigDiffTest, AnOutputNobodyRoutesToIsAddedOrRemovedWithoutRestartingAnInput) {
   std::string more = base();
   more.replace(more.find("routes:"), 7, "  c: {type: file, path: /tmp/c}\nroutes:");
-  ConfigDiff d = diff_configs(load(base()), load(more));
-  EXPECT_FALSE(d.outputs_only);
-  EXPECT_EQ(d.unchanged_outputs, (Names{"a", "b"}));
+  ConfigDiff added = diff_configs(load(base()), load(more));
+  EXPECT_TRUE(added.in_place);
+  EXPECT_FALSE(added.outputs_only);
+  EXPECT_TRUE(added.rewired);
+  EXPECT_EQ(added.added_outputs, Names{"c"});
+  EXPECT_EQ(added.removed_outputs, Names{});
+  EXPECT_EQ(added.unchanged_outputs, (Names{"a", "b"}));
+  EXPECT_EQ(added.restarted_inputs, Names{});
+  EXPECT_EQ(added.unchanged_inputs, Names{"gen"});
+  ConfigDiff removed = diff_configs(load(more), load(base()));
+  EXPECT_EQ(removed.removed_outputs, Names{"c"});
+  EXPECT_EQ(removed.restarted_inputs, Names{});
+}
+
+TEST(ConfigDiffTest, ARouteToAnAddedOutputRestartsOnlyTheInputsItTakes) {
+  const std::string two = R"(
+service: {state_dir: /tmp/state}
+inputs:
+  web: {type: generate, rate: 1}
+  db: {type: generate, rate: 1}
+processors:
+  p: {type: sample, rate: 2}
+outputs:
+  a: {type: file, path: /tmp/a}
+routes:
+  - {match: [web], processors: [p], outputs: [a]}
+  - {match: [db], outputs: [a]}
+)";
+  std::string more = two;
+  more.replace(more.find("routes:"), 7, "  c: {type: file, path: /tmp/c}\nroutes:");
+  more.replace(more.find("{match: [db], outputs: [a]}"), 27, "{match: [db], outputs: [a, c]}");
+  ConfigDiff d = diff_configs(load(two), load(more));
+  EXPECT_TRUE(d.in_place);
+  EXPECT_EQ(d.added_outputs, Names{"c"});
+  EXPECT_EQ(d.restarted_inputs, Names{"db"});
+  EXPECT_EQ(d.unchanged_inputs, Names{"web"});
+  // The processor only web's route runs: web alone restarts.
+  std::string sampled = two;
+  sampled.replace(sampled.find("rate: 2"), 7, "rate: 3");
+  ConfigDiff p = diff_configs(load(two), load(sampled));
+  EXPECT_EQ(p.restarted_inputs, Names{"web"});
+  EXPECT_EQ(p.unchanged_inputs, Names{"db"});
+  // A processor nobody runs changes nothing an input sees.
+  std::string unused = two;
+  unused.replace(unused.find("outputs:"), 8, "  q: {type: sample, rate: 5}\noutputs:");
+  ConfigDiff u = diff_configs(load(two), load(unused));
+  EXPECT_TRUE(u.rewired);
+  EXPECT_EQ(u.restarted_inputs, Names{});
 }
 
 // base() with `gen`'s rate and one more input after it ("" for none).
@@ -95,7 +149,8 @@ std::string with_inputs(const std::string& gen_rate, const std::string& more_inp
 
 TEST(ConfigDiffTest, IdenticalConfigsHaveNoInputDifference) {
   ConfigDiff d = diff_configs(load(base()), load(base()));
-  EXPECT_TRUE(d.inputs_and_outputs_only);
+  EXPECT_TRUE(d.in_place);
+  EXPECT_FALSE(d.rewired);
   EXPECT_FALSE(d.inputs_differ());
 }
 
@@ -103,9 +158,11 @@ TEST(ConfigDiffTest, ChangedInputIsRestartedInPlace) {
   const std::string two = "\n  other: {type: generate, rate: 5}";
   ConfigDiff d = diff_configs(load(with_inputs("100", two)), load(with_inputs("200", two)));
   EXPECT_FALSE(d.outputs_only);
-  EXPECT_TRUE(d.inputs_and_outputs_only);
+  EXPECT_TRUE(d.in_place);
+  EXPECT_FALSE(d.rewired);
   EXPECT_TRUE(d.inputs_differ());
   EXPECT_EQ(d.changed_inputs, Names{"gen"});
+  EXPECT_EQ(d.restarted_inputs, Names{"gen"});
   EXPECT_EQ(d.unchanged_inputs, Names{"other"});
   EXPECT_EQ(d.added_inputs, Names{});
   EXPECT_EQ(d.removed_inputs, Names{});
@@ -114,7 +171,7 @@ TEST(ConfigDiffTest, ChangedInputIsRestartedInPlace) {
 TEST(ConfigDiffTest, AddedAndRemovedInputsAreInPlace) {
   ConfigDiff d = diff_configs(load(with_inputs("100", "\n  old: {type: generate, rate: 5}")),
                               load(with_inputs("100", "\n  new: {type: generate, rate: 5}")));
-  EXPECT_TRUE(d.inputs_and_outputs_only);
+  EXPECT_TRUE(d.in_place);
   EXPECT_FALSE(d.outputs_only);
   EXPECT_EQ(d.added_inputs, Names{"new"});
   EXPECT_EQ(d.removed_inputs, Names{"old"});
@@ -124,29 +181,21 @@ TEST(ConfigDiffTest, AddedAndRemovedInputsAreInPlace) {
 
 TEST(ConfigDiffTest, InputAndOutputChangesTogetherAreInPlace) {
   ConfigDiff d = diff_configs(load(with_inputs("100", "")), load(with_inputs("200", "", "/tmp/b2")));
-  EXPECT_TRUE(d.inputs_and_outputs_only);
+  EXPECT_TRUE(d.in_place);
   EXPECT_EQ(d.changed_inputs, Names{"gen"});
   EXPECT_EQ(d.changed_outputs, Names{"b"});
 }
 
-TEST(ConfigDiffTest, InputChangeWithRouteOrProcessorChangeNeedsANewPipeline) {
+TEST(ConfigDiffTest, InputChangeWithRouteOrProcessorChangeIsInPlaceButNotWithServiceOptions) {
   std::string routes_changed = with_inputs("200", "");
   routes_changed.replace(routes_changed.find("processors: [p]"), 15, "processors: []");
   ConfigDiff d = diff_configs(load(base()), load(routes_changed));
-  EXPECT_FALSE(d.inputs_and_outputs_only);
+  EXPECT_TRUE(d.in_place);
   EXPECT_EQ(d.changed_inputs, Names{"gen"});
-  std::string sampled = with_inputs("200", "");
-  sampled.replace(sampled.find("rate: 2}"), 8, "rate: 3}");
-  EXPECT_FALSE(diff_configs(load(base()), load(sampled)).inputs_and_outputs_only);
+  EXPECT_EQ(d.restarted_inputs, Names{"gen"});
   std::string service = with_inputs("200", "");
   service.replace(service.find("log_level: info"), 15, "log_level: info\n  queue_max_bytes: 1MiB");
-  EXPECT_FALSE(diff_configs(load(base()), load(service)).inputs_and_outputs_only);
-}
-
-TEST(ConfigDiffTest, InputChangeWithAddedOutputNeedsANewPipeline) {
-  std::string more = with_inputs("200", "");
-  more.replace(more.find("routes:"), 7, "  c: {type: file, path: /tmp/c}\nroutes:");
-  EXPECT_FALSE(diff_configs(load(base()), load(more)).inputs_and_outputs_only);
+  EXPECT_FALSE(diff_configs(load(base()), load(service)).in_place);
 }
 
 TEST(ConfigDiffTest, ComparesSubstitutedValues) {

@@ -33,34 +33,51 @@ bool can_connect(uint16_t port) {
   return ok;
 }
 
-TEST(ListenSocketsTest, ASocketBoundEarlyIsTakenStaysOpenAcrossTakesAndIsClosedWhenUnused) {
+TEST(ListenSocketsTest, ASocketBoundEarlyStaysOpenWhileLeasedAndIsClosedWhenNoInputHoldsIt) {
+  using P = ListenSockets::Proto;
   ListenSockets sockets;
   const uint16_t port = free_port();
-  ASSERT_TRUE(sockets.bind(ListenSockets::Proto::kTcp, "127.0.0.1", port).is_ok());
-  ASSERT_TRUE(sockets.bind(ListenSockets::Proto::kTcp, "127.0.0.1", port).is_ok());   // no-op
-  EXPECT_EQ(sockets.take(ListenSockets::Proto::kUdp, "127.0.0.1", port), -1);
-  EXPECT_EQ(sockets.take(ListenSockets::Proto::kTcp, "0.0.0.0", port), -1);
+  ASSERT_TRUE(sockets.bind(P::kTcp, "127.0.0.1", port).is_ok());
+  ASSERT_TRUE(sockets.bind(P::kTcp, "127.0.0.1", port).is_ok());   // no-op
+  EXPECT_FALSE(sockets.take(P::kUdp, "127.0.0.1", port));
+  EXPECT_FALSE(sockets.take(P::kTcp, "0.0.0.0", port));
 
-  // A first pipeline takes it and stops: the port keeps listening (the backlog holds senders).
-  int fd = sockets.take(ListenSockets::Proto::kTcp, "127.0.0.1", port);
-  ASSERT_GE(fd, 0);
-  sockets.close_untaken();
-  ::close(fd);
+  // A first pipeline's input leases it and stops; a reload starts it again before the sockets
+  // nobody leases are closed: the port keeps listening (the backlog holds senders).
+  {
+    ListenSockets::Lease lease = sockets.take(P::kTcp, "127.0.0.1", port);
+    ASSERT_TRUE(lease);
+    int fd = lease.duplicate();
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+  }
   EXPECT_TRUE(can_connect(port));
-
-  // The next one takes it again.
-  fd = sockets.take(ListenSockets::Proto::kTcp, "127.0.0.1", port);
+  ListenSockets::Lease again = sockets.take(P::kTcp, "127.0.0.1", port);
+  ASSERT_TRUE(again);
+  sockets.close_unleased();
+  int fd = again.duplicate();
   ASSERT_GE(fd, 0);
   int conn = ::accept(fd, nullptr, nullptr);   // the connection queued while nobody served
   EXPECT_GE(conn, 0);
   ::close(conn);
   ::close(fd);
-  sockets.close_untaken();
 
-  // A pipeline without this input: the port is released.
-  sockets.close_untaken();
+  // Two leases (an input restarted in place takes its lease before the old one's goes): the
+  // socket stays while either holds it.
+  ListenSockets::Lease second = sockets.take(P::kTcp, "127.0.0.1", port);
+  again.release();
+  sockets.close_unleased();
+  EXPECT_TRUE(can_connect(port));
+  ListenSockets::Lease moved = std::move(second);
+  EXPECT_FALSE(second);
+  sockets.close_unleased();
+  EXPECT_TRUE(can_connect(port));
+
+  // The input left the config (a reload removed it): the port is released.
+  moved.release();
+  sockets.close_unleased();
   EXPECT_FALSE(can_connect(port));
-  EXPECT_EQ(sockets.take(ListenSockets::Proto::kTcp, "127.0.0.1", port), -1);
+  EXPECT_FALSE(sockets.take(P::kTcp, "127.0.0.1", port));
 }
 
 TEST(ListenSocketsTest, BadAddressesAndTakenPortsAreErrors) {
@@ -71,9 +88,11 @@ TEST(ListenSocketsTest, BadAddressesAndTakenPortsAreErrors) {
   ListenSockets other;
   EXPECT_FALSE(other.bind(ListenSockets::Proto::kTcp, "127.0.0.1", port).is_ok());
   ASSERT_TRUE(sockets.bind(ListenSockets::Proto::kUdp, "127.0.0.1", port).is_ok());
-  int fd = sockets.take(ListenSockets::Proto::kUdp, "127.0.0.1", port);
+  ListenSockets::Lease lease = sockets.take(ListenSockets::Proto::kUdp, "127.0.0.1", port);
+  int fd = lease.duplicate();
   EXPECT_GE(fd, 0);
   ::close(fd);
+  EXPECT_EQ(ListenSockets::Lease().duplicate(), -1);
 }
 
 TEST(ListenSocketsTest, PrivilegedPorts) {

@@ -191,8 +191,10 @@ TEST(TopologyReplaceOutputTest, TheQueueMovesToTheNewRunnerWholeAndInOrder) {
 // event offsets are `base` + position, so two of them share one recorder.
 class ResumingInput final : public Input {
  public:
-  ResumingInput(std::string key, uint64_t base, uint64_t total, std::atomic<int>* starts)
-      : key_(std::move(key)), base_(base), total_(total), starts_(starts) {}
+  // `resumed_at`, when given, gets the position each start resumes at.
+  ResumingInput(std::string key, uint64_t base, uint64_t total, std::atomic<int>* starts,
+                std::vector<uint64_t>* resumed_at = nullptr)
+      : key_(std::move(key)), base_(base), total_(total), starts_(starts), resumed_at_(resumed_at) {}
   ~ResumingInput() override { stop(); }
   Status start(InputContext& ctx) override {
     starts_->fetch_add(1);
@@ -201,6 +203,7 @@ class ResumingInput final : public Input {
     src->key = key_;
     uint64_t pos = 0;
     if (auto saved = ctx.saved_position(key_)) pos = saved->offset;
+    if (resumed_at_) resumed_at_->push_back(pos);
     stream_ = ctx.open_stream(src);
     thread_ = std::thread([this, &ctx, pos]() mutable {
       for (; pos < total_ && !ctx.stopping(); ++pos) {
@@ -223,6 +226,7 @@ class ResumingInput final : public Input {
   std::string key_;
   uint64_t base_, total_;
   std::atomic<int>* starts_;
+  std::vector<uint64_t>* resumed_at_;
   std::unique_ptr<StreamHandle> stream_;
   std::thread thread_;
 };
@@ -256,7 +260,10 @@ TEST(TopologyReplaceInputTest, AChangedInputResumesWhereItStoppedAndTheOtherKeep
                          [&](uint64_t o) { return o >= from && o < to; });
   };
   ASSERT_TRUE(eventually([&] { return received(kBase, kBase + kTotal) >= 300; }));
-  ASSERT_TRUE(topo.replace_inputs(config(), {"changing"}, {"changing"}, 5s).is_ok());
+  config::ConfigDiff diff;
+  diff.in_place = true;
+  diff.restarted_inputs = {"changing"};
+  ASSERT_TRUE(topo.reconfigure(config(), diff, 5s).is_ok());
   // The changing input resumed after what it had delivered, not at the start.
   ASSERT_TRUE(topo.checkpoints().get("changing"));
   EXPECT_GE(topo.checkpoints().get("changing")->offset, 300u);
@@ -272,6 +279,126 @@ TEST(TopologyReplaceInputTest, AChangedInputResumesWhereItStoppedAndTheOtherKeep
   EXPECT_EQ(got.size(), 2 * kTotal);
   EXPECT_EQ(topo.checkpoints().get("steady")->offset, kTotal);
   EXPECT_EQ(topo.checkpoints().get("changing")->offset, kTotal);
+}
+
+}  // namespace
+}  // namespace logship
+
+namespace logship {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace pipeline_test;
+
+// Drops the events at odd offsets.
+class DropOdd final : public Processor {
+ public:
+  void process(Batch& batch) override {
+    std::erase_if(batch.events(), [](const Event& e) { return e.offset % 2 == 1; });
+  }
+};
+
+// Reloads that change routes, processors and the set of outputs: only the input whose events
+// take another way restarts (at its committed position); the other reads on, untouched; an
+// added output gets the restarted input's events from its restart on; a removed one delivers
+// what it was given and gets nothing more.
+TEST(TopologyReconfigureTest, ARouteChangeRestartsOnlyItsInputAndOutputsComeAndGo) {
+  constexpr uint64_t kTotal = 6000, kBase = 1'000'000;
+  std::atomic<int> steady_starts{0}, moving_starts{0};
+  std::vector<uint64_t> moving_resumed_at;   // written by start(), on this thread
+  Recorder a, b;
+  const std::string dir = fresh_dir("reconfigure");
+  // Routes: steady -> a; moving -> a, plus `b` and the odd-dropping processor when `with_b`.
+  auto config = [&](bool with_b) {
+    config::Config cfg = make_config(
+        dir, [&] { return std::make_unique<ResumingInput>("steady", 0, kTotal, &steady_starts); },
+        [&] { return std::make_unique<RecordingOutput>(&a, 2); });
+    cfg.inputs[0].name = "steady";
+    cfg.outputs[0].name = "a";
+    config::ComponentConfig moving;
+    moving.name = "moving";
+    moving.make_input = [&] {
+      return std::make_unique<ResumingInput>("moving", kBase, kTotal, &moving_starts,
+                                             &moving_resumed_at);
+    };
+    cfg.inputs.push_back(std::move(moving));
+    cfg.routes[0].match = {"steady"};
+    cfg.routes[0].outputs = {"a"};
+    config::RouteConfig r;
+    r.match = {"moving"};
+    r.outputs = {"a"};
+    if (with_b) {
+      config::ComponentConfig oc;
+      oc.name = "b";
+      oc.make_output = [&] { return std::make_unique<RecordingOutput>(&b, 2); };
+      cfg.outputs.push_back(std::move(oc));
+      config::ComponentConfig pc;
+      pc.name = "drop_odd";
+      pc.make_processor = [] { return std::make_unique<DropOdd>(); };
+      cfg.processors.push_back(std::move(pc));
+      r.outputs.push_back("b");
+      r.processors = {"drop_odd"};
+    }
+    cfg.routes.push_back(r);
+    cfg.input_route = {0, 1};
+    return cfg;
+  };
+  auto received = [](Recorder& rec, uint64_t from, uint64_t to) {
+    std::lock_guard lock(rec.mu);
+    return static_cast<uint64_t>(std::count_if(rec.offsets.begin(), rec.offsets.end(),
+                                               [&](uint64_t o) { return o >= from && o < to; }));
+  };
+  Topology topo(config(false));
+  ASSERT_TRUE(topo.start().is_ok());
+  ASSERT_TRUE(eventually([&] { return received(a, kBase, kBase + kTotal) >= 500; }));
+
+  config::ConfigDiff add;
+  add.in_place = true;
+  add.rewired = true;
+  add.restarted_inputs = {"moving"};
+  add.added_outputs = {"b"};
+  ASSERT_TRUE(topo.reconfigure(config(true), add, 5s).is_ok());
+  ASSERT_EQ(moving_resumed_at.size(), 2u);
+  const uint64_t first_switch = moving_resumed_at[1];
+  EXPECT_GE(first_switch, 500u);
+  ASSERT_TRUE(eventually([&] { return received(b, kBase, kBase + kTotal) >= 500; }));
+
+  config::ConfigDiff remove;
+  remove.in_place = true;
+  remove.rewired = true;
+  remove.restarted_inputs = {"moving"};
+  remove.removed_outputs = {"b"};
+  ASSERT_TRUE(topo.reconfigure(config(false), remove, 5s).is_ok());
+  ASSERT_EQ(moving_resumed_at.size(), 3u);
+  const uint64_t second_switch = moving_resumed_at[2];
+  ASSERT_LT(second_switch, kTotal) << "the test needs the input still reading here";
+  const std::size_t b_at_removal = [&] {
+    std::lock_guard lock(b.mu);
+    return b.offsets.size();
+  }();
+  ASSERT_TRUE(eventually([&] {
+    return received(a, 0, kTotal) == kTotal && topo.checkpoints().get("moving") &&
+           topo.checkpoints().get("moving")->offset == kTotal;
+  }));
+  EXPECT_TRUE(topo.stop(5s));
+  EXPECT_EQ(steady_starts.load(), 1);
+  EXPECT_EQ(moving_starts.load(), 3);
+
+  // What each output got, exactly: a every steady event once, and every moving event once but
+  // the odd ones read between the two reloads; b those even ones, nothing after its removal.
+  std::vector<uint64_t> expect_a, expect_b;
+  for (uint64_t i = 0; i < kTotal; ++i) expect_a.push_back(i);
+  for (uint64_t pos = 0; pos < kTotal; ++pos) {
+    const bool between = pos >= first_switch && pos < second_switch;
+    if (!between || pos % 2 == 0) expect_a.push_back(kBase + pos);
+    if (between && pos % 2 == 0) expect_b.push_back(kBase + pos);
+  }
+  std::vector<uint64_t> got_a = a.offsets, got_b = b.offsets;
+  std::sort(got_a.begin(), got_a.end());
+  std::sort(got_b.begin(), got_b.end());
+  EXPECT_EQ(got_a, expect_a);
+  EXPECT_EQ(got_b, expect_b);
+  EXPECT_EQ(b.offsets.size(), b_at_removal);
 }
 
 }  // namespace
