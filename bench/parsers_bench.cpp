@@ -18,8 +18,9 @@ ProcessorMaker bind(std::string_view type, const std::string& yaml) {
   config::Errors errors;
   ProcessorMaker m = find_plugin(PluginKind::kProcessor, type)
                          ->bind_processor(YAML::Load(yaml), errors,
-                                          "processors.bench_" + std::string(type) + " (" +
-                                              std::string(type) + ")");
+                                          PluginContext{PluginKind::kProcessor,
+                                                        "bench_" + std::string(type),
+                                                        std::string(type)});
   if (!m) std::abort();
   return m;
 }

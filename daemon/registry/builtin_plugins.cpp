@@ -13,15 +13,6 @@ namespace logship::plugins {
 
 namespace logship {
 
-std::string_view kind_name(PluginKind k) {
-  switch (k) {
-    case PluginKind::kInput: return "input";
-    case PluginKind::kProcessor: return "processor";
-    case PluginKind::kOutput: return "output";
-  }
-  return "";
-}
-
 const std::vector<const PluginInfo*>& all_plugins() {
   static const std::vector<const PluginInfo*> list = [] {
     std::vector<const PluginInfo*> v = {

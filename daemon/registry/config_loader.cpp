@@ -280,10 +280,10 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
                                        " type '" + c.type + "'" + hint);
       continue;
     }
-    const std::string full = context + " (" + c.type + ")";
+    const PluginContext plugin_ctx{kind, c.name, c.type};
     switch (kind) {
       case PluginKind::kInput:
-        c.make_input = c.plugin->bind_input(body, errors, full);
+        c.make_input = c.plugin->bind_input(body, errors, plugin_ctx);
         if (const YAML::Node procs = body["processors"]) {
           std::string err;
           c.processors_mark = procs.Mark();
@@ -293,10 +293,10 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
         }
         break;
       case PluginKind::kProcessor:
-        c.make_processor = c.plugin->bind_processor(body, errors, full);
+        c.make_processor = c.plugin->bind_processor(body, errors, plugin_ctx);
         break;
       case PluginKind::kOutput: {
-        c.make_output = c.plugin->bind_output(body, errors, full);
+        c.make_output = c.plugin->bind_output(body, errors, plugin_ctx);
         if (const YAML::Node buffer = body["buffer"]) {
           if (BufferOptions::schema().bind(buffer, c.buffer, errors, context + ".buffer", {})) {
             std::string why = c.buffer.validate();

@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -13,11 +14,9 @@
 #include "config/errors.h"
 #include "config/option_schema.h"
 #include "daemon/core/plugin_api.h"
+#include "daemon/core/plugin_context.h"
 
 namespace logship {
-
-enum class PluginKind { kInput, kProcessor, kOutput };
-std::string_view kind_name(PluginKind k);
 
 using InputMaker = std::function<std::unique_ptr<Input>()>;
 using ProcessorMaker = std::function<std::unique_ptr<Processor>()>;
@@ -29,23 +28,27 @@ struct PluginInfo {
   std::string_view summary;   // one line for `logship plugins`
   const config::SchemaBase& (*schema)();
   // Exactly one of these is set, matching `kind`. They return an empty maker after adding
-  // errors when the options are invalid. `context` prefixes messages, e.g. "outputs.archive (file)".
-  InputMaker (*bind_input)(const YAML::Node&, config::Errors&, const std::string& context) = nullptr;
-  ProcessorMaker (*bind_processor)(const YAML::Node&, config::Errors&, const std::string&) = nullptr;
-  OutputMaker (*bind_output)(const YAML::Node&, config::Errors&, const std::string&) = nullptr;
+  // errors (named by ctx.where(), e.g. "outputs.archive (file)") when the options are invalid.
+  InputMaker (*bind_input)(const YAML::Node&, config::Errors&, const PluginContext& ctx) = nullptr;
+  ProcessorMaker (*bind_processor)(const YAML::Node&, config::Errors&,
+                                   const PluginContext&) = nullptr;
+  OutputMaker (*bind_output)(const YAML::Node&, config::Errors&, const PluginContext&) = nullptr;
 };
 
 const std::vector<const PluginInfo*>& all_plugins();
 const PluginInfo* find_plugin(PluginKind kind, std::string_view name);
 
 // Binds `Opts` with its schema, runs `Opts::validate()` (returns "" or why not) when it has one,
-// and returns a maker that constructs `Impl(const Opts&)`.
+// and returns a maker that constructs `Impl(const Opts&, const PluginContext&)`, or
+// `Impl(const Opts&)` for a plugin that learns its name at start (inputs and outputs get it
+// from their InputContext / OutputContext).
 // `common` keys belong to the pipeline, not the plugin (`type`; `processors` of inputs; `buffer`
 // and `dead_letter` of outputs).
 template <class Base, class Opts, class Impl>
 std::function<std::unique_ptr<Base>()> bind_plugin(const YAML::Node& node, config::Errors& errors,
-                                                   const std::string& context,
+                                                   const PluginContext& ctx,
                                                    const std::set<std::string>& common = {"type"}) {
+  const std::string context = ctx.where();
   Opts opts;
   if (!Opts::schema().bind(node, opts, errors, context, common)) return {};
   if constexpr (requires { opts.validate(); }) {
@@ -56,19 +59,23 @@ std::function<std::unique_ptr<Base>()> bind_plugin(const YAML::Node& node, confi
     }
   }
   auto shared = std::make_shared<const Opts>(std::move(opts));
-  return [shared]() -> std::unique_ptr<Base> { return std::make_unique<Impl>(*shared); };
+  if constexpr (std::is_constructible_v<Impl, const Opts&, const PluginContext&>) {
+    return [shared, ctx]() -> std::unique_ptr<Base> { return std::make_unique<Impl>(*shared, ctx); };
+  } else {
+    return [shared]() -> std::unique_ptr<Base> { return std::make_unique<Impl>(*shared); };
+  }
 }
 
 template <class Opts, class Impl>
-InputMaker bind_input(const YAML::Node& n, config::Errors& e, const std::string& c) {
+InputMaker bind_input(const YAML::Node& n, config::Errors& e, const PluginContext& c) {
   return bind_plugin<Input, Opts, Impl>(n, e, c, {"type", "processors"});
 }
 template <class Opts, class Impl>
-ProcessorMaker bind_processor(const YAML::Node& n, config::Errors& e, const std::string& c) {
+ProcessorMaker bind_processor(const YAML::Node& n, config::Errors& e, const PluginContext& c) {
   return bind_plugin<Processor, Opts, Impl>(n, e, c);
 }
 template <class Opts, class Impl>
-OutputMaker bind_output(const YAML::Node& n, config::Errors& e, const std::string& c) {
+OutputMaker bind_output(const YAML::Node& n, config::Errors& e, const PluginContext& c) {
   return bind_plugin<Output, Opts, Impl>(n, e, c, {"type", "buffer", "dead_letter"});
 }
 

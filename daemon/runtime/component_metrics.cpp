@@ -5,17 +5,6 @@ namespace logship {
 ComponentMetrics::ComponentMetrics(std::string_view kind, std::string_view name)
     : name_(name), labels_(label(kind, name)) {}
 
-ComponentMetrics ComponentMetrics::of_processor(const std::string& context) {
-  // "processors.NAME (type)" -> NAME. A name may hold dots and parentheses itself: only the
-  // section prefix and the last " (type)" are not part of it.
-  std::string_view c = context;
-  if (c.starts_with("processors.")) c.remove_prefix(11);
-  if (auto sp = c.rfind(" ("); sp != std::string_view::npos && c.ends_with(')')) {
-    c = c.substr(0, sp);
-  }
-  return ComponentMetrics("processor", c);
-}
-
 std::string ComponentMetrics::labels_with(std::string_view key, std::string_view value) const {
   std::string l = labels_;
   l += ',';

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/core/plugin_context.h"
 #include "daemon/runtime/metrics.h"
 
 namespace logship {
@@ -17,8 +18,8 @@ class ComponentMetrics {
  public:
   // `kind`: input, processor or output; `name`: the component's name in the config.
   ComponentMetrics(std::string_view kind, std::string_view name);
-  // A processor from the context its binder gets ("processors.NAME (type)").
-  static ComponentMetrics of_processor(const std::string& context);
+  // The component a plugin's binder was given.
+  explicit ComponentMetrics(const PluginContext& ctx) : ComponentMetrics(kind_name(ctx.kind), ctx.name) {}
 
   const std::string& name() const { return name_; }
   // `processor="name"`: the labels every series of this component starts with.

@@ -8,15 +8,17 @@
 
 namespace logship::parsers {
 
-// `Setup::build(const Opts&, const std::string& context, std::string* why)` returns null (with
-// `why`) when the options are valid YAML but unusable (a regex that does not compile...).
+// `Setup::build(const Opts&, const PluginContext&, std::string* why)` returns null (with `why`)
+// when the options are valid YAML but unusable (a regex that does not compile...); the setup
+// labels its metrics and log lines from the context.
 template <class Opts, class Setup, class Impl>
 ProcessorMaker bind_shared(const YAML::Node& node, config::Errors& errors,
-                           const std::string& context) {
+                           const PluginContext& ctx) {
+  const std::string context = ctx.where();
   Opts opts;
   if (!Opts::schema().bind(node, opts, errors, context)) return {};
   std::string why;
-  std::shared_ptr<const Setup> setup = Setup::build(opts, context, &why);
+  std::shared_ptr<const Setup> setup = Setup::build(opts, ctx, &why);
   if (!setup) {
     errors.add(node ? node.Mark() : YAML::Mark::null_mark(), context + ": " + why);
     return {};

@@ -65,9 +65,9 @@ struct JsonSetup {
   JsonSetup(const JsonOptions& opts, const std::string& name)
       : o(opts), stats("logship_json_parser", name) {}
 
-  static std::shared_ptr<const JsonSetup> build(const JsonOptions& o, const std::string& context,
+  static std::shared_ptr<const JsonSetup> build(const JsonOptions& o, const PluginContext& ctx,
                                                 std::string* why) {
-    auto s = std::make_shared<JsonSetup>(o, ComponentMetrics::of_processor(context).name());
+    auto s = std::make_shared<JsonSetup>(o, ctx.name);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       *why = "'when_label': " + st.message();
       return nullptr;

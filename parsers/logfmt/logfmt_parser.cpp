@@ -54,8 +54,8 @@ struct LogfmtSetup {
       : o(opts), stats("logship_logfmt_parser", name) {}
 
   static std::shared_ptr<const LogfmtSetup> build(const LogfmtOptions& o,
-                                                  const std::string& context, std::string* why) {
-    auto s = std::make_shared<LogfmtSetup>(o, ComponentMetrics::of_processor(context).name());
+                                                  const PluginContext& ctx, std::string* why) {
+    auto s = std::make_shared<LogfmtSetup>(o, ctx.name);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       *why = "'when_label': " + st.message();
       return nullptr;

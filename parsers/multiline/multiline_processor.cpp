@@ -11,10 +11,12 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 
 #include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/memory_budget.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/component_metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
@@ -113,7 +115,6 @@ struct MultilineSetup {
   const LineRules* fixed = nullptr;   // rules other than auto
   std::unique_ptr<parsers::CustomRules> custom;
   parsers::LabelCondition when;
-  std::string name;
   std::atomic<uint64_t>* groups;
   std::atomic<uint64_t>* lines_merged;
   std::atomic<uint64_t>* splits;
@@ -121,13 +122,13 @@ struct MultilineSetup {
   std::atomic<uint64_t>* unknown_label;
   // Streams whose detection settled on each built-in set, in builtin_rule_names() order.
   std::vector<std::pair<std::string_view, std::atomic<uint64_t>*>> detected;
-  mutable log::RateLimit limit;
+  std::optional<ComponentLog> logger;
 
   static std::shared_ptr<const MultilineSetup> build(const MultilineOptions& o,
-                                                     const std::string& context, std::string* why) {
+                                                     const PluginContext& ctx, std::string* why) {
     auto s = std::make_shared<MultilineSetup>();
     s->o = o;
-    s->name = ComponentMetrics::of_processor(context).name();
+    s->logger.emplace(ctx);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       *why = "'when_label': " + st.message();
       return nullptr;
@@ -148,7 +149,7 @@ struct MultilineSetup {
       case RulesOption::kAuto: break;
       default: s->fixed = parsers::builtin_rules(config::enum_name(o.rules)); break;
     }
-    const ComponentMetrics m("processor", s->name);
+    const ComponentMetrics m(ctx);
     s->groups = &m.counter("logship_multiline_groups_total",
                            "Merged events emitted (groups of two lines or more)");
     s->lines_merged = &m.counter("logship_multiline_lines_merged_total",
@@ -184,12 +185,8 @@ struct MultilineSetup {
     if (*v == "custom" && custom) return {custom.get(), false};
     if (const LineRules* r = parsers::builtin_rules(*v)) return {r, false};
     unknown_label->fetch_add(1, std::memory_order_relaxed);
-    uint64_t suppressed = 0;
-    if (limit.allow(&suppressed)) {
-      log::warn("multiline", "label names no rule set; stream passes untouched",
-                log::kv("processor", name) + log::kv("label", o.label) + log::kv("value", *v) +
-                    log::kv("source", src.key));
-    }
+    logger->warn("multiline", "label names no rule set; stream passes untouched",
+              log::kv("label", o.label) + log::kv("value", *v) + log::kv("source", src.key));
     return {};
   }
 };

@@ -218,14 +218,14 @@ struct RedactSetup {
   std::shared_ptr<const redact::RuleSet> rules;
 
   static std::shared_ptr<const RedactSetup> build(const RedactOptions& o,
-                                                  const std::string& context, std::string* why) {
+                                                  const PluginContext& ctx, std::string* why) {
     if (o.fields.empty()) {
       *why = "fields: name at least one field (e.g. message)";
       return nullptr;
     }
     auto set = std::make_shared<redact::RuleSet>();
     *why = set->build(o.builtins, o.rules, o.marker,
-                      ComponentMetrics::of_processor(context).name());
+                      ctx.name);
     if (!why->empty()) return nullptr;
     if (set->rules().empty()) {
       *why = "no rules: keep some builtins or add rules";

@@ -89,9 +89,9 @@ struct RegexSetup {
                                 "Captures that did not convert to their type");
   }
 
-  static std::shared_ptr<const RegexSetup> build(const RegexOptions& o, const std::string& context,
+  static std::shared_ptr<const RegexSetup> build(const RegexOptions& o, const PluginContext& ctx,
                                                  std::string* why) {
-    auto s = std::make_shared<RegexSetup>(o, ComponentMetrics::of_processor(context).name());
+    auto s = std::make_shared<RegexSetup>(o, ctx.name);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       *why = "'when_label': " + st.message();
       return nullptr;

@@ -1,6 +1,9 @@
 // `timestamp` processor: sets the event time from a field (or the message) in a given format.
 // The format is compiled once per config; parsing is a straight scan without allocation.
+#include <optional>
+
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/component_metrics.h"
 #include "parsers/common/bind.h"
 #include "parsers/common/common.h"
@@ -45,17 +48,16 @@ struct TimestampSetup {
   TimestampOptions o;
   parsers::TimeFormat format;
   parsers::LabelCondition when;
-  std::string name;
   std::atomic<uint64_t>* parsed;
   std::atomic<uint64_t>* failed;
   std::atomic<uint64_t>* missing;
-  mutable log::RateLimit limit;
+  std::optional<ComponentLog> logger;
 
   static std::shared_ptr<const TimestampSetup> build(const TimestampOptions& o,
-                                                     const std::string& context, std::string* why) {
+                                                     const PluginContext& ctx, std::string* why) {
     auto s = std::make_shared<TimestampSetup>();
     s->o = o;
-    s->name = ComponentMetrics::of_processor(context).name();
+    s->logger.emplace(ctx);
     int32_t off = 0;
     if (!parsers::parse_fixed_offset(o.timezone, &off)) {
       *why = "'timezone': expected UTC or an offset like +02:00, got \"" + o.timezone + "\"";
@@ -69,7 +71,7 @@ struct TimestampSetup {
       *why = "'when_label': " + st.message();
       return nullptr;
     }
-    const ComponentMetrics m("processor", s->name);
+    const ComponentMetrics m(ctx);
     s->parsed = &m.counter("logship_timestamp_parsed_total", "Event times set");
     s->failed = &m.counter("logship_timestamp_failed_total",
                            "Times that did not parse; the event kept its time");
@@ -108,15 +110,10 @@ class TimestampProcessor final : public Processor {
       }
       if (!parsed) {
         ++failed;
-        uint64_t suppressed = 0;
-        if (setup_->limit.allow(&suppressed)) {
-          std::string_view shown;
-          if (parsers::source_text(e, o_.field, &shown) && shown.size() > 64) shown = shown.substr(0, 64);
-          log::warn("timestamp", "cannot parse time; event keeps its time",
-                    log::kv("processor", setup_->name) + log::kv("format", o_.format) +
-                        log::kv("value", shown) +
-                        log::kv("suppressed", static_cast<int64_t>(suppressed)));
-        }
+        std::string_view shown;
+        if (parsers::source_text(e, o_.field, &shown) && shown.size() > 64) shown = shown.substr(0, 64);
+        setup_->logger->warn("timestamp", "cannot parse time; event keeps its time",
+                          log::kv("format", o_.format) + log::kv("value", shown));
         continue;
       }
       e.time_ns = ns;

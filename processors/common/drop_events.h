@@ -18,10 +18,6 @@ inline std::atomic<uint64_t>& dropped_counter(const ComponentMetrics& processor,
   return processor.counter("logship_processor_dropped_total",
                            "Events dropped by a processor, per reason", "reason", reason);
 }
-// The same, for the processor configured at `context` ("processors.NAME (type)").
-inline std::atomic<uint64_t>& dropped_counter(const std::string& context, std::string_view reason) {
-  return dropped_counter(ComponentMetrics::of_processor(context), reason);
-}
 
 // Removes the events for which `drop(const Event&)` is true, keeping the others in order, and
 // adds how many went to `dropped`.

@@ -41,12 +41,12 @@ struct DedupSetup {
   std::atomic<uint64_t>* dropped = nullptr;
 
   static std::shared_ptr<const DedupSetup> build(const DedupOptions& o,
-                                                 const std::string& context, std::string*) {
+                                                 const PluginContext& ctx, std::string*) {
     auto s = std::make_shared<DedupSetup>();
     s->history = static_cast<std::size_t>(o.history);
     s->window_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(o.window).count();
     s->repeated_field = o.repeated_field;
-    s->dropped = &processors::dropped_counter(context, "dedup");
+    s->dropped = &processors::dropped_counter(ComponentMetrics(ctx), "dedup");
     return s;
   }
 };

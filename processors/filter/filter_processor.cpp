@@ -32,7 +32,7 @@ struct FilterSetup {
   std::atomic<uint64_t>* dropped = nullptr;
 
   static std::shared_ptr<const FilterSetup> build(const FilterOptions& o,
-                                                  const std::string& context, std::string* why) {
+                                                  const PluginContext& ctx, std::string* why) {
     if (static_cast<bool>(o.keep_if) == static_cast<bool>(o.drop_if)) {
       *why = "give exactly one of keep_if, drop_if";
       return nullptr;
@@ -40,7 +40,7 @@ struct FilterSetup {
     auto s = std::make_shared<FilterSetup>();
     s->keep = static_cast<bool>(o.keep_if);
     s->condition = s->keep ? o.keep_if.compiled : o.drop_if.compiled;
-    s->dropped = &processors::dropped_counter(context, s->keep ? "keep_if" : "drop_if");
+    s->dropped = &processors::dropped_counter(ComponentMetrics(ctx), s->keep ? "keep_if" : "drop_if");
     return s;
   }
 };

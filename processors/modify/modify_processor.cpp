@@ -82,7 +82,7 @@ struct ModifySetup {
   std::atomic<uint64_t>* not_object = nullptr;
 
   static std::shared_ptr<const ModifySetup> build(const ModifyOptions& o,
-                                                  const std::string& context, std::string* why) {
+                                                  const PluginContext& ctx, std::string* why) {
     auto s = std::make_shared<ModifySetup>();
     for (const auto& [from, to] : o.rename) {
       if (from == "message" || to == "message") {
@@ -160,7 +160,7 @@ struct ModifySetup {
              "truncate, flatten or nest";
       return nullptr;
     }
-    const auto metrics = ComponentMetrics::of_processor(context);
+    const auto metrics = ComponentMetrics(ctx);
     s->collisions = &metrics.counter(
         "logship_modify_collisions_total",
         "Fields flatten or nest replaced by another of the same name, and nests skipped because "

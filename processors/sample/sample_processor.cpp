@@ -55,13 +55,13 @@ struct SampleSetup {
   mutable std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> seen;
 
   static std::shared_ptr<const SampleSetup> build(const SampleOptions& o,
-                                                  const std::string& context, std::string*) {
+                                                  const PluginContext& ctx, std::string*) {
     auto s = std::make_shared<SampleSetup>();
     s->rate = static_cast<uint64_t>(o.rate);
     s->max_keys = static_cast<std::size_t>(o.max_keys);
     s->key = FieldTemplate(o.key, append_raw);
     s->always_keep = o.always_keep.compiled;
-    s->dropped = &processors::dropped_counter(context, "sample");
+    s->dropped = &processors::dropped_counter(ComponentMetrics(ctx), "sample");
     return s;
   }
 

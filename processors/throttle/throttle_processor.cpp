@@ -95,7 +95,7 @@ struct ThrottleSetup {
   mutable std::unordered_map<std::string, Bucket, StringHash, std::equal_to<>> buckets;
 
   static std::shared_ptr<const ThrottleSetup> build(const ThrottleOptions& o,
-                                                    const std::string& context, std::string*) {
+                                                    const PluginContext& ctx, std::string*) {
     auto s = std::make_shared<ThrottleSetup>();
     s->rate = o.rate;
     s->burst = o.burst > 0 ? static_cast<double>(o.burst) : std::max(1.0, o.rate);
@@ -103,7 +103,7 @@ struct ThrottleSetup {
     s->key = FieldTemplate(o.key, append_raw);
     s->delay = o.mode == ThrottleMode::kDelay;
     s->max_delayed_bytes = static_cast<std::size_t>(o.max_delayed_bytes.bytes);
-    const auto metrics = ComponentMetrics::of_processor(context);
+    const auto metrics = ComponentMetrics(ctx);
     if (!s->delay) {
       s->dropped = &processors::dropped_counter(metrics, "throttle");
       return s;

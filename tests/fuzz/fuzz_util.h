@@ -22,7 +22,7 @@ inline ProcessorMaker bind(std::string_view type, const std::string& name, const
   if (info == nullptr) __builtin_trap();
   config::Errors errors;
   ProcessorMaker m = info->bind_processor(YAML::Load(yaml), errors,
-                                          "processors." + name + " (" + std::string(type) + ")");
+                                          PluginContext{PluginKind::kProcessor, name, std::string(type)});
   if (!m) __builtin_trap();
   return m;
 }

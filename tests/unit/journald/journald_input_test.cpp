@@ -112,7 +112,7 @@ std::unique_ptr<Input> make_input(const std::string& yaml) {
   const PluginInfo* p = find_plugin(PluginKind::kInput, "journald");
   EXPECT_NE(p, nullptr);
   config::Errors errors;
-  InputMaker maker = p->bind_input(YAML::Load(yaml), errors, "inputs.jt");
+  InputMaker maker = p->bind_input(YAML::Load(yaml), errors, {PluginKind::kInput, "jt", "journald"});
   EXPECT_TRUE(maker) << (errors.all().empty() ? "" : errors.all()[0].message);
   return maker ? maker() : nullptr;
 }

@@ -1,9 +1,10 @@
-// A component's metrics: its label made once and escaped, one more label, the processor name
-// taken from its binder's context.
+// A component's metrics: its label made once and escaped, one more label, the component taken
+// from its plugin context.
 #include "daemon/runtime/component_metrics.h"
 
 #include <gtest/gtest.h>
 
+#include "daemon/runtime/component_log.h"
 #include "processors/common/drop_events.h"
 
 namespace logship {
@@ -21,23 +22,49 @@ TEST(ComponentMetrics, EverySeriesCarriesTheEscapedComponentLabel) {
   EXPECT_EQ(Metrics::global().value("logship_cm_test_gauge", m.labels()), 7);
 }
 
-TEST(ComponentMetrics, AProcessorsNameComesFromItsContext) {
-  EXPECT_EQ(ComponentMetrics::of_processor("processors.limit (throttle)").name(), "limit");
-  EXPECT_EQ(ComponentMetrics::of_processor("processors.a.b (json)").name(), "a.b");
-  EXPECT_EQ(ComponentMetrics::of_processor("processors.x (y) (modify)").name(), "x (y)");
-  EXPECT_EQ(ComponentMetrics::of_processor("processors.plain").name(), "plain");
-  EXPECT_EQ(ComponentMetrics::of_processor("processors.q\"x (filter)").labels(),
+TEST(ComponentMetrics, AComponentsLabelComesFromItsPluginContext) {
+  // Names may hold dots, parentheses and quotes: nothing is parsed back out of a string.
+  const PluginContext limit{PluginKind::kProcessor, "x (y).z", "throttle"};
+  EXPECT_EQ(limit.where(), "processors.x (y).z (throttle)");
+  EXPECT_EQ(ComponentMetrics(limit).name(), "x (y).z");
+  EXPECT_EQ(ComponentMetrics(PluginContext{PluginKind::kProcessor, "q\"x", "filter"}).labels(),
             R"(processor="q\"x")");
+  EXPECT_EQ(ComponentMetrics(PluginContext{PluginKind::kOutput, "es", "elasticsearch"}).labels(),
+            R"(output="es")");
+  EXPECT_EQ(PluginContext({PluginKind::kInput, "c", "docker"}).where(), "inputs.c (docker)");
 }
 
 TEST(ComponentMetrics, DroppedEventsAreCountedPerProcessorAndReason) {
-  auto& c = processors::dropped_counter("processors.no\"health (filter)", "drop_if");
+  auto& c = processors::dropped_counter(
+      ComponentMetrics(PluginContext{PluginKind::kProcessor, "no\"health", "filter"}), "drop_if");
   const auto before = c.load();
   c.fetch_add(2);
   EXPECT_EQ(Metrics::global().value("logship_processor_dropped_total",
                                     R"(processor="no\"health",reason="drop_if")") -
                 static_cast<int64_t>(before),
             2);
+}
+
+}  // namespace
+}  // namespace logship
+
+namespace logship {
+namespace {
+
+TEST(ComponentLog, LinesCarryTheComponentAndAreRateLimitedWithTheSuppressedCount) {
+  const ComponentLog log(PluginContext{PluginKind::kProcessor, "ts \"1\"", "timestamp"}, 2,
+                         std::chrono::seconds(3600));
+  ::testing::internal::CaptureStderr();
+  EXPECT_TRUE(log.warn("timestamp", "cannot parse time", log::kv("value", "x")));
+  EXPECT_TRUE(log.warn("timestamp", "cannot parse time", log::kv("value", "y")));
+  EXPECT_FALSE(log.warn("timestamp", "cannot parse time", log::kv("value", "z")));
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(out.find(R"(component=timestamp msg="cannot parse time" processor="ts \"1\"" value=x)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("value=y"), std::string::npos) << out;
+  EXPECT_EQ(out.find("value=z"), std::string::npos) << out;
+  EXPECT_EQ(out.find("suppressed"), std::string::npos) << out;   // nothing suppressed before
 }
 
 }  // namespace

@@ -152,7 +152,7 @@ TEST(Redact, ProcessorRedactsMessageAndChosenFields) {
   ASSERT_NE(p, nullptr);
   config::Errors errors;
   YAML::Node node = YAML::Load("{type: redact, fields: [message, auth], builtins: [bearer]}");
-  ProcessorMaker make = p->bind_processor(node, errors, "processors.r (redact)");
+  ProcessorMaker make = p->bind_processor(node, errors, {PluginKind::kProcessor, "r", "redact"});
   ASSERT_TRUE(make) << errors.to_string();
   auto proc = make();
   auto src = std::make_shared<SourceInfo>();
@@ -171,7 +171,7 @@ TEST(Redact, ProcessorRedactsMessageAndChosenFields) {
   EXPECT_EQ(b.events()[1].message.data(), plain);
 
   config::Errors bad;
-  EXPECT_FALSE(p->bind_processor(YAML::Load("{type: redact, rules: {x: '(('}}"), bad, "r"));
+  EXPECT_FALSE(p->bind_processor(YAML::Load("{type: redact, rules: {x: '(('}}"), bad, {PluginKind::kProcessor, "r", "redact"}));
   EXPECT_NE(bad.to_string().find("invalid RE2 pattern"), std::string::npos) << bad.to_string();
 }
 

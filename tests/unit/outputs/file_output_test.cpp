@@ -59,7 +59,7 @@ std::unique_ptr<Output> make_file_output(const std::string& yaml) {
   const PluginInfo* p = find_plugin(PluginKind::kOutput, "file");
   EXPECT_NE(p, nullptr);
   config::Errors errors;
-  OutputMaker maker = p->bind_output(YAML::Load(yaml), errors, "outputs.f (file)");
+  OutputMaker maker = p->bind_output(YAML::Load(yaml), errors, {PluginKind::kOutput, "f", "file"});
   EXPECT_TRUE(maker) << errors.to_string();
   return maker ? maker() : nullptr;
 }
@@ -366,7 +366,7 @@ TEST_F(FileOutputTest, AMisspeltEnumOptionIsRefusedWithTheNearestName) {
   ASSERT_NE(p, nullptr);
   config::Errors errors;
   OutputMaker maker = p->bind_output(YAML::Load("path: /x/y.log\nsync: intervall\n"), errors,
-                                     "outputs.f (file)");
+                                     PluginContext{PluginKind::kOutput, "f", "file"});
   EXPECT_FALSE(maker);
   EXPECT_NE(errors.to_string().find(
                 R"('sync': expected one of none, batch, interval, got "intervall"; did you mean 'interval'?)"),

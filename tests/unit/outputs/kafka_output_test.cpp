@@ -153,7 +153,7 @@ std::unique_ptr<Output> make_output(const std::string& yaml, std::string* error 
   const PluginInfo* p = find_plugin(PluginKind::kOutput, "kafka");
   EXPECT_NE(p, nullptr);
   config::Errors errors;
-  OutputMaker maker = p->bind_output(YAML::Load(yaml), errors, "outputs.k (kafka)");
+  OutputMaker maker = p->bind_output(YAML::Load(yaml), errors, {PluginKind::kOutput, "k", "kafka"});
   if (!maker) {
     if (error) *error = errors.to_string();
     return nullptr;

@@ -29,7 +29,7 @@ inline ProcessorMaker bind(std::string_view type, const std::string& name,
   config::Errors errors;
   YAML::Node node = yaml.empty() ? YAML::Node() : YAML::Load(yaml);
   ProcessorMaker m =
-      info->bind_processor(node, errors, "processors." + name + " (" + std::string(type) + ")");
+      info->bind_processor(node, errors, PluginContext{PluginKind::kProcessor, name, std::string(type)});
   if (error != nullptr) {
     *error = errors.all().empty() ? "" : errors.all().front().message;
   }

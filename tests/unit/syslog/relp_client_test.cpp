@@ -452,7 +452,7 @@ struct RelpOutput {
     YAML::Node node = YAML::Load("host: 127.0.0.1\nport: " + std::to_string(port) +
                                  "\ntransport: relp\nwindow_size: 4\ntimeout: 2s\n"
                                  "hostname: h\napp_name: app\nsd_id: ''\nbom: false\n");
-    maker = info->bind_output(node, errors, "outputs.relp (syslog)");
+    maker = info->bind_output(node, errors, {PluginKind::kOutput, "relp", "syslog"});
     EXPECT_TRUE(static_cast<bool>(maker));
     out = maker();
     EXPECT_TRUE(out->start(ctx).is_ok());
@@ -556,17 +556,17 @@ TEST(RelpOutput, FramingOptionIsRejectedForRelp) {
   ASSERT_NE(info, nullptr);
   config::Errors errors;
   YAML::Node node = YAML::Load("transport: relp\nframing: lf\n");
-  EXPECT_FALSE(static_cast<bool>(info->bind_output(node, errors, "outputs.x (syslog)")));
+  EXPECT_FALSE(static_cast<bool>(info->bind_output(node, errors, {PluginKind::kOutput, "x", "syslog"})));
   ASSERT_FALSE(errors.all().empty());
   EXPECT_NE(errors.all().front().message.find("framing does not apply to relp"),
             std::string::npos)
       << errors.all().front().message;
   config::Errors ok;
   EXPECT_TRUE(static_cast<bool>(
-      info->bind_output(YAML::Load("transport: relp+tls\nwindow_size: 1\n"), ok, "x")));
+      info->bind_output(YAML::Load("transport: relp+tls\nwindow_size: 1\n"), ok, {PluginKind::kOutput, "x", "syslog"})));
   config::Errors bad;
   EXPECT_FALSE(static_cast<bool>(
-      info->bind_output(YAML::Load("transport: relp\nwindow_size: 0\n"), bad, "x")));
+      info->bind_output(YAML::Load("transport: relp\nwindow_size: 0\n"), bad, {PluginKind::kOutput, "x", "syslog"})));
 }
 
 }  // namespace
