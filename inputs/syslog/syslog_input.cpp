@@ -127,6 +127,19 @@ class Session {
   virtual void shutdown() = 0;
 };
 
+// Opens `socket` on the one leased (bound at daemon start, before the privilege drop).
+template <class Socket, class Protocol>
+void adopt(const ListenSockets::Lease& lease, Socket& socket, const Protocol& protocol,
+           boost::system::error_code& ec) {
+  const int fd = lease.duplicate();
+  if (fd < 0) {
+    ec.assign(errno, boost::system::system_category());
+    return;
+  }
+  socket.assign(protocol, fd, ec);
+  if (ec) ::close(fd);
+}
+
 class SyslogInput final : public Input {
  public:
   explicit SyslogInput(const SyslogInputOptions& o) : o_(o) {}
@@ -181,14 +194,7 @@ class SyslogInput final : public Input {
       tcp::endpoint ep(addr, port);
       tcp_lease_ = ListenSockets::global().take(ListenSockets::Proto::kTcp, addr.to_string(), port);
       if (tcp_lease_) {
-        // Bound at start, before the privilege drop; leased while this input runs.
-        int fd = tcp_lease_.duplicate();
-        if (fd < 0) {
-          ec.assign(errno, boost::system::system_category());
-        } else {
-          acceptor_->assign(ep.protocol(), fd, ec);
-          if (ec) ::close(fd);
-        }
+        adopt(tcp_lease_, *acceptor_, ep.protocol(), ec);
       } else {
         acceptor_->open(ep.protocol(), ec);
         if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -214,14 +220,7 @@ class SyslogInput final : public Input {
       udp_.emplace(io_);
       udp_lease_ = ListenSockets::global().take(ListenSockets::Proto::kUdp, addr.to_string(), port);
       if (udp_lease_) {
-        // Bound at start, before the privilege drop; leased while this input runs.
-        int fd = udp_lease_.duplicate();
-        if (fd < 0) {
-          ec.assign(errno, boost::system::system_category());
-        } else {
-          udp_->assign(ep.protocol(), fd, ec);
-          if (ec) ::close(fd);
-        }
+        adopt(udp_lease_, *udp_, ep.protocol(), ec);
       } else {
         udp_->open(ep.protocol(), ec);
         if (!ec) udp_->set_option(udp::socket::reuse_address(true), ec);
