@@ -90,9 +90,10 @@ def free_dead_port():
 class ElasticsearchOutputTest(support.TestCase):
     def setUp(self):
         super().setUp()
-        # Each test owns its lstest-<name> indices; drop leftovers of an earlier run on this node.
-        es("DELETE", "/_data_stream/lstest-*", ok=None)
-        es("DELETE", "/lstest-*?expand_wildcards=all", ok=None)
+        # Each test owns its lstest-out-<name> indices; drop leftovers of an earlier run on this node.
+        # Only this file's prefix: the other elasticsearch tests run at the same time on this node.
+        es("DELETE", "/_data_stream/lstest-out-*", ok=None)
+        es("DELETE", "/lstest-out-*?expand_wildcards=all", ok=None)
 
     def config(self, inputs, output, service_extra=f"  drain_timeout: {support.scaled(20)}s",
                node=RUN_DIR):
@@ -118,7 +119,7 @@ outputs:
     count: %d
     message_size: 64
     batch_events: 500
-""" % n, """    index: lstest-basic-{input}-%Y.%m.%d
+""" % n, """    index: lstest-out-basic-{input}-%Y.%m.%d
     max_in_flight: 3
     bulk_max_events: 1500
 """)
@@ -126,57 +127,57 @@ outputs:
         d = self.daemon(cfg).start()
         self.assertEqual(d.wait(timeout=support.scaled(180)), 0, d.stderr())
         after = datetime.datetime.now(datetime.timezone.utc)
-        self.assertEqual(count("lstest-basic-*"), n)
-        got = seqs("lstest-basic-*", n)
+        self.assertEqual(count("lstest-out-basic-*"), n)
+        got = seqs("lstest-out-basic-*", n)
         self.assertEqual(len(got), n)
         self.assertEqual(sorted(got), list(range(n)))
-        indices = {i["index"] for i in es("GET", "/_cat/indices/lstest-basic-*?format=json")}
-        allowed = {f"lstest-basic-gen1-{t:%Y.%m.%d}" for t in (before, after)}
+        indices = {i["index"] for i in es("GET", "/_cat/indices/lstest-out-basic-*?format=json")}
+        allowed = {f"lstest-out-basic-gen1-{t:%Y.%m.%d}" for t in (before, after)}
         self.assertTrue(indices and indices <= allowed, (indices, allowed))
-        hit = es("POST", "/lstest-basic-*/_search", {"size": 1, "query": {"match": {"message": "seq=7"}}})
+        hit = es("POST", "/lstest-out-basic-*/_search", {"size": 1, "query": {"match": {"message": "seq=7"}}})
         doc = hit["hits"]["hits"][0]["_source"]
         self.assertTrue(doc["message"].startswith("seq=7 "), doc)
         self.assertRegex(doc["@timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
         ts = datetime.datetime.strptime(doc["@timestamp"][:26] + "Z", "%Y-%m-%dT%H:%M:%S.%fZ")
         ts = ts.replace(tzinfo=datetime.timezone.utc)
         self.assertTrue(before - datetime.timedelta(seconds=5) <= ts <= after, (before, ts, after))
-        mapping = es("GET", "/lstest-basic-*/_mapping")
+        mapping = es("GET", "/lstest-out-basic-*/_mapping")
         props = next(iter(mapping.values()))["mappings"]["properties"]
         self.assertEqual(props["@timestamp"]["type"], "date")
 
     def test_data_stream_mode(self):
-        es("PUT", "/_index_template/lstest-ds", {
-            "index_patterns": ["lstest-ds-*"], "data_stream": {}, "priority": 500,
+        es("PUT", "/_index_template/lstest-out-ds", {
+            "index_patterns": ["lstest-out-ds-*"], "data_stream": {}, "priority": 500,
             "template": {"settings": {"number_of_replicas": 0}}})
         n = 3000
         cfg = self.config("""  gen2:
     type: generate
     count: %d
     message_size: 32
-""" % n, """    index: lstest-ds-{input}
+""" % n, """    index: lstest-out-ds-{input}
     mode: data_stream
     deterministic_ids: true
 """)
         d = self.daemon(cfg).start()
         self.assertEqual(d.wait(timeout=support.scaled(120)), 0, d.stderr())
-        self.assertEqual(count("lstest-ds-gen2"), n)
-        streams = es("GET", "/_data_stream/lstest-ds-gen2")["data_streams"]
-        self.assertEqual([s["name"] for s in streams], ["lstest-ds-gen2"])
-        self.assertEqual(sorted(seqs("lstest-ds-gen2", n)), list(range(n)))
+        self.assertEqual(count("lstest-out-ds-gen2"), n)
+        streams = es("GET", "/_data_stream/lstest-out-ds-gen2")["data_streams"]
+        self.assertEqual([s["name"] for s in streams], ["lstest-out-ds-gen2"])
+        self.assertEqual(sorted(seqs("lstest-out-ds-gen2", n)), list(range(n)))
 
     def test_mapping_conflict_goes_to_dead_letter_file(self):
-        es("PUT", "/lstest-map", {"settings": {"number_of_replicas": 0},
+        es("PUT", "/lstest-out-map", {"settings": {"number_of_replicas": 0},
                                   "mappings": {"properties": {"message": {"type": "long"}}}})
         lines = ["1", "2", "three", "4", "{not a number}", "6"]
         cfg = self.config("""  in:
     type: stdin
-""", """    index: lstest-map
+""", """    index: lstest-out-map
 """)
         d = self.daemon(cfg, stdin=subprocess.PIPE).start()
         d.proc.stdin.write(("\n".join(lines) + "\n").encode())
         d.proc.stdin.close()
         self.assertEqual(d.wait(timeout=support.scaled(60)), 0, d.stderr())
-        self.assertEqual(count("lstest-map"), 4)
+        self.assertEqual(count("lstest-out-map"), 4)
         dlq = os.path.join(self.tmp, "state", "dlq", "es.ndjson")
         recs = [json.loads(l) for l in support.read_lines(dlq)]
         self.assertEqual(sorted(r["event"]["message"] for r in recs), ["three", "{not a number}"])
@@ -206,18 +207,18 @@ outputs:
         tree = DockerTree(root)
         path = tree.create("d" * 64, "web")
         self.write_lines(path, 0, n, 1_714_557_600_000_000_000)
-        cfg = self.docker_config(root, """    index: lstest-restart
+        cfg = self.docker_config(root, """    index: lstest-out-restart
     mode: create
     deterministic_ids: true
     max_in_flight: 2
     bulk_max_events: 500
 """, exit_at_eof=True)
-        es("PUT", "/lstest-restart", {"settings": {"number_of_replicas": 0, "refresh_interval": "200ms"}})
+        es("PUT", "/lstest-out-restart", {"settings": {"number_of_replicas": 0, "refresh_interval": "200ms"}})
         d = self.daemon(cfg).start()
-        support.wait_for(lambda: count("lstest-restart") >= n // 3, timeout=60, interval=0.2,
+        support.wait_for(lambda: count("lstest-out-restart") >= n // 3, timeout=60, interval=0.2,
                          what="a third of the events indexed")
         d.kill9()
-        mid = count("lstest-restart")
+        mid = count("lstest-out-restart")
         self.assertLess(mid, n)
         # The restart re-reads from the checkpoint; it must lag what the node already holds, or
         # this test would not exercise duplicate suppression at all.
@@ -231,8 +232,8 @@ outputs:
         self.assertLess(committed, mid)
         d2 = self.daemon(cfg, name="logship2").start()
         self.assertEqual(d2.wait(timeout=support.scaled(120)), 0, d2.stderr())
-        self.assertEqual(count("lstest-restart"), n)
-        self.assertEqual(sorted(seqs("lstest-restart", n)), list(range(n)))
+        self.assertEqual(count("lstest-out-restart"), n)
+        self.assertEqual(sorted(seqs("lstest-out-restart", n)), list(range(n)))
 
     def test_copytruncate_restart_at_the_same_offsets_is_not_taken_for_a_resend(self):
         # After copytruncate the file restarts at offset 0 with the same device and inode (the
@@ -243,34 +244,34 @@ outputs:
         tree = DockerTree(root)
         path = tree.create("e" * 64, "web")
         self.write_lines(path, 0, n, 1_714_557_600_000_000_000)
-        cfg = self.docker_config(root, """    index: lstest-copytruncate
+        cfg = self.docker_config(root, """    index: lstest-out-copytruncate
     mode: create
     deterministic_ids: true
 """, exit_at_eof=False)
-        es("PUT", "/lstest-copytruncate",
+        es("PUT", "/lstest-out-copytruncate",
            {"settings": {"number_of_replicas": 0, "refresh_interval": "200ms"}})
         d = self.daemon(cfg).start()
-        support.wait_for(lambda: count("lstest-copytruncate") == n, timeout=60, interval=0.2,
+        support.wait_for(lambda: count("lstest-out-copytruncate") == n, timeout=60, interval=0.2,
                          what="the first file indexed")
         shutil.copy(path, path + ".1")
         os.truncate(path, 0)
         time.sleep(1.0)   # the input sees the shrink before the file grows back
         self.write_lines(path, n, n, 1_714_557_700_000_000_000)
-        support.wait_for(lambda: count("lstest-copytruncate") >= 2 * n, timeout=60, interval=0.2,
+        support.wait_for(lambda: count("lstest-out-copytruncate") >= 2 * n, timeout=60, interval=0.2,
                          what="the lines written after the truncation indexed")
         self.assertEqual(d.stop(), 0, d.stderr())
-        self.assertEqual(sorted(seqs("lstest-copytruncate", 2 * n)), list(range(2 * n)))
+        self.assertEqual(sorted(seqs("lstest-out-copytruncate", 2 * n)), list(range(2 * n)))
 
     def test_real_429s_from_a_tiny_write_pool(self):
-        es("DELETE", "/lstest-429", ok=None, node=TINY_DIR)
-        es("PUT", "/lstest-429", {"settings": {"number_of_replicas": 0, "number_of_shards": 1}},
+        es("DELETE", "/lstest-out-429", ok=None, node=TINY_DIR)
+        es("PUT", "/lstest-out-429", {"settings": {"number_of_replicas": 0, "number_of_shards": 1}},
            node=TINY_DIR)
         n = 10000
         cfg = self.config("""  gen5:
     type: generate
     count: %d
     message_size: 48
-""" % n, """    index: lstest-429
+""" % n, """    index: lstest-out-429
     mode: create
     deterministic_ids: true
     max_in_flight: 6
@@ -282,8 +283,8 @@ outputs:
         self.assertEqual(d.wait(timeout=300), 0, d.stderr())
         # OpenSearch: rejected_execution_exception; Elasticsearch: es_rejected_execution_exception.
         self.assertIn("status 429: rejected_execution_exception", d.stderr())
-        self.assertEqual(count("lstest-429", node=TINY_DIR), n)
-        self.assertEqual(sorted(seqs("lstest-429", n, node=TINY_DIR)), list(range(n)))
+        self.assertEqual(count("lstest-out-429", node=TINY_DIR), n)
+        self.assertEqual(sorted(seqs("lstest-out-429", n, node=TINY_DIR)), list(range(n)))
 
     def test_unreachable_host_keeps_data_unacked(self):
         n = 500
@@ -291,7 +292,7 @@ outputs:
     type: generate
     count: %d
 """ % n
-        dead = self.config(inputs, """    index: lstest-unreach
+        dead = self.config(inputs, """    index: lstest-out-unreach
     deterministic_ids: true
     connect_timeout: 500ms
 """, service_extra="  drain_timeout: 2s")
@@ -300,12 +301,12 @@ outputs:
         support.wait_for(lambda: "cannot reach node" in d.stderr(), timeout=30, what="connect error log")
         self.assertIn("connect http://127.0.0.1:", d.stderr())
         d.stop()
-        self.assertEqual(status_of("HEAD", "/lstest-unreach"), 404)
-        d2 = self.daemon(self.config(inputs, """    index: lstest-unreach
+        self.assertEqual(status_of("HEAD", "/lstest-out-unreach"), 404)
+        d2 = self.daemon(self.config(inputs, """    index: lstest-out-unreach
     deterministic_ids: true
 """), name="logship2").start()
         self.assertEqual(d2.wait(timeout=60), 0, d2.stderr())
-        self.assertEqual(sorted(seqs("lstest-unreach", n)), list(range(n)))
+        self.assertEqual(sorted(seqs("lstest-out-unreach", n)), list(range(n)))
 
 
 if __name__ == "__main__":
