@@ -10,7 +10,7 @@
 #include <simdjson.h>
 
 #include "inputs/docker/line_decoder.h"
-#include "tests/unit/docker/docker_test_util.h"
+#include "tests/unit/inputs/docker/docker_test_util.h"
 
 using namespace logship::docker;
 

@@ -2,7 +2,7 @@
 // counted drops, validation errors.
 #include <gtest/gtest.h>
 
-#include "tests/unit/parsers/parser_test_util.h"
+#include "tests/unit/support/parser_test_util.h"
 
 namespace logship {
 namespace {
