@@ -228,29 +228,25 @@ uint64_t BatchDecoder::weight(std::string_view prefix) {
   return n;
 }
 
-BatchPtr BatchDecoder::decode(std::string_view record, std::string* error) {
+Result<BatchPtr> BatchDecoder::decode(std::string_view record) {
   Reader r(record);
   uint32_t events;
   uint8_t version;
   std::string_view block;
   if (!r.u32(&events) || !r.u8(&version)) {
-    *error = "record too short";
-    return nullptr;
+    return Status::corrupt("record too short");
   }
   if (version != kVersion) {
-    *error = "unknown record version " + std::to_string(version);
-    return nullptr;
+    return Status::corrupt("unknown record version " + std::to_string(version));
   }
   // Each event takes at least 13 bytes, so a count the record cannot hold is corrupt.
   if (!r.bytes(&block) || events > kMaxCount || events > r.left() / 13) {
-    *error = "bad header";
-    return nullptr;
+    return Status::corrupt("bad header");
   }
   if (!source_ || block != source_block_) {
     auto s = std::make_shared<SourceInfo>();
     if (!decode_source(block, s.get())) {
-      *error = "bad source block";
-      return nullptr;
+      return Status::corrupt("bad source block");
     }
     source_block_.assign(block);
     source_ = std::move(s);
@@ -265,8 +261,7 @@ BatchPtr BatchDecoder::decode(std::string_view record, std::string* error) {
     if (!r.u64(&time) || !r.varint(&offset) || !r.u8(&stream) || !r.u8(&flags) ||
         stream > static_cast<uint8_t>(Stream::kStderr) || !r.bytes(&message) ||
         !r.varint(&nfields) || nfields > r.left()) {
-      *error = "bad event " + std::to_string(i);
-      return nullptr;
+      return Status::corrupt("bad event " + std::to_string(i));
     }
     e.time_ns = static_cast<int64_t>(time);
     e.offset = offset;
@@ -278,15 +273,13 @@ BatchPtr BatchDecoder::decode(std::string_view record, std::string* error) {
       std::string_view key;
       Value v;
       if (!r.bytes(&key) || !decode_value(r, *batch, &v)) {
-        *error = "bad field in event " + std::to_string(i);
-        return nullptr;
+        return Status::corrupt("bad field in event " + std::to_string(i));
       }
       e.fields.push_back(Field{batch->copy(key), v});
     }
   }
   if (r.left() != 0) {
-    *error = "trailing bytes";
-    return nullptr;
+    return Status::corrupt("trailing bytes");
   }
   return batch;
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "daemon/core/batch.h"
+#include "daemon/core/status.h"
 
 namespace logship {
 
@@ -32,9 +33,9 @@ class BatchEncoder {
 
 class BatchDecoder {
  public:
-  // A new batch, or null with *error set when the record is not a valid encoding. Never reads
-  // outside `record`.
-  BatchPtr decode(std::string_view record, std::string* error);
+  // A new batch, or corrupt when the record is not a valid encoding. Never reads outside
+  // `record`.
+  Result<BatchPtr> decode(std::string_view record);
   // The event count a record declares (the spool's weight); 1 for anything too short.
   static uint64_t weight(std::string_view prefix);
 

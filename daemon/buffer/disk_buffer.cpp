@@ -152,20 +152,20 @@ void DiskBuffer::read(std::size_t max_events, uint64_t max_bytes, std::vector<Ba
   std::string_view payload;
   while (events < max_events && bytes < max_bytes && reader_->next(&cursor_, &at, &payload)) {
     AckRef ack = tracker_->track(Position{cursor_, {}});
-    std::string error;
-    BatchPtr batch = decoder_.decode(payload, &error);
-    if (!batch) {
+    Result<BatchPtr> decoded = decoder_.decode(payload);
+    if (!decoded.is_ok()) {
       corrupt_.fetch_add(1, std::memory_order_relaxed);
       uint64_t suppressed = 0;
       if (g_decode_log.allow(&suppressed)) {
         log::error("buffer", "disk buffer record does not decode; skipped",
                    log::kv("output", output_) + log::kv("offset", static_cast<int64_t>(at)) +
-                       log::kv("error", error) +
+                       log::kv("error", decoded.status().message()) +
                        log::kv("suppressed", static_cast<int64_t>(suppressed)));
       }
       ack->release();   // settles: the restart point may pass it
       continue;
     }
+    BatchPtr batch = std::move(decoded).value();
     batch->acks().add(std::move(ack));
     events += batch->size();
     bytes += batch->byte_size();

@@ -4,11 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "daemon/core/status.h"
+
 namespace logship::commands {
 
-// `config_args` are the command's remaining arguments (-c FILE...). Returns false with *error
-// when neither gives a fixed host:port.
-bool resolve_admin_address(const std::string& given, const std::vector<std::string>& config_args,
-                           std::string* address, std::string* error);
+// `config_args` are the command's remaining arguments (-c FILE...). The host:port, or invalid
+// when neither gives a fixed one.
+Result<std::string> resolve_admin_address(const std::string& given,
+                                          const std::vector<std::string>& config_args);
 
 }  // namespace logship::commands

@@ -93,13 +93,13 @@ int list_one(const std::string& path) {
   uint64_t unreadable = 0;
   int64_t first = INT64_MAX, last = INT64_MIN;
   std::string first_error;
-  dead_letter::Record r;
   for (const std::string& line : lines) {
-    std::string err;
-    if (!dead_letter::decode(line, &r, &err)) {
-      if (unreadable++ == 0) first_error = err;
+    auto decoded = dead_letter::decode(line);
+    if (!decoded.is_ok()) {
+      if (unreadable++ == 0) first_error = decoded.status().message();
       continue;
     }
+    const dead_letter::Record& r = decoded.value();
     ++by_kind[{r.output, r.error}];
     first = std::min(first, r.time_ns);
     last = std::max(last, r.time_ns);
@@ -297,31 +297,29 @@ int replay(const std::vector<std::string>& args) {
   bool giving_up = false;
   std::size_t i = 0;
   while (i < lines.size()) {
-    dead_letter::Record r;
-    std::string err;
     if (giving_up) {
       kept.push_back(std::move(lines[i++]));
       ++not_sent;
       continue;
     }
-    if (!dead_letter::decode(lines[i], &r, &err)) {
-      std::fprintf(stderr, "logship dead-letters replay: line %zu kept: %s\n", i + 1, err.c_str());
+    auto decoded = dead_letter::decode(lines[i]);
+    if (!decoded.is_ok()) {
+      std::fprintf(stderr, "logship dead-letters replay: line %zu kept: %s\n", i + 1,
+                   decoded.status().message().c_str());
       kept.push_back(std::move(lines[i++]));
       ++unreadable;
       continue;
     }
+    const dead_letter::Record& r = decoded.value();
     // Consecutive lines of one stream go in one batch, as the daemon sent them.
     auto batch = std::make_shared<Batch>(r.source, kBatchEvents);
     std::vector<std::size_t> line_of;
     dead_letter::add_event(r, *batch);
     line_of.push_back(i++);
     while (i < lines.size() && batch->size() < kBatchEvents) {
-      dead_letter::Record next;
-      if (!dead_letter::decode(lines[i], &next, &err) ||
-          !dead_letter::same_source(*next.source, *r.source)) {
-        break;
-      }
-      dead_letter::add_event(next, *batch);
+      auto next = dead_letter::decode(lines[i]);
+      if (!next.is_ok() || !dead_letter::same_source(*next.value().source, *r.source)) break;
+      dead_letter::add_event(next.value(), *batch);
       line_of.push_back(i++);
     }
     SharedBatch shared = batch;

@@ -183,14 +183,14 @@ class Fsck {
     std::string line;
     auto on_record = [&](uint64_t at, std::string_view payload) {
       if (!batches) return;
-      std::string err;
-      BatchPtr b = decoder.decode(payload, &err);
-      if (!b) {
+      Result<BatchPtr> decoded = decoder.decode(payload);
+      if (!decoded.is_ok()) {
         undecodable++;
         std::printf("  record at offset %llu does not decode (%s); the daemon skips it\n",
-                    static_cast<unsigned long long>(at), err.c_str());
+                    static_cast<unsigned long long>(at), decoded.status().message().c_str());
         return;
       }
+      BatchPtr b = std::move(decoded).value();
       events += b->size();
       if (export_fd_ < 0) return;
       for (const Event& e : b->events()) {

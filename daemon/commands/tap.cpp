@@ -138,13 +138,16 @@ int tap(const std::vector<std::string>& args) {
   }
   if (a.point.empty()) return usage_error("--at POINT is required (input:NAME, processor:NAME "
                                           "or output:NAME)");
-  std::string error;
-  if (!resolve_admin_address(a.address, a.config_args, &a.address, &error)) {
+  auto resolved = resolve_admin_address(a.address, a.config_args);
+  if (!resolved.is_ok()) {
+    const std::string& error = resolved.status().message();
     if (error == "cannot load the config") return 1;   // its errors are printed
     if (error.starts_with("give either")) return usage_error(error);
     std::fprintf(stderr, "logship tap: %s\n", error.c_str());
     return 1;
   }
+  a.address = std::move(resolved).value();
+  std::string error;
   const int fd = connect_to(a.address, &error);
   if (fd < 0) {
     std::fprintf(stderr, "logship tap: cannot connect to %s: %s\n", a.address.c_str(),

@@ -241,12 +241,14 @@ int top(const std::vector<std::string>& args) {
     }
   }
   {
-    std::string error;
-    if (!resolve_admin_address(a.address, a.config_args, &a.address, &error)) {
+    auto resolved = resolve_admin_address(a.address, a.config_args);
+    if (!resolved.is_ok()) {
+      const std::string& error = resolved.status().message();
       if (error == "cannot load the config") return 1;   // its errors are printed
       std::fprintf(stderr, "logship top: %s\n", error.c_str());
       return error.starts_with("give either") ? 2 : 1;
     }
+    a.address = std::move(resolved).value();
   }
   std::string error;
   std::optional<std::string> text = fetch_metrics(a.address, &error);

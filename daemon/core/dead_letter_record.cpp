@@ -82,40 +82,35 @@ Record::FieldValue value_of(std::string_view key, element el) {
 
 }  // namespace
 
-bool decode(std::string_view line, Record* out, std::string* error) {
+Result<Record> decode(std::string_view line) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   thread_local simdjson::dom::parser parser;
   element doc;
   if (auto err = parser.parse(line.data(), line.size(), true).get(doc); err) {
-    *error = std::string("not JSON: ") + simdjson::error_message(err);
-    return false;
+    return Status::corrupt(std::string("not JSON: ") + simdjson::error_message(err));
   }
   simdjson::dom::object root, event, meta;
   if (doc.get_object().get(root) || root["event"].get_object().get(event) ||
       root["meta"].get_object().get(meta)) {
-    *error = "not a dead-letter line (needs the objects \"event\" and \"meta\")";
-    return false;
+    return Status::corrupt("not a dead-letter line (needs the objects \"event\" and \"meta\")");
   }
   Record r;
   auto source = std::make_shared<SourceInfo>();
   if (!get_string(root["output"], &r.output) || !get_string(root["error"], &r.error) ||
       !get_string(root["reason"], &r.reason) || !get_string(meta["input"], &source->input) ||
       !get_string(meta["key"], &source->key)) {
-    *error = "missing output, error, reason, meta.input or meta.key";
-    return false;
+    return Status::corrupt("missing output, error, reason, meta.input or meta.key");
   }
   if (element fp; !meta["file_path"].get(fp)) {
     if (!get_string(fp, &source->file_path)) {
-      *error = "meta.file_path is not a string";
-      return false;
+      return Status::corrupt("meta.file_path is not a string");
     }
   }
   uint64_t offset = 0, flags = 0, tags = 0, labels = 0;
   if (meta["offset"].get_uint64().get(offset) || meta["flags"].get_uint64().get(flags) ||
       meta["tags"].get_uint64().get(tags) || meta["labels"].get_uint64().get(labels) ||
       flags > 255) {
-    *error = "meta.offset, flags, tags or labels missing or not a count";
-    return false;
+    return Status::corrupt("meta.offset, flags, tags or labels missing or not a count");
   }
   r.offset = offset;
   r.flags = static_cast<uint8_t>(flags);
@@ -127,8 +122,7 @@ bool decode(std::string_view line, Record* out, std::string* error) {
     if (part == Part::kTimestamp) {
       std::string_view ts;
       if (key != "timestamp" || value.get_string().get(ts) || !parse_rfc3339(ts, &r.time_ns)) {
-        *error = "event.timestamp missing or not RFC 3339";
-        return false;
+        return Status::corrupt("event.timestamp missing or not RFC 3339");
       }
       part = Part::kStream;
       continue;
@@ -138,8 +132,7 @@ bool decode(std::string_view line, Record* out, std::string* error) {
       if (key == "stream") {
         std::string_view s;
         if (value.get_string().get(s) || (s != "stdout" && s != "stderr")) {
-          *error = "event.stream is not stdout or stderr";
-          return false;
+          return Status::corrupt("event.stream is not stdout or stderr");
         }
         r.stream = s == "stdout" ? Stream::kStdout : Stream::kStderr;
         continue;
@@ -147,8 +140,7 @@ bool decode(std::string_view line, Record* out, std::string* error) {
     }
     if (part == Part::kMessage) {
       if (key != "message" || !get_string(value, &r.message)) {
-        *error = "event.message missing or not a string";
-        return false;
+        return Status::corrupt("event.message missing or not a string");
       }
       part = tags_left > 0 ? Part::kTags : (labels > 0 ? Part::kLabels : Part::kFields);
       continue;
@@ -169,14 +161,12 @@ bool decode(std::string_view line, Record* out, std::string* error) {
     if (part == Part::kLabels) {
       simdjson::dom::object lo;
       if (key != "labels" || value.get_object().get(lo)) {
-        *error = "event.labels missing or not an object";
-        return false;
+        return Status::corrupt("event.labels missing or not an object");
       }
       for (auto [lk, lv] : lo) {
         std::string v;
         if (!get_string(lv, &v)) {
-          *error = "a label value is not a string";
-          return false;
+          return Status::corrupt("a label value is not a string");
         }
         source->labels.emplace_back(std::string(lk), std::move(v));
       }
@@ -187,12 +177,10 @@ bool decode(std::string_view line, Record* out, std::string* error) {
   }
   if (part == Part::kTimestamp || part == Part::kStream || part == Part::kMessage ||
       part == Part::kTags || (part == Part::kLabels)) {
-    *error = "event ends before its message, tags or labels";
-    return false;
+    return Status::corrupt("event ends before its message, tags or labels");
   }
   r.source = std::move(source);
-  *out = std::move(r);
-  return true;
+  return r;
 }
 
 void add_event(const Record& record, Batch& batch) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "daemon/core/batch.h"
+#include "daemon/core/status.h"
 
 namespace logship::dead_letter {
 
@@ -46,9 +47,9 @@ struct Record {
   std::vector<FieldValue> fields;
 };
 
-// Reads one line (without or with its '\n'). False with *error on anything that is not a
-// dead-letter line this version wrote.
-bool decode(std::string_view line, Record* out, std::string* error);
+// Reads one line (without or with its '\n'). Corrupt on anything that is not a dead-letter line
+// this version wrote.
+Result<Record> decode(std::string_view line);
 
 // Adds the record's event to `batch` (whose source should equal *record.source), its strings
 // copied into the batch's arena.

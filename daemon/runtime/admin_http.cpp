@@ -237,13 +237,15 @@ class Session : public std::enable_shared_from_this<Session> {
         return bad_tap("format: json or line, got '" + *format + "'");
       }
     }
-    std::string error;
-    tap_ = TapHub::global().subscribe(*point, std::move(options), &error);
-    if (!tap_) {
-      set(error.starts_with("too many") ? http::status::too_many_requests : http::status::not_found,
-          "text/plain", error + "\n");
+    auto subscribed = TapHub::global().subscribe(*point, std::move(options));
+    if (!subscribed.is_ok()) {
+      const Status& st = subscribed.status();
+      set(st.code() == Status::Code::kUnavailable ? http::status::too_many_requests
+                                                  : http::status::not_found,
+          "text/plain", st.message() + "\n");
       return send();
     }
+    tap_ = std::move(subscribed).value();
     log::info("http", "tap opened", log::kv("point", *point));
     stream_.expires_never();
     out_ = "HTTP/1.1 200 OK\r\nServer: logship\r\nContent-Type: ";

@@ -94,17 +94,16 @@ std::vector<std::string> TapHub::live_points() const {
   return live_;
 }
 
-std::shared_ptr<TapSubscription> TapHub::subscribe(const std::string& point, TapOptions options,
-                                                   std::string* error) {
+Result<std::shared_ptr<TapSubscription>> TapHub::subscribe(const std::string& point,
+                                                           TapOptions options) {
   std::lock_guard lock(mu_);
   if (std::find(live_.begin(), live_.end(), point) == live_.end()) {
-    *error = "no tap point '" + point + "'; the running pipeline has:";
-    for (const std::string& p : live_) *error += " " + p;
-    return nullptr;
+    std::string error = "no tap point '" + point + "'; the running pipeline has:";
+    for (const std::string& p : live_) error += " " + p;
+    return Status::invalid(std::move(error));
   }
   if (open_ >= kMaxSubscriptions) {
-    *error = "too many taps open (" + std::to_string(kMaxSubscriptions) + ")";
-    return nullptr;
+    return Status::unavailable("too many taps open (" + std::to_string(kMaxSubscriptions) + ")");
   }
   auto it = points_.find(point);
   if (it == points_.end()) it = points_.emplace(point, std::make_unique<TapPoint>(point)).first;

@@ -21,6 +21,7 @@
 #include "daemon/core/batch.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/condition/condition.h"
+#include "daemon/core/status.h"
 
 namespace logship {
 
@@ -97,9 +98,9 @@ class TapHub {
   void set_live_points(std::vector<std::string> names);
   std::vector<std::string> live_points() const;
 
-  // Nullptr with *error when the point is unknown or kMaxSubscriptions are open.
-  std::shared_ptr<TapSubscription> subscribe(const std::string& point, TapOptions options,
-                                             std::string* error);
+  // Invalid when the point is unknown; unavailable when kMaxSubscriptions are open.
+  Result<std::shared_ptr<TapSubscription>> subscribe(const std::string& point,
+                                                     TapOptions options);
   void unsubscribe(const std::shared_ptr<TapSubscription>& sub);
 
   // Counted for /metrics by every subscription (sent, and dropped per reason).

@@ -568,19 +568,21 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     c.meta_ino = st.st_ino;
     c.meta_size = st.st_size;
     c.meta_mtime = st.st_mtim;
-    ContainerMeta meta;
-    std::string err = r.error;
-    if (!r.ok() || !docker::parse_container_config(text, &meta, &err)) {
+    Result<ContainerMeta> parsed = r.ok() ? docker::parse_container_config(text)
+                                          : Result<ContainerMeta>(Status::invalid(r.error));
+    if (!parsed.is_ok()) {
       metadata_skipped_metric_->fetch_add(1, std::memory_order_relaxed);
       uint64_t suppressed = 0;
       if (meta_limit_.allow(&suppressed)) {
         log::warn(component(), "container metadata not read; its logs are shipped without it",
-                  log::kv("input", ctx_->name()) + log::kv("path", path) + log::kv("error", err) +
+                  log::kv("input", ctx_->name()) + log::kv("path", path) +
+                      log::kv("error", parsed.status().message()) +
                       log::kv("suppressed", static_cast<int64_t>(suppressed)));
       }
       if (!c.has_meta) select(c);
       return true;
     }
+    ContainerMeta meta = std::move(parsed).value();
     // The directory is the truth (the key); ID only confirms it and is not kept twice.
     std::string().swap(meta.id);
     c.meta = std::move(meta);

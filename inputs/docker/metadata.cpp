@@ -29,16 +29,15 @@ std::size_t ContainerMeta::held_bytes() const {
   return n;
 }
 
-bool parse_container_config(std::string_view json, ContainerMeta* out, std::string* err) {
+Result<ContainerMeta> parse_container_config(std::string_view json) {
   using namespace simdjson;
-  *out = ContainerMeta{};
+  ContainerMeta meta;
   padded_string text(json);
   ondemand::parser parser;
   ondemand::document doc;
   ondemand::object root;
   if (parser.iterate(text).get(doc) || doc.get_object().get(root)) {
-    *err = "not a JSON object";
-    return false;
+    return Status::corrupt("not a JSON object");
   }
   auto str = [](ondemand::value v, std::string* dst) {
     std::string_view s;
@@ -49,14 +48,13 @@ bool parse_container_config(std::string_view json, ContainerMeta* out, std::stri
     ondemand::field f;
     std::string_view key;
     if (std::move(fr).get(f) || f.unescaped_key().get(key)) {
-      *err = "invalid JSON";
-      return false;
+      return Status::corrupt("invalid JSON");
     }
     if (key == "ID") {
-      str(f.value(), &out->id);
+      str(f.value(), &meta.id);
     } else if (key == "Name") {
-      str(f.value(), &out->name);
-      if (!out->name.empty() && out->name[0] == '/') out->name.erase(0, 1);
+      str(f.value(), &meta.name);
+      if (!meta.name.empty() && meta.name[0] == '/') meta.name.erase(0, 1);
     } else if (key == "Config") {
       ondemand::object cfg;
       if (f.value().get_object().get(cfg)) continue;
@@ -65,13 +63,12 @@ bool parse_container_config(std::string_view json, ContainerMeta* out, std::stri
         ondemand::field cf;
         std::string_view ck;
         if (std::move(cr).get(cf) || cf.unescaped_key().get(ck)) {
-          *err = "invalid JSON in Config";
-          return false;
+          return Status::corrupt("invalid JSON in Config");
         }
         if (ck == "Image") {
-          str(cf.value(), &out->image);
+          str(cf.value(), &meta.image);
         } else if (ck == "Hostname") {
-          str(cf.value(), &out->hostname);
+          str(cf.value(), &meta.hostname);
         } else if (ck == "Labels") {
           ondemand::object labels;
           if (cf.value().get_object().get(labels)) continue;   // null: no labels
@@ -79,11 +76,10 @@ bool parse_container_config(std::string_view json, ContainerMeta* out, std::stri
             ondemand::field lf;
             std::string_view lk, lv;
             if (std::move(lr).get(lf) || lf.unescaped_key().get(lk)) {
-              *err = "invalid JSON in Config.Labels";
-              return false;
+              return Status::corrupt("invalid JSON in Config.Labels");
             }
             if (lf.value().get_string().get(lv)) continue;
-            out->labels.emplace_back(std::string(lk), std::string(lv));
+            meta.labels.emplace_back(std::string(lk), std::string(lv));
           }
         }
         // Config.Env is deliberately never read: it often carries secrets.
@@ -91,11 +87,10 @@ bool parse_container_config(std::string_view json, ContainerMeta* out, std::stri
     }
   }
   if (!have_config) {
-    *err = "no Config object";
-    return false;
+    return Status::corrupt("no Config object");
   }
-  std::sort(out->labels.begin(), out->labels.end());
-  return true;
+  std::sort(meta.labels.begin(), meta.labels.end());
+  return meta;
 }
 
 namespace {

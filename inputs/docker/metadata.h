@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "daemon/core/batch.h"
+#include "daemon/core/status.h"
 
 namespace logship::docker {
 
@@ -28,8 +29,8 @@ struct ContainerMeta {
   std::size_t held_bytes() const;
 };
 
-// Parses config.v2.json text. False with *err on anything that is not a container config.
-bool parse_container_config(std::string_view json, ContainerMeta* out, std::string* err);
+// Parses config.v2.json text. Corrupt on anything that is not a container config.
+Result<ContainerMeta> parse_container_config(std::string_view json);
 
 // Labels are set by whoever starts the container: bounded before they ride along on every event.
 struct LabelLimits {

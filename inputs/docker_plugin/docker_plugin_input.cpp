@@ -725,8 +725,8 @@ class DockerPluginInput final : public Input {
         continue;
       }
       LogEntryView e;
-      if (const char* why = decode_log_entry(payload, &e)) {
-        frame_error(f, err_decode_, "undecodable FIFO frame skipped", why);
+      if (Status st = decode_log_entry(payload, &e); !st.is_ok()) {
+        frame_error(f, err_decode_, "undecodable FIFO frame skipped", st.message());
         continue;
       }
       f.merger.add(e, [&](const MergedLine& l) { put(f, l, force, touched); });

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/core/status.h"
+
 namespace logship::docker_plugin {
 
 struct LogEntryView {
@@ -25,8 +27,8 @@ struct LogEntryView {
   int32_t ordinal = 0;           // partial_log_metadata.ordinal
 };
 
-// Decodes one LogEntry. Returns nullptr on success, otherwise a static description of the error.
-const char* decode_log_entry(std::string_view bytes, LogEntryView* out);
+// Decodes one LogEntry; corrupt with what is wrong with it otherwise.
+Status decode_log_entry(std::string_view bytes, LogEntryView* out);
 
 // Appends the protobuf encoding of `e` (without the frame header); default values are omitted
 // as proto3 does, so decode(encode(e)) == e.

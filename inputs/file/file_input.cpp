@@ -81,20 +81,19 @@ struct FileInputOptions : tail::FollowOptions {
   }
 
   std::string validate() const {
-    std::string err;
-    PathGlob g;
     for (const std::string& p : paths) {
-      if (!PathGlob::parse(p, &g, &err)) return "paths: " + err;
+      auto g = PathGlob::parse(p);
+      if (!g.is_ok()) return "paths: " + g.status().message();
     }
     for (const std::string& p : exclude) {
-      if (p.find('/') != std::string::npos && !PathGlob::parse(p, &g, &err)) {
-        return "exclude: " + err;
-      }
+      if (p.find('/') == std::string::npos) continue;
+      auto g = PathGlob::parse(p);
+      if (!g.is_ok()) return "exclude: " + g.status().message();
     }
     if (paths.empty()) return "paths: at least one glob is needed";
     if (!path_regex.empty()) {
-      file::PathRegex re;
-      if (!file::PathRegex::compile(path_regex, &re, &err)) return "path_regex: " + err;
+      auto re = file::PathRegex::compile(path_regex);
+      if (!re.is_ok()) return "path_regex: " + re.status().message();
     }
     return {};
   }
@@ -103,20 +102,22 @@ struct FileInputOptions : tail::FollowOptions {
 class FileInput final : public Input, public tail::Discovery, public tail::TailerClient {
  public:
   explicit FileInput(const FileInputOptions& o) : o_(o) {
-    std::string err;
+    // All validated at bind.
     for (const std::string& p : o.paths) {
-      globs_.emplace_back();
-      PathGlob::parse(p, &globs_.back(), &err);   // validated at bind
+      if (auto g = PathGlob::parse(p); g.is_ok()) globs_.push_back(std::move(g).value());
     }
     for (const std::string& p : o.exclude) {
       if (p.find('/') == std::string::npos) {
         exclude_names_.push_back(p);
-      } else {
-        exclude_globs_.emplace_back();
-        PathGlob::parse(p, &exclude_globs_.back(), &err);
+      } else if (auto g = PathGlob::parse(p); g.is_ok()) {
+        exclude_globs_.push_back(std::move(g).value());
       }
     }
-    if (!o.path_regex.empty()) file::PathRegex::compile(o.path_regex, &path_re_, &err);
+    if (!o.path_regex.empty()) {
+      if (auto re = file::PathRegex::compile(o.path_regex); re.is_ok()) {
+        path_re_ = std::move(re).value();
+      }
+    }
     topts_.max_line_size = o.max_line_size.bytes;
     topts_.encoding = o.encoding;
     topts_.framing = o.line_ending;

@@ -37,26 +37,24 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
-bool PathGlob::parse(const std::string& pattern, PathGlob* out, std::string* err) {
+Result<PathGlob> PathGlob::parse(const std::string& pattern) {
   if (pattern.empty() || pattern[0] != '/') {
-    *err = "path glob '" + pattern + "' must be absolute";
-    return false;
+    return Status::invalid("path glob '" + pattern + "' must be absolute");
   }
-  out->parts_.clear();
+  PathGlob out;
   for (std::string_view p : split_path(pattern)) {
     if (p == "." || p == "..") {
-      *err = "path glob '" + pattern + "' must not contain '.' or '..' components";
-      return false;
+      return Status::invalid("path glob '" + pattern +
+                             "' must not contain '.' or '..' components");
     }
     // "**" twice in a row means the same as once.
-    if (p == "**" && !out->parts_.empty() && out->parts_.back() == "**") continue;
-    out->parts_.emplace_back(p);
+    if (p == "**" && !out.parts_.empty() && out.parts_.back() == "**") continue;
+    out.parts_.emplace_back(p);
   }
-  if (out->parts_.empty() || out->parts_.back() == "**") {
-    *err = "path glob '" + pattern + "' must end in a file name pattern";
-    return false;
+  if (out.parts_.empty() || out.parts_.back() == "**") {
+    return Status::invalid("path glob '" + pattern + "' must end in a file name pattern");
   }
-  return true;
+  return out;
 }
 
 bool PathGlob::match_from(const std::vector<std::string>& pat, std::size_t pi,

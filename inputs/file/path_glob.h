@@ -9,12 +9,14 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/core/status.h"
+
 namespace logship::file {
 
 class PathGlob {
  public:
-  // `pattern` must be absolute; false with *err otherwise.
-  static bool parse(const std::string& pattern, PathGlob* out, std::string* err);
+  // `pattern` must be absolute; invalid otherwise.
+  static Result<PathGlob> parse(const std::string& pattern);
 
   // True when the absolute `path` matches.
   bool matches(std::string_view path) const;

@@ -4,25 +4,20 @@
 
 namespace logship::file {
 
-bool PathRegex::compile(const std::string& pattern, PathRegex* out, std::string* why) {
+Result<PathRegex> PathRegex::compile(const std::string& pattern) {
   RE2::Options o;
   o.set_log_errors(false);
   auto re = std::make_shared<const RE2>(pattern, o);
-  if (!re->ok()) {
-    *why = "does not compile: " + re->error() + " in " + pattern;
-    return false;
-  }
+  if (!re->ok()) return Status::invalid("does not compile: " + re->error() + " in " + pattern);
   PathRegex r;
   for (const auto& [name, index] : re->NamedCapturingGroups()) r.groups_.emplace_back(index, name);
   if (r.groups_.empty()) {
-    *why = "has no named group (?P<name>...) to make a field of: " + pattern +
-           "; to choose files without fields, use paths and exclude";
-    return false;
+    return Status::invalid("has no named group (?P<name>...) to make a field of: " + pattern +
+                           "; to choose files without fields, use paths and exclude");
   }
   std::sort(r.groups_.begin(), r.groups_.end());
   r.re_ = std::move(re);
-  *out = std::move(r);
-  return true;
+  return r;
 }
 
 bool PathRegex::matches(const std::string& path) const {

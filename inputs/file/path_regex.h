@@ -10,12 +10,14 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/core/status.h"
+
 namespace logship::file {
 
 class PathRegex {
  public:
-  // False with the reason when the pattern does not compile or has no named group.
-  static bool compile(const std::string& pattern, PathRegex* out, std::string* why);
+  // Invalid when the pattern does not compile or has no named group.
+  static Result<PathRegex> compile(const std::string& pattern);
   bool empty() const { return re_ == nullptr; }
   // Whether the whole path matches; the named groups' values (in pattern order) into `fields`.
   bool match(const std::string& path, std::vector<std::pair<std::string, std::string>>* fields) const;

@@ -46,9 +46,9 @@ class JournaldInput final : public Input {
 
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
-    std::string err;
-    program_ = journald::build_match_program(o_, &err);
-    if (!err.empty()) return Status::invalid(err);
+    auto program = journald::build_match_program(o_);
+    if (!program.is_ok()) return program.status();
+    program_ = std::move(program).value();
     auto src = std::make_shared<SourceInfo>();
     src->input = ctx.name();
     src->key = o_.stream_key.empty() ? "journald:" + ctx.name() : o_.stream_key;

@@ -120,7 +120,7 @@ std::string JournaldOptions::validate() const {
   return "";
 }
 
-std::vector<std::string> build_match_program(const JournaldOptions& o, std::string* err) {
+Result<std::vector<std::string>> build_match_program(const JournaldOptions& o) {
   std::vector<std::string> prog;
   auto group = [&prog](const std::vector<std::string>& terms, std::string_view prefix,
                        auto transform) {
@@ -138,10 +138,7 @@ std::vector<std::string> build_match_program(const JournaldOptions& o, std::stri
   group(o.container_names, "CONTAINER_NAME=", same);
   if (!o.priority.empty()) {
     int lo = 0, hi = 0;
-    if (!parse_priority_range(o.priority, &lo, &hi)) {
-      *err = "bad priority";
-      return {};
-    }
+    if (!parse_priority_range(o.priority, &lo, &hi)) return Status::invalid("bad priority");
     for (int p = lo; p <= hi; ++p) prog.push_back("PRIORITY=" + std::to_string(p));
     prog.push_back("&&");
   }

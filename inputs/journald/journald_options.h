@@ -6,6 +6,7 @@
 
 #include "config/enum_option.h"
 #include "config/option_schema.h"
+#include "daemon/core/status.h"
 
 namespace logship::plugins::journald {
 
@@ -44,8 +45,8 @@ struct JournaldOptions {
 };
 
 // The sd_journal match program: "FIELD=value" adds a match, "+" a disjunction, "&&" a
-// conjunction. Fails (returns "" and sets *err) only on options validate() would reject.
-std::vector<std::string> build_match_program(const JournaldOptions& o, std::string* err);
+// conjunction. Invalid only on options validate() would reject.
+Result<std::vector<std::string>> build_match_program(const JournaldOptions& o);
 
 // "err" -> {0,3}; "3..5" / "warning..err" -> {3,5} (either order). False when malformed.
 bool parse_priority_range(const std::string& s, int* lo, int* hi);

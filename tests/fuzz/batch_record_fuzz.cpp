@@ -10,20 +10,21 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   logship::BatchDecoder decoder;
-  std::string error;
-  logship::BatchPtr b = decoder.decode(in, &error);
-  if (!b) {
-    if (error.empty()) __builtin_trap();
+  auto decoded = decoder.decode(in);
+  if (!decoded.is_ok()) {
+    if (decoded.status().message().empty()) __builtin_trap();
     return 0;
   }
+  const logship::BatchPtr& b = decoded.value();
   logship::BatchEncoder encoder;
   std::string again;
   encoder.encode(*b, again);
   // Varints may be over-long in the input; the re-encoding is shortest form, so compare the
   // decoded results instead of the bytes when lengths differ.
   logship::BatchDecoder second;
-  logship::BatchPtr c = second.decode(again, &error);
-  if (!c || c->size() != b->size()) __builtin_trap();
+  auto redecoded = second.decode(again);
+  if (!redecoded.is_ok() || redecoded.value()->size() != b->size()) __builtin_trap();
+  const logship::BatchPtr& c = redecoded.value();
   std::string third;
   encoder.encode(*c, third);
   if (third != again) __builtin_trap();

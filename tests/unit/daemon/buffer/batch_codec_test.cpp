@@ -59,9 +59,9 @@ TEST(BatchCodecTest, RoundTripKeepsEveryFieldTypeAndTheSource) {
   std::string rec;
   enc.encode(*b, rec);
   BatchDecoder dec;
-  std::string err;
-  BatchPtr back = dec.decode(rec, &err);
-  ASSERT_TRUE(back) << err;
+  auto decoded = dec.decode(rec);
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+  BatchPtr back = std::move(decoded).value();
   EXPECT_EQ(render(*back), render(*b));
   EXPECT_EQ(back->source().input, "docker");
   EXPECT_EQ(back->source().key, b->source().key);
@@ -86,9 +86,9 @@ TEST(BatchCodecTest, TheSourcesFilePathRoundTripsAndBlocksWithoutItStillDecode) 
     std::string rec;
     enc.encode(b, rec);
     BatchDecoder dec;
-    std::string err;
-    BatchPtr back = dec.decode(rec, &err);
-    ASSERT_TRUE(back) << err;
+    auto decoded = dec.decode(rec);
+    ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+    BatchPtr back = std::move(decoded).value();
     EXPECT_EQ(back->source().file_path, src->file_path);
     EXPECT_EQ(back->source().labels, src->labels);
   }
@@ -103,10 +103,12 @@ TEST(BatchCodecTest, ConsecutiveBatchesOfOneSourceShareIt) {
   enc.encode(*a, ra);
   enc.encode(*b, rb);
   BatchDecoder dec;
-  std::string err;
-  BatchPtr da = dec.decode(ra, &err);
-  BatchPtr db = dec.decode(rb, &err);
-  ASSERT_TRUE(da && db) << err;
+  auto ra_decoded = dec.decode(ra);
+  auto rb_decoded = dec.decode(rb);
+  ASSERT_TRUE(ra_decoded.is_ok()) << ra_decoded.status().message();
+  ASSERT_TRUE(rb_decoded.is_ok()) << rb_decoded.status().message();
+  const BatchPtr& da = ra_decoded.value();
+  const BatchPtr& db = rb_decoded.value();
   EXPECT_EQ(da->source_ptr().get(), db->source_ptr().get());
   EXPECT_EQ(db->events()[0].message, "second");
 }
@@ -117,23 +119,20 @@ TEST(BatchCodecTest, EveryTruncationAndByteFlipIsRejectedOrDecodesSafely) {
   std::string rec;
   enc.encode(*b, rec);
   BatchDecoder dec;
-  std::string err;
   for (std::size_t n = 0; n < rec.size(); ++n) {
-    EXPECT_FALSE(dec.decode(std::string_view(rec).substr(0, n), &err)) << n;
+    EXPECT_FALSE(dec.decode(std::string_view(rec).substr(0, n)).is_ok()) << n;
   }
   // Flips may still decode (e.g. inside a message); they must never read out of bounds (ASan).
   for (std::size_t i = 0; i < rec.size(); ++i) {
     std::string bad = rec;
     bad[i] ^= 0x41;
-    (void)dec.decode(bad, &err);
+    (void)dec.decode(bad);
   }
   std::string trailing = rec + "x";
-  EXPECT_FALSE(dec.decode(trailing, &err));
-  EXPECT_EQ(err, "trailing bytes");
+  EXPECT_EQ(dec.decode(trailing).status().message(), "trailing bytes");
   std::string version = rec;
   version[4] = 9;
-  EXPECT_FALSE(dec.decode(version, &err));
-  EXPECT_EQ(err, "unknown record version 9");
+  EXPECT_EQ(dec.decode(version).status().message(), "unknown record version 9");
 }
 
 }  // namespace

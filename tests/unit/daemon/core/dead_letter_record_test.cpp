@@ -49,9 +49,9 @@ TEST(DeadLetterRecordTest, EveryPartOfTheEventAndItsSourceRoundTrips) {
   ASSERT_EQ(line.back(), '\n');
   ASSERT_EQ(line.find('\n'), line.size() - 1);
 
-  dead_letter::Record r;
-  std::string err;
-  ASSERT_TRUE(dead_letter::decode(line, &r, &err)) << err << "\n" << line;
+  auto decoded = dead_letter::decode(line);
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().message() << "\n" << line;
+  const dead_letter::Record& r = decoded.value();
   EXPECT_EQ(r.output, "es");
   EXPECT_EQ(r.error, "rejected");
   EXPECT_EQ(r.reason, "status 400: mapper_parsing_exception");
@@ -90,9 +90,9 @@ TEST(DeadLetterRecordTest, AnEventWithoutStreamTagsOrLabelsRoundTrips) {
   e.message = b.copy("");
   e.fields.push_back({"stream", Value::string("a field, not the stream")});
   const std::string line = encode(e, *src);
-  dead_letter::Record r;
-  std::string err;
-  ASSERT_TRUE(dead_letter::decode(line, &r, &err)) << err;
+  auto decoded = dead_letter::decode(line);
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+  const dead_letter::Record& r = decoded.value();
   EXPECT_EQ(r.stream, Stream::kNone);
   EXPECT_TRUE(r.source->tags.empty());
   EXPECT_TRUE(r.source->labels.empty());
@@ -104,8 +104,6 @@ TEST(DeadLetterRecordTest, AnEventWithoutStreamTagsOrLabelsRoundTrips) {
 }
 
 TEST(DeadLetterRecordTest, LinesThatAreNotDeadLettersAreRefusedWithAReason) {
-  dead_letter::Record r;
-  std::string err;
   for (std::string_view bad : {
            std::string_view("not json"),
            std::string_view(R"({"output":"es"})"),
@@ -113,9 +111,9 @@ TEST(DeadLetterRecordTest, LinesThatAreNotDeadLettersAreRefusedWithAReason) {
            std::string_view(R"({"output":"es","error":"rejected","reason":"x","event":{"timestamp":"2024-01-01T00:00:00Z","message":"m"},"meta":{"input":"i","key":"k","offset":0,"flags":0,"tags":2,"labels":0}})"),
            std::string_view(R"({"output":"es","error":"rejected","reason":"x","event":{"timestamp":"2024-01-01T00:00:00Z","message":"m"},"meta":{"input":"i","key":"k","offset":-1,"flags":0,"tags":0,"labels":0}})"),
        }) {
-    err.clear();
-    EXPECT_FALSE(dead_letter::decode(bad, &r, &err)) << bad;
-    EXPECT_FALSE(err.empty()) << bad;
+    auto decoded = dead_letter::decode(bad);
+    EXPECT_FALSE(decoded.is_ok()) << bad;
+    EXPECT_FALSE(decoded.status().message().empty()) << bad;
   }
 }
 

@@ -40,8 +40,9 @@ TEST(TapHubTest, AnUntappedPointIsInactiveAndUnknownPointsAreRefused) {
   TapPoint* p = hub.point("output:untapped");
   EXPECT_FALSE(p->active());
   hub.set_live_points({"output:untapped"});
-  std::string error;
-  EXPECT_EQ(hub.subscribe("output:nope", {}, &error), nullptr);
+  auto refused = hub.subscribe("output:nope", {});
+  ASSERT_FALSE(refused.is_ok());
+  const std::string& error = refused.status().message();
   EXPECT_NE(error.find("no tap point 'output:nope'"), std::string::npos) << error;
   EXPECT_NE(error.find("output:untapped"), std::string::npos) << error;
 }
@@ -53,9 +54,9 @@ TEST(TapHubTest, FilterKeepsOnlyMatchingEventsAsJsonLines) {
   TapOptions o;
   o.where = cond("level == \"error\"");
   o.rate_per_second = 1000;
-  std::string error;
-  auto sub = hub.subscribe("processor:filter_test", o, &error);
-  ASSERT_TRUE(sub) << error;
+  auto subscribed = hub.subscribe("processor:filter_test", o);
+  ASSERT_TRUE(subscribed.is_ok()) << subscribed.status().message();
+  auto sub = subscribed.value();
   EXPECT_TRUE(p->active());
   p->offer(*batch_of(6));
   auto lines = sub->take();
@@ -79,9 +80,9 @@ TEST(TapHubTest, RateLimitDropsTheExcessAndCountsIt) {
       Metrics::global().value("logship_tap_dropped_events_total", label("reason", "rate_limit"));
   TapOptions o;
   o.rate_per_second = 5;   // burst of 5, then 5 per second
-  std::string error;
-  auto sub = hub.subscribe("input:rate_test", o, &error);
-  ASSERT_TRUE(sub) << error;
+  auto subscribed = hub.subscribe("input:rate_test", o);
+  ASSERT_TRUE(subscribed.is_ok()) << subscribed.status().message();
+  auto sub = subscribed.value();
   p->offer(*batch_of(20));
   EXPECT_EQ(sub->take().size(), 5u);
   EXPECT_EQ(sub->dropped_rate(), 15u);
@@ -100,9 +101,9 @@ TEST(TapHubTest, AFullQueueDropsAndCountsWithoutBlocking) {
   o.rate_per_second = 100000;
   o.max_queued_lines = 10;
   o.format = TapOptions::Format::kLine;
-  std::string error;
-  auto sub = hub.subscribe("output:slow_test", o, &error);
-  ASSERT_TRUE(sub) << error;
+  auto subscribed = hub.subscribe("output:slow_test", o);
+  ASSERT_TRUE(subscribed.is_ok()) << subscribed.status().message();
+  auto sub = subscribed.value();
   for (int i = 0; i < 10; ++i) p->offer(*batch_of(10));   // nobody takes
   EXPECT_EQ(sub->sent(), 10u);
   EXPECT_EQ(sub->dropped_slow(), 90u);
@@ -122,13 +123,14 @@ TEST(TapHubTest, SubscriptionsAreCapped) {
   TapHub& hub = TapHub::global();
   hub.set_live_points({"output:cap_test"});
   std::vector<std::shared_ptr<TapSubscription>> subs;
-  std::string error;
   for (std::size_t i = 0; i < TapHub::kMaxSubscriptions; ++i) {
-    subs.push_back(hub.subscribe("output:cap_test", {}, &error));
-    ASSERT_TRUE(subs.back()) << error;
+    auto subscribed = hub.subscribe("output:cap_test", {});
+    ASSERT_TRUE(subscribed.is_ok()) << subscribed.status().message();
+    subs.push_back(subscribed.value());
   }
-  EXPECT_EQ(hub.subscribe("output:cap_test", {}, &error), nullptr);
-  EXPECT_NE(error.find("too many taps"), std::string::npos);
+  auto refused = hub.subscribe("output:cap_test", {});
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("too many taps"), std::string::npos);
   for (auto& s : subs) hub.unsubscribe(s);
   EXPECT_FALSE(hub.point("output:cap_test")->active());
 }

@@ -27,9 +27,9 @@ const char* kConfig = R"({
 })";
 
 TEST(ContainerConfig, ParsesNameImageHostnameLabels) {
-  ContainerMeta m;
-  std::string err;
-  ASSERT_TRUE(parse_container_config(kConfig, &m, &err)) << err;
+  auto parsed = parse_container_config(kConfig);
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
+  const ContainerMeta& m = parsed.value();
   EXPECT_EQ(m.id, "0123abcd");
   EXPECT_EQ(m.name, "shop-api-1");
   EXPECT_EQ(m.image, "registry.local/shop/api:1.4");
@@ -40,9 +40,9 @@ TEST(ContainerConfig, ParsesNameImageHostnameLabels) {
 }
 
 TEST(ContainerConfig, SourceCarriesConventionalTagsAndNeverEnv) {
-  ContainerMeta m;
-  std::string err;
-  ASSERT_TRUE(parse_container_config(kConfig, &m, &err));
+  auto parsed = parse_container_config(kConfig);
+  ASSERT_TRUE(parsed.is_ok());
+  const ContainerMeta& m = parsed.value();
   auto s = make_source("docker", "docker:1:2", m);
   EXPECT_EQ(s->input, "docker");
   EXPECT_EQ(s->key, "docker:1:2");
@@ -60,15 +60,14 @@ TEST(ContainerConfig, SourceCarriesConventionalTagsAndNeverEnv) {
 }
 
 TEST(ContainerConfig, NullLabelsAndBadInput) {
-  ContainerMeta m;
-  std::string err;
-  ASSERT_TRUE(parse_container_config(R"({"Name":"/x","Config":{"Labels":null,"Image":"i"}})", &m, &err));
-  EXPECT_TRUE(m.labels.empty());
-  EXPECT_EQ(m.name, "x");
-  EXPECT_FALSE(parse_container_config("", &m, &err));
-  EXPECT_FALSE(parse_container_config("{\"Name\":\"/x\"}", &m, &err));   // no Config
-  EXPECT_FALSE(parse_container_config("{\"Name\":\"/x\",\"Config\":{\"Labels\":{\"a\":", &m, &err));
-  EXPECT_FALSE(parse_container_config("[1]", &m, &err));
+  auto parsed = parse_container_config(R"({"Name":"/x","Config":{"Labels":null,"Image":"i"}})");
+  ASSERT_TRUE(parsed.is_ok());
+  EXPECT_TRUE(parsed.value().labels.empty());
+  EXPECT_EQ(parsed.value().name, "x");
+  EXPECT_FALSE(parse_container_config("").is_ok());
+  EXPECT_FALSE(parse_container_config("{\"Name\":\"/x\"}").is_ok());   // no Config
+  EXPECT_FALSE(parse_container_config("{\"Name\":\"/x\",\"Config\":{\"Labels\":{\"a\":").is_ok());
+  EXPECT_FALSE(parse_container_config("[1]").is_ok());
 }
 
 TEST(CriPodDir, SplitsNamespacePodUid) {

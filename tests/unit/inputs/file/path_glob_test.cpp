@@ -16,10 +16,9 @@ namespace {
 namespace fs = std::filesystem;
 
 PathGlob glob(const std::string& p) {
-  PathGlob g;
-  std::string err;
-  EXPECT_TRUE(PathGlob::parse(p, &g, &err)) << err;
-  return g;
+  auto g = PathGlob::parse(p);
+  EXPECT_TRUE(g.is_ok()) << g.status().message();
+  return g.is_ok() ? std::move(g).value() : PathGlob();
 }
 
 TEST(PathGlobTest, ComponentsAndDoubleStar) {
@@ -35,11 +34,9 @@ TEST(PathGlobTest, ComponentsAndDoubleStar) {
 }
 
 TEST(PathGlobTest, RejectsRelativeDotsAndTrailingDoubleStar) {
-  PathGlob g;
-  std::string err;
-  EXPECT_FALSE(PathGlob::parse("var/log/*.log", &g, &err));
-  EXPECT_FALSE(PathGlob::parse("/var/log/../etc/*", &g, &err));
-  EXPECT_FALSE(PathGlob::parse("/var/log/**", &g, &err));
+  EXPECT_FALSE(PathGlob::parse("var/log/*.log").is_ok());
+  EXPECT_FALSE(PathGlob::parse("/var/log/../etc/*").is_ok());
+  EXPECT_FALSE(PathGlob::parse("/var/log/**").is_ok());
 }
 
 TEST(PathGlobTest, ExpandsToRegularFilesNeverThroughSymlinks) {

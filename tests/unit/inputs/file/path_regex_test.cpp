@@ -8,10 +8,9 @@ namespace logship::file {
 namespace {
 
 TEST(PathRegexTest, NamedGroupsBecomeFieldsOfAWholeMatch) {
-  PathRegex re;
-  std::string why;
-  ASSERT_TRUE(PathRegex::compile(R"(/var/log/(?P<service>[^/]+)/(?P<file>.*)\.log)", &re, &why))
-      << why;
+  auto compiled = PathRegex::compile(R"(/var/log/(?P<service>[^/]+)/(?P<file>.*)\.log)");
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+  const PathRegex& re = compiled.value();
   std::vector<std::pair<std::string, std::string>> fields;
   ASSERT_TRUE(re.match("/var/log/nginx/access.log", &fields));
   EXPECT_EQ(fields, (std::vector<std::pair<std::string, std::string>>{{"service", "nginx"},
@@ -25,13 +24,14 @@ TEST(PathRegexTest, NamedGroupsBecomeFieldsOfAWholeMatch) {
 }
 
 TEST(PathRegexTest, ClearErrorsAtValidate) {
-  PathRegex re;
-  std::string why;
-  EXPECT_FALSE(PathRegex::compile("/var/log/(?P<service>[^/]+", &re, &why));
-  EXPECT_NE(why.find("does not compile"), std::string::npos) << why;
-  EXPECT_FALSE(PathRegex::compile("/var/log/.*\\.log", &re, &why));
-  EXPECT_NE(why.find("no named group"), std::string::npos) << why;
-  EXPECT_TRUE(re.empty());
+  auto bad = PathRegex::compile("/var/log/(?P<service>[^/]+");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("does not compile"), std::string::npos)
+      << bad.status().message();
+  auto unnamed = PathRegex::compile("/var/log/.*\\.log");
+  ASSERT_FALSE(unnamed.is_ok());
+  EXPECT_NE(unnamed.status().message().find("no named group"), std::string::npos)
+      << unnamed.status().message();
 }
 
 TEST(GenerationNameTest, CompressedGenerations) {

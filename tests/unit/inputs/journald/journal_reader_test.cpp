@@ -189,10 +189,9 @@ class JournalMatchTest : public JournalReaderTest {
     return read_messages(r);
   }
   std::vector<std::string> select(const JournaldOptions& o) {
-    std::string err;
-    auto prog = build_match_program(o, &err);
-    EXPECT_EQ(err, "");
-    return select(prog);
+    auto prog = build_match_program(o);
+    EXPECT_EQ(prog.status().message(), "");
+    return prog.is_ok() ? select(prog.value()) : std::vector<std::string>{};
   }
 };
 
