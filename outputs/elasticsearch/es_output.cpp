@@ -232,9 +232,9 @@ Status EsOutput::set_up_proxies() {
   }
   const ProxySettings settings = ProxySettings::from_environment(o_.proxy, std::move(credentials));
   for (HostUrl& h : hosts_) {
-    std::string err;
-    h.proxy = proxy_for(h.tls, h.host, h.port, settings, &err);
-    if (!err.empty()) return Status::invalid(err);
+    Result<std::shared_ptr<const Proxy>> proxy = proxy_for(h.tls, h.host, h.port, settings);
+    if (!proxy.is_ok()) return proxy.status();
+    h.proxy = std::move(proxy).value();
     if (h.proxy) {
       log::info("elasticsearch", "node reached through a proxy",
                 log::kv("output", name_) + log::kv("node", h.display) +
