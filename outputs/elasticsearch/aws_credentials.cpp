@@ -96,12 +96,12 @@ bool AwsCredentialsProvider::from_file(std::string* error) {
 }
 
 bool AwsCredentialsProvider::from_instance_role(std::string* error) {
-  HostUrl host;
-  std::string why;
-  if (!parse_host_url(o_.metadata_endpoint, &host, &why)) {
-    *error = "aws_sigv4.metadata_endpoint: " + why;
+  Result<HostUrl> url = parse_host_url(o_.metadata_endpoint);
+  if (!url.is_ok()) {
+    *error = "aws_sigv4.metadata_endpoint: " + url.status().message();
     return false;
   }
+  HostUrl host = std::move(url).value();
   if (o_.metadata_endpoint.find("://") != std::string::npos &&
       o_.metadata_endpoint.find(':', o_.metadata_endpoint.find("://") + 3) == std::string::npos) {
     host.port = "80";   // parse_host_url defaults to Elasticsearch's 9200

@@ -151,9 +151,8 @@ EsOutput::Sender::Sender(const EsOutput& out)
 EsOutput::EsOutput(const EsOptions& o)
     : o_(o), create_(o.mode != EsMode::kIndex), gzip_(o.compression == EsCompression::kGzip) {
   for (const auto& h : o_.hosts) {
-    HostUrl url;
-    std::string err;
-    if (parse_host_url(h, &url, &err)) hosts_.push_back(std::move(url));
+    Result<HostUrl> url = parse_host_url(h);
+    if (url.is_ok()) hosts_.push_back(std::move(url).value());
   }
   target_ = "/_bulk?filter_path=errors,items.*.status,items.*.error";
   if (!o_.pipeline.empty()) {
