@@ -244,10 +244,11 @@ Status EsOutput::set_up_proxies() {
   return Status::ok();
 }
 
-bool EsOutput::sign(http::request<http::string_body>& req, const HostUrl& h,
-                    const std::string& payload_sha256, std::string* error) {
-  AwsCredentials creds;
-  if (!aws_->get(&creds, error)) return false;
+Status EsOutput::sign(http::request<http::string_body>& req, const HostUrl& h,
+                      const std::string& payload_sha256) {
+  Result<AwsCredentials> got = aws_->get();
+  if (!got.is_ok()) return got.status();
+  const AwsCredentials& creds = got.value();
   const std::string date = amz_date(std::time(nullptr));
   req.set("x-amz-date", date);
   req.set("x-amz-content-sha256", payload_sha256);
@@ -264,7 +265,7 @@ bool EsOutput::sign(http::request<http::string_body>& req, const HostUrl& h,
   r.payload_sha256 = payload_sha256;
   req.set(http::field::authorization,
           sigv4_sign(r, creds, o_.aws_sigv4.region, o_.aws_sigv4.service, date).authorization);
-  return true;
+  return Status::ok();
 }
 
 void EsOutput::deliver(std::span<const SharedBatch> batches, DeliverDone done) {
@@ -346,7 +347,9 @@ std::string EsOutput::ensure_index_template(Sender& s) {
   for (const HostUrl& h : hosts_) {
     req.target(h.path_prefix + "/_index_template/" + o_.index_template_name);
     req.set(http::field::host, h.host_header);
-    if (aws_ && !sign(req, h, body_hash, &why)) return why;
+    if (aws_) {
+      if (Status st = sign(req, h, body_hash); !st.is_ok()) return st.message();
+    }
     HttpResult r = s.conn.send(h, req);
     if (r.kind == HttpResult::Kind::kAborted) return "output stopping";
     if (r.kind != HttpResult::Kind::kOk) {
@@ -452,9 +455,12 @@ HttpResult EsOutput::post(Sender& s, std::string_view ndjson) {
     const HostUrl& h = hosts_[(first + k) % n];
     req.target(h.path_prefix + target_);
     req.set(http::field::host, h.host_header);
-    if (aws_ && !sign(req, h, body_hash, &r.error)) {
-      r.kind = HttpResult::Kind::kConnectFailed;
-      return r;
+    if (aws_) {
+      if (Status st = sign(req, h, body_hash); !st.is_ok()) {
+        r.kind = HttpResult::Kind::kConnectFailed;
+        r.error = st.message();
+        return r;
+      }
     }
     r = s.conn.send(h, req);
     if (r.kind == HttpResult::Kind::kOk) {
