@@ -522,10 +522,9 @@ EsOutput::RequestResult EsOutput::send_items(Sender& s, std::span<const uint32_t
     }
     return {true, std::move(why)};
   }
-  std::string err;
-  if (!s.parser.parse(r.body, idx.size(), &s.response, &err)) {
-    log_problem("bad bulk response", log::kv("error", err));
-    return {true, std::move(err)};
+  if (Status st = s.parser.parse(r.body, idx.size(), &s.response); !st.is_ok()) {
+    log_problem("bad bulk response", log::kv("error", st.message()));
+    return {true, st.message()};
   }
   if (!s.response.errors) return {};
   for (std::size_t k = 0; k < idx.size(); ++k) {
