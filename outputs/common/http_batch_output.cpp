@@ -24,8 +24,10 @@ HttpBatchOutput::Sender::Sender(const HttpBatchOutput& out, std::unique_ptr<Requ
       backoff(out.s_.retry_initial, out.s_.retry_max) {}
 
 HttpBatchOutput::HttpBatchOutput(Settings s) : s_(std::move(s)) {
-  std::string err;
-  es::parse_host_url(s_.endpoint, &url_, &err);   // validated with the options
+  // Validated with the options.
+  if (Result<es::HostUrl> url = es::parse_host_url(s_.endpoint); url.is_ok()) {
+    url_ = std::move(url).value();
+  }
   target_ = url_.path_prefix + s_.path;
 }
 

@@ -53,7 +53,7 @@ std::string AwsCredentialsProvider::source() const {
   return "instance role (" + o_.metadata_endpoint + ")";
 }
 
-bool AwsCredentialsProvider::get(AwsCredentials* out, std::string* error) {
+Result<AwsCredentials> AwsCredentialsProvider::get() {
   std::lock_guard lock(mu_);
   const auto now = std::chrono::steady_clock::now();
   if (!from_env_) {
@@ -65,43 +65,36 @@ bool AwsCredentialsProvider::get(AwsCredentials* out, std::string* error) {
                          current_.expires_unix - std::time(nullptr) < 300);
     }
     if (stale) {
-      bool ok = o_.credentials_file.empty() ? from_instance_role(error) : from_file(error);
+      Status s = o_.credentials_file.empty() ? from_instance_role() : from_file();
       // Keys still valid are used while a refresh fails (a file being rewritten, IMDS busy).
-      if (!ok && (!have_ || (current_.expires_unix != 0 && current_.expires_unix <= std::time(nullptr)))) {
-        return false;
+      if (!s.is_ok() && (!have_ || (current_.expires_unix != 0 && current_.expires_unix <= std::time(nullptr)))) {
+        return s;
       }
-      if (ok) read_at_ = now;
+      if (s.is_ok()) read_at_ = now;
     }
   }
-  *out = current_;
-  return true;
+  return current_;
 }
 
-bool AwsCredentialsProvider::from_file(std::string* error) {
+Status AwsCredentialsProvider::from_file() {
   std::string text;
   SafeRead r = read_file_safely(o_.credentials_file, SafeReadLimits{64 * 1024, true}, &text);
   if (!r.ok()) {
-    *error = "aws_sigv4.credentials_file: " + r.error;
-    return false;
+    return Status::unavailable("aws_sigv4.credentials_file: " + r.error);
   }
-  AwsCredentials c;
-  std::string why;
-  if (!parse_aws_credentials_file(text, o_.profile, &c, &why)) {
-    *error = "aws_sigv4.credentials_file " + o_.credentials_file + ": " + why;
-    return false;
+  Result<AwsCredentials> c = parse_aws_credentials_file(text, o_.profile);
+  if (!c.is_ok()) {
+    return c.status().with_context("aws_sigv4.credentials_file " + o_.credentials_file);
   }
-  current_ = std::move(c);
+  current_ = std::move(c).value();
   have_ = true;
-  return true;
+  return Status::ok();
 }
 
-bool AwsCredentialsProvider::from_instance_role(std::string* error) {
-  HostUrl host;
-  std::string why;
-  if (!parse_host_url(o_.metadata_endpoint, &host, &why)) {
-    *error = "aws_sigv4.metadata_endpoint: " + why;
-    return false;
-  }
+Status AwsCredentialsProvider::from_instance_role() {
+  Result<HostUrl> url = parse_host_url(o_.metadata_endpoint);
+  if (!url.is_ok()) return url.status().with_context("aws_sigv4.metadata_endpoint");
+  HostUrl host = std::move(url).value();
   if (o_.metadata_endpoint.find("://") != std::string::npos &&
       o_.metadata_endpoint.find(':', o_.metadata_endpoint.find("://") + 3) == std::string::npos) {
     host.port = "80";   // parse_host_url defaults to Elasticsearch's 9200
@@ -125,28 +118,26 @@ bool AwsCredentialsProvider::from_instance_role(std::string* error) {
   if (request(http::verb::put, "/latest/api/token", "", &r)) token = r.body;   // else IMDSv1
   const std::string base = "/latest/meta-data/iam/security-credentials/";
   if (!request(http::verb::get, base, token, &r)) {
-    *error = "instance role: " + (r.kind == HttpResult::Kind::kOk
-                                      ? "HTTP " + std::to_string(r.status) + " listing roles"
-                                      : r.error);
-    return false;
+    return Status::unavailable("instance role: " +
+                               (r.kind == HttpResult::Kind::kOk
+                                    ? "HTTP " + std::to_string(r.status) + " listing roles"
+                                    : r.error));
   }
   std::string role = r.body.substr(0, r.body.find('\n'));
   if (role.empty()) {
-    *error = "instance role: no role attached to this instance";
-    return false;
+    return Status::unavailable("instance role: no role attached to this instance");
   }
   if (!request(http::verb::get, base + role, token, &r)) {
-    *error = "instance role " + role + ": " +
-             (r.kind == HttpResult::Kind::kOk ? "HTTP " + std::to_string(r.status) : r.error);
-    return false;
+    return Status::unavailable(
+        "instance role " + role + ": " +
+        (r.kind == HttpResult::Kind::kOk ? "HTTP " + std::to_string(r.status) : r.error));
   }
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string_view id, secret, tok, expiration;
   if (parser.parse(r.body).get(doc) || doc["AccessKeyId"].get_string().get(id) ||
       doc["SecretAccessKey"].get_string().get(secret)) {
-    *error = "instance role " + role + ": unexpected credentials document";
-    return false;
+    return Status::unavailable("instance role " + role + ": unexpected credentials document");
   }
   AwsCredentials c;
   c.access_key_id = id;
@@ -158,7 +149,7 @@ bool AwsCredentialsProvider::from_instance_role(std::string* error) {
   }
   current_ = std::move(c);
   have_ = true;
-  return true;
+  return Status::ok();
 }
 
 }  // namespace logship::plugins::es

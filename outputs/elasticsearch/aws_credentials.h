@@ -25,14 +25,14 @@ struct AwsSigV4Options {
 class AwsCredentialsProvider {
  public:
   AwsCredentialsProvider(AwsSigV4Options o, std::chrono::milliseconds timeout);
-  // Current credentials, or false with *error (the delivery is then retried).
-  bool get(AwsCredentials* out, std::string* error);
+  // Current credentials, or why there are none (the delivery is then retried).
+  Result<AwsCredentials> get();
   // Where they come from, for the log: "file /path [profile]", "environment", "instance role".
   std::string source() const;
 
  private:
-  bool from_file(std::string* error);
-  bool from_instance_role(std::string* error);
+  Status from_file();
+  Status from_instance_role();
 
   const AwsSigV4Options o_;
   const std::chrono::milliseconds timeout_;

@@ -32,41 +32,37 @@ void append_error(std::string* out, simdjson::dom::element err) {
 
 }  // namespace
 
-bool BulkResponseParser::parse(std::string_view body, std::size_t expected_items,
-                               BulkResponse* out, std::string* error) {
+Status BulkResponseParser::parse(std::string_view body, std::size_t expected_items,
+                                 BulkResponse* out) {
   out->errors = false;
   out->items.clear();
   simdjson::dom::element doc;
   if (auto ec = parser_.parse(body.data(), body.size()).get(doc); ec != simdjson::SUCCESS) {
-    *error = std::string("bulk response is not JSON: ") + simdjson::error_message(ec);
-    return false;
+    return Status::corrupt(std::string("bulk response is not JSON: ") +
+                           simdjson::error_message(ec));
   }
   bool errors = false;
   if (doc["errors"].get(errors) != simdjson::SUCCESS) {
-    *error = "bulk response has no boolean 'errors'";
-    return false;
+    return Status::corrupt("bulk response has no boolean 'errors'");
   }
   out->errors = errors;
-  if (!errors) return true;
+  if (!errors) return Status::ok();
   simdjson::dom::array items;
   if (doc["items"].get(items) != simdjson::SUCCESS) {
-    *error = "bulk response with errors has no 'items'";
-    return false;
+    return Status::corrupt("bulk response with errors has no 'items'");
   }
   out->items.reserve(expected_items);
   for (simdjson::dom::element item : items) {
     simdjson::dom::object obj;
     if (item.get(obj) != simdjson::SUCCESS || obj.begin() == obj.end()) {
-      *error = "bulk response item is not an object";
-      return false;
+      return Status::corrupt("bulk response item is not an object");
     }
     // Each item is keyed by its action name: {"create":{...}}.
     simdjson::dom::element result = (*obj.begin()).value;
     BulkItem bi;
     int64_t status = 0;
     if (result["status"].get(status) != simdjson::SUCCESS) {
-      *error = "bulk response item has no status";
-      return false;
+      return Status::corrupt("bulk response item has no status");
     }
     bi.status = static_cast<int>(status);
     if (bi.status < 200 || bi.status >= 300) {
@@ -77,11 +73,10 @@ bool BulkResponseParser::parse(std::string_view body, std::size_t expected_items
     out->items.push_back(std::move(bi));
   }
   if (out->items.size() != expected_items) {
-    *error = "bulk response has " + std::to_string(out->items.size()) + " items for " +
-             std::to_string(expected_items) + " actions";
-    return false;
+    return Status::corrupt("bulk response has " + std::to_string(out->items.size()) +
+                           " items for " + std::to_string(expected_items) + " actions");
   }
-  return true;
+  return Status::ok();
 }
 
 }  // namespace logship::plugins::es

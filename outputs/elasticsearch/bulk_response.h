@@ -7,6 +7,8 @@
 
 #include <simdjson.h>
 
+#include "daemon/core/status.h"
+
 namespace logship::plugins::es {
 
 struct BulkItem {
@@ -28,10 +30,9 @@ ItemOutcome classify_item(int status, bool create_action);
 
 class BulkResponseParser {
  public:
-  // False with *error set when the body is not a bulk response or, with errors, its item count
-  // differs from `expected_items`.
-  bool parse(std::string_view body, std::size_t expected_items, BulkResponse* out,
-             std::string* error);
+  // An error when the body is not a bulk response or, with errors, its item count differs from
+  // `expected_items`. `out` is filled in place so a sender reuses its items' storage.
+  Status parse(std::string_view body, std::size_t expected_items, BulkResponse* out);
 
  private:
   simdjson::dom::parser parser_;

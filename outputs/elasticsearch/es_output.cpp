@@ -151,9 +151,8 @@ EsOutput::Sender::Sender(const EsOutput& out)
 EsOutput::EsOutput(const EsOptions& o)
     : o_(o), create_(o.mode != EsMode::kIndex), gzip_(o.compression == EsCompression::kGzip) {
   for (const auto& h : o_.hosts) {
-    HostUrl url;
-    std::string err;
-    if (parse_host_url(h, &url, &err)) hosts_.push_back(std::move(url));
+    Result<HostUrl> url = parse_host_url(h);
+    if (url.is_ok()) hosts_.push_back(std::move(url).value());
   }
   target_ = "/_bulk?filter_path=errors,items.*.status,items.*.error";
   if (!o_.pipeline.empty()) {
@@ -232,9 +231,9 @@ Status EsOutput::set_up_proxies() {
   }
   const ProxySettings settings = ProxySettings::from_environment(o_.proxy, std::move(credentials));
   for (HostUrl& h : hosts_) {
-    std::string err;
-    h.proxy = proxy_for(h.tls, h.host, h.port, settings, &err);
-    if (!err.empty()) return Status::invalid(err);
+    Result<std::shared_ptr<const Proxy>> proxy = proxy_for(h.tls, h.host, h.port, settings);
+    if (!proxy.is_ok()) return proxy.status();
+    h.proxy = std::move(proxy).value();
     if (h.proxy) {
       log::info("elasticsearch", "node reached through a proxy",
                 log::kv("output", name_) + log::kv("node", h.display) +
@@ -245,10 +244,11 @@ Status EsOutput::set_up_proxies() {
   return Status::ok();
 }
 
-bool EsOutput::sign(http::request<http::string_body>& req, const HostUrl& h,
-                    const std::string& payload_sha256, std::string* error) {
-  AwsCredentials creds;
-  if (!aws_->get(&creds, error)) return false;
+Status EsOutput::sign(http::request<http::string_body>& req, const HostUrl& h,
+                      const std::string& payload_sha256) {
+  Result<AwsCredentials> got = aws_->get();
+  if (!got.is_ok()) return got.status();
+  const AwsCredentials& creds = got.value();
   const std::string date = amz_date(std::time(nullptr));
   req.set("x-amz-date", date);
   req.set("x-amz-content-sha256", payload_sha256);
@@ -265,7 +265,7 @@ bool EsOutput::sign(http::request<http::string_body>& req, const HostUrl& h,
   r.payload_sha256 = payload_sha256;
   req.set(http::field::authorization,
           sigv4_sign(r, creds, o_.aws_sigv4.region, o_.aws_sigv4.service, date).authorization);
-  return true;
+  return Status::ok();
 }
 
 void EsOutput::deliver(std::span<const SharedBatch> batches, DeliverDone done) {
@@ -347,7 +347,9 @@ std::string EsOutput::ensure_index_template(Sender& s) {
   for (const HostUrl& h : hosts_) {
     req.target(h.path_prefix + "/_index_template/" + o_.index_template_name);
     req.set(http::field::host, h.host_header);
-    if (aws_ && !sign(req, h, body_hash, &why)) return why;
+    if (aws_) {
+      if (Status st = sign(req, h, body_hash); !st.is_ok()) return st.message();
+    }
     HttpResult r = s.conn.send(h, req);
     if (r.kind == HttpResult::Kind::kAborted) return "output stopping";
     if (r.kind != HttpResult::Kind::kOk) {
@@ -453,9 +455,12 @@ HttpResult EsOutput::post(Sender& s, std::string_view ndjson) {
     const HostUrl& h = hosts_[(first + k) % n];
     req.target(h.path_prefix + target_);
     req.set(http::field::host, h.host_header);
-    if (aws_ && !sign(req, h, body_hash, &r.error)) {
-      r.kind = HttpResult::Kind::kConnectFailed;
-      return r;
+    if (aws_) {
+      if (Status st = sign(req, h, body_hash); !st.is_ok()) {
+        r.kind = HttpResult::Kind::kConnectFailed;
+        r.error = st.message();
+        return r;
+      }
     }
     r = s.conn.send(h, req);
     if (r.kind == HttpResult::Kind::kOk) {
@@ -517,10 +522,9 @@ EsOutput::RequestResult EsOutput::send_items(Sender& s, std::span<const uint32_t
     }
     return {true, std::move(why)};
   }
-  std::string err;
-  if (!s.parser.parse(r.body, idx.size(), &s.response, &err)) {
-    log_problem("bad bulk response", log::kv("error", err));
-    return {true, std::move(err)};
+  if (Status st = s.parser.parse(r.body, idx.size(), &s.response); !st.is_ok()) {
+    log_problem("bad bulk response", log::kv("error", st.message()));
+    return {true, st.message()};
   }
   if (!s.response.errors) return {};
   for (std::size_t k = 0; k < idx.size(); ++k) {

@@ -125,10 +125,10 @@ class EsOutput final : public Output {
   HttpResult post(Sender& s, std::string_view ndjson);
   // PUTs the index template once per output (index_template: true); "" when in place.
   std::string ensure_index_template(Sender& s);
-  // aws_sigv4: signs `req` as it will be sent to `h` (body hash given); false with *error when
-  // no credentials are to be had.
-  bool sign(boost::beast::http::request<boost::beast::http::string_body>& req, const HostUrl& h,
-            const std::string& payload_sha256, std::string* error);
+  // aws_sigv4: signs `req` as it will be sent to `h` (body hash given); an error when no
+  // credentials are to be had.
+  Status sign(boost::beast::http::request<boost::beast::http::string_body>& req, const HostUrl& h,
+              const std::string& payload_sha256);
   bool sleep_unless_stopping(std::chrono::milliseconds d);
   void log_problem(std::string_view what, std::string_view kv);
 

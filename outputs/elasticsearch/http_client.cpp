@@ -52,7 +52,7 @@ int64_t parse_retry_after(std::string_view v, std::time_t now) {
 
 int64_t parse_retry_after(std::string_view v) { return parse_retry_after(v, std::time(nullptr)); }
 
-bool parse_host_url(std::string_view url, HostUrl* out, std::string* error) {
+Result<HostUrl> parse_host_url(std::string_view url) {
   HostUrl h;
   std::string_view rest;
   if (url.rfind("http://", 0) == 0) {
@@ -61,8 +61,7 @@ bool parse_host_url(std::string_view url, HostUrl* out, std::string* error) {
     h.tls = true;
     rest = url.substr(8);
   } else {
-    *error = "host '" + std::string(url) + "' must start with http:// or https://";
-    return false;
+    return Status::invalid("host '" + std::string(url) + "' must start with http:// or https://");
   }
   std::size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
@@ -72,15 +71,13 @@ bool parse_host_url(std::string_view url, HostUrl* out, std::string* error) {
     h.path_prefix = std::string(prefix);
   }
   if (authority.find('@') != std::string_view::npos) {
-    *error = "host URLs must not hold credentials: use username/password or api_key";
-    return false;
+    return Status::invalid("host URLs must not hold credentials: use username/password or api_key");
   }
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {
     std::size_t close = authority.find(']');
     if (close == std::string_view::npos) {
-      *error = "host '" + std::string(url) + "': unterminated IPv6 address";
-      return false;
+      return Status::invalid("host '" + std::string(url) + "': unterminated IPv6 address");
     }
     h.host = std::string(authority.substr(1, close - 1));
     if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
@@ -90,20 +87,27 @@ bool parse_host_url(std::string_view url, HostUrl* out, std::string* error) {
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
   }
   if (h.host.empty()) {
-    *error = "host '" + std::string(url) + "' has no host name";
-    return false;
+    return Status::invalid("host '" + std::string(url) + "' has no host name");
   }
   for (char c : port) {
     if (c < '0' || c > '9') {
-      *error = "host '" + std::string(url) + "' has a bad port";
-      return false;
+      return Status::invalid("host '" + std::string(url) + "' has a bad port");
     }
   }
   h.port = port.empty() ? "9200" : std::string(port);
   std::string bracketed = h.host.find(':') != std::string::npos ? "[" + h.host + "]" : h.host;
   h.host_header = bracketed + ":" + h.port;
   h.display = std::string(h.tls ? "https://" : "http://") + h.host_header + h.path_prefix;
-  *out = std::move(h);
+  return h;
+}
+
+bool parse_host_url(std::string_view url, HostUrl* out, std::string* error) {
+  Result<HostUrl> h = parse_host_url(url);
+  if (!h.is_ok()) {
+    *error = h.status().message();
+    return false;
+  }
+  *out = std::move(h).value();
   return true;
 }
 
@@ -191,7 +195,7 @@ void HttpConnection::run() {
   }
 }
 
-bool HttpConnection::connect(const HostUrl& host, std::string* error) {
+Status HttpConnection::connect(const HostUrl& host) {
   close();
   tcp::resolver resolver(ioc_);
   beast::error_code ec;
@@ -208,14 +212,12 @@ bool HttpConnection::connect(const HostUrl& host, std::string* error) {
                          });
   run();
   if (ec || aborted_.load()) {
-    *error = "resolve " + to_display + ": " + (ec ? ec.message() : "aborted");
-    return false;
+    return Status::unavailable("resolve " + to_display + ": " + (ec ? ec.message() : "aborted"));
   }
   beast::tcp_stream* lowest;
   if (host.tls) {
     if (tls_ctx_ == nullptr) {
-      *error = "TLS host but no TLS context";
-      return false;
+      return Status::internal("TLS host but no TLS context");
     }
     tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc_, *tls_ctx_);
     lowest = &beast::get_lowest_layer(*tls_);
@@ -228,14 +230,15 @@ bool HttpConnection::connect(const HostUrl& host, std::string* error) {
   lowest->async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
   run();
   if (ec || aborted_.load()) {
-    *error = "connect " + to_display + ": " + (ec ? ec.message() : "aborted");
     close();
-    return false;
+    return Status::unavailable("connect " + to_display + ": " + (ec ? ec.message() : "aborted"));
   }
   lowest->socket().set_option(tcp::no_delay(true), ec);
-  if (host.proxy && host.tls && !tunnel(host, error)) {
-    close();
-    return false;
+  if (host.proxy && host.tls) {
+    if (Status s = tunnel(host); !s.is_ok()) {
+      close();
+      return s;
+    }
   }
   if (host.tls) {
     SSL* ssl = tls_->native_handle();
@@ -260,16 +263,15 @@ bool HttpConnection::connect(const HostUrl& host, std::string* error) {
       if (verify != X509_V_OK) {
         why += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
       }
-      *error = "TLS handshake with " + host.display + ": " + why;
       close();
-      return false;
+      return Status::unavailable("TLS handshake with " + host.display + ": " + why);
     }
   }
   connected_to_ = &host;
-  return true;
+  return Status::ok();
 }
 
-bool HttpConnection::tunnel(const HostUrl& host, std::string* error) {
+Status HttpConnection::tunnel(const HostUrl& host) {
   beast::tcp_stream& lowest = beast::get_lowest_layer(*tls_);
   const std::string authority = host.host_header;
   http::request<http::empty_body> req{http::verb::connect, authority, 11};
@@ -284,8 +286,7 @@ bool HttpConnection::tunnel(const HostUrl& host, std::string* error) {
   run();
   const std::string where = "CONNECT " + authority + " through " + host.proxy->display;
   if (ec || aborted_.load()) {
-    *error = where + ": " + (ec ? ec.message() : "aborted");
-    return false;
+    return Status::unavailable(where + ": " + (ec ? ec.message() : "aborted"));
   }
   // A 2xx answer to CONNECT has no body whatever its headers say; the tunnel starts after it.
   http::response_parser<http::empty_body> parser;
@@ -295,20 +296,18 @@ bool HttpConnection::tunnel(const HostUrl& host, std::string* error) {
   http::async_read_header(lowest, buf, parser, [&](beast::error_code e, std::size_t) { ec = e; });
   run();
   if (ec || aborted_.load()) {
-    *error = where + ": " + (ec ? ec.message() : "aborted");
-    return false;
+    return Status::unavailable(where + ": " + (ec ? ec.message() : "aborted"));
   }
   const unsigned status = parser.get().result_int();
   if (status < 200 || status >= 300) {
-    *error = where + ": HTTP " + std::to_string(status) +
-             (status == 407 ? " (proxy authentication required: check proxy_credentials_file)" : "");
-    return false;
+    return Status::unavailable(
+        where + ": HTTP " + std::to_string(status) +
+        (status == 407 ? " (proxy authentication required: check proxy_credentials_file)" : ""));
   }
   if (buf.size() != 0) {
-    *error = where + ": the proxy sent data before the TLS handshake";
-    return false;
+    return Status::unavailable(where + ": the proxy sent data before the TLS handshake");
   }
-  return true;
+  return Status::ok();
 }
 
 HttpResult HttpConnection::exchange(http::request<http::string_body>& req) {
@@ -362,10 +361,9 @@ HttpResult HttpConnection::send(const HostUrl& host, http::request<http::string_
   }
   bool reused = connected_to_ == &host;
   if (!reused) {
-    std::string err;
-    if (!connect(host, &err)) {
+    if (Status s = connect(host); !s.is_ok()) {
       r.kind = aborted_.load() ? HttpResult::Kind::kAborted : HttpResult::Kind::kConnectFailed;
-      r.error = std::move(err);
+      r.error = s.message();
       return r;
     }
   }
@@ -394,10 +392,9 @@ HttpResult HttpConnection::send(const HostUrl& host, http::request<http::string_
   if (r.kind == HttpResult::Kind::kIoFailed) {
     close();
     if (reused && !aborted_.load()) {
-      std::string err;
-      if (!connect(host, &err)) {
+      if (Status s = connect(host); !s.is_ok()) {
         r.kind = HttpResult::Kind::kConnectFailed;
-        r.error = std::move(err);
+        r.error = s.message();
         return r;
       }
       r = exchange(req);

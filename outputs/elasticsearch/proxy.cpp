@@ -39,21 +39,19 @@ ProxySettings ProxySettings::from_environment(std::string option, std::string cr
   return s;
 }
 
-bool parse_proxy_url(std::string_view url, bool allow_credentials, Proxy* out, std::string* error) {
+Result<Proxy> parse_proxy_url(std::string_view url, bool allow_credentials) {
   Proxy p;
   std::string_view rest = url;
   if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
   } else if (rest.find("://") != std::string_view::npos) {
-    *error = "proxy: only http:// proxies are supported (https nodes are tunnelled through "
-             "them with CONNECT)";
-    return false;
+    return Status::invalid("proxy: only http:// proxies are supported (https nodes are tunnelled "
+                           "through them with CONNECT)");
   }
   std::string_view authority = rest.substr(0, rest.find('/'));
   if (std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
     if (!allow_credentials) {
-      *error = "proxy: the URL must not hold credentials; use proxy_credentials_file";
-      return false;
+      return Status::invalid("proxy: the URL must not hold credentials; use proxy_credentials_file");
     }
     p.authorization = "Basic " + base64(authority.substr(0, at));
     authority.remove_prefix(at + 1);
@@ -62,8 +60,7 @@ bool parse_proxy_url(std::string_view url, bool allow_credentials, Proxy* out, s
   if (!authority.empty() && authority.front() == '[') {
     std::size_t close = authority.find(']');
     if (close == std::string_view::npos) {
-      *error = "proxy: unterminated IPv6 address";
-      return false;
+      return Status::invalid("proxy: unterminated IPv6 address");
     }
     p.host = std::string(authority.substr(1, close - 1));
     if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
@@ -73,17 +70,24 @@ bool parse_proxy_url(std::string_view url, bool allow_credentials, Proxy* out, s
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
   }
   if (p.host.empty()) {
-    *error = "proxy: no host name";
-    return false;
+    return Status::invalid("proxy: no host name");
   }
   if (port.find_first_not_of("0123456789") != std::string_view::npos) {
-    *error = "proxy: bad port";
-    return false;
+    return Status::invalid("proxy: bad port");
   }
   p.port = port.empty() ? "80" : std::string(port);
   std::string bracketed = p.host.find(':') != std::string::npos ? "[" + p.host + "]" : p.host;
   p.display = "http://" + bracketed + ":" + p.port;
-  *out = std::move(p);
+  return p;
+}
+
+bool parse_proxy_url(std::string_view url, bool allow_credentials, Proxy* out, std::string* error) {
+  Result<Proxy> p = parse_proxy_url(url, allow_credentials);
+  if (!p.is_ok()) {
+    *error = p.status().message();
+    return false;
+  }
+  *out = std::move(p).value();
   return true;
 }
 
@@ -114,20 +118,21 @@ bool no_proxy_matches(std::string_view no_proxy, std::string_view host, std::str
   return false;
 }
 
-std::shared_ptr<const Proxy> proxy_for(bool tls, std::string_view host, std::string_view port,
-                                       const ProxySettings& s, std::string* error) {
-  if (s.option == "none") return nullptr;
+Result<std::shared_ptr<const Proxy>> proxy_for(bool tls, std::string_view host,
+                                               std::string_view port, const ProxySettings& s) {
+  if (s.option == "none") return std::shared_ptr<const Proxy>();
   const bool from_env = s.option.empty();
   const std::string& url = from_env ? (tls ? s.https_proxy : s.http_proxy) : s.option;
-  if (url.empty()) return nullptr;
-  if (no_proxy_matches(s.no_proxy, host, port)) return nullptr;
-  auto p = std::make_shared<Proxy>();
-  if (!parse_proxy_url(url, from_env, p.get(), error)) {
-    if (from_env) *error = std::string(tls ? "HTTPS_PROXY" : "HTTP_PROXY") + ": " + *error;
-    return nullptr;
+  if (url.empty()) return std::shared_ptr<const Proxy>();
+  if (no_proxy_matches(s.no_proxy, host, port)) return std::shared_ptr<const Proxy>();
+  Result<Proxy> parsed = parse_proxy_url(url, from_env);
+  if (!parsed.is_ok()) {
+    if (from_env) return parsed.status().with_context(tls ? "HTTPS_PROXY" : "HTTP_PROXY");
+    return parsed.status();
   }
+  auto p = std::make_shared<Proxy>(std::move(parsed).value());
   if (!s.credentials.empty()) p->authorization = "Basic " + base64(s.credentials);
-  return p;
+  return std::shared_ptr<const Proxy>(std::move(p));
 }
 
 }  // namespace logship::plugins::es

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/core/status.h"
+
 namespace logship::plugins::es {
 
 struct Proxy {
@@ -29,12 +31,15 @@ struct ProxySettings {
 
 // "http://[user:pass@]host[:port][/]" -> Proxy (port 80 by default). `allow_credentials`: only
 // the environment may carry them (the option refuses them: they would show in config dumps).
+Result<Proxy> parse_proxy_url(std::string_view url, bool allow_credentials);
+// Transitional: EsOptions::validate() still reports errors as strings (it moves to Status on
+// another branch); remove once it calls the Result form.
 bool parse_proxy_url(std::string_view url, bool allow_credentials, Proxy* out, std::string* error);
 
-// The proxy for a node (nullptr: connect directly). *error is set, and nullptr returned, for a
-// proxy URL that cannot be used.
-std::shared_ptr<const Proxy> proxy_for(bool tls, std::string_view host, std::string_view port,
-                                       const ProxySettings& s, std::string* error);
+// The proxy for a node (nullptr: connect directly), or an error for a proxy URL that cannot be
+// used.
+Result<std::shared_ptr<const Proxy>> proxy_for(bool tls, std::string_view host,
+                                               std::string_view port, const ProxySettings& s);
 
 // NO_PROXY: comma-separated names (a name matches itself and its subdomains; a leading '.' is
 // ignored), IP addresses, optional :port, or "*" for every host.

@@ -164,8 +164,7 @@ SigV4Signature sigv4_sign(const SigV4Request& req, const AwsCredentials& creds,
   return s;
 }
 
-bool parse_aws_credentials_file(std::string_view text, std::string_view profile,
-                                AwsCredentials* out, std::string* error) {
+Result<AwsCredentials> parse_aws_credentials_file(std::string_view text, std::string_view profile) {
   AwsCredentials c;
   bool in_profile = false, found = false;
   while (!text.empty()) {
@@ -193,15 +192,13 @@ bool parse_aws_credentials_file(std::string_view text, std::string_view profile,
     if (k == "aws_session_token") c.session_token = v;
   }
   if (!found) {
-    *error = "no [" + std::string(profile) + "] profile";
-    return false;
+    return Status::invalid("no [" + std::string(profile) + "] profile");
   }
   if (c.access_key_id.empty() || c.secret_access_key.empty()) {
-    *error = "profile [" + std::string(profile) + "] lacks aws_access_key_id or aws_secret_access_key";
-    return false;
+    return Status::invalid("profile [" + std::string(profile) +
+                           "] lacks aws_access_key_id or aws_secret_access_key");
   }
-  *out = std::move(c);
-  return true;
+  return c;
 }
 
 }  // namespace logship::plugins::es

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/core/status.h"
+
 namespace logship::plugins::es {
 
 struct AwsCredentials {
@@ -43,8 +45,7 @@ std::string amz_date(int64_t unix_seconds);
 std::string aws_uri_encode(std::string_view s, bool keep_slash);
 
 // Reads [profile] of an AWS shared credentials file (aws_access_key_id, aws_secret_access_key,
-// aws_session_token). False with *error when the profile or a key is missing.
-bool parse_aws_credentials_file(std::string_view text, std::string_view profile,
-                                AwsCredentials* out, std::string* error);
+// aws_session_token). An error when the profile or a key is missing.
+Result<AwsCredentials> parse_aws_credentials_file(std::string_view text, std::string_view profile);
 
 }  // namespace logship::plugins::es

@@ -317,7 +317,7 @@ void HttpOutput::return_ack_connection(es::HttpConnection* c) {
   idle_ack_connections_.push_back(c);
 }
 
-bool HttpOutput::await_ack(uint64_t ack_id, std::string* why) {
+Status HttpOutput::await_ack(uint64_t ack_id) {
   namespace http = boost::beast::http;
   AckWait wait(ack_id, AckWait::Clock::now(), o_.hec_ack_interval, o_.hec_ack_timeout);
   es::HttpConnection* conn = take_ack_connection();
@@ -346,10 +346,9 @@ bool HttpOutput::await_ack(uint64_t ack_id, std::string* why) {
   return_ack_connection(conn);
   if (step.next == AckWait::Next::kConfirmed) {
     acks_confirmed_->fetch_add(1, std::memory_order_relaxed);
-    return true;
+    return Status::ok();
   }
-  *why = step.reason;
-  return false;
+  return Status::unavailable(step.reason);
 }
 
 httpbatch::Verdict HttpOutput::judge_splunk_hec(const es::HttpResult& r) {
@@ -359,8 +358,8 @@ httpbatch::Verdict HttpOutput::judge_splunk_hec(const es::HttpResult& r) {
   v.kind = j.kind;
   if (j.kind == Kind::kAccepted) {
     if (std::optional<uint64_t> ack = parse_ack_id(r.body)) {
-      std::string why;
-      if (!await_ack(*ack, &why)) {
+      if (Status acked = await_ack(*ack); !acked.is_ok()) {
+        const std::string& why = acked.message();
         if (why != "output stopping") {
           ack_timeouts_->fetch_add(1, std::memory_order_relaxed);
           log_problem("HEC did not acknowledge a request; retrying it", log::kv("reason", why));

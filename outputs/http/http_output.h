@@ -130,8 +130,8 @@ class HttpOutput final : public httpbatch::HttpBatchOutput {
  private:
   httpbatch::Verdict judge_generic(const es::HttpResult& r);
   httpbatch::Verdict judge_splunk_hec(const es::HttpResult& r);
-  // Polls HEC until `ack_id` is indexed: true once it is; false (with *why) past the timeout.
-  bool await_ack(uint64_t ack_id, std::string* why);
+  // Polls HEC until `ack_id` is indexed: ok once it is; an error past the timeout.
+  Status await_ack(uint64_t ack_id);
   es::HttpConnection* take_ack_connection();
   void return_ack_connection(es::HttpConnection* c);
 

@@ -84,14 +84,12 @@ std::string KafkaOptions::validate() const {
 
 namespace {
 
-bool set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value,
-         std::string* error) {
+Status set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
   char err[512];
   rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err);
-  if (r == RD_KAFKA_CONF_OK) return true;
+  if (r == RD_KAFKA_CONF_OK) return Status::ok();
   if (r == RD_KAFKA_CONF_UNKNOWN) {
-    *error = "unknown librdkafka property '" + key + "'";
-    return false;
+    return Status::invalid("unknown librdkafka property '" + key + "'");
   }
   // librdkafka's message may quote the value; values can be secrets, so only name the property.
   std::string why(err);
@@ -100,14 +98,13 @@ bool set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value
       why.replace(p, value.size(), "<redacted>");
     }
   }
-  *error = "invalid value for librdkafka property '" + key + "': " + why;
-  return false;
+  return Status::invalid("invalid value for librdkafka property '" + key + "': " + why);
 }
 
 }  // namespace
 
-rd_kafka_conf_t* make_kafka_conf(const KafkaOptions& o, std::string* error) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+Result<KafkaConf> make_kafka_conf(const KafkaOptions& o) {
+  KafkaConf conf(rd_kafka_conf_new());
   std::string brokers;
   for (const auto& b : o.brokers) brokers += (brokers.empty() ? "" : ",") + b;
   const std::pair<std::string, std::string> ours[] = {
@@ -126,18 +123,21 @@ rd_kafka_conf_t* make_kafka_conf(const KafkaOptions& o, std::string* error) {
   };
   for (const auto& [k, v] : ours) {
     if (k == "bootstrap.servers" && v.empty()) continue;
-    if (!set(conf, k, v, error)) {
-      rd_kafka_conf_destroy(conf);
-      return nullptr;
-    }
+    LOGSHIP_TRY(set(conf.get(), k, v));
   }
   for (const auto& [k, v] : o.properties) {
-    if (!set(conf, k, v, error)) {
-      rd_kafka_conf_destroy(conf);
-      return nullptr;
-    }
+    LOGSHIP_TRY(set(conf.get(), k, v));
   }
   return conf;
+}
+
+rd_kafka_conf_t* make_kafka_conf(const KafkaOptions& o, std::string* error) {
+  Result<KafkaConf> conf = make_kafka_conf(o);
+  if (!conf.is_ok()) {
+    *error = conf.status().message();
+    return nullptr;
+  }
+  return conf.value().release();
 }
 
 }  // namespace logship::plugins

@@ -1,6 +1,7 @@
 #pragma once
 // Options of the kafka output and their translation into a librdkafka configuration.
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 
 #include "config/enum_option.h"
 #include "config/option_schema.h"
+#include "daemon/core/status.h"
 #include "outputs/common/document_options.h"
 
 namespace logship::plugins {
@@ -50,8 +52,17 @@ struct KafkaOptions : doc::DocumentOptions {
   std::string validate() const;
 };
 
-// Builds the librdkafka configuration. On failure returns null and sets *error to a message that
-// names the property but never its value (values may be secrets).
+struct KafkaConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+// rd_kafka_new() takes the configuration over only when it succeeds: release() it then.
+using KafkaConf = std::unique_ptr<rd_kafka_conf_t, KafkaConfDeleter>;
+
+// Builds the librdkafka configuration. An error names the property but never its value (values
+// may be secrets).
+Result<KafkaConf> make_kafka_conf(const KafkaOptions& o);
+// Transitional: KafkaOptions::validate() still reports errors as a string (it moves to Status on
+// another branch); remove once it calls the Result form.
 rd_kafka_conf_t* make_kafka_conf(const KafkaOptions& o, std::string* error);
 
 }  // namespace logship::plugins

@@ -185,9 +185,9 @@ class KafkaOutput final : public Output {
 
  private:
   Status create_handle() {
-    std::string error;
-    rd_kafka_conf_t* conf = make_kafka_conf(o_, &error);
-    if (conf == nullptr) return Status::invalid(error);
+    Result<KafkaConf> made = make_kafka_conf(o_);
+    if (!made.is_ok()) return made.status();
+    rd_kafka_conf_t* conf = made.value().get();
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_dr_msg_cb(conf, &KafkaOutput::on_report);
     rd_kafka_conf_set_error_cb(conf, &KafkaOutput::on_error);
@@ -195,9 +195,9 @@ class KafkaOutput final : public Output {
     char err[512];
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (rk_ == nullptr) {
-      rd_kafka_conf_destroy(conf);
       return Status::invalid(std::string("cannot create the Kafka producer: ") + err);
     }
+    made.value().release();   // rd_kafka_new owns it now
     return Status::ok();
   }
 

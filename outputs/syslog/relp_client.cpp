@@ -153,14 +153,13 @@ Status RelpClient::wait_replies(uint32_t target) {
     while (true) {
       relp::Frame f;
       std::size_t used = 0;
-      std::string err;
       auto r = relp::parse_frame(std::string_view(in_).substr(pos), relp::kMaxReplyData, &f,
-                                 &used, &err);
-      if (r == relp::ParseResult::kNeedMore) break;
-      if (r == relp::ParseResult::kError) {
-        return fail(Failure::kProtocol, Status::corrupt("RELP framing error from the server: " +
-                                                        err));
+                                 &used);
+      if (!r.is_ok()) {
+        return fail(Failure::kProtocol,
+                    r.status().with_context("RELP framing error from the server"));
       }
+      if (r.value() == relp::ParseResult::kNeedMore) break;
       pos += used;
       Status s = handle_frame(f.txnr, f.command, f.data);
       if (!s.is_ok()) return s;   // the session was dropped (and in_ cleared)

@@ -19,23 +19,22 @@ std::string excerpt(std::string_view s) {
 }
 
 // Reads 1..9 digits at `*pos`. kNeedMore when `in` ends inside or right after the digits.
-ParseResult read_number(std::string_view in, std::size_t* pos, uint32_t* value,
-                        std::string_view what, std::string* error) {
+Result<ParseResult> read_number(std::string_view in, std::size_t* pos, uint32_t* value,
+                                std::string_view what) {
   std::size_t start = *pos;
   std::size_t i = start;
   uint32_t v = 0;
   while (i < in.size() && is_digit(in[i])) {
     if (i - start == 9) {
-      *error = std::string(what) + " longer than 9 digits";
-      return ParseResult::kError;
+      return Status::corrupt(std::string(what) + " longer than 9 digits");
     }
     v = v * 10 + static_cast<uint32_t>(in[i] - '0');
     ++i;
   }
   if (i == in.size()) return ParseResult::kNeedMore;
   if (i == start) {
-    *error = "expected " + std::string(what) + ", got '" + excerpt(in.substr(start)) + "'";
-    return ParseResult::kError;
+    return Status::corrupt("expected " + std::string(what) + ", got '" +
+                           excerpt(in.substr(start)) + "'");
   }
   *pos = i;
   *value = v;
@@ -69,39 +68,35 @@ std::string open_offers(std::string_view software_version) {
   return s;
 }
 
-ParseResult parse_frame(std::string_view in, std::size_t max_data, Frame* frame,
-                        std::size_t* consumed, std::string* error) {
+Result<ParseResult> parse_frame(std::string_view in, std::size_t max_data, Frame* frame,
+                                std::size_t* consumed) {
   std::size_t pos = 0;
   uint32_t txnr = 0;
-  ParseResult r = read_number(in, &pos, &txnr, "TXNR", error);
-  if (r != ParseResult::kFrame) return r;
+  Result<ParseResult> r = read_number(in, &pos, &txnr, "TXNR");
+  if (!r.is_ok() || r.value() != ParseResult::kFrame) return r;
   if (in[pos] != ' ') {
-    *error = "expected SP after TXNR, got '" + excerpt(in.substr(pos)) + "'";
-    return ParseResult::kError;
+    return Status::corrupt("expected SP after TXNR, got '" + excerpt(in.substr(pos)) + "'");
   }
   ++pos;
   std::size_t cmd_start = pos;
   while (pos < in.size() && is_alpha(in[pos])) {
     if (pos - cmd_start == 32) {
-      *error = "COMMAND longer than 32 letters";
-      return ParseResult::kError;
+      return Status::corrupt("COMMAND longer than 32 letters");
     }
     ++pos;
   }
   if (pos == in.size()) return ParseResult::kNeedMore;
   if (pos == cmd_start || in[pos] != ' ') {
-    *error = "bad COMMAND in '" + excerpt(in) + "'";
-    return ParseResult::kError;
+    return Status::corrupt("bad COMMAND in '" + excerpt(in) + "'");
   }
   std::string_view command = in.substr(cmd_start, pos - cmd_start);
   ++pos;
   uint32_t datalen = 0;
-  r = read_number(in, &pos, &datalen, "DATALEN", error);
-  if (r != ParseResult::kFrame) return r;
+  r = read_number(in, &pos, &datalen, "DATALEN");
+  if (!r.is_ok() || r.value() != ParseResult::kFrame) return r;
   if (datalen > max_data) {
-    *error = "DATALEN " + std::to_string(datalen) + " exceeds the limit of " +
-             std::to_string(max_data);
-    return ParseResult::kError;
+    return Status::corrupt("DATALEN " + std::to_string(datalen) + " exceeds the limit of " +
+                           std::to_string(max_data));
   }
   std::string_view data;
   if (datalen == 0) {
@@ -112,8 +107,7 @@ ParseResult parse_frame(std::string_view in, std::size_t max_data, Frame* frame,
     }
   } else {
     if (in[pos] != ' ') {
-      *error = "expected SP after DATALEN, got '" + excerpt(in.substr(pos)) + "'";
-      return ParseResult::kError;
+      return Status::corrupt("expected SP after DATALEN, got '" + excerpt(in.substr(pos)) + "'");
     }
     ++pos;
     if (in.size() - pos <= datalen) return ParseResult::kNeedMore;   // data + trailer
@@ -121,8 +115,8 @@ ParseResult parse_frame(std::string_view in, std::size_t max_data, Frame* frame,
     pos += datalen;
   }
   if (in[pos] != '\n') {
-    *error = "frame trailer is not LF (framing error) near '" + excerpt(in.substr(pos)) + "'";
-    return ParseResult::kError;
+    return Status::corrupt("frame trailer is not LF (framing error) near '" +
+                           excerpt(in.substr(pos)) + "'");
   }
   ++pos;
   frame->txnr = txnr;

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/core/status.h"
+
 namespace logship::syslog::relp {
 
 inline constexpr uint32_t kMaxTxnr = 999999999;
@@ -34,13 +36,13 @@ struct Frame {
   std::string_view data;
 };
 
-enum class ParseResult { kFrame, kNeedMore, kError };
+enum class ParseResult { kFrame, kNeedMore };
 
 // Parses the first frame in `in`. kFrame: `*frame` points into `in` and `*consumed` is its
-// length. kNeedMore: `in` is a valid but incomplete prefix. kError: `*error` says why (the
-// connection must be dropped: there is no way to resynchronise a RELP stream).
-ParseResult parse_frame(std::string_view in, std::size_t max_data, Frame* frame,
-                        std::size_t* consumed, std::string* error);
+// length. kNeedMore: `in` is a valid but incomplete prefix. An error: the connection must be
+// dropped (there is no way to resynchronise a RELP stream).
+Result<ParseResult> parse_frame(std::string_view in, std::size_t max_data, Frame* frame,
+                                std::size_t* consumed);
 
 struct Rsp {
   int code = 0;                // 200 ok, else an error

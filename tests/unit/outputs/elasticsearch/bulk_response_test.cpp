@@ -8,8 +8,7 @@ namespace {
 TEST(BulkResponse, FastPathWithoutErrors) {
   BulkResponseParser p;
   BulkResponse r;
-  std::string err;
-  ASSERT_TRUE(p.parse(R"({"errors":false,"items":[{"index":{"status":201}}]})", 1, &r, &err));
+  ASSERT_TRUE(p.parse(R"({"errors":false,"items":[{"index":{"status":201}}]})", 1, &r).is_ok());
   EXPECT_FALSE(r.errors);
   EXPECT_TRUE(r.items.empty());
 }
@@ -24,8 +23,8 @@ TEST(BulkResponse, MixedItemStatuses) {
  {"index":{"_index":"i","status":404,"error":{"type":"index_not_found_exception","reason":"no such index"}}}]})";
   BulkResponseParser p;
   BulkResponse r;
-  std::string err;
-  ASSERT_TRUE(p.parse(body, 6, &r, &err)) << err;
+  Status st = p.parse(body, 6, &r);
+  ASSERT_TRUE(st.is_ok()) << st.message();
   ASSERT_TRUE(r.errors);
   ASSERT_EQ(r.items.size(), 6u);
   EXPECT_EQ(r.items[0].status, 201);
@@ -51,12 +50,12 @@ TEST(BulkResponse, MixedItemStatuses) {
 TEST(BulkResponse, RejectsMalformedAndCountMismatch) {
   BulkResponseParser p;
   BulkResponse r;
-  std::string err;
-  EXPECT_FALSE(p.parse("<html>", 1, &r, &err));
-  EXPECT_FALSE(p.parse(R"({"items":[]})", 1, &r, &err));
-  EXPECT_FALSE(p.parse(R"({"errors":true,"items":[{"index":{"status":201}}]})", 2, &r, &err));
-  EXPECT_NE(err.find("1 items for 2 actions"), std::string::npos);
-  EXPECT_FALSE(p.parse(R"({"errors":true,"items":[{"index":{}}]})", 1, &r, &err));
+  EXPECT_FALSE(p.parse("<html>", 1, &r).is_ok());
+  EXPECT_FALSE(p.parse(R"({"items":[]})", 1, &r).is_ok());
+  Status st = p.parse(R"({"errors":true,"items":[{"index":{"status":201}}]})", 2, &r);
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("1 items for 2 actions"), std::string::npos);
+  EXPECT_FALSE(p.parse(R"({"errors":true,"items":[{"index":{}}]})", 1, &r).is_ok());
 }
 
 }  // namespace

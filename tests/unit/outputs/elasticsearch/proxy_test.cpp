@@ -16,38 +16,47 @@ ProxySettings env(std::string http, std::string https, std::string no_proxy) {
 
 TEST(ProxyTest, TheEnvironmentPicksThePerSchemeProxy) {
   ProxySettings s = env("http://plain:3128", "http://user:secret@tunnel:8080/", "");
-  std::string err;
-  auto p = proxy_for(false, "es", "9200", s, &err);
-  ASSERT_TRUE(p) << err;
+  auto r = proxy_for(false, "es", "9200", s);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  auto p = r.value();
+  ASSERT_TRUE(p);
   EXPECT_EQ(p->host, "plain");
   EXPECT_EQ(p->port, "3128");
   EXPECT_TRUE(p->authorization.empty());
-  p = proxy_for(true, "es", "9200", s, &err);
-  ASSERT_TRUE(p) << err;
+  r = proxy_for(true, "es", "9200", s);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  p = r.value();
+  ASSERT_TRUE(p);
   EXPECT_EQ(p->display, "http://tunnel:8080");   // no credentials in what is logged
   EXPECT_EQ(p->authorization, "Basic dXNlcjpzZWNyZXQ=");
-  EXPECT_FALSE(proxy_for(true, "es", "9200", env("http://plain:3128", "", ""), &err));
+  r = proxy_for(true, "es", "9200", env("http://plain:3128", "", ""));
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_FALSE(r.value());
 }
 
 TEST(ProxyTest, TheOptionWinsNoneDisablesAndCredentialsComeFromTheFile) {
   ProxySettings s = env("http://envproxy:1", "http://envproxy:1", "");
   s.option = "http://[::1]:3128";
   s.credentials = "u:p";
-  std::string err;
-  auto p = proxy_for(true, "es.example.com", "443", s, &err);
-  ASSERT_TRUE(p) << err;
+  auto r = proxy_for(true, "es.example.com", "443", s);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  auto p = r.value();
+  ASSERT_TRUE(p);
   EXPECT_EQ(p->host, "::1");
   EXPECT_EQ(p->display, "http://[::1]:3128");
   EXPECT_EQ(p->authorization, "Basic dTpw");
   s.option = "none";
-  EXPECT_FALSE(proxy_for(true, "es.example.com", "443", s, &err));
-  Proxy out;
-  EXPECT_FALSE(parse_proxy_url("http://u:p@proxy:3128", false, &out, &err));
-  EXPECT_NE(err.find("proxy_credentials_file"), std::string::npos);
-  EXPECT_FALSE(parse_proxy_url("https://proxy:3128", false, &out, &err));
-  EXPECT_FALSE(parse_proxy_url("socks5://proxy:1080", false, &out, &err));
-  ASSERT_TRUE(parse_proxy_url("proxy.local", false, &out, &err));
-  EXPECT_EQ(out.port, "80");
+  r = proxy_for(true, "es.example.com", "443", s);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_FALSE(r.value());
+  Result<Proxy> out = parse_proxy_url("http://u:p@proxy:3128", false);
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_NE(out.status().message().find("proxy_credentials_file"), std::string::npos);
+  EXPECT_FALSE(parse_proxy_url("https://proxy:3128", false).is_ok());
+  EXPECT_FALSE(parse_proxy_url("socks5://proxy:1080", false).is_ok());
+  out = parse_proxy_url("proxy.local", false);
+  ASSERT_TRUE(out.is_ok()) << out.status().message();
+  EXPECT_EQ(out.value().port, "80");
 }
 
 TEST(ProxyTest, NoProxyMatchesNamesSubdomainsAddressesAndPorts) {
@@ -64,9 +73,9 @@ TEST(ProxyTest, NoProxyMatchesNamesSubdomainsAddressesAndPorts) {
   EXPECT_TRUE(no_proxy_matches(list, "::1", "9200"));
   EXPECT_TRUE(no_proxy_matches("*", "anything", "1"));
   EXPECT_FALSE(no_proxy_matches("", "anything", "1"));
-  std::string err;
-  EXPECT_FALSE(proxy_for(false, "10.0.0.7", "9200", env("http://p:1", "", list), &err));
-  EXPECT_TRUE(err.empty());
+  auto r = proxy_for(false, "10.0.0.7", "9200", env("http://p:1", "", list));
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_FALSE(r.value());
 }
 
 }  // namespace

@@ -79,21 +79,21 @@ TEST(SigV4Test, TheBulkQueryOfTheOutputIsCanonicalizedAsAwsDoes) {
 
 TEST(SigV4Test, AmzDateAndCredentialsFile) {
   EXPECT_EQ(amz_date(1440938160), "20150830T123600Z");
-  AwsCredentials c;
-  std::string err;
   const char* file =
       "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key=secretdefault\n"
       "\n# comment\n[profile shipper]\naws_access_key_id=AKIDSHIP\n"
       "aws_secret_access_key = s/ecret+\naws_session_token = tok\n";
-  ASSERT_TRUE(parse_aws_credentials_file(file, "shipper", &c, &err)) << err;
-  EXPECT_EQ(c.access_key_id, "AKIDSHIP");
-  EXPECT_EQ(c.secret_access_key, "s/ecret+");
-  EXPECT_EQ(c.session_token, "tok");
-  ASSERT_TRUE(parse_aws_credentials_file(file, "default", &c, &err)) << err;
-  EXPECT_EQ(c.access_key_id, "AKIDDEFAULT");
-  EXPECT_TRUE(c.session_token.empty());
-  EXPECT_FALSE(parse_aws_credentials_file(file, "other", &c, &err));
-  EXPECT_FALSE(parse_aws_credentials_file("[x]\naws_access_key_id=a\n", "x", &c, &err));
+  Result<AwsCredentials> c = parse_aws_credentials_file(file, "shipper");
+  ASSERT_TRUE(c.is_ok()) << c.status().message();
+  EXPECT_EQ(c.value().access_key_id, "AKIDSHIP");
+  EXPECT_EQ(c.value().secret_access_key, "s/ecret+");
+  EXPECT_EQ(c.value().session_token, "tok");
+  c = parse_aws_credentials_file(file, "default");
+  ASSERT_TRUE(c.is_ok()) << c.status().message();
+  EXPECT_EQ(c.value().access_key_id, "AKIDDEFAULT");
+  EXPECT_TRUE(c.value().session_token.empty());
+  EXPECT_FALSE(parse_aws_credentials_file(file, "other").is_ok());
+  EXPECT_FALSE(parse_aws_credentials_file("[x]\naws_access_key_id=a\n", "x").is_ok());
 }
 
 }  // namespace

@@ -118,10 +118,9 @@ class FakeServer {
       while (true) {
         relp::Frame f;
         std::size_t used = 0;
-        std::string err;
-        auto r = relp::parse_frame(std::string_view(in).substr(pos), 1 << 20, &f, &used, &err);
-        if (r == relp::ParseResult::kError) ADD_FAILURE() << "client sent bad frame: " << err;
-        if (r != relp::ParseResult::kFrame) break;
+        auto r = relp::parse_frame(std::string_view(in).substr(pos), 1 << 20, &f, &used);
+        if (!r.is_ok()) ADD_FAILURE() << "client sent bad frame: " << r.status().message();
+        if (!r.is_ok() || r.value() != relp::ParseResult::kFrame) break;
         pos += used;
         {
           std::lock_guard lock(mu_);
