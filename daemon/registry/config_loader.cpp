@@ -285,10 +285,10 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
       case PluginKind::kInput:
         c.make_input = c.plugin->bind_input(body, errors, plugin_ctx);
         if (const YAML::Node procs = body["processors"]) {
-          std::string err;
           c.processors_mark = procs.Mark();
-          if (!OptionTraits<std::vector<std::string>>::parse(procs, &c.processors, &err)) {
-            errors.add(procs.Mark(), context + ".processors: " + err);
+          if (Status st = OptionTraits<std::vector<std::string>>::parse(procs, &c.processors);
+              !st.is_ok()) {
+            errors.add(procs.Mark(), context + ".processors: " + st.message());
           }
         }
         break;
@@ -321,9 +321,8 @@ std::vector<std::string> names_of(const std::vector<ComponentConfig>& v) {
 
 bool read_name_list(const YAML::Node& n, const std::string& context, std::vector<std::string>* out,
                     Errors& errors) {
-  std::string err;
-  if (!OptionTraits<std::vector<std::string>>::parse(n, out, &err)) {
-    errors.add(n.Mark(), context + ": " + err);
+  if (Status st = OptionTraits<std::vector<std::string>>::parse(n, out); !st.is_ok()) {
+    errors.add(n.Mark(), context + ": " + st.message());
     return false;
   }
   return true;
@@ -337,9 +336,9 @@ void read_match_map(const YAML::Node& n, const std::string& context, RouteConfig
     if (key == "inputs") {
       read_name_list(kv.second, context + ".inputs", &r->match, errors);
     } else if (key == "condition") {
-      std::string err;
-      if (!OptionTraits<ConditionOption>::parse(kv.second, &r->condition, &err)) {
-        errors.add(kv.second.Mark(), context + ".condition: " + err);
+      if (Status st = OptionTraits<ConditionOption>::parse(kv.second, &r->condition);
+          !st.is_ok()) {
+        errors.add(kv.second.Mark(), context + ".condition: " + st.message());
       }
     } else {
       errors.add(kv.first.Mark(), context + ": unknown key '" + key + "'" +
@@ -392,9 +391,8 @@ void load_routes(const std::vector<RouteSection>& sections, Config& cfg, Errors&
           read_name_list(kv.second, ctx, &r.match, errors);
         } else if (key == "exclusive" || key == "unmatched") {
           bool v = false;
-          std::string err;
-          if (!OptionTraits<bool>::parse(kv.second, &v, &err)) {
-            errors.add(kv.second.Mark(), ctx + ": " + err);
+          if (Status st = OptionTraits<bool>::parse(kv.second, &v); !st.is_ok()) {
+            errors.add(kv.second.Mark(), ctx + ": " + st.message());
           }
           (key == "exclusive" ? r.exclusive : r.unmatched) = v;
         } else if (key == "processors") {
