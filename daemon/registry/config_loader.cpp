@@ -38,17 +38,18 @@ const OptionSchema<BufferOptions>& BufferOptions::schema() {
   return s;
 }
 
-std::string BufferOptions::validate() const {
+Status BufferOptions::validate() const {
   if (type == BufferType::kMemory && when_full != BufferWhenFull::kBlock) {
-    return "buffer: when_full: drop_oldest needs type: disk (a memory buffer only blocks)";
+    return Status::invalid(
+        "buffer: when_full: drop_oldest needs type: disk (a memory buffer only blocks)");
   }
   if (type == BufferType::kDisk && max_size.bytes != 0 && max_size.bytes < (1u << 20)) {
-    return "buffer: max_size of a disk buffer must be at least 1MiB";
+    return Status::invalid("buffer: max_size of a disk buffer must be at least 1MiB");
   }
   if (type == BufferType::kMemory && max_size.bytes != 0 && max_size.bytes < 64 * 1024) {
-    return "buffer: max_size of a memory buffer must be at least 64KiB";
+    return Status::invalid("buffer: max_size of a memory buffer must be at least 64KiB");
   }
-  return "";
+  return Status::ok();
 }
 
 const OptionSchema<DeadLetterOptions>& DeadLetterOptions::schema() {
@@ -299,8 +300,9 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
         c.make_output = c.plugin->bind_output(body, errors, plugin_ctx);
         if (const YAML::Node buffer = body["buffer"]) {
           if (BufferOptions::schema().bind(buffer, c.buffer, errors, context + ".buffer", {})) {
-            std::string why = c.buffer.validate();
-            if (!why.empty()) errors.add(buffer.Mark(), context + "." + why);
+            if (Status st = c.buffer.validate(); !st.is_ok()) {
+              errors.add(buffer.Mark(), context + "." + st.message());
+            }
           }
         }
         if (const YAML::Node dl = body["dead_letter"]) {

@@ -80,23 +80,25 @@ struct FileInputOptions : tail::FollowOptions {
     return s;
   }
 
-  std::string validate() const {
+  Status validate() const {
     std::string err;
     PathGlob g;
     for (const std::string& p : paths) {
-      if (!PathGlob::parse(p, &g, &err)) return "paths: " + err;
+      if (!PathGlob::parse(p, &g, &err)) return Status::invalid("paths: " + err);
     }
     for (const std::string& p : exclude) {
       if (p.find('/') != std::string::npos && !PathGlob::parse(p, &g, &err)) {
-        return "exclude: " + err;
+        return Status::invalid("exclude: " + err);
       }
     }
-    if (paths.empty()) return "paths: at least one glob is needed";
+    if (paths.empty()) return Status::invalid("paths: at least one glob is needed");
     if (!path_regex.empty()) {
       file::PathRegex re;
-      if (!file::PathRegex::compile(path_regex, &re, &err)) return "path_regex: " + err;
+      if (!file::PathRegex::compile(path_regex, &re, &err)) {
+        return Status::invalid("path_regex: " + err);
+      }
     }
-    return {};
+    return Status::ok();
   }
 };
 

@@ -46,8 +46,8 @@ struct KafkaOptions : doc::DocumentOptions {
   std::map<std::string, std::string> properties;
 
   static const config::OptionSchema<KafkaOptions>& schema();
-  // "" or why the options cannot work, including librdkafka's own verdict on `properties`.
-  std::string validate() const;
+  // Why the options cannot work, including librdkafka's own verdict on `properties`.
+  Status validate() const;
 };
 
 // Builds the librdkafka configuration. On failure returns null and sets *error to a message that
