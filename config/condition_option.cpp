@@ -2,13 +2,13 @@
 
 namespace logship::config {
 
-std::string compile_condition(const std::string& text, ConditionOption* out) {
+Status compile_condition(const std::string& text, ConditionOption* out) {
   condition::CompileError e;
   auto c = condition::Condition::compile(text, &e);
-  if (!c) return "condition \"" + text + "\": " + e.to_string();
+  if (!c) return Status::invalid("condition \"" + text + "\": " + e.to_string());
   out->text = text;
   out->compiled = std::move(c);
-  return "";
+  return Status::ok();
 }
 
 }  // namespace logship::config

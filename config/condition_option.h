@@ -15,17 +15,16 @@ struct ConditionOption {
   explicit operator bool() const { return compiled != nullptr; }
 };
 
-// Compiles `text`; "" or why not, with the column inside the expression.
-std::string compile_condition(const std::string& text, ConditionOption* out);
+// Compiles `text`; invalid with the column inside the expression.
+Status compile_condition(const std::string& text, ConditionOption* out);
 
 template <>
 struct OptionTraits<ConditionOption> {
   static std::string type_name() { return "condition"; }
-  static bool parse(const YAML::Node& n, ConditionOption* out, std::string* err) {
+  static Status parse(const YAML::Node& n, ConditionOption* out) {
     std::string text;
-    if (!read_scalar(n, &text, err)) return false;
-    *err = compile_condition(text, out);
-    return err->empty();
+    LOGSHIP_TRY(read_scalar(n, &text));
+    return compile_condition(text, out);
   }
   static std::string format(const ConditionOption& v) {
     return v.text.empty() ? "\"\"" : v.text;

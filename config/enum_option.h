@@ -65,15 +65,14 @@ struct OptionTraits<E> {
     for (std::size_t i = 0; i < names.size(); ++i) t += (i ? "|" : "") + names[i];
     return t + ")";
   }
-  static bool parse(const YAML::Node& n, E* out, std::string* err) {
+  static Status parse(const YAML::Node& n, E* out) {
     std::string s;
-    if (!read_scalar(n, &s, err)) return false;
-    if (parse_enum(s, out)) return true;
+    LOGSHIP_TRY(read_scalar(n, &s));
+    if (parse_enum(s, out)) return Status::ok();
     const auto names = enum_name_list<E>();
     std::string msg = "expected one of ";
     for (std::size_t i = 0; i < names.size(); ++i) msg += (i ? ", " : "") + names[i];
-    *err = msg + ", got \"" + s + "\"" + did_you_mean(s, names);
-    return false;
+    return Status::invalid(msg + ", got \"" + s + "\"" + did_you_mean(s, names));
   }
   static std::string format(E v) { return std::string(enum_name(v)); }
 };

@@ -87,18 +87,15 @@ class OptionSchema final : public SchemaBase {
     e.doc.doc = std::move(doc);
     e.doc.required = required;
     e.doc.secret = is_secret_option_name(e.doc.name);
-    e.bind = [member, check](const YAML::Node& n, Opts& o, std::string* err) {
+    e.bind = [member, check](const YAML::Node& n, Opts& o) -> Status {
       V v{};
-      if (!OptionTraits<V>::parse(n, &v, err)) return false;
+      LOGSHIP_TRY(OptionTraits<V>::parse(n, &v));
       if (check.fn) {
         std::string why = check.fn(v);
-        if (!why.empty()) {
-          *err = why;
-          return false;
-        }
+        if (!why.empty()) return Status::invalid(why);
       }
       o.*member = std::move(v);
-      return true;
+      return Status::ok();
     };
     entries_.push_back(std::move(e));
     return *this;
@@ -133,10 +130,9 @@ class OptionSchema final : public SchemaBase {
           errors.add(kv.first.Mark(), context + ": option '" + key + "' is given twice");
           continue;
         }
-        std::string err;
         SecretOptionScope secret_scope(e->doc.secret);
-        if (!e->bind(kv.second, out, &err)) {
-          errors.add(kv.second.Mark(), context + ": '" + key + "': " + err);
+        if (Status st = e->bind(kv.second, out); !st.is_ok()) {
+          errors.add(kv.second.Mark(), context + ": '" + key + "': " + st.message());
         }
       }
     }
@@ -163,7 +159,7 @@ class OptionSchema final : public SchemaBase {
  private:
   struct Entry {
     OptionDoc doc;
-    std::function<bool(const YAML::Node&, Opts&, std::string*)> bind;
+    std::function<Status(const YAML::Node&, Opts&)> bind;
   };
   const Entry* find(const std::string& k) const {
     for (const auto& e : entries_) {
@@ -184,14 +180,15 @@ concept NestedOptions = requires {
 template <NestedOptions T>
 struct OptionTraits<T> {
   static std::string type_name() { return "map"; }
-  static bool parse(const YAML::Node& n, T* out, std::string* err) {
+  static Status parse(const YAML::Node& n, T* out) {
     Errors errors;
-    if (T::schema().bind(n, *out, errors, "", {})) return true;
+    if (T::schema().bind(n, *out, errors, "", {})) return Status::ok();
+    std::string err;
     for (const ConfigError& e : errors.all()) {
       std::string m = e.message.rfind(": ", 0) == 0 ? e.message.substr(2) : e.message;
-      *err += (err->empty() ? "" : "; ") + m;
+      err += (err.empty() ? "" : "; ") + m;
     }
-    return false;
+    return Status::invalid(err);
   }
   // The defaults as a YAML flow map, e.g. {include: [], exclude: []}.
   static std::string format(const T&) {

@@ -88,45 +88,41 @@ std::string format_duration(Millis d) {
   return std::to_string(ms) + "ms";
 }
 
-bool read_scalar(const YAML::Node& n, std::string* out, std::string* err) {
+Status read_scalar(const YAML::Node& n, std::string* out) {
   if (!n.IsScalar()) {
-    *err = n.IsNull() ? "expected a value, got nothing" : "expected a single value";
-    return false;
+    return Status::invalid(n.IsNull() ? "expected a value, got nothing" : "expected a single value");
   }
-  return substitute(n.Scalar(), out, err);
+  return substitute(n.Scalar(), out);
 }
 
-bool OptionTraits<bool>::parse(const YAML::Node& n, bool* out, std::string* err) {
+Status OptionTraits<bool>::parse(const YAML::Node& n, bool* out) {
   std::string s;
-  if (!read_scalar(n, &s, err)) return false;
+  LOGSHIP_TRY(read_scalar(n, &s));
   std::string l = lower(s);
-  if (l == "true" || l == "yes" || l == "on") { *out = true; return true; }
-  if (l == "false" || l == "no" || l == "off") { *out = false; return true; }
-  *err = "expected true or false, got \"" + n.Scalar() + "\"";
-  return false;
+  if (l == "true" || l == "yes" || l == "on") { *out = true; return Status::ok(); }
+  if (l == "false" || l == "no" || l == "off") { *out = false; return Status::ok(); }
+  return Status::invalid("expected true or false, got \"" + n.Scalar() + "\"");
 }
 
-bool OptionTraits<int64_t>::parse(const YAML::Node& n, int64_t* out, std::string* err) {
+Status OptionTraits<int64_t>::parse(const YAML::Node& n, int64_t* out) {
   std::string s;
-  if (!read_scalar(n, &s, err)) return false;
+  LOGSHIP_TRY(read_scalar(n, &s));
   auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
   if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-    *err = "expected a whole number, got \"" + n.Scalar() + "\"";
-    return false;
+    return Status::invalid("expected a whole number, got \"" + n.Scalar() + "\"");
   }
-  return true;
+  return Status::ok();
 }
 
-bool OptionTraits<double>::parse(const YAML::Node& n, double* out, std::string* err) {
+Status OptionTraits<double>::parse(const YAML::Node& n, double* out) {
   std::string s;
-  if (!read_scalar(n, &s, err)) return false;
+  LOGSHIP_TRY(read_scalar(n, &s));
   char* end = nullptr;
   *out = std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size()) {
-    *err = "expected a number, got \"" + n.Scalar() + "\"";
-    return false;
+    return Status::invalid("expected a number, got \"" + n.Scalar() + "\"");
   }
-  return true;
+  return Status::ok();
 }
 
 std::string OptionTraits<double>::format(double v) {
@@ -135,9 +131,9 @@ std::string OptionTraits<double>::format(double v) {
   return std::string(buf, r.ptr);
 }
 
-bool OptionTraits<ByteSize>::parse(const YAML::Node& n, ByteSize* out, std::string* err) {
+Status OptionTraits<ByteSize>::parse(const YAML::Node& n, ByteSize* out) {
   std::string s;
-  if (!read_scalar(n, &s, err)) return false;
+  LOGSHIP_TRY(read_scalar(n, &s));
   if (!parse_byte_size(s, &out->bytes)) {
     double num;
     std::string unit;
@@ -145,47 +141,41 @@ bool OptionTraits<ByteSize>::parse(const YAML::Node& n, ByteSize* out, std::stri
         std::string_view("kmgt").find(unit[0]) != std::string_view::npos) {
       const std::string number = s.substr(0, s.find_first_not_of("0123456789."));
       const char prefix = static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0])));
-      *err = "\"" + n.Scalar() + "\" is ambiguous: write " + number + prefix + "iB (powers of 1024) or " +
-             number + prefix + "B (powers of 1000)";
-      return false;
+      return Status::invalid("\"" + n.Scalar() + "\" is ambiguous: write " + number + prefix +
+                             "iB (powers of 1024) or " + number + prefix + "B (powers of 1000)");
     }
-    *err = "expected a size like 64MiB (KiB/MiB/GiB: powers of 1024; KB/MB/GB: powers of 1000), "
-           "got \"" + n.Scalar() + "\"";
-    return false;
+    return Status::invalid(
+        "expected a size like 64MiB (KiB/MiB/GiB: powers of 1024; KB/MB/GB: powers of 1000), "
+        "got \"" + n.Scalar() + "\"");
   }
-  return true;
+  return Status::ok();
 }
 
-bool OptionTraits<Millis>::parse(const YAML::Node& n, Millis* out, std::string* err) {
+Status OptionTraits<Millis>::parse(const YAML::Node& n, Millis* out) {
   std::string s;
-  if (!read_scalar(n, &s, err)) return false;
+  LOGSHIP_TRY(read_scalar(n, &s));
   if (!parse_duration(s, out)) {
-    *err = "expected a duration like 5s or 250ms, got \"" + n.Scalar() + "\"";
-    return false;
+    return Status::invalid("expected a duration like 5s or 250ms, got \"" + n.Scalar() + "\"");
   }
-  return true;
+  return Status::ok();
 }
 
-bool OptionTraits<std::vector<std::string>>::parse(const YAML::Node& n,
-                                                   std::vector<std::string>* out,
-                                                   std::string* err) {
+Status OptionTraits<std::vector<std::string>>::parse(const YAML::Node& n,
+                                                     std::vector<std::string>* out) {
   out->clear();
   if (n.IsScalar()) {
     std::string s;
-    if (!read_scalar(n, &s, err)) return false;
+    LOGSHIP_TRY(read_scalar(n, &s));
     out->push_back(std::move(s));
-    return true;
+    return Status::ok();
   }
-  if (!n.IsSequence()) {
-    *err = "expected a list of strings";
-    return false;
-  }
+  if (!n.IsSequence()) return Status::invalid("expected a list of strings");
   for (const auto& item : n) {
     std::string s;
-    if (!read_scalar(item, &s, err)) return false;
+    LOGSHIP_TRY(read_scalar(item, &s));
     out->push_back(std::move(s));
   }
-  return true;
+  return Status::ok();
 }
 
 std::string OptionTraits<std::vector<std::string>>::format(const std::vector<std::string>& v) {
@@ -197,20 +187,17 @@ std::string OptionTraits<std::vector<std::string>>::format(const std::vector<std
   return r + "]";
 }
 
-bool OptionTraits<std::map<std::string, std::string>>::parse(
-    const YAML::Node& n, std::map<std::string, std::string>* out, std::string* err) {
+Status OptionTraits<std::map<std::string, std::string>>::parse(
+    const YAML::Node& n, std::map<std::string, std::string>* out) {
   out->clear();
-  if (n.IsNull()) return true;
-  if (!n.IsMap()) {
-    *err = "expected a map of key: value";
-    return false;
-  }
+  if (n.IsNull()) return Status::ok();
+  if (!n.IsMap()) return Status::invalid("expected a map of key: value");
   for (const auto& kv : n) {
     std::string v;
-    if (!read_scalar(kv.second, &v, err)) return false;
+    LOGSHIP_TRY(read_scalar(kv.second, &v));
     (*out)[kv.first.Scalar()] = std::move(v);
   }
-  return true;
+  return Status::ok();
 }
 
 std::string OptionTraits<std::map<std::string, std::string>>::format(

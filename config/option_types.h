@@ -10,6 +10,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/core/status.h"
+
 namespace logship::config {
 
 struct ByteSize {
@@ -31,9 +33,9 @@ bool parse_duration(std::string_view s, Millis* out);
 std::string format_byte_size(uint64_t b);
 std::string format_duration(Millis d);
 
-// Reads a scalar with ${...} substitution applied. False (and *err set) when not a scalar or the
-// substitution fails.
-bool read_scalar(const YAML::Node& n, std::string* out, std::string* err);
+// Reads a scalar with ${...} substitution applied. Invalid when not a scalar or the substitution
+// fails.
+Status read_scalar(const YAML::Node& n, std::string* out);
 
 template <class T>
 struct OptionTraits;
@@ -41,52 +43,51 @@ struct OptionTraits;
 template <>
 struct OptionTraits<bool> {
   static std::string type_name() { return "bool"; }
-  static bool parse(const YAML::Node& n, bool* out, std::string* err);
+  static Status parse(const YAML::Node& n, bool* out);
   static std::string format(bool v) { return v ? "true" : "false"; }
 };
 template <>
 struct OptionTraits<int64_t> {
   static std::string type_name() { return "int"; }
-  static bool parse(const YAML::Node& n, int64_t* out, std::string* err);
+  static Status parse(const YAML::Node& n, int64_t* out);
   static std::string format(int64_t v) { return std::to_string(v); }
 };
 template <>
 struct OptionTraits<double> {
   static std::string type_name() { return "number"; }
-  static bool parse(const YAML::Node& n, double* out, std::string* err);
+  static Status parse(const YAML::Node& n, double* out);
   static std::string format(double v);
 };
 template <>
 struct OptionTraits<std::string> {
   static std::string type_name() { return "string"; }
-  static bool parse(const YAML::Node& n, std::string* out, std::string* err) {
-    return read_scalar(n, out, err);
+  static Status parse(const YAML::Node& n, std::string* out) {
+    return read_scalar(n, out);
   }
   static std::string format(const std::string& v) { return v.empty() ? "\"\"" : v; }
 };
 template <>
 struct OptionTraits<ByteSize> {
   static std::string type_name() { return "size"; }
-  static bool parse(const YAML::Node& n, ByteSize* out, std::string* err);
+  static Status parse(const YAML::Node& n, ByteSize* out);
   static std::string format(ByteSize v) { return format_byte_size(v.bytes); }
 };
 template <>
 struct OptionTraits<Millis> {
   static std::string type_name() { return "duration"; }
-  static bool parse(const YAML::Node& n, Millis* out, std::string* err);
+  static Status parse(const YAML::Node& n, Millis* out);
   static std::string format(Millis v) { return format_duration(v); }
 };
 template <>
 struct OptionTraits<std::vector<std::string>> {
   static std::string type_name() { return "list of strings"; }
-  static bool parse(const YAML::Node& n, std::vector<std::string>* out, std::string* err);
+  static Status parse(const YAML::Node& n, std::vector<std::string>* out);
   static std::string format(const std::vector<std::string>& v);
 };
 template <>
 struct OptionTraits<std::map<std::string, std::string>> {
   static std::string type_name() { return "map of strings"; }
-  static bool parse(const YAML::Node& n, std::map<std::string, std::string>* out,
-                    std::string* err);
+  static Status parse(const YAML::Node& n, std::map<std::string, std::string>* out);
   static std::string format(const std::map<std::string, std::string>& v);
 };
 

@@ -120,7 +120,7 @@ std::string mask_secrets(std::string text) {
   return text;
 }
 
-bool substitute(std::string_view in, std::string* out, std::string* error) {
+Status substitute(std::string_view in, std::string* out) {
   out->clear();
   std::size_t i = 0;
   while (i < in.size()) {
@@ -135,8 +135,7 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
     }
     std::size_t close = in.find('}', i + 2);
     if (close == std::string_view::npos) {
-      *error = "unterminated '${' in value";
-      return false;
+      return Status::invalid("unterminated '${' in value");
     }
     std::string_view expr = in.substr(i + 2, close - i - 2);
     if (expr.rfind("file:", 0) == 0) {
@@ -150,8 +149,7 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
         continue;
       }
       if (!r.ok()) {
-        *error = "cannot read secret file '" + path + "': " + r.error;
-        return false;
+        return Status::invalid("cannot read secret file '" + path + "': " + r.error);
       }
       if (!content.empty() && content.back() == '\n') content.pop_back();
       if (!content.empty() && content.back() == '\r') content.pop_back();
@@ -161,10 +159,9 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
     } else {
       EnvReference ref = parse_env_reference(expr);
       if (t_secret_option && !t_allow_env_secrets) {
-        *error = "secret option takes '${" + ref.name +
-                 "}' from the environment; use ${file:/path/to/secret} (or set "
-                 "service.allow_env_secrets: true)";
-        return false;
+        return Status::invalid("secret option takes '${" + ref.name +
+                               "}' from the environment; use ${file:/path/to/secret} (or set "
+                               "service.allow_env_secrets: true)");
       }
       const char* v = std::getenv(ref.name.c_str());
       // As in shells: the ':' forms treat an empty variable as unset.
@@ -174,19 +171,18 @@ bool substitute(std::string_view in, std::string* out, std::string* error) {
       } else if (ref.op == '-') {
         out->append(ref.word);
       } else if (ref.op == '?') {
-        *error = "environment variable '" + ref.name + "' is " + (v ? "empty" : "not set") +
-                 (ref.word.empty() ? std::string() : ": " + ref.word);
-        return false;
+        return Status::invalid("environment variable '" + ref.name + "' is " +
+                               (v ? "empty" : "not set") +
+                               (ref.word.empty() ? std::string() : ": " + ref.word));
       } else {
-        *error = "environment variable '" + ref.name + "' is not set (use ${" + ref.name +
-                 ":-default} for a default)";
-        return false;
+        return Status::invalid("environment variable '" + ref.name + "' is not set (use ${" +
+                               ref.name + ":-default} for a default)");
       }
     }
     i = close + 1;
   }
   if (t_secret_option) remember_secret(*out);
-  return true;
+  return Status::ok();
 }
 
 }  // namespace logship::config

@@ -2,18 +2,20 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/core/status.h"
+
 namespace logship::config {
 
 // Expands ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
 // (environment, read as POSIX shells read them) and ${file:PATH} (file contents, one trailing
 // newline removed: the usual shape of a mounted secret). "$${" is a literal "${".
-// Returns false with *error set when a variable is unset without default or a file is unreadable.
+// Invalid when a variable is unset without default or a file is unreadable.
 //
 // Secrets: file contents and values of secret options are remembered so mask_secrets() can
 // keep them out of messages; a secret file readable by group or others is warned about; in a
 // secret option ${NAME} is an error unless allow_env_secrets was set (environment variables are
 // inherited by children and readable in /proc/<pid>/environ).
-bool substitute(std::string_view in, std::string* out, std::string* error);
+Status substitute(std::string_view in, std::string* out);
 
 // Options whose values are secrets, by name: password, passwd, secret, token, api_key, apikey,
 // credentials, private_key (as a whole word of the snake_case name); not names ending in _file,

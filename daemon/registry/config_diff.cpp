@@ -22,8 +22,8 @@ const std::set<std::string>& service_keys_not_in_pipeline() {
 // anything: it renders as a marker no config can spell.
 YAML::Node expanded(const YAML::Node& n) {
   if (n.IsScalar()) {
-    std::string out, err;
-    if (!substitute(n.Scalar(), &out, &err)) return YAML::Node("\x01unsubstitutable");
+    std::string out;
+    if (!substitute(n.Scalar(), &out).is_ok()) return YAML::Node("\x01unsubstitutable");
     return YAML::Node(out);
   }
   if (n.IsSequence()) {

@@ -12,9 +12,9 @@ constexpr const char* kMasked = "***";
 // A given value with substitutions done and secrets masked, same shape (scalar, list, map).
 YAML::Node expanded(const YAML::Node& n, bool secret) {
   if (n.IsScalar()) {
-    std::string out, err;
+    std::string out;
     SecretOptionScope scope(secret);
-    if (!substitute(n.Scalar(), &out, &err)) out = n.Scalar();   // validated before: unreachable
+    if (!substitute(n.Scalar(), &out).is_ok()) out = n.Scalar();   // validated before: unreachable
     if (secret) return YAML::Node(out.empty() ? "" : kMasked);   // an empty one hides nothing
     return YAML::Node(mask_secrets(out));
   }

@@ -38,17 +38,18 @@ const OptionSchema<BufferOptions>& BufferOptions::schema() {
   return s;
 }
 
-std::string BufferOptions::validate() const {
+Status BufferOptions::validate() const {
   if (type == BufferType::kMemory && when_full != BufferWhenFull::kBlock) {
-    return "buffer: when_full: drop_oldest needs type: disk (a memory buffer only blocks)";
+    return Status::invalid(
+        "buffer: when_full: drop_oldest needs type: disk (a memory buffer only blocks)");
   }
   if (type == BufferType::kDisk && max_size.bytes != 0 && max_size.bytes < (1u << 20)) {
-    return "buffer: max_size of a disk buffer must be at least 1MiB";
+    return Status::invalid("buffer: max_size of a disk buffer must be at least 1MiB");
   }
   if (type == BufferType::kMemory && max_size.bytes != 0 && max_size.bytes < 64 * 1024) {
-    return "buffer: max_size of a memory buffer must be at least 64KiB";
+    return Status::invalid("buffer: max_size of a memory buffer must be at least 64KiB");
   }
-  return "";
+  return Status::ok();
 }
 
 const OptionSchema<DeadLetterOptions>& DeadLetterOptions::schema() {
@@ -285,10 +286,10 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
       case PluginKind::kInput:
         c.make_input = c.plugin->bind_input(body, errors, plugin_ctx);
         if (const YAML::Node procs = body["processors"]) {
-          std::string err;
           c.processors_mark = procs.Mark();
-          if (!OptionTraits<std::vector<std::string>>::parse(procs, &c.processors, &err)) {
-            errors.add(procs.Mark(), context + ".processors: " + err);
+          if (Status st = OptionTraits<std::vector<std::string>>::parse(procs, &c.processors);
+              !st.is_ok()) {
+            errors.add(procs.Mark(), context + ".processors: " + st.message());
           }
         }
         break;
@@ -299,8 +300,9 @@ void load_components(const YAML::Node& section, PluginKind kind, const std::stri
         c.make_output = c.plugin->bind_output(body, errors, plugin_ctx);
         if (const YAML::Node buffer = body["buffer"]) {
           if (BufferOptions::schema().bind(buffer, c.buffer, errors, context + ".buffer", {})) {
-            std::string why = c.buffer.validate();
-            if (!why.empty()) errors.add(buffer.Mark(), context + "." + why);
+            if (Status st = c.buffer.validate(); !st.is_ok()) {
+              errors.add(buffer.Mark(), context + "." + st.message());
+            }
           }
         }
         if (const YAML::Node dl = body["dead_letter"]) {
@@ -321,9 +323,8 @@ std::vector<std::string> names_of(const std::vector<ComponentConfig>& v) {
 
 bool read_name_list(const YAML::Node& n, const std::string& context, std::vector<std::string>* out,
                     Errors& errors) {
-  std::string err;
-  if (!OptionTraits<std::vector<std::string>>::parse(n, out, &err)) {
-    errors.add(n.Mark(), context + ": " + err);
+  if (Status st = OptionTraits<std::vector<std::string>>::parse(n, out); !st.is_ok()) {
+    errors.add(n.Mark(), context + ": " + st.message());
     return false;
   }
   return true;
@@ -337,9 +338,9 @@ void read_match_map(const YAML::Node& n, const std::string& context, RouteConfig
     if (key == "inputs") {
       read_name_list(kv.second, context + ".inputs", &r->match, errors);
     } else if (key == "condition") {
-      std::string err;
-      if (!OptionTraits<ConditionOption>::parse(kv.second, &r->condition, &err)) {
-        errors.add(kv.second.Mark(), context + ".condition: " + err);
+      if (Status st = OptionTraits<ConditionOption>::parse(kv.second, &r->condition);
+          !st.is_ok()) {
+        errors.add(kv.second.Mark(), context + ".condition: " + st.message());
       }
     } else {
       errors.add(kv.first.Mark(), context + ": unknown key '" + key + "'" +
@@ -392,9 +393,8 @@ void load_routes(const std::vector<RouteSection>& sections, Config& cfg, Errors&
           read_name_list(kv.second, ctx, &r.match, errors);
         } else if (key == "exclusive" || key == "unmatched") {
           bool v = false;
-          std::string err;
-          if (!OptionTraits<bool>::parse(kv.second, &v, &err)) {
-            errors.add(kv.second.Mark(), ctx + ": " + err);
+          if (Status st = OptionTraits<bool>::parse(kv.second, &v); !st.is_ok()) {
+            errors.add(kv.second.Mark(), ctx + ": " + st.message());
           }
           (key == "exclusive" ? r.exclusive : r.unmatched) = v;
         } else if (key == "processors") {

@@ -79,7 +79,7 @@ struct BufferOptions {
   Millis fsync_interval{1000};
   ByteSize segment_size = 8_MiB;
   static const OptionSchema<BufferOptions>& schema();
-  std::string validate() const;
+  Status validate() const;
 };
 
 // An output's `dead_letter:` block: bounds of <state_dir>/dlq/<output>.ndjson.

@@ -38,10 +38,10 @@ struct PluginInfo {
 const std::vector<const PluginInfo*>& all_plugins();
 const PluginInfo* find_plugin(PluginKind kind, std::string_view name);
 
-// Binds `Opts` with its schema, runs `Opts::validate()` (returns "" or why not) when it has one,
-// and returns a maker that constructs `Impl(const Opts&, const PluginContext&)`, or
-// `Impl(const Opts&)` for a plugin that learns its name at start (inputs and outputs get it
-// from their InputContext / OutputContext).
+// Binds `Opts` with its schema, runs `Status Opts::validate()` (checks across options, which the
+// per-option checks cannot express) when it has one, and returns a maker that constructs
+// `Impl(const Opts&, const PluginContext&)`, or `Impl(const Opts&)` for a plugin that learns its
+// name at start (inputs and outputs get it from their InputContext / OutputContext).
 // `common` keys belong to the pipeline, not the plugin (`type`; `processors` of inputs; `buffer`
 // and `dead_letter` of outputs).
 template <class Base, class Opts, class Impl>
@@ -52,9 +52,8 @@ std::function<std::unique_ptr<Base>()> bind_plugin(const YAML::Node& node, confi
   Opts opts;
   if (!Opts::schema().bind(node, opts, errors, context, common)) return {};
   if constexpr (requires { opts.validate(); }) {
-    std::string why = opts.validate();
-    if (!why.empty()) {
-      errors.add(node ? node.Mark() : YAML::Mark::null_mark(), context + ": " + why);
+    if (Status st = opts.validate(); !st.is_ok()) {
+      errors.add(node ? node.Mark() : YAML::Mark::null_mark(), context + ": " + st.message());
       return {};
     }
   }

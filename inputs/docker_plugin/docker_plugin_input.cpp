@@ -116,9 +116,9 @@ struct PluginOptions {
                  config::at_least(Millis(100), "100ms"));
     return s;
   }
-  std::string validate() const {
-    if (socket.empty()) return "socket must not be empty";
-    return "";
+  Status validate() const {
+    if (socket.empty()) return Status::invalid("socket must not be empty");
+    return Status::ok();
   }
 };
 

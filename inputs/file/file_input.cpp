@@ -80,22 +80,22 @@ struct FileInputOptions : tail::FollowOptions {
     return s;
   }
 
-  std::string validate() const {
+  Status validate() const {
     for (const std::string& p : paths) {
       auto g = PathGlob::parse(p);
-      if (!g.is_ok()) return "paths: " + g.status().message();
+      if (!g.is_ok()) return g.status().with_context("paths");
     }
     for (const std::string& p : exclude) {
       if (p.find('/') == std::string::npos) continue;
       auto g = PathGlob::parse(p);
-      if (!g.is_ok()) return "exclude: " + g.status().message();
+      if (!g.is_ok()) return g.status().with_context("exclude");
     }
-    if (paths.empty()) return "paths: at least one glob is needed";
+    if (paths.empty()) return Status::invalid("paths: at least one glob is needed");
     if (!path_regex.empty()) {
       auto re = file::PathRegex::compile(path_regex);
-      if (!re.is_ok()) return "path_regex: " + re.status().message();
+      if (!re.is_ok()) return re.status().with_context("path_regex");
     }
-    return {};
+    return Status::ok();
   }
 };
 

@@ -41,10 +41,14 @@ struct GenerateOptions {
                  "Checkpoint key; default: generate:<input name>.");
     return s;
   }
-  std::string validate() const {
-    if (json_ratio < 0 || json_ratio > 1) return "json_ratio must be between 0 and 1";
-    if (multiline_ratio < 0 || multiline_ratio > 1) return "multiline_ratio must be between 0 and 1";
-    return "";
+  Status validate() const {
+    if (json_ratio < 0 || json_ratio > 1) {
+      return Status::invalid("json_ratio must be between 0 and 1");
+    }
+    if (multiline_ratio < 0 || multiline_ratio > 1) {
+      return Status::invalid("multiline_ratio must be between 0 and 1");
+    }
+    return Status::ok();
   }
 };
 

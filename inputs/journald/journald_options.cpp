@@ -103,21 +103,27 @@ const config::OptionSchema<JournaldOptions>& JournaldOptions::schema() {
   return s;
 }
 
-std::string JournaldOptions::validate() const {
-  if (!directory.empty() && !files.empty()) return "give either directory or files, not both";
+Status JournaldOptions::validate() const {
+  if (!directory.empty() && !files.empty()) {
+    return Status::invalid("give either directory or files, not both");
+  }
   for (const auto& m : matches) {
     if (m != "+" && !valid_match(m)) {
-      return "match \"" + m + "\" is not FIELD=value (FIELD: A-Z, 0-9, _) or \"+\"";
+      return Status::invalid(
+          "match \"" + m + "\" is not FIELD=value (FIELD: A-Z, 0-9, _) or \"+\"");
     }
   }
   int lo = 0, hi = 0;
   if (!priority.empty() && !parse_priority_range(priority, &lo, &hi)) {
-    return "priority \"" + priority + "\" is not a level (emerg..debug, 0..7) or a range a..b";
+    return Status::invalid(
+        "priority \"" + priority + "\" is not a level (emerg..debug, 0..7) or a range a..b");
   }
   for (const auto& f : include_fields) {
-    if (!valid_field_name(f)) return "include_fields: \"" + f + "\" is not a journal field name";
+    if (!valid_field_name(f)) {
+      return Status::invalid("include_fields: \"" + f + "\" is not a journal field name");
+    }
   }
-  return "";
+  return Status::ok();
 }
 
 Result<std::vector<std::string>> build_match_program(const JournaldOptions& o) {

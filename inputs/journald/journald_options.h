@@ -41,7 +41,7 @@ struct JournaldOptions {
   std::string stream_key;
 
   static const config::OptionSchema<JournaldOptions>& schema();
-  std::string validate() const;
+  Status validate() const;
 };
 
 // The sd_journal match program: "FIELD=value" adds a match, "+" a disjunction, "&&" a

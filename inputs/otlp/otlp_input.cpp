@@ -100,18 +100,24 @@ struct OtlpInputOptions {
                  "When set, clients must present a certificate signed by these CAs (mutual TLS).");
     return s;
   }
-  std::string validate() const {
+  Status validate() const {
     if (max_pending_bytes.bytes < max_request_size.bytes) {
-      return "max_pending_bytes must be at least max_request_size";
+      return Status::invalid("max_pending_bytes must be at least max_request_size");
     }
     if (tls_cert_file.empty()) {
-      if (!tls_key_file.empty() || !tls_ca_file.empty()) return "tls_key_file and tls_ca_file need tls_cert_file";
-      return "";
+      if (!tls_key_file.empty() || !tls_ca_file.empty()) {
+        return Status::invalid("tls_key_file and tls_ca_file need tls_cert_file");
+      }
+      return Status::ok();
     }
-    if (tls_key_file.empty()) return "tls_cert_file needs tls_key_file";
+    if (tls_key_file.empty()) return Status::invalid("tls_cert_file needs tls_key_file");
     // Loads the files now, so that a wrong path or PEM is a configuration error, not a failed start.
     std::optional<asio::ssl::context> tls;
-    return make_server_tls({tls_cert_file, tls_key_file, tls_ca_file}, &tls);
+    if (std::string err = make_server_tls({tls_cert_file, tls_key_file, tls_ca_file}, &tls);
+        !err.empty()) {
+      return Status::invalid(err);
+    }
+    return Status::ok();
   }
 };
 

@@ -95,13 +95,13 @@ struct SyslogInputOptions {
                  config::at_least(Millis(10), "10ms"));
     return s;
   }
-  std::string validate() const {
-    if (udp.empty() && tcp.empty()) return "set udp, tcp or both";
-    if (tls && tcp.empty()) return "tls needs a tcp address";
+  Status validate() const {
+    if (udp.empty() && tcp.empty()) return Status::invalid("set udp, tcp or both");
+    if (tls && tcp.empty()) return Status::invalid("tls needs a tcp address");
     if (tls && (tls_cert_file.empty() || tls_key_file.empty())) {
-      return "tls needs tls_cert_file and tls_key_file";
+      return Status::invalid("tls needs tls_cert_file and tls_key_file");
     }
-    return "";
+    return Status::ok();
   }
 };
 

@@ -102,30 +102,34 @@ const config::OptionSchema<EsOptions>& EsOptions::schema() {
   return s;
 }
 
-std::string EsOptions::validate() const {
-  if (hosts.empty()) return "hosts must name at least one node";
+Status EsOptions::validate() const {
+  if (hosts.empty()) return Status::invalid("hosts must name at least one node");
   for (const auto& h : hosts) {
-    HostUrl url;
-    std::string err;
-    if (!parse_host_url(h, &url, &err)) return err;
+    if (Result<HostUrl> url = parse_host_url(h); !url.is_ok()) return url.status();
   }
-  if (index.empty()) return "index must not be empty";
-  if (index_template && index_template_name.empty()) return "index_template_name must not be empty";
-  if (!password.empty() && username.empty()) return "password needs username";
-  if (!api_key.empty() && !username.empty()) return "use either username/password or api_key";
-  if (!tls_key_file.empty() && tls_cert_file.empty()) return "tls_key_file needs tls_cert_file";
+  if (index.empty()) return Status::invalid("index must not be empty");
+  if (index_template && index_template_name.empty()) {
+    return Status::invalid("index_template_name must not be empty");
+  }
+  if (!password.empty() && username.empty()) return Status::invalid("password needs username");
+  if (!api_key.empty() && !username.empty()) {
+    return Status::invalid("use either username/password or api_key");
+  }
+  if (!tls_key_file.empty() && tls_cert_file.empty()) {
+    return Status::invalid("tls_key_file needs tls_cert_file");
+  }
   if (!aws_sigv4.region.empty() && (!username.empty() || !api_key.empty())) {
-    return "aws_sigv4 signs the requests itself: remove username/password or api_key";
+    return Status::invalid(
+        "aws_sigv4 signs the requests itself: remove username/password or api_key");
   }
   if (!proxy.empty() && proxy != "none") {
-    Proxy p;
-    std::string err;
-    if (!parse_proxy_url(proxy, false, &p, &err)) return err;
+    if (Result<Proxy> p = parse_proxy_url(proxy, false); !p.is_ok()) return p.status();
   }
   if (mode == EsMode::kDataStream && index.find('%') != std::string::npos) {
-    return "data_stream mode: index names the data stream; the backing indices carry the date";
+    return Status::invalid(
+        "data_stream mode: index names the data stream; the backing indices carry the date");
   }
-  return "";
+  return Status::ok();
 }
 
 namespace {

@@ -73,7 +73,7 @@ struct EsOptions : doc::DocumentOptions {
   AwsSigV4Options aws_sigv4;
 
   static const config::OptionSchema<EsOptions>& schema();
-  std::string validate() const;
+  Status validate() const;
 };
 
 class EsOutput final : public Output {

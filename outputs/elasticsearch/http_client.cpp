@@ -101,16 +101,6 @@ Result<HostUrl> parse_host_url(std::string_view url) {
   return h;
 }
 
-bool parse_host_url(std::string_view url, HostUrl* out, std::string* error) {
-  Result<HostUrl> h = parse_host_url(url);
-  if (!h.is_ok()) {
-    *error = h.status().message();
-    return false;
-  }
-  *out = std::move(h).value();
-  return true;
-}
-
 Status make_tls_context(const TlsOptions& o, std::unique_ptr<asio::ssl::context>* out) {
   auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
   boost::system::error_code ec;

@@ -35,9 +35,6 @@ struct HostUrl {
 };
 // "http(s)://host[:port][/prefix]"; no credentials in the URL (they would end up in logs).
 Result<HostUrl> parse_host_url(std::string_view url);
-// Transitional: the validate() functions of the es, http and otlp options still report errors as
-// strings (they move to Status on another branch); remove once they call the Result form.
-bool parse_host_url(std::string_view url, HostUrl* out, std::string* error);
 
 struct TlsOptions {
   std::string ca_file;     // empty: the system's trust store

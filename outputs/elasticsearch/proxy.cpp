@@ -81,16 +81,6 @@ Result<Proxy> parse_proxy_url(std::string_view url, bool allow_credentials) {
   return p;
 }
 
-bool parse_proxy_url(std::string_view url, bool allow_credentials, Proxy* out, std::string* error) {
-  Result<Proxy> p = parse_proxy_url(url, allow_credentials);
-  if (!p.is_ok()) {
-    *error = p.status().message();
-    return false;
-  }
-  *out = std::move(p).value();
-  return true;
-}
-
 bool no_proxy_matches(std::string_view no_proxy, std::string_view host, std::string_view port) {
   const std::string h = lower(host);
   while (!no_proxy.empty()) {

@@ -32,9 +32,6 @@ struct ProxySettings {
 // "http://[user:pass@]host[:port][/]" -> Proxy (port 80 by default). `allow_credentials`: only
 // the environment may carry them (the option refuses them: they would show in config dumps).
 Result<Proxy> parse_proxy_url(std::string_view url, bool allow_credentials);
-// Transitional: EsOptions::validate() still reports errors as strings (it moves to Status on
-// another branch); remove once it calls the Result form.
-bool parse_proxy_url(std::string_view url, bool allow_credentials, Proxy* out, std::string* error);
 
 // The proxy for a node (nullptr: connect directly), or an error for a proxy URL that cannot be
 // used.

@@ -105,10 +105,10 @@ struct FileOptions : doc::DocumentOptions {
     }();
     return s;
   }
-  std::string validate() const {
-    if (path.empty()) return "path must not be empty";
-    if (path.back() == '/') return "path must name a file, not a directory";
-    return "";
+  Status validate() const {
+    if (path.empty()) return Status::invalid("path must not be empty");
+    if (path.back() == '/') return Status::invalid("path must name a file, not a directory");
+    return Status::ok();
   }
 };
 

@@ -112,55 +112,82 @@ bool status_matches(const std::vector<std::string>& patterns, int status) {
   return false;
 }
 
-std::string HttpOptions::validate() const {
-  es::HostUrl url;
-  std::string err;
-  if (!es::parse_host_url(endpoint, &url, &err)) return err;
-  if (path.empty() || path.front() != '/') return "path must start with '/'";
-  if (!tls_key_file.empty() && tls_cert_file.empty()) return "tls_key_file needs tls_cert_file";
-  if (!bearer_token.empty() && !basic_user.empty()) return "basic_user and bearer_token exclude each other";
-  if (basic_user.find(':') != std::string::npos) return "basic_user cannot hold ':'";
+Status HttpOptions::validate() const {
+  if (Result<es::HostUrl> url = es::parse_host_url(endpoint); !url.is_ok()) return url.status();
+  if (path.empty() || path.front() != '/') return Status::invalid("path must start with '/'");
+  if (!tls_key_file.empty() && tls_cert_file.empty()) {
+    return Status::invalid("tls_key_file needs tls_cert_file");
+  }
+  if (!bearer_token.empty() && !basic_user.empty()) {
+    return Status::invalid("basic_user and bearer_token exclude each other");
+  }
+  if (basic_user.find(':') != std::string::npos) {
+    return Status::invalid("basic_user cannot hold ':'");
+  }
   for (const auto& [k, v] : headers) {
     if (k.empty() || k.find_first_of(":\r\n ") != std::string::npos) {
-      return "headers: invalid header name '" + k + "'";
+      return Status::invalid("headers: invalid header name '" + k + "'");
     }
-    if (v.find_first_of("\r\n") != std::string::npos) return "headers: a value holds a newline";
+    if (v.find_first_of("\r\n") != std::string::npos) {
+      return Status::invalid("headers: a value holds a newline");
+    }
   }
-  if (bearer_token.find_first_of("\r\n") != std::string::npos) return "bearer_token holds a newline";
+  if (bearer_token.find_first_of("\r\n") != std::string::npos) {
+    return Status::invalid("bearer_token holds a newline");
+  }
   if (preset == Preset::kSplunkHec) {
-    if (hec_token.empty()) return "preset splunk_hec needs hec_token";
-    if (hec_token.find_first_of("\r\n") != std::string::npos) return "hec_token holds a newline";
-    if (hec_channel.find_first_of("\r\n") != std::string::npos) return "hec_channel holds a newline";
-    if (!basic_user.empty() || !bearer_token.empty()) {
-      return "preset splunk_hec authenticates with hec_token, not basic_user or bearer_token";
+    if (hec_token.empty()) return Status::invalid("preset splunk_hec needs hec_token");
+    if (hec_token.find_first_of("\r\n") != std::string::npos) {
+      return Status::invalid("hec_token holds a newline");
     }
-    if (hec_ack_path.empty() || hec_ack_path.front() != '/') return "hec_ack_path must start with '/'";
+    if (hec_channel.find_first_of("\r\n") != std::string::npos) {
+      return Status::invalid("hec_channel holds a newline");
+    }
+    if (!basic_user.empty() || !bearer_token.empty()) {
+      return Status::invalid(
+          "preset splunk_hec authenticates with hec_token, not basic_user or bearer_token");
+    }
+    if (hec_ack_path.empty() || hec_ack_path.front() != '/') {
+      return Status::invalid("hec_ack_path must start with '/'");
+    }
   }
   if (preset == Preset::kLoki) {
     if (loki_labels.empty() && loki_static_labels.empty()) {
-      return "preset loki needs loki_labels or loki_static_labels (Loki refuses a stream without labels)";
+      return Status::invalid(
+          "preset loki needs loki_labels or loki_static_labels (Loki refuses a stream without labels)");
     }
     if (loki_labels.size() + loki_static_labels.size() > kMaxLokiLabels) {
-      return "loki_labels and loki_static_labels: at most " + std::to_string(kMaxLokiLabels) +
-             " labels (Loki's limit per stream)";
+      return Status::invalid("loki_labels and loki_static_labels: at most " +
+                             std::to_string(kMaxLokiLabels) + " labels (Loki's limit per stream)");
     }
     for (const std::string& l : loki_labels) {
-      if (!valid_label_name(l)) return "loki_labels: '" + l + "' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)";
+      if (!valid_label_name(l)) {
+        return Status::invalid(
+            "loki_labels: '" + l + "' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+      }
     }
     for (const auto& [k, v] : loki_static_labels) {
-      if (!valid_label_name(k)) return "loki_static_labels: '" + k + "' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)";
-      if (v.empty() || v.size() > kMaxLabelValueBytes) return "loki_static_labels: '" + k + "' needs a value of 1 to 1024 bytes";
+      if (!valid_label_name(k)) {
+        return Status::invalid(
+            "loki_static_labels: '" + k + "' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+      }
+      if (v.empty() || v.size() > kMaxLabelValueBytes) {
+        return Status::invalid("loki_static_labels: '" + k + "' needs a value of 1 to 1024 bytes");
+      }
     }
     if (loki_encoding == LokiEncoding::kProtobuf && compression != Compression::kNone) {
-      return "loki_encoding protobuf is snappy-compressed: compression must be none";
+      return Status::invalid(
+          "loki_encoding protobuf is snappy-compressed: compression must be none");
     }
   }
   for (const auto* list : {&success_statuses, &dead_letter_statuses, &resend_statuses}) {
     for (const std::string& p : *list) {
-      if (!valid_pattern(p)) return "invalid status pattern '" + p + "' (NNN or Nxx)";
+      if (!valid_pattern(p)) {
+        return Status::invalid("invalid status pattern '" + p + "' (NNN or Nxx)");
+      }
     }
   }
-  return "";
+  return Status::ok();
 }
 
 void JsonLinesEncoder::encode(std::span<const httpbatch::Slice> slices, std::string& out) {

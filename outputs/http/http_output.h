@@ -93,7 +93,7 @@ struct HttpOptions : httpbatch::SenderOptions {
   std::string request_path() const;
 
   static const config::OptionSchema<HttpOptions>& schema();
-  std::string validate() const;
+  Status validate() const;
 };
 
 // True when `status` matches one of the patterns ("404", "4xx").

@@ -64,22 +64,23 @@ const config::OptionSchema<KafkaOptions>& KafkaOptions::schema() {
   return s;
 }
 
-std::string KafkaOptions::validate() const {
+Status KafkaOptions::validate() const {
   if (brokers.empty() && !properties.count("bootstrap.servers") &&
       !properties.count("test.mock.num.brokers")) {
-    return "brokers must name at least one broker";
+    return Status::invalid("brokers must name at least one broker");
   }
-  if (topic.empty()) return "topic must not be empty";
-  if (idempotence && acks != "all") return "idempotence needs acks: all";
-  if (key == KafkaKey::kField && key_field.empty()) return "key: field needs key_field";
+  if (topic.empty()) return Status::invalid("topic must not be empty");
+  if (idempotence && acks != "all") return Status::invalid("idempotence needs acks: all");
+  if (key == KafkaKey::kField && key_field.empty()) {
+    return Status::invalid("key: field needs key_field");
+  }
   if (headers.size() > kMaxHeaders) {
-    return "at most " + std::to_string(kMaxHeaders) + " headers are supported";
+    return Status::invalid("at most " + std::to_string(kMaxHeaders) + " headers are supported");
   }
-  std::string error;
-  rd_kafka_conf_t* conf = make_kafka_conf(*this, &error);
-  if (conf == nullptr) return error;
-  rd_kafka_conf_destroy(conf);
-  return "";
+  // Builds (and frees) librdkafka's config: a property it refuses is a config error.
+  Result<KafkaConf> conf = make_kafka_conf(*this);
+  if (!conf.is_ok()) return Status::invalid(conf.status().message());
+  return Status::ok();
 }
 
 namespace {
@@ -129,15 +130,6 @@ Result<KafkaConf> make_kafka_conf(const KafkaOptions& o) {
     LOGSHIP_TRY(set(conf.get(), k, v));
   }
   return conf;
-}
-
-rd_kafka_conf_t* make_kafka_conf(const KafkaOptions& o, std::string* error) {
-  Result<KafkaConf> conf = make_kafka_conf(o);
-  if (!conf.is_ok()) {
-    *error = conf.status().message();
-    return nullptr;
-  }
-  return conf.value().release();
 }
 
 }  // namespace logship::plugins

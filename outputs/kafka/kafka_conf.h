@@ -48,8 +48,8 @@ struct KafkaOptions : doc::DocumentOptions {
   std::map<std::string, std::string> properties;
 
   static const config::OptionSchema<KafkaOptions>& schema();
-  // "" or why the options cannot work, including librdkafka's own verdict on `properties`.
-  std::string validate() const;
+  // Why the options cannot work, including librdkafka's own verdict on `properties`.
+  Status validate() const;
 };
 
 struct KafkaConfDeleter {
@@ -61,8 +61,5 @@ using KafkaConf = std::unique_ptr<rd_kafka_conf_t, KafkaConfDeleter>;
 // Builds the librdkafka configuration. An error names the property but never its value (values
 // may be secrets).
 Result<KafkaConf> make_kafka_conf(const KafkaOptions& o);
-// Transitional: KafkaOptions::validate() still reports errors as a string (it moves to Status on
-// another branch); remove once it calls the Result form.
-rd_kafka_conf_t* make_kafka_conf(const KafkaOptions& o, std::string* error);
 
 }  // namespace logship::plugins

@@ -45,19 +45,21 @@ const config::OptionSchema<OtlpOptions>& OtlpOptions::schema() {
   return s;
 }
 
-std::string OtlpOptions::validate() const {
-  es::HostUrl url;
-  std::string err;
-  if (!es::parse_host_url(endpoint, &url, &err)) return err;
-  if (path.empty() || path.front() != '/') return "path must start with '/'";
-  if (!tls_key_file.empty() && tls_cert_file.empty()) return "tls_key_file needs tls_cert_file";
+Status OtlpOptions::validate() const {
+  if (Result<es::HostUrl> url = es::parse_host_url(endpoint); !url.is_ok()) return url.status();
+  if (path.empty() || path.front() != '/') return Status::invalid("path must start with '/'");
+  if (!tls_key_file.empty() && tls_cert_file.empty()) {
+    return Status::invalid("tls_key_file needs tls_cert_file");
+  }
   for (const auto& [k, v] : headers) {
     if (k.empty() || k.find_first_of(":\r\n ") != std::string::npos) {
-      return "headers: invalid header name '" + k + "'";
+      return Status::invalid("headers: invalid header name '" + k + "'");
     }
-    if (v.find_first_of("\r\n") != std::string::npos) return "headers: a value holds a newline";
+    if (v.find_first_of("\r\n") != std::string::npos) {
+      return Status::invalid("headers: a value holds a newline");
+    }
   }
-  return "";
+  return Status::ok();
 }
 
 namespace {

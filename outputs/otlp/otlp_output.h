@@ -48,7 +48,7 @@ struct OtlpOptions : httpbatch::SenderOptions {
   Body body = Body::kString;
 
   static const config::OptionSchema<OtlpOptions>& schema();
-  std::string validate() const;
+  Status validate() const;
 };
 
 class OtlpOutput final : public httpbatch::HttpBatchOutput {

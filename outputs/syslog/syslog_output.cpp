@@ -155,23 +155,27 @@ struct SyslogOutputOptions {
                  "Name expected in the server certificate (and sent as SNI); empty = host.");
     return s;
   }
-  std::string validate() const {
-    if (host.empty()) return "host must not be empty";
-    if (syslog::facility_from_name(facility) < 0) return "unknown facility '" + facility + "'";
-    if (syslog::severity_from_word(severity) < 0) return "unknown severity '" + severity + "'";
+  Status validate() const {
+    if (host.empty()) return Status::invalid("host must not be empty");
+    if (syslog::facility_from_name(facility) < 0) {
+      return Status::invalid("unknown facility '" + facility + "'");
+    }
+    if (syslog::severity_from_word(severity) < 0) {
+      return Status::invalid("unknown severity '" + severity + "'");
+    }
     if (is_relp(transport) && framing != Framing::kOctetCounting) {
-      return "framing does not apply to relp (RELP frames messages itself)";
+      return Status::invalid("framing does not apply to relp (RELP frames messages itself)");
     }
     if (transport == TransportOption::kTls && framing != Framing::kOctetCounting) {
-      return "tls requires framing: octet-counting (RFC 5425)";
+      return Status::invalid("tls requires framing: octet-counting (RFC 5425)");
     }
     if (max_message_size.bytes != 0 && max_message_size.bytes < 480) {
-      return "max_message_size must be at least 480 bytes (RFC 5424 minimum)";
+      return Status::invalid("max_message_size must be at least 480 bytes (RFC 5424 minimum)");
     }
     if (transport == TransportOption::kUdp && max_message_size.bytes > 65507) {
-      return "max_message_size for udp must be at most 65507 bytes";
+      return Status::invalid("max_message_size for udp must be at most 65507 bytes");
     }
-    return "";
+    return Status::ok();
   }
 };
 

@@ -65,14 +65,13 @@ struct JsonSetup {
   JsonSetup(const JsonOptions& opts, const std::string& name)
       : o(opts), stats("logship_json_parser", name) {}
 
-  static std::shared_ptr<const JsonSetup> build(const JsonOptions& o, const PluginContext& ctx,
-                                                std::string* why) {
+  static Result<std::shared_ptr<const JsonSetup>> build(const JsonOptions& o,
+                                                        const PluginContext& ctx) {
     auto s = std::make_shared<JsonSetup>(o, ctx.name);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
-      *why = "'when_label': " + st.message();
-      return nullptr;
+      return Status::invalid("'when_label': " + st.message());
     }
-    return s;
+    return std::shared_ptr<const JsonSetup>(std::move(s));
   }
 };
 

@@ -53,22 +53,20 @@ struct LogfmtSetup {
   LogfmtSetup(const LogfmtOptions& opts, const std::string& name)
       : o(opts), stats("logship_logfmt_parser", name) {}
 
-  static std::shared_ptr<const LogfmtSetup> build(const LogfmtOptions& o,
-                                                  const PluginContext& ctx, std::string* why) {
+  static Result<std::shared_ptr<const LogfmtSetup>> build(const LogfmtOptions& o,
+                                                          const PluginContext& ctx) {
     auto s = std::make_shared<LogfmtSetup>(o, ctx.name);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
-      *why = "'when_label': " + st.message();
-      return nullptr;
+      return Status::invalid("'when_label': " + st.message());
     }
     for (const auto& [k, v] : o.types) {
       FieldType t;
       if (!parsers::parse_field_type(v, &t)) {
-        *why = "'types': unknown type \"" + v + "\" for " + k;
-        return nullptr;
+        return Status::invalid("'types': unknown type \"" + v + "\" for " + k);
       }
       s->types.emplace_back(k, t);
     }
-    return s;
+    return std::shared_ptr<const LogfmtSetup>(std::move(s));
   }
 };
 

@@ -124,25 +124,22 @@ struct MultilineSetup {
   std::vector<std::pair<std::string_view, std::atomic<uint64_t>*>> detected;
   std::optional<ComponentLog> logger;
 
-  static std::shared_ptr<const MultilineSetup> build(const MultilineOptions& o,
-                                                     const PluginContext& ctx, std::string* why) {
+  static Result<std::shared_ptr<const MultilineSetup>> build(const MultilineOptions& o,
+                                                             const PluginContext& ctx) {
     auto s = std::make_shared<MultilineSetup>();
     s->o = o;
     s->logger.emplace(ctx);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
-      *why = "'when_label': " + st.message();
-      return nullptr;
+      return Status::invalid("'when_label': " + st.message());
     }
     const bool has_custom = !o.start.empty() || !o.cont.empty();
     if (o.rules == RulesOption::kCustom || (o.rules == RulesOption::kAuto && has_custom)) {
       s->custom = std::make_unique<parsers::CustomRules>();
       if (std::string w = s->custom->compile(o.start, o.cont, o.negate); !w.empty()) {
-        *why = w;
-        return nullptr;
+        return Status::invalid(w);
       }
     } else if (has_custom || o.negate) {
-      *why = "'start', 'continue' and 'negate' belong to rules: custom (or auto)";
-      return nullptr;
+      return Status::invalid("'start', 'continue' and 'negate' belong to rules: custom (or auto)");
     }
     switch (o.rules) {
       case RulesOption::kCustom: s->fixed = s->custom.get(); break;
@@ -167,7 +164,7 @@ struct MultilineSetup {
                           "Streams under rules: auto whose own lines chose this rule set",
                           "rules", set));
     }
-    return s;
+    return std::shared_ptr<const MultilineSetup>(std::move(s));
   }
 
   void count_detected(std::string_view set) const {

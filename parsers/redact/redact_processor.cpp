@@ -217,24 +217,22 @@ struct RedactSetup {
   RedactOptions o;
   std::shared_ptr<const redact::RuleSet> rules;
 
-  static std::shared_ptr<const RedactSetup> build(const RedactOptions& o,
-                                                  const PluginContext& ctx, std::string* why) {
+  static Result<std::shared_ptr<const RedactSetup>> build(const RedactOptions& o,
+                                                          const PluginContext& ctx) {
     if (o.fields.empty()) {
-      *why = "fields: name at least one field (e.g. message)";
-      return nullptr;
+      return Status::invalid("fields: name at least one field (e.g. message)");
     }
     auto set = std::make_shared<redact::RuleSet>();
-    *why = set->build(o.builtins, o.rules, o.marker,
-                      ctx.name);
-    if (!why->empty()) return nullptr;
+    if (std::string why = set->build(o.builtins, o.rules, o.marker, ctx.name); !why.empty()) {
+      return Status::invalid(why);
+    }
     if (set->rules().empty()) {
-      *why = "no rules: keep some builtins or add rules";
-      return nullptr;
+      return Status::invalid("no rules: keep some builtins or add rules");
     }
     auto s = std::make_shared<RedactSetup>();
     s->o = o;
     s->rules = std::move(set);
-    return s;
+    return std::shared_ptr<const RedactSetup>(std::move(s));
   }
 };
 

@@ -89,26 +89,24 @@ struct RegexSetup {
                                 "Captures that did not convert to their type");
   }
 
-  static std::shared_ptr<const RegexSetup> build(const RegexOptions& o, const PluginContext& ctx,
-                                                 std::string* why) {
+  static Result<std::shared_ptr<const RegexSetup>> build(const RegexOptions& o,
+                                                         const PluginContext& ctx) {
     auto s = std::make_shared<RegexSetup>(o, ctx.name);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
-      *why = "'when_label': " + st.message();
-      return nullptr;
+      return Status::invalid("'when_label': " + st.message());
     }
     std::vector<std::string> sources = o.pattern;
     std::map<std::string, std::string> types;
     std::string message_group = o.message_group;
     if (!o.format.empty()) {
       if (!o.pattern.empty()) {
-        *why = "give either 'pattern' or 'format', not both";
-        return nullptr;
+        return Status::invalid("give either 'pattern' or 'format', not both");
       }
       const parsers::BuiltinPattern* b = parsers::find_builtin(o.format);
       if (b == nullptr) {
-        *why = "'format': unknown built-in pattern \"" + o.format + "\"; known: ";
-        for (auto n : parsers::builtin_names()) *why += std::string(n) + " ";
-        return nullptr;
+        std::string why = "'format': unknown built-in pattern \"" + o.format + "\"; known: ";
+        for (auto n : parsers::builtin_names()) why += std::string(n) + " ";
+        return Status::invalid(why);
       }
       for (auto p : b->patterns) sources.emplace_back(p);
       for (auto [g, t] : b->types) types[std::string(g)] = std::string(t);
@@ -117,8 +115,7 @@ struct RegexSetup {
       s->combined_fast = b->patterns.size() == 1 && b->patterns[0] == parsers::combined_pattern();
     }
     if (sources.empty()) {
-      *why = "needs 'pattern' or 'format'";
-      return nullptr;
+      return Status::invalid("needs 'pattern' or 'format'");
     }
     for (const auto& [k, v] : o.types) types[k] = v;   // explicit types override built-in ones
     s->o.message_group = message_group;
@@ -129,8 +126,7 @@ struct RegexSetup {
       ro.set_log_errors(false);
       c.re = std::make_unique<RE2>(src, ro);
       if (!c.re->ok()) {
-        *why = "'pattern' does not compile: " + c.re->error() + " in " + src;
-        return nullptr;
+        return Status::invalid("'pattern' does not compile: " + c.re->error() + " in " + src);
       }
       c.nsub = c.re->NumberOfCapturingGroups() + 1;
       for (const auto& [name, index] : c.re->NamedCapturingGroups()) {
@@ -140,17 +136,15 @@ struct RegexSetup {
         g.is_message = name == message_group;
         if (auto t = types.find(name); t != types.end()) {
           if (!parsers::parse_field_type(t->second, &g.type)) {
-            *why = "'types': unknown type \"" + t->second + "\" for " + name +
-                   " (string, int, double, bool, auto)";
-            return nullptr;
+            return Status::invalid("'types': unknown type \"" + t->second + "\" for " + name +
+                                   " (string, int, double, bool, auto)");
           }
         }
         c.groups.push_back(std::move(g));
         all_groups.insert(name);
       }
       if (c.groups.empty()) {
-        *why = "'pattern' has no named group (?P<name>...): " + src;
-        return nullptr;
+        return Status::invalid("'pattern' has no named group (?P<name>...): " + src);
       }
       // Fields come out in the order the groups appear in the pattern.
       std::sort(c.groups.begin(), c.groups.end(),
@@ -159,8 +153,7 @@ struct RegexSetup {
     }
     for (const auto& [k, v] : o.types) {
       if (!all_groups.count(k)) {
-        *why = "'types': no group named " + k;
-        return nullptr;
+        return Status::invalid("'types': no group named " + k);
       }
     }
     if (s->combined_fast) {
@@ -180,10 +173,9 @@ struct RegexSetup {
       if (s->patterns[0].nsub != parsers::kCgCount) s->combined_fast = false;
     }
     if (!o.message_group.empty() && !all_groups.count(o.message_group)) {
-      *why = "'message_group': no group named " + o.message_group;
-      return nullptr;
+      return Status::invalid("'message_group': no group named " + o.message_group);
     }
-    return s;
+    return std::shared_ptr<const RegexSetup>(std::move(s));
   }
 };
 

@@ -53,30 +53,28 @@ struct TimestampSetup {
   std::atomic<uint64_t>* missing;
   std::optional<ComponentLog> logger;
 
-  static std::shared_ptr<const TimestampSetup> build(const TimestampOptions& o,
-                                                     const PluginContext& ctx, std::string* why) {
+  static Result<std::shared_ptr<const TimestampSetup>> build(const TimestampOptions& o,
+                                                             const PluginContext& ctx) {
     auto s = std::make_shared<TimestampSetup>();
     s->o = o;
     s->logger.emplace(ctx);
     int32_t off = 0;
     if (!parsers::parse_fixed_offset(o.timezone, &off)) {
-      *why = "'timezone': expected UTC or an offset like +02:00, got \"" + o.timezone + "\"";
-      return nullptr;
+      return Status::invalid(
+          "'timezone': expected UTC or an offset like +02:00, got \"" + o.timezone + "\"");
     }
     if (std::string w = s->format.compile(o.format, off); !w.empty()) {
-      *why = "'format': " + w;
-      return nullptr;
+      return Status::invalid("'format': " + w);
     }
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
-      *why = "'when_label': " + st.message();
-      return nullptr;
+      return Status::invalid("'when_label': " + st.message());
     }
     const ComponentMetrics m(ctx);
     s->parsed = &m.counter("logship_timestamp_parsed_total", "Event times set");
     s->failed = &m.counter("logship_timestamp_failed_total",
                            "Times that did not parse; the event kept its time");
     s->missing = &m.counter("logship_timestamp_missing_total", "Events without the time field");
-    return s;
+    return std::shared_ptr<const TimestampSetup>(std::move(s));
   }
 };
 

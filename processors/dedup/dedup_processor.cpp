@@ -40,14 +40,14 @@ struct DedupSetup {
   std::string repeated_field;
   std::atomic<uint64_t>* dropped = nullptr;
 
-  static std::shared_ptr<const DedupSetup> build(const DedupOptions& o,
-                                                 const PluginContext& ctx, std::string*) {
+  static Result<std::shared_ptr<const DedupSetup>> build(const DedupOptions& o,
+                                                         const PluginContext& ctx) {
     auto s = std::make_shared<DedupSetup>();
     s->history = static_cast<std::size_t>(o.history);
     s->window_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(o.window).count();
     s->repeated_field = o.repeated_field;
     s->dropped = &processors::dropped_counter(ComponentMetrics(ctx), "dedup");
-    return s;
+    return std::shared_ptr<const DedupSetup>(std::move(s));
   }
 };
 

@@ -31,17 +31,16 @@ struct FilterSetup {
   bool keep = false;   // keep_if: drop what does not match
   std::atomic<uint64_t>* dropped = nullptr;
 
-  static std::shared_ptr<const FilterSetup> build(const FilterOptions& o,
-                                                  const PluginContext& ctx, std::string* why) {
+  static Result<std::shared_ptr<const FilterSetup>> build(const FilterOptions& o,
+                                                          const PluginContext& ctx) {
     if (static_cast<bool>(o.keep_if) == static_cast<bool>(o.drop_if)) {
-      *why = "give exactly one of keep_if, drop_if";
-      return nullptr;
+      return Status::invalid("give exactly one of keep_if, drop_if");
     }
     auto s = std::make_shared<FilterSetup>();
     s->keep = static_cast<bool>(o.keep_if);
     s->condition = s->keep ? o.keep_if.compiled : o.drop_if.compiled;
     s->dropped = &processors::dropped_counter(ComponentMetrics(ctx), s->keep ? "keep_if" : "drop_if");
-    return s;
+    return std::shared_ptr<const FilterSetup>(std::move(s));
   }
 };
 

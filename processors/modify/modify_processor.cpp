@@ -81,13 +81,12 @@ struct ModifySetup {
   std::atomic<uint64_t>* collisions = nullptr;
   std::atomic<uint64_t>* not_object = nullptr;
 
-  static std::shared_ptr<const ModifySetup> build(const ModifyOptions& o,
-                                                  const PluginContext& ctx, std::string* why) {
+  static Result<std::shared_ptr<const ModifySetup>> build(const ModifyOptions& o,
+                                                          const PluginContext& ctx) {
     auto s = std::make_shared<ModifySetup>();
     for (const auto& [from, to] : o.rename) {
       if (from == "message" || to == "message") {
-        *why = "rename: the message cannot be renamed; copy it instead";
-        return nullptr;
+        return Status::invalid("rename: the message cannot be renamed; copy it instead");
       }
       s->rename.emplace_back(from, to);
     }
@@ -108,12 +107,11 @@ struct ModifySetup {
       else if (type == "bool" || type == "boolean") t = ConvertTo::kBool;
       else if (type == "string") t = ConvertTo::kString;
       else {
-        *why = "convert." + field + ": expected int, float, bool or string, got \"" + type + "\"";
-        return nullptr;
+        return Status::invalid(
+            "convert." + field + ": expected int, float, bool or string, got \"" + type + "\"");
       }
       if (field == "message" && t != ConvertTo::kString) {
-        *why = "convert.message: the message is always a string";
-        return nullptr;
+        return Status::invalid("convert.message: the message is always a string");
       }
       s->convert.emplace_back(field, t);
     }
@@ -121,15 +119,14 @@ struct ModifySetup {
       uint64_t n = 0;
       auto r = std::from_chars(max.data(), max.data() + max.size(), n);
       if (r.ec != std::errc() || r.ptr != max.data() + max.size() || n == 0) {
-        *why = "truncate." + field + ": expected a positive number of bytes, got \"" + max + "\"";
-        return nullptr;
+        return Status::invalid(
+            "truncate." + field + ": expected a positive number of bytes, got \"" + max + "\"");
       }
       s->truncate.emplace_back(field, static_cast<std::size_t>(n));
     }
     for (const auto& f : o.remove) {
       if (f == "message") {
-        *why = "remove: the message cannot be removed (set it to \"\" instead)";
-        return nullptr;
+        return Status::invalid("remove: the message cannot be removed (set it to \"\" instead)");
       }
     }
     s->remove = o.remove;
@@ -139,26 +136,23 @@ struct ModifySetup {
     s->nest = o.nest;
     s->nests = !o.nest.under.empty() || !o.nest.fields.empty();
     if (s->nests && (o.nest.under.empty() || o.nest.fields.empty())) {
-      *why = "nest: give both under and fields";
-      return nullptr;
+      return Status::invalid("nest: give both under and fields");
     }
     if (s->nests && o.nest.under == "message") {
-      *why = "nest.under: the message is a string, not an object; name a field";
-      return nullptr;
+      return Status::invalid("nest.under: the message is a string, not an object; name a field");
     }
     s->flatten = o.flatten;
     s->flattens = !o.flatten.fields.empty();
     if (!s->flattens && (o.flatten.separator != "." || o.flatten.max_depth != 0 ||
                          !o.flatten.keep_name || !o.flatten.add_prefix.empty())) {
-      *why = "flatten: give the fields to flatten";
-      return nullptr;
+      return Status::invalid("flatten: give the fields to flatten");
     }
     if (s->rename.empty() && s->copy.empty() && s->set.empty() && s->add.empty() &&
         s->convert.empty() && s->truncate.empty() && s->remove.empty() && s->lowercase.empty() &&
         s->uppercase.empty() && !s->nests && !s->flattens) {
-      *why = "no operation: give set, add, rename, copy, remove, convert, lowercase, uppercase, "
-             "truncate, flatten or nest";
-      return nullptr;
+      return Status::invalid(
+          "no operation: give set, add, rename, copy, remove, convert, lowercase, uppercase, "
+          "truncate, flatten or nest");
     }
     const auto metrics = ComponentMetrics(ctx);
     s->collisions = &metrics.counter(
@@ -171,7 +165,7 @@ struct ModifySetup {
     s->convert_failed = &metrics.counter(
         "logship_modify_convert_failed_total",
         "Values convert left as they were because they did not fit the type");
-    return s;
+    return std::shared_ptr<const ModifySetup>(std::move(s));
   }
 };
 

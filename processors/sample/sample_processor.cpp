@@ -54,15 +54,15 @@ struct SampleSetup {
   mutable std::mutex mu;
   mutable std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> seen;
 
-  static std::shared_ptr<const SampleSetup> build(const SampleOptions& o,
-                                                  const PluginContext& ctx, std::string*) {
+  static Result<std::shared_ptr<const SampleSetup>> build(const SampleOptions& o,
+                                                          const PluginContext& ctx) {
     auto s = std::make_shared<SampleSetup>();
     s->rate = static_cast<uint64_t>(o.rate);
     s->max_keys = static_cast<std::size_t>(o.max_keys);
     s->key = FieldTemplate(o.key, append_raw);
     s->always_keep = o.always_keep.compiled;
     s->dropped = &processors::dropped_counter(ComponentMetrics(ctx), "sample");
-    return s;
+    return std::shared_ptr<const SampleSetup>(std::move(s));
   }
 
   // Caller holds `mu`. True for the 1st, N+1th, ... event of the key.

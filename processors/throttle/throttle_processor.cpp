@@ -94,8 +94,8 @@ struct ThrottleSetup {
   mutable std::mutex mu;
   mutable std::unordered_map<std::string, Bucket, StringHash, std::equal_to<>> buckets;
 
-  static std::shared_ptr<const ThrottleSetup> build(const ThrottleOptions& o,
-                                                    const PluginContext& ctx, std::string*) {
+  static Result<std::shared_ptr<const ThrottleSetup>> build(const ThrottleOptions& o,
+                                                            const PluginContext& ctx) {
     auto s = std::make_shared<ThrottleSetup>();
     s->rate = o.rate;
     s->burst = o.burst > 0 ? static_cast<double>(o.burst) : std::max(1.0, o.rate);
@@ -106,7 +106,7 @@ struct ThrottleSetup {
     const auto metrics = ComponentMetrics(ctx);
     if (!s->delay) {
       s->dropped = &processors::dropped_counter(metrics, "throttle");
-      return s;
+      return std::shared_ptr<const ThrottleSetup>(std::move(s));
     }
     s->delayed = &metrics.counter(
         "logship_throttle_delayed_total",
@@ -118,7 +118,7 @@ struct ThrottleSetup {
         "logship_throttle_held_bytes",
         "Bytes of the events a throttle in delay mode holds right now (memory budget part "
         "\"delayed\")");
-    return s;
+    return std::shared_ptr<const ThrottleSetup>(std::move(s));
   }
 
   // When `key` has (or had) a token again, from its bucket's last state: a fixed time, not

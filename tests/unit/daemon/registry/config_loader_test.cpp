@@ -197,69 +197,81 @@ TEST(SubstitutionTest, EnvironmentFileAndDefaults) {
     std::ofstream f(secret);
     f << "s3cr3t\n";
   }
-  std::string out, err;
-  ASSERT_TRUE(substitute("x-${LOGSHIP_TEST_VAR}-y", &out, &err));
+  std::string out;
+  Status st;
+  ASSERT_TRUE(substitute("x-${LOGSHIP_TEST_VAR}-y", &out).is_ok());
   EXPECT_EQ(out, "x-abc-y");
-  ASSERT_TRUE(substitute("${LOGSHIP_TEST_UNSET:-/var/lib}", &out, &err));
+  ASSERT_TRUE(substitute("${LOGSHIP_TEST_UNSET:-/var/lib}", &out).is_ok());
   EXPECT_EQ(out, "/var/lib");
-  ASSERT_TRUE(substitute("${file:" + secret + "}", &out, &err));
+  ASSERT_TRUE(substitute("${file:" + secret + "}", &out).is_ok());
   EXPECT_EQ(out, "s3cr3t");
-  ASSERT_TRUE(substitute("$${LITERAL}", &out, &err));
+  ASSERT_TRUE(substitute("$${LITERAL}", &out).is_ok());
   EXPECT_EQ(out, "${LITERAL}");
-  EXPECT_FALSE(substitute("${LOGSHIP_TEST_UNSET}", &out, &err));
-  EXPECT_NE(err.find("'LOGSHIP_TEST_UNSET' is not set"), std::string::npos);
-  EXPECT_FALSE(substitute("${file:/nonexistent/secret}", &out, &err));
-  EXPECT_FALSE(substitute("${UNTERMINATED", &out, &err));
+  st = substitute("${LOGSHIP_TEST_UNSET}", &out);
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("'LOGSHIP_TEST_UNSET' is not set"), std::string::npos);
+  EXPECT_FALSE(substitute("${file:/nonexistent/secret}", &out).is_ok());
+  EXPECT_FALSE(substitute("${UNTERMINATED", &out).is_ok());
 }
 
 TEST(SubstitutionTest, ShellFormsOfDefaultsAndRequiredVariables) {
   ::setenv("LOGSHIP_TEST_EMPTY", "", 1);
   ::setenv("LOGSHIP_TEST_VAR", "abc", 1);
   ::unsetenv("LOGSHIP_TEST_UNSET");
-  std::string out, err;
+  std::string out;
+  Status st;
   // '-' without ':' keeps an empty value; ':-' replaces it.
-  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY-dflt}]", &out, &err));
+  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY-dflt}]", &out).is_ok());
   EXPECT_EQ(out, "[]");
-  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY:-dflt}]", &out, &err));
+  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY:-dflt}]", &out).is_ok());
   EXPECT_EQ(out, "[dflt]");
-  ASSERT_TRUE(substitute("${LOGSHIP_TEST_UNSET-a:b}", &out, &err));
+  ASSERT_TRUE(substitute("${LOGSHIP_TEST_UNSET-a:b}", &out).is_ok());
   EXPECT_EQ(out, "a:b");
-  ASSERT_TRUE(substitute("${LOGSHIP_TEST_VAR:?needed}", &out, &err));
+  ASSERT_TRUE(substitute("${LOGSHIP_TEST_VAR:?needed}", &out).is_ok());
   EXPECT_EQ(out, "abc");
   // '?' fails with the operator's message; ':?' also for an empty value, '?' only when unset.
-  EXPECT_FALSE(substitute("${LOGSHIP_TEST_UNSET:?set the archive directory}", &out, &err));
-  EXPECT_EQ(err, "environment variable 'LOGSHIP_TEST_UNSET' is not set: set the archive directory");
-  EXPECT_FALSE(substitute("${LOGSHIP_TEST_EMPTY:?must not be empty}", &out, &err));
-  EXPECT_EQ(err, "environment variable 'LOGSHIP_TEST_EMPTY' is empty: must not be empty");
-  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY?unset}]", &out, &err));
+  st = substitute("${LOGSHIP_TEST_UNSET:?set the archive directory}", &out);
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_EQ(st.message(), "environment variable 'LOGSHIP_TEST_UNSET' is not set: set the archive directory");
+  st = substitute("${LOGSHIP_TEST_EMPTY:?must not be empty}", &out);
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_EQ(st.message(), "environment variable 'LOGSHIP_TEST_EMPTY' is empty: must not be empty");
+  ASSERT_TRUE(substitute("[${LOGSHIP_TEST_EMPTY?unset}]", &out).is_ok());
   EXPECT_EQ(out, "[]");
-  EXPECT_FALSE(substitute("${LOGSHIP_TEST_UNSET?}", &out, &err));
-  EXPECT_EQ(err, "environment variable 'LOGSHIP_TEST_UNSET' is not set");
+  st = substitute("${LOGSHIP_TEST_UNSET?}", &out);
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_EQ(st.message(), "environment variable 'LOGSHIP_TEST_UNSET' is not set");
 }
 
 TEST(SubstitutionTest, OfflineLetsAMissingSecretFileBeEmptyOnlyInItsScope) {
-  std::string out, err;
+  std::string out;
+  Status st;
   {
     OfflineSecretsScope offline;
-    ASSERT_TRUE(substitute("pw=${file:/nonexistent/secret};", &out, &err)) << err;
+    st = substitute("pw=${file:/nonexistent/secret};", &out);
+    ASSERT_TRUE(st.is_ok()) << st.message();
     EXPECT_EQ(out, "pw=;");
   }
-  EXPECT_FALSE(substitute("pw=${file:/nonexistent/secret};", &out, &err));
-  EXPECT_NE(err.find("cannot read secret file '/nonexistent/secret'"), std::string::npos);
+  st = substitute("pw=${file:/nonexistent/secret};", &out);
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("cannot read secret file '/nonexistent/secret'"), std::string::npos);
 }
 
 TEST(SubstitutionTest, FileSubstitutionRefusesDevicesAndHugeFiles) {
-  std::string out, err;
+  std::string out;
+  Status st;
   // An endless file is refused by type, before anything is read.
-  EXPECT_FALSE(substitute("${file:/dev/zero}", &out, &err));
-  EXPECT_NE(err.find("character device"), std::string::npos) << err;
+  st = substitute("${file:/dev/zero}", &out);
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("character device"), std::string::npos) << st.message();
   const std::string huge = ::testing::TempDir() + "/secret_huge";
   {
     std::ofstream f(huge);
     f << std::string((1 << 20) + 1, 'x');
   }
-  EXPECT_FALSE(substitute("${file:" + huge + "}", &out, &err));
-  EXPECT_NE(err.find("larger than 1048576 bytes"), std::string::npos) << err;
+  st = substitute("${file:" + huge + "}", &out);
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("larger than 1048576 bytes"), std::string::npos) << st.message();
   // A symlink an operator set up (Kubernetes secret volumes) is followed.
   const std::string target = ::testing::TempDir() + "/secret_target";
   const std::string link = ::testing::TempDir() + "/secret_link";
@@ -269,7 +281,8 @@ TEST(SubstitutionTest, FileSubstitutionRefusesDevicesAndHugeFiles) {
   }
   std::remove(link.c_str());
   ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
-  ASSERT_TRUE(substitute("${file:" + link + "}", &out, &err)) << err;
+  st = substitute("${file:" + link + "}", &out);
+  ASSERT_TRUE(st.is_ok()) << st.message();
   EXPECT_EQ(out, "linked");
 }
 

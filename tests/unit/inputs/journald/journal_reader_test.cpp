@@ -262,11 +262,11 @@ TEST(JournaldOptionsTest, PriorityRangesAndValidation) {
   EXPECT_FALSE(parse_priority_range("8", &lo, &hi));
   JournaldOptions o;
   o.matches = {"lower=x"};
-  EXPECT_NE(o.validate(), "");
+  EXPECT_FALSE(o.validate().is_ok());
   o.matches = {"A=1", "+", "B_2=x=y"};
-  EXPECT_EQ(o.validate(), "");
+  EXPECT_TRUE(o.validate().is_ok());
   o.priority = "nope";
-  EXPECT_NE(o.validate(), "");
+  EXPECT_FALSE(o.validate().is_ok());
   EXPECT_EQ(mangle_unit("nginx"), "nginx.service");
   EXPECT_EQ(mangle_unit("x.socket"), "x.socket");
 }

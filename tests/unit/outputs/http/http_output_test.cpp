@@ -45,24 +45,24 @@ TEST(HttpOutput, StatusPatterns) {
 
 TEST(HttpOutput, OptionChecks) {
   HttpOptions o;
-  EXPECT_EQ(o.validate(), "");
+  EXPECT_TRUE(o.validate().is_ok());
   o.dead_letter_statuses = {"4xx", "409"};
-  EXPECT_EQ(o.validate(), "");
+  EXPECT_TRUE(o.validate().is_ok());
   o.dead_letter_statuses = {"40"};
-  EXPECT_EQ(o.validate(), "invalid status pattern '40' (NNN or Nxx)");
+  EXPECT_EQ(o.validate().message(), "invalid status pattern '40' (NNN or Nxx)");
   o = HttpOptions{};
   o.resend_statuses = {"6xx"};
-  EXPECT_NE(o.validate(), "");
+  EXPECT_FALSE(o.validate().is_ok());
   o = HttpOptions{};
   o.basic_user = "u";
   o.bearer_token = "t";
-  EXPECT_EQ(o.validate(), "basic_user and bearer_token exclude each other");
+  EXPECT_EQ(o.validate().message(), "basic_user and bearer_token exclude each other");
   o = HttpOptions{};
   o.path = "x";
-  EXPECT_EQ(o.validate(), "path must start with '/'");
+  EXPECT_EQ(o.validate().message(), "path must start with '/'");
   o = HttpOptions{};
   o.headers = {{"X", "a\nb"}};
-  EXPECT_NE(o.validate(), "");
+  EXPECT_FALSE(o.validate().is_ok());
 }
 
 }  // namespace

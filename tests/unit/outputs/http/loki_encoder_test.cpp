@@ -156,20 +156,20 @@ TEST(LokiEncoder, ManyStreamsGrowTheTable) {
 TEST(LokiOptions, Checks) {
   HttpOptions o;
   o.preset = Preset::kLoki;
-  EXPECT_EQ(o.validate(), "");
+  EXPECT_TRUE(o.validate().is_ok());
   EXPECT_EQ(o.request_path(), "/loki/api/v1/push");
   o.loki_labels = {"container.name"};
-  EXPECT_EQ(o.validate(), "loki_labels: 'container.name' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+  EXPECT_EQ(o.validate().message(), "loki_labels: 'container.name' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
   o.loki_labels.assign(15, "a");
-  EXPECT_EQ(o.validate(), "loki_labels and loki_static_labels: at most 15 labels (Loki's limit per stream)");
+  EXPECT_EQ(o.validate().message(), "loki_labels and loki_static_labels: at most 15 labels (Loki's limit per stream)");
   o.loki_labels = {"stream"};
   o.compression = Compression::kGzip;
-  EXPECT_EQ(o.validate(), "loki_encoding protobuf is snappy-compressed: compression must be none");
+  EXPECT_EQ(o.validate().message(), "loki_encoding protobuf is snappy-compressed: compression must be none");
   o.loki_encoding = LokiEncoding::kJson;
-  EXPECT_EQ(o.validate(), "");
+  EXPECT_TRUE(o.validate().is_ok());
   o.loki_labels.clear();
   o.loki_static_labels.clear();
-  EXPECT_EQ(o.validate(), "preset loki needs loki_labels or loki_static_labels (Loki refuses a stream without labels)");
+  EXPECT_EQ(o.validate().message(), "preset loki needs loki_labels or loki_static_labels (Loki refuses a stream without labels)");
   EXPECT_TRUE(valid_label_name("_a1"));
   EXPECT_FALSE(valid_label_name("1a"));
   EXPECT_FALSE(valid_label_name(""));

@@ -159,17 +159,17 @@ TEST(SplunkHecAck, GivesUpPastTheTimeout) {
 TEST(SplunkHecOptions, Checks) {
   HttpOptions o;
   o.preset = Preset::kSplunkHec;
-  EXPECT_EQ(o.validate(), "preset splunk_hec needs hec_token");
+  EXPECT_EQ(o.validate().message(), "preset splunk_hec needs hec_token");
   o.hec_token = "abc";
-  EXPECT_EQ(o.validate(), "");
+  EXPECT_TRUE(o.validate().is_ok());
   EXPECT_EQ(o.request_path(), "/services/collector/event");
   o.path = "/services/collector";
   EXPECT_EQ(o.request_path(), "/services/collector");
   o.hec_token = "a\nb";
-  EXPECT_EQ(o.validate(), "hec_token holds a newline");
+  EXPECT_EQ(o.validate().message(), "hec_token holds a newline");
   o.hec_token = "abc";
   o.bearer_token = "t";
-  EXPECT_NE(o.validate(), "");
+  EXPECT_FALSE(o.validate().is_ok());
 }
 
 }  // namespace

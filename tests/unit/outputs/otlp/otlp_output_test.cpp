@@ -384,18 +384,18 @@ TEST(OtlpOutput, JsonEncodingPartialSuccess) {
 
 TEST(OtlpOutput, OptionsValidation) {
   OtlpOptions o;
-  EXPECT_EQ(o.validate(), "");
+  EXPECT_TRUE(o.validate().is_ok());
   o.endpoint = "ftp://x";
-  EXPECT_NE(o.validate(), "");
+  EXPECT_FALSE(o.validate().is_ok());
   o = OtlpOptions{};
   o.path = "v1/logs";
-  EXPECT_EQ(o.validate(), "path must start with '/'");
+  EXPECT_EQ(o.validate().message(), "path must start with '/'");
   o = OtlpOptions{};
   o.headers = {{"bad name", "v"}};
-  EXPECT_NE(o.validate(), "");
+  EXPECT_FALSE(o.validate().is_ok());
   o = OtlpOptions{};
   o.headers = {{"x", "a\r\nb"}};
-  EXPECT_NE(o.validate(), "");
+  EXPECT_FALSE(o.validate().is_ok());
 }
 
 }  // namespace
