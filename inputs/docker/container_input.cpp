@@ -20,6 +20,7 @@
 #include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/container_series.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/component_metrics.h"
 #include "daemon/core/json_writer.h"
@@ -197,7 +198,9 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
     dopts_.input_name = ctx.name();
-    const ComponentMetrics metrics("input", ctx.name());
+    const PluginContext plugin{PluginKind::kInput, ctx.name(), std::string(component())};
+    log_ = ComponentLog(plugin);
+    const ComponentMetrics metrics(plugin);
     malformed_metric_ = &metrics.counter(
         "logship_input_malformed_total", "Lines that could not be decoded");
     truncated_metric_ = &metrics.counter(
@@ -230,8 +233,8 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   void run() {
     tail::follow(*tailer_, *watch_, *this, *ctx_,
                  tail::LoopOptions{o_.rescan_interval, o_.exit_at_eof, component()});
-    log::info(component(), "input stopped",
-              log::kv("input", ctx_->name()) + log::kv("lines", static_cast<int64_t>(stats_.lines)) +
+    log_.info("input stopped",
+              log::kv("lines", static_cast<int64_t>(stats_.lines)) +
                   log::kv("events", static_cast<int64_t>(stats_.events)) +
                   log::kv("malformed", static_cast<int64_t>(stats_.malformed)) +
                   log::kv("truncated", static_cast<int64_t>(stats_.truncated)) +
@@ -309,8 +312,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     if (!is_dir(top)) {
       if (!root_missing_logged_) {
         root_missing_logged_ = true;
-        log::warn(component(), "log root not found; watching for it to appear",
-                  log::kv("input", ctx_->name()) + log::kv("path", top));
+        log_.warn("log root not found; watching for it to appear", log::kv("path", top));
       }
       for (auto& [k, c] : containers_) c.seen = false;
       tailer.all_gone();
@@ -319,7 +321,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     }
     if (root_missing_logged_) {
       root_missing_logged_ = false;
-      log::info(component(), "log root found", log::kv("input", ctx_->name()) + log::kv("path", top));
+      log_.info("log root found", log::kv("path", top));
     }
     watch_->watch(top, DirWatch::kDirMask);
     std::vector<std::string> files;
@@ -572,13 +574,8 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
                                           : Result<ContainerMeta>(Status::invalid(r.error));
     if (!parsed.is_ok()) {
       metadata_skipped_metric_->fetch_add(1, std::memory_order_relaxed);
-      uint64_t suppressed = 0;
-      if (meta_limit_.allow(&suppressed)) {
-        log::warn(component(), "container metadata not read; its logs are shipped without it",
-                  log::kv("input", ctx_->name()) + log::kv("path", path) +
-                      log::kv("error", parsed.status().message()) +
-                      log::kv("suppressed", static_cast<int64_t>(suppressed)));
-      }
+      log_.warn(meta_limit_, "container metadata not read; its logs are shipped without it",
+                log::kv("path", path) + log::kv("error", parsed.status().message()));
       if (!c.has_meta) select(c);
       return true;
     }
@@ -611,9 +608,9 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     labels_dropped_metric_->fetch_add(dropped, std::memory_order_relaxed);
     if (c.labels_limit_logged) return;
     c.labels_limit_logged = true;
-    log::warn(component(), "container labels over the limits; dropped from its events",
-              log::kv("input", ctx_->name()) + log::kv("container", c.key()) +
-                  log::kv("name", c.meta.name) + log::kv("labels", static_cast<int64_t>(before)) +
+    log_.warn("container labels over the limits; dropped from its events",
+              log::kv("container", c.key()) + log::kv("name", c.meta.name) +
+                  log::kv("labels", static_cast<int64_t>(before)) +
                   log::kv("dropped", static_cast<int64_t>(dropped)));
   }
 
@@ -629,9 +626,9 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     c.selected = why.empty();
     const std::size_t why_hash = why.empty() ? 0 : std::hash<std::string>{}(why) | 1;
     if (!c.selected && why_hash != c.reject_hash) {
-      log::info(component(), "container not read",
-                log::kv("input", ctx_->name()) + log::kv("container", c.key()) +
-                    log::kv("name", c.meta.name) + log::kv("reason", why));
+      log_.info("container not read",
+                log::kv("container", c.key()) + log::kv("name", c.meta.name) +
+                    log::kv("reason", why));
     }
     c.reject_hash = why_hash;
     if (was && !c.selected) {
@@ -658,6 +655,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   std::atomic<uint64_t>* labels_dropped_metric_ = nullptr;
   docker::LabelLimits label_limits_;
   uint64_t truncated_published_ = 0;
+  ComponentLog log_{PluginContext{PluginKind::kInput, "", ""}};   // named at start
   log::RateLimit log_limit_{5, std::chrono::seconds(10)};
   log::RateLimit meta_limit_{5, std::chrono::seconds(60)};
   // Declared last: destroyed first, while what their files' decoders point to still exists.

@@ -27,6 +27,8 @@
 #include "daemon/core/json_writer.h"
 #include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/component_log.h"
+#include "daemon/runtime/component_metrics.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
@@ -157,8 +159,6 @@ std::string err_json(std::string_view msg) {
   return out;
 }
 
-log::RateLimit g_frame_log(5, std::chrono::seconds(10));
-
 // One container: its spool, its pipeline stream and the pump that feeds one from the other.
 struct Container {
   std::string id;
@@ -223,17 +223,18 @@ class DockerPluginInput final : public Input {
 
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
-    const std::string labels = "input=" + quoted(ctx.name());
-    auto& m = Metrics::global();
+    const PluginContext plugin{PluginKind::kInput, ctx.name(), "docker_plugin"};
+    log_ = ComponentLog(plugin);
+    const ComponentMetrics metrics(plugin);
+    const std::string& labels = metrics.labels();
     const char* help = "Bad FIFO frames skipped by the docker_plugin input, by reason";
     auto errors = [&](const char* reason) {
-      return &m.counter("logship_plugin_frame_errors_total",
-                        labels + ",reason=\"" + reason + "\"", help);
+      return &metrics.counter("logship_plugin_frame_errors_total", help, "reason", reason);
     };
     err_decode_ = errors("decode");
     err_oversize_ = errors("oversize");
     err_truncated_ = errors("truncated");
-    lines_ = &m.counter("logship_plugin_lines_total", labels, "Log lines spooled from FIFOs");
+    lines_ = &metrics.counter("logship_plugin_lines_total", "Log lines spooled from FIFOs");
     root_ = ctx.state_dir() + "/spool";
     LOGSHIP_TRY(make_dirs(root_));
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -264,8 +265,7 @@ class DockerPluginInput final : public Input {
       stop();
       return s.with_context("docker_plugin");
     }
-    log::info("docker_plugin", "serving the log-driver plugin protocol",
-              log::kv("socket", o_.socket));
+    log_.info("serving the log-driver plugin protocol", log::kv("socket", o_.socket));
     return Status::ok();
   }
 
@@ -289,11 +289,6 @@ class DockerPluginInput final : public Input {
   }
 
  private:
-  static std::string quoted(const std::string& s) {
-    std::string out;
-    json::append_string(out, s);
-    return out;
-  }
   std::string key_of(const std::string& id) const { return "docker_plugin:" + id; }
   bool stopping() const { return stopped_.load() || ctx_->stopping(); }
   void wake() {
@@ -334,7 +329,7 @@ class DockerPluginInput final : public Input {
     Status s =
         write_file_atomically(c.dir + "/container.json", container_state_json(c.info, c.files));
     if (!s.is_ok()) {
-      log::warn("docker_plugin", "cannot persist container state", log::kv("error", s.message()));
+      log_.warn("cannot persist container state", log::kv("error", s.message()));
     }
   }
 
@@ -347,8 +342,7 @@ class DockerPluginInput final : public Input {
       c->pump_running = true;
     } catch (const std::system_error& e) {
       // The FIFO is still read into the spool; the next StartLogging or restart delivers it.
-      log::error("docker_plugin", "cannot start the container's pump thread; its lines stay "
-                                  "spooled",
+      log_.error("cannot start the container's pump thread; its lines stay spooled",
                  log::kv("container_id", c->id) + log::kv("error", e.what()));
     }
   }
@@ -364,13 +358,12 @@ class DockerPluginInput final : public Input {
       std::vector<std::string> files;
       if (!parse_container_state(text, parser, &info, &files) ||
           entry.path().filename().string() != info.id) {
-        log::warn("docker_plugin", "unreadable container state; skipped",
-                  log::kv("dir", entry.path().string()));
+        log_.warn("unreadable container state; skipped", log::kv("dir", entry.path().string()));
         continue;
       }
       auto c = container_for(info);
       if (!c.is_ok()) {
-        log::error("docker_plugin", "cannot open spool", log::kv("error", c.status().message()));
+        log_.error("cannot open spool", log::kv("error", c.status().message()));
         continue;
       }
       std::shared_ptr<Container> cont = c.value();
@@ -380,13 +373,13 @@ class DockerPluginInput final : public Input {
         struct stat st{};
         if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
           if (fd >= 0) ::close(fd);
-          log::info("docker_plugin", "FIFO of a previous run is gone",
+          log_.info("FIFO of a previous run is gone",
                     log::kv("container_id", info.id) + log::kv("file", f));
           continue;
         }
         cont->files.push_back(f);
         attach(cont, f, fd, /*restore_rest=*/true);
-        log::info("docker_plugin", "reopened FIFO after restart",
+        log_.info("reopened FIFO after restart",
                   log::kv("container_id", info.id) + log::kv("file", f));
       }
       if (cont->files.size() != files.size()) persist_locked(*cont);
@@ -549,7 +542,7 @@ class DockerPluginInput final : public Input {
       drain(*f, buf, touched);
       ::close(f->fd);
       f->fd = -1;
-      log::info("docker_plugin", "FIFO closed by every writer",
+      log_.info("FIFO closed by every writer",
                 log::kv("container_id", f->c->id) + log::kv("file", file));
       std::lock_guard lock(f->c->mu);
       auto& files = f->c->files;
@@ -568,7 +561,7 @@ class DockerPluginInput final : public Input {
     for (Spool* s : touched) {
       Status st = s->flush();
       if (!st.is_ok()) {
-        log::error("docker_plugin", "spool write failed", log::kv("error", st.message()));
+        log_.error("spool write failed", log::kv("error", st.message()));
       }
     }
   }
@@ -637,11 +630,11 @@ class DockerPluginInput final : public Input {
     if (keep_rest && f.frames.buffered() > 0 && !f.frames.skipping()) {
       Status s = write_file_atomically(rest_path(*f.c, f.file), f.frames.buffered_bytes());
       if (s.is_ok()) return;
-      log::error("docker_plugin", "cannot save a partly read frame", log::kv("error", s.message()));
+      log_.error("cannot save a partly read frame", log::kv("error", s.message()));
     }
     if (f.frames.buffered() > 0 || f.frames.skipping()) {
       err_truncated_->fetch_add(1, std::memory_order_relaxed);
-      log::warn("docker_plugin", "FIFO ended inside a frame; partial frame discarded",
+      log_.warn("FIFO ended inside a frame; partial frame discarded",
                 log::kv("container_id", f.c->id) +
                     log::kv("bytes", static_cast<int64_t>(f.frames.buffered())));
       f.frames.clear();
@@ -692,7 +685,7 @@ class DockerPluginInput final : public Input {
         f.eof = true;
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, f.fd, nullptr);
       } else if (errno != EAGAIN) {
-        log::error("docker_plugin", "FIFO read failed",
+        log_.error("FIFO read failed",
                    log::kv("file", f.file) + log::kv("error", std::strerror(errno)));
         f.eof = true;
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, f.fd, nullptr);
@@ -704,12 +697,7 @@ class DockerPluginInput final : public Input {
   void frame_error(Fifo& f, std::atomic<uint64_t>* counter, std::string_view what,
                    std::string_view detail) {
     counter->fetch_add(1, std::memory_order_relaxed);
-    uint64_t suppressed = 0;
-    if (g_frame_log.allow(&suppressed)) {
-      log::warn("docker_plugin", what,
-                log::kv("container_id", f.c->id) + log::kv("error", detail) +
-                    log::kv("suppressed", static_cast<int64_t>(suppressed)));
-    }
+    log_.warn(frame_log_, what, log::kv("container_id", f.c->id) + log::kv("error", detail));
   }
 
   // Decodes buffered frames into spool records. False when the spool refused one (held).
@@ -747,8 +735,7 @@ class DockerPluginInput final : public Input {
         return;
       }
       if (r == Spool::Append::kError) {
-        log::error("docker_plugin", "spool append failed; holding the FIFO",
-                   log::kv("container_id", f.c->id));
+        log_.error("spool append failed; holding the FIFO", log::kv("container_id", f.c->id));
       }
     }
     f.held.push_back(record_);
@@ -790,7 +777,7 @@ class DockerPluginInput final : public Input {
     StartRequest req;
     simdjson::dom::parser parser;
     if (std::string err = parse_start_logging(r.body, parser, &req); !err.empty()) {
-      log::warn("docker_plugin", "bad StartLogging request", log::kv("error", err));
+      log_.warn("bad StartLogging request", log::kv("error", err));
       w.reply(400, err_json(err));
       return;
     }
@@ -822,7 +809,7 @@ class DockerPluginInput final : public Input {
       attach(cont, req.file, fd);
       ensure_pump_locked(cont);
     }
-    log::info("docker_plugin", "start logging",
+    log_.info("start logging",
               log::kv("container_id", req.info.id) + log::kv("container_name", req.info.name) +
                   log::kv("file", req.file));
     w.reply(200, "{\"Err\":\"\"}");
@@ -832,7 +819,7 @@ class DockerPluginInput final : public Input {
     std::string file;
     simdjson::dom::parser parser;
     if (std::string err = parse_stop_logging(r.body, parser, &file); !err.empty()) {
-      log::warn("docker_plugin", "bad StopLogging request", log::kv("error", err));
+      log_.warn("bad StopLogging request", log::kv("error", err));
       w.reply(400, err_json(err));
       return;
     }
@@ -863,7 +850,7 @@ class DockerPluginInput final : public Input {
       }
     }
     if (stopped) stopped->spool->notify_all();   // a follow stream may end now
-    log::info("docker_plugin", "stop logging",
+    log_.info("stop logging",
               log::kv("container_id", stopped ? stopped->id : "") + log::kv("file", file));
     w.reply(200, "{\"Err\":\"\"}");
   }
@@ -874,7 +861,7 @@ class DockerPluginInput final : public Input {
     ReadRequest req;
     simdjson::dom::parser parser;
     if (std::string err = parse_read_logs(r.body, parser, &req); !err.empty()) {
-      log::warn("docker_plugin", "bad ReadLogs request", log::kv("error", err));
+      log_.warn("bad ReadLogs request", log::kv("error", err));
       w.reply(400, err_json(err));
       return;
     }
@@ -1022,6 +1009,8 @@ class DockerPluginInput final : public Input {
   const PluginOptions o_;
   const SpoolOptions spool_opts_;
   InputContext* ctx_ = nullptr;
+  ComponentLog log_{PluginContext{PluginKind::kInput, "", "docker_plugin"}};   // named at start
+  log::RateLimit frame_log_{5, std::chrono::seconds(10)};
   std::string root_;
   HttpServer server_;
   std::atomic<bool> stopped_{false};

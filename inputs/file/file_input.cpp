@@ -18,6 +18,7 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/component_metrics.h"
 #include "inputs/file/generation_name.h"
@@ -126,7 +127,9 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
 
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
-    const ComponentMetrics metrics("input", ctx.name());
+    const PluginContext plugin{PluginKind::kInput, ctx.name(), "file"};
+    log_ = ComponentLog(plugin);
+    const ComponentMetrics metrics(plugin);
     truncated_metric_ = &metrics.counter(
         "logship_input_truncated_total", "Events cut at max_line_size");
     truncated_bytes_metric_ = &metrics.counter(
@@ -145,8 +148,8 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
   void run() {
     tail::follow(*tailer_, *watch_, *this, *ctx_,
                  tail::LoopOptions{o_.rescan_interval, o_.exit_at_eof, "file"});
-    log::info("file", "input stopped",
-              log::kv("input", ctx_->name()) + log::kv("lines", static_cast<int64_t>(stats_.lines)) +
+    log_.info("input stopped",
+              log::kv("lines", static_cast<int64_t>(stats_.lines)) +
                   log::kv("truncated", static_cast<int64_t>(stats_.truncated)) +
                   log::kv("dropped_bytes", static_cast<int64_t>(stats_.dropped_bytes)) +
                   log::kv("files", static_cast<int64_t>(tailer_->files())));
@@ -400,6 +403,7 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
   file::TextOptions topts_;
   file::TextStats stats_;
   InputContext* ctx_ = nullptr;
+  ComponentLog log_{PluginContext{PluginKind::kInput, "", "file"}};   // named at start
   std::thread thread_;
   std::map<std::string, std::pair<bool, std::vector<std::string>>> listings_;   // this scan
   // The directories the last complete scan looked into, and those of its active files.

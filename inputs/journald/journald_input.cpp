@@ -18,6 +18,7 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/component_metrics.h"
@@ -31,7 +32,6 @@ namespace {
 using journald::JournaldOptions;
 using journald::JournalReader;
 
-constexpr std::string_view kComponent = "journald";
 constexpr auto kWaitSlice = std::chrono::milliseconds(200);
 constexpr auto kRetryDelay = std::chrono::seconds(1);
 
@@ -53,7 +53,9 @@ class JournaldInput final : public Input {
     src->input = ctx.name();
     src->key = o_.stream_key.empty() ? "journald:" + ctx.name() : o_.stream_key;
     saved_ = ctx.saved_position(src->key);
-    const ComponentMetrics metrics("input", ctx.name());
+    const PluginContext plugin{PluginKind::kInput, ctx.name(), "journald"};
+    log_ = ComponentLog(plugin);
+    const ComponentMetrics metrics(plugin);
     cursor_lost_ = &metrics.counter("logship_journald_cursor_lost_total",
         "Saved cursors no longer in the journal (read again from the oldest "
                               "entry)");
@@ -85,8 +87,8 @@ class JournaldInput final : public Input {
       for (const auto& [path, why] : skipped) {
         if (!reported_.insert(path).second) continue;   // reopening: already told
         bad_files_->fetch_add(1);
-        log::warn(kComponent, "skipping journal file that cannot be opened",
-                  log::kv("input", ctx_->name()) + log::kv("file", path) + log::kv("error", why));
+        log_.warn("skipping journal file that cannot be opened",
+                  log::kv("file", path) + log::kv("error", why));
       }
       journald::StartResult started;
       if (s.is_ok()) {
@@ -95,19 +97,14 @@ class JournaldInput final : public Input {
       if (s.is_ok()) {
         if (started.cursor_lost) {
           cursor_lost_->fetch_add(1);
-          log::warn(kComponent,
-                    "saved cursor is no longer in the journal (rotated or vacuumed); "
+          log_.warn("saved cursor is no longer in the journal (rotated or vacuumed); "
                     "continuing from the oldest entry",
-                    log::kv("input", ctx_->name()) + log::kv("cursor", from->text));
+                    log::kv("cursor", from->text));
         }
         mapper_.reset();
         return true;
       }
-      uint64_t suppressed = 0;
-      if (limit.allow(&suppressed)) {
-        log::error(kComponent, "cannot open the journal; retrying",
-                   log::kv("input", ctx_->name()) + log::kv("error", s.message()));
-      }
+      log_.error(limit, "cannot open the journal; retrying", log::kv("error", s.message()));
       reader_.close();
       std::this_thread::sleep_for(kRetryDelay);
     }
@@ -167,12 +164,8 @@ class JournaldInput final : public Input {
       }
       if (r < 0) {
         read_errors_->fetch_add(1);
-        uint64_t suppressed = 0;
-        if (error_limit.allow(&suppressed)) {
-          log::error(kComponent, "journal read failed; reopening after the last emitted entry",
-                     log::kv("input", ctx_->name()) + log::kv("error", std::strerror(-r)) +
-                         log::kv("suppressed", static_cast<int64_t>(suppressed)));
-        }
+        log_.error(error_limit, "journal read failed; reopening after the last emitted entry",
+                   log::kv("error", std::strerror(-r)));
         reader_.close();
         std::this_thread::sleep_for(kRetryDelay);
         if (!open_reader(last_emitted_)) break;
@@ -205,6 +198,7 @@ class JournaldInput final : public Input {
   // The mapper's held partial lines, charged once per batch.
   MemoryCharge held_mem_{MemoryPart::kJournaldPending};
   InputContext* ctx_ = nullptr;
+  ComponentLog log_{PluginContext{PluginKind::kInput, "", "journald"}};   // named at start
   std::unique_ptr<StreamHandle> stream_;
   std::optional<Position> saved_;
   Position last_emitted_;

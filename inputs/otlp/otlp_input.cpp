@@ -33,6 +33,7 @@
 
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/component_metrics.h"
@@ -241,7 +242,9 @@ class OtlpInput final : public Input {
 
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
-    const ComponentMetrics metrics("input", ctx.name());
+    const PluginContext plugin{PluginKind::kInput, ctx.name(), "otlp"};
+    log_ = ComponentLog(plugin);
+    const ComponentMetrics metrics(plugin);
     c_.requests = &metrics.counter("logship_otlp_input_requests_total",
         "Export requests answered 200");
     c_.records = &metrics.counter("logship_otlp_input_records_total",
@@ -296,10 +299,9 @@ class OtlpInput final : public Input {
     accept();
     io_thread_ = std::thread([this] { io_.run(); });
     pump_thread_ = std::thread([this] { pump(); });
-    log::info("otlp", "listening",
-              log::kv("input", ctx.name()) +
-                  log::kv(tls_ ? "https" : "http",
-                          local.address().to_string() + ":" + std::to_string(local.port())));
+    log_.info("listening",
+              log::kv(tls_ ? "https" : "http",
+                      local.address().to_string() + ":" + std::to_string(local.port())));
     return Status::ok();
   }
 
@@ -331,9 +333,8 @@ class OtlpInput final : public Input {
     }
     jobs_.clear();
     if (stream_) stream_->flush(true);
-    log::info("otlp", "input stopped",
-              log::kv("input", ctx_->name()) +
-                  log::kv("requests", int64_t(c_.requests->load())) +
+    log_.info("input stopped",
+              log::kv("requests", int64_t(c_.requests->load())) +
                   log::kv("malformed", int64_t(c_.malformed->load())) +
                   log::kv("too_large", int64_t(c_.too_large->load())) +
                   log::kv("throttled", int64_t(c_.throttled->load())));
@@ -383,12 +384,7 @@ class OtlpInput final : public Input {
   // io thread: a failed TLS handshake, counted and logged (rate-limited).
   void tls_failed(const beast::error_code& ec) {
     c_.tls_failures->fetch_add(1, std::memory_order_relaxed);
-    uint64_t suppressed = 0;
-    if (tls_log_.allow(&suppressed)) {
-      log::warn("otlp", "tls handshake failed; connection closed",
-                log::kv("input", ctx_->name()) + log::kv("error", ec.message()) +
-                    log::kv("suppressed", static_cast<int64_t>(suppressed)));
-    }
+    log_.warn(tls_log_, "tls handshake failed; connection closed", log::kv("error", ec.message()));
   }
   Counters& counters() { return c_; }
   bool stopping_io() const { return stopping_io_; }
@@ -400,8 +396,7 @@ class OtlpInput final : public Input {
       if (ec) {
         // Out of descriptors (EMFILE) leaves the connection queued and the acceptor ready at
         // once: pause briefly instead of spinning on it.
-        log::warn("otlp", "accept failed", log::kv("input", ctx_->name()) +
-                                                log::kv("error", ec.message()));
+        log_.warn("accept failed", log::kv("error", ec.message()));
         accept_pause_.expires_after(std::chrono::milliseconds(100));
         accept_pause_.async_wait([this](const boost::system::error_code& wec) {
           if (!wec && acceptor_->is_open()) accept();
@@ -561,6 +556,7 @@ class OtlpInput final : public Input {
   uint64_t held_bytes_ = 0;
   MemoryCharge held_mem_{MemoryPart::kRequestBodies};   // held_bytes_, in the memory budget
   bool stopping_io_ = false;
+  ComponentLog log_{PluginContext{PluginKind::kInput, "", "otlp"}};   // named at start
   log::RateLimit tls_log_{5, std::chrono::seconds(10)};
 
   std::mutex jobs_mu_;

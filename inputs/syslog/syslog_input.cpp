@@ -31,6 +31,7 @@
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
 #include "daemon/runtime/listen_sockets.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/component_metrics.h"
@@ -159,7 +160,9 @@ class SyslogInput final : public Input {
 
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
-    const ComponentMetrics metrics("input", ctx.name());
+    const PluginContext plugin{PluginKind::kInput, ctx.name(), "syslog"};
+    log_ = ComponentLog(plugin);
+    const ComponentMetrics metrics(plugin);
     c_.frames = &metrics.counter("logship_syslog_input_messages_total", "Messages parsed");
     c_.garbage = &metrics.counter("logship_syslog_input_garbage_total",
         "Frames without a valid <PRI>, skipped");
@@ -241,7 +244,7 @@ class SyslogInput final : public Input {
       udp_stream_ = ctx.open_stream(std::move(src), /*checkpointed=*/false);
       udp_buf_.resize(o_.max_message_size.bytes + 1);
     }
-    log::info("syslog", "listening", log::kv("input", ctx.name()) + listening);
+    log_.info("listening", listening);
     if (acceptor_) accept();
     if (udp_) receive();
     try {
@@ -249,8 +252,7 @@ class SyslogInput final : public Input {
         try {
           io_.run();
         } catch (const std::exception& e) {
-          log::error("syslog", "listener failed", log::kv("input", ctx_->name()) +
-                                                      log::kv("error", e.what()));
+          log_.error("listener failed", log::kv("error", e.what()));
         }
       });
     } catch (const std::system_error& e) {
@@ -273,9 +275,8 @@ class SyslogInput final : public Input {
       io_.stop();
     });
     thread_.join();
-    log::info("syslog", "input stopped",
-              log::kv("input", ctx_->name()) + log::kv("messages", c_.frames->load()) +
-                  log::kv("garbage", c_.garbage->load()) +
+    log_.info("input stopped",
+              log::kv("messages", c_.frames->load()) + log::kv("garbage", c_.garbage->load()) +
                   log::kv("oversized", c_.oversized->load()) +
                   log::kv("incomplete", c_.incomplete->load()) +
                   log::kv("malformed", c_.malformed->load()) +
@@ -330,19 +331,12 @@ class SyslogInput final : public Input {
   }
 
   void warn(std::string_view what) {
-    uint64_t suppressed = 0;
-    if (warn_log_.allow(&suppressed)) {
-      log::warn("syslog", what, log::kv("input", ctx_->name()) + log::kv("suppressed", suppressed));
-    }
+    log_.warn(warn_log_, what);
   }
 
   // Expected events (idle connections closed), rate-limited at info level.
   void note(std::string_view what, const std::string& peer) {
-    uint64_t suppressed = 0;
-    if (note_log_.allow(&suppressed)) {
-      log::info("syslog", what, log::kv("input", ctx_->name()) + log::kv("peer", peer) +
-                                    log::kv("suppressed", suppressed));
-    }
+    log_.info(note_log_, what, log::kv("peer", peer));
   }
 
   asio::io_context& io() { return io_; }
@@ -443,6 +437,7 @@ class SyslogInput final : public Input {
   syslog::ParsedMessage parsed_;
   std::string key_;
   std::string value_;
+  ComponentLog log_{PluginContext{PluginKind::kInput, "", "syslog"}};   // named at start
   log::RateLimit warn_log_{5, std::chrono::seconds(10)};
   log::RateLimit note_log_{5, std::chrono::seconds(60)};
   asio::steady_timer accept_pause_{io_};

@@ -186,7 +186,10 @@ std::size_t default_max_open_files() {
 }  // namespace
 
 Tailer::Tailer(const TailerOptions& o, InputContext& ctx, TailerClient& client)
-    : o_(o), ctx_(ctx), client_(client) {
+    : o_(o),
+      ctx_(ctx),
+      client_(client),
+      log_(PluginContext{PluginKind::kInput, ctx.name(), o.kind}) {
   const ComponentMetrics metrics("input", ctx.name());
   parked_metric_ = &metrics.gauge(
       "logship_input_files_parked",
@@ -604,9 +607,9 @@ void Tailer::register_tail(std::unique_ptr<Tail> t, uint64_t offset, bool record
   unpublished_.push_back(t.get());
   update_fingerprint(*t);
   t->emitted = offset;
-  log::info(o_.kind, "tailing file",
-            log::kv("input", ctx_.name()) + log::kv("path", path) +
-                log::kv("offset", static_cast<int64_t>(offset)) + log::kv("from", why));
+  log_.info("tailing file",
+            log::kv("path", path) + log::kv("offset", static_cast<int64_t>(offset)) +
+                log::kv("from", why));
   Tail* raw = t.get();
   open_[key] = raw;
   tails_.emplace(std::string_view(raw->key), std::move(t));   // the key views the Tail's own
@@ -781,17 +784,16 @@ void Tailer::mark_gone(Tail& t) {
   tend(t);
   t.last_growth = SteadyClock::now();
   if (t.parked) t.at_eof = false;   // not read to its end until it has its descriptor back
-  log::info(o_.kind, "file rotated or removed; reading it to its end",
-            log::kv("input", ctx_.name()) + log::kv("path", t.path) +
-                log::kv("offset", static_cast<int64_t>(t.read_off)));
+  log_.info("file rotated or removed; reading it to its end",
+            log::kv("path", t.path) + log::kv("offset", static_cast<int64_t>(t.read_off)));
 }
 
 // copytruncate: restart at 0. What was written between our last read and the copy is in
 // the copy (<path>.1) if logrotate made one; read it from our offset.
 void Tailer::truncated(Tail& t, const char* why) {
   wake(t);   // found by a scan before its first read
-  log::info(o_.kind, "file truncated; reading from the start",
-            log::kv("input", ctx_.name()) + log::kv("path", t.path) + log::kv("reason", why) +
+  log_.info("file truncated; reading from the start",
+            log::kv("path", t.path) + log::kv("reason", why) +
                 log::kv("offset", static_cast<int64_t>(t.read_off)));
   // Records consumed but held back are lost with the old content; emit them.
   BatchPtr batch = std::make_unique<Batch>(t.source, 16);
@@ -989,8 +991,7 @@ std::optional<Tailer::CompressedStart> Tailer::compressed_start(const std::strin
   if (matches > 1) {
     // Files that start with the same bytes, at different offsets: which one this was compressed
     // from cannot be told; reading from either could repeat or skip lines.
-    log::warn(o_.kind, "compressed generation matches several checkpoints; not read",
-              log::kv("input", ctx_.name()) + log::kv("key", key));
+    log_.warn("compressed generation matches several checkpoints; not read", log::kv("key", key));
     return std::nullopt;
   }
   return found;
@@ -1030,9 +1031,8 @@ void Tailer::hand_over(Tail& p) {
 void Tailer::compressed_done(Tail& t) {
   GzReader& gz = *t.gz->reader;
   if (gz.ended_before_start()) {
-    log::warn(o_.kind, "compressed generation shorter than the checkpoint it matched; not read",
-              log::kv("input", ctx_.name()) + log::kv("path", t.path) +
-                  log::kv("offset", static_cast<int64_t>(gz.position())));
+    log_.warn("compressed generation shorter than the checkpoint it matched; not read",
+              log::kv("path", t.path) + log::kv("offset", static_cast<int64_t>(gz.position())));
     return;
   }
   if (gz.finished()) return;
@@ -1042,8 +1042,8 @@ void Tailer::compressed_done(Tail& t) {
   const uint64_t lost = t.gz->size_hint > t.read_off ? t.gz->size_hint - t.read_off : 0;
   compressed_failed_metric_->fetch_add(1, std::memory_order_relaxed);
   lost_bytes_metric_->fetch_add(lost, std::memory_order_relaxed);
-  log::warn(o_.kind, "compressed generation not read to its end",
-            log::kv("input", ctx_.name()) + log::kv("path", t.path) + log::kv("error", why) +
+  log_.warn("compressed generation not read to its end",
+            log::kv("path", t.path) + log::kv("error", why) +
                 log::kv("offset", static_cast<int64_t>(t.read_off)) +
                 log::kv("lost_bytes", static_cast<int64_t>(lost)));
 }
@@ -1059,8 +1059,8 @@ void Tailer::expire_orphans() {
       continue;
     }
     if (it->size_seen > it->offset) {
-      log::info(o_.kind, "no compressed copy of a truncated file turned up",
-                log::kv("input", ctx_.name()) + log::kv("path", it->path) +
+      log_.info("no compressed copy of a truncated file turned up",
+                log::kv("path", it->path) +
                     log::kv("offset", static_cast<int64_t>(it->offset)) +
                     log::kv("unread_bytes", static_cast<int64_t>(it->size_seen - it->offset)));
     }
@@ -1173,9 +1173,8 @@ void Tailer::forget_deleted_parked() {
     if (++t->missed_scans < 2) continue;
     const uint64_t lost = t->size_seen > t->read_off ? t->size_seen - t->read_off : 0;
     lost_bytes_metric_->fetch_add(lost, std::memory_order_relaxed);
-    log::warn(o_.kind, "rotated file deleted before it was read to its end",
-              log::kv("input", ctx_.name()) + log::kv("path", t->path) +
-                  log::kv("offset", static_cast<int64_t>(t->read_off)) +
+    log_.warn("rotated file deleted before it was read to its end",
+              log::kv("path", t->path) + log::kv("offset", static_cast<int64_t>(t->read_off)) +
                   log::kv("lost_bytes", static_cast<int64_t>(lost)));
     t->at_eof = true;
     t->last_growth = TimePoint{};
@@ -1262,12 +1261,8 @@ bool Tailer::read_file(Tail& t) {
     }
     if (n < 0) {
       if (errno == EINTR) continue;
-      uint64_t suppressed = 0;
-      if (open_limit_.allow(&suppressed)) {
-        log::warn(o_.kind, "read failed",
-                  log::kv("input", ctx_.name()) + log::kv("path", t.path) +
-                      log::kv("error", std::strerror(errno)));
-      }
+      log_.warn(open_limit_, "read failed",
+                log::kv("path", t.path) + log::kv("error", std::strerror(errno)));
       break;
     }
     if (n == 0 && t.gz != nullptr) {
@@ -1444,9 +1439,8 @@ void Tailer::housekeeping(TimePoint now) {
       ::close(t.fd);   // nothing more to read: the descriptor goes back to the budget
       t.fd = -1;
     }
-    log::info(o_.kind, "file released",
-              log::kv("input", ctx_.name()) + log::kv("path", t.path) +
-                  log::kv("offset", static_cast<int64_t>(t.read_off)));
+    log_.info("file released",
+              log::kv("path", t.path) + log::kv("offset", static_cast<int64_t>(t.read_off)));
     closing_keys_.emplace(key, released);
     closing_.push_back(std::move(node.mapped()));
   }
@@ -1475,12 +1469,8 @@ void Tailer::housekeeping(TimePoint now) {
 
 void Tailer::fs_error(std::string_view what, const std::string& path, const std::string& error) {
   fs_errors_metric_->fetch_add(1, std::memory_order_relaxed);
-  uint64_t suppressed = 0;
-  if (open_limit_.allow(&suppressed)) {
-    log::warn(o_.kind, "cannot " + std::string(what) + "; retrying at the next scan",
-              log::kv("input", ctx_.name()) + log::kv("path", path) + log::kv("error", error) +
-                  log::kv("suppressed", static_cast<int64_t>(suppressed)));
-  }
+  log_.warn(open_limit_, "cannot " + std::string(what) + "; retrying at the next scan",
+            log::kv("path", path) + log::kv("error", error));
 }
 
 }  // namespace logship::tail

@@ -53,6 +53,7 @@
 
 #include "daemon/core/clock.h"
 #include "daemon/core/plugin_api.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
 #include "inputs/tail/decoder.h"
@@ -325,6 +326,7 @@ class Tailer {
   std::atomic<uint64_t>* lost_bytes_metric_ = nullptr;
   std::atomic<uint64_t>* compressed_read_metric_ = nullptr;
   std::atomic<uint64_t>* compressed_failed_metric_ = nullptr;
+  const ComponentLog log_;   // component= is the input's kind: docker, cri or file
   log::RateLimit open_limit_{5, std::chrono::seconds(60)};
 };
 

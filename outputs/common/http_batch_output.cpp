@@ -36,14 +36,16 @@ HttpBatchOutput::~HttpBatchOutput() { stop(); }
 Status HttpBatchOutput::start(OutputContext& ctx) {
   ctx_ = &ctx;
   name_ = ctx.name();
+  const PluginContext plugin{PluginKind::kOutput, name_, s_.component};
+  log_ = ComponentLog(plugin);
   if (url_.tls || !s_.tls_ca_file.empty() || !s_.tls_cert_file.empty()) {
     es::TlsOptions t{s_.tls_ca_file, s_.tls_cert_file, s_.tls_key_file, s_.tls_verify};
     LOGSHIP_TRY(es::make_tls_context(t, &tls_));
   }
   if (!s_.tls_verify) {
-    log::warn(s_.component, "TLS certificate verification is off", log::kv("output", name_));
+    log_.warn("TLS certificate verification is off");
   }
-  const ComponentMetrics metrics("output", name_);
+  const ComponentMetrics metrics(plugin);
   const std::string p = "logship_" + s_.component + "_";
   requests_ = &metrics.counter(p + "requests_total", "Requests sent");
   request_bytes_ = &metrics.counter(p + "request_bytes_total",
@@ -116,12 +118,7 @@ bool HttpBatchOutput::sleep_unless_stopping(std::chrono::milliseconds d) {
 }
 
 void HttpBatchOutput::log_problem(std::string_view what, std::string_view kv) {
-  uint64_t suppressed = 0;
-  if (problem_log_.allow(&suppressed)) {
-    log::warn(s_.component, what,
-              log::kv("output", name_) + std::string(kv) +
-                  log::kv("suppressed", static_cast<int64_t>(suppressed)));
-  }
+  log_.warn(problem_log_, what, kv);
 }
 
 uint32_t HttpBatchOutput::settled(const Batch* b) {

@@ -27,6 +27,7 @@
 
 #include "daemon/core/backoff.h"
 #include "daemon/core/plugin_api.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "outputs/elasticsearch/http_client.h"
 
@@ -101,6 +102,8 @@ class HttpBatchOutput : public Output {
   // Rate-limited warning with the output's name.
   void log_problem(std::string_view what, std::string_view kv);
   const std::string& name() const { return name_; }
+  // Its lines carry ` output="name"` (named at start).
+  const ComponentLog& component_log() const { return log_; }
   // For a subclass that sends requests of its own from judge() (a poll), to the same server.
   boost::asio::ssl::context* tls_context() const { return tls_.get(); }
   const es::HostUrl& url() const { return url_; }
@@ -154,6 +157,7 @@ class HttpBatchOutput : public Output {
   std::deque<Job> jobs_;
   bool stopping_ = false;
   std::vector<std::unique_ptr<Sender>> senders_;
+  ComponentLog log_{PluginContext{PluginKind::kOutput, "", ""}};   // named at start
   log::RateLimit problem_log_{5, std::chrono::seconds(10)};
   // Batches a delivery handed back for retry had partly settled: how many of their events. The
   // shared pointer keeps the batch, so its address cannot name another batch meanwhile.

@@ -185,6 +185,8 @@ EsOutput::~EsOutput() { stop(); }
 Status EsOutput::start(OutputContext& ctx) {
   ctx_ = &ctx;
   name_ = ctx.name();
+  const PluginContext plugin{PluginKind::kOutput, name_, "elasticsearch"};
+  log_ = ComponentLog(plugin);
   host_ = process_host_identity();
   bool any_tls = std::any_of(hosts_.begin(), hosts_.end(), [](const HostUrl& h) { return h.tls; });
   if (any_tls || !o_.tls_ca_file.empty() || !o_.tls_cert_file.empty()) {
@@ -192,16 +194,17 @@ Status EsOutput::start(OutputContext& ctx) {
     LOGSHIP_TRY(make_tls_context(t, &tls_));
   }
   if (!o_.tls_verify) {
-    log::warn("elasticsearch", "TLS certificate verification is off", log::kv("output", name_));
+    log_.warn("TLS certificate verification is off");
   }
   LOGSHIP_TRY(set_up_proxies());
   if (!o_.aws_sigv4.region.empty()) {
     aws_ = std::make_unique<AwsCredentialsProvider>(o_.aws_sigv4, o_.connect_timeout);
-    log::info("elasticsearch", "signing requests with AWS SigV4",
-              log::kv("output", name_) + log::kv("region", o_.aws_sigv4.region) +
-                  log::kv("service", o_.aws_sigv4.service) + log::kv("credentials", aws_->source()));
+    log_.info("signing requests with AWS SigV4",
+              log::kv("region", o_.aws_sigv4.region) +
+                  log::kv("service", o_.aws_sigv4.service) +
+                  log::kv("credentials", aws_->source()));
   }
-  const ComponentMetrics metrics("output", name_);
+  const ComponentMetrics metrics(plugin);
   requests_ = &metrics.counter("logship_es_requests_total", "Bulk requests sent");
   request_bytes_ = &metrics.counter("logship_es_request_bytes_total",
       "Bulk request body bytes sent (after compression)");
@@ -239,9 +242,8 @@ Status EsOutput::set_up_proxies() {
     if (!proxy.is_ok()) return proxy.status();
     h.proxy = std::move(proxy).value();
     if (h.proxy) {
-      log::info("elasticsearch", "node reached through a proxy",
-                log::kv("output", name_) + log::kv("node", h.display) +
-                    log::kv("proxy", h.proxy->display) +
+      log_.info("node reached through a proxy",
+                log::kv("node", h.display) + log::kv("proxy", h.proxy->display) +
                     log::kv("mode", h.tls ? "CONNECT tunnel" : "absolute-form"));
     }
   }
@@ -325,12 +327,7 @@ bool EsOutput::sleep_unless_stopping(std::chrono::milliseconds d) {
 }
 
 void EsOutput::log_problem(std::string_view what, std::string_view kv) {
-  uint64_t suppressed = 0;
-  if (problem_log_.allow(&suppressed)) {
-    log::warn("elasticsearch", what,
-              log::kv("output", name_) + std::string(kv) +
-                  log::kv("suppressed", static_cast<int64_t>(suppressed)));
-  }
+  log_.warn(problem_log_, what, kv);
 }
 
 std::string EsOutput::ensure_index_template(Sender& s) {
@@ -362,8 +359,8 @@ std::string EsOutput::ensure_index_template(Sender& s) {
     }
     if (r.status >= 200 && r.status < 300) {
       template_installed_ = true;
-      log::info("elasticsearch", "index template in place",
-                log::kv("output", name_) + log::kv("template", o_.index_template_name) +
+      log_.info("index template in place",
+                log::kv("template", o_.index_template_name) +
                     log::kv("pattern", spec.pattern));
       return "";
     }
@@ -519,8 +516,8 @@ EsOutput::RequestResult EsOutput::send_items(Sender& s, std::span<const uint32_t
   if (r.status < 200 || r.status >= 300) {
     std::string why = "HTTP " + std::to_string(r.status) + ": " + std::string(short_body(r.body));
     if (r.status == 401 || r.status == 403) {
-      log::error("elasticsearch", "authentication or authorization failed; check credentials",
-                 log::kv("output", name_) + log::kv("status", r.status));
+      log_.error("authentication or authorization failed; check credentials",
+                 log::kv("status", r.status));
     } else {
       log_problem("bulk request failed", log::kv("status", r.status) + log::kv("body", short_body(r.body)));
     }

@@ -19,6 +19,7 @@
 #include "config/option_schema.h"
 #include "daemon/core/backoff.h"
 #include "daemon/core/plugin_api.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "outputs/common/document_options.h"
 #include "outputs/elasticsearch/aws_credentials.h"
@@ -154,6 +155,7 @@ class EsOutput final : public Output {
   bool stopping_ = false;
   std::vector<std::unique_ptr<Sender>> senders_;
 
+  ComponentLog log_{PluginContext{PluginKind::kOutput, "", "elasticsearch"}};   // named at start
   log::RateLimit problem_log_{5, std::chrono::seconds(10)};
   std::atomic<uint64_t>* requests_ = nullptr;
   std::atomic<uint64_t>* request_bytes_ = nullptr;

@@ -19,6 +19,7 @@
 #include "daemon/core/host_identity.h"
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/component_metrics.h"
 #include "daemon/state/atomic_file.h"
@@ -161,8 +162,10 @@ class FileOutput final : public Output {
   Status start(OutputContext& ctx) override {
     ctx_ = &ctx;
     name_ = ctx.name();
+    const PluginContext plugin{PluginKind::kOutput, name_, "file"};
+    log_ = ComponentLog(plugin);
     document_.emplace(o_, process_host_identity());
-    const ComponentMetrics metrics("output", name_);
+    const ComponentMetrics metrics(plugin);
     torn_ = &metrics.counter("logship_file_torn_lines_removed_total",
                              "Partial lines cut from active files after a crash");
     rotations_ = &metrics.counter("logship_file_rotations_total", "Active files rotated");
@@ -355,8 +358,9 @@ class FileOutput final : public Output {
       if (cut.value() > 0) {
         torn_->fetch_add(1);
         size -= cut.value();
-        log::warn("file", "removed a torn last line left by a crash",
-                  log::kv("path", seg.path) + log::kv("bytes", static_cast<int64_t>(cut.value())));
+        log_.warn("removed a torn last line left by a crash",
+                  log::kv("path", seg.path) +
+                      log::kv("bytes", static_cast<int64_t>(cut.value())));
       }
       recover_archives(seg.path);
       recovered_.insert(seg.path);
@@ -591,12 +595,7 @@ class FileOutput final : public Output {
   }
 
   void log_error(std::string_view what, const std::string& path, std::string_view error) {
-    uint64_t suppressed = 0;
-    if (error_log_.allow(&suppressed)) {
-      log::error("file", what,
-                 log::kv("output", name_) + log::kv("path", path) + log::kv("error", error) +
-                     log::kv("suppressed", static_cast<int64_t>(suppressed)));
-    }
+    log_.error(error_log_, what, log::kv("path", path) + log::kv("error", error));
   }
 
   const FileOptions o_;
@@ -619,6 +618,7 @@ class FileOutput final : public Output {
   bool sync_failed_in_delivery_ = false;   // the delivery under way lost unsynced bytes
   std::optional<doc::DocumentEncoder> document_;   // made in start(): it needs the host
   TimePoint next_sync_{};
+  ComponentLog log_{PluginContext{PluginKind::kOutput, "", "file"}};   // named at start
   log::RateLimit error_log_;
   std::atomic<uint64_t>* torn_ = nullptr;
   std::atomic<uint64_t>* rotations_ = nullptr;

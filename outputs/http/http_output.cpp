@@ -405,9 +405,9 @@ httpbatch::Verdict HttpOutput::judge_splunk_hec(const es::HttpResult& r) {
                 log::kv("status", r.status) + log::kv("body", httpbatch::short_body(r.body)));
     v.error = PermanentError::kRejected;
   } else if (j.config_error) {
-    log::error("http", "HEC refused the request; check hec_token, the channel and the token's settings",
-               log::kv("output", name()) + log::kv("status", r.status) +
-                   log::kv("body", httpbatch::short_body(r.body)));
+    component_log().error(
+        "HEC refused the request; check hec_token, the channel and the token's settings",
+        log::kv("status", r.status) + log::kv("body", httpbatch::short_body(r.body)));
   } else if (j.kind == Kind::kRetry) {
     log_problem("request failed", log::kv("status", r.status) + log::kv("body", httpbatch::short_body(r.body)));
   }
@@ -433,8 +433,8 @@ httpbatch::Verdict HttpOutput::judge_generic(const es::HttpResult& r) {
     v.kind = Kind::kSplit;
   } else {
     if (r.status == 401 || r.status == 403) {
-      log::error("http", "authentication or authorization failed; check the credentials",
-                 log::kv("output", name()) + log::kv("status", r.status));
+      component_log().error("authentication or authorization failed; check the credentials",
+                            log::kv("status", r.status));
     } else {
       log_problem("request failed", log::kv("status", r.status) + log::kv("body", httpbatch::short_body(r.body)));
     }

@@ -21,6 +21,7 @@
 #include "daemon/core/host_identity.h"
 #include "daemon/core/json_writer.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/component_metrics.h"
@@ -111,9 +112,10 @@ class KafkaOutput final : public Output {
 
   Status start(OutputContext& ctx) override {
     ctx_ = &ctx;
-    name_ = ctx.name();
+    const PluginContext plugin{PluginKind::kOutput, ctx.name(), "kafka"};
+    log_ = ComponentLog(plugin);
     document_.emplace(o_, process_host_identity());
-    const ComponentMetrics metrics("output", name_);
+    const ComponentMetrics metrics(plugin);
     queue_full_ = &metrics.counter("logship_kafka_queue_full_total",
         "Produce calls refused because librdkafka's queue was full");
     acked_ = &metrics.counter("logship_kafka_messages_acked_total",
@@ -166,13 +168,12 @@ class KafkaOutput final : public Output {
     // A fatal error (idempotence state lost) kills the handle; once every delivery on it has
     // reported, replace it so the retried deliveries go out on a fresh producer.
     if (fatal_.load() && live_count() == 0) {
-      log::warn("kafka", "recreating the producer after a fatal error", log::kv("output", name_));
+      log_.warn("recreating the producer after a fatal error");
       stop_poller();
       destroy_handle();
       Status s = create_handle();
       if (!s.is_ok()) {
-        log::error("kafka", "cannot recreate the producer",
-                   log::kv("output", name_) + log::kv("error", s.message()));
+        log_.error("cannot recreate the producer", log::kv("error", s.message()));
         return;
       }
       fatal_.store(false);
@@ -390,9 +391,8 @@ class KafkaOutput final : public Output {
       char buf[512];
       rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
       self->fatal_.store(true);
-      log::error("kafka", "fatal producer error; outstanding deliveries will be retried",
-                 log::kv("output", self->name_) + log::kv("error", rd_kafka_err2name(orig)) +
-                     log::kv("reason", buf));
+      self->log_.error("fatal producer error; outstanding deliveries will be retried",
+                       log::kv("error", rd_kafka_err2name(orig)) + log::kv("reason", buf));
       return;
     }
     const char* what = err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN
@@ -405,21 +405,11 @@ class KafkaOutput final : public Output {
   static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
     auto* self = static_cast<KafkaOutput*>(rd_kafka_opaque(rk));
     if (level > 4) return;   // syslog levels: only warnings and worse
-    uint64_t suppressed = 0;
-    if (self->lib_log_.allow(&suppressed)) {
-      log::warn("kafka", buf,
-                log::kv("output", self->name_) + log::kv("facility", fac) +
-                    log::kv("suppressed", static_cast<int64_t>(suppressed)));
-    }
+    self->log_.warn(self->lib_log_, buf, log::kv("facility", fac));
   }
 
   void log_failure(std::string_view what, const std::string& why) {
-    uint64_t suppressed = 0;
-    if (error_log_.allow(&suppressed)) {
-      log::error("kafka", what,
-                 log::kv("output", name_) + log::kv("error", why) +
-                     log::kv("suppressed", static_cast<int64_t>(suppressed)));
-    }
+    log_.error(error_log_, what, log::kv("error", why));
   }
 
   // Drops one reference; the last one completes the delivery.
@@ -507,9 +497,8 @@ class KafkaOutput final : public Output {
     const auto deadline = SteadyClock::now() + o_.flush_timeout;
     rd_kafka_flush(rk_, static_cast<int>(o_.flush_timeout.count()));
     if (rd_kafka_outq_len(rk_) > 0) {
-      log::warn("kafka", "stop: unconfirmed messages stay un-acked and will be sent again",
-                log::kv("output", name_) +
-                    log::kv("messages", static_cast<int64_t>(rd_kafka_outq_len(rk_))));
+      log_.warn("stop: unconfirmed messages stay un-acked and will be sent again",
+                log::kv("messages", static_cast<int64_t>(rd_kafka_outq_len(rk_))));
       rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
       // Purged messages report (with a purge error) only when polled.
       const auto purge_deadline = std::max(deadline, SteadyClock::now()) +
@@ -538,7 +527,6 @@ class KafkaOutput final : public Output {
   const bool raw_;
   std::vector<std::pair<std::string, std::string>> headers_;
   OutputContext* ctx_ = nullptr;
-  std::string name_;
   rd_kafka_t* rk_ = nullptr;
 
   std::thread poller_;
@@ -568,6 +556,7 @@ class KafkaOutput final : public Output {
   std::atomic<int64_t> queue_charged_{0};
   std::atomic<int64_t> reported_bytes_{0};   // reported since the last charge_reports()
 
+  ComponentLog log_{PluginContext{PluginKind::kOutput, "", "kafka"}};   // named at start
   log::RateLimit error_log_{5, std::chrono::seconds(10)};
   log::RateLimit lib_log_{5, std::chrono::seconds(10)};
   std::atomic<uint64_t>* queue_full_ = nullptr;

@@ -157,8 +157,8 @@ httpbatch::Verdict OtlpOutput::judge(const es::HttpResult& r, std::size_t record
       return v;
     case 401:
     case 403:
-      log::error("otlp", "authentication or authorization failed; check the headers",
-                 log::kv("output", name()) + log::kv("status", r.status));
+      component_log().error("authentication or authorization failed; check the headers",
+                            log::kv("status", r.status));
       v.kind = Kind::kRetry;
       return v;
     default:

@@ -19,6 +19,7 @@
 
 #include "config/enum_option.h"
 #include "daemon/registry/plugin.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/component_metrics.h"
 #include "daemon/core/json_writer.h"
@@ -206,7 +207,9 @@ class SyslogOutput final : public Output {
 
   Status start(OutputContext& ctx) override {
     name_ = ctx.name();
-    const ComponentMetrics metrics("output", name_);
+    const PluginContext plugin{PluginKind::kOutput, name_, "syslog"};
+    log_ = ComponentLog(plugin);
+    const ComponentMetrics metrics(plugin);
     sent_ = &metrics.counter("logship_syslog_messages_sent_total",
         "Syslog messages written to the connection");
     truncated_ = &metrics.counter("logship_syslog_truncated_total",
@@ -231,7 +234,7 @@ class SyslogOutput final : public Output {
       return;
     }
     if (conn_.connected() && conn_.peer_closed()) {
-      log::info("syslog", "server closed the connection; reconnecting", log::kv("output", name_));
+      log_.info("server closed the connection; reconnecting");
       conn_.close();
     }
     if (!conn_.connected() && !connect(done)) return;
@@ -288,9 +291,8 @@ class SyslogOutput final : public Output {
         relp_stats = log::kv("relp_refused", relp_refused_->load()) +
                      log::kv("relp_protocol_errors", relp_protocol_errors_->load());
       }
-      log::info("syslog", "output stopped",
-                log::kv("output", name_) + log::kv("sent", sent_->load()) +
-                    log::kv("truncated", truncated_->load()) +
+      log_.info("output stopped",
+                log::kv("sent", sent_->load()) + log::kv("truncated", truncated_->load()) +
                     log::kv("connect_failures", connect_failures_->load()) +
                     log::kv("write_failures", write_failures_->load()) + relp_stats);
     }
@@ -305,17 +307,12 @@ class SyslogOutput final : public Output {
     if (!s.is_ok()) {
       connect_failures_->fetch_add(1, std::memory_order_relaxed);
       if (relp_) count_relp_failure();
-      uint64_t suppressed = 0;
-      if (connect_log_.allow(&suppressed)) {
-        log::warn("syslog", "cannot connect", log::kv("output", name_) +
-                                                  log::kv("error", s.message()) +
-                                                  log::kv("suppressed", suppressed));
-      }
+      log_.warn(connect_log_, "cannot connect", log::kv("error", s.message()));
       done(DeliveryResult::retry(s.message()));
       return false;
     }
-    log::info("syslog", "connected", log::kv("output", name_) + log::kv("host", o_.host) +
-                                         log::kv("transport", config::enum_name(o_.transport)));
+    log_.info("connected",
+              log::kv("host", o_.host) + log::kv("transport", config::enum_name(o_.transport)));
     return true;
   }
 
@@ -344,8 +341,7 @@ class SyslogOutput final : public Output {
     resume_acked_ = 0;
     if (relp_client_.ready() && !relp_client_.check_idle()) {
       count_relp_failure();
-      log::info("syslog", "RELP session ended by the server; reconnecting",
-                log::kv("output", name_));
+      log_.info("RELP session ended by the server; reconnecting");
     }
     if (!relp_client_.ready() && !connect(done)) {
       resume_batch_ = batches.empty() ? nullptr : batches.front();
@@ -374,13 +370,8 @@ class SyslogOutput final : public Output {
       count_relp_failure();
       resume_batch_ = batches.empty() ? nullptr : batches.front();
       resume_acked_ = skip + acked;
-      uint64_t suppressed = 0;
-      if (failure_log_.allow(&suppressed)) {
-        log::warn("syslog", "RELP delivery failed; unacknowledged messages will be resent",
-                  log::kv("output", name_) + log::kv("error", s.message()) +
-                      log::kv("acknowledged", resume_acked_) +
-                      log::kv("suppressed", suppressed));
-      }
+      log_.warn(failure_log_, "RELP delivery failed; unacknowledged messages will be resent",
+                log::kv("error", s.message()) + log::kv("acknowledged", resume_acked_));
       done(DeliveryResult::retry(s.message()));
       return;
     }
@@ -435,6 +426,7 @@ class SyslogOutput final : public Output {
   std::atomic<uint64_t>* write_failures_ = nullptr;
   std::atomic<uint64_t>* relp_refused_ = nullptr;
   std::atomic<uint64_t>* relp_protocol_errors_ = nullptr;
+  ComponentLog log_{PluginContext{PluginKind::kOutput, "", "syslog"}};   // named at start
   log::RateLimit connect_log_{3, std::chrono::seconds(10)};
   log::RateLimit failure_log_{3, std::chrono::seconds(10)};
 };

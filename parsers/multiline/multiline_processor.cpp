@@ -123,6 +123,8 @@ struct MultilineSetup {
   // Streams whose detection settled on each built-in set, in builtin_rule_names() order.
   std::vector<std::pair<std::string_view, std::atomic<uint64_t>*>> detected;
   std::optional<ComponentLog> logger;
+  // Every new stream with an unknown label value logs: rate-limited.
+  mutable log::RateLimit unknown_label_log;
 
   static Result<std::shared_ptr<const MultilineSetup>> build(const MultilineOptions& o,
                                                              const PluginContext& ctx) {
@@ -182,8 +184,8 @@ struct MultilineSetup {
     if (*v == "custom" && custom) return {custom.get(), false};
     if (const LineRules* r = parsers::builtin_rules(*v)) return {r, false};
     unknown_label->fetch_add(1, std::memory_order_relaxed);
-    logger->warn("multiline", "label names no rule set; stream passes untouched",
-              log::kv("label", o.label) + log::kv("value", *v) + log::kv("source", src.key));
+    logger->warn(unknown_label_log, "label names no rule set; stream passes untouched",
+                 log::kv("label", o.label) + log::kv("value", *v) + log::kv("source", src.key));
     return {};
   }
 };

@@ -52,6 +52,8 @@ struct TimestampSetup {
   std::atomic<uint64_t>* failed;
   std::atomic<uint64_t>* missing;
   std::optional<ComponentLog> logger;
+  // A stream of unparsable times must not flood the log.
+  mutable log::RateLimit unparsable_log;
 
   static Result<std::shared_ptr<const TimestampSetup>> build(const TimestampOptions& o,
                                                              const PluginContext& ctx) {
@@ -110,8 +112,8 @@ class TimestampProcessor final : public Processor {
         ++failed;
         std::string_view shown;
         if (parsers::source_text(e, o_.field, &shown) && shown.size() > 64) shown = shown.substr(0, 64);
-        setup_->logger->warn("timestamp", "cannot parse time; event keeps its time",
-                          log::kv("format", o_.format) + log::kv("value", shown));
+        setup_->logger->warn(setup_->unparsable_log, "cannot parse time; event keeps its time",
+                             log::kv("format", o_.format) + log::kv("value", shown));
         continue;
       }
       e.time_ns = ns;

@@ -52,12 +52,12 @@ namespace logship {
 namespace {
 
 TEST(ComponentLog, LinesCarryTheComponentAndAreRateLimitedWithTheSuppressedCount) {
-  const ComponentLog log(PluginContext{PluginKind::kProcessor, "ts \"1\"", "timestamp"}, 2,
-                         std::chrono::seconds(3600));
+  const ComponentLog log(PluginContext{PluginKind::kProcessor, "ts \"1\"", "timestamp"});
+  log::RateLimit limit(2, std::chrono::seconds(3600));
   ::testing::internal::CaptureStderr();
-  EXPECT_TRUE(log.warn("timestamp", "cannot parse time", log::kv("value", "x")));
-  EXPECT_TRUE(log.warn("timestamp", "cannot parse time", log::kv("value", "y")));
-  EXPECT_FALSE(log.warn("timestamp", "cannot parse time", log::kv("value", "z")));
+  EXPECT_TRUE(log.warn(limit, "cannot parse time", log::kv("value", "x")));
+  EXPECT_TRUE(log.warn(limit, "cannot parse time", log::kv("value", "y")));
+  EXPECT_FALSE(log.warn(limit, "cannot parse time", log::kv("value", "z")));
   const std::string out = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(out.find(R"(component=timestamp msg="cannot parse time" processor="ts \"1\"" value=x)"),
             std::string::npos)
@@ -65,6 +65,16 @@ TEST(ComponentLog, LinesCarryTheComponentAndAreRateLimitedWithTheSuppressedCount
   EXPECT_NE(out.find("value=y"), std::string::npos) << out;
   EXPECT_EQ(out.find("value=z"), std::string::npos) << out;
   EXPECT_EQ(out.find("suppressed"), std::string::npos) << out;   // nothing suppressed before
+}
+
+TEST(ComponentLog, LifeLinesAreNeverSuppressedAndTheComponentCanBeNamed) {
+  const ComponentLog log(PluginContext{PluginKind::kInput, "pods", "file"}, "tail");
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 20; ++i) log.info("file released", log::kv("n", i));
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(out.find(R"(component=tail msg="file released" input=pods n=0)"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("input=pods n=19"), std::string::npos) << out;
 }
 
 }  // namespace
