@@ -28,42 +28,42 @@ struct OptionDoc {
   bool secret = false;   // by name (is_secret_option_name): never echoed, no ${ENV} by default
 };
 
-// A constraint on a value: returns "" when fine, otherwise why not.
+// A constraint on a value: an invalid Status says why not.
 template <class V>
 struct Check {
-  std::function<std::string(const V&)> fn;
+  std::function<Status(const V&)> fn;
   std::string describe;   // appended to the type in docs, e.g. "one of: json|raw"
 };
 
 inline Check<std::string> one_of(std::vector<std::string> allowed) {
   std::string d = "one of: ";
   for (std::size_t i = 0; i < allowed.size(); ++i) d += (i ? "|" : "") + allowed[i];
-  return {[allowed](const std::string& v) -> std::string {
+  return {[allowed](const std::string& v) -> Status {
             for (const auto& a : allowed) {
-              if (a == v) return "";
+              if (a == v) return Status::ok();
             }
             std::string msg = "expected one of ";
             for (std::size_t i = 0; i < allowed.size(); ++i) {
               msg += (i ? ", " : "") + allowed[i];
             }
-            return msg + ", got \"" + v + "\"" + did_you_mean(v, allowed);
+            return Status::invalid(msg + ", got \"" + v + "\"" + did_you_mean(v, allowed));
           },
           d};
 }
 
 template <class V>
 Check<V> at_least(V min, std::string shown) {
-  return {[min, shown](const V& v) -> std::string {
-            return v < min ? "must be at least " + shown : std::string();
+  return {[min, shown](const V& v) -> Status {
+            return v < min ? Status::invalid("must be at least " + shown) : Status::ok();
           },
           ">= " + shown};
 }
 
 inline Check<int64_t> in_range(int64_t lo, int64_t hi) {
-  return {[lo, hi](const int64_t& v) -> std::string {
-            return (v < lo || v > hi)
-                       ? "must be between " + std::to_string(lo) + " and " + std::to_string(hi)
-                       : std::string();
+  return {[lo, hi](const int64_t& v) -> Status {
+            return (v < lo || v > hi) ? Status::invalid("must be between " + std::to_string(lo) +
+                                                        " and " + std::to_string(hi))
+                                      : Status::ok();
           },
           std::to_string(lo) + ".." + std::to_string(hi)};
 }
@@ -90,10 +90,7 @@ class OptionSchema final : public SchemaBase {
     e.bind = [member, check](const YAML::Node& n, Opts& o) -> Status {
       V v{};
       LOGSHIP_TRY(OptionTraits<V>::parse(n, &v));
-      if (check.fn) {
-        std::string why = check.fn(v);
-        if (!why.empty()) return Status::invalid(why);
-      }
+      if (check.fn) LOGSHIP_TRY(check.fn(v));
       o.*member = std::move(v);
       return Status::ok();
     };

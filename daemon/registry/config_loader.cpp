@@ -127,12 +127,15 @@ const OptionSchema<ServiceOptions>& ServiceOptions::schema() {
                "empty = off. Keep it on 127.0.0.1 unless a scraper or probe elsewhere needs it "
                "(containers: 0.0.0.0:2020). Port 0 picks a free port (logged). Needs a restart "
                "to change.",
-               Check<std::string>{[](const std::string& v) -> std::string {
+               Check<std::string>{[](const std::string& v) -> Status {
                                     std::string h;
                                     uint16_t p;
-                                    if (v.empty() || parse_listen_address(v, &h, &p)) return "";
-                                    return "expected host:port such as 127.0.0.1:2020 or "
-                                           "[::1]:2020, got \"" + v + "\"";
+                                    if (v.empty() || parse_listen_address(v, &h, &p)) {
+                                      return Status::ok();
+                                    }
+                                    return Status::invalid(
+                                        "expected host:port such as 127.0.0.1:2020 or "
+                                        "[::1]:2020, got \"" + v + "\"");
                                   },
                                   "host:port"})
           .add("http_reload", &ServiceOptions::http_reload,

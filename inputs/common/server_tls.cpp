@@ -4,7 +4,7 @@
 
 namespace logship::plugins {
 
-std::string make_server_tls(const ServerTlsFiles& f, std::optional<boost::asio::ssl::context>* out) {
+Status make_server_tls(const ServerTlsFiles& f, std::optional<boost::asio::ssl::context>* out) {
   namespace ssl = boost::asio::ssl;
   out->emplace(ssl::context::tls_server);
   ssl::context& c = **out;
@@ -26,9 +26,9 @@ std::string make_server_tls(const ServerTlsFiles& f, std::optional<boost::asio::
     }
   } catch (const boost::system::system_error& e) {
     out->reset();
-    return std::string(option) + " " + *file + ": " + e.code().message();
+    return Status::invalid(std::string(option) + " " + *file + ": " + e.code().message());
   }
-  return "";
+  return Status::ok();
 }
 
 }  // namespace logship::plugins

@@ -6,6 +6,8 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "daemon/core/status.h"
+
 namespace logship::plugins {
 
 struct ServerTlsFiles {
@@ -14,7 +16,7 @@ struct ServerTlsFiles {
   std::string ca_file;     // PEM CAs of client certificates; empty = no client certificates
 };
 
-// Makes the context into *out; an error message naming the file that failed, or "".
-std::string make_server_tls(const ServerTlsFiles& f, std::optional<boost::asio::ssl::context>* out);
+// Makes the context into *out; an invalid Status names the option and file that failed.
+Status make_server_tls(const ServerTlsFiles& f, std::optional<boost::asio::ssl::context>* out);
 
 }  // namespace logship::plugins

@@ -776,7 +776,8 @@ class DockerPluginInput final : public Input {
   void start_logging(const HttpRequest& r, ResponseWriter& w) {
     StartRequest req;
     simdjson::dom::parser parser;
-    if (std::string err = parse_start_logging(r.body, parser, &req); !err.empty()) {
+    if (Status st = parse_start_logging(r.body, parser, &req); !st.is_ok()) {
+      const std::string& err = st.message();
       log_.warn("bad StartLogging request", log::kv("error", err));
       w.reply(400, err_json(err));
       return;
@@ -818,7 +819,8 @@ class DockerPluginInput final : public Input {
   void stop_logging(const HttpRequest& r, ResponseWriter& w) {
     std::string file;
     simdjson::dom::parser parser;
-    if (std::string err = parse_stop_logging(r.body, parser, &file); !err.empty()) {
+    if (Status st = parse_stop_logging(r.body, parser, &file); !st.is_ok()) {
+      const std::string& err = st.message();
       log_.warn("bad StopLogging request", log::kv("error", err));
       w.reply(400, err_json(err));
       return;
@@ -860,7 +862,8 @@ class DockerPluginInput final : public Input {
   void read_logs(const HttpRequest& r, ResponseWriter& w) {
     ReadRequest req;
     simdjson::dom::parser parser;
-    if (std::string err = parse_read_logs(r.body, parser, &req); !err.empty()) {
+    if (Status st = parse_read_logs(r.body, parser, &req); !st.is_ok()) {
+      const std::string& err = st.message();
       log_.warn("bad ReadLogs request", log::kv("error", err));
       w.reply(400, err_json(err));
       return;

@@ -9,113 +9,122 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-// Reads an optional string member; wrong type -> error message.
-std::string opt_string(object o, std::string_view key, std::string* out) {
+// Reads an optional string member; a wrong type is invalid.
+Status opt_string(object o, std::string_view key, std::string* out) {
   element v;
-  if (o[key].get(v) != simdjson::SUCCESS || v.is_null()) return "";
+  if (o[key].get(v) != simdjson::SUCCESS || v.is_null()) return Status::ok();
   std::string_view s;
-  if (v.get(s) != simdjson::SUCCESS) return std::string(key) + " must be a string";
+  if (v.get(s) != simdjson::SUCCESS) return Status::invalid(std::string(key) + " must be a string");
   out->assign(s);
-  return "";
+  return Status::ok();
 }
 
-std::string opt_string_map(object o, std::string_view key, StringPairs* out) {
+Status opt_string_map(object o, std::string_view key, StringPairs* out) {
   element v;
-  if (o[key].get(v) != simdjson::SUCCESS || v.is_null()) return "";
+  if (o[key].get(v) != simdjson::SUCCESS || v.is_null()) return Status::ok();
   object m;
-  if (v.get(m) != simdjson::SUCCESS) return std::string(key) + " must be an object";
+  if (v.get(m) != simdjson::SUCCESS) return Status::invalid(std::string(key) + " must be an object");
   for (auto [k, val] : m) {
     std::string_view s;
     if (val.get(s) != simdjson::SUCCESS) {
-      return std::string(key) + "." + std::string(k) + " must be a string";
+      return Status::invalid(std::string(key) + "." + std::string(k) + " must be a string");
     }
     out->emplace_back(std::string(k), std::string(s));
   }
-  return "";
+  return Status::ok();
 }
 
-std::string parse_info(object root, bool id_required, ContainerInfo* info) {
+// "Info.ContainerName must be a string": the member's path, as the engine's JSON names it.
+Status member_of(std::string_view parent, Status s) {
+  return s.is_ok() ? s : Status::invalid(std::string(parent) + "." + s.message());
+}
+
+Status parse_info(object root, bool id_required, ContainerInfo* info) {
   element v;
   if (root["Info"].get(v) != simdjson::SUCCESS || v.is_null()) {
-    return id_required ? "missing Info" : "";
+    return id_required ? Status::invalid("missing Info") : Status::ok();
   }
   object o;
-  if (v.get(o) != simdjson::SUCCESS) return "Info must be an object";
-  std::string err;
-  if (!(err = opt_string(o, "ContainerID", &info->id)).empty()) return "Info." + err;
-  if (id_required && info->id.empty()) return "missing Info.ContainerID";
-  if (!info->id.empty() && !valid_container_id(info->id)) return "invalid Info.ContainerID";
-  if (!(err = opt_string(o, "ContainerName", &info->name)).empty()) return "Info." + err;
+  if (v.get(o) != simdjson::SUCCESS) return Status::invalid("Info must be an object");
+  LOGSHIP_TRY(member_of("Info", opt_string(o, "ContainerID", &info->id)));
+  if (id_required && info->id.empty()) return Status::invalid("missing Info.ContainerID");
+  if (!info->id.empty() && !valid_container_id(info->id)) {
+    return Status::invalid("invalid Info.ContainerID");
+  }
+  LOGSHIP_TRY(member_of("Info", opt_string(o, "ContainerName", &info->name)));
   if (!info->name.empty() && info->name[0] == '/') info->name.erase(0, 1);
-  if (!(err = opt_string(o, "ContainerImageName", &info->image)).empty()) return "Info." + err;
-  if (!(err = opt_string_map(o, "ContainerLabels", &info->labels)).empty()) return "Info." + err;
-  if (!(err = opt_string_map(o, "Config", &info->log_opts)).empty()) return "Info." + err;
-  return "";
+  LOGSHIP_TRY(member_of("Info", opt_string(o, "ContainerImageName", &info->image)));
+  LOGSHIP_TRY(member_of("Info", opt_string_map(o, "ContainerLabels", &info->labels)));
+  LOGSHIP_TRY(member_of("Info", opt_string_map(o, "Config", &info->log_opts)));
+  return Status::ok();
 }
 
-std::string parse_root(std::string_view body, simdjson::dom::parser& p, object* root) {
+Status parse_root(std::string_view body, simdjson::dom::parser& p, object* root) {
   simdjson::padded_string padded(body);
   element doc;
   // parse() keeps its document in the parser: `root` stays valid until the next parse.
   if (auto err = p.parse(padded).get(doc); err != simdjson::SUCCESS) {
-    return std::string("malformed JSON body: ") + simdjson::error_message(err);
+    return Status::invalid(std::string("malformed JSON body: ") + simdjson::error_message(err));
   }
-  if (doc.get(*root) != simdjson::SUCCESS) return "malformed request: body must be a JSON object";
-  return "";
+  if (doc.get(*root) != simdjson::SUCCESS) {
+    return Status::invalid("malformed request: body must be a JSON object");
+  }
+  return Status::ok();
 }
 
-std::string required_file(object root, std::string* file) {
-  std::string err = opt_string(root, "File", file);
-  if (!err.empty()) return err;
-  if (file->empty()) return "missing File";
-  return "";
+Status required_file(object root, std::string* file) {
+  LOGSHIP_TRY(opt_string(root, "File", file));
+  if (file->empty()) return Status::invalid("missing File");
+  return Status::ok();
 }
 
 }  // namespace
 
-std::string parse_start_logging(std::string_view body, simdjson::dom::parser& p,
-                                StartRequest* out) {
+Status parse_start_logging(std::string_view body, simdjson::dom::parser& p, StartRequest* out) {
   object root;
-  std::string err = parse_root(body, p, &root);
-  if (err.empty()) err = required_file(root, &out->file);
-  if (err.empty()) err = parse_info(root, true, &out->info);
-  return err;
+  LOGSHIP_TRY(parse_root(body, p, &root));
+  LOGSHIP_TRY(required_file(root, &out->file));
+  return parse_info(root, true, &out->info);
 }
 
-std::string parse_stop_logging(std::string_view body, simdjson::dom::parser& p, std::string* file) {
+Status parse_stop_logging(std::string_view body, simdjson::dom::parser& p, std::string* file) {
   object root;
-  std::string err = parse_root(body, p, &root);
-  if (err.empty()) err = required_file(root, file);
-  return err;
+  LOGSHIP_TRY(parse_root(body, p, &root));
+  return required_file(root, file);
 }
 
-std::string parse_read_logs(std::string_view body, simdjson::dom::parser& p, ReadRequest* out) {
+Status parse_read_logs(std::string_view body, simdjson::dom::parser& p, ReadRequest* out) {
   object root;
-  std::string err = parse_root(body, p, &root);
-  if (err.empty()) err = parse_info(root, true, &out->info);
-  if (!err.empty()) return err;
+  LOGSHIP_TRY(parse_root(body, p, &root));
+  LOGSHIP_TRY(parse_info(root, true, &out->info));
   element v;
   // The engine sends "Config" (the docs' "ReadConfig" is wrong); absent means defaults.
-  if (root["Config"].get(v) != simdjson::SUCCESS || v.is_null()) return "";
+  if (root["Config"].get(v) != simdjson::SUCCESS || v.is_null()) return Status::ok();
   object c;
-  if (v.get(c) != simdjson::SUCCESS) return "Config must be an object";
+  if (v.get(c) != simdjson::SUCCESS) return Status::invalid("Config must be an object");
   std::string s;
-  if (!(err = opt_string(c, "Since", &s)).empty()) return "Config." + err;
-  if (!s.empty() && !parse_rfc3339_ns(s, &out->since_ns)) return "Config.Since is not RFC 3339";
+  LOGSHIP_TRY(member_of("Config", opt_string(c, "Since", &s)));
+  if (!s.empty() && !parse_rfc3339_ns(s, &out->since_ns)) {
+    return Status::invalid("Config.Since is not RFC 3339");
+  }
   s.clear();
-  if (!(err = opt_string(c, "Until", &s)).empty()) return "Config." + err;
+  LOGSHIP_TRY(member_of("Config", opt_string(c, "Until", &s)));
   if (!s.empty()) {
-    if (!parse_rfc3339_ns(s, &out->until_ns)) return "Config.Until is not RFC 3339";
+    if (!parse_rfc3339_ns(s, &out->until_ns)) return Status::invalid("Config.Until is not RFC 3339");
     if (out->until_ns == INT64_MIN) out->until_ns = INT64_MAX;   // zero time: unbounded
   }
   if (c["Tail"].get(v) == simdjson::SUCCESS && !v.is_null()) {
-    if (v.get(out->tail) != simdjson::SUCCESS) return "Config.Tail must be an integer";
+    if (v.get(out->tail) != simdjson::SUCCESS) {
+      return Status::invalid("Config.Tail must be an integer");
+    }
     if (out->tail < 0) out->tail = -1;
   }
   if (c["Follow"].get(v) == simdjson::SUCCESS && !v.is_null()) {
-    if (v.get(out->follow) != simdjson::SUCCESS) return "Config.Follow must be a boolean";
+    if (v.get(out->follow) != simdjson::SUCCESS) {
+      return Status::invalid("Config.Follow must be a boolean");
+    }
   }
-  return "";
+  return Status::ok();
 }
 
 bool parse_rfc3339_ns(std::string_view s, int64_t* ns) {
@@ -198,15 +207,15 @@ std::string container_state_json(const ContainerInfo& info,
 bool parse_container_state(std::string_view text, simdjson::dom::parser& p, ContainerInfo* info,
                            std::vector<std::string>* files) {
   object root;
-  if (!parse_root(text, p, &root).empty()) return false;
+  if (!parse_root(text, p, &root).is_ok()) return false;
   // The state has Info's keys at the top level.
-  if (!opt_string(root, "ContainerID", &info->id).empty() || !valid_container_id(info->id)) {
+  if (!opt_string(root, "ContainerID", &info->id).is_ok() || !valid_container_id(info->id)) {
     return false;
   }
-  if (!opt_string(root, "ContainerName", &info->name).empty() ||
-      !opt_string(root, "ContainerImageName", &info->image).empty() ||
-      !opt_string_map(root, "ContainerLabels", &info->labels).empty() ||
-      !opt_string_map(root, "Config", &info->log_opts).empty()) {
+  if (!opt_string(root, "ContainerName", &info->name).is_ok() ||
+      !opt_string(root, "ContainerImageName", &info->image).is_ok() ||
+      !opt_string_map(root, "ContainerLabels", &info->labels).is_ok() ||
+      !opt_string_map(root, "Config", &info->log_opts).is_ok()) {
     return false;
   }
   simdjson::dom::array arr;

@@ -12,6 +12,7 @@
 #include <simdjson.h>
 
 #include "daemon/core/batch.h"
+#include "daemon/core/status.h"
 
 namespace logship::docker_plugin {
 
@@ -39,9 +40,10 @@ struct ReadRequest {
   bool follow = false;
 };
 
-std::string parse_start_logging(std::string_view body, simdjson::dom::parser& p, StartRequest* out);
-std::string parse_stop_logging(std::string_view body, simdjson::dom::parser& p, std::string* file);
-std::string parse_read_logs(std::string_view body, simdjson::dom::parser& p, ReadRequest* out);
+// Invalid (saying which member is wrong) for a request the plugin answers with 400.
+Status parse_start_logging(std::string_view body, simdjson::dom::parser& p, StartRequest* out);
+Status parse_stop_logging(std::string_view body, simdjson::dom::parser& p, std::string* file);
+Status parse_read_logs(std::string_view body, simdjson::dom::parser& p, ReadRequest* out);
 
 // RFC 3339 with optional fraction (up to 9 digits) and Z or ±hh:mm. Go's zero time
 // (0001-01-01T00:00:00Z) and anything before 1678 (outside int64 ns) give INT64_MIN.

@@ -114,11 +114,7 @@ struct OtlpInputOptions {
     if (tls_key_file.empty()) return Status::invalid("tls_cert_file needs tls_key_file");
     // Loads the files now, so that a wrong path or PEM is a configuration error, not a failed start.
     std::optional<asio::ssl::context> tls;
-    if (std::string err = make_server_tls({tls_cert_file, tls_key_file, tls_ca_file}, &tls);
-        !err.empty()) {
-      return Status::invalid(err);
-    }
-    return Status::ok();
+    return make_server_tls({tls_cert_file, tls_key_file, tls_ca_file}, &tls);
   }
 };
 
@@ -262,9 +258,8 @@ class OtlpInput final : public Input {
     c_.tls_failures = &metrics.counter("logship_otlp_input_tls_failures_total",
         "TLS handshakes that failed or timed out (plain HTTP to the TLS port)");
     if (!o_.tls_cert_file.empty()) {
-      const std::string err =
-          make_server_tls({o_.tls_cert_file, o_.tls_key_file, o_.tls_ca_file}, &tls_);
-      if (!err.empty()) return Status::invalid("otlp input " + ctx.name() + ": tls setup: " + err);
+      LOGSHIP_TRY(make_server_tls({o_.tls_cert_file, o_.tls_key_file, o_.tls_ca_file}, &tls_)
+                      .with_context("otlp input " + ctx.name() + ": tls setup"));
     }
     asio::ip::address addr;
     uint16_t port = 0;

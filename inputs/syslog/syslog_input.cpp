@@ -182,8 +182,8 @@ class SyslogInput final : public Input {
     c_.tls_failures = &metrics.counter("logship_syslog_input_tls_failures_total",
         "TLS handshakes that failed or timed out");
     if (o_.tls) {
-      const std::string err = make_server_tls({o_.tls_cert_file, o_.tls_key_file, o_.tls_ca_file}, &tls_);
-      if (!err.empty()) return Status::invalid("syslog input " + ctx.name() + ": tls setup: " + err);
+      LOGSHIP_TRY(make_server_tls({o_.tls_cert_file, o_.tls_key_file, o_.tls_ca_file}, &tls_)
+                      .with_context("syslog input " + ctx.name() + ": tls setup"));
     }
     std::string listening;
     if (!o_.tcp.empty()) {

@@ -330,9 +330,9 @@ void EsOutput::log_problem(std::string_view what, std::string_view kv) {
   log_.warn(problem_log_, what, kv);
 }
 
-std::string EsOutput::ensure_index_template(Sender& s) {
+Status EsOutput::ensure_index_template(Sender& s) {
   std::lock_guard lock(template_mu_);
-  if (template_installed_) return "";
+  if (template_installed_) return Status::ok();
   TemplateSpec spec{index_pattern(o_.index), o_.mode == EsMode::kDataStream, o_.ilm_policy};
   http::request<http::string_body> req;
   req.method(http::verb::put);
@@ -349,10 +349,10 @@ std::string EsOutput::ensure_index_template(Sender& s) {
     req.target(h.path_prefix + "/_index_template/" + o_.index_template_name);
     req.set(http::field::host, h.host_header);
     if (aws_) {
-      if (Status st = sign(req, h, body_hash); !st.is_ok()) return st.message();
+      LOGSHIP_TRY(sign(req, h, body_hash));
     }
     HttpResult r = s.conn.send(h, req);
-    if (r.kind == HttpResult::Kind::kAborted) return "output stopping";
+    if (r.kind == HttpResult::Kind::kAborted) return Status::unavailable("output stopping");
     if (r.kind != HttpResult::Kind::kOk) {
       why = r.error;
       continue;
@@ -362,20 +362,21 @@ std::string EsOutput::ensure_index_template(Sender& s) {
       log_.info("index template in place",
                 log::kv("template", o_.index_template_name) +
                     log::kv("pattern", spec.pattern));
-      return "";
+      return Status::ok();
     }
     why = "index template: HTTP " + std::to_string(r.status) + ": " + std::string(short_body(r.body));
     log_problem("cannot install the index template", log::kv("status", r.status) +
                                                          log::kv("body", short_body(r.body)));
     break;
   }
-  return why;
+  return Status::unavailable(why);
 }
 
 DeliveryResult EsOutput::run_job(Sender& s, const Job& job) {
   if (o_.index_template) {
-    std::string why = ensure_index_template(s);
-    if (!why.empty()) return DeliveryResult::retry(std::move(why));
+    if (Status st = ensure_index_template(s); !st.is_ok()) {
+      return DeliveryResult::retry(st.message());
+    }
   }
   s.encoded.clear();
   s.items.clear();

@@ -124,8 +124,9 @@ class EsOutput final : public Output {
   RequestResult send_items(Sender& s, std::span<const uint32_t> idx, std::vector<uint32_t>* failed,
                            std::string* fail_reason);
   HttpResult post(Sender& s, std::string_view ndjson);
-  // PUTs the index template once per output (index_template: true); "" when in place.
-  std::string ensure_index_template(Sender& s);
+  // PUTs the index template once per output (index_template: true). Unavailable (with why)
+  // until a node took it; the delivery is retried and tries again.
+  Status ensure_index_template(Sender& s);
   // aws_sigv4: signs `req` as it will be sent to `h` (body hash given); an error when no
   // credentials are to be had.
   Status sign(boost::beast::http::request<boost::beast::http::string_body>& req, const HostUrl& h,

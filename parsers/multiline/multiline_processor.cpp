@@ -137,9 +137,7 @@ struct MultilineSetup {
     const bool has_custom = !o.start.empty() || !o.cont.empty();
     if (o.rules == RulesOption::kCustom || (o.rules == RulesOption::kAuto && has_custom)) {
       s->custom = std::make_unique<parsers::CustomRules>();
-      if (std::string w = s->custom->compile(o.start, o.cont, o.negate); !w.empty()) {
-        return Status::invalid(w);
-      }
+      LOGSHIP_TRY(s->custom->compile(o.start, o.cont, o.negate));
     } else if (has_custom || o.negate) {
       return Status::invalid("'start', 'continue' and 'negate' belong to rules: custom (or auto)");
     }

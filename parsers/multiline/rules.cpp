@@ -408,22 +408,26 @@ std::vector<std::string_view> builtin_rule_names() {
   return {"java", "python", "go", "nodejs", "ruby", "dotnet", "php", "header"};
 }
 
-std::string CustomRules::compile(const std::string& start, const std::string& cont, bool negate) {
+Status CustomRules::compile(const std::string& start, const std::string& cont, bool negate) {
   RE2::Options ro;
   ro.set_log_errors(false);
   ro.set_never_capture(true);
-  if (start.empty() && cont.empty()) return "custom rules need 'start' and/or 'continue'";
-  if (negate && cont.empty()) return "'negate' flips 'continue', which is not given";
+  if (start.empty() && cont.empty()) {
+    return Status::invalid("custom rules need 'start' and/or 'continue'");
+  }
+  if (negate && cont.empty()) {
+    return Status::invalid("'negate' flips 'continue', which is not given");
+  }
   if (!start.empty()) {
     start_ = std::make_unique<RE2>(start, ro);
-    if (!start_->ok()) return "'start' does not compile: " + start_->error();
+    if (!start_->ok()) return Status::invalid("'start' does not compile: " + start_->error());
   }
   if (!cont.empty()) {
     cont_ = std::make_unique<RE2>(cont, ro);
-    if (!cont_->ok()) return "'continue' does not compile: " + cont_->error();
+    if (!cont_->ok()) return Status::invalid("'continue' does not compile: " + cont_->error());
   }
   negate_ = negate;
-  return "";
+  return Status::ok();
 }
 
 LineAction CustomRules::classify(std::string_view l, bool open, uint8_t&) const {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/core/status.h"
+
 namespace logship::parsers {
 
 enum class LineAction : uint8_t {
@@ -47,8 +49,8 @@ std::vector<std::string_view> builtin_rule_names();
 //  - with both: matching `continue` continues, matching `start` starts, other lines pass alone.
 class CustomRules final : public LineRules {
  public:
-  // "" or why not.
-  std::string compile(const std::string& start, const std::string& cont, bool negate);
+  // Invalid (saying why) when the patterns cannot be used.
+  Status compile(const std::string& start, const std::string& cont, bool negate);
   LineAction classify(std::string_view line, bool open, uint8_t& state) const override;
 
  private:

@@ -11,6 +11,8 @@
 
 #include <re2/re2.h>
 
+#include "daemon/core/status.h"
+
 namespace logship::redact {
 
 struct Rule {
@@ -25,11 +27,11 @@ class RuleSet {
  public:
   // Names of the built-in rules, in the order they run.
   static const std::vector<std::string>& builtin_names();
-  // Compiles builtins (by name) then custom rules (name -> pattern). "" or why not. Matches are
-  // counted per rule in the series of `processor` (the redact processor's name).
-  std::string build(const std::vector<std::string>& builtins,
-                    const std::map<std::string, std::string>& custom,
-                    const std::string& marker_template, const std::string& processor);
+  // Compiles builtins (by name) then custom rules (name -> pattern); invalid says why not.
+  // Matches are counted per rule in the series of `processor` (the redact processor's name).
+  Status build(const std::vector<std::string>& builtins,
+               const std::map<std::string, std::string>& custom,
+               const std::string& marker_template, const std::string& processor);
   const std::vector<Rule>& rules() const { return rules_; }
   // One pass over all rules at once: false means no rule can match, the common case.
   bool may_match(std::string_view text) const;

@@ -90,18 +90,20 @@ const std::vector<std::string>& RuleSet::builtin_names() {
   return names;
 }
 
-std::string RuleSet::build(const std::vector<std::string>& builtins,
-                           const std::map<std::string, std::string>& custom,
-                           const std::string& marker_template, const std::string& processor) {
+Status RuleSet::build(const std::vector<std::string>& builtins,
+                      const std::map<std::string, std::string>& custom,
+                      const std::string& marker_template, const std::string& processor) {
   const ComponentMetrics metrics("processor", processor);
   RE2::Options opts;
   opts.set_log_errors(false);
   std::string any;
-  auto add = [&](const std::string& name, const std::string& pattern, bool luhn) -> std::string {
+  auto add = [&](const std::string& name, const std::string& pattern, bool luhn) -> Status {
     Rule r;
     r.name = name;
     r.re = std::make_unique<RE2>(pattern, opts);
-    if (!r.re->ok()) return "rules." + name + ": invalid RE2 pattern: " + r.re->error();
+    if (!r.re->ok()) {
+      return Status::invalid("rules." + name + ": invalid RE2 pattern: " + r.re->error());
+    }
     r.luhn = luhn;
     r.marker = marker_template;
     for (auto p = r.marker.find("{rule}"); p != std::string::npos; p = r.marker.find("{rule}")) {
@@ -113,7 +115,7 @@ std::string RuleSet::build(const std::vector<std::string>& builtins,
     if (!any.empty()) any += '|';
     any += "(?:" + pattern + ")";
     rules_.push_back(std::move(r));
-    return "";
+    return Status::ok();
   };
   for (const auto& name : builtins) {
     const Builtin* found = nullptr;
@@ -121,24 +123,31 @@ std::string RuleSet::build(const std::vector<std::string>& builtins,
       if (name == b.name) found = &b;
     }
     if (found == nullptr) {
-      return "builtins: unknown rule '" + name + "'" + config::did_you_mean(name, builtin_names());
+      return Status::invalid("builtins: unknown rule '" + name + "'" +
+                             config::did_you_mean(name, builtin_names()));
     }
-    if (std::string e = add(found->name, found->pattern, found->luhn); !e.empty()) return e;
+    LOGSHIP_TRY(add(found->name, found->pattern, found->luhn));
   }
   for (const auto& [name, pattern] : custom) {
-    if (!valid_rule_name(name)) return "rules." + name + ": names use letters, digits, '_', '-'";
-    for (const auto& r : rules_) {
-      if (r.name == name) return "rules." + name + ": a built-in rule has this name";
+    if (!valid_rule_name(name)) {
+      return Status::invalid("rules." + name + ": names use letters, digits, '_', '-'");
     }
-    if (std::string e = add(name, pattern, false); !e.empty()) return e;
+    for (const auto& r : rules_) {
+      if (r.name == name) {
+        return Status::invalid("rules." + name + ": a built-in rule has this name");
+      }
+    }
+    LOGSHIP_TRY(add(name, pattern, false));
   }
   if (!any.empty()) {
     RE2::Options o = opts;
     o.set_never_capture(true);
     any_ = std::make_unique<RE2>(any, o);
-    if (!any_->ok()) return "rules: cannot combine the patterns: " + any_->error();
+    if (!any_->ok()) {
+      return Status::invalid("rules: cannot combine the patterns: " + any_->error());
+    }
   }
-  return "";
+  return Status::ok();
 }
 
 bool RuleSet::may_match(std::string_view text) const {
@@ -223,9 +232,7 @@ struct RedactSetup {
       return Status::invalid("fields: name at least one field (e.g. message)");
     }
     auto set = std::make_shared<redact::RuleSet>();
-    if (std::string why = set->build(o.builtins, o.rules, o.marker, ctx.name); !why.empty()) {
-      return Status::invalid(why);
-    }
+    LOGSHIP_TRY(set->build(o.builtins, o.rules, o.marker, ctx.name));
     if (set->rules().empty()) {
       return Status::invalid("no rules: keep some builtins or add rules");
     }

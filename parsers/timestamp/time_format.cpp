@@ -134,22 +134,23 @@ bool parse_fixed_offset(std::string_view s, int32_t* out) {
   return zone(s, &i, out) && i == s.size();
 }
 
-std::string TimeFormat::compile(std::string_view f, int32_t default_offset_s) {
+Status TimeFormat::compile(std::string_view f, int32_t default_offset_s) {
   default_offset_s_ = default_offset_s;
   steps_.clear();
   if (f == "rfc3339" || f == "iso8601") {
     kind_ = Kind::kRfc3339;
-    return "";
+    return Status::ok();
   }
   kind_ = Kind::kEpoch;
-  if (f == "epoch" || f == "epoch_s") { epoch_unit_ns_ = kNs; return ""; }
-  if (f == "epoch_ms") { epoch_unit_ns_ = 1000000; return ""; }
-  if (f == "epoch_us") { epoch_unit_ns_ = 1000; return ""; }
-  if (f == "epoch_ns") { epoch_unit_ns_ = 1; return ""; }
+  if (f == "epoch" || f == "epoch_s") { epoch_unit_ns_ = kNs; return Status::ok(); }
+  if (f == "epoch_ms") { epoch_unit_ns_ = 1000000; return Status::ok(); }
+  if (f == "epoch_us") { epoch_unit_ns_ = 1000; return Status::ok(); }
+  if (f == "epoch_ns") { epoch_unit_ns_ = 1; return Status::ok(); }
   kind_ = Kind::kPattern;
   if (f.find('%') == std::string_view::npos) {
-    return "unknown format \"" + std::string(f) +
-           "\": rfc3339, epoch, epoch_s, epoch_ms, epoch_us, epoch_ns or a strptime pattern";
+    return Status::invalid(
+        "unknown format \"" + std::string(f) +
+        "\": rfc3339, epoch, epoch_s, epoch_ms, epoch_us, epoch_ns or a strptime pattern");
   }
   bool date = false, epoch = false;
   auto add = [&](Op op) { steps_.push_back(Step{op, 0}); };
@@ -163,7 +164,7 @@ std::string TimeFormat::compile(std::string_view f, int32_t default_offset_s) {
       steps_.push_back(Step{Op::kLiteral, c});
       continue;
     }
-    if (++i == f.size()) return "format ends with a lone '%'";
+    if (++i == f.size()) return Status::invalid("format ends with a lone '%'");
     switch (f[i]) {
       case 'Y': add(Op::kYear4); has_year_ = true; break;
       case 'y': add(Op::kYear2); has_year_ = true; break;
@@ -195,11 +196,11 @@ std::string TimeFormat::compile(std::string_view f, int32_t default_offset_s) {
       case 'n': case 't':
         if (steps_.empty() || steps_.back().op != Op::kSpace) add(Op::kSpace);
         break;
-      default: return std::string("unsupported directive %") + f[i];
+      default: return Status::invalid(std::string("unsupported directive %") + f[i]);
     }
   }
-  if (!date && !epoch) return "format has no date (%m, %b, %j, %F or %s)";
-  return "";
+  if (!date && !epoch) return Status::invalid("format has no date (%m, %b, %j, %F or %s)");
+  return Status::ok();
 }
 
 bool TimeFormat::parse(std::string_view t, int64_t now_ns, int64_t* out) const {

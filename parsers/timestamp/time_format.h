@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/core/status.h"
+
 namespace logship::parsers {
 
 class TimeFormat {
@@ -13,8 +15,8 @@ class TimeFormat {
   // "rfc3339" (alias iso8601), "epoch" (seconds, fraction allowed), "epoch_s", "epoch_ms",
   // "epoch_us", "epoch_ns", or a strptime-style pattern with at least one '%' directive
   // (%Y %y %m %d %e %j %H %I %M %S %f %p %z %Z %b %h %B %a %A %T %F %s %% and literals).
-  // Returns "" or why the format is invalid. `default_offset_s` applies when the text has no zone.
-  std::string compile(std::string_view format, int32_t default_offset_s);
+  // Invalid (saying why) for a bad format. `default_offset_s` applies when the text has no zone.
+  Status compile(std::string_view format, int32_t default_offset_s);
   // Parses the whole text. `now_ns` supplies the year when the format has none (syslog).
   bool parse(std::string_view text, int64_t now_ns, int64_t* out_ns) const;
   // An integer field with an epoch format.

@@ -65,9 +65,7 @@ struct TimestampSetup {
       return Status::invalid(
           "'timezone': expected UTC or an offset like +02:00, got \"" + o.timezone + "\"");
     }
-    if (std::string w = s->format.compile(o.format, off); !w.empty()) {
-      return Status::invalid("'format': " + w);
-    }
+    LOGSHIP_TRY(s->format.compile(o.format, off).with_context("'format'"));
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       return Status::invalid("'when_label': " + st.message());
     }

@@ -45,8 +45,9 @@ struct ThrottleOptions {
     static const auto s =
         S{}.required("rate", &ThrottleOptions::rate,
                      "Events per second each key may pass on average.",
-                     config::Check<double>{[](const double& v) -> std::string {
-                                             return v > 0 ? "" : "must be above 0";
+                     config::Check<double>{[](const double& v) -> Status {
+                                             return v > 0 ? Status::ok()
+                                                          : Status::invalid("must be above 0");
                                            },
                                            "> 0"})
             .add("burst", &ThrottleOptions::burst,

@@ -43,7 +43,7 @@ TEST(ProtocolTest, StartLoggingTakesTheContainerInfoAndNeverTheEnv) {
                          "logship.parser":"logfmt"},
       "LogPath":"","DaemonName":"docker"}})"
                            "\n";
-  ASSERT_EQ(parse_start_logging(body, p, &r), "");
+  ASSERT_TRUE(parse_start_logging(body, p, &r).is_ok());
   EXPECT_EQ(r.file, "/run/docker/logging/abc");
   EXPECT_EQ(r.info.id, "0123abcd");
   EXPECT_EQ(r.info.name, "shop-api-1");
@@ -75,40 +75,40 @@ TEST(ProtocolTest, StartLoggingTakesTheContainerInfoAndNeverTheEnv) {
 TEST(ProtocolTest, BadRequestsGetAReason) {
   simdjson::dom::parser p;
   StartRequest s;
-  EXPECT_NE(parse_start_logging("{\"File\":", p, &s).find("malformed JSON body"),
+  EXPECT_NE(parse_start_logging("{\"File\":", p, &s).message().find("malformed JSON body"),
             std::string::npos);
-  EXPECT_EQ(parse_start_logging("[]", p, &s), "malformed request: body must be a JSON object");
-  EXPECT_EQ(parse_start_logging(R"({"Info":{"ContainerID":"a"}})", p, &s), "missing File");
-  EXPECT_EQ(parse_start_logging(R"({"File":1,"Info":{"ContainerID":"a"}})", p, &s),
+  EXPECT_EQ(parse_start_logging("[]", p, &s).message(), "malformed request: body must be a JSON object");
+  EXPECT_EQ(parse_start_logging(R"({"Info":{"ContainerID":"a"}})", p, &s).message(), "missing File");
+  EXPECT_EQ(parse_start_logging(R"({"File":1,"Info":{"ContainerID":"a"}})", p, &s).message(),
             "File must be a string");
-  EXPECT_EQ(parse_start_logging(R"({"File":"/f"})", p, &s), "missing Info");
-  EXPECT_EQ(parse_start_logging(R"({"File":"/f","Info":{"ContainerID":"../x"}})", p, &s),
+  EXPECT_EQ(parse_start_logging(R"({"File":"/f"})", p, &s).message(), "missing Info");
+  EXPECT_EQ(parse_start_logging(R"({"File":"/f","Info":{"ContainerID":"../x"}})", p, &s).message(),
             "invalid Info.ContainerID");
   EXPECT_EQ(parse_start_logging(
-                R"({"File":"/f","Info":{"ContainerID":"a","ContainerLabels":{"k":1}}})", p, &s),
+                R"({"File":"/f","Info":{"ContainerID":"a","ContainerLabels":{"k":1}}})", p, &s).message(),
             "Info.ContainerLabels.k must be a string");
   std::string file;
-  EXPECT_EQ(parse_stop_logging("{}", p, &file), "missing File");
+  EXPECT_EQ(parse_stop_logging("{}", p, &file).message(), "missing File");
   ReadRequest r;
-  EXPECT_EQ(parse_read_logs(R"({"Info":{"ContainerID":"a"},"Config":{"Tail":"x"}})", p, &r),
+  EXPECT_EQ(parse_read_logs(R"({"Info":{"ContainerID":"a"},"Config":{"Tail":"x"}})", p, &r).message(),
             "Config.Tail must be an integer");
   EXPECT_EQ(parse_read_logs(R"({"Info":{"ContainerID":"a"},"Config":{"Since":"yesterday"}})", p,
-                            &r),
+                            &r).message(),
             "Config.Since is not RFC 3339");
 }
 
 TEST(ProtocolTest, ReadLogsConfig) {
   simdjson::dom::parser p;
   ReadRequest r;
-  ASSERT_EQ(parse_read_logs(R"({"Info":{"ContainerID":"a"},"Config":{"Since":"0001-01-01T00:00:00Z",
-      "Until":"0001-01-01T00:00:00Z","Tail":-1,"Follow":true}})", p, &r), "");
+  ASSERT_TRUE(parse_read_logs(R"({"Info":{"ContainerID":"a"},"Config":{"Since":"0001-01-01T00:00:00Z",
+      "Until":"0001-01-01T00:00:00Z","Tail":-1,"Follow":true}})", p, &r).is_ok());
   EXPECT_EQ(r.since_ns, INT64_MIN);
   EXPECT_EQ(r.until_ns, INT64_MAX);
   EXPECT_EQ(r.tail, -1);
   EXPECT_TRUE(r.follow);
   ReadRequest q;
-  ASSERT_EQ(parse_read_logs(R"({"Info":{"ContainerID":"a"},"Config":{"Since":"2023-11-14T22:13:20Z",
-      "Until":"2023-11-14T22:13:21Z","Tail":5}})", p, &q), "");
+  ASSERT_TRUE(parse_read_logs(R"({"Info":{"ContainerID":"a"},"Config":{"Since":"2023-11-14T22:13:20Z",
+      "Until":"2023-11-14T22:13:21Z","Tail":5}})", p, &q).is_ok());
   EXPECT_EQ(q.since_ns, 1700000000000000000);
   EXPECT_EQ(q.until_ns, 1700000001000000000);
   EXPECT_EQ(q.tail, 5);
