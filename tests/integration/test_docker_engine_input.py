@@ -308,8 +308,11 @@ routes:
         try:
             d = self.start_daemon()
             n = 400
+            # After its lines the container waits (at most 60 s) for /go: it is still running when
+            # the engine comes back however long the restart takes on a loaded machine.
             prog = (f"i=0; while [ $i -lt {n} ]; do echo \"c=live seq=$i xxxx\"; i=$((i+1)); "
-                    "sleep 0.02; done")
+                    "sleep 0.02; done; j=0; "
+                    "while [ ! -e /go ]; do [ $j -ge 600 ] && exit 1; j=$((j+1)); sleep 0.1; done")
             cid = self.start_container(prog, "--name", "live")
             support.wait_for(lambda: len(self.seqs().get("live", [])) >= 50, timeout=20,
                              what="first lines")
@@ -317,6 +320,7 @@ routes:
             # waits in the pipe and the restarted engine writes it to the same json-file log.
             self.restart_engine("--live-restore")
             self.assertTrue(self.engine.inspect(cid)["State"]["Running"])
+            self.engine.docker("exec", cid, "sh", "-c", ": > /go")
             self.assertEqual(self.engine.wait(cid), 0)
             # What the engine wrote is the truth logship is held to. dockerd 20.10 exits on
             # SIGTERM with live-restore without closing its log copiers: a line it had read from
