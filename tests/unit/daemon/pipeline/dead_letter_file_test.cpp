@@ -131,7 +131,9 @@ TEST(DeadLetterFileTest, FilesARootReplayCreatesBelongToTheDirectorysOwner) {
   // As root: the directory belongs to the daemon's user (65534 here). Otherwise the directory is
   // ours and nothing may change hands.
   const bool root = ::geteuid() == 0;
-  if (root) ASSERT_EQ(::chown(d.c_str(), 65534, 65534), 0);
+  if (root) {
+    ASSERT_EQ(::chown(d.c_str(), 65534, 65534), 0);
+  }
   {
     DeadLetterLock lock;
     ASSERT_TRUE(DeadLetterLock::acquire(d + "/es.ndjson", &lock).is_ok());

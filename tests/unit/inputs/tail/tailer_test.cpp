@@ -2,9 +2,11 @@
 // sleeps): every shape asserts the exact set of lines delivered, each once.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "daemon/runtime/memory_budget.h"
 #include "daemon/runtime/metrics.h"
@@ -71,13 +73,27 @@ TEST_F(TailerTest, InodeReusedAfterDeleteWhileStoppedIsReadFromTheStart) {
   const std::string old_key = key_of(log);
   h.tailer.reset();
   fs::remove(log);
-  for (int i = 0; i < 50; ++i) {
+  // Another process creating files at the same moment (tests run in parallel) can take the
+  // freed inode; it comes back once that file is gone. Each miss stays taken (renamed aside)
+  // so the next try gets another inode, for at most 5 s.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  bool reused = false;
+  for (int i = 0; !reused && std::chrono::steady_clock::now() < give_up; ++i) {
     append(log, numbered("new", 1, 20));
-    if (key_of(log) == old_key) break;
-    fs::rename(log, dir + "/spare" + std::to_string(i));   // keeps that inode taken
+    reused = key_of(log) == old_key;
+    if (!reused) {
+      fs::rename(log, dir + "/spare" + std::to_string(i));
+      if (i >= 50) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
-  for (int i = 0; i < 50; ++i) fs::remove(dir + "/spare" + std::to_string(i));
-  EXPECT_EQ(key_of(log), old_key) << "the filesystem did not reuse the inode";
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with("spare")) fs::remove(entry.path());
+  }
+  if (!reused) {
+    // ReusedInodeWithAnotherFilesCheckpointIsReadFromTheStart covers the case without the
+    // kernel's help; only this machine's concurrency is unknown here.
+    GTEST_SKIP() << "the filesystem gave the freed inode to another process's file for 5 s";
+  }
   h.restart();
   h.pump();
   EXPECT_TRUE(exactly_once(h.delivered(),
