@@ -70,7 +70,7 @@ void apply_log_level(const config::Config& cfg) {
 }
 
 // Takes --log-level LEVEL and --log-format FORMAT (or --x=VALUE) out of args.
-bool take_log_flags(std::vector<std::string>* args, LogFlags* flags, std::string* error) {
+Status take_log_flags(std::vector<std::string>* args, LogFlags* flags) {
   std::vector<std::string> rest;
   for (std::size_t i = 0; i < args->size(); ++i) {
     const std::string& a = (*args)[i];
@@ -87,22 +87,20 @@ bool take_log_flags(std::vector<std::string>* args, LogFlags* flags, std::string
     } else if (i + 1 < args->size()) {
       *target = (*args)[++i];
     } else {
-      *error = name + " needs a value";
-      return false;
+      return Status::invalid(name + " needs a value");
     }
   }
   log::Level level;
   log::Format format;
   if (!flags->level.empty() && !log::parse_level(flags->level, &level)) {
-    *error = "--log-level takes debug, info, warn or error, not '" + flags->level + "'";
-    return false;
+    return Status::invalid("--log-level takes debug, info, warn or error, not '" + flags->level +
+                           "'");
   }
   if (!flags->format.empty() && !log::parse_format(flags->format, &format)) {
-    *error = "--log-format takes logfmt or json, not '" + flags->format + "'";
-    return false;
+    return Status::invalid("--log-format takes logfmt or json, not '" + flags->format + "'");
   }
   *args = std::move(rest);
-  return true;
+  return Status::ok();
 }
 
 std::shared_ptr<Topology> start_topology(const config::Config& cfg, Status* s) {
@@ -164,12 +162,6 @@ std::string joined(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names) out += (out.empty() ? "" : ",") + n;
   return out.empty() ? "-" : out;
-}
-
-std::vector<std::string> concatenated(std::vector<std::string> a,
-                                      const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 // The log fields of a reload applied in place: what was replaced, and what kept running.
@@ -339,9 +331,8 @@ void report_stop(bool clean, const std::string& state_dir) {
 
 int run(const std::vector<std::string>& given) {
   std::vector<std::string> args = given;
-  std::string flag_error;
-  if (!take_log_flags(&args, &g_log_flags, &flag_error)) {
-    std::fprintf(stderr, "logship run: %s\n", flag_error.c_str());
+  if (Status s = take_log_flags(&args, &g_log_flags); !s.is_ok()) {
+    std::fprintf(stderr, "logship run: %s\n", s.message().c_str());
     return 2;
   }
   ConfigArgs a = parse_config_args(args);

@@ -59,31 +59,33 @@ std::string url_encoded(const std::string& s) {
   return out;
 }
 
-// A connected TCP socket to host:port, or -1 with *error.
-int connect_to(const std::string& address, std::string* error) {
+// A connected TCP socket to host:port.
+Result<int> connect_to(const std::string& address) {
   std::string host;
   uint16_t port = 0;
   if (!config::parse_listen_address(address, &host, &port)) {
-    *error = "expected host:port, got '" + address + "'";
-    return -1;
+    return Status::invalid("expected host:port, got '" + address + "'");
   }
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
-    *error = ::gai_strerror(rc);
-    return -1;
+    return Status::unavailable(::gai_strerror(rc));
   }
   int fd = -1;
+  Status last = Status::unavailable("no address");
   for (addrinfo* ai = found; ai != nullptr && fd < 0; ai = ai->ai_next) {
     fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd >= 0 && ::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      *error = std::strerror(errno);
+    if (fd < 0) {
+      last = Status::io("socket", errno);
+    } else if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      last = Status::unavailable(std::strerror(errno));
       ::close(fd);
       fd = -1;
     }
   }
   ::freeaddrinfo(found);
+  if (fd < 0) return last;
   return fd;
 }
 
@@ -147,13 +149,13 @@ int tap(const std::vector<std::string>& args) {
     return 1;
   }
   a.address = std::move(resolved).value();
-  std::string error;
-  const int fd = connect_to(a.address, &error);
-  if (fd < 0) {
+  const Result<int> connected = connect_to(a.address);
+  if (!connected.is_ok()) {
     std::fprintf(stderr, "logship tap: cannot connect to %s: %s\n", a.address.c_str(),
-                 error.c_str());
+                 connected.status().message().c_str());
     return 1;
   }
+  const int fd = connected.value();
   std::string target = "/api/tap?point=" + url_encoded(a.point) + "&rate=" + url_encoded(a.rate) +
                        "&format=" + a.format;
   if (!a.where.empty()) target += "&where=" + url_encoded(a.where);

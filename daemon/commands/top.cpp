@@ -37,13 +37,12 @@ struct TopArgs {
   bool clear = true;
 };
 
-// GET /metrics; nullopt with *error on failure.
-std::optional<std::string> fetch_metrics(const std::string& address, std::string* error) {
+// GET /metrics: the page's text.
+Result<std::string> fetch_metrics(const std::string& address) {
   std::string host;
   uint16_t port = 0;
   if (!config::parse_listen_address(address, &host, &port)) {
-    *error = "expected host:port, got '" + address + "'";
-    return std::nullopt;
+    return Status::invalid("expected host:port, got '" + address + "'");
   }
   try {
     asio::io_context io;
@@ -60,13 +59,11 @@ std::optional<std::string> fetch_metrics(const std::string& address, std::string
     parser.body_limit(64u << 20);
     http::read(stream, buffer, parser);
     if (parser.get().result() != http::status::ok) {
-      *error = "/metrics answered " + std::to_string(parser.get().result_int());
-      return std::nullopt;
+      return Status::unavailable("/metrics answered " + std::to_string(parser.get().result_int()));
     }
     return parser.release().body();
   } catch (const std::exception& e) {
-    *error = e.what();
-    return std::nullopt;
+    return Status::unavailable(e.what());
   }
 }
 
@@ -250,22 +247,23 @@ int top(const std::vector<std::string>& args) {
     }
     a.address = std::move(resolved).value();
   }
-  std::string error;
-  std::optional<std::string> text = fetch_metrics(a.address, &error);
-  if (!text) {
-    std::fprintf(stderr, "logship top: cannot read http://%s/metrics: %s\n", a.address.c_str(),
-                 error.c_str());
-    return 1;
-  }
+  // The current page, or nullopt after saying why not.
+  auto fetch = [&a]() -> std::optional<std::string> {
+    Result<std::string> text = fetch_metrics(a.address);
+    if (!text.is_ok()) {
+      std::fprintf(stderr, "logship top: cannot read http://%s/metrics: %s\n", a.address.c_str(),
+                   text.status().message().c_str());
+      return std::nullopt;
+    }
+    return std::move(text).value();
+  };
+  std::optional<std::string> text = fetch();
+  if (!text) return 1;
   Snapshot prev = take(*text);
   for (int64_t n = 0; a.iterations == 0 || n < a.iterations; ++n) {
     std::this_thread::sleep_for(a.interval);
-    text = fetch_metrics(a.address, &error);
-    if (!text) {
-      std::fprintf(stderr, "logship top: cannot read http://%s/metrics: %s\n", a.address.c_str(),
-                   error.c_str());
-      return 1;
-    }
+    text = fetch();
+    if (!text) return 1;
     Snapshot cur = take(*text);
     render(a.address, prev, cur, a.clear);
     prev = std::move(cur);

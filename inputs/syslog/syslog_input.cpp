@@ -562,15 +562,16 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
 
 // Keepalive probes find a peer that vanished (host down, NAT entry dropped) in about two
 // minutes, without any traffic from it.
-void enable_keepalive(tcp::socket& sock) {
+Status enable_keepalive(tcp::socket& sock) {
   const int fd = sock.native_handle();
   const int on = 1, idle_s = 60, interval_s = 10, probes = 6;
   if (::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0 ||
       ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s) != 0 ||
       ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s) != 0 ||
       ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes) != 0) {
-    log::debug("syslog", "cannot enable TCP keepalive", log::kv("error", std::strerror(errno)));
+    return Status::io("cannot enable TCP keepalive", errno);
   }
+  return Status::ok();
 }
 
 void SyslogInput::accept() {
@@ -604,7 +605,8 @@ void SyslogInput::admit(tcp::socket sock) {
     c_.rejected_per_address->fetch_add(1, std::memory_order_relaxed);
     warn("too many connections from " + address + "; closing new one");
   } else {
-    enable_keepalive(sock);
+    // Without keepalive the connection still works; only a vanished peer is found later.
+    if (Status st = enable_keepalive(sock); !st.is_ok()) warn(st.message());
     ++from_here;
     std::shared_ptr<Session> s;
     if (tls_) {
