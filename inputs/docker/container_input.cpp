@@ -197,7 +197,6 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
 
   Status start(InputContext& ctx) override {
     ctx_ = &ctx;
-    dopts_.input_name = ctx.name();
     const PluginContext plugin{PluginKind::kInput, ctx.name(), std::string(component())};
     log_ = ComponentLog(plugin);
     const ComponentMetrics metrics(plugin);
@@ -215,7 +214,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
     series_ = std::make_unique<ContainerSeries>(Metrics::global(), ctx.name());
     tailer_ = std::make_unique<tail::Tailer>(
         o_.tailer(std::string(component()), simdjson::SIMDJSON_PADDING), ctx, *this);
-    watch_ = std::make_unique<DirWatch>(component(), ctx.name());
+    watch_ = std::make_unique<DirWatch>(plugin);
     thread_ = std::thread([this] { run(); });
     return Status::ok();
   }
@@ -232,7 +231,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
 
   void run() {
     tail::follow(*tailer_, *watch_, *this, *ctx_,
-                 tail::LoopOptions{o_.rescan_interval, o_.exit_at_eof, component()});
+                 tail::LoopOptions{o_.rescan_interval, o_.exit_at_eof});
     log_.info("input stopped",
               log::kv("lines", static_cast<int64_t>(stats_.lines)) +
                   log::kv("events", static_cast<int64_t>(stats_.events)) +
@@ -244,15 +243,18 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
 
   // ---- tail::TailerClient ----
 
+  docker::MalformedReport malformed_report() {
+    return docker::MalformedReport{malformed_metric_, &log_, &malformed_limit_};
+  }
+
   std::unique_ptr<tail::Decoder> new_decoder() override {
-    return std::make_unique<FileDecoder>(dopts_, &json_, &stats_, malformed_metric_, &log_limit_);
+    return std::make_unique<FileDecoder>(dopts_, &json_, &stats_, malformed_report());
   }
 
   // Counted in its container's series, by name: the id (12 characters, as `docker ps` shows
   // it) while the name is not known. A rename shows with the container's next file.
   std::unique_ptr<tail::Decoder> new_decoder_for(const std::string& owner) override {
-    auto dec = std::make_unique<FileDecoder>(dopts_, &json_, &stats_, malformed_metric_,
-                                             &log_limit_);
+    auto dec = std::make_unique<FileDecoder>(dopts_, &json_, &stats_, malformed_report());
     static const ContainerMeta empty;
     auto it = containers_.find(owner);
     const ContainerMeta& meta = it != containers_.end() ? it->second.meta : empty;
@@ -656,7 +658,7 @@ class ContainerLogInput final : public Input, public tail::Discovery, public tai
   docker::LabelLimits label_limits_;
   uint64_t truncated_published_ = 0;
   ComponentLog log_{PluginContext{PluginKind::kInput, "", ""}};   // named at start
-  log::RateLimit log_limit_{5, std::chrono::seconds(10)};
+  log::RateLimit malformed_limit_{5, std::chrono::seconds(10)};
   log::RateLimit meta_limit_{5, std::chrono::seconds(60)};
   // Declared last: destroyed first, while what their files' decoders point to still exists.
   std::unique_ptr<DirWatch> watch_;

@@ -134,15 +134,13 @@ void FileDecoder::malformed(std::string_view text, uint64_t offset, LineError er
                             bool truncated) {
   ++stats_->malformed;
   ++stats_->by_error[static_cast<std::size_t>(err)];
-  if (malformed_metric_) malformed_metric_->fetch_add(1, std::memory_order_relaxed);
-  uint64_t suppressed = 0;
-  if (limit_ && limit_->allow(&suppressed)) {
-    log::warn("docker", "malformed log line",
-              log::kv("input", o_.input_name) + log::kv("error", line_error_name(err)) +
-                  log::kv("offset", static_cast<int64_t>(offset)) +
-                  log::kv("length", static_cast<int64_t>(text.size())) +
-                  log::kv("suppressed", static_cast<int64_t>(suppressed)) +
-                  log::kv("action", o_.skip_malformed ? "skip" : "raw"));
+  if (report_.counter) report_.counter->fetch_add(1, std::memory_order_relaxed);
+  if (report_.log && report_.limit) {
+    report_.log->warn(*report_.limit, "malformed log line",
+                      log::kv("error", line_error_name(err)) +
+                          log::kv("offset", static_cast<int64_t>(offset)) +
+                          log::kv("length", static_cast<int64_t>(text.size())) +
+                          log::kv("action", o_.skip_malformed ? "skip" : "raw"));
   }
   if (o_.skip_malformed) return;
   uint8_t flags = kEventMalformed;

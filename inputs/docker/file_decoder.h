@@ -12,6 +12,7 @@
 #include "daemon/core/batch.h"
 #include "daemon/core/clock.h"
 #include "daemon/runtime/container_series.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 #include "daemon/runtime/memory_budget.h"
 #include "inputs/docker/line_decoder.h"
@@ -26,7 +27,14 @@ struct DecoderOptions {
   std::size_t max_line_size = 1 << 20;       // merged message cap; the rest is dropped
   bool skip_malformed = false;               // on_malformed: skip (else raw)
   std::chrono::milliseconds partial_timeout{5000};
-  std::string input_name;                    // for logs
+};
+
+// Where malformed lines are reported: counted in the input's metric and logged in its name,
+// rate-limited. Each part is optional (tests, fuzzing).
+struct MalformedReport {
+  std::atomic<uint64_t>* counter = nullptr;
+  const ComponentLog* log = nullptr;
+  log::RateLimit* limit = nullptr;
 };
 
 // Counters of one input (all its files); plain integers, the input thread owns them.
@@ -43,8 +51,8 @@ class FileDecoder final : public tail::Decoder {
  public:
   // `json` is shared by the files of one thread (its parser buffers are the big part).
   FileDecoder(const DecoderOptions& o, DockerLineDecoder* json, DecoderStats* stats,
-              std::atomic<uint64_t>* malformed_metric = nullptr, log::RateLimit* limit = nullptr)
-      : o_(o), json_(json), stats_(stats), malformed_metric_(malformed_metric), limit_(limit) {}
+              MalformedReport report = {})
+      : o_(o), json_(json), stats_(stats), report_(report) {}
 
   // Longest line kept waiting for its '\n'. Beyond it the line is malformed (no writer we know
   // produces one) and skipped up to its newline.
@@ -90,8 +98,7 @@ class FileDecoder final : public tail::Decoder {
   DockerLineDecoder* json_;
   CriLineDecoder cri_;
   DecoderStats* stats_;
-  std::atomic<uint64_t>* malformed_metric_;
-  log::RateLimit* limit_;
+  const MalformedReport report_;
   DecodedLine decoded_;
   std::array<Pending, 3> pending_;   // by Stream value
   uint64_t consumed_end_ = 0;

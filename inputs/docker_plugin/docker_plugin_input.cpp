@@ -204,12 +204,6 @@ SpoolOptions spool_options(const PluginOptions& o) {
                                                       o.max_buffer_size.bytes / 4));
   s.keep_bytes = o.keep_size.bytes;
   s.when_full = o.when_full;
-  s.dropped_counter = &Metrics::global().counter(
-      "logship_plugin_dropped_total", "",
-      "Log records dropped by the docker_plugin spool (when_full: drop_oldest)");
-  s.corrupt_counter = &Metrics::global().counter(
-      "logship_plugin_spool_corrupt_total", "",
-      "Corrupt spool regions skipped (bad checksum or length, torn tails)");
   s.log_component = "docker_plugin";
   return s;
 }
@@ -226,7 +220,6 @@ class DockerPluginInput final : public Input {
     const PluginContext plugin{PluginKind::kInput, ctx.name(), "docker_plugin"};
     log_ = ComponentLog(plugin);
     const ComponentMetrics metrics(plugin);
-    const std::string& labels = metrics.labels();
     const char* help = "Bad FIFO frames skipped by the docker_plugin input, by reason";
     auto errors = [&](const char* reason) {
       return &metrics.counter("logship_plugin_frame_errors_total", help, "reason", reason);
@@ -235,6 +228,12 @@ class DockerPluginInput final : public Input {
     err_oversize_ = errors("oversize");
     err_truncated_ = errors("truncated");
     lines_ = &metrics.counter("logship_plugin_lines_total", "Log lines spooled from FIFOs");
+    spool_opts_.dropped_counter = &metrics.counter(
+        "logship_plugin_dropped_total",
+        "Log records dropped by the docker_plugin spool (when_full: drop_oldest)");
+    spool_opts_.corrupt_counter = &metrics.counter(
+        "logship_plugin_spool_corrupt_total",
+        "Corrupt spool regions skipped (bad checksum or length, torn tails)");
     root_ = ctx.state_dir() + "/spool";
     LOGSHIP_TRY(make_dirs(root_));
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -243,7 +242,11 @@ class DockerPluginInput final : public Input {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = nullptr;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+      const Status st = Status::io("epoll_ctl", errno);
+      stop();
+      return st;
+    }
     recover();
     try {
       fifo_thread_ = std::thread([this] { fifo_loop(); });
@@ -257,9 +260,8 @@ class DockerPluginInput final : public Input {
     limits.max_connections = static_cast<std::size_t>(o_.max_connections);
     limits.max_streams = static_cast<std::size_t>(o_.max_log_streams);
     limits.idle_timeout = o_.idle_timeout;
-    limits.metric_labels = labels;
     Status s = server_.start(
-        o_.socket, limits, [this](const HttpRequest& r, ResponseWriter& w) { handle(r, w); },
+        plugin, o_.socket, limits, [this](const HttpRequest& r, ResponseWriter& w) { handle(r, w); },
         [](const HttpRequest& r) { return r.path == "/LogDriver.ReadLogs"; });
     if (!s.is_ok()) {
       stop();
@@ -1010,7 +1012,7 @@ class DockerPluginInput final : public Input {
   }
 
   const PluginOptions o_;
-  const SpoolOptions spool_opts_;
+  SpoolOptions spool_opts_;   // its counters are the input's, made at start
   InputContext* ctx_ = nullptr;
   ComponentLog log_{PluginContext{PluginKind::kInput, "", "docker_plugin"}};   // named at start
   log::RateLimit frame_log_{5, std::chrono::seconds(10)};

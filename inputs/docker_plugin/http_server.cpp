@@ -19,8 +19,8 @@
 #include <system_error>
 
 #include "daemon/core/clock.h"
+#include "daemon/runtime/component_metrics.h"
 #include "daemon/runtime/log.h"
-#include "daemon/runtime/metrics.h"
 #include "daemon/state/atomic_file.h"
 
 namespace logship::docker_plugin {
@@ -67,16 +67,6 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // epoll tags for the two fds that are not connections.
 char g_listen_tag;
 char g_wake_tag;
-
-log::RateLimit g_http_log(5, std::chrono::seconds(10));
-
-void warn_limited(std::string_view what, const std::string& fields = {}) {
-  uint64_t suppressed = 0;
-  if (g_http_log.allow(&suppressed)) {
-    log::warn("docker_plugin", what,
-              fields + log::kv("suppressed", static_cast<int64_t>(suppressed)));
-  }
-}
 
 std::string status_line(int status) {
   const auto reason = http::obsolete_reason(static_cast<http::status>(status));
@@ -187,12 +177,12 @@ class ConnWriter final : public ResponseWriter {
 };
 
 // Runs the handler for one request; a handler that throws or never answers still gets a reply.
-void run_handler(const HttpHandler& handler, const HttpRequest& req, ConnWriter& w) {
+void run_handler(const HttpHandler& handler, const HttpRequest& req, ConnWriter& w,
+                 const ComponentLog& log) {
   try {
     handler(req, w);
   } catch (const std::exception& e) {
-    log::error("docker_plugin", "request failed", log::kv("path", req.path) +
-                                                      log::kv("error", e.what()));
+    log.error("request failed", log::kv("path", req.path) + log::kv("error", e.what()));
   }
   if (!w.replied()) w.reply(500, err_body("no reply"));
 }
@@ -202,25 +192,23 @@ void run_handler(const HttpHandler& handler, const HttpRequest& req, ConnWriter&
 HttpServer::HttpServer() = default;
 HttpServer::~HttpServer() { stop(); }
 
-Status HttpServer::start(const std::string& socket_path, const HttpLimits& limits,
-                         HttpHandler handler, IsLongLived long_lived) {
+Status HttpServer::start(const PluginContext& plugin, const std::string& socket_path,
+                         const HttpLimits& limits, HttpHandler handler, IsLongLived long_lived) {
+  log_ = ComponentLog(plugin);
   path_ = socket_path;
   limits_ = limits;
   handler_ = std::move(handler);
   long_lived_ = std::move(long_lived);
-  auto& m = Metrics::global();
+  const ComponentMetrics metrics(plugin);
   const char* closed_help = "docker_plugin HTTP connections closed by the server, by reason";
   auto closed = [&](const char* reason) {
-    std::string labels = limits_.metric_labels;
-    if (!labels.empty()) labels += ',';
-    labels += label("reason", reason);
-    return &m.counter("logship_plugin_http_connections_closed_total", labels, closed_help);
+    return &metrics.counter("logship_plugin_http_connections_closed_total", closed_help,
+                            "reason", reason);
   };
   counters_ = std::make_unique<Counters>(Counters{
       closed("idle_timeout"), closed("evicted"), closed("all_busy"), closed("streams_full"),
       closed("no_thread"), closed("bad_request"),
-      &m.gauge("logship_plugin_http_connections", limits_.metric_labels,
-               "Open docker_plugin HTTP connections")});
+      &metrics.gauge("logship_plugin_http_connections", "Open docker_plugin HTTP connections")});
 
   const std::string dir = std::filesystem::path(socket_path).parent_path().string();
   if (!dir.empty()) LOGSHIP_TRY(make_dirs(dir));
@@ -283,7 +271,7 @@ Status HttpServer::start(const std::string& socket_path, const HttpLimits& limit
     try {
       workers_.emplace_back([this] { work(); });
     } catch (const std::system_error& e) {
-      log::error("docker_plugin", "cannot start an HTTP worker thread; serving with fewer",
+      log_.error("cannot start an HTTP worker thread; serving with fewer",
                  log::kv("error", e.what()) +
                      log::kv("workers", static_cast<int64_t>(workers_.size())));
       break;
@@ -306,7 +294,7 @@ void HttpServer::loop() {
   while (!stopping()) {
     int n = ::epoll_wait(epoll_fd_, events, 64, 200);
     if (n < 0 && errno != EINTR) {
-      log::error("docker_plugin", "epoll_wait failed", log::kv("error", std::strerror(errno)));
+      log_.error("epoll_wait failed", log::kv("error", std::strerror(errno)));
       n = 0;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -468,7 +456,7 @@ void HttpServer::dispatch(Conn* c) {
         raw->done.store(true);
       });
     } catch (const std::system_error& e) {
-      log::error("docker_plugin", "cannot start a thread for a log stream; request refused",
+      log_.error("cannot start a thread for a log stream; request refused",
                  log::kv("error", e.what()));
       refuse(c, 503, "cannot start a thread", counters_->no_thread);
       return;
@@ -495,14 +483,14 @@ void HttpServer::work() {
     }
     const bool keep = c->keep_alive;
     ConnWriter w(*this, c->fd, keep, limits_.idle_timeout);
-    run_handler(handler_, c->req, w);
+    run_handler(handler_, c->req, w, log_);
     give_back(c, w.reusable());
   }
 }
 
 void HttpServer::serve(Conn* c) {
   ConnWriter w(*this, c->fd, false, limits_.idle_timeout);
-  run_handler(handler_, c->req, w);
+  run_handler(handler_, c->req, w, log_);
 }
 
 void HttpServer::give_back(Conn* c, bool keep) {

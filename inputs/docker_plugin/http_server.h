@@ -24,7 +24,10 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/core/plugin_context.h"
 #include "daemon/core/status.h"
+#include "daemon/runtime/component_log.h"
+#include "daemon/runtime/log.h"
 
 namespace logship::docker_plugin {
 
@@ -59,7 +62,6 @@ struct HttpLimits {
   // A connection gets this long to send a complete request after accept or its last reply,
   // and a reply or stream write may make no progress for this long.
   std::chrono::milliseconds idle_timeout{60000};
-  std::string metric_labels;   // e.g. input="engine"
 };
 
 class HttpServer {
@@ -67,9 +69,9 @@ class HttpServer {
   HttpServer();
   ~HttpServer();
   // Binds `socket_path` (refusing one another process still serves), then starts the loop and
-  // the workers.
-  Status start(const std::string& socket_path, const HttpLimits& limits, HttpHandler handler,
-               IsLongLived long_lived);
+  // the workers. `plugin` labels the server's metrics and log lines.
+  Status start(const PluginContext& plugin, const std::string& socket_path,
+               const HttpLimits& limits, HttpHandler handler, IsLongLived long_lived);
   // Stops accepting, shuts every connection down and joins every thread.
   void stop();
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
@@ -94,7 +96,13 @@ class HttpServer {
   void refuse(Conn* c, int status, std::string_view why, std::atomic<uint64_t>* reason);
   void reap_streams(bool all);
   void wake();
+  // Lines a peer can repeat (bad requests, refusals): rate-limited together.
+  void warn_limited(std::string_view what, std::string_view fields = {}) {
+    log_.warn(warn_limit_, what, fields);
+  }
 
+  ComponentLog log_{PluginContext{PluginKind::kInput, "", "docker_plugin"}};   // named at start
+  log::RateLimit warn_limit_{5, std::chrono::seconds(10)};
   std::string path_;
   HttpLimits limits_;
   HttpHandler handler_;

@@ -135,7 +135,7 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
     truncated_bytes_metric_ = &metrics.counter(
         "logship_input_truncated_bytes_total", "Bytes cut off lines at max_line_size");
     tailer_ = std::make_unique<tail::Tailer>(o_.tailer("file", 0), ctx, *this);
-    watch_ = std::make_unique<tail::DirWatch>("file", ctx.name());
+    watch_ = std::make_unique<tail::DirWatch>(plugin);
     thread_ = std::thread([this] { run(); });
     return Status::ok();
   }
@@ -147,7 +147,7 @@ class FileInput final : public Input, public tail::Discovery, public tail::Taile
  private:
   void run() {
     tail::follow(*tailer_, *watch_, *this, *ctx_,
-                 tail::LoopOptions{o_.rescan_interval, o_.exit_at_eof, "file"});
+                 tail::LoopOptions{o_.rescan_interval, o_.exit_at_eof});
     log_.info("input stopped",
               log::kv("lines", static_cast<int64_t>(stats_.lines)) +
                   log::kv("truncated", static_cast<int64_t>(stats_.truncated)) +

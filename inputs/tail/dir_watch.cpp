@@ -16,9 +16,8 @@
 
 namespace logship::tail {
 
-DirWatch::DirWatch(std::string_view component, const std::string& input)
-    : component_(component), input_(input) {
-  const ComponentMetrics metrics("input", input);
+DirWatch::DirWatch(const PluginContext& input) : log_(input) {
+  const ComponentMetrics metrics(input);
   fallback_metric_ = &metrics.counter(
       "logship_input_watch_fallbacks_total",
       "Times inotify was unavailable or refused a watch (max_user_watches), so the input polls "
@@ -38,8 +37,8 @@ void DirWatch::degrade(const std::string& why, const std::string& dir, int err) 
   fallback_metric_->fetch_add(1, std::memory_order_relaxed);
   if (degraded_) return;   // logged once
   degraded_ = true;
-  log::warn(component_, why + "; polling files instead",
-            log::kv("input", input_) + log::kv("path", dir) + log::kv("error", std::strerror(err)));
+  log_.warn(why + "; polling files instead",
+            log::kv("path", dir) + log::kv("error", std::strerror(err)));
 }
 
 void DirWatch::watch(const std::string& dir, uint32_t mask) {
@@ -90,12 +89,7 @@ bool DirWatch::wait(int timeout_ms, const OnChange& on_change) {
       if (ev->mask & IN_Q_OVERFLOW) {
         ++overflows_;
         overflow_metric_->fetch_add(1, std::memory_order_relaxed);
-        uint64_t suppressed = 0;
-        if (overflow_limit_.allow(&suppressed)) {
-          log::warn(component_, "inotify queue overflowed (events lost); scanning everything",
-                    log::kv("input", input_) +
-                        log::kv("suppressed", static_cast<int64_t>(suppressed)));
-        }
+        log_.warn(overflow_limit_, "inotify queue overflowed (events lost); scanning everything");
         full_scan_ = true;
         rescan = true;
         continue;

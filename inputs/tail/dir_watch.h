@@ -17,6 +17,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "daemon/core/plugin_context.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 
 namespace logship::tail {
@@ -27,8 +29,8 @@ class DirWatch {
   static constexpr uint32_t kDirMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
   static constexpr uint32_t kLeafMask = kDirMask | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB;
 
-  // `component` and `input` name the log lines and the metric.
-  DirWatch(std::string_view component, const std::string& input);
+  // `input` names the log lines and labels the metrics.
+  explicit DirWatch(const PluginContext& input);
   ~DirWatch();
   DirWatch(const DirWatch&) = delete;
   DirWatch& operator=(const DirWatch&) = delete;
@@ -55,8 +57,7 @@ class DirWatch {
  private:
   void degrade(const std::string& why, const std::string& dir, int err);
 
-  const std::string component_;
-  const std::string input_;
+  const ComponentLog log_;
   int fd_ = -1;
   bool degraded_ = false;
   uint64_t overflows_ = 0;

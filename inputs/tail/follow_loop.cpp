@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "daemon/core/block_pool.h"
-#include "daemon/runtime/log.h"
 
 namespace logship::tail {
 
@@ -72,7 +71,7 @@ void follow(Tailer& tailer, DirWatch& watch, Discovery& discovery, InputContext&
     if (o.exit_at_eof && !finished_reported && tailer.scanned_once() && !progress &&
         tailer.all_idle()) {
       finished_reported = true;
-      log::info(o.component, "all files read to their end", log::kv("input", ctx.name()));
+      tailer.log().info("all files read to their end");
       ctx.finished();
     }
     if (progress) {

@@ -29,7 +29,6 @@ class Discovery {
 struct LoopOptions {
   std::chrono::milliseconds rescan_interval{60000};
   bool exit_at_eof = false;
-  std::string_view component;
 };
 
 // Runs until the input is stopping or an emit failed; flushes every stream at the end.

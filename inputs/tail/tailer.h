@@ -144,6 +144,8 @@ class Tailer {
   // The root is missing: every active file is gone.
   void all_gone();
   bool scanned_once() const { return scanned_once_; }
+  // The input's log: what the follow loop says of the files is said in the tailer's name.
+  const ComponentLog& log() const { return log_; }
   // The last scan found files it could not open within max_open_files: once the open ones had
   // their read, the next scan can park some and open more.
   bool over_budget() const { return over_budget_; }

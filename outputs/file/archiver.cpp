@@ -47,8 +47,9 @@ void Archiver::wait_idle() {
   idle_cv_.wait(lock, [this] { return jobs_.empty() && !busy_; });
 }
 
-void Archiver::count_removals_in(std::atomic<uint64_t>* removed) {
+void Archiver::report_to(const ComponentLog& log, std::atomic<uint64_t>* removed) {
   std::lock_guard lock(mu_);
+  log_ = log;
   removed_ = removed;
 }
 
@@ -61,12 +62,13 @@ void Archiver::run() {
     jobs_.pop_front();
     busy_ = true;
     std::atomic<uint64_t>* removed = removed_;
+    const ComponentLog out_log = log_;
     lock.unlock();
     if (compress_ && fs::exists(job.segment)) {
       Status s = gzip_file(job.segment, job.segment + ".gz", level_);
       if (!s.is_ok()) {
-        log::error("file", "compressing a closed segment failed; it stays uncompressed",
-                   log::kv("path", job.segment) + log::kv("error", s.message()));
+        out_log.error("compressing a closed segment failed; it stays uncompressed",
+                      log::kv("path", job.segment) + log::kv("error", s.message()));
       } else {
         ::unlink(job.segment.c_str());
       }

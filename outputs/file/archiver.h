@@ -12,7 +12,9 @@
 #include <string>
 #include <thread>
 
+#include "daemon/core/plugin_context.h"
 #include "daemon/core/status.h"
+#include "daemon/runtime/component_log.h"
 
 namespace logship::plugins {
 
@@ -33,9 +35,10 @@ class Archiver {
   void stop(std::chrono::steady_clock::time_point deadline);
   // Waits until the queue is empty (tests).
   void wait_idle();
-  // Where archives the retention policy deletes are counted from now on (the output's series
-  // of logship_file_archives_removed_total, known once it starts).
-  void count_removals_in(std::atomic<uint64_t>* removed);
+  // Where the archiver reports from now on (the output's, known once it starts): failures in
+  // its log, archives the retention policy deletes in its series of
+  // logship_file_archives_removed_total.
+  void report_to(const ComponentLog& log, std::atomic<uint64_t>* removed);
 
   static Status gzip_file(const std::string& src, const std::string& dst, int level);
   // Deletes the archives of `active_path` the policy no longer keeps; adds them to `removed`
@@ -58,6 +61,7 @@ class Archiver {
   std::deque<Job> jobs_;
   bool busy_ = false;
   std::atomic<uint64_t>* removed_ = nullptr;   // guarded by mu_
+  ComponentLog log_{PluginContext{PluginKind::kOutput, "", "file"}};   // guarded by mu_
   bool stop_ = false;
   std::thread thread_;
 };

@@ -169,8 +169,8 @@ class FileOutput final : public Output {
     torn_ = &metrics.counter("logship_file_torn_lines_removed_total",
                              "Partial lines cut from active files after a crash");
     rotations_ = &metrics.counter("logship_file_rotations_total", "Active files rotated");
-    archiver_.count_removals_in(&metrics.counter("logship_file_archives_removed_total",
-                                                 "Archives deleted by the retention policy"));
+    archiver_.report_to(log_, &metrics.counter("logship_file_archives_removed_total",
+                                               "Archives deleted by the retention policy"));
     sync_failures_ = &metrics.counter(
         "logship_file_sync_failures_total",
         "fdatasync calls that failed; the data they covered was not acknowledged");

@@ -146,9 +146,9 @@ void clear_source(Event& e, std::string_view field) {
   }
 }
 
-ParserStats::ParserStats(std::string_view prefix, const std::string& processor)
-    : name(processor) {
-  const ComponentMetrics m("processor", processor);
+ParserStats::ParserStats(std::string_view prefix, const PluginContext& processor)
+    : log(processor) {
+  const ComponentMetrics m(processor);
   std::string p(prefix);
   parsed = &m.counter(p + "_parsed_total", "Events the parser parsed");
   failed = &m.counter(p + "_failed_total", "Events kept raw because they did not parse");
@@ -156,17 +156,11 @@ ParserStats::ParserStats(std::string_view prefix, const std::string& processor)
                        "Events the parser did not apply to (label condition, missing field)");
 }
 
-void mark_failure(Event& e, std::string_view reason, ParserStats& stats,
-                  std::string_view component) {
+void mark_failure(Event& e, std::string_view reason, ParserStats& stats) {
   e.flags |= kEventParseFailed;
   e.set("parse_error", Value::string(reason));
   stats.failed->fetch_add(1, std::memory_order_relaxed);
-  uint64_t suppressed = 0;
-  if (stats.limit.allow(&suppressed)) {
-    log::warn(component, "cannot parse event; kept raw",
-              log::kv("processor", stats.name) + log::kv("reason", reason) +
-                  log::kv("suppressed", static_cast<int64_t>(suppressed)));
-  }
+  stats.log.warn(stats.limit, "cannot parse event; kept raw", log::kv("reason", reason));
 }
 
 }  // namespace logship::parsers

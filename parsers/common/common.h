@@ -11,6 +11,8 @@
 
 #include "daemon/core/batch.h"
 #include "daemon/core/status.h"
+#include "daemon/core/plugin_context.h"
+#include "daemon/runtime/component_log.h"
 #include "daemon/runtime/log.h"
 
 namespace logship::parsers {
@@ -65,17 +67,16 @@ bool is_message(std::string_view field);
 
 // Counters and rate-limited logging of one parser instance (shared by all its per-stream copies).
 struct ParserStats {
-  ParserStats(std::string_view metric_prefix, const std::string& processor);
+  ParserStats(std::string_view metric_prefix, const PluginContext& processor);
   std::atomic<uint64_t>* parsed;    // events whose text was parsed
   std::atomic<uint64_t>* failed;    // events kept raw because the text did not parse
   std::atomic<uint64_t>* skipped;   // events the parser did not apply to (label, no field)
-  std::string name;
+  ComponentLog log;
   log::RateLimit limit;
 };
 
 // Marks an event a parser could not parse: flag plus a `parse_error` field (static text), counts
 // it and logs (rate-limited) once in a while.
-void mark_failure(Event& e, std::string_view reason, ParserStats& stats,
-                  std::string_view component);
+void mark_failure(Event& e, std::string_view reason, ParserStats& stats);
 
 }  // namespace logship::parsers

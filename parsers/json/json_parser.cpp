@@ -62,12 +62,12 @@ struct JsonSetup {
   parsers::LabelCondition when;
   mutable ParserStats stats;
 
-  JsonSetup(const JsonOptions& opts, const std::string& name)
-      : o(opts), stats("logship_json_parser", name) {}
+  JsonSetup(const JsonOptions& opts, const PluginContext& ctx)
+      : o(opts), stats("logship_json_parser", ctx) {}
 
   static Result<std::shared_ptr<const JsonSetup>> build(const JsonOptions& o,
                                                         const PluginContext& ctx) {
-    auto s = std::make_shared<JsonSetup>(o, ctx.name);
+    auto s = std::make_shared<JsonSetup>(o, ctx);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       return Status::invalid("'when_label': " + st.message());
     }
@@ -107,7 +107,7 @@ class JsonParser final : public Processor {
   enum class Result { kParsed, kSkipped, kFailed };
 
   Result fail(Event& e, std::string_view why) {
-    parsers::mark_failure(e, why, stats_, "json");
+    parsers::mark_failure(e, why, stats_);
     return Result::kFailed;
   }
 

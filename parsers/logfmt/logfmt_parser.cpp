@@ -50,12 +50,12 @@ struct LogfmtSetup {
   parsers::LabelCondition when;
   mutable ParserStats stats;
 
-  LogfmtSetup(const LogfmtOptions& opts, const std::string& name)
-      : o(opts), stats("logship_logfmt_parser", name) {}
+  LogfmtSetup(const LogfmtOptions& opts, const PluginContext& ctx)
+      : o(opts), stats("logship_logfmt_parser", ctx) {}
 
   static Result<std::shared_ptr<const LogfmtSetup>> build(const LogfmtOptions& o,
                                                           const PluginContext& ctx) {
-    auto s = std::make_shared<LogfmtSetup>(o, ctx.name);
+    auto s = std::make_shared<LogfmtSetup>(o, ctx);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       return Status::invalid("'when_label': " + st.message());
     }
@@ -116,7 +116,7 @@ class LogfmtParser final : public Processor {
       }
       const char* why = parse(batch, text);
       if (why != nullptr) {
-        parsers::mark_failure(e, why, stats_, "logfmt");
+        parsers::mark_failure(e, why, stats_);
         continue;
       }
       commit(e);

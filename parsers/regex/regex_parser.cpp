@@ -82,16 +82,16 @@ struct RegexSetup {
   mutable ParserStats stats;
   std::atomic<uint64_t>* type_errors;
 
-  RegexSetup(const RegexOptions& opts, const std::string& name)
-      : o(opts), stats("logship_regex_parser", name) {
-    type_errors = &ComponentMetrics("processor", name)
+  RegexSetup(const RegexOptions& opts, const PluginContext& ctx)
+      : o(opts), stats("logship_regex_parser", ctx) {
+    type_errors = &ComponentMetrics(ctx)
                        .counter("logship_regex_parser_type_errors_total",
                                 "Captures that did not convert to their type");
   }
 
   static Result<std::shared_ptr<const RegexSetup>> build(const RegexOptions& o,
                                                          const PluginContext& ctx) {
-    auto s = std::make_shared<RegexSetup>(o, ctx.name);
+    auto s = std::make_shared<RegexSetup>(o, ctx);
     if (Status st = s->when.parse(o.when_label); !st.is_ok()) {
       return Status::invalid("'when_label': " + st.message());
     }
@@ -216,7 +216,7 @@ class RegexParser final : public Processor {
         }
       }
       if (hit == nullptr) {
-        parsers::mark_failure(e, "no pattern matched", stats_, "regex");
+        parsers::mark_failure(e, "no pattern matched", stats_);
         continue;
       }
       // Views into `text` stay valid when the source field is removed: only the view goes.

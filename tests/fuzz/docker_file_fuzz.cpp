@@ -21,7 +21,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.format = (data[0] & 1) ? LogFormat::kCri : LogFormat::kDocker;
   o.skip_malformed = (data[0] & 2) != 0;
   o.max_line_size = 16 + (data[1] & 0x3f);   // small, so truncation of merges is reached
-  o.input_name = "fuzz";
   uint32_t rng = data[0] * 2654435761u + data[1];
   std::string_view file(reinterpret_cast<const char*>(data + 2), size - 2);
 

@@ -72,7 +72,7 @@ class HttpServerTest : public ::testing::Test {
   }
   void start(HttpLimits limits) {
     ASSERT_TRUE(server_
-                    .start(path_, limits,
+                    .start(PluginContext{PluginKind::kInput, "t", "docker_plugin"}, path_, limits,
                            [this](const HttpRequest& r, ResponseWriter& w) {
                              if (r.path != "/stream") {
                                w.reply(200, "{\"Path\":\"" + r.path + "\"}");

@@ -74,7 +74,7 @@ TEST_F(EventDrivenTest, AFileIsReadWhenAnEventNamesItAndOnlyThen) {
 TEST_F(EventDrivenTest, InotifyNamesTheModifiedFileAndAsksForAScanOnCreate) {
   append(log, numbered("a", 1, 3));
   Harness h(dir);
-  DirWatch w("file", "t");
+  DirWatch w(PluginContext{PluginKind::kInput, "t", "file"});
   ASSERT_TRUE(w.healthy());
   w.watch(dir, DirWatch::kLeafMask);
   h.pump(1);
@@ -102,7 +102,7 @@ TEST_F(EventDrivenTest, QueueOverflowFallsBackToAScanAndLosesNothing) {
   append(log, "");
   append(other, "");
   Harness h(dir);
-  DirWatch w("file", "t");
+  DirWatch w(PluginContext{PluginKind::kInput, "t", "file"});
   ASSERT_TRUE(w.healthy());
   w.watch(dir, DirWatch::kLeafMask);
   h.pump(1);
@@ -142,7 +142,7 @@ TEST_F(EventDrivenTest, ClosedForTheBudgetReopenedByEventsAcrossARotation) {
   append(log, numbered("a", 1, 5));
   append(other, numbered("o", 1, 5));
   Harness h(dir, o);
-  DirWatch w("file", "t");
+  DirWatch w(PluginContext{PluginKind::kInput, "t", "file"});
   w.watch(dir, DirWatch::kLeafMask);
   h.pump();
   ASSERT_EQ(h.tailer->open_files(), 1u);
@@ -215,7 +215,7 @@ TEST_F(EventDrivenTest, APartialScanJudgesOnlyItsDirectories) {
 }
 
 TEST_F(EventDrivenTest, AWatchThatCannotBeAddedIsNotADegradation) {
-  DirWatch w("file", "t");
+  DirWatch w(PluginContext{PluginKind::kInput, "t", "file"});
   ASSERT_TRUE(w.healthy());
   w.watch(dir + "/missing", DirWatch::kLeafMask);   // gone since listed: the scan knows
   EXPECT_TRUE(w.healthy());
@@ -239,7 +239,7 @@ TEST_F(EventDrivenTest, WithoutInotifyTheWatchIsDegradedAndCounted) {
   none.rlim_cur = static_cast<rlim_t>(lowest_free);   // the next descriptor is refused
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &none), 0);
   std::optional<DirWatch> w;
-  w.emplace("file", "nofd");
+  w.emplace(PluginContext{PluginKind::kInput, "nofd", "file"});
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
   EXPECT_FALSE(w->healthy());
   EXPECT_EQ(fallbacks.load(), before + 1);
