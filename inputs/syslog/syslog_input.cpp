@@ -569,7 +569,7 @@ Status enable_keepalive(tcp::socket& sock) {
       ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s) != 0 ||
       ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s) != 0 ||
       ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes) != 0) {
-    return Status::io("cannot enable TCP keepalive", errno);
+    return Status::io("setsockopt", errno);
   }
   return Status::ok();
 }
@@ -606,7 +606,9 @@ void SyslogInput::admit(tcp::socket sock) {
     warn("too many connections from " + address + "; closing new one");
   } else {
     // Without keepalive the connection still works; only a vanished peer is found later.
-    if (Status st = enable_keepalive(sock); !st.is_ok()) warn(st.message());
+    if (Status st = enable_keepalive(sock); !st.is_ok()) {
+      log_.debug("cannot enable TCP keepalive", log::kv("error", st.message()));
+    }
     ++from_here;
     std::shared_ptr<Session> s;
     if (tls_) {
